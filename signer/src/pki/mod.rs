@@ -1,0 +1,1 @@
+//! The ward PKI built on rcgen: CA, certificates for services and signers, revocation.

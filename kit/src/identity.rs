@@ -2,7 +2,7 @@
 //!
 //! Roles travel in the certificate as URI subject alternative names `urn:signq:role:<role>`, so any
 //! X.509 tool can read them and no private extension is needed. A signer's signing certificate
-//! also names the signer as `urn:signq:signer:<signer id>`.
+//! also names the signer as `urn:signq:signer:<signer id>` and the ward as `urn:signq:ward:<ward id>`.
 
 use std::fmt;
 use std::str::FromStr;
@@ -11,6 +11,8 @@ use std::str::FromStr;
 pub const ROLE_URI_PREFIX: &str = "urn:signq:role:";
 /// The prefix of a signer URI in a signing certificate's subject alternative names.
 pub const SIGNER_URI_PREFIX: &str = "urn:signq:signer:";
+/// The prefix of a ward URI in a signing certificate's subject alternative names.
+pub const WARD_URI_PREFIX: &str = "urn:signq:ward:";
 
 /// The role a certificate grants its holder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -95,6 +97,8 @@ pub struct PeerIdentity {
     pub roles: Vec<Role>,
     /// The signer id, for a signing certificate.
     pub signer_id: Option<String>,
+    /// The ward id, for a signing certificate.
+    pub ward: Option<String>,
     /// The certificate's serial number, hex.
     pub serial: String,
 }
@@ -116,6 +120,7 @@ impl PeerIdentity {
             .to_string();
         let mut roles = Vec::new();
         let mut signer_id = None;
+        let mut ward = None;
         if let Ok(Some(san)) = cert.subject_alternative_name() {
             for name in &san.value.general_names {
                 if let GeneralName::URI(uri) = name {
@@ -123,6 +128,8 @@ impl PeerIdentity {
                         roles.extend(role.parse::<Role>().ok());
                     } else if let Some(id) = uri.strip_prefix(SIGNER_URI_PREFIX) {
                         signer_id = Some(id.to_string());
+                    } else if let Some(id) = uri.strip_prefix(WARD_URI_PREFIX) {
+                        ward = Some(id.to_string());
                     }
                 }
             }

@@ -138,6 +138,7 @@ impl PeerIdentity {
             common_name,
             roles,
             signer_id,
+            ward,
             serial: cert.raw_serial_as_string().replace(':', ""),
         })
     }

@@ -1,8 +1,20 @@
 //! What every signq service shares, so that each link is secured and observed the same way.
 //!
 //! # Layout
-//! - [`identity`]: roles and signer ids as the ward CA writes them into certificates.
+//! - [`identity`]: roles, signer and ward ids as the ward CA writes them into certificates.
 //! - [`keyfile`]: private keys at rest, encrypted PKCS#8 with mode 0600.
+//! - [`tls`]: mutual TLS servers and clients, judged against the ward CA and its CRL.
+//! - [`auth`]: admitting gRPC calls by certificate role.
+//! - [`limit`]: RESOURCE_EXHAUSTED answers with a retry delay.
+//! - [`metrics_http`]: the Prometheus endpoint.
+//! - [`telemetry`]: structured logs.
+//! - [`shutdown`]: SIGTERM and Ctrl-C.
 
+pub mod auth;
 pub mod identity;
 pub mod keyfile;
+pub mod limit;
+pub mod metrics_http;
+pub mod shutdown;
+pub mod telemetry;
+pub mod tls;

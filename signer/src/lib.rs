@@ -3,6 +3,14 @@
 //! # Layout
 //! - [`pki`]: the ward CA and the certificates it issues (rcgen), the CRL, the inventory.
 //! - [`cms`]: detached and attached CMS SignedData, made and verified.
+//! - [`keystore`]: signers' keys encrypted under their PIN and the service's KEK.
+//! - [`delegation`]: director-signed delegations and the attributes that cite them.
+//! - [`trust`]: the ward CA and CRL files as a CMS trust store.
+//! - [`service`]: the `Signer` gRPC service.
 
 pub mod cms;
+pub mod delegation;
+pub mod keystore;
 pub mod pki;
+pub mod service;
+pub mod trust;

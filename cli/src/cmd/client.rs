@@ -1,0 +1,51 @@
+//! Options for commands that call the signer service as a client (the scheduler's role).
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use signq_kit::tls::{ClientTls, TlsFiles};
+use signq_proto::v1::signer_client::SignerClient;
+use tonic::transport::Channel;
+
+use crate::layout::DataDir;
+
+/// Where the signer service is and which certificate to present.
+#[derive(Debug, Clone, Args)]
+pub struct SignerClientArgs {
+    /// The signer service's address.
+    #[arg(long, default_value = "localhost:7443")]
+    pub addr: String,
+    /// The name of the client certificate in the PKI (it must carry the scheduler role).
+    #[arg(long, default_value = "scheduler")]
+    pub client_cert: String,
+    /// A client certificate file instead of the PKI's (then --key is needed too).
+    #[arg(long, requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// The encrypted key of --cert (opened with the PKI passphrase).
+    #[arg(long, requires = "cert")]
+    pub key: Option<PathBuf>,
+}
+
+impl SignerClientArgs {
+    /// The TLS files these options name.
+    pub fn tls_files(&self, data: &DataDir) -> anyhow::Result<TlsFiles> {
+        let mut files = data.tls(&self.client_cert)?;
+        if let (Some(cert), Some(key)) = (&self.cert, &self.key) {
+            files.cert = cert.clone();
+            files.key = key.clone();
+        }
+        Ok(files)
+    }
+
+    /// A connected client.
+    pub async fn connect(&self, data: &DataDir) -> anyhow::Result<SignerClient<Channel>> {
+        let tls = ClientTls::new(&self.tls_files(data)?)?;
+        let channel = signq_kit::tls::connect(&self.addr, &tls)
+            .await
+            .with_context(|| format!("connecting to the signer service at {}", self.addr))?;
+        Ok(SignerClient::new(channel)
+            .max_decoding_message_size(usize::MAX)
+            .max_encoding_message_size(usize::MAX))
+    }
+}

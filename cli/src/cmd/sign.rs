@@ -1,0 +1,90 @@
+//! `signq sign`: documents in, detached `.p7s` signatures out, through the signer service.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use signq_proto::v1::{Document, SignRequest};
+
+use super::client::SignerClientArgs;
+use crate::layout::{DataDir, PinSource};
+
+/// Options of `signq sign`.
+#[derive(Debug, Clone, Args)]
+pub struct SignArgs {
+    #[command(flatten)]
+    pub client: SignerClientArgs,
+    /// The signer whose key signs (e.g. cat-lai/deputy-1).
+    #[arg(long)]
+    pub signer: String,
+    /// The procedure code of the records (e.g. HT-KS).
+    #[arg(long)]
+    pub procedure: String,
+    /// For a deputy: the signed delegation file (`signq delegation create`).
+    #[arg(long)]
+    pub delegation: Option<PathBuf>,
+    /// Where to write the signatures (default: beside each document, as DOCUMENT.p7s).
+    #[arg(long)]
+    pub out_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub pin: PinSource,
+    /// The documents; each becomes one record of the batch, its file name the record id.
+    #[arg(required = true)]
+    pub documents: Vec<PathBuf>,
+}
+
+/// Signs the documents as one batch and writes one `.p7s` per document.
+pub async fn run(args: SignArgs, data: &DataDir) -> anyhow::Result<()> {
+    let mut documents = Vec::with_capacity(args.documents.len());
+    for path in &args.documents {
+        let content = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let record_id = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        documents.push(Document {
+            record_id,
+            procedure_code: args.procedure.clone(),
+            content,
+        });
+    }
+    let delegation = match &args.delegation {
+        Some(path) => std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
+        None => Vec::new(),
+    };
+    let mut client = args.client.connect(data).await?;
+    let request = SignRequest {
+        signer_id: args.signer.clone(),
+        pin: args.pin.pin()?.to_string(),
+        delegation,
+        documents,
+    };
+    let response = client
+        .sign(request)
+        .await
+        .map_err(|s| anyhow::anyhow!("{}: {}", s.code(), s.message()))?;
+    let signatures = response.into_inner().signatures;
+    if signatures.len() != args.documents.len() {
+        bail!(
+            "the service returned {} signatures for {} documents",
+            signatures.len(),
+            args.documents.len()
+        );
+    }
+    for (path, signature) in args.documents.iter().zip(signatures) {
+        let name = format!(
+            "{}.p7s",
+            path.file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default()
+        );
+        let out = match &args.out_dir {
+            Some(dir) => dir.join(name),
+            None => path.with_file_name(name),
+        };
+        std::fs::write(&out, &signature.cms)
+            .with_context(|| format!("writing {}", out.display()))?;
+        println!("{}", out.display());
+    }
+    Ok(())
+}

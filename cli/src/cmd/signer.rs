@@ -1,0 +1,104 @@
+//! `signq signer`: runs the signing service until SIGTERM or Ctrl-C.
+
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use clap::Args;
+use signq_signer::service::{self, SignerConfig};
+use tokio::net::TcpListener;
+
+use crate::layout::DataDir;
+
+/// Options of `signq signer`.
+#[derive(Debug, Clone, Args)]
+pub struct SignerArgs {
+    /// The gRPC (mutual TLS) address.
+    #[arg(long, default_value = "127.0.0.1:7443")]
+    pub listen: SocketAddr,
+    /// The Prometheus metrics address (plain HTTP; keep it on loopback or a private network).
+    #[arg(long, default_value = "127.0.0.1:9464")]
+    pub metrics_listen: SocketAddr,
+    /// The name of the service's certificate in the PKI (`signq pki server --name`).
+    #[arg(long, default_value = "signer")]
+    pub cert_name: String,
+    /// Documents per batch, at most.
+    #[arg(long, default_value_t = service::config::DEFAULT_MAX_BATCH)]
+    pub max_batch: usize,
+    /// Bytes per document, at most.
+    #[arg(long, default_value_t = service::config::DEFAULT_MAX_DOCUMENT_BYTES)]
+    pub max_document_bytes: usize,
+    /// Wrong PINs within the lockout window that lock a key.
+    #[arg(long, default_value_t = 5)]
+    pub lockout_failures: u32,
+    /// The window in which wrong PINs are counted, in seconds.
+    #[arg(long, default_value_t = 900)]
+    pub lockout_window_secs: u64,
+    /// How long a locked key stays locked, in seconds.
+    #[arg(long, default_value_t = 900)]
+    pub lockout_secs: u64,
+    /// PIN attempts per signer per minute.
+    #[arg(long, default_value_t = NonZeroU32::new(10).unwrap_or(NonZeroU32::MIN))]
+    pub pin_attempts_per_minute: NonZeroU32,
+    /// Signatures per signer per hour.
+    #[arg(long, default_value_t = NonZeroU32::new(1200).unwrap_or(NonZeroU32::MIN))]
+    pub signatures_per_hour: NonZeroU32,
+    /// Signatures a signer may make at once.
+    #[arg(long, default_value_t = NonZeroU32::new(300).unwrap_or(NonZeroU32::MIN))]
+    pub signature_burst: NonZeroU32,
+}
+
+impl SignerArgs {
+    /// The service configuration these options and the data directory describe.
+    pub fn config(&self, data: &DataDir) -> anyhow::Result<SignerConfig> {
+        let mut config = SignerConfig::new(
+            data.tls(&self.cert_name)?,
+            data.keystore(),
+            data.kek(),
+            data.signer_state(),
+        );
+        config.max_batch = self.max_batch;
+        config.max_document_bytes = self.max_document_bytes;
+        config.lockout.max_failures = self.lockout_failures;
+        config.lockout.window = Duration::from_secs(self.lockout_window_secs);
+        config.lockout.lock_for = Duration::from_secs(self.lockout_secs);
+        config.rates.pin_attempts_per_minute = self.pin_attempts_per_minute;
+        config.rates.signatures_per_hour = self.signatures_per_hour;
+        config.rates.signature_burst = self.signature_burst;
+        Ok(config)
+    }
+}
+
+/// Binds both listeners, serves until `shutdown`, then stops.
+pub async fn run(
+    args: SignerArgs,
+    data: &DataDir,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let config = args.config(data)?;
+    if let Some(dir) = config.state_path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let metrics = signq_kit::metrics_http::install(&[(
+        service::metrics::BATCH_SIZE,
+        service::metrics::BATCH_SIZE_BUCKETS,
+    )])?;
+    let grpc = TcpListener::bind(args.listen).await?;
+    let http = TcpListener::bind(args.metrics_listen).await?;
+    // Tests and scripts read these lines to learn the ports bound (port 0 picks a free one).
+    println!("signer listening on {}", grpc.local_addr()?);
+    println!("metrics on http://{}/metrics", http.local_addr()?);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut metrics_stop = stop_rx.clone();
+    let metrics_task = tokio::spawn(signq_kit::metrics_http::serve(http, metrics, async move {
+        let _ = metrics_stop.wait_for(|s| *s).await;
+    }));
+    let served = service::run(config, grpc, async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    })
+    .await;
+    let _ = metrics_task.await;
+    served?;
+    Ok(())
+}

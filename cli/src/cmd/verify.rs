@@ -1,0 +1,106 @@
+//! `signq verify`: checks a detached signature against its document and the ward CA (chain,
+//! revocation, message digest, signing time inside the certificate's validity) and says who
+//! signed, when, in which role, and under which delegation.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use signq_kit::identity::PeerIdentity;
+use signq_signer::delegation::SignedDelegation;
+use signq_signer::delegation::attributes::read_claims;
+use signq_signer::delegation::signed::rfc3339;
+
+use crate::layout::DataDir;
+
+/// Options of `signq verify`.
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    /// The detached signature (DER CMS, `.p7s`).
+    #[arg(long)]
+    pub signature: PathBuf,
+    /// The ward CA certificate (default: the data directory's).
+    #[arg(long)]
+    pub ca: Option<PathBuf>,
+    /// The ward CRL (default: the data directory's, if present).
+    #[arg(long)]
+    pub crl: Option<PathBuf>,
+    /// The signed delegation the signature claims, to verify it too.
+    #[arg(long)]
+    pub delegation: Option<PathBuf>,
+    /// The signed document.
+    pub document: PathBuf,
+}
+
+/// Verifies and prints the verdict; an invalid signature is an error (non-zero exit).
+pub fn run(args: VerifyArgs, data: &DataDir) -> anyhow::Result<()> {
+    let ca = args.ca.clone().unwrap_or_else(|| data.ca_cert());
+    let crl = args
+        .crl
+        .clone()
+        .or_else(|| Some(data.crl()).filter(|p| p.exists()));
+    let trust = signq_signer::trust::load(&ca, crl.as_deref())?;
+    let cms = std::fs::read(&args.signature)
+        .with_context(|| format!("reading {}", args.signature.display()))?;
+    let document = std::fs::read(&args.document)
+        .with_context(|| format!("reading {}", args.document.display()))?;
+    let verified = signq_signer::cms::verify(&cms, Some(&document), &trust)
+        .map_err(|e| anyhow::anyhow!("signature INVALID: {e}"))?;
+    let signer = PeerIdentity::from_der(&verified.signer_cert)
+        .map_err(|e| anyhow::anyhow!("signer certificate: {e}"))?;
+    let claims = read_claims(&verified.extra)?;
+    let role = signer
+        .roles
+        .iter()
+        .find(|r| r.is_signer())
+        .map(|r| r.as_str())
+        .unwrap_or("unknown role");
+    println!("signature OK");
+    println!("signed by:  {} ({role})", signer.common_name);
+    println!("signer id:  {}", signer.signer_id.as_deref().unwrap_or("-"));
+    println!("ward:       {}", signer.ward.as_deref().unwrap_or("-"));
+    println!("signed at:  {}", rfc3339(verified.signing_time));
+    println!("serial:     {}", signer.serial);
+    if let Some(description) = &claims.description {
+        println!("record:     {description}");
+    }
+    match (&claims.delegation_id, &claims.delegated_by) {
+        (Some(id), by) => println!(
+            "delegation: {id}, granted by {}",
+            by.as_deref().unwrap_or("?")
+        ),
+        (None, _) => println!("delegation: none (signed under the signer's own authority)"),
+    }
+    if let Some(path) = &args.delegation {
+        let der = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let delegation = SignedDelegation::verify(&der, &trust)
+            .map_err(|e| anyhow::anyhow!("delegation INVALID: {e}"))?;
+        let doc = &delegation.doc;
+        if claims.delegation_id.as_deref() != Some(doc.id.as_str()) {
+            bail!("the signature does not claim delegation {}", doc.id);
+        }
+        if signer.signer_id.as_deref() != Some(doc.deputy_id.as_str()) {
+            bail!(
+                "delegation {} is granted to {}, not to the signer",
+                doc.id,
+                doc.deputy_id
+            );
+        }
+        if verified.signing_time < doc.not_before || verified.signing_time >= doc.not_after {
+            bail!(
+                "signed outside the delegation's validity ({} to {})",
+                rfc3339(doc.not_before),
+                rfc3339(doc.not_after)
+            );
+        }
+        println!(
+            "delegation verified: {} -> {}, procedures {}, valid {} to {}",
+            delegation.director.common_name,
+            doc.deputy_id,
+            doc.procedure_codes.join(","),
+            rfc3339(doc.not_before),
+            rfc3339(doc.not_after)
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,276 @@
+//! The TLS listener: accepts TCP connections, runs each handshake in its own task (a slow client
+//! cannot hold up the others), judges the client certificate, and hands finished connections to
+//! tonic with the verdict attached as [`ConnInfo`].
+
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use rustls::client::danger::HandshakeSignatureValid;
+use rustls::crypto::WebPkiSupportedAlgorithms;
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::{
+    CertificateError, DigitallySignedStruct, DistinguishedName, ServerConfig, SignatureScheme,
+};
+use rustls_pki_types::{CertificateDer, UnixTime};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, mpsc};
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::server::TlsStream;
+use tokio_stream::wrappers::ReceiverStream;
+
+use super::material::{TlsError, TlsFiles};
+use super::trust::Trust;
+use crate::identity::PeerIdentity;
+
+/// How long a client may take to finish the TLS handshake before it is dropped.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Handshakes in progress at once; past this, new connections wait in the kernel's backlog
+/// instead of costing memory here.
+const MAX_PENDING_HANDSHAKES: usize = 256;
+
+/// The outcome of judging a client certificate: who it is, or why it is refused.
+pub type PeerAuth = Result<PeerIdentity, AuthFailure>;
+
+/// Why a client's certificate does not identify it. Each becomes UNAUTHENTICATED.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthFailure {
+    /// The client sent no certificate.
+    #[error("no client certificate: signq requires mutual TLS with a certificate from the ward CA")]
+    NoCertificate,
+    /// The certificate does not chain to the ward CA.
+    #[error("client certificate is not issued by this ward's CA")]
+    UnknownIssuer,
+    /// The certificate's validity has ended.
+    #[error("client certificate has expired")]
+    Expired,
+    /// The certificate's validity has not started.
+    #[error("client certificate is not valid yet")]
+    NotValidYet,
+    /// The CA has revoked the certificate (CRL).
+    #[error("client certificate has been revoked by the ward CA")]
+    Revoked,
+    /// The certificate is not meant for TLS clients (extended key usage).
+    #[error("client certificate is not valid for TLS client authentication")]
+    WrongPurpose,
+    /// Any other defect, with rustls's description.
+    #[error("client certificate rejected: {0}")]
+    Other(String),
+}
+
+/// What tonic attaches to every request of a connection (`request.extensions().get::<ConnInfo>()`).
+#[derive(Debug, Clone)]
+pub struct ConnInfo {
+    /// The client's address.
+    pub remote: Option<SocketAddr>,
+    /// The verdict on the client's certificate.
+    pub auth: Arc<PeerAuth>,
+}
+
+/// A server-side TLS connection carrying its [`ConnInfo`].
+#[derive(Debug)]
+pub struct TlsConn {
+    stream: TlsStream<TcpStream>,
+    info: ConnInfo,
+}
+
+impl tonic::transport::server::Connected for TlsConn {
+    type ConnectInfo = ConnInfo;
+    fn connect_info(&self) -> ConnInfo {
+        self.info.clone()
+    }
+}
+
+impl AsyncRead for TlsConn {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for TlsConn {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+}
+
+/// The stream of authenticated-or-judged connections that tonic serves.
+pub type TlsIncoming = ReceiverStream<Result<TlsConn, io::Error>>;
+
+/// The rustls server configuration of a signq endpoint: its own certificate, client certificates
+/// requested (not required, see the module docs), HTTP/2 (and HTTP/1.1 for gRPC-web) by ALPN.
+pub fn server_config(files: &TlsFiles, trust: &Trust) -> Result<Arc<ServerConfig>, TlsError> {
+    let (certs, key) = files.identity()?;
+    let provider = super::provider();
+    let hints = trust
+        .roots()
+        .roots
+        .iter()
+        .map(|anchor| DistinguishedName::from(anchor.subject.to_vec()))
+        .collect();
+    let verifier = DeferredClientAuth {
+        hints,
+        algs: provider.signature_verification_algorithms,
+    };
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_client_cert_verifier(Arc::new(verifier))
+        .with_single_cert(certs, key)?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// Accepts connections on `listener` until the returned stream is dropped.
+pub fn serve_incoming(
+    listener: TcpListener,
+    config: Arc<ServerConfig>,
+    trust: Arc<Trust>,
+) -> TlsIncoming {
+    let (tx, rx) = mpsc::channel(64);
+    let acceptor = TlsAcceptor::from(config);
+    let permits = Arc::new(Semaphore::new(MAX_PENDING_HANDSHAKES));
+    tokio::spawn(async move {
+        loop {
+            let Ok(permit) = permits.clone().acquire_owned().await else {
+                return;
+            };
+            let accepted = tokio::select! {
+                accepted = listener.accept() => accepted,
+                () = tx.closed() => return,
+            };
+            let (tcp, remote) = match accepted {
+                Ok(pair) => pair,
+                Err(error) => {
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let _ = tcp.set_nodelay(true);
+            let (acceptor, trust, tx) = (acceptor.clone(), trust.clone(), tx.clone());
+            tokio::spawn(async move {
+                let _permit = permit;
+                match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                    Ok(Ok(stream)) => {
+                        let auth = judge(&trust, stream.get_ref().1.peer_certificates());
+                        if let Err(failure) = &auth {
+                            tracing::info!(%remote, %failure, "client certificate refused");
+                        }
+                        let info = ConnInfo {
+                            remote: Some(remote),
+                            auth: Arc::new(auth),
+                        };
+                        let _ = tx.send(Ok(TlsConn { stream, info })).await;
+                    }
+                    Ok(Err(error)) => tracing::debug!(%remote, %error, "TLS handshake failed"),
+                    Err(_) => tracing::debug!(%remote, "TLS handshake timed out"),
+                }
+            });
+        }
+    });
+    ReceiverStream::new(rx)
+}
+
+/// Judges a client's certificate chain against the CA and the current CRL.
+fn judge(trust: &Trust, chain: Option<&[CertificateDer<'static>]>) -> PeerAuth {
+    let Some((end_entity, intermediates)) = chain.and_then(|c| c.split_first()) else {
+        return Err(AuthFailure::NoCertificate);
+    };
+    trust
+        .client_verifier()
+        .verify_client_cert(end_entity, intermediates, UnixTime::now())
+        .map_err(|error| match error {
+            rustls::Error::InvalidCertificate(e) => match e {
+                CertificateError::UnknownIssuer | CertificateError::BadSignature => {
+                    AuthFailure::UnknownIssuer
+                }
+                CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+                    AuthFailure::Expired
+                }
+                CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+                    AuthFailure::NotValidYet
+                }
+                CertificateError::Revoked => AuthFailure::Revoked,
+                CertificateError::InvalidPurpose
+                | CertificateError::InvalidPurposeContext { .. } => AuthFailure::WrongPurpose,
+                other => AuthFailure::Other(format!("{other:?}")),
+            },
+            other => AuthFailure::Other(other.to_string()),
+        })?;
+    PeerIdentity::from_der(end_entity)
+        .map_err(|e| AuthFailure::Other(format!("unreadable certificate: {e}")))
+}
+
+/// Requests a client certificate and checks that the client holds its key, leaving the judgement
+/// of the certificate itself to [`judge`] once the handshake is done.
+#[derive(Debug)]
+struct DeferredClientAuth {
+    hints: Vec<DistinguishedName>,
+    algs: WebPkiSupportedAlgorithms,
+}
+
+impl ClientCertVerifier for DeferredClientAuth {
+    fn offer_client_auth(&self) -> bool {
+        true
+    }
+    fn client_auth_mandatory(&self) -> bool {
+        false
+    }
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        &self.hints
+    }
+    fn verify_client_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        Ok(ClientCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algs)
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algs)
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algs.supported_schemes()
+    }
+}

@@ -1,0 +1,165 @@
+//! Issuing certificates: a fresh P-256 key, the kind's profile, the CA's signature, then the
+//! inventory entry and the files under `issued/`.
+//!
+//! The inventory is written before the certificate file, so a certificate never leaves the PKI
+//! unrecorded (and therefore unrevocable). Service keys are written encrypted under the PKI
+//! passphrase; a signer's key is only returned, for the signer service's PIN-protected keystore.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use rcgen::{CertificateParams, KeyPair, PKCS_ECDSA_P256_SHA256};
+use signq_kit::identity::Role;
+use signq_kit::keyfile;
+use zeroize::Zeroizing;
+
+use super::error::PkiError;
+use super::inventory::{Inventory, InventoryEntry};
+use super::profiles::{self, CertKind, SignerSpec, Validity};
+use super::{Pki, ca, names, store};
+
+/// A certificate just issued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedCert {
+    /// Its name: the service name, or the signer id.
+    pub name: String,
+    /// Its serial, lowercase hex.
+    pub serial: String,
+    /// The certificate, PEM.
+    pub cert_pem: String,
+    /// The certificate, DER.
+    pub cert_der: Vec<u8>,
+    /// Where the certificate was written (`<dir>/issued/<name>.crt.pem`).
+    pub cert_path: PathBuf,
+    /// Where its encrypted key was written, for service certificates (`None` for signers).
+    pub key_path: Option<PathBuf>,
+}
+
+impl Pki {
+    /// Issues a server certificate (role [`Role::Scheduler`] or [`Role::SignerService`]) for
+    /// `localhost`, 127.0.0.1, ::1 and the given DNS names and addresses, also usable as a client
+    /// certificate. Writes `issued/<name>.crt.pem` and `issued/<name>.key.pem` (encrypted under
+    /// the PKI passphrase).
+    ///
+    /// Fails with [`PkiError::InvalidName`] for a bad name or DNS name,
+    /// [`PkiError::WrongRoleForKind`] for another role, and [`PkiError::NameCollision`] if the
+    /// name's files belong to another name.
+    pub fn issue_server(
+        &self,
+        name: &str,
+        role: Role,
+        dns_names: &[String],
+        ips: &[IpAddr],
+        validity: Validity,
+    ) -> Result<IssuedCert, PkiError> {
+        let serial = profiles::random_serial();
+        let params = profiles::server_params(name, role, dns_names, ips, validity, &serial)?;
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
+        self.issue(name, CertKind::Server, role, &params, &key, true)
+    }
+
+    /// Issues a client certificate (role [`Role::Scheduler`], [`Role::Intake`] or
+    /// [`Role::Operator`]). Writes `issued/<name>.crt.pem` and `issued/<name>.key.pem` (encrypted
+    /// under the PKI passphrase).
+    ///
+    /// Fails as [`Pki::issue_server`].
+    pub fn issue_client(
+        &self,
+        name: &str,
+        role: Role,
+        validity: Validity,
+    ) -> Result<IssuedCert, PkiError> {
+        let serial = profiles::random_serial();
+        let params = profiles::client_params(name, role, validity, &serial)?;
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
+        self.issue(name, CertKind::Client, role, &params, &key, true)
+    }
+
+    /// Issues a signing certificate for a director or deputy and returns it with the new key's
+    /// PKCS#8 DER. Only the certificate is written (`issued/<signer id with / as _>.crt.pem`); the
+    /// caller hands the key to the signer service's keystore.
+    ///
+    /// Fails with [`PkiError::InvalidName`] for a bad signer or ward id,
+    /// [`PkiError::InvalidSubject`] for a bad display or ward name,
+    /// [`PkiError::WrongRoleForKind`] for a role other than director or deputy, and
+    /// [`PkiError::NameCollision`] as [`Pki::issue_server`].
+    pub fn issue_signer(
+        &self,
+        spec: &SignerSpec,
+        validity: Validity,
+    ) -> Result<(IssuedCert, Zeroizing<Vec<u8>>), PkiError> {
+        let serial = profiles::random_serial();
+        let params = profiles::signer_params(spec, validity, &serial)?;
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
+        let issued = self.issue(
+            &spec.signer_id,
+            CertKind::Signer,
+            spec.role,
+            &params,
+            &key,
+            false,
+        )?;
+        Ok((issued, Zeroizing::new(key.serialize_der())))
+    }
+
+    /// Signs `params` for `key`, records the certificate in the inventory, then writes it (and,
+    /// with `write_key`, the encrypted key) under `issued/`.
+    fn issue(
+        &self,
+        name: &str,
+        kind: CertKind,
+        role: Role,
+        params: &CertificateParams,
+        key: &KeyPair,
+        write_key: bool,
+    ) -> Result<IssuedCert, PkiError> {
+        let cert = params.signed_by(key, &self.issuer)?;
+        let cert_der = cert.der().to_vec();
+        let cert_pem = cert.pem();
+        let facts = ca::inspect(&cert_der)?;
+        let stem = names::file_stem(name);
+        let cert_rel = PathBuf::from(store::ISSUED_DIR).join(format!("{stem}.crt.pem"));
+        let key_path = write_key.then(|| store::issued_path(&self.dir, &stem, "key.pem"));
+
+        let _guard = self.guard();
+        let mut inventory = Inventory::load(&self.dir)?;
+        if let Some(other) = inventory
+            .certificates
+            .iter()
+            .find(|e| e.name != name && names::file_stem(&e.name) == stem)
+        {
+            return Err(PkiError::NameCollision {
+                name: name.to_string(),
+                existing: other.name.clone(),
+            });
+        }
+        inventory.certificates.push(InventoryEntry {
+            serial: facts.serial.clone(),
+            name: name.to_string(),
+            kind,
+            role,
+            subject: facts.subject,
+            not_before: params.not_before,
+            not_after: params.not_after,
+            cert_path: cert_rel.clone(),
+            revoked_at: None,
+            reason: None,
+        });
+        inventory.save(&self.dir)?;
+
+        let cert_path = self.dir.join(&cert_rel);
+        store::write_public(&cert_path, cert_pem.as_bytes())?;
+        if let Some(path) = &key_path {
+            let pkcs8 = Zeroizing::new(key.serialize_der());
+            keyfile::write(path, &pkcs8, &self.passphrase, keyfile::DEFAULT_ITERATIONS)?;
+        }
+        Ok(IssuedCert {
+            name: name.to_string(),
+            serial: facts.serial,
+            cert_pem,
+            cert_der,
+            cert_path,
+            key_path,
+        })
+    }
+}

@@ -1,0 +1,64 @@
+//! The signer service's settings, with the defaults a ward runs on.
+
+use std::path::PathBuf;
+
+use signq_kit::tls::TlsFiles;
+use time::UtcOffset;
+
+use super::limits::RateSettings;
+use super::state::LockoutPolicy;
+
+/// Documents per batch, at most: a director signs a morning's backlog of about 100 records at once.
+pub const DEFAULT_MAX_BATCH: usize = 100;
+/// Bytes per document, at most: scanned records are PDFs of a few pages.
+pub const DEFAULT_MAX_DOCUMENT_BYTES: usize = 8 * 1024 * 1024;
+/// Bytes per request, at most (gRPC decoding limit).
+pub const DEFAULT_MAX_REQUEST_BYTES: usize = 64 * 1024 * 1024;
+
+/// Everything the signer service needs to run.
+#[derive(Debug, Clone)]
+pub struct SignerConfig {
+    /// The service's TLS identity and the ward CA and CRL it judges clients by.
+    pub tls: TlsFiles,
+    /// Where signing keys and certificates live.
+    pub keystore_dir: PathBuf,
+    /// The key-encryption key file.
+    pub kek_path: PathBuf,
+    /// The SQLite state (lockouts, revoked delegations, daily use).
+    pub state_path: PathBuf,
+    /// Documents per batch, at most.
+    pub max_batch: usize,
+    /// Bytes per document, at most.
+    pub max_document_bytes: usize,
+    /// Bytes per request, at most.
+    pub max_request_bytes: usize,
+    /// When wrong PINs lock a key.
+    pub lockout: LockoutPolicy,
+    /// Per-signer rate limits.
+    pub rates: RateSettings,
+    /// The wards' time zone, for daily caps (Vietnam: UTC+7).
+    pub utc_offset: UtcOffset,
+}
+
+impl SignerConfig {
+    /// Settings with the defaults for everything but the paths.
+    pub fn new(
+        tls: TlsFiles,
+        keystore_dir: PathBuf,
+        kek_path: PathBuf,
+        state_path: PathBuf,
+    ) -> Self {
+        SignerConfig {
+            tls,
+            keystore_dir,
+            kek_path,
+            state_path,
+            max_batch: DEFAULT_MAX_BATCH,
+            max_document_bytes: DEFAULT_MAX_DOCUMENT_BYTES,
+            max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
+            lockout: LockoutPolicy::default(),
+            rates: RateSettings::default(),
+            utc_offset: UtcOffset::from_hms(7, 0, 0).unwrap_or(UtcOffset::UTC),
+        }
+    }
+}

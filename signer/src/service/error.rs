@@ -1,0 +1,120 @@
+//! Every way a Sign call can fail, and the one mapping from those failures to gRPC statuses.
+
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+use crate::delegation::signed::rfc3339;
+use crate::delegation::{DelegationError, Refusal};
+
+/// Why a call to the signer service failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SignError {
+    /// A request field is malformed; `field` names it as in the `.proto` (e.g. `documents[3].content`).
+    #[error("{field}: {reason}")]
+    InvalidArgument { field: String, reason: String },
+    /// The service holds no key for the signer.
+    #[error("signer_id: no signing key for signer {0:?}")]
+    UnknownSigner(String),
+    /// The signer's key is locked after too many wrong PINs.
+    #[error("the key of signer {signer} is locked until {} after too many wrong PINs", rfc3339(*.until))]
+    Locked {
+        signer: String,
+        until: OffsetDateTime,
+    },
+    /// The PIN was wrong.
+    #[error(
+        "pin: wrong PIN for signer {signer}; {attempts_left} attempt(s) left before the key locks"
+    )]
+    WrongPin { signer: String, attempts_left: u32 },
+    /// A rate limit refused the call.
+    #[error("{what}")]
+    RateLimited {
+        what: &'static str,
+        retry_after: Duration,
+    },
+    /// The delegation is malformed or does not verify.
+    #[error(transparent)]
+    Delegation(#[from] DelegationError),
+    /// The delegation verifies but does not allow this batch.
+    #[error("{0}")]
+    Refused(#[from] Refusal),
+    /// Something on the service's side failed; the batch was not signed.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl SignError {
+    /// The refusal reason used as a metric label.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            SignError::InvalidArgument { .. } => "invalid_argument",
+            SignError::UnknownSigner(_) => "unknown_signer",
+            SignError::Locked { .. } => "locked",
+            SignError::WrongPin { .. } => "wrong_pin",
+            SignError::RateLimited { .. } => "rate_limited",
+            SignError::Delegation(DelegationError::Malformed(_) | DelegationError::Invalid(_)) => {
+                "delegation_malformed"
+            }
+            SignError::Delegation(_) => "delegation_unverified",
+            SignError::Refused(r) => match r {
+                Refusal::NotForThisDeputy { .. } | Refusal::OtherWard { .. } => {
+                    "delegation_other_holder"
+                }
+                Refusal::NotYetValid { .. } | Refusal::Expired { .. } => "delegation_expired",
+                Refusal::OutOfScope { .. } => "delegation_out_of_scope",
+                Refusal::Revoked { .. } => "delegation_revoked",
+                Refusal::DailyCapReached { .. } => "delegation_daily_cap",
+                Refusal::Missing { .. } => "delegation_missing",
+            },
+            SignError::Internal(_) => "internal",
+        }
+    }
+
+    /// A malformed field.
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> SignError {
+        SignError::InvalidArgument {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl From<SignError> for Status {
+    fn from(error: SignError) -> Status {
+        let message = error.to_string();
+        match error {
+            SignError::InvalidArgument { field, reason } => Status::with_error_details(
+                Code::InvalidArgument,
+                message,
+                ErrorDetails::with_bad_request_violation(field, reason),
+            ),
+            SignError::Delegation(DelegationError::Malformed(_) | DelegationError::Invalid(_)) => {
+                Status::with_error_details(
+                    Code::InvalidArgument,
+                    format!("delegation: {message}"),
+                    ErrorDetails::with_bad_request_violation("delegation", message.clone()),
+                )
+            }
+            SignError::UnknownSigner(_) => Status::not_found(message),
+            SignError::WrongPin { .. } => Status::unauthenticated(message),
+            SignError::Locked { until, .. } => {
+                let wait = (until - OffsetDateTime::now_utc())
+                    .try_into()
+                    .unwrap_or(Duration::ZERO);
+                Status::with_error_details(
+                    Code::PermissionDenied,
+                    message,
+                    ErrorDetails::with_retry_info(Some(wait)),
+                )
+            }
+            SignError::RateLimited { what, retry_after } => {
+                signq_kit::limit::exhausted(what, retry_after)
+            }
+            SignError::Delegation(_) | SignError::Refused(_) => Status::permission_denied(message),
+            SignError::Internal(_) => Status::internal(message),
+        }
+    }
+}

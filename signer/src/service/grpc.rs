@@ -1,0 +1,434 @@
+//! The `signq.v1.Signer` gRPC service: request validation, PIN and lockout, delegation checks,
+//! rate limits, then the batch signed on a blocking thread.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use prost_types::Timestamp;
+use signq_kit::identity::Role;
+use signq_proto::v1::signer_server::Signer;
+use signq_proto::v1::{
+    DocumentSignature, GetSignerKeyRequest, ListSignerKeysRequest, ListSignerKeysResponse,
+    RevokeDelegationRequest, RevokeDelegationResponse, SignRequest, SignResponse, SignerKey,
+    SignerRole,
+};
+use time::OffsetDateTime;
+use tonic::{Request, Response, Status};
+
+use super::config::SignerConfig;
+use super::error::SignError;
+use super::limits::Limits;
+use super::metrics;
+use super::state::{FailureOutcome, State};
+use crate::cms::CmsSigner;
+use crate::delegation::attributes::{acting_under, content_hint, record_description};
+use crate::delegation::document::is_procedure_code;
+use crate::delegation::{Refusal, SignedDelegation};
+use crate::keystore::{Keystore, KeystoreError, SignerEntry};
+
+/// The service's shared parts.
+#[derive(Debug)]
+pub struct SignerService {
+    config: SignerConfig,
+    keystore: Arc<Keystore>,
+    state: Arc<State>,
+    limits: Limits,
+}
+
+/// Longest accepted record id, signer id and delegation id.
+const MAX_ID_LEN: usize = 200;
+
+impl SignerService {
+    /// A service over an opened keystore and state.
+    pub fn new(config: SignerConfig, keystore: Arc<Keystore>, state: Arc<State>) -> Self {
+        let limits = Limits::new(config.rates);
+        SignerService {
+            config,
+            keystore,
+            state,
+            limits,
+        }
+    }
+
+    /// Runs `f` with the state on a blocking thread.
+    async fn db<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&State) -> Result<T, super::state::StateError> + Send + 'static,
+    ) -> Result<T, SignError> {
+        let state = self.state.clone();
+        tokio::task::spawn_blocking(move || f(&state))
+            .await
+            .map_err(|e| SignError::Internal(e.to_string()))?
+            .map_err(|e| SignError::Internal(e.to_string()))
+    }
+
+    fn validate(&self, req: &SignRequest) -> Result<(), SignError> {
+        if req.signer_id.is_empty() {
+            return Err(SignError::invalid("signer_id", "is empty"));
+        }
+        if req.signer_id.len() > MAX_ID_LEN {
+            return Err(SignError::invalid(
+                "signer_id",
+                format!("longer than {MAX_ID_LEN} bytes"),
+            ));
+        }
+        if req.pin.is_empty() {
+            return Err(SignError::invalid("pin", "is empty"));
+        }
+        if req.pin.len() > crate::keystore::MAX_PIN_DIGITS
+            || !req.pin.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Err(SignError::invalid("pin", "a PIN is 6 to 12 decimal digits"));
+        }
+        if req.documents.is_empty() {
+            return Err(SignError::invalid("documents", "the batch is empty"));
+        }
+        if req.documents.len() > self.config.max_batch {
+            return Err(SignError::invalid(
+                "documents",
+                format!(
+                    "{} documents; a batch holds at most {}",
+                    req.documents.len(),
+                    self.config.max_batch
+                ),
+            ));
+        }
+        for (i, doc) in req.documents.iter().enumerate() {
+            if doc.record_id.is_empty() || doc.record_id.len() > MAX_ID_LEN {
+                return Err(SignError::invalid(
+                    format!("documents[{i}].record_id"),
+                    "is empty or longer than 200 bytes",
+                ));
+            }
+            if !is_procedure_code(&doc.procedure_code) {
+                return Err(SignError::invalid(
+                    format!("documents[{i}].procedure_code"),
+                    format!(
+                        "{:?} is not a procedure code (2-16 of A-Z, 0-9, -)",
+                        doc.procedure_code
+                    ),
+                ));
+            }
+            if doc.content.is_empty() {
+                return Err(SignError::invalid(
+                    format!("documents[{i}].content"),
+                    "is empty",
+                ));
+            }
+            if doc.content.len() > self.config.max_document_bytes {
+                return Err(SignError::invalid(
+                    format!("documents[{i}].content"),
+                    format!(
+                        "{} bytes; a document holds at most {}",
+                        doc.content.len(),
+                        self.config.max_document_bytes
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Unlocks the key, counting a wrong PIN towards the lockout.
+    async fn unlock(&self, entry: &SignerEntry, pin: String) -> Result<CmsSigner, SignError> {
+        let signer = entry.signer_id.clone();
+        if let Some(until) = self
+            .db({
+                let signer = signer.clone();
+                move |s| s.locked_until(&signer, OffsetDateTime::now_utc())
+            })
+            .await?
+        {
+            return Err(SignError::Locked { signer, until });
+        }
+        self.limits
+            .pin_attempt(&signer)
+            .map_err(|retry_after| SignError::RateLimited {
+                what: "PIN attempts for this signer",
+                retry_after,
+            })?;
+        let keystore = self.keystore.clone();
+        let started = Instant::now();
+        let unlocked = tokio::task::spawn_blocking({
+            let signer = signer.clone();
+            move || keystore.unlock(&signer, &pin)
+        })
+        .await
+        .map_err(|e| SignError::Internal(e.to_string()))?;
+        ::metrics::histogram!(metrics::UNLOCK_SECONDS).record(started.elapsed().as_secs_f64());
+        match unlocked {
+            Ok(key) => {
+                let s = signer.clone();
+                self.db(move |state| state.clear_failures(&s)).await?;
+                Ok(key)
+            }
+            Err(KeystoreError::WrongPin(_)) => {
+                ::metrics::counter!(metrics::PIN_FAILURES).increment(1);
+                let policy = self.config.lockout;
+                let s = signer.clone();
+                match self
+                    .db(move |state| state.record_failure(&s, OffsetDateTime::now_utc(), &policy))
+                    .await?
+                {
+                    FailureOutcome::AttemptsLeft(attempts_left) => Err(SignError::WrongPin {
+                        signer,
+                        attempts_left,
+                    }),
+                    FailureOutcome::LockedUntil(until) => {
+                        ::metrics::counter!(metrics::LOCKOUTS).increment(1);
+                        tracing::warn!(%signer, "key locked after too many wrong PINs");
+                        Err(SignError::Locked { signer, until })
+                    }
+                }
+            }
+            Err(KeystoreError::UnknownSigner(s)) => Err(SignError::UnknownSigner(s)),
+            Err(other) => Err(SignError::Internal(other.to_string())),
+        }
+    }
+
+    /// Checks a deputy's delegation against every document; returns it for the signatures.
+    async fn check_delegation(
+        &self,
+        entry: &SignerEntry,
+        req: &SignRequest,
+        now: OffsetDateTime,
+    ) -> Result<SignedDelegation, SignError> {
+        let trust = crate::trust::load(&self.config.tls.ca, self.config.tls.crl.as_deref())
+            .map_err(|e| SignError::Internal(e.to_string()))?;
+        let delegation = SignedDelegation::verify(&req.delegation, &trust)?;
+        let id = delegation.doc.id.clone();
+        if let Some((at, reason)) = self.db(move |s| s.revocation(&id)).await? {
+            return Err(Refusal::Revoked {
+                id: delegation.doc.id.clone(),
+                at: crate::delegation::signed::rfc3339(at),
+                reason,
+            }
+            .into());
+        }
+        for doc in &req.documents {
+            delegation.authorizes(
+                &entry.signer_id,
+                &entry.ward,
+                &doc.record_id,
+                &doc.procedure_code,
+                now,
+            )?;
+        }
+        Ok(delegation)
+    }
+
+    async fn sign_batch(
+        &self,
+        req: SignRequest,
+    ) -> Result<(Role, Vec<DocumentSignature>), SignError> {
+        self.validate(&req)?;
+        let entry = self.keystore.get(&req.signer_id).map_err(|e| match e {
+            KeystoreError::UnknownSigner(s) => SignError::UnknownSigner(s),
+            other => SignError::Internal(other.to_string()),
+        })?;
+        if entry.role == Role::Director && !req.delegation.is_empty() {
+            return Err(SignError::invalid(
+                "delegation",
+                "a director signs under their own authority; leave it empty",
+            ));
+        }
+        if entry.role == Role::Deputy && req.delegation.is_empty() {
+            return Err(Refusal::Missing {
+                signer: entry.signer_id.clone(),
+            }
+            .into());
+        }
+        let key = self.unlock(&entry, req.pin.clone()).await?;
+        let now = OffsetDateTime::now_utc();
+        let delegation = match entry.role {
+            Role::Deputy => Some(self.check_delegation(&entry, &req, now).await?),
+            _ => None,
+        };
+        let batch = req.documents.len() as u32;
+        self.limits
+            .signatures(&entry.signer_id, batch)
+            .map_err(|retry_after| SignError::RateLimited {
+                what: "signatures for this signer",
+                retry_after,
+            })?;
+        if let Some(d) = delegation.as_ref().filter(|d| d.doc.daily_cap > 0) {
+            let (id, cap) = (d.doc.id.clone(), d.doc.daily_cap);
+            let day = now.to_offset(self.config.utc_offset).date().to_string();
+            if let Err(used) = self
+                .db(move |s| s.reserve_daily(&id, &day, batch, cap))
+                .await?
+            {
+                return Err(Refusal::DailyCapReached {
+                    id: d.doc.id.clone(),
+                    cap,
+                    used,
+                    batch,
+                }
+                .into());
+            }
+        }
+        let role = entry.role;
+        let ward = entry.ward.clone();
+        let claim = delegation.map(|d| (d.doc.id, d.doc.director_id));
+        let signatures =
+            tokio::task::spawn_blocking(move || sign_documents(&key, req, &ward, claim, now))
+                .await
+                .map_err(|e| SignError::Internal(e.to_string()))??;
+        Ok((role, signatures))
+    }
+}
+
+/// Signs every document of the batch; the key is dropped (and its PKCS#8 buffer was zeroized)
+/// when this returns.
+fn sign_documents(
+    key: &CmsSigner,
+    req: SignRequest,
+    ward: &str,
+    claim: Option<(String, String)>,
+    now: OffsetDateTime,
+) -> Result<Vec<DocumentSignature>, SignError> {
+    let internal = |e: &dyn std::fmt::Display| SignError::Internal(e.to_string());
+    let acting = claim
+        .map(|(id, director)| acting_under(&id, &director))
+        .transpose()
+        .map_err(|e| internal(&e))?;
+    let signing_time = timestamp(now);
+    req.documents
+        .into_iter()
+        .map(|doc| {
+            let mut attrs = vec![
+                content_hint(record_description(
+                    &doc.record_id,
+                    &doc.procedure_code,
+                    ward,
+                ))
+                .map_err(|e| internal(&e))?,
+            ];
+            attrs.extend(acting.clone());
+            let cms = key
+                .sign_detached(&doc.content, now, &attrs)
+                .map_err(|e| internal(&e))?;
+            Ok(DocumentSignature {
+                record_id: doc.record_id,
+                cms,
+                signing_time: Some(signing_time),
+            })
+        })
+        .collect()
+}
+
+fn timestamp(t: OffsetDateTime) -> Timestamp {
+    Timestamp {
+        seconds: t.unix_timestamp(),
+        nanos: 0,
+    }
+}
+
+fn role_of(role: Role) -> SignerRole {
+    match role {
+        Role::Director => SignerRole::Director,
+        Role::Deputy => SignerRole::Deputy,
+        _ => SignerRole::Unspecified,
+    }
+}
+
+fn role_label(role: Role) -> &'static str {
+    role.as_str()
+}
+
+#[tonic::async_trait]
+impl Signer for SignerService {
+    async fn sign(&self, request: Request<SignRequest>) -> Result<Response<SignResponse>, Status> {
+        let started = Instant::now();
+        let req = request.into_inner();
+        let signer_id = req.signer_id.clone();
+        match self.sign_batch(req).await {
+            Ok((role, signatures)) => {
+                metrics::signed(
+                    role_label(role),
+                    signatures.len(),
+                    started.elapsed().as_secs_f64(),
+                );
+                tracing::info!(signer = %signer_id, documents = signatures.len(), "batch signed");
+                Ok(Response::new(SignResponse { signatures }))
+            }
+            Err(error) => {
+                metrics::refused(error.reason());
+                tracing::info!(signer = %signer_id, %error, "sign refused");
+                Err(error.into())
+            }
+        }
+    }
+
+    async fn get_signer_key(
+        &self,
+        request: Request<GetSignerKeyRequest>,
+    ) -> Result<Response<SignerKey>, Status> {
+        let signer_id = request.into_inner().signer_id;
+        if signer_id.is_empty() {
+            return Err(SignError::invalid("signer_id", "is empty").into());
+        }
+        let entry = self.keystore.get(&signer_id).map_err(|e| match e {
+            KeystoreError::UnknownSigner(s) => SignError::UnknownSigner(s),
+            other => SignError::Internal(other.to_string()),
+        })?;
+        Ok(Response::new(self.describe(entry).await?))
+    }
+
+    async fn list_signer_keys(
+        &self,
+        _: Request<ListSignerKeysRequest>,
+    ) -> Result<Response<ListSignerKeysResponse>, Status> {
+        let entries = self
+            .keystore
+            .list()
+            .map_err(|e| SignError::Internal(e.to_string()))?;
+        let mut keys = Vec::with_capacity(entries.len());
+        for entry in entries {
+            keys.push(self.describe(entry).await?);
+        }
+        Ok(Response::new(ListSignerKeysResponse { keys }))
+    }
+
+    async fn revoke_delegation(
+        &self,
+        request: Request<RevokeDelegationRequest>,
+    ) -> Result<Response<RevokeDelegationResponse>, Status> {
+        let req = request.into_inner();
+        if req.delegation_id.is_empty() || req.delegation_id.len() > MAX_ID_LEN {
+            return Err(
+                SignError::invalid("delegation_id", "is empty or longer than 200 bytes").into(),
+            );
+        }
+        if req.reason.trim().is_empty() {
+            return Err(
+                SignError::invalid("reason", "is empty; say why the delegation ends").into(),
+            );
+        }
+        let id = req.delegation_id.clone();
+        let at = self
+            .db(move |s| s.revoke(&id, &req.reason, OffsetDateTime::now_utc()))
+            .await?;
+        tracing::info!(delegation = %req.delegation_id, "delegation revoked");
+        Ok(Response::new(RevokeDelegationResponse {
+            revoked_at: Some(timestamp(at)),
+        }))
+    }
+}
+
+impl SignerService {
+    async fn describe(&self, entry: SignerEntry) -> Result<SignerKey, SignError> {
+        let id = entry.signer_id.clone();
+        let locked = self
+            .db(move |s| s.locked_until(&id, OffsetDateTime::now_utc()))
+            .await?;
+        Ok(SignerKey {
+            signer_id: entry.signer_id,
+            display_name: entry.display_name,
+            ward: entry.ward,
+            role: role_of(entry.role) as i32,
+            certificate: entry.cert_der,
+            locked_until: locked.map(timestamp),
+        })
+    }
+}

@@ -1,0 +1,64 @@
+//! The signer service's metrics, all prefixed `signq_signer_`, described once at start-up.
+
+use metrics::{Unit, counter, describe_counter, describe_histogram, histogram};
+
+/// Signatures made, by signer role.
+pub const SIGNATURES: &str = "signq_signer_signatures_total";
+/// Batches signed.
+pub const BATCHES: &str = "signq_signer_batches_total";
+/// Wrong PINs.
+pub const PIN_FAILURES: &str = "signq_signer_pin_failures_total";
+/// Keys locked after too many wrong PINs.
+pub const LOCKOUTS: &str = "signq_signer_lockouts_total";
+/// Refused Sign calls, by reason.
+pub const REFUSALS: &str = "signq_signer_refusals_total";
+/// Time to sign a whole batch, from request to response, in seconds.
+pub const SIGN_SECONDS: &str = "signq_signer_sign_duration_seconds";
+/// Time to unlock a key with a PIN (key derivation and decryption), in seconds.
+pub const UNLOCK_SECONDS: &str = "signq_signer_key_unlock_duration_seconds";
+/// Documents per batch.
+pub const BATCH_SIZE: &str = "signq_signer_batch_documents";
+
+/// Buckets of [`BATCH_SIZE`]: batches run from one record to the service's limit of 100.
+pub const BATCH_SIZE_BUCKETS: &[f64] = &[1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0];
+
+/// Registers help texts, so that the metrics page explains itself.
+pub fn describe() {
+    describe_counter!(SIGNATURES, Unit::Count, "Signatures made, by signer role.");
+    describe_counter!(BATCHES, Unit::Count, "Batches signed.");
+    describe_counter!(PIN_FAILURES, Unit::Count, "Wrong PINs presented.");
+    describe_counter!(
+        LOCKOUTS,
+        Unit::Count,
+        "Keys locked after too many wrong PINs."
+    );
+    describe_counter!(REFUSALS, Unit::Count, "Sign calls refused, by reason.");
+    describe_histogram!(
+        SIGN_SECONDS,
+        Unit::Seconds,
+        "Time to sign one batch, request to response."
+    );
+    describe_histogram!(
+        UNLOCK_SECONDS,
+        Unit::Seconds,
+        "Time to unlock a key with the PIN."
+    );
+    describe_histogram!(BATCH_SIZE, Unit::Count, "Documents per signed batch.");
+    // Make the counters visible at zero, so alerts and dashboards see them before the first event.
+    for name in [PIN_FAILURES, LOCKOUTS] {
+        counter!(name).increment(0);
+    }
+}
+
+/// Counts a refusal.
+pub fn refused(reason: &'static str) {
+    counter!(REFUSALS, "reason" => reason).increment(1);
+}
+
+/// Records a signed batch.
+pub fn signed(role: &'static str, documents: usize, seconds: f64) {
+    counter!(SIGNATURES, "role" => role).increment(documents as u64);
+    counter!(BATCHES).increment(1);
+    histogram!(BATCH_SIZE).record(documents as f64);
+    histogram!(SIGN_SECONDS).record(seconds);
+}

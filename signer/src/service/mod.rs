@@ -1,0 +1,104 @@
+//! `signq signer`: the signing service. gRPC `Signer` over mutual TLS, callable only by
+//! certificates with the scheduler role, plus grpc.health.v1 and server reflection.
+//!
+//! # Layout
+//! - [`config`]: settings and defaults.
+//! - [`grpc`]: the `Signer` service.
+//! - [`error`]: failures and their gRPC statuses (the one mapping).
+//! - [`state`]: durable lockouts, revoked delegations, daily use (SQLite).
+//! - [`limits`]: per-signer rate limits (governor).
+//! - [`metrics`]: metric names and help.
+
+pub mod config;
+pub mod error;
+pub mod grpc;
+pub mod limits;
+pub mod metrics;
+pub mod state;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use signq_kit::auth::RequireRole;
+use signq_kit::identity::Role;
+use signq_kit::tls::{self, Trust};
+use signq_proto::v1::signer_server::SignerServer;
+use tokio::net::TcpListener;
+
+pub use config::SignerConfig;
+pub use grpc::SignerService;
+
+/// Why the service could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// TLS material could not be loaded.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+    /// The keystore could not be opened.
+    #[error(transparent)]
+    Keystore(#[from] crate::keystore::KeystoreError),
+    /// The state database could not be opened.
+    #[error(transparent)]
+    State(#[from] state::StateError),
+    /// The reflection service could not be built.
+    #[error("reflection: {0}")]
+    Reflection(String),
+    /// The gRPC server failed.
+    #[error("gRPC server: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// Serves the signer service on `listener` until `shutdown` completes, then drains in-flight calls.
+pub async fn run(
+    config: SignerConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServiceError> {
+    metrics::describe();
+    let trust = Trust::load(config.tls.ca.clone(), config.tls.crl.clone())?;
+    let server_tls = tls::server::server_config(&config.tls, &trust)?;
+    let chain = tls::material::read_certs(&config.tls.ca)?
+        .into_iter()
+        .map(|c| c.to_vec())
+        .collect();
+    let kek = crate::keystore::Kek::load_or_create(&config.kek_path)?;
+    let keystore = Arc::new(crate::keystore::Keystore::open(
+        &config.keystore_dir,
+        kek,
+        chain,
+    )?);
+    let state = Arc::new(state::State::open(&config.state_path)?);
+    let max_request = config.max_request_bytes;
+    let service = Arc::new(SignerService::new(config, keystore, state));
+
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health.set_serving::<SignerServer<SignerService>>().await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(signq_proto::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .map_err(|e| ServiceError::Reflection(e.to_string()))?;
+    let signer = SignerServer::from_arc(service)
+        .max_decoding_message_size(max_request)
+        .max_encoding_message_size(max_request);
+    let guarded = tonic::service::interceptor::InterceptedService::new(
+        signer,
+        RequireRole(&[Role::Scheduler]),
+    );
+
+    let addr = listener.local_addr().ok();
+    let incoming = tls::serve_incoming(listener, server_tls, trust);
+    tracing::info!(?addr, "signer service listening (mutual TLS)");
+    let drain = async move {
+        shutdown.await;
+        health
+            .set_not_serving::<SignerServer<SignerService>>()
+            .await;
+    };
+    tonic::transport::Server::builder()
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(guarded)
+        .serve_with_incoming_shutdown(incoming, drain)
+        .await?;
+    Ok(())
+}

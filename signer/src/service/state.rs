@@ -1,0 +1,301 @@
+//! The signer service's durable state (SQLite, WAL): wrong-PIN history and lockouts, so that a
+//! lockout survives a restart; revoked delegations; signatures used per delegation and day.
+//!
+//! Every method is one short transaction. Callers on the async runtime go through
+//! `spawn_blocking`; the connection sits behind a mutex because SQLite serialises writers anyway.
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use time::OffsetDateTime;
+
+/// Why the state could not be read or written.
+#[derive(Debug, thiserror::Error)]
+#[error("signer state database: {0}")]
+pub struct StateError(#[from] rusqlite::Error);
+
+/// When wrong PINs lock a key, and for how long.
+#[derive(Debug, Clone, Copy)]
+pub struct LockoutPolicy {
+    /// Wrong PINs within `window` that lock the key.
+    pub max_failures: u32,
+    /// The window in which failures are counted.
+    pub window: Duration,
+    /// How long the key stays locked.
+    pub lock_for: Duration,
+}
+
+impl Default for LockoutPolicy {
+    fn default() -> Self {
+        LockoutPolicy {
+            max_failures: 5,
+            window: Duration::from_secs(15 * 60),
+            lock_for: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// What one wrong PIN led to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureOutcome {
+    /// Not locked yet; this many wrong PINs remain before the lock.
+    AttemptsLeft(u32),
+    /// This failure locked the key until the given time.
+    LockedUntil(OffsetDateTime),
+}
+
+/// The durable state.
+#[derive(Debug)]
+pub struct State {
+    conn: Mutex<Connection>,
+}
+
+fn ms(t: OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+fn from_ms(v: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(v) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+impl State {
+    /// Opens (creating if needed) the database at `path`.
+    pub fn open(path: &Path) -> Result<State, StateError> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS pin_failures (signer_id TEXT NOT NULL, at_ms INTEGER NOT NULL);
+             CREATE INDEX IF NOT EXISTS pin_failures_by_signer ON pin_failures (signer_id, at_ms);
+             CREATE TABLE IF NOT EXISTS lockouts (signer_id TEXT PRIMARY KEY, locked_until_ms INTEGER NOT NULL);
+             CREATE TABLE IF NOT EXISTS revoked_delegations (
+                 id TEXT PRIMARY KEY, revoked_at_ms INTEGER NOT NULL, reason TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS daily_use (
+                 delegation_id TEXT NOT NULL, day TEXT NOT NULL, used INTEGER NOT NULL,
+                 PRIMARY KEY (delegation_id, day));",
+        )?;
+        Ok(State {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The end of the signer's lockout, if the key is locked at `now`.
+    pub fn locked_until(
+        &self,
+        signer_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<OffsetDateTime>, StateError> {
+        let until: Option<i64> = self
+            .conn()
+            .query_row(
+                "SELECT locked_until_ms FROM lockouts WHERE signer_id = ?1",
+                params![signer_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(until.filter(|&u| u > ms(now)).map(from_ms))
+    }
+
+    /// Records a wrong PIN; locks the key when the policy says so.
+    pub fn record_failure(
+        &self,
+        signer_id: &str,
+        now: OffsetDateTime,
+        policy: &LockoutPolicy,
+    ) -> Result<FailureOutcome, StateError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let since = ms(now) - policy.window.as_millis() as i64;
+        tx.execute(
+            "DELETE FROM pin_failures WHERE signer_id = ?1 AND at_ms <= ?2",
+            params![signer_id, since],
+        )?;
+        tx.execute(
+            "INSERT INTO pin_failures (signer_id, at_ms) VALUES (?1, ?2)",
+            params![signer_id, ms(now)],
+        )?;
+        let failures: u32 = tx.query_row(
+            "SELECT COUNT(*) FROM pin_failures WHERE signer_id = ?1",
+            params![signer_id],
+            |r| r.get(0),
+        )?;
+        let outcome = if failures >= policy.max_failures {
+            let until = now + policy.lock_for;
+            tx.execute(
+                "INSERT INTO lockouts (signer_id, locked_until_ms) VALUES (?1, ?2)
+                 ON CONFLICT (signer_id) DO UPDATE SET locked_until_ms = excluded.locked_until_ms",
+                params![signer_id, ms(until)],
+            )?;
+            tx.execute(
+                "DELETE FROM pin_failures WHERE signer_id = ?1",
+                params![signer_id],
+            )?;
+            FailureOutcome::LockedUntil(until)
+        } else {
+            FailureOutcome::AttemptsLeft(policy.max_failures - failures)
+        };
+        tx.commit()?;
+        Ok(outcome)
+    }
+
+    /// Forgets the signer's wrong PINs after a right one.
+    pub fn clear_failures(&self, signer_id: &str) -> Result<(), StateError> {
+        self.conn().execute(
+            "DELETE FROM pin_failures WHERE signer_id = ?1",
+            params![signer_id],
+        )?;
+        Ok(())
+    }
+
+    /// Revokes a delegation; returns when the (first) revocation took effect.
+    pub fn revoke(
+        &self,
+        id: &str,
+        reason: &str,
+        now: OffsetDateTime,
+    ) -> Result<OffsetDateTime, StateError> {
+        let conn = self.conn();
+        conn.execute(
+            "INSERT OR IGNORE INTO revoked_delegations (id, revoked_at_ms, reason) VALUES (?1, ?2, ?3)",
+            params![id, ms(now), reason],
+        )?;
+        let at: i64 = conn.query_row(
+            "SELECT revoked_at_ms FROM revoked_delegations WHERE id = ?1",
+            params![id],
+            |r| r.get(0),
+        )?;
+        Ok(from_ms(at))
+    }
+
+    /// When and why a delegation was revoked, if it was.
+    pub fn revocation(&self, id: &str) -> Result<Option<(OffsetDateTime, String)>, StateError> {
+        let row = self
+            .conn()
+            .query_row(
+                "SELECT revoked_at_ms, reason FROM revoked_delegations WHERE id = ?1",
+                params![id],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+            )
+            .optional()?;
+        Ok(row.map(|(at, reason)| (from_ms(at), reason)))
+    }
+
+    /// Reserves `n` signatures of a delegation's daily cap for `day`; on refusal returns the
+    /// number already used.
+    pub fn reserve_daily(
+        &self,
+        delegation_id: &str,
+        day: &str,
+        n: u32,
+        cap: u32,
+    ) -> Result<Result<(), u32>, StateError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let used: u32 = tx
+            .query_row(
+                "SELECT used FROM daily_use WHERE delegation_id = ?1 AND day = ?2",
+                params![delegation_id, day],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(0);
+        if used.saturating_add(n) > cap {
+            return Ok(Err(used));
+        }
+        tx.execute(
+            "INSERT INTO daily_use (delegation_id, day, used) VALUES (?1, ?2, ?3)
+             ON CONFLICT (delegation_id, day) DO UPDATE SET used = used + ?3",
+            params![delegation_id, day, n],
+        )?;
+        tx.commit()?;
+        Ok(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn five_failures_lock_and_lock_survives_reopen() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("state.db");
+        let policy = LockoutPolicy::default();
+        let now = OffsetDateTime::now_utc();
+        {
+            let state = State::open(&path).expect("open");
+            for left in (1..5).rev() {
+                assert_eq!(
+                    state.record_failure("s", now, &policy).expect("fail"),
+                    FailureOutcome::AttemptsLeft(left)
+                );
+            }
+            assert!(matches!(
+                state.record_failure("s", now, &policy).expect("fail"),
+                FailureOutcome::LockedUntil(_)
+            ));
+        }
+        let state = State::open(&path).expect("reopen");
+        assert!(state.locked_until("s", now).expect("read").is_some());
+        assert!(
+            state
+                .locked_until("s", now + policy.lock_for)
+                .expect("read")
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn failures_outside_the_window_do_not_count() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let state = State::open(&dir.path().join("s.db")).expect("open");
+        let policy = LockoutPolicy::default();
+        let start = OffsetDateTime::now_utc();
+        for i in 0..4 {
+            state
+                .record_failure("s", start + Duration::from_secs(i), &policy)
+                .expect("fail");
+        }
+        let later = start + policy.window + Duration::from_secs(10);
+        assert_eq!(
+            state.record_failure("s", later, &policy).expect("fail"),
+            FailureOutcome::AttemptsLeft(4)
+        );
+    }
+
+    #[test]
+    fn daily_cap_and_revocation() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let state = State::open(&dir.path().join("s.db")).expect("open");
+        assert_eq!(
+            state.reserve_daily("d", "2026-11-21", 3, 5).expect("db"),
+            Ok(())
+        );
+        assert_eq!(
+            state.reserve_daily("d", "2026-11-21", 3, 5).expect("db"),
+            Err(3)
+        );
+        assert_eq!(
+            state.reserve_daily("d", "2026-11-22", 5, 5).expect("db"),
+            Ok(())
+        );
+        let now = OffsetDateTime::now_utc();
+        let first = state.revoke("d", "left the post", now).expect("revoke");
+        let again = state
+            .revoke("d", "again", now + Duration::from_secs(5))
+            .expect("revoke");
+        assert_eq!(first, again);
+        assert_eq!(
+            state.revocation("d").expect("db").map(|r| r.1),
+            Some("left the post".to_string())
+        );
+    }
+}

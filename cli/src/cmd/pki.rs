@@ -214,8 +214,8 @@ pub fn run(cmd: PkiCmd, data: &DataDir) -> anyhow::Result<()> {
         PkiCmd::List => {
             let pki = Pki::open(&dir, &data.passphrase()?)?;
             println!(
-                "{:<34} {:<16} {:<15} {:<26} {}",
-                "SERIAL", "KIND", "ROLE", "NAME", "STATUS"
+                "{:<34} {:<16} {:<15} {:<26} STATUS",
+                "SERIAL", "KIND", "ROLE", "NAME"
             );
             for e in pki.list()? {
                 let status = match &e.revoked_at {

@@ -1,6 +1,6 @@
 //! The ward CA and its CRL as rustls verifiers, rebuilt when the CRL file changes.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
@@ -86,7 +86,7 @@ impl Trust {
     }
 }
 
-fn build(ca: &PathBuf, crl: Option<&PathBuf>) -> Result<Current, TlsError> {
+fn build(ca: &Path, crl: Option<&PathBuf>) -> Result<Current, TlsError> {
     let certs: Vec<CertificateDer<'static>> = read_certs(ca)?;
     let mut roots = RootCertStore::empty();
     for cert in certs {

@@ -16,7 +16,7 @@ use rcgen::{
     CertificateRevocationListParams, Issuer, KeyIdMethod, KeyPair, RevokedCertParams, SerialNumber,
 };
 use serde::{Deserialize, Serialize};
-use time::{Duration, OffsetDateTime};
+use time::{Duration, OffsetDateTime, UtcOffset};
 use x509_cert::crl::CertificateList;
 use x509_cert::ext::pkix::CrlNumber;
 
@@ -116,6 +116,15 @@ pub(crate) fn build_crl(
         let Some(revoked_at) = entry.revoked_at else {
             continue;
         };
+        let revoked_at = revoked_at
+            .checked_to_offset(UtcOffset::UTC)
+            .filter(|t| t.year() >= 1 && t.year() <= 9999)
+            .ok_or_else(|| {
+                PkiError::Inventory(format!(
+                    "revocation time of {} is out of range",
+                    entry.serial
+                ))
+            })?;
         let reason = entry.reason.unwrap_or(RevocationReason::Unspecified);
         let serial = hex::decode(&entry.serial).map_err(|e| {
             PkiError::Inventory(format!("serial {:?} is not hex: {e}", entry.serial))

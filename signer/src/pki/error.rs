@@ -77,7 +77,8 @@ pub enum PkiError {
     /// control characters.
     #[error("invalid subject field: {0}")]
     InvalidSubject(String),
-    /// The validity period ends before it starts.
+    /// The validity period ends before it starts, or lies outside the years 1 to 9999 that X.509
+    /// can express.
     #[error("invalid validity: not_after {not_after} is not after not_before {not_before}")]
     InvalidValidity {
         /// The requested start.

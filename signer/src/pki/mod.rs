@@ -1,6 +1,6 @@
 //! The ward PKI built on rcgen: CA, certificates for services and signers, revocation.
 //!
-//! Each ward runs its own small CA. It issues three kinds of certificate (see [`profiles`] for
+//! Each ward runs its own small CA. It issues three kinds of certificate (see `profiles.rs` for
 //! exactly what each contains): server certificates for the scheduler and the signer service,
 //! client certificates for intake systems and operators, and signing certificates for the
 //! Center's director and deputies. Revocations go into a CRL rebuilt from an inventory of every

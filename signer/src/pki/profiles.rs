@@ -20,7 +20,8 @@ use rcgen::{
 };
 use serde::{Deserialize, Serialize};
 use signq_kit::identity::{Role, SIGNER_URI_PREFIX, WARD_URI_PREFIX};
-use time::{Duration, OffsetDateTime};
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime, UtcOffset};
 
 use super::error::PkiError;
 use super::names;
@@ -28,6 +29,9 @@ use super::names;
 /// The organisational unit of every signing certificate: the ward's public administrative
 /// service Center, whose director and deputies sign.
 pub const SIGNER_ORGANIZATIONAL_UNIT: &str = "Trung tâm Phục vụ hành chính công";
+
+/// The last instant an X.509 time (GeneralizedTime, four-digit year) can express.
+pub(crate) const LAST_X509_INSTANT: OffsetDateTime = datetime!(9999-12-31 23:59:59 UTC);
 
 /// The X.520 `title` attribute (2.5.4.12), which says whether a signer is director or deputy.
 const TITLE_OID: [u64; 4] = [2, 5, 4, 12];
@@ -43,30 +47,41 @@ pub struct Validity {
 
 impl Validity {
     /// Valid from five minutes ago (tolerating clock skew between machines) until `days` days
-    /// from now.
+    /// from now (at the latest the end of year 9999, the last instant X.509 can express).
     pub fn days_from_now(days: u32) -> Self {
         let now = OffsetDateTime::now_utc();
         Validity {
             not_before: now - Duration::minutes(5),
-            not_after: now + Duration::days(i64::from(days)),
+            not_after: now
+                .checked_add(Duration::days(i64::from(days)))
+                .map_or(LAST_X509_INSTANT, |t| t.min(LAST_X509_INSTANT)),
         }
     }
 
-    /// The same period truncated to whole seconds, as certificates store it; fails with
-    /// [`PkiError::InvalidValidity`] if it ends before it starts.
+    /// The same period in UTC, truncated to whole seconds as certificates store it; fails with
+    /// [`PkiError::InvalidValidity`] if it ends before it starts or lies outside the years 1 to
+    /// 9999.
     pub(crate) fn checked(self) -> Result<Validity, PkiError> {
-        let strip = |t: OffsetDateTime| t.replace_nanosecond(0).unwrap_or(t);
-        let v = Validity {
-            not_before: strip(self.not_before),
-            not_after: strip(self.not_after),
+        let invalid = PkiError::InvalidValidity {
+            not_before: self.not_before,
+            not_after: self.not_after,
         };
-        if v.not_after <= v.not_before {
-            return Err(PkiError::InvalidValidity {
-                not_before: v.not_before,
-                not_after: v.not_after,
-            });
+        let norm = |t: OffsetDateTime| -> Option<OffsetDateTime> {
+            let t = t.checked_to_offset(UtcOffset::UTC)?;
+            let t = t.replace_nanosecond(0).unwrap_or(t);
+            (t.year() >= 1 && t <= LAST_X509_INSTANT).then_some(t)
+        };
+        let (Some(not_before), Some(not_after)) = (norm(self.not_before), norm(self.not_after))
+        else {
+            return Err(invalid);
+        };
+        if not_after <= not_before {
+            return Err(invalid);
         }
-        Ok(v)
+        Ok(Validity {
+            not_before,
+            not_after,
+        })
     }
 }
 

@@ -708,6 +708,14 @@ fn bad_names_and_roles_are_refused() {
         pki.issue_client("ops", Role::Operator, backwards),
         Err(PkiError::InvalidValidity { .. })
     ));
+    let ancient = Validity {
+        not_before: OffsetDateTime::new_utc(time::Date::MIN, time::Time::MIDNIGHT),
+        not_after: v.not_after,
+    };
+    assert!(matches!(
+        pki.issue_client("ops", Role::Operator, ancient),
+        Err(PkiError::InvalidValidity { .. })
+    ));
     // `a/b` and `a_b` would share files.
     pki.issue_client("ops/a", Role::Operator, v).unwrap();
     assert!(matches!(
@@ -726,8 +734,22 @@ fn bad_names_and_roles_are_refused() {
         ),
         Err(PkiError::InvalidName(_))
     ));
-    // Nothing but the one good certificate was recorded.
+    // Nothing but the good certificates was recorded.
     assert_eq!(pki.list().unwrap().len(), 1);
+    // The longest validity ends with year 9999 and still verifies.
+    let far = pki
+        .issue_client("far", Role::Operator, Validity::days_from_now(u32::MAX))
+        .unwrap();
+    let (ok, text) = openssl(
+        &dir,
+        &[
+            "verify",
+            "-CAfile",
+            "ca.crt.pem",
+            far.cert_path.to_str().unwrap(),
+        ],
+    );
+    assert!(ok, "{text}");
 }
 
 #[test]

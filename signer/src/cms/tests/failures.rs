@@ -1,6 +1,7 @@
 //! Every way verification and signer setup must fail, with the precise error, and
 //! without panicking on hostile input.
 
+use rcgen::ExtendedKeyUsagePurpose;
 use time::Duration;
 
 use super::super::{CmsError, CmsSigner, SignedAttribute, TrustStore, verify};
@@ -16,6 +17,26 @@ fn another_wards_ca_is_untrusted() {
     let err = verify(&sig, Some(&doc), &other.trust()).expect_err("untrusted");
     assert!(matches!(err, CmsError::UntrustedChain(_)), "{err}");
     assert!(err.to_string().contains("UnknownIssuer"), "{err}");
+}
+
+#[test]
+fn signer_certificate_needs_email_protection() {
+    let ca = Ca::new("Phường Bến Nghé");
+    let doc = record();
+    for eku in [vec![], vec![ExtendedKeyUsagePurpose::ClientAuth]] {
+        let officer = ca.issue_with_eku(
+            OFFICER_SERIAL,
+            now() - Duration::days(1),
+            now() + Duration::days(1),
+            eku.clone(),
+        );
+        let sig = officer
+            .signer(&ca)
+            .sign_detached(&doc, now(), &[])
+            .expect("sign");
+        let err = verify(&sig, Some(&doc), &ca.trust()).expect_err("no emailProtection");
+        assert!(matches!(err, CmsError::UntrustedChain(_)), "{eku:?}: {err}");
+    }
 }
 
 #[test]

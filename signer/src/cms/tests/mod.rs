@@ -64,6 +64,31 @@ impl Ca {
         }
     }
 
+    /// An intermediate CA issued by this one, without an EKU extension (as ward CAs
+    /// are made).
+    pub(super) fn issue_intermediate(&self, ward: &str) -> Ca {
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).expect("CA key");
+        let mut params = CertificateParams::default();
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CountryName, "VN");
+        dn.push(DnType::OrganizationName, ward);
+        dn.push(DnType::CommonName, format!("CA trung gian {ward}"));
+        params.distinguished_name = dn;
+        params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        params.not_before = now() - Duration::days(1000);
+        params.not_after = now() + Duration::days(1000);
+        let cert = params
+            .signed_by(&key, &self.issuer())
+            .expect("intermediate certificate");
+        Ca {
+            der: cert.der().to_vec(),
+            pem: cert.pem(),
+            params,
+            key,
+        }
+    }
+
     /// An officer certificate: digitalSignature + contentCommitment, EKU
     /// emailProtection, CN with diacritics, valid from `not_before` to `not_after`.
     pub(super) fn issue(
@@ -71,6 +96,22 @@ impl Ca {
         serial: &[u8],
         not_before: OffsetDateTime,
         not_after: OffsetDateTime,
+    ) -> Officer {
+        self.issue_with_eku(
+            serial,
+            not_before,
+            not_after,
+            vec![ExtendedKeyUsagePurpose::EmailProtection],
+        )
+    }
+
+    /// Like [`Ca::issue`] with the given extended key usages.
+    pub(super) fn issue_with_eku(
+        &self,
+        serial: &[u8],
+        not_before: OffsetDateTime,
+        not_after: OffsetDateTime,
+        eku: Vec<ExtendedKeyUsagePurpose>,
     ) -> Officer {
         let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).expect("officer key");
         let mut params = CertificateParams::default();
@@ -84,7 +125,7 @@ impl Ca {
             KeyUsagePurpose::DigitalSignature,
             KeyUsagePurpose::ContentCommitment,
         ];
-        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::EmailProtection];
+        params.extended_key_usages = eku;
         params.use_authority_key_identifier_extension = true;
         params.not_before = not_before;
         params.not_after = not_after;

@@ -173,3 +173,22 @@ fn ess_attribute_decodes_and_checks() {
         Err(super::super::CmsError::SigningCertificateMismatch)
     ));
 }
+
+#[test]
+fn intermediate_ca_without_eku_is_accepted() {
+    let root = Ca::new("Thành phố Hồ Chí Minh");
+    let ward = root.issue_intermediate("Phường Bến Nghé");
+    let officer = ward.issue_current();
+    let signer = super::super::CmsSigner::new(
+        &officer.key_pkcs8,
+        officer.cert_der.clone(),
+        vec![ward.der.clone()],
+    )
+    .expect("signer");
+    let doc = record();
+    let sig = signer.sign_detached(&doc, now(), &[]).expect("sign");
+    let v = verify(&sig, Some(&doc), &root.trust()).expect("verify via the intermediate");
+    assert_eq!(v.signer_cert, officer.cert_der);
+    // Trusting the intermediate directly works too.
+    verify(&sig, Some(&doc), &ward.trust()).expect("verify with the ward CA as anchor");
+}

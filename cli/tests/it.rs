@@ -1,0 +1,14 @@
+//! Integration tests: the real `signq` binary on ephemeral loopback ports, driven through
+//! generated gRPC clients over mutual TLS and judged by outside tools (openssl) where they exist.
+
+#![allow(unreachable_pub)] // test modules share helpers with `pub`
+
+mod it {
+    pub mod auth;
+    pub mod delegation;
+    pub mod fixture;
+    pub mod input;
+    pub mod lockout;
+    pub mod observability;
+    pub mod openssl;
+}

@@ -1,0 +1,192 @@
+//! A demo ward served by a real `signq dev` process, and clients to talk to it.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use signq_kit::tls::{ClientTls, TlsFiles, Trust};
+use signq_proto::v1::signer_client::SignerClient;
+use signq_proto::v1::{Document, SignRequest};
+use tonic::transport::Channel;
+
+/// The demo signers (see `signq dev`).
+pub const DIRECTOR: (&str, &str) = ("cat-lai/director", "246810");
+pub const DEPUTY_1: (&str, &str) = ("cat-lai/deputy-1", "135790");
+pub const DEPUTY_2: (&str, &str) = ("cat-lai/deputy-2", "975310");
+
+/// The `signq` binary under test.
+pub fn signq() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_signq"));
+    cmd.env_remove("SIGNQ_PIN")
+        .env_remove("SIGNQ_PKI_PASSPHRASE")
+        .env("RUST_LOG", "warn")
+        .env("RUST_BACKTRACE", "0");
+    cmd
+}
+
+/// A running demo ward; the process is killed when this is dropped.
+pub struct Ward {
+    pub dir: tempfile::TempDir,
+    pub addr: String,
+    pub metrics: String,
+    extra: Vec<String>,
+    child: Option<Child>,
+}
+
+impl Ward {
+    /// Provisions a demo ward in a fresh directory and starts it with `extra` signer options.
+    pub fn start(extra: &[&str]) -> Ward {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut ward = Ward {
+            dir,
+            addr: String::new(),
+            metrics: String::new(),
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+            child: None,
+        };
+        ward.spawn();
+        ward
+    }
+
+    fn spawn(&mut self) {
+        let mut child = signq()
+            .arg("--data-dir")
+            .arg(self.dir.path())
+            .args([
+                "dev",
+                "--listen",
+                "127.0.0.1:0",
+                "--metrics-listen",
+                "127.0.0.1:0",
+            ])
+            .args(&self.extra)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn signq dev");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        while self.addr.is_empty() || self.metrics.is_empty() {
+            let line = lines
+                .next()
+                .expect("signq dev exited early")
+                .expect("read stdout");
+            if let Some(a) = line.strip_prefix("signer listening on ") {
+                self.addr = a.to_string();
+            } else if let Some(m) = line.strip_prefix("metrics on ") {
+                self.metrics = m.to_string();
+            }
+        }
+        // Keep draining stdout so the child never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        self.child = Some(child);
+    }
+
+    /// Kills the process with SIGKILL and starts it again on the same data directory.
+    pub fn kill_and_restart(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().expect("kill");
+            child.wait().expect("wait");
+        }
+        self.addr.clear();
+        self.metrics.clear();
+        self.spawn();
+    }
+
+    pub fn data(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn passphrase(&self) -> Vec<u8> {
+        std::fs::read_to_string(self.path("secrets/pki-passphrase"))
+            .expect("passphrase")
+            .trim()
+            .as_bytes()
+            .to_vec()
+    }
+
+    pub fn delegation(&self, deputy: &str) -> Vec<u8> {
+        std::fs::read(self.path(&format!("dev/{}.delegation.p7s", deputy.replace('/', "_"))))
+            .expect("delegation")
+    }
+
+    /// TLS files of a certificate issued into this ward's PKI.
+    pub fn tls_files(&self, name: &str) -> TlsFiles {
+        let stem = name.replace('/', "_");
+        TlsFiles {
+            ca: self.path("pki/ca.crt.pem"),
+            crl: Some(self.path("pki/crl.pem")),
+            cert: self.path(&format!("pki/issued/{stem}.crt.pem")),
+            key: self.path(&format!("pki/issued/{stem}.key.pem")),
+            key_password: zeroize::Zeroizing::new(self.passphrase()),
+        }
+    }
+
+    /// A client presenting the certificate `name` of this ward's PKI.
+    pub async fn client_as(&self, name: &str) -> SignerClient<Channel> {
+        let tls = ClientTls::new(&self.tls_files(name)).expect("client tls");
+        connect(&self.addr, &tls).await
+    }
+
+    /// A client with the scheduler's certificate.
+    pub async fn scheduler(&self) -> SignerClient<Channel> {
+        self.client_as("scheduler").await
+    }
+
+    /// A client that trusts this ward's CA and presents `identity` (or nothing).
+    pub async fn client_with(
+        &self,
+        identity: Option<(
+            Vec<rustls_pki_types::CertificateDer<'static>>,
+            rustls_pki_types::PrivateKeyDer<'static>,
+        )>,
+    ) -> SignerClient<Channel> {
+        let trust = Trust::load(self.path("pki/ca.crt.pem"), None).expect("trust");
+        let tls = ClientTls::with_identity(&trust, identity).expect("client tls");
+        connect(&self.addr, &tls).await
+    }
+}
+
+impl Drop for Ward {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+async fn connect(addr: &str, tls: &ClientTls) -> SignerClient<Channel> {
+    let channel = signq_kit::tls::connect(addr, tls).await.expect("connect");
+    SignerClient::new(channel)
+        .max_decoding_message_size(usize::MAX)
+        .max_encoding_message_size(usize::MAX)
+}
+
+/// A batch of `n` small documents of `procedure`.
+pub fn batch(signer: (&str, &str), procedure: &str, n: usize, delegation: Vec<u8>) -> SignRequest {
+    SignRequest {
+        signer_id: signer.0.into(),
+        pin: signer.1.into(),
+        delegation,
+        documents: (0..n)
+            .map(|i| Document {
+                record_id: format!("R-{i}"),
+                procedure_code: procedure.into(),
+                content: format!("record {i}").into_bytes(),
+            })
+            .collect(),
+    }
+}
+
+/// Runs the `signq` binary to completion with the ward's data directory.
+pub fn run(ward: &Ward, args: &[&str], pin: Option<&str>) -> std::process::Output {
+    let mut cmd = signq();
+    cmd.arg("--data-dir").arg(ward.data()).args(args);
+    if let Some(pin) = pin {
+        cmd.env("SIGNQ_PIN", pin);
+    }
+    cmd.output().expect("run signq")
+}

@@ -9,9 +9,9 @@
 //! checks signatures against a [`TrustStore`] at the signing time.
 //!
 //! # Layout
-//! - [`sign`]-side: `sign.rs` ([`CmsSigner`], precomputed per batch), `encode.rs`
+//! - sign side: `sign.rs` ([`CmsSigner`], precomputed per batch), `encode.rs`
 //!   (byte assembly), `ess.rs`, `signing_time.rs`, `attributes.rs`.
-//! - verify-side: `verify.rs` ([`verify`], [`Verified`]), `parse.rs` and `reader.rs`
+//! - verify side: `verify.rs` ([`verify`], [`Verified`]), `parse.rs` and `reader.rs`
 //!   (borrowed, strict DER views), `certificate.rs`, `chain.rs` ([`TrustStore`], webpki).
 //! - [`oids`]: the object identifiers both sides share; `error.rs`: [`CmsError`].
 

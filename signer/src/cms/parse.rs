@@ -57,7 +57,12 @@ pub(super) fn signed_data(input: &[u8]) -> Result<SignedDataView<'_>, CmsError> 
     info.finish()?;
 
     let mut sd = Cursor::new(single(explicit, Tag::Sequence, "SignedData")?, "SignedData")?;
-    let _version: u8 = sd.decode("version")?;
+    let version: u8 = sd.decode("version")?;
+    if ![1, 3, 4, 5].contains(&version) {
+        return Err(CmsError::Malformed(format!(
+            "SignedData.version is {version}; RFC 5652 allows 1, 3, 4 or 5"
+        )));
+    }
     sd.content(Tag::Set, "digestAlgorithms")?;
     let encap = sd.content(Tag::Sequence, "encapContentInfo")?;
     let certificates = sd.optional_content(CONTEXT_0, "certificates")?;
@@ -122,13 +127,18 @@ fn encapsulated(content: &[u8]) -> Result<(ObjectIdentifier, Option<&[u8]>), Cms
 /// Reads one SignerInfo (its content octets).
 fn signer_info(content: &[u8]) -> Result<SignerInfoView<'_>, CmsError> {
     let mut si = Cursor::new(content, "SignerInfo")?;
-    let _version: u8 = si.decode("version")?;
+    let version: u8 = si.decode("version")?;
     let sid = si.element("sid")?;
     if sid.tag != Tag::Sequence {
         return Err(CmsError::Malformed(
             "SignerInfo.sid: only issuerAndSerialNumber is supported, not subjectKeyIdentifier"
                 .to_owned(),
         ));
+    }
+    if version != 1 {
+        return Err(CmsError::Malformed(format!(
+            "SignerInfo.version is {version}; it must be 1 with issuerAndSerialNumber"
+        )));
     }
     let sid = IssuerAndSerialNumber::from_der(sid.whole)
         .map_err(|e| CmsError::Malformed(format!("SignerInfo.sid: {e}")))?;

@@ -13,7 +13,9 @@ use super::error::CmsError;
 /// The DER TLV of `when` as a signing-time value: converted to UTC, truncated to the
 /// second, UTCTime for years 1950–2049 and GeneralizedTime for other years 0–9999.
 pub(super) fn encode(when: OffsetDateTime) -> Result<Vec<u8>, CmsError> {
-    let utc = when.to_offset(UtcOffset::UTC);
+    let utc = when.checked_to_offset(UtcOffset::UTC).ok_or_else(|| {
+        CmsError::InvalidSigningTime(format!("{when} cannot be expressed in UTC"))
+    })?;
     let year = utc.year();
     let rest = format!(
         "{:02}{:02}{:02}{:02}{:02}Z",
@@ -128,6 +130,14 @@ mod tests {
         assert_eq!(round_trip(t), t);
         let t = datetime!(1949-12-31 23:59:59 UTC);
         assert_eq!(round_trip(t), t);
+    }
+
+    #[test]
+    fn refuses_unencodable_times() {
+        let t = datetime!(9999-12-31 23:00 -05:00);
+        assert!(matches!(encode(t), Err(CmsError::InvalidSigningTime(_))));
+        let t = datetime!(-0001-06-01 0:00 UTC);
+        assert!(matches!(encode(t), Err(CmsError::InvalidSigningTime(_))));
     }
 
     #[test]

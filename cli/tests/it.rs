@@ -8,6 +8,7 @@ mod it {
     pub mod delegation;
     pub mod fixture;
     pub mod input;
+    pub mod limits;
     pub mod lockout;
     pub mod observability;
     pub mod openssl;

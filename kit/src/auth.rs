@@ -43,11 +43,3 @@ pub fn authorize<T>(request: &Request<T>, roles: &[Role]) -> Result<PeerIdentity
         needed.join(", ")
     )))
 }
-
-/// The identity that [`RequireRole`] admitted, for handlers.
-pub fn caller<T>(request: &Request<T>) -> Result<&PeerIdentity, Status> {
-    request
-        .extensions()
-        .get::<PeerIdentity>()
-        .ok_or_else(|| Status::unauthenticated("caller identity missing"))
-}

@@ -332,10 +332,6 @@ fn role_of(role: Role) -> SignerRole {
     }
 }
 
-fn role_label(role: Role) -> &'static str {
-    role.as_str()
-}
-
 #[tonic::async_trait]
 impl Signer for SignerService {
     async fn sign(&self, request: Request<SignRequest>) -> Result<Response<SignResponse>, Status> {
@@ -345,7 +341,7 @@ impl Signer for SignerService {
         match self.sign_batch(req).await {
             Ok((role, signatures)) => {
                 metrics::signed(
-                    role_label(role),
+                    role.as_str(),
                     signatures.len(),
                     started.elapsed().as_secs_f64(),
                 );

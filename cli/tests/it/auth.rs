@@ -170,3 +170,65 @@ async fn a_certificate_without_the_scheduler_role_is_permission_denied() {
         status.message()
     );
 }
+
+#[tokio::test]
+async fn a_revoked_signing_certificate_signs_no_more_and_its_signatures_fail_verification() {
+    let ward = Ward::start(&[]);
+    let doc = ward.path("record.txt");
+    std::fs::write(&doc, "Giay xac nhan tinh trang hon nhan").expect("write");
+    let signed = run(
+        &ward,
+        &[
+            "sign",
+            "--addr",
+            &ward.addr,
+            "--signer",
+            DIRECTOR.0,
+            "--procedure",
+            "HT-XNHN",
+            doc.to_str().expect("utf8"),
+        ],
+        Some(DIRECTOR.1),
+    );
+    assert!(
+        signed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&signed.stderr)
+    );
+    let p7s = format!("{}.p7s", doc.display());
+    assert!(
+        run(
+            &ward,
+            &["verify", "--signature", &p7s, doc.to_str().expect("utf8")],
+            None
+        )
+        .status
+        .success()
+    );
+
+    let revoked = run(
+        &ward,
+        &["pki", "revoke", DIRECTOR.0, "--reason", "key-compromise"],
+        None,
+    );
+    assert!(
+        revoked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&revoked.stderr)
+    );
+    let status = ward
+        .scheduler()
+        .await
+        .sign(batch(DIRECTOR, "DD-BD", 1, Vec::new()))
+        .await
+        .expect_err("revoked key");
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+    assert!(status.message().contains("revoked"), "{}", status.message());
+    let verdict = run(
+        &ward,
+        &["verify", "--signature", &p7s, doc.to_str().expect("utf8")],
+        None,
+    );
+    assert!(!verdict.status.success());
+    assert!(String::from_utf8_lossy(&verdict.stderr).contains("revoked"));
+}

@@ -113,3 +113,17 @@ pub(super) fn check(
         other => CmsError::UntrustedChain(other.to_string()),
     })
 }
+
+/// Checks that a signing certificate (DER) chains to `trust`, carries emailProtection and is
+/// neither revoked nor outside its validity at `at`: what the signer service asks before it signs
+/// with the certificate's key, so that it never makes a signature that would not verify.
+pub fn check_signing_certificate(
+    trust: &TrustStore,
+    cert_der: &[u8],
+    at: OffsetDateTime,
+) -> Result<(), CmsError> {
+    use der::Decode;
+    let cert = Certificate::from_der(cert_der)
+        .map_err(|e| CmsError::InvalidCertificate(format!("signer certificate: {e}")))?;
+    check(trust, cert_der, &cert, &[], at)
+}

@@ -29,6 +29,9 @@ pub enum SignError {
         "pin: wrong PIN for signer {signer}; {attempts_left} attempt(s) left before the key locks"
     )]
     WrongPin { signer: String, attempts_left: u32 },
+    /// The signer's own certificate is revoked, expired or no longer chains to the ward CA.
+    #[error("the signing certificate of {signer} cannot sign: {reason}")]
+    CertificateUnusable { signer: String, reason: String },
     /// A rate limit refused the call.
     #[error("{what}")]
     RateLimited {
@@ -55,6 +58,7 @@ impl SignError {
             SignError::Locked { .. } => "locked",
             SignError::WrongPin { .. } => "wrong_pin",
             SignError::RateLimited { .. } => "rate_limited",
+            SignError::CertificateUnusable { .. } => "certificate_unusable",
             SignError::Delegation(DelegationError::Malformed(_) | DelegationError::Invalid(_)) => {
                 "delegation_malformed"
             }
@@ -113,7 +117,9 @@ impl From<SignError> for Status {
             SignError::RateLimited { what, retry_after } => {
                 signq_kit::limit::exhausted(what, retry_after)
             }
-            SignError::Delegation(_) | SignError::Refused(_) => Status::permission_denied(message),
+            SignError::Delegation(_)
+            | SignError::Refused(_)
+            | SignError::CertificateUnusable { .. } => Status::permission_denied(message),
             SignError::Internal(_) => Status::internal(message),
         }
     }

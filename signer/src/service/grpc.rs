@@ -20,7 +20,7 @@ use super::error::SignError;
 use super::limits::Limits;
 use super::metrics;
 use super::state::{FailureOutcome, State};
-use crate::cms::CmsSigner;
+use crate::cms::{CmsSigner, TrustStore, check_signing_certificate};
 use crate::delegation::attributes::{acting_under, content_hint, record_description};
 use crate::delegation::document::is_procedure_code;
 use crate::delegation::{Refusal, SignedDelegation};
@@ -191,11 +191,10 @@ impl SignerService {
         &self,
         entry: &SignerEntry,
         req: &SignRequest,
+        trust: &TrustStore,
         now: OffsetDateTime,
     ) -> Result<SignedDelegation, SignError> {
-        let trust = crate::trust::load(&self.config.tls.ca, self.config.tls.crl.as_deref())
-            .map_err(|e| SignError::Internal(e.to_string()))?;
-        let delegation = SignedDelegation::verify(&req.delegation, &trust)?;
+        let delegation = SignedDelegation::verify(&req.delegation, trust)?;
         let id = delegation.doc.id.clone();
         if let Some((at, reason)) = self.db(move |s| s.revocation(&id)).await? {
             return Err(Refusal::Revoked {
@@ -238,10 +237,19 @@ impl SignerService {
             }
             .into());
         }
-        let key = self.unlock(&entry, req.pin.clone()).await?;
+        // The CA and CRL are re-read for every batch, so a revocation takes effect at once.
+        let trust = crate::trust::load(&self.config.tls.ca, self.config.tls.crl.as_deref())
+            .map_err(|e| SignError::Internal(e.to_string()))?;
         let now = OffsetDateTime::now_utc();
+        check_signing_certificate(&trust, &entry.cert_der, now).map_err(|e| {
+            SignError::CertificateUnusable {
+                signer: entry.signer_id.clone(),
+                reason: e.to_string(),
+            }
+        })?;
+        let key = self.unlock(&entry, req.pin.clone()).await?;
         let delegation = match entry.role {
-            Role::Deputy => Some(self.check_delegation(&entry, &req, now).await?),
+            Role::Deputy => Some(self.check_delegation(&entry, &req, &trust, now).await?),
             _ => None,
         };
         let batch = req.documents.len() as u32;

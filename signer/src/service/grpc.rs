@@ -10,7 +10,7 @@ use signq_proto::v1::signer_server::Signer;
 use signq_proto::v1::{
     DocumentSignature, GetSignerKeyRequest, ListSignerKeysRequest, ListSignerKeysResponse,
     RevokeDelegationRequest, RevokeDelegationResponse, SignRequest, SignResponse, SignerKey,
-    SignerRole,
+    SignerRole, VerifyPinRequest,
 };
 use time::OffsetDateTime;
 use tonic::{Request, Response, Status};
@@ -63,23 +63,7 @@ impl SignerService {
     }
 
     fn validate(&self, req: &SignRequest) -> Result<(), SignError> {
-        if req.signer_id.is_empty() {
-            return Err(SignError::invalid("signer_id", "is empty"));
-        }
-        if req.signer_id.len() > MAX_ID_LEN {
-            return Err(SignError::invalid(
-                "signer_id",
-                format!("longer than {MAX_ID_LEN} bytes"),
-            ));
-        }
-        if req.pin.is_empty() {
-            return Err(SignError::invalid("pin", "is empty"));
-        }
-        if req.pin.len() > crate::keystore::MAX_PIN_DIGITS
-            || !req.pin.bytes().all(|b| b.is_ascii_digit())
-        {
-            return Err(SignError::invalid("pin", "a PIN is 6 to 12 decimal digits"));
-        }
+        validate_credentials(&req.signer_id, &req.pin)?;
         if req.documents.is_empty() {
             return Err(SignError::invalid("documents", "the batch is empty"));
         }
@@ -221,10 +205,7 @@ impl SignerService {
         req: SignRequest,
     ) -> Result<(Role, Vec<DocumentSignature>), SignError> {
         self.validate(&req)?;
-        let entry = self.keystore.get(&req.signer_id).map_err(|e| match e {
-            KeystoreError::UnknownSigner(s) => SignError::UnknownSigner(s),
-            other => SignError::Internal(other.to_string()),
-        })?;
+        let entry = self.entry(&req.signer_id)?;
         if entry.role == Role::Director && !req.delegation.is_empty() {
             return Err(SignError::invalid(
                 "delegation",
@@ -284,6 +265,26 @@ impl SignerService {
                 .map_err(|e| SignError::Internal(e.to_string()))??;
         Ok((role, signatures))
     }
+}
+
+/// Checks the form of a signer id and PIN.
+fn validate_credentials(signer_id: &str, pin: &str) -> Result<(), SignError> {
+    if signer_id.is_empty() {
+        return Err(SignError::invalid("signer_id", "is empty"));
+    }
+    if signer_id.len() > MAX_ID_LEN {
+        return Err(SignError::invalid(
+            "signer_id",
+            format!("longer than {MAX_ID_LEN} bytes"),
+        ));
+    }
+    if pin.is_empty() {
+        return Err(SignError::invalid("pin", "is empty"));
+    }
+    if pin.len() > crate::keystore::MAX_PIN_DIGITS || !pin.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(SignError::invalid("pin", "a PIN is 6 to 12 decimal digits"));
+    }
+    Ok(())
 }
 
 /// Signs every document of the batch; the key is dropped (and its PKCS#8 buffer was zeroized)
@@ -364,6 +365,24 @@ impl Signer for SignerService {
         }
     }
 
+    async fn verify_pin(
+        &self,
+        request: Request<VerifyPinRequest>,
+    ) -> Result<Response<SignerKey>, Status> {
+        let req = request.into_inner();
+        let result = async {
+            validate_credentials(&req.signer_id, &req.pin)?;
+            let entry = self.entry(&req.signer_id)?;
+            drop(self.unlock(&entry, req.pin).await?);
+            self.describe(entry).await
+        }
+        .await;
+        if let Err(error) = &result {
+            metrics::refused(error.reason());
+        }
+        Ok(Response::new(result?))
+    }
+
     async fn get_signer_key(
         &self,
         request: Request<GetSignerKeyRequest>,
@@ -372,10 +391,7 @@ impl Signer for SignerService {
         if signer_id.is_empty() {
             return Err(SignError::invalid("signer_id", "is empty").into());
         }
-        let entry = self.keystore.get(&signer_id).map_err(|e| match e {
-            KeystoreError::UnknownSigner(s) => SignError::UnknownSigner(s),
-            other => SignError::Internal(other.to_string()),
-        })?;
+        let entry = self.entry(&signer_id)?;
         Ok(Response::new(self.describe(entry).await?))
     }
 
@@ -421,6 +437,14 @@ impl Signer for SignerService {
 }
 
 impl SignerService {
+    /// The keystore entry of a signer.
+    fn entry(&self, signer_id: &str) -> Result<SignerEntry, SignError> {
+        self.keystore.get(signer_id).map_err(|e| match e {
+            KeystoreError::UnknownSigner(s) => SignError::UnknownSigner(s),
+            other => SignError::Internal(other.to_string()),
+        })
+    }
+
     async fn describe(&self, entry: SignerEntry) -> Result<SignerKey, SignError> {
         let id = entry.signer_id.clone();
         let locked = self

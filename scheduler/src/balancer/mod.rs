@@ -1,0 +1,1 @@
+//! The balancer (see mod docs once written).

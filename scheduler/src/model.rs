@@ -1,0 +1,314 @@
+//! The scheduler's domain: records and their states, leases with fencing, wards, signers,
+//! procedures and delegations. Plain data shared by the store, the balancer and the services.
+
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+/// Where a record is in its life (the `.proto`'s `RecordState`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RecordState {
+    /// Waiting in the ward's pool (or, under an early-binding policy, in a signer's queue).
+    Queued,
+    /// Leased to one signer.
+    Leased,
+    /// Signed; final.
+    Signed,
+    /// Rejected by a signer; final.
+    Rejected,
+    /// Cancelled by intake; final.
+    Cancelled,
+}
+
+impl RecordState {
+    /// The name stored in the database and shown in logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordState::Queued => "queued",
+            RecordState::Leased => "leased",
+            RecordState::Signed => "signed",
+            RecordState::Rejected => "rejected",
+            RecordState::Cancelled => "cancelled",
+        }
+    }
+
+    /// Parses [`RecordState::as_str`].
+    pub fn parse(s: &str) -> Option<RecordState> {
+        [Self::Queued, Self::Leased, Self::Signed, Self::Rejected, Self::Cancelled].into_iter().find(|x| x.as_str() == s)
+    }
+
+    /// Whether no transition leaves this state.
+    pub fn is_final(self) -> bool {
+        matches!(self, RecordState::Signed | RecordState::Rejected | RecordState::Cancelled)
+    }
+}
+
+/// Urgency beside the deadline; higher first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Priority {
+    /// The default.
+    Normal = 1,
+    /// Ahead of normal records with the same deadline.
+    High = 2,
+    /// Ahead of everything with the same deadline.
+    Urgent = 3,
+}
+
+impl Priority {
+    /// From the stored number; unknown numbers are normal.
+    pub fn from_i64(v: i64) -> Priority {
+        match v {
+            3 => Priority::Urgent,
+            2 => Priority::High,
+            _ => Priority::Normal,
+        }
+    }
+}
+
+/// A signer's role, as in the signing certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SignerRole {
+    /// Signs everything in the ward; takes deputy-signable records last.
+    Director,
+    /// Signs what a delegation covers.
+    Deputy,
+}
+
+/// The facts of a record fixed at submission.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordMeta {
+    /// The record id (assigned by the scheduler).
+    pub id: String,
+    /// The ward.
+    pub ward: String,
+    /// The procedure code.
+    pub procedure_code: String,
+    /// A title for people.
+    pub title: String,
+    /// The priority.
+    pub priority: Priority,
+    /// The deadline.
+    pub deadline: OffsetDateTime,
+    /// When it was accepted.
+    pub submitted_at: OffsetDateTime,
+    /// The intake client's idempotency key (unique per ward).
+    pub idempotency_key: String,
+    /// The document's size in bytes.
+    pub document_size: u64,
+    /// The document's SHA-256, lowercase hex.
+    pub document_sha256: String,
+}
+
+/// The signer holding a record, and the fencing token of that lease.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// The signer.
+    pub signer_id: String,
+    /// The record's lease attempt number: incremented by every new lease, and required by every
+    /// transition out of the lease, so that a stale holder can never overwrite a newer one.
+    pub attempt: u32,
+    /// When the lease returns to the pool if not acted on.
+    pub expires_at: OffsetDateTime,
+}
+
+/// A record as stored (the document itself is kept apart and read only when needed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// The fixed facts.
+    pub meta: RecordMeta,
+    /// The state.
+    pub state: RecordState,
+    /// The last lease attempt number (0: never leased).
+    pub attempt: u32,
+    /// The current lease (state Leased only).
+    pub lease: Option<Lease>,
+    /// Who signed or rejected it (final states), or holds it (Leased).
+    pub signer_id: Option<String>,
+    /// The delegation a deputy signed under.
+    pub delegation_id: Option<String>,
+    /// When it reached a final state.
+    pub finished_at: Option<OffsetDateTime>,
+    /// The detached CMS signature (Signed only).
+    pub signature: Option<Vec<u8>>,
+    /// The certificate chain, signer first (Signed only).
+    pub chain: Vec<Vec<u8>>,
+    /// Why it was rejected or cancelled.
+    pub reason: Option<String>,
+    /// Whether the deadline guard escalated it to the director.
+    pub escalated: bool,
+}
+
+/// Who caused a state change, for the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// An intake client, by certificate common name.
+    Intake(String),
+    /// A signer acting on their own authority.
+    Signer(String),
+    /// A deputy acting under a director's delegation ("B for A").
+    Deputy { deputy: String, director: String, delegation: String },
+    /// An operator, by certificate common name.
+    Operator(String),
+    /// The scheduler itself (lease expiry, recovery, escalation).
+    System,
+}
+
+impl std::fmt::Display for Actor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Actor::Intake(cn) => write!(f, "intake:{cn}"),
+            Actor::Signer(id) => write!(f, "signer:{id}"),
+            Actor::Deputy { deputy, director, delegation } => {
+                write!(f, "signer:{deputy} for {director} under {delegation}")
+            }
+            Actor::Operator(cn) => write!(f, "operator:{cn}"),
+            Actor::System => f.write_str("system"),
+        }
+    }
+}
+
+/// Why a lease ended without a signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReleaseReason {
+    /// Not acted on before it expired.
+    Expired,
+    /// The signer marked themself away or closed the session.
+    Away,
+    /// The balancer moved it (e.g. the delegation ended).
+    Reassigned,
+    /// Found leased at start-up with the lease already over.
+    Recovered,
+}
+
+impl ReleaseReason {
+    /// The name in events and the audit log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReleaseReason::Expired => "expired",
+            ReleaseReason::Away => "away",
+            ReleaseReason::Reassigned => "reassigned",
+            ReleaseReason::Recovered => "recovered",
+        }
+    }
+}
+
+/// A state change asked of the store. Every variant but `Cancel` is fenced by the lease attempt.
+#[derive(Debug, Clone)]
+pub enum Transition {
+    /// Queued -> Leased to `signer_id`; `attempt` must be the record's current attempt and becomes
+    /// `attempt + 1`.
+    Lease { id: String, attempt: u32, signer_id: String, expires_at: OffsetDateTime, escalated: bool },
+    /// Leased -> Queued.
+    Release { id: String, attempt: u32, reason: ReleaseReason },
+    /// Leased -> Signed.
+    Sign {
+        id: String,
+        attempt: u32,
+        signer_id: String,
+        delegation_id: Option<String>,
+        signature: Vec<u8>,
+        chain: Vec<Vec<u8>>,
+    },
+    /// Leased -> Rejected.
+    Reject { id: String, attempt: u32, signer_id: String, reason: String },
+    /// Queued or Leased -> Cancelled.
+    Cancel { id: String, reason: String },
+}
+
+impl Transition {
+    /// The record the transition is about.
+    pub fn record_id(&self) -> &str {
+        match self {
+            Transition::Lease { id, .. }
+            | Transition::Release { id, .. }
+            | Transition::Sign { id, .. }
+            | Transition::Reject { id, .. }
+            | Transition::Cancel { id, .. } => id,
+        }
+    }
+}
+
+/// One state change as watchers see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// Position in the event log (global, increasing; per-ward streams filter by ward).
+    pub cursor: u64,
+    /// The record after the change, without signature and chain.
+    pub record: Record,
+    /// When it happened.
+    pub at: OffsetDateTime,
+}
+
+/// A ward.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ward {
+    /// The id (e.g. `cat-lai`).
+    pub id: String,
+    /// The name (e.g. `Phường Cát Lái`).
+    pub name: String,
+}
+
+/// A director or deputy enrolled with the scheduler.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signer {
+    /// The signer id (e.g. `cat-lai/deputy-1`).
+    pub id: String,
+    /// The person's name.
+    pub display_name: String,
+    /// The ward.
+    pub ward: String,
+    /// Director or deputy.
+    pub role: SignerRole,
+    /// The signing certificate, DER.
+    pub certificate: Vec<u8>,
+    /// Marked away by themself.
+    pub away: bool,
+}
+
+/// A procedure of the catalogue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Procedure {
+    /// The code (e.g. `HT-KS`).
+    pub code: String,
+    /// The name (e.g. `Đăng ký khai sinh`).
+    pub name: String,
+    /// The statutory time limit from submission.
+    pub time_limit: Duration,
+}
+
+/// A delegation registered with the scheduler.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delegation {
+    /// The id.
+    pub id: String,
+    /// The ward.
+    pub ward: String,
+    /// The granting director.
+    pub director_id: String,
+    /// The deputy.
+    pub deputy_id: String,
+    /// The procedures covered.
+    pub procedure_codes: Vec<String>,
+    /// Start of validity.
+    pub not_before: OffsetDateTime,
+    /// End of validity (exclusive).
+    pub not_after: OffsetDateTime,
+    /// Signatures per day at most; 0 for no cap.
+    pub daily_cap: u32,
+    /// The director-signed CMS, as registered.
+    pub signed: Vec<u8>,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<OffsetDateTime>,
+    /// Why.
+    pub revoke_reason: Option<String>,
+}
+
+impl Delegation {
+    /// Whether it lets its deputy sign `procedure` at `now` (ignoring the daily cap).
+    pub fn covers(&self, procedure: &str, now: OffsetDateTime) -> bool {
+        self.revoked_at.is_none()
+            && self.not_before <= now
+            && now < self.not_after
+            && self.procedure_codes.iter().any(|c| c == procedure)
+    }
+}

@@ -1,0 +1,139 @@
+//! Between the domain model and the `signq.v1` messages.
+
+use prost_types::Timestamp;
+use signq_proto::v1 as pb;
+use time::OffsetDateTime;
+
+use crate::model::{Delegation, Priority, Procedure, Record, RecordState, Signer, SignerRole, Ward};
+
+/// A time as a protobuf timestamp.
+pub fn ts(t: OffsetDateTime) -> Timestamp {
+    Timestamp { seconds: t.unix_timestamp(), nanos: t.nanosecond() as i32 }
+}
+
+/// A protobuf timestamp as a time; `None` if out of range.
+pub fn from_ts(t: &Timestamp) -> Option<OffsetDateTime> {
+    let nanos = i128::from(t.seconds) * 1_000_000_000 + i128::from(t.nanos);
+    OffsetDateTime::from_unix_timestamp_nanos(nanos).ok()
+}
+
+/// The protobuf state.
+pub fn state(s: RecordState) -> pb::RecordState {
+    match s {
+        RecordState::Queued => pb::RecordState::Queued,
+        RecordState::Leased => pb::RecordState::Leased,
+        RecordState::Signed => pb::RecordState::Signed,
+        RecordState::Rejected => pb::RecordState::Rejected,
+        RecordState::Cancelled => pb::RecordState::Cancelled,
+    }
+}
+
+/// The model state of a protobuf state; `None` for unspecified.
+pub fn from_state(s: pb::RecordState) -> Option<RecordState> {
+    match s {
+        pb::RecordState::Unspecified => None,
+        pb::RecordState::Queued => Some(RecordState::Queued),
+        pb::RecordState::Leased => Some(RecordState::Leased),
+        pb::RecordState::Signed => Some(RecordState::Signed),
+        pb::RecordState::Rejected => Some(RecordState::Rejected),
+        pb::RecordState::Cancelled => Some(RecordState::Cancelled),
+    }
+}
+
+/// The protobuf priority.
+pub fn priority(p: Priority) -> pb::Priority {
+    match p {
+        Priority::Normal => pb::Priority::Normal,
+        Priority::High => pb::Priority::High,
+        Priority::Urgent => pb::Priority::Urgent,
+    }
+}
+
+/// The model priority; unspecified is normal.
+pub fn from_priority(p: pb::Priority) -> Priority {
+    match p {
+        pb::Priority::Unspecified | pb::Priority::Normal => Priority::Normal,
+        pb::Priority::High => Priority::High,
+        pb::Priority::Urgent => Priority::Urgent,
+    }
+}
+
+/// A record as the API shows it; signature and chain only when `with_signature`.
+pub fn record(r: &Record, with_signature: bool) -> pb::Record {
+    let m = &r.meta;
+    pb::Record {
+        id: m.id.clone(),
+        ward: m.ward.clone(),
+        procedure_code: m.procedure_code.clone(),
+        title: m.title.clone(),
+        state: state(r.state) as i32,
+        priority: priority(m.priority) as i32,
+        deadline: Some(ts(m.deadline)),
+        submitted_at: Some(ts(m.submitted_at)),
+        idempotency_key: m.idempotency_key.clone(),
+        document_size: m.document_size,
+        document_sha256: m.document_sha256.clone(),
+        signer_id: r.signer_id.clone().unwrap_or_default(),
+        lease_expires_at: r.lease.as_ref().map(|l| ts(l.expires_at)),
+        finished_at: r.finished_at.map(ts),
+        delegation_id: r.delegation_id.clone().unwrap_or_default(),
+        signature: if with_signature { r.signature.clone().unwrap_or_default() } else { Vec::new() },
+        certificate_chain: if with_signature { r.chain.clone() } else { Vec::new() },
+        reason: r.reason.clone().unwrap_or_default(),
+        escalated: r.escalated,
+        document: Vec::new(),
+    }
+}
+
+/// The protobuf signer role.
+pub fn role(r: SignerRole) -> pb::SignerRole {
+    match r {
+        SignerRole::Director => pb::SignerRole::Director,
+        SignerRole::Deputy => pb::SignerRole::Deputy,
+    }
+}
+
+/// A ward.
+pub fn ward(w: &Ward) -> pb::Ward {
+    pb::Ward { id: w.id.clone(), name: w.name.clone() }
+}
+
+/// A procedure.
+pub fn procedure(p: &Procedure) -> pb::Procedure {
+    pb::Procedure {
+        code: p.code.clone(),
+        name: p.name.clone(),
+        time_limit: Some(prost_types::Duration { seconds: p.time_limit.as_secs() as i64, nanos: 0 }),
+    }
+}
+
+/// A delegation as registered.
+pub fn delegation(d: &Delegation) -> pb::DelegationInfo {
+    pb::DelegationInfo {
+        delegation: Some(pb::Delegation {
+            id: d.id.clone(),
+            ward: d.ward.clone(),
+            director_id: d.director_id.clone(),
+            deputy_id: d.deputy_id.clone(),
+            procedure_codes: d.procedure_codes.clone(),
+            not_before: Some(ts(d.not_before)),
+            not_after: Some(ts(d.not_after)),
+            daily_cap: d.daily_cap,
+        }),
+        revoked_at: d.revoked_at.map(ts),
+        revoke_reason: d.revoke_reason.clone().unwrap_or_default(),
+    }
+}
+
+/// A signer with its live load.
+pub fn signer(s: &Signer, leased: u32, signed_today: u32) -> pb::SignerInfo {
+    pb::SignerInfo {
+        signer_id: s.id.clone(),
+        display_name: s.display_name.clone(),
+        ward: s.ward.clone(),
+        role: role(s.role) as i32,
+        away: s.away,
+        leased,
+        signed_today,
+    }
+}

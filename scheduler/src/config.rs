@@ -1,0 +1,66 @@
+//! The scheduler's settings, with the defaults a ward runs on.
+
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use signq_kit::tls::TlsFiles;
+use time::UtcOffset;
+
+use crate::balancer::BalancerConfig;
+
+/// Per-caller rate limits (governor); each over-limit call gets RESOURCE_EXHAUSTED with RetryInfo.
+#[derive(Debug, Clone, Copy)]
+pub struct RateLimits {
+    /// Submits per second per intake client certificate.
+    pub submit_per_client: NonZeroU32,
+    /// Submits per second per ward.
+    pub submit_per_ward: NonZeroU32,
+    /// Approve calls per minute per signer.
+    pub approve_per_signer: NonZeroU32,
+    /// OpenSession calls per minute per signer id (against credential guessing).
+    pub sessions_per_signer: NonZeroU32,
+    /// All calls per second, whoever makes them: the ceiling that protects the process.
+    pub global: NonZeroU32,
+}
+
+fn nz(v: u32) -> NonZeroU32 {
+    NonZeroU32::new(v).unwrap_or(NonZeroU32::MIN)
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        RateLimits {
+            submit_per_client: nz(200),
+            submit_per_ward: nz(100),
+            approve_per_signer: nz(60),
+            sessions_per_signer: nz(10),
+            global: nz(5_000),
+        }
+    }
+}
+
+/// Everything the scheduler needs to run.
+#[derive(Debug, Clone)]
+pub struct SchedulerConfig {
+    /// Its TLS identity (also its client identity toward the signer service), the CA and CRL.
+    pub tls: TlsFiles,
+    /// The signer service's address.
+    pub signer_addr: String,
+    /// The SQLite database file.
+    pub database: std::path::PathBuf,
+    /// Bytes per document, at most.
+    pub max_document_bytes: usize,
+    /// How long a lease lasts before it returns to the pool.
+    pub lease_timeout: Duration,
+    /// How long a signer's session lasts without use.
+    pub session_ttl: Duration,
+    /// The balancer's policy and parameters.
+    pub balancer: BalancerConfig,
+    /// Rate limits.
+    pub limits: RateLimits,
+    /// The wards' time zone (Vietnam: UTC+7), for daily caps and "today".
+    pub utc_offset: UtcOffset,
+    /// Where the metrics page is served (plain HTTP).
+    pub metrics_listen: Option<SocketAddr>,
+}

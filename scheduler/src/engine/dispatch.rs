@@ -1,0 +1,227 @@
+//! Leasing records to ready signers, and taking leases back: on expiry, when a signer goes away,
+//! and at start-up. The balancer decides who gets what; this module makes each decision durable
+//! (a fenced `Lease` in the store) before the signer hears of it.
+
+use std::sync::Arc;
+
+use signq_proto::v1::{InboxEvent, InboxSnapshot, LeaseEnded, inbox_event};
+use time::OffsetDateTime;
+
+use super::intake::entry;
+use super::{Engine, Held, lock};
+use crate::error::SchedError;
+use crate::model::{Actor, ReleaseReason, SignerRole, Transition};
+
+impl Engine {
+    /// Rebuilds the balancer from the store's open records (start-up).
+    pub(super) async fn recover(self: &Arc<Self>) -> Result<(), SchedError> {
+        let now = OffsetDateTime::now_utc();
+        let open = self.store.open_records().await?;
+        let mut queued = 0;
+        let mut returned = 0;
+        for record in open {
+            match record.lease.clone() {
+                Some(lease) if lease.expires_at > now => {
+                    lock(&self.balancer).mark_leased(&record.meta.id, &lease.signer_id);
+                    lock(&self.leases)
+                        .insert(record.meta.id.clone(), Held { signer: lease.signer_id.clone(), attempt: lease.attempt });
+                    self.schedule_expiry(record.meta.id.clone(), lease.attempt, lease.expires_at);
+                }
+                Some(lease) => {
+                    let t = Transition::Release { id: record.meta.id.clone(), attempt: lease.attempt, reason: ReleaseReason::Recovered };
+                    let record = self.store.apply(t, Actor::System).await?;
+                    lock(&self.balancer).enqueue(entry(&record), now);
+                    returned += 1;
+                }
+                None => {
+                    lock(&self.balancer).enqueue(entry(&record), now);
+                    queued += 1;
+                }
+            }
+        }
+        tracing::info!(queued, returned, leased = lock(&self.leases).len(), "recovered open records");
+        Ok(())
+    }
+
+    /// Leases records to every ready signer of `ward`: deputies first, then the director (who
+    /// takes only what deputies may not, or what the deadline guard escalates).
+    pub async fn dispatch_ward(self: &Arc<Self>, ward: &str) {
+        let mut signers: Vec<(SignerRole, String)> = self.with_directory(|d| {
+            d.signers.values().filter(|s| s.ward == ward && !s.away).map(|s| (s.role, s.id.clone())).collect()
+        });
+        signers.sort_by_key(|(role, id)| (*role == SignerRole::Director, id.clone()));
+        for (_, signer) in signers {
+            if self.inboxes.online(&signer) {
+                self.dispatch_signer(&signer, usize::MAX).await;
+            }
+        }
+        crate::metrics::pool(ward, self.pool(ward));
+    }
+
+    /// Leases up to `max` more records to `signer` (within the lease size); returns them.
+    pub async fn dispatch_signer(self: &Arc<Self>, signer: &str, max: usize) -> Vec<crate::model::Record> {
+        let Some(s) = self.with_directory(|d| d.signers.get(signer).cloned()) else { return Vec::new() };
+        let now = OffsetDateTime::now_utc();
+        let grants = {
+            let mut balancer = lock(&self.balancer);
+            balancer.upsert_signer(self.view(&s));
+            balancer.take(signer, max, now)
+        };
+        let mut leased = Vec::with_capacity(grants.len());
+        for grant in grants {
+            match self.lease(signer, &grant.id, grant.escalated, now).await {
+                Ok(record) => leased.push(record),
+                Err(error) => {
+                    tracing::warn!(record = %grant.id, %signer, %error, "lease not made; record stays with the balancer");
+                    lock(&self.balancer).release(&grant.id, now);
+                }
+            }
+        }
+        leased
+    }
+
+    async fn lease(
+        self: &Arc<Self>,
+        signer: &str,
+        id: &str,
+        escalated: bool,
+        now: OffsetDateTime,
+    ) -> Result<crate::model::Record, SchedError> {
+        let current = self.store.get(id).await?.ok_or_else(|| SchedError::NotFound(format!("record {id}")))?;
+        let expires_at = now + self.settings.lease_timeout;
+        let t = Transition::Lease {
+            id: id.to_string(),
+            attempt: current.attempt,
+            signer_id: signer.to_string(),
+            expires_at,
+            escalated,
+        };
+        let record = match self.store.apply(t, Actor::System).await {
+            Ok(record) => record,
+            Err(e) => {
+                // Cancelled (or otherwise moved on) meanwhile: forget it.
+                lock(&self.balancer).remove(id);
+                return Err(e.into());
+            }
+        };
+        let attempt = record.attempt;
+        lock(&self.balancer).mark_leased(id, signer);
+        lock(&self.leases).insert(id.to_string(), Held { signer: signer.to_string(), attempt });
+        self.schedule_expiry(id.to_string(), attempt, expires_at);
+        crate::metrics::leased(&record, escalated, now);
+        self.inboxes.send(signer, InboxEvent { event: Some(inbox_event::Event::Leased(crate::api::convert::record(&record, false))) });
+        self.notify(&record.meta.ward);
+        Ok(record)
+    }
+
+    /// Returns the record to the pool when its lease ends, unless it moved on meanwhile.
+    fn schedule_expiry(self: &Arc<Self>, id: String, attempt: u32, at: OffsetDateTime) {
+        let engine = Arc::downgrade(self);
+        let wait = (at - OffsetDateTime::now_utc()).try_into().unwrap_or(std::time::Duration::ZERO);
+        tokio::spawn(async move {
+            tokio::time::sleep(wait).await;
+            if let Some(engine) = engine.upgrade() {
+                engine.take_back(&id, attempt, ReleaseReason::Expired).await;
+            }
+        });
+    }
+
+    /// Ends a lease without a signature (fenced by its attempt) and offers the record again.
+    pub(super) async fn take_back(self: &Arc<Self>, id: &str, attempt: u32, reason: ReleaseReason) {
+        {
+            let leases = lock(&self.leases);
+            if leases.get(id).is_none_or(|h| h.attempt != attempt) {
+                return;
+            }
+        }
+        if lock(&self.approving).contains(id) {
+            // Being signed right now: look again shortly; the approval's outcome decides.
+            self.schedule_expiry(id.to_string(), attempt, OffsetDateTime::now_utc() + std::time::Duration::from_secs(1));
+            return;
+        }
+        let t = Transition::Release { id: id.to_string(), attempt, reason };
+        let record = match self.store.apply(t, Actor::System).await {
+            Ok(record) => record,
+            Err(error) => {
+                tracing::debug!(record = %id, %error, "lease already ended");
+                return;
+            }
+        };
+        let held = lock(&self.leases).remove(id);
+        let now = OffsetDateTime::now_utc();
+        lock(&self.balancer).release(id, now);
+        crate::metrics::released(&record.meta.ward, reason);
+        if let Some(held) = held {
+            self.lease_ended(&held.signer, id, reason.as_str());
+        }
+        self.notify(&record.meta.ward);
+        self.dispatch_ward(&record.meta.ward).await;
+    }
+
+    /// Tells the signer's inbox that a record left it.
+    pub(super) fn lease_ended(&self, signer: &str, id: &str, reason: &str) {
+        self.inboxes.send(
+            signer,
+            InboxEvent { event: Some(inbox_event::Event::Ended(LeaseEnded { record_id: id.to_string(), reason: reason.to_string() })) },
+        );
+    }
+
+    /// Marks a signer away (their leases return to the pool) or back (they get work).
+    pub async fn set_away(self: &Arc<Self>, signer: &str, away: bool) -> Result<bool, SchedError> {
+        let updated = self.store.set_away(signer, away, Actor::Signer(signer.to_string())).await?;
+        self.update_directory(|d| {
+            d.signers.insert(updated.id.clone(), updated.clone());
+        });
+        lock(&self.balancer).upsert_signer(self.view(&updated));
+        if away {
+            let held: Vec<(String, u32)> = lock(&self.leases)
+                .iter()
+                .filter(|(_, h)| h.signer == signer)
+                .map(|(id, h)| (id.clone(), h.attempt))
+                .collect();
+            for (id, attempt) in held {
+                self.take_back(&id, attempt, ReleaseReason::Away).await;
+            }
+        }
+        self.dispatch_ward(&updated.ward).await;
+        Ok(updated.away)
+    }
+
+    /// Opens an inbox stream for `signer`: a snapshot of the current leases first, then every change;
+    /// the signer is now ready for work.
+    pub async fn open_inbox(self: &Arc<Self>, signer: &str) -> Result<tokio::sync::mpsc::Receiver<InboxEvent>, SchedError> {
+        let s = self
+            .with_directory(|d| d.signers.get(signer).cloned())
+            .ok_or_else(|| SchedError::NotFound(format!("signer {signer:?} is not enrolled")))?;
+        let rx = self.inboxes.connect(signer);
+        let mut records = Vec::new();
+        for id in self.leased_to(signer) {
+            if let Some(r) = self.store.get(&id).await? {
+                records.push(crate::api::convert::record(&r, false));
+            }
+        }
+        records.sort_by_key(|r| r.deadline.map(|d| (d.seconds, d.nanos)));
+        self.inboxes.send(
+            signer,
+            InboxEvent { event: Some(inbox_event::Event::Snapshot(InboxSnapshot { records, away: s.away })) },
+        );
+        self.dispatch_ward(&s.ward).await;
+        Ok(rx)
+    }
+
+    /// Periodically offers at-risk records to directors and refreshes the pool gauges.
+    pub fn spawn_ticker(self: &Arc<Self>, every: std::time::Duration) {
+        let engine = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                let Some(engine) = engine.upgrade() else { return };
+                let wards: Vec<String> = engine.with_directory(|d| d.wards.keys().cloned().collect());
+                for ward in wards {
+                    engine.dispatch_ward(&ward).await;
+                }
+            }
+        });
+    }
+}

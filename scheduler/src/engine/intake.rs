@@ -1,0 +1,175 @@
+//! What intake systems do: submit a record, cancel it, watch a ward's changes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ring::digest::{SHA256, digest};
+use time::OffsetDateTime;
+use tokio::sync::mpsc;
+
+use super::{Engine, lock};
+use crate::balancer::Entry;
+use crate::error::SchedError;
+use crate::model::{Actor, Event, Priority, Record, RecordMeta, RecordState, Transition};
+
+/// A record as intake hands it over, already checked for form by the API layer.
+#[derive(Debug, Clone)]
+pub struct Submission {
+    /// The ward.
+    pub ward: String,
+    /// The procedure code.
+    pub procedure_code: String,
+    /// The title.
+    pub title: String,
+    /// The document.
+    pub document: Vec<u8>,
+    /// The deadline, or `None` for the catalogue's time limit.
+    pub deadline: Option<OffsetDateTime>,
+    /// The priority.
+    pub priority: Priority,
+    /// The idempotency key.
+    pub idempotency_key: String,
+}
+
+/// How many events a watcher reads from the store at a time.
+const WATCH_PAGE: usize = 256;
+
+fn new_record_id() -> String {
+    let mut bytes = [0u8; 10];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+    format!("R{}", hex::encode(bytes))
+}
+
+impl Engine {
+    /// Accepts a record: durable before this returns; a repeated key returns the first record.
+    pub async fn submit(self: &Arc<Self>, s: Submission, actor: Actor) -> Result<(Record, bool), SchedError> {
+        let now = OffsetDateTime::now_utc();
+        let time_limit = self.with_directory(|d| {
+            if !d.wards.contains_key(&s.ward) {
+                return Err(SchedError::NotFound(format!("ward: no ward {:?}", s.ward)));
+            }
+            d.procedures
+                .get(&s.procedure_code)
+                .map(|p| p.time_limit)
+                .ok_or_else(|| SchedError::invalid("procedure_code", format!("{:?} is not in the catalogue", s.procedure_code)))
+        })?;
+        if s.document.len() > self.settings.max_document_bytes {
+            return Err(SchedError::invalid(
+                "document",
+                format!("{} bytes; a document holds at most {}", s.document.len(), self.settings.max_document_bytes),
+            ));
+        }
+        let deadline = match s.deadline {
+            Some(d) if d <= now => return Err(SchedError::invalid("deadline", "is in the past")),
+            Some(d) => d,
+            None => now + time_limit,
+        };
+        let meta = RecordMeta {
+            id: new_record_id(),
+            ward: s.ward.clone(),
+            procedure_code: s.procedure_code,
+            title: s.title,
+            priority: s.priority,
+            deadline,
+            submitted_at: now,
+            idempotency_key: s.idempotency_key,
+            document_size: s.document.len() as u64,
+            document_sha256: hex::encode(digest(&SHA256, &s.document)),
+        };
+        let (record, created) = self.store.submit(meta, s.document, actor).await?;
+        if created {
+            crate::metrics::submitted(&record);
+            lock(&self.balancer).enqueue(entry(&record), now);
+            self.notify(&record.meta.ward);
+            self.dispatch_ward(&record.meta.ward).await;
+        }
+        Ok((record, created))
+    }
+
+    /// Withdraws a record that is not final.
+    pub async fn cancel(self: &Arc<Self>, id: &str, reason: String, actor: Actor) -> Result<Record, SchedError> {
+        let record = self.store.apply(Transition::Cancel { id: id.to_string(), reason }, actor).await?;
+        lock(&self.balancer).remove(id);
+        let held = lock(&self.leases).remove(id);
+        if let Some(held) = held {
+            self.lease_ended(&held.signer, id, "cancelled");
+        }
+        crate::metrics::finished(&record, self.is_director(record.signer_id.as_deref()));
+        self.notify(&record.meta.ward);
+        self.dispatch_ward(&record.meta.ward).await;
+        Ok(record)
+    }
+
+    /// Streams a ward's events after `cursor`, then every new one as it is stored, until the
+    /// receiver is dropped.
+    pub fn watch(self: &Arc<Self>, ward: String, mut cursor: u64) -> mpsc::Receiver<Result<Event, SchedError>> {
+        let (tx, rx) = mpsc::channel(WATCH_PAGE);
+        let engine = self.clone();
+        let mut changes = self.changes.subscribe();
+        tokio::spawn(async move {
+            loop {
+                let page = match engine.store.events_after(&ward, cursor, WATCH_PAGE).await {
+                    Ok(page) => page,
+                    Err(e) => {
+                        let _ = tx.send(Err(e.into())).await;
+                        return;
+                    }
+                };
+                let full = page.len() == WATCH_PAGE;
+                for event in page {
+                    cursor = event.cursor;
+                    if tx.send(Ok(event)).await.is_err() {
+                        return;
+                    }
+                }
+                if full {
+                    continue;
+                }
+                // Wait for a change of this ward (or a heartbeat, which also notices a closed client).
+                let wait = async {
+                    loop {
+                        match changes.recv().await {
+                            Ok(w) if w == ward => return true,
+                            Ok(_) => continue,
+                            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => return true,
+                            Err(tokio::sync::broadcast::error::RecvError::Closed) => return false,
+                        }
+                    }
+                };
+                match tokio::time::timeout(Duration::from_secs(15), wait).await {
+                    Ok(false) => return,
+                    Ok(true) | Err(_) => {
+                        if tx.is_closed() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        rx
+    }
+
+    /// Whether `signer` is a director.
+    pub(crate) fn is_director(&self, signer: Option<&str>) -> bool {
+        signer.is_some_and(|id| {
+            self.with_directory(|d| d.signers.get(id).is_some_and(|s| s.role == crate::model::SignerRole::Director))
+        })
+    }
+}
+
+/// The balancer's view of a queued record.
+pub(crate) fn entry(r: &Record) -> Entry {
+    Entry {
+        id: r.meta.id.clone(),
+        ward: r.meta.ward.clone(),
+        procedure: r.meta.procedure_code.clone(),
+        priority: r.meta.priority,
+        deadline: r.meta.deadline,
+        submitted_at: r.meta.submitted_at,
+    }
+}
+
+/// Whether a record is still waiting for a signer.
+pub(crate) fn is_open(r: &Record) -> bool {
+    matches!(r.state, RecordState::Queued | RecordState::Leased)
+}

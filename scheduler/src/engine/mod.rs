@@ -1,0 +1,213 @@
+//! The engine: the one place where the store, the balancer, the signer service and the open inbox
+//! streams meet. Every state change goes to the store first (durable, fenced), then to the
+//! balancer and the watchers; a crash between the two loses nothing, because start-up rebuilds the
+//! balancer from the store.
+//!
+//! # Layout
+//! - [`directory`]: wards, signers, procedures and delegations in memory.
+//! - [`intake`]: submit, cancel, watch.
+//! - [`dispatch`]: leasing records to ready signers, lease expiry, away, recovery.
+//! - [`signing`]: approve (through the signer service, exactly once) and reject.
+//! - [`sessions`]: signer sessions.
+//! - [`inboxes`]: the open inbox streams.
+
+pub mod directory;
+pub mod dispatch;
+pub mod inboxes;
+pub mod intake;
+pub mod sessions;
+pub mod signing;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use signq_proto::v1::signer_client::SignerClient;
+use time::{OffsetDateTime, UtcOffset};
+use tokio::sync::broadcast;
+use tonic::transport::Channel;
+
+use crate::balancer::{Balancer, BalancerConfig, SignerView};
+use crate::error::SchedError;
+use crate::model::Signer;
+use crate::store::Store;
+use directory::Directory;
+use inboxes::Inboxes;
+use sessions::Sessions;
+
+/// What the engine needs beyond its parts.
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    /// Bytes per document, at most.
+    pub max_document_bytes: usize,
+    /// How long a lease lasts.
+    pub lease_timeout: Duration,
+    /// How long a session lasts without use.
+    pub session_ttl: Duration,
+    /// The wards' time zone.
+    pub utc_offset: UtcOffset,
+    /// The ward CA and CRL files, for verifying delegations at registration.
+    pub ca: std::path::PathBuf,
+    /// The CRL file.
+    pub crl: Option<std::path::PathBuf>,
+}
+
+/// The current lease of a record, as the engine tracks it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Held {
+    /// The signer holding it.
+    pub signer: String,
+    /// The lease attempt (fencing token).
+    pub attempt: u32,
+}
+
+/// The scheduler's engine.
+#[derive(Debug)]
+pub struct Engine {
+    store: Arc<dyn Store>,
+    balancer: Mutex<Balancer>,
+    directory: RwLock<Directory>,
+    signer: SignerClient<Channel>,
+    ca_chain: Vec<Vec<u8>>,
+    settings: EngineSettings,
+    sessions: Sessions,
+    inboxes: Inboxes,
+    /// Wakes watchers of a ward (the ward id) after a change is stored; they read the store's
+    /// event log from their cursor, so a missed wake-up never loses an event.
+    changes: broadcast::Sender<String>,
+    /// Records whose approval is in flight (a second approve waits its turn: ABORTED).
+    approving: Mutex<HashSet<String>>,
+    /// Open leases by record id.
+    leases: Mutex<HashMap<String, Held>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Engine {
+    /// Builds the engine from the store's contents and recovers every open record: queued records
+    /// return to the pool; leases that expired while the scheduler was down return too.
+    pub async fn start(
+        store: Arc<dyn Store>,
+        signer: SignerClient<Channel>,
+        ca_chain: Vec<Vec<u8>>,
+        balancer: BalancerConfig,
+        settings: EngineSettings,
+    ) -> Result<Arc<Engine>, SchedError> {
+        let mut directory = Directory::default();
+        for w in store.wards().await? {
+            directory.wards.insert(w.id.clone(), w);
+        }
+        for s in store.signers(None).await? {
+            directory.signers.insert(s.id.clone(), s);
+        }
+        for p in store.procedures().await? {
+            directory.procedures.insert(p.code.clone(), p);
+        }
+        for d in store.delegations(None).await? {
+            directory.delegations.insert(d.id.clone(), d);
+        }
+        let (changes, _) = broadcast::channel(4096);
+        let engine = Arc::new(Engine {
+            store,
+            balancer: Mutex::new(Balancer::new(balancer)),
+            directory: RwLock::new(Directory::default()),
+            signer,
+            ca_chain,
+            sessions: Sessions::new(settings.session_ttl),
+            settings,
+            inboxes: Inboxes::default(),
+            changes,
+            approving: Mutex::new(HashSet::new()),
+            leases: Mutex::new(HashMap::new()),
+        });
+        engine.install_directory(directory).await?;
+        engine.recover().await?;
+        Ok(engine)
+    }
+
+    /// Replaces the in-memory directory and tells the balancer.
+    async fn install_directory(&self, directory: Directory) -> Result<(), SchedError> {
+        let today = self.today_start(OffsetDateTime::now_utc());
+        let used = self.store.signed_per_delegation_since(today).await?;
+        {
+            let mut balancer = lock(&self.balancer);
+            for s in directory.signers.values() {
+                balancer.upsert_signer(self.view(s));
+            }
+            for ward in directory.wards.keys() {
+                balancer.set_delegations(ward, directory.ward_delegations(ward));
+            }
+            for (delegation, n) in used {
+                balancer.set_used_today(&delegation, n);
+            }
+        }
+        *self.directory.write().unwrap_or_else(|p| p.into_inner()) = directory;
+        Ok(())
+    }
+
+    fn view(&self, s: &Signer) -> SignerView {
+        SignerView {
+            id: s.id.clone(),
+            ward: s.ward.clone(),
+            role: s.role,
+            away: s.away,
+            online: self.inboxes.online(&s.id),
+        }
+    }
+
+    /// A read of the directory.
+    pub fn directory(&self) -> Directory {
+        self.directory.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Runs `f` on the directory without copying it.
+    pub fn with_directory<T>(&self, f: impl FnOnce(&Directory) -> T) -> T {
+        f(&self.directory.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    fn update_directory(&self, f: impl FnOnce(&mut Directory)) {
+        f(&mut self.directory.write().unwrap_or_else(|p| p.into_inner()));
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Signer sessions.
+    pub fn sessions(&self) -> &Sessions {
+        &self.sessions
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &EngineSettings {
+        &self.settings
+    }
+
+    /// The start of today in the wards' time zone, as UTC.
+    pub fn today_start(&self, now: OffsetDateTime) -> OffsetDateTime {
+        let local = now.to_offset(self.settings.utc_offset);
+        local.replace_time(time::Time::MIDNIGHT).to_offset(UtcOffset::UTC)
+    }
+
+    /// Observations for metrics and statistics: (pool depth, oldest queued) of a ward.
+    pub fn pool(&self, ward: &str) -> (usize, Option<OffsetDateTime>) {
+        let balancer = lock(&self.balancer);
+        (balancer.pool_depth(ward), balancer.oldest_queued(ward))
+    }
+
+    /// Records leased to `signer` now.
+    pub fn leased_to(&self, signer: &str) -> Vec<String> {
+        let mut ids: Vec<String> =
+            lock(&self.leases).iter().filter(|(_, h)| h.signer == signer).map(|(id, _)| id.clone()).collect();
+        ids.sort();
+        ids
+    }
+
+    /// Tells watchers of `ward` that its event log grew.
+    fn notify(&self, ward: &str) {
+        let _ = self.changes.send(ward.to_string());
+    }
+}

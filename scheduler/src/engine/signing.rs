@@ -1,0 +1,196 @@
+//! Approving and rejecting leased records. Approval is exactly-once: the records are claimed
+//! in memory (a concurrent approve of the same record gets ABORTED), the signer service signs the
+//! batch, and each signature is stored fenced by the lease attempt, so a retried approve after a
+//! lost reply returns the stored signature instead of signing again.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use signq_proto::v1::{Document, SignRequest};
+use time::OffsetDateTime;
+
+use super::{Engine, lock};
+use crate::error::SchedError;
+use crate::model::{Actor, Record, RecordState, SignerRole, Transition};
+
+/// Records per approval, at most (the signer service's batch limit).
+pub const MAX_APPROVE: usize = 100;
+
+/// Holds the claim on records being approved; released when dropped, whatever happens.
+struct Claim<'a> {
+    engine: &'a Engine,
+    ids: Vec<String>,
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        let mut approving = lock(&self.engine.approving);
+        for id in &self.ids {
+            approving.remove(id);
+        }
+    }
+}
+
+/// A record ready to be signed: its lease attempt and the delegation it will be signed under.
+struct Pending {
+    record: Record,
+    attempt: u32,
+}
+
+impl Engine {
+    fn claim(&self, ids: &[String]) -> Result<Claim<'_>, SchedError> {
+        let mut approving = lock(&self.approving);
+        if let Some(busy) = ids.iter().find(|id| approving.contains(*id)) {
+            return Err(SchedError::Aborted(format!("record {busy} is being approved by another request; retry")));
+        }
+        approving.extend(ids.iter().cloned());
+        Ok(Claim { engine: self, ids: ids.to_vec() })
+    }
+
+    /// Signs leased records with the signer's PIN; returns them in request order, signed. A
+    /// record this signer already signed (a retry) is returned as it is.
+    pub async fn approve(self: &Arc<Self>, signer: &str, ids: Vec<String>, pin: String) -> Result<Vec<Record>, SchedError> {
+        if ids.is_empty() || ids.len() > MAX_APPROVE {
+            return Err(SchedError::invalid("record_ids", format!("{} records; approve 1 to {MAX_APPROVE} at a time", ids.len())));
+        }
+        let mut seen = HashSet::new();
+        if let Some((i, dup)) = ids.iter().enumerate().find(|(_, id)| !seen.insert(id.as_str())) {
+            return Err(SchedError::invalid(format!("record_ids[{i}]"), format!("{dup} appears twice")));
+        }
+        let who = self
+            .with_directory(|d| d.signers.get(signer).cloned())
+            .ok_or_else(|| SchedError::NotFound(format!("signer {signer:?} is not enrolled")))?;
+        let _claim = self.claim(&ids)?;
+
+        let mut done: BTreeMap<String, Record> = BTreeMap::new();
+        let mut pending = Vec::new();
+        for (i, id) in ids.iter().enumerate() {
+            let record = self.store.get(id).await?.ok_or_else(|| SchedError::NotFound(format!("record_ids[{i}]: no record {id}")))?;
+            let held = lock(&self.leases).get(id).cloned();
+            match (&record.state, held) {
+                (RecordState::Signed, _) if record.signer_id.as_deref() == Some(signer) => {
+                    done.insert(id.clone(), record);
+                }
+                (RecordState::Leased, Some(h)) if h.signer == signer && h.attempt == record.attempt => {
+                    pending.push(Pending { attempt: h.attempt, record });
+                }
+                (state, _) => {
+                    return Err(SchedError::FailedPrecondition(format!(
+                        "record_ids[{i}]: record {id} is {} and not leased to {signer}",
+                        state.as_str()
+                    )));
+                }
+            }
+        }
+
+        // Group by the delegation each record is signed under (none for a director).
+        let now = OffsetDateTime::now_utc();
+        let mut groups: BTreeMap<Option<String>, Vec<Pending>> = BTreeMap::new();
+        for p in pending {
+            let delegation = match who.role {
+                SignerRole::Director => None,
+                SignerRole::Deputy => Some(
+                    self.with_directory(|d| d.covering(signer, &p.record.meta.procedure_code, now).map(|d| d.id.clone()))
+                        .ok_or_else(|| {
+                            SchedError::PermissionDenied(format!(
+                                "no delegation lets {signer} sign procedure {} (record {}) now",
+                                p.record.meta.procedure_code, p.record.meta.id
+                            ))
+                        })?,
+                ),
+            };
+            groups.entry(delegation).or_default().push(p);
+        }
+        for (delegation, batch) in groups {
+            for record in self.sign_group(&who, delegation, batch, &pin).await? {
+                done.insert(record.meta.id.clone(), record);
+            }
+        }
+        self.dispatch_signer(signer, usize::MAX).await;
+        Ok(ids.iter().filter_map(|id| done.remove(id)).collect())
+    }
+
+    async fn sign_group(
+        self: &Arc<Self>,
+        who: &crate::model::Signer,
+        delegation: Option<String>,
+        batch: Vec<Pending>,
+        pin: &str,
+    ) -> Result<Vec<Record>, SchedError> {
+        let (signed_delegation, director) = match &delegation {
+            Some(id) => self
+                .with_directory(|d| d.delegations.get(id).map(|d| (d.signed.clone(), d.director_id.clone())))
+                .ok_or_else(|| SchedError::Internal(format!("delegation {id} vanished")))?,
+            None => (Vec::new(), String::new()),
+        };
+        let mut documents = Vec::with_capacity(batch.len());
+        for p in &batch {
+            let content = self
+                .store
+                .document(&p.record.meta.id)
+                .await?
+                .ok_or_else(|| SchedError::Internal(format!("document of {} missing", p.record.meta.id)))?;
+            documents.push(Document {
+                record_id: p.record.meta.id.clone(),
+                procedure_code: p.record.meta.procedure_code.clone(),
+                content,
+            });
+        }
+        let request = SignRequest { signer_id: who.id.clone(), pin: pin.to_string(), delegation: signed_delegation, documents };
+        let started = std::time::Instant::now();
+        let reply = self.signer.clone().sign(request).await.map_err(SchedError::Signer)?.into_inner();
+        crate::metrics::signer_call(started.elapsed());
+        let mut chain = vec![who.certificate.clone()];
+        chain.extend(self.ca_chain.iter().cloned());
+        let actor = match &delegation {
+            Some(d) => Actor::Deputy { deputy: who.id.clone(), director: director.clone(), delegation: d.clone() },
+            None => Actor::Signer(who.id.clone()),
+        };
+        let mut out = Vec::with_capacity(batch.len());
+        for (p, signature) in batch.into_iter().zip(reply.signatures) {
+            let id = p.record.meta.id.clone();
+            if signature.record_id != id {
+                return Err(SchedError::Internal(format!("signer service answered for {} instead of {id}", signature.record_id)));
+            }
+            let t = Transition::Sign {
+                id: id.clone(),
+                attempt: p.attempt,
+                signer_id: who.id.clone(),
+                delegation_id: delegation.clone(),
+                signature: signature.cms,
+                chain: chain.clone(),
+            };
+            let record = self.store.apply(t, actor.clone()).await?;
+            lock(&self.leases).remove(&id);
+            {
+                let mut balancer = lock(&self.balancer);
+                balancer.remove(&id);
+                let service = (OffsetDateTime::now_utc() - record.meta.submitted_at).try_into().unwrap_or_default();
+                balancer.note_signed(&id, &who.id, delegation.as_deref(), service);
+            }
+            self.lease_ended(&who.id, &id, "signed");
+            crate::metrics::finished(&record, who.role == SignerRole::Director);
+            self.notify(&record.meta.ward);
+            out.push(record);
+        }
+        Ok(out)
+    }
+
+    /// Returns a leased record to intake with a reason.
+    pub async fn reject(self: &Arc<Self>, signer: &str, id: &str, reason: String) -> Result<Record, SchedError> {
+        let held = lock(&self.leases).get(id).cloned();
+        let Some(held) = held.filter(|h| h.signer == signer) else {
+            return Err(SchedError::FailedPrecondition(format!("record_id: record {id} is not leased to {signer}")));
+        };
+        let _claim = self.claim(&[id.to_string()])?;
+        let t = Transition::Reject { id: id.to_string(), attempt: held.attempt, signer_id: signer.to_string(), reason };
+        let record = self.store.apply(t, Actor::Signer(signer.to_string())).await?;
+        lock(&self.leases).remove(id);
+        lock(&self.balancer).remove(id);
+        self.lease_ended(signer, id, "rejected");
+        crate::metrics::finished(&record, self.is_director(Some(signer)));
+        self.notify(&record.meta.ward);
+        self.dispatch_ward(&record.meta.ward).await;
+        Ok(record)
+    }
+}

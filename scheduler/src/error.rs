@@ -1,0 +1,89 @@
+//! Every way a scheduler call can fail, and the one mapping from those failures to gRPC statuses.
+
+use std::time::Duration;
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+use crate::store::StoreError;
+
+/// Why a scheduler call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SchedError {
+    /// A request field is malformed; `field` names it as in the `.proto`.
+    #[error("{field}: {reason}")]
+    InvalidArgument { field: String, reason: String },
+    /// Something named does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The caller may not do this (wrong signer, no delegation...).
+    #[error("{0}")]
+    PermissionDenied(String),
+    /// No valid session or credentials.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The record is not in a state that allows this (not leased to the caller, already final).
+    #[error("{0}")]
+    FailedPrecondition(String),
+    /// A concurrent operation on the same record is in progress; retry.
+    #[error("{0}")]
+    Aborted(String),
+    /// A rate limit refused the call.
+    #[error("{what}")]
+    RateLimited { what: String, retry_after: Duration },
+    /// An idempotency key or id was reused with different content.
+    #[error("{0}")]
+    AlreadyExists(String),
+    /// A dependency (the signer service) is unreachable; nothing was changed.
+    #[error("{0}")]
+    Unavailable(String),
+    /// The signer service refused with its own status, passed through.
+    #[error("signer service: {}", .0.message())]
+    Signer(Status),
+    /// An internal failure; nothing half-written.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl SchedError {
+    /// A malformed field.
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> SchedError {
+        SchedError::InvalidArgument { field: field.into(), reason: reason.into() }
+    }
+}
+
+impl From<StoreError> for SchedError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => SchedError::NotFound(format!("{what} not found")),
+            StoreError::Fenced { .. } => SchedError::FailedPrecondition(e.to_string()),
+            StoreError::Conflict(m) => SchedError::AlreadyExists(m),
+            StoreError::Backend(m) => SchedError::Internal(m),
+        }
+    }
+}
+
+impl From<SchedError> for Status {
+    fn from(error: SchedError) -> Status {
+        let message = error.to_string();
+        match error {
+            SchedError::InvalidArgument { field, reason } => Status::with_error_details(
+                Code::InvalidArgument,
+                message,
+                ErrorDetails::with_bad_request_violation(field, reason),
+            ),
+            SchedError::NotFound(_) => Status::not_found(message),
+            SchedError::PermissionDenied(_) => Status::permission_denied(message),
+            SchedError::Unauthenticated(_) => Status::unauthenticated(message),
+            SchedError::FailedPrecondition(_) => Status::failed_precondition(message),
+            SchedError::Aborted(_) => Status::aborted(message),
+            SchedError::RateLimited { what, retry_after } => signq_kit::limit::exhausted(&what, retry_after),
+            SchedError::AlreadyExists(_) => Status::already_exists(message),
+            SchedError::Unavailable(_) => Status::unavailable(message),
+            SchedError::Signer(status) => {
+                Status::new(status.code(), format!("signer service: {}", status.message()))
+            }
+            SchedError::Internal(_) => Status::internal(message),
+        }
+    }
+}

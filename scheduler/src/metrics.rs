@@ -1,0 +1,125 @@
+//! The scheduler's metrics, all prefixed `signq_scheduler_`: what operators watch to see the
+//! backlog, waiting time, on-time rate, the director's share, lease churn, rate limiting and
+//! errors, per ward.
+
+use std::time::Duration;
+
+use metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
+use time::OffsetDateTime;
+
+use crate::model::{Record, RecordState, ReleaseReason};
+
+/// Records accepted, by ward.
+pub const SUBMITTED: &str = "signq_scheduler_records_submitted_total";
+/// Records that reached a final state, by ward and state.
+pub const FINISHED: &str = "signq_scheduler_records_finished_total";
+/// Records queued in a ward's pool now.
+pub const POOL_DEPTH: &str = "signq_scheduler_pool_depth";
+/// Age of the oldest queued record of a ward, seconds.
+pub const OLDEST_AGE: &str = "signq_scheduler_oldest_queued_age_seconds";
+/// Submit-to-lease wait (the backlog wait), seconds, by ward.
+pub const WAIT_LEASE: &str = "signq_scheduler_submit_to_lease_seconds";
+/// Submit-to-signed time, seconds, by ward.
+pub const WAIT_SIGNED: &str = "signq_scheduler_submit_to_signed_seconds";
+/// Signed records by ward and timeliness (`on_time` true or false).
+pub const SIGNED: &str = "signq_scheduler_records_signed_total";
+/// Signed records by ward and signer role (the director's share is director / all).
+pub const SIGNED_BY_ROLE: &str = "signq_scheduler_signed_by_role_total";
+/// Leases made, by ward; escalations to the director by the deadline guard.
+pub const LEASES: &str = "signq_scheduler_leases_total";
+/// Deputy-signable records escalated to the director by the deadline guard.
+pub const ESCALATIONS: &str = "signq_scheduler_escalations_total";
+/// Leases that ended without a signature, by ward and reason (expired, away, ...).
+pub const RELEASES: &str = "signq_scheduler_lease_releases_total";
+/// Calls refused by a rate limit, by service and limit.
+pub const RATE_LIMITED: &str = "signq_scheduler_rate_limited_total";
+/// gRPC calls by service, method and status code.
+pub const CALLS: &str = "signq_scheduler_grpc_calls_total";
+/// Signer service call time, seconds.
+pub const SIGNER_CALL: &str = "signq_scheduler_signer_call_seconds";
+
+/// Buckets for people-scale waits, in seconds: 1 s to 5 days (the longest statutory limits).
+pub const WAIT_BUCKETS: &[f64] = &[
+    1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0, 86400.0, 172800.0,
+    432000.0,
+];
+
+/// Registers help texts.
+pub fn describe() {
+    describe_counter!(SUBMITTED, Unit::Count, "Records accepted, by ward.");
+    describe_counter!(FINISHED, Unit::Count, "Records that reached a final state, by ward and state.");
+    describe_gauge!(POOL_DEPTH, Unit::Count, "Records queued in the ward's pool.");
+    describe_gauge!(OLDEST_AGE, Unit::Seconds, "Age of the ward's oldest queued record.");
+    describe_histogram!(WAIT_LEASE, Unit::Seconds, "Time from submission to the first lease (backlog wait).");
+    describe_histogram!(WAIT_SIGNED, Unit::Seconds, "Time from submission to signature.");
+    describe_counter!(SIGNED, Unit::Count, "Signed records by ward and whether by the deadline.");
+    describe_counter!(SIGNED_BY_ROLE, Unit::Count, "Signed records by ward and signer role.");
+    describe_counter!(LEASES, Unit::Count, "Leases made, by ward.");
+    describe_counter!(ESCALATIONS, Unit::Count, "Records escalated to the director by the deadline guard.");
+    describe_counter!(RELEASES, Unit::Count, "Leases ended without a signature, by ward and reason.");
+    describe_counter!(RATE_LIMITED, Unit::Count, "Calls refused by a rate limit, by service and limit.");
+    describe_counter!(CALLS, Unit::Count, "gRPC calls by service, method and status code.");
+    describe_histogram!(SIGNER_CALL, Unit::Seconds, "Time of Sign calls to the signer service.");
+}
+
+fn secs(from: OffsetDateTime, to: OffsetDateTime) -> f64 {
+    (to - from).as_seconds_f64().max(0.0)
+}
+
+/// A record was accepted.
+pub fn submitted(r: &Record) {
+    counter!(SUBMITTED, "ward" => r.meta.ward.clone()).increment(1);
+}
+
+/// A record was leased.
+pub fn leased(r: &Record, escalated: bool, now: OffsetDateTime) {
+    let ward = r.meta.ward.clone();
+    counter!(LEASES, "ward" => ward.clone()).increment(1);
+    if r.attempt == 1 {
+        histogram!(WAIT_LEASE, "ward" => ward.clone()).record(secs(r.meta.submitted_at, now));
+    }
+    if escalated {
+        counter!(ESCALATIONS, "ward" => ward).increment(1);
+    }
+}
+
+/// A lease ended without a signature.
+pub fn released(ward: &str, reason: ReleaseReason) {
+    counter!(RELEASES, "ward" => ward.to_string(), "reason" => reason.as_str()).increment(1);
+}
+
+/// A record reached a final state.
+pub fn finished(r: &Record, by_director: bool) {
+    let ward = r.meta.ward.clone();
+    counter!(FINISHED, "ward" => ward.clone(), "state" => r.state.as_str()).increment(1);
+    if r.state == RecordState::Signed {
+        let at = r.finished_at.unwrap_or_else(OffsetDateTime::now_utc);
+        histogram!(WAIT_SIGNED, "ward" => ward.clone()).record(secs(r.meta.submitted_at, at));
+        let on_time = if at <= r.meta.deadline { "true" } else { "false" };
+        counter!(SIGNED, "ward" => ward.clone(), "on_time" => on_time).increment(1);
+        let role = if by_director { "director" } else { "deputy" };
+        counter!(SIGNED_BY_ROLE, "ward" => ward, "role" => role).increment(1);
+    }
+}
+
+/// A ward's pool now.
+pub fn pool(ward: &str, (depth, oldest): (usize, Option<OffsetDateTime>)) {
+    gauge!(POOL_DEPTH, "ward" => ward.to_string()).set(depth as f64);
+    let age = oldest.map(|o| secs(o, OffsetDateTime::now_utc())).unwrap_or(0.0);
+    gauge!(OLDEST_AGE, "ward" => ward.to_string()).set(age);
+}
+
+/// A call to the signer service finished.
+pub fn signer_call(took: Duration) {
+    histogram!(SIGNER_CALL).record(took.as_secs_f64());
+}
+
+/// A call was refused by a rate limit.
+pub fn rate_limited(service: &'static str, limit: &'static str) {
+    counter!(RATE_LIMITED, "service" => service, "limit" => limit).increment(1);
+}
+
+/// A gRPC call finished with `code`.
+pub fn call(service: &'static str, method: &'static str, code: tonic::Code) {
+    counter!(CALLS, "service" => service, "method" => method, "code" => format!("{code:?}")).increment(1);
+}

@@ -41,6 +41,10 @@ impl DataDir {
     pub fn signer_state(&self) -> PathBuf {
         self.data_dir.join("signer").join("state.db")
     }
+    /// The scheduler's database.
+    pub fn scheduler_db(&self) -> PathBuf {
+        self.data_dir.join("scheduler").join("signq.db")
+    }
     /// The ward CA certificate.
     pub fn ca_cert(&self) -> PathBuf {
         self.pki().join("ca.crt.pem")

@@ -1,7 +1,8 @@
 //! `signq`: the signing queue between a ward's intake and the people who sign.
 //!
 //! `main` only parses the command line, sets up logging and runs one subcommand; every piece of
-//! behaviour lives in the library crates (`signq-signer`, `signq-kit`, `signq-load-tests`).
+//! behaviour lives in the library crates (`signq-scheduler`, `signq-signer`, `signq-kit`,
+//! `signq-load-tests`).
 
 // A binary exports nothing; `pub` marks what its modules offer each other.
 #![allow(unreachable_pub)]
@@ -26,19 +27,34 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run a complete demo ward on this machine with embedded defaults.
-    Dev(cmd::signer::SignerArgs),
+    Dev(cmd::dev::DevArgs),
+    /// Run the scheduler.
+    Scheduler(cmd::dev::SchedulerOnly),
     /// Run the signing service.
-    Signer(cmd::signer::SignerArgs),
+    Signer(cmd::dev::SignerOnly),
     /// The ward PKI: CA, certificates, revocation.
     #[command(subcommand)]
     Pki(cmd::pki::PkiCmd),
     /// Delegations: grant, check, revoke.
     #[command(subcommand)]
     Delegation(cmd::delegation::DelegationCmd),
-    /// Sign documents through the signer service.
+    /// Submit a record to the scheduler (as an intake system).
+    Submit(cmd::records::SubmitArgs),
+    /// Show a record; write its document and signature.
+    Get(cmd::records::GetArgs),
+    /// A signer's inbox: list the leased records.
+    Inbox(cmd::inbox::InboxArgs),
+    /// Approve (sign) leased records with the PIN.
+    Approve(cmd::inbox::ApproveArgs),
+    /// Reject a leased record with a reason.
+    Reject(cmd::inbox::RejectArgs),
+    /// Sign documents directly through the signer service.
     Sign(cmd::sign::SignArgs),
     /// Verify a detached signature.
     Verify(cmd::verify::VerifyArgs),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(cmd::audit::AuditCmd),
     /// Benchmarks against real services.
     #[command(subcommand)]
     Load(cmd::load::LoadCmd),
@@ -49,13 +65,21 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     signq_kit::telemetry::init_logging();
     let data = cli.data;
+    let shutdown = signq_kit::shutdown::signal;
     match cli.command {
         Command::Dev(args) => cmd::dev::run(args, &data).await,
-        Command::Signer(args) => cmd::signer::run(args, &data, signq_kit::shutdown::signal()).await,
+        Command::Scheduler(args) => args.run(&data, shutdown()).await,
+        Command::Signer(args) => args.run(&data, shutdown()).await,
         Command::Pki(c) => cmd::pki::run(c, &data),
         Command::Delegation(c) => cmd::delegation::run(c, &data).await,
+        Command::Submit(args) => cmd::records::submit(args, &data).await,
+        Command::Get(args) => cmd::records::get(args, &data).await,
+        Command::Inbox(args) => cmd::inbox::inbox(args, &data).await,
+        Command::Approve(args) => cmd::inbox::approve(args, &data).await,
+        Command::Reject(args) => cmd::inbox::reject(args, &data).await,
         Command::Sign(args) => cmd::sign::run(args, &data).await,
         Command::Verify(args) => cmd::verify::run(args, &data),
+        Command::Audit(c) => cmd::audit::run(c, &data),
         Command::Load(c) => cmd::load::run(c).await,
     }
 }

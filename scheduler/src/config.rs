@@ -1,6 +1,5 @@
 //! The scheduler's settings, with the defaults a ward runs on.
 
-use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
@@ -61,6 +60,4 @@ pub struct SchedulerConfig {
     pub limits: RateLimits,
     /// The wards' time zone (Vietnam: UTC+7), for daily caps and "today".
     pub utc_offset: UtcOffset,
-    /// Where the metrics page is served (plain HTTP).
-    pub metrics_listen: Option<SocketAddr>,
 }

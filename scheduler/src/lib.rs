@@ -5,7 +5,22 @@
 //! - [`model`]: records, leases, wards, signers, procedures, delegations.
 //! - [`store`]: the durable store trait and its SQLite implementation; the audit chain.
 //! - [`balancer`]: which signer gets which record when (late binding and the comparison policies).
+//! - [`catalogue`]: the procedure catalogue with statutory time limits.
+//! - [`engine`]: where store, balancer, signer service and inbox streams meet.
+//! - [`api`]: the Intake, Inbox and Admin gRPC services.
+//! - [`limits`]: rate limits.
+//! - [`metrics`]: metric names and recording.
+//! - [`error`]: failures and their gRPC statuses (the one mapping).
+//! - [`config`], [`server`]: settings and running the whole.
 
+pub mod api;
 pub mod balancer;
+pub mod catalogue;
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod limits;
+pub mod metrics;
 pub mod model;
+pub mod server;
 pub mod store;

@@ -49,3 +49,41 @@ impl SignerClientArgs {
             .max_encoding_message_size(usize::MAX))
     }
 }
+
+/// Where the scheduler is and which certificate to present (intake or operator calls).
+#[derive(Debug, Clone, Args)]
+pub struct SchedulerClientArgs {
+    /// The scheduler's address.
+    #[arg(long, default_value = "localhost:8443")]
+    pub addr: String,
+    /// The name of the client certificate in the PKI (intake role to submit, operator to administer).
+    #[arg(long, default_value = "mot-cua")]
+    pub client_cert: String,
+}
+
+impl SchedulerClientArgs {
+    /// A channel presenting the certificate `client_cert`.
+    pub async fn channel(&self, data: &DataDir) -> anyhow::Result<Channel> {
+        channel_as(&self.addr, data, Some(&self.client_cert)).await
+    }
+}
+
+/// A channel to `addr` presenting the PKI certificate `name`, or no certificate (signers, who
+/// authenticate with a session instead).
+pub async fn channel_as(addr: &str, data: &DataDir, name: Option<&str>) -> anyhow::Result<Channel> {
+    let tls = match name {
+        Some(name) => ClientTls::new(&data.tls(name)?)?,
+        None => {
+            let trust = signq_kit::tls::Trust::load(data.ca_cert(), Some(data.crl()))?;
+            ClientTls::with_identity(&trust, None)?
+        }
+    };
+    signq_kit::tls::connect(addr, &tls)
+        .await
+        .with_context(|| format!("connecting to {addr}"))
+}
+
+/// A gRPC status as a command-line error.
+pub fn status(s: tonic::Status) -> anyhow::Error {
+    anyhow::anyhow!("{:?}: {}", s.code(), s.message())
+}

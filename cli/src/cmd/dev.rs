@@ -1,8 +1,12 @@
 //! `signq dev`: a complete single-ward system on one machine with embedded defaults. It makes a
-//! dev PKI for a ward like Cat Lái (a director and two deputies with delegations over part of the
-//! procedure catalogue), then runs the signer service and prints where to connect and the demo
+//! dev PKI for a ward like Cát Lái (a director and two deputies with delegations over part of the
+//! procedure catalogue), runs the signer service and the scheduler in this process, configures the
+//! scheduler (ward, catalogue, signers, delegations), and prints where to connect and the demo
 //! credentials. Everything lives in the data directory and is reused on the next run.
+//!
+//! Also here: `signq signer` and `signq scheduler`, the same services run one at a time.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -12,7 +16,14 @@ use signq_signer::keystore::{Kek, Keystore};
 use signq_signer::pki::{Pki, SignerSpec, Validity, WardInfo};
 use time::OffsetDateTime;
 
+use clap::Args;
+use signq_proto::v1 as pb;
+use signq_proto::v1::admin_client::AdminClient;
+
+use super::client::{channel_as, status};
 use super::pki::install_signer;
+use super::scheduler::SchedulerArgs;
+use super::services::Services;
 use super::signer::SignerArgs;
 use crate::layout::DataDir;
 
@@ -62,6 +73,11 @@ pub const SIGNERS: [DemoSigner; 3] = [
     },
 ];
 
+/// The demo intake client's certificate (the ward's one-stop desk).
+pub const INTAKE_CERT: &str = "mot-cua";
+/// The demo operator's certificate.
+pub const OPERATOR_CERT: &str = "operator";
+
 /// The signed delegation file of a demo deputy.
 pub fn delegation_path(data: &DataDir, deputy: &str) -> PathBuf {
     data.data_dir
@@ -94,6 +110,8 @@ pub fn provision(data: &DataDir) -> anyhow::Result<()> {
         &[],
         Validity::days_from_now(825),
     )?;
+    pki.issue_client(INTAKE_CERT, Role::Intake, Validity::days_from_now(825))?;
+    pki.issue_client(OPERATOR_CERT, Role::Operator, Validity::days_from_now(825))?;
     for s in SIGNERS {
         let spec = SignerSpec {
             signer_id: s.id.into(),
@@ -131,14 +149,172 @@ pub fn provision(data: &DataDir) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Provisions, prints how to use the system, and runs the signer service until Ctrl-C.
-pub async fn run(args: SignerArgs, data: &DataDir) -> anyhow::Result<()> {
+/// The metrics address option.
+#[derive(Debug, Clone, Args)]
+pub struct MetricsArgs {
+    /// The Prometheus metrics address (plain HTTP; keep it on loopback or a private network).
+    #[arg(long, default_value = "127.0.0.1:9464")]
+    pub metrics_listen: SocketAddr,
+}
+
+/// Options of `signq dev`.
+#[derive(Debug, Clone, Args)]
+pub struct DevArgs {
+    #[command(flatten)]
+    pub signer: SignerArgs,
+    #[command(flatten)]
+    pub scheduler: SchedulerArgs,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
+}
+
+/// Options of `signq signer`.
+#[derive(Debug, Clone, Args)]
+pub struct SignerOnly {
+    #[command(flatten)]
+    pub signer: SignerArgs,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
+}
+
+impl SignerOnly {
+    /// Runs the signer service until `shutdown`.
+    pub async fn run(
+        self,
+        data: &DataDir,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let services = Services {
+            signer: Some(self.signer),
+            scheduler: None,
+            metrics: self.metrics.metrics_listen,
+        };
+        let bound = services.bind().await?;
+        services.serve(bound, data, shutdown).await
+    }
+}
+
+/// Options of `signq scheduler`.
+#[derive(Debug, Clone, Args)]
+pub struct SchedulerOnly {
+    #[command(flatten)]
+    pub scheduler: SchedulerArgs,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
+}
+
+impl SchedulerOnly {
+    /// Runs the scheduler until `shutdown`.
+    pub async fn run(
+        self,
+        data: &DataDir,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let services = Services {
+            signer: None,
+            scheduler: Some(self.scheduler),
+            metrics: self.metrics.metrics_listen,
+        };
+        let bound = services.bind().await?;
+        services.serve(bound, data, shutdown).await
+    }
+}
+
+/// Configures the scheduler as the operator: the ward, the catalogue, the signers and the deputies'
+/// delegations. Every call is idempotent, so a restart of `signq dev` repeats it harmlessly.
+async fn configure(addr: &str, data: &DataDir) -> anyhow::Result<()> {
+    let mut channel = None;
+    for _ in 0..100 {
+        match channel_as(addr, data, Some(OPERATOR_CERT)).await {
+            Ok(c) => {
+                channel = Some(c);
+                break;
+            }
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+        }
+    }
+    let channel =
+        channel.ok_or_else(|| anyhow::anyhow!("the scheduler at {addr} did not come up"))?;
+    let mut admin = AdminClient::new(channel);
+    admin
+        .create_ward(pb::CreateWardRequest {
+            ward: Some(pb::Ward {
+                id: WARD_ID.into(),
+                name: WARD_NAME.into(),
+            }),
+        })
+        .await
+        .map_err(status)?;
+    for p in signq_scheduler::catalogue::procedures() {
+        let procedure = signq_scheduler::api::convert::procedure(&p);
+        admin
+            .put_procedure(pb::PutProcedureRequest {
+                procedure: Some(procedure),
+            })
+            .await
+            .map_err(status)?;
+    }
+    for s in SIGNERS {
+        let pem = std::fs::read(
+            data.keystore()
+                .join(format!("{}.crt.pem", s.id.replace('/', "_"))),
+        )?;
+        let (_, der) = der::pem::decode_vec(&pem).map_err(|e| anyhow::anyhow!("{}: {e}", s.id))?;
+        admin
+            .enroll_signer(pb::EnrollSignerRequest { certificate: der })
+            .await
+            .map_err(status)?;
+    }
+    for s in SIGNERS.iter().filter(|s| s.role == Role::Deputy) {
+        let signed = std::fs::read(delegation_path(data, s.id))?;
+        admin
+            .register_delegation(pb::RegisterDelegationRequest {
+                signed_delegation: signed,
+            })
+            .await
+            .map_err(status)?;
+    }
+    Ok(())
+}
+
+/// Provisions, starts both services, configures the scheduler, prints how to use the system, and
+/// runs until Ctrl-C.
+pub async fn run(mut args: DevArgs, data: &DataDir) -> anyhow::Result<()> {
     provision(data)?;
+    let mut services = Services {
+        signer: Some(args.signer.clone()),
+        scheduler: None,
+        metrics: args.metrics.metrics_listen,
+    };
+    // Bind the signer first so that the scheduler is pointed at its real port.
+    services.scheduler = Some(args.scheduler.clone());
+    let bound = services.bind().await?;
+    let signer_addr = bound
+        .signer_addr()
+        .ok_or_else(|| anyhow::anyhow!("signer not bound"))?;
+    let scheduler_addr = bound
+        .scheduler_addr()
+        .ok_or_else(|| anyhow::anyhow!("scheduler not bound"))?;
+    args.scheduler.signer_addr = format!("localhost:{}", signer_addr.port());
+    services.scheduler = Some(args.scheduler.clone());
+    let serving = {
+        let data = data.clone();
+        tokio::spawn(async move {
+            services
+                .serve(bound, &data, signq_kit::shutdown::signal())
+                .await
+        })
+    };
+    let scheduler = format!("localhost:{}", scheduler_addr.port());
+    configure(&scheduler, data).await?;
+
     let exe = std::env::current_exe()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|_| "signq".into());
     let dir = data.data_dir.display();
     println!("signq dev: ward {WARD_NAME} ({WARD_ID}), data in {dir}");
+    println!("scheduler: {scheduler} (Intake, Inbox, Admin over mutual TLS; gRPC-web)");
+    println!("signer:    localhost:{}", signer_addr.port());
     println!("ward CA:   {}", data.ca_cert().display());
     println!("signers (demo PINs):");
     for s in SIGNERS {
@@ -159,16 +335,21 @@ pub async fn run(args: SignerArgs, data: &DataDir) -> anyhow::Result<()> {
     println!("try:");
     println!("  echo 'Ban sao giay khai sinh' > record.txt");
     println!(
-        "  SIGNQ_PIN={} {exe} --data-dir {dir} sign --addr localhost:{} --signer {} --procedure CT-BS --delegation {} record.txt",
-        deputy.pin,
-        args.listen.port(),
-        deputy.id,
-        delegation_path(data, deputy.id).display()
+        "  {exe} --data-dir {dir} submit --addr {scheduler} --procedure CT-BS --title 'Ban sao khai sinh' record.txt"
     );
     println!(
-        "  openssl cms -verify -binary -inform DER -in record.txt.p7s -content record.txt -CAfile {} -out /dev/null",
+        "  SIGNQ_PIN={} {exe} --data-dir {dir} inbox --addr {scheduler} --signer {}",
+        deputy.pin, deputy.id
+    );
+    println!(
+        "  SIGNQ_PIN={} {exe} --data-dir {dir} approve --addr {scheduler} --signer {} RECORD_ID",
+        deputy.pin, deputy.id
+    );
+    println!("  {exe} --data-dir {dir} get --addr {scheduler} --out-dir out RECORD_ID");
+    println!(
+        "  openssl cms -verify -binary -inform DER -in out/RECORD_ID.doc.p7s -content out/RECORD_ID.doc -CAfile {} -out /dev/null",
         data.ca_cert().display()
     );
-    println!("  {exe} --data-dir {dir} verify --signature record.txt.p7s record.txt");
-    super::signer::run(args, data, signq_kit::shutdown::signal()).await
+    println!("ready");
+    serving.await?
 }

@@ -1,10 +1,15 @@
 //! One module per `signq` subcommand.
 
+pub mod audit;
 pub mod client;
 pub mod delegation;
 pub mod dev;
+pub mod inbox;
 pub mod load;
 pub mod pki;
+pub mod records;
+pub mod scheduler;
+pub mod services;
 pub mod sign;
 pub mod signer;
 pub mod verify;

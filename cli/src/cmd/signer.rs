@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use clap::Args;
 use signq_signer::service::{self, SignerConfig};
-use tokio::net::TcpListener;
 
 use crate::layout::DataDir;
 
@@ -16,9 +15,6 @@ pub struct SignerArgs {
     /// The gRPC (mutual TLS) address.
     #[arg(long, default_value = "127.0.0.1:7443")]
     pub listen: SocketAddr,
-    /// The Prometheus metrics address (plain HTTP; keep it on loopback or a private network).
-    #[arg(long, default_value = "127.0.0.1:9464")]
-    pub metrics_listen: SocketAddr,
     /// The name of the service's certificate in the PKI (`signq pki server --name`).
     #[arg(long, default_value = "signer")]
     pub cert_name: String,
@@ -67,38 +63,4 @@ impl SignerArgs {
         config.rates.signature_burst = self.signature_burst;
         Ok(config)
     }
-}
-
-/// Binds both listeners, serves until `shutdown`, then stops.
-pub async fn run(
-    args: SignerArgs,
-    data: &DataDir,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
-    let config = args.config(data)?;
-    if let Some(dir) = config.state_path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let metrics = signq_kit::metrics_http::install(&[(
-        service::metrics::BATCH_SIZE,
-        service::metrics::BATCH_SIZE_BUCKETS,
-    )])?;
-    let grpc = TcpListener::bind(args.listen).await?;
-    let http = TcpListener::bind(args.metrics_listen).await?;
-    // Tests and scripts read these lines to learn the ports bound (port 0 picks a free one).
-    println!("signer listening on {}", grpc.local_addr()?);
-    println!("metrics on http://{}/metrics", http.local_addr()?);
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let mut metrics_stop = stop_rx.clone();
-    let metrics_task = tokio::spawn(signq_kit::metrics_http::serve(http, metrics, async move {
-        let _ = metrics_stop.wait_for(|s| *s).await;
-    }));
-    let served = service::run(config, grpc, async move {
-        shutdown.await;
-        let _ = stop_tx.send(true);
-    })
-    .await;
-    let _ = metrics_task.await;
-    served?;
-    Ok(())
 }

@@ -55,6 +55,11 @@ pub async fn connect(addr: &str, tls: &ClientTls) -> Result<Channel, tonic::tran
     endpoint(addr)?.connect_with_connector(connector(tls)).await
 }
 
+/// Like [`connect`], but connects on first use, so a service can start before its peer.
+pub fn connect_lazy(addr: &str, tls: &ClientTls) -> Result<Channel, tonic::transport::Error> {
+    Ok(endpoint(addr)?.connect_with_connector_lazy(connector(tls)))
+}
+
 fn endpoint(addr: &str) -> Result<Endpoint, tonic::transport::Error> {
     let hostport = addr
         .trim_start_matches("https://")

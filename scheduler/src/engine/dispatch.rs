@@ -174,17 +174,19 @@ impl Engine {
         });
         lock(&self.balancer).upsert_signer(self.view(&updated));
         if away {
-            let held: Vec<(String, u32)> = lock(&self.leases)
-                .iter()
-                .filter(|(_, h)| h.signer == signer)
-                .map(|(id, h)| (id.clone(), h.attempt))
-                .collect();
-            for (id, attempt) in held {
-                self.take_back(&id, attempt, ReleaseReason::Away).await;
-            }
+            self.release_all(signer, ReleaseReason::Away).await;
         }
         self.dispatch_ward(&updated.ward).await;
         Ok(updated.away)
+    }
+
+    /// Returns every lease of `signer` to the pool.
+    pub async fn release_all(self: &Arc<Self>, signer: &str, reason: ReleaseReason) {
+        let held: Vec<(String, u32)> =
+            lock(&self.leases).iter().filter(|(_, h)| h.signer == signer).map(|(id, h)| (id.clone(), h.attempt)).collect();
+        for (id, attempt) in held {
+            self.take_back(&id, attempt, reason).await;
+        }
     }
 
     /// Opens an inbox stream for `signer`: a snapshot of the current leases first, then every change;

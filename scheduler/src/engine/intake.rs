@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use super::{Engine, lock};
 use crate::balancer::Entry;
 use crate::error::SchedError;
-use crate::model::{Actor, Event, Priority, Record, RecordMeta, RecordState, Transition};
+use crate::model::{Actor, Event, Priority, Record, RecordMeta, Transition};
 
 /// A record as intake hands it over, already checked for form by the API layer.
 #[derive(Debug, Clone)]
@@ -167,9 +167,4 @@ pub(crate) fn entry(r: &Record) -> Entry {
         deadline: r.meta.deadline,
         submitted_at: r.meta.submitted_at,
     }
-}
-
-/// Whether a record is still waiting for a signer.
-pub(crate) fn is_open(r: &Record) -> bool {
-    matches!(r.state, RecordState::Queued | RecordState::Leased)
 }

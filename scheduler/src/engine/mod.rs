@@ -4,6 +4,7 @@
 //! balancer from the store.
 //!
 //! # Layout
+//! - [`admin`]: configuration changes and signing in.
 //! - [`directory`]: wards, signers, procedures and delegations in memory.
 //! - [`intake`]: submit, cancel, watch.
 //! - [`dispatch`]: leasing records to ready signers, lease expiry, away, recovery.
@@ -11,6 +12,7 @@
 //! - [`sessions`]: signer sessions.
 //! - [`inboxes`]: the open inbox streams.
 
+pub mod admin;
 pub mod directory;
 pub mod dispatch;
 pub mod inboxes;

@@ -1,1 +1,310 @@
-//! placeholder
+//! The audit log: its entry format, its hash chain, and the check behind `signq audit verify`.
+//!
+//! Every state change appends one [`AuditEntry`] in the same transaction as the change. Each
+//! entry's hash covers all of its fields and the previous entry's hash, so editing, deleting,
+//! reordering or inserting an entry breaks the chain at that entry, and [`verify_chain`] names it.
+//! What a chain alone cannot show is the loss of its newest entries (truncation): for that, keep
+//! the head hash somewhere else too (a report, a backup, another ward).
+//!
+//! The hash input is an unambiguous encoding: a version tag, the sequence number and time as
+//! fixed-width integers, and every text field length-prefixed, so no two different entries can
+//! encode to the same bytes.
+
+use std::path::Path;
+
+use ring::digest::{SHA256, digest};
+use rusqlite::types::Type;
+use rusqlite::{Connection, OpenFlags, Row};
+use time::OffsetDateTime;
+
+/// The `prev_hash` of the first entry: 64 zeros.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Tags the hash input so a change of the encoding can never verify against the old one.
+const HASH_DOMAIN: &[u8] = b"signq-audit-v1";
+
+/// The columns of the `audit` table, in the order [`entry_from_row`] reads them.
+pub(crate) const AUDIT_COLUMNS: &str = "seq, at, actor, action, subject, detail, prev_hash, hash";
+
+/// One audit entry: an append-only, hash-chained record of one state change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// Position in the log, from 1, without gaps.
+    pub seq: u64,
+    /// When the change was made.
+    pub at: OffsetDateTime,
+    /// Who made it ([`crate::model::Actor`]'s display form, e.g. `signer:B for A under D`).
+    pub actor: String,
+    /// What was done (`submit`, `lease`, `release:expired`, `sign`, `ward`, ...).
+    pub action: String,
+    /// What it was done to: a record id, or `ward:<id>`, `signer:<id>`, `delegation:<id>`,
+    /// `procedure:<code>`.
+    pub subject: String,
+    /// The particulars, as compact JSON.
+    pub detail: String,
+    /// The previous entry's hash (hex); [`GENESIS_HASH`] for the first entry.
+    pub prev_hash: String,
+    /// This entry's hash (hex), as [`AuditEntry::compute_hash`] computes it.
+    pub hash: String,
+}
+
+impl AuditEntry {
+    /// SHA-256 (lowercase hex) over an unambiguous encoding of every field but `hash`.
+    pub fn compute_hash(&self) -> String {
+        let text = [&self.actor, &self.action, &self.subject, &self.detail, &self.prev_hash];
+        let mut input = Vec::with_capacity(64 + text.iter().map(|t| t.len() + 8).sum::<usize>());
+        put_bytes(&mut input, HASH_DOMAIN);
+        input.extend_from_slice(&self.seq.to_be_bytes());
+        input.extend_from_slice(&self.at.unix_timestamp_nanos().to_be_bytes());
+        for field in text {
+            put_bytes(&mut input, field.as_bytes());
+        }
+        hex::encode(digest(&SHA256, &input))
+    }
+}
+
+/// Appends `bytes` with its length in front, so field boundaries are never ambiguous.
+fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(&(bytes.len() as u64).to_be_bytes());
+    out.extend_from_slice(bytes);
+}
+
+/// Why a chain does not verify: the first broken entry and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("audit chain broken at seq {seq}: {reason}")]
+pub struct ChainBreak {
+    /// The position (sequence number) of the first entry that does not verify.
+    pub seq: u64,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+/// Why [`verify_database`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditVerifyError {
+    /// The database could not be opened or read.
+    #[error("audit database: {0}")]
+    Db(String),
+    /// The chain is broken.
+    #[error(transparent)]
+    Break(#[from] ChainBreak),
+}
+
+/// Checks a chain one entry at a time, so a database of any size is verified in constant memory.
+#[derive(Debug)]
+struct ChainCheck {
+    /// Entries verified so far.
+    checked: u64,
+    /// The hash the next entry must name as its `prev_hash`.
+    prev_hash: String,
+}
+
+impl ChainCheck {
+    fn new() -> Self {
+        ChainCheck { checked: 0, prev_hash: GENESIS_HASH.to_owned() }
+    }
+
+    /// The sequence number the next entry must carry.
+    fn expected_seq(&self) -> u64 {
+        self.checked.saturating_add(1)
+    }
+
+    fn push(&mut self, entry: &AuditEntry) -> Result<(), ChainBreak> {
+        let seq = self.expected_seq();
+        let broken = |reason: String| ChainBreak { seq, reason };
+        if entry.seq != seq {
+            return Err(broken(format!("found seq {} where {seq} should be (entry missing, moved or inserted)", entry.seq)));
+        }
+        if entry.prev_hash != self.prev_hash {
+            return Err(broken(format!(
+                "prev_hash {} is not the hash of the entry before ({})",
+                entry.prev_hash, self.prev_hash
+            )));
+        }
+        let hash = entry.compute_hash();
+        if entry.hash != hash {
+            return Err(broken(format!("content does not match its hash (stored {}, computed {hash})", entry.hash)));
+        }
+        self.prev_hash = hash;
+        self.checked = seq;
+        Ok(())
+    }
+}
+
+/// Checks entries in order: seq increases by exactly 1 from 1, each prev_hash is the previous
+/// entry's hash, each hash recomputes. Returns the number of entries checked.
+pub fn verify_chain(entries: impl IntoIterator<Item = AuditEntry>) -> Result<u64, ChainBreak> {
+    let mut check = ChainCheck::new();
+    for entry in entries {
+        check.push(&entry)?;
+    }
+    Ok(check.checked)
+}
+
+/// Opens a store database file read-only and verifies its whole audit chain, streaming (one
+/// entry in memory at a time), inside one read transaction so a running scheduler may keep
+/// appending meanwhile. For `signq audit verify`.
+pub fn verify_database(path: &Path) -> Result<u64, AuditVerifyError> {
+    let db = |what: &str, e: rusqlite::Error| AuditVerifyError::Db(format!("{what} {}: {e}", path.display()));
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| db("opening", e))?;
+    conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(|e| db("configuring", e))?;
+    let mut stmt = conn
+        .prepare(&format!("SELECT {AUDIT_COLUMNS} FROM audit ORDER BY seq"))
+        .map_err(|e| db("reading the audit log of", e))?;
+    let mut rows = stmt.query([]).map_err(|e| db("reading the audit log of", e))?;
+    let mut check = ChainCheck::new();
+    while let Some(row) = rows.next().map_err(|e| db("reading the audit log of", e))? {
+        let entry = entry_from_row(row)
+            .map_err(|e| ChainBreak { seq: check.expected_seq(), reason: format!("unreadable entry: {e}") })?;
+        check.push(&entry)?;
+    }
+    Ok(check.checked)
+}
+
+/// Reads one `audit` row selected with [`AUDIT_COLUMNS`].
+pub(crate) fn entry_from_row(row: &Row<'_>) -> rusqlite::Result<AuditEntry> {
+    let seq: i64 = row.get(0)?;
+    let at: i64 = row.get(1)?;
+    Ok(AuditEntry {
+        seq: u64::try_from(seq).map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, Type::Integer, Box::new(e)))?,
+        at: OffsetDateTime::from_unix_timestamp_nanos(at.into())
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(1, Type::Integer, Box::new(e)))?,
+        actor: row.get(2)?,
+        action: row.get(3)?,
+        subject: row.get(4)?,
+        detail: row.get(5)?,
+        prev_hash: row.get(6)?,
+        hash: row.get(7)?,
+    })
+}
+
+/// Writes one entry to the `audit` table of `conn` (inside the caller's transaction).
+pub(crate) fn insert_entry(conn: &Connection, entry: &AuditEntry) -> rusqlite::Result<()> {
+    let seq = i64::try_from(entry.seq).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    let at = i64::try_from(entry.at.unix_timestamp_nanos())
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    conn.prepare_cached(&format!("INSERT INTO audit ({AUDIT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"))?
+        .execute(rusqlite::params![
+            seq,
+            at,
+            entry.actor,
+            entry.action,
+            entry.subject,
+            entry.detail,
+            entry.prev_hash,
+            entry.hash
+        ])?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A valid chain of `n` entries.
+    fn chain(n: u64) -> Vec<AuditEntry> {
+        let mut prev = GENESIS_HASH.to_owned();
+        (1..=n)
+            .map(|seq| {
+                let mut e = AuditEntry {
+                    seq,
+                    at: OffsetDateTime::from_unix_timestamp_nanos(1_751_328_000_000_000_000 + i128::from(seq) * 1_000_123)
+                        .expect("valid time"),
+                    actor: format!("signer:cat-lai/deputy-{seq}"),
+                    action: "sign".to_owned(),
+                    subject: format!("rec-{seq}"),
+                    detail: format!(r#"{{"attempt":{seq}}}"#),
+                    prev_hash: prev.clone(),
+                    hash: String::new(),
+                };
+                e.hash = e.compute_hash();
+                prev = e.hash.clone();
+                e
+            })
+            .collect()
+    }
+
+    fn broken_at(entries: Vec<AuditEntry>) -> u64 {
+        verify_chain(entries).expect_err("the chain must not verify").seq
+    }
+
+    #[test]
+    fn untouched_chain_verifies() {
+        assert_eq!(verify_chain(chain(10)).expect("verifies"), 10);
+        assert_eq!(verify_chain(Vec::new()).expect("empty verifies"), 0);
+    }
+
+    #[test]
+    fn editing_any_field_of_any_entry_is_detected() {
+        let edits: [fn(&mut AuditEntry); 8] = [
+            |e| e.seq += 100,
+            |e| e.at += time::Duration::nanoseconds(1),
+            |e| e.actor.push('x'),
+            |e| e.action = "reject".to_owned(),
+            |e| e.subject.push('x'),
+            |e| e.detail = r#"{"attempt":99}"#.to_owned(),
+            |e| e.prev_hash = GENESIS_HASH.replace('0', "1"),
+            |e| e.hash = GENESIS_HASH.to_owned(),
+        ];
+        for (i, edit) in edits.iter().enumerate() {
+            for target in 0..6 {
+                let mut entries = chain(6);
+                edit(&mut entries[target]);
+                assert_eq!(broken_at(entries), target as u64 + 1, "edit {i} of entry {}", target + 1);
+            }
+        }
+    }
+
+    #[test]
+    fn rehashing_an_edited_entry_breaks_the_next_link() {
+        let mut entries = chain(5);
+        entries[2].detail = "{}".to_owned();
+        entries[2].hash = entries[2].compute_hash();
+        assert_eq!(broken_at(entries), 4);
+    }
+
+    #[test]
+    fn deleting_an_entry_is_detected() {
+        for victim in 0..4 {
+            let mut entries = chain(5);
+            entries.remove(victim);
+            assert_eq!(broken_at(entries), victim as u64 + 1);
+        }
+    }
+
+    #[test]
+    fn reordering_entries_is_detected() {
+        let mut entries = chain(5);
+        entries.swap(1, 3);
+        assert_eq!(broken_at(entries), 2);
+    }
+
+    #[test]
+    fn inserting_an_entry_is_detected() {
+        let mut entries = chain(5);
+        let mut forged = entries[2].clone();
+        forged.subject = "rec-forged".to_owned();
+        forged.hash = forged.compute_hash();
+        entries.insert(3, forged);
+        // The forged copy of entry 3 chains to entry 2, so the break shows at the next position.
+        assert_eq!(broken_at(entries.clone()), 4);
+
+        let mut entries = chain(5);
+        let mut appended = entries[4].clone();
+        appended.seq = 6;
+        entries.insert(2, appended);
+        assert_eq!(broken_at(entries), 3);
+    }
+
+    #[test]
+    fn field_boundaries_are_unambiguous() {
+        let mut a = chain(1).remove(0);
+        let mut b = a.clone();
+        a.actor = "ab".to_owned();
+        a.action = "c".to_owned();
+        b.actor = "a".to_owned();
+        b.action = "bc".to_owned();
+        assert_ne!(a.compute_hash(), b.compute_hash());
+    }
+}

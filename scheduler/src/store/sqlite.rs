@@ -1,1 +1,253 @@
-//! placeholder
+//! The embedded store: SQLite in WAL mode, the default for a ward or a single-machine scheduler.
+//!
+//! Writes go to one writer thread that commits them in groups (one fsync for every write that
+//! arrived meanwhile) and replies only after the commit: acknowledged means durable, even across
+//! power loss. Reads run on a small pool of read-only connections on tokio's blocking threads,
+//! so they never wait behind the writer and never stall the async runtime.
+//!
+//! # Layout
+//! - [`schema`]: tables, indexes and connection settings.
+//! - [`writer`]: the writer thread and its group commit; the audit chain head.
+//! - [`records`]: submit and the fenced transitions (record, event and audit entry together).
+//! - [`transition`]: the state machine and its fences, without a database.
+//! - [`config`]: wards, signers, procedures and delegations.
+//! - [`queries`]: record reads, events, statistics, the audit log.
+//! - [`codec`]: rows to domain types and back.
+
+mod codec;
+mod config;
+mod queries;
+mod records;
+mod schema;
+mod transition;
+mod writer;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use rusqlite::Connection;
+use time::OffsetDateTime;
+
+use super::{AuditEntry, Store, StoreError, WardCounts};
+use crate::model::{Actor, Delegation, Event, Procedure, Record, RecordMeta, RecordState, Signer, Transition, Ward};
+use writer::{Job, WriteCx};
+
+/// Idle read connections kept for reuse; more are opened under load and closed afterwards.
+const MAX_IDLE_READERS: usize = 8;
+
+/// The SQLite implementation of [`Store`].
+pub struct SqliteStore {
+    /// The database file.
+    path: PathBuf,
+    /// The writer thread's job queue; `None` only while dropping (closing it stops the thread).
+    jobs: Option<Sender<Box<dyn Job>>>,
+    /// The writer thread, joined on drop so the file is closed when the store is gone.
+    writer: Option<JoinHandle<()>>,
+    /// Transactions the writer committed, shared with the writer thread: writes per commit
+    /// shows how well group commit batches.
+    commits: Arc<AtomicU64>,
+    /// Read connections.
+    readers: Arc<ReadPool>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").field("path", &self.path).field("commits", &self.commits()).finish()
+    }
+}
+
+impl SqliteStore {
+    /// Opens the database at `path`, creating the file (and its directory) and the schema if
+    /// needed, and starts the writer thread.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let conn = schema::open_writer(path)?;
+        let commits = Arc::new(AtomicU64::new(0));
+        let (jobs, writer) = writer::spawn(conn, Arc::clone(&commits))?;
+        let readers = Arc::new(ReadPool { path: path.to_owned(), idle: Mutex::new(Vec::new()) });
+        Ok(SqliteStore { path: path.to_owned(), jobs: Some(jobs), writer: Some(writer), commits, readers })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// How many transactions the writer has committed since open (each is one fsync and may
+    /// carry many writes): compare with the number of writes to see group commit at work.
+    pub fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
+    }
+
+    /// Runs `work` on the writer thread in the next group commit; returns once it is durable.
+    async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut WriteCx<'_>) -> Result<T, StoreError> + Send + 'static,
+    {
+        let stopped = || StoreError::Backend("the store writer has stopped".to_owned());
+        let (job, reply) = writer::job(work);
+        self.jobs.as_ref().ok_or_else(stopped)?.send(job).map_err(|_| stopped())?;
+        reply.await.map_err(|_| stopped())?
+    }
+
+    /// Runs `work` on a read connection on a blocking thread.
+    async fn read<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let readers = Arc::clone(&self.readers);
+        tokio::task::spawn_blocking(move || {
+            let mut conn = readers.take()?;
+            let result = work(&mut conn);
+            readers.put(conn);
+            result
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("store read task failed: {e}")))?
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        // Closing the queue ends the writer loop once the jobs already queued are committed.
+        self.jobs.take();
+        if let Some(writer) = self.writer.take() {
+            if writer.join().is_err() {
+                tracing::error!("the store writer thread panicked");
+            }
+        }
+    }
+}
+
+/// Read-only connections, reused across queries.
+#[derive(Debug)]
+struct ReadPool {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl ReadPool {
+    /// An idle connection, or a new one.
+    fn take(&self) -> Result<Connection, StoreError> {
+        let idle = self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).pop();
+        match idle {
+            Some(conn) => Ok(conn),
+            None => schema::open_reader(&self.path),
+        }
+    }
+
+    /// Returns a connection for reuse (or closes it if enough are idle).
+    fn put(&self, conn: Connection) {
+        let mut idle = self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if idle.len() < MAX_IDLE_READERS && conn.is_autocommit() {
+            idle.push(conn);
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for SqliteStore {
+    async fn submit(&self, meta: RecordMeta, document: Vec<u8>, actor: Actor) -> Result<(Record, bool), StoreError> {
+        self.write(move |cx| records::submit(cx, meta, document, &actor)).await
+    }
+
+    async fn apply(&self, transition: Transition, actor: Actor) -> Result<Record, StoreError> {
+        self.write(move |cx| records::apply(cx, transition, &actor)).await
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<Record>, StoreError> {
+        let id = id.to_owned();
+        self.read(move |conn| queries::get(conn, &id)).await
+    }
+
+    async fn document(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let id = id.to_owned();
+        self.read(move |conn| queries::document(conn, &id)).await
+    }
+
+    async fn list(
+        &self,
+        ward: &str,
+        state: Option<RecordState>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Record>, StoreError> {
+        let (ward, after) = (ward.to_owned(), after.map(str::to_owned));
+        self.read(move |conn| queries::list(conn, &ward, state, after.as_deref(), limit)).await
+    }
+
+    async fn open_records(&self) -> Result<Vec<Record>, StoreError> {
+        self.read(|conn| {
+            let tx = conn.transaction().map_err(codec::backend("reading open records"))?;
+            queries::open_records(&tx)
+        })
+        .await
+    }
+
+    async fn events_after(&self, ward: &str, cursor: u64, limit: usize) -> Result<Vec<Event>, StoreError> {
+        let ward = ward.to_owned();
+        self.read(move |conn| queries::events_after(conn, &ward, cursor, limit)).await
+    }
+
+    async fn signed_per_delegation_since(&self, since: OffsetDateTime) -> Result<HashMap<String, u32>, StoreError> {
+        self.read(move |conn| queries::signed_per_delegation_since(conn, since)).await
+    }
+
+    async fn ward_counts(&self, ward: &str) -> Result<WardCounts, StoreError> {
+        let ward = ward.to_owned();
+        self.read(move |conn| queries::ward_counts(conn, &ward)).await
+    }
+
+    async fn put_ward(&self, ward: Ward, actor: Actor) -> Result<Ward, StoreError> {
+        self.write(move |cx| config::put_ward(cx, ward, &actor)).await
+    }
+
+    async fn wards(&self) -> Result<Vec<Ward>, StoreError> {
+        self.read(|conn| config::wards(conn)).await
+    }
+
+    async fn put_signer(&self, signer: Signer, actor: Actor) -> Result<Signer, StoreError> {
+        self.write(move |cx| config::put_signer(cx, signer, &actor)).await
+    }
+
+    async fn set_away(&self, signer_id: &str, away: bool, actor: Actor) -> Result<Signer, StoreError> {
+        let id = signer_id.to_owned();
+        self.write(move |cx| config::set_away(cx, &id, away, &actor)).await
+    }
+
+    async fn signers(&self, ward: Option<&str>) -> Result<Vec<Signer>, StoreError> {
+        let ward = ward.map(str::to_owned);
+        self.read(move |conn| config::signers(conn, ward.as_deref())).await
+    }
+
+    async fn put_procedure(&self, procedure: Procedure, actor: Actor) -> Result<Procedure, StoreError> {
+        self.write(move |cx| config::put_procedure(cx, procedure, &actor)).await
+    }
+
+    async fn procedures(&self) -> Result<Vec<Procedure>, StoreError> {
+        self.read(|conn| config::procedures(conn)).await
+    }
+
+    async fn put_delegation(&self, delegation: Delegation, actor: Actor) -> Result<Delegation, StoreError> {
+        self.write(move |cx| config::put_delegation(cx, delegation, &actor)).await
+    }
+
+    async fn revoke_delegation(&self, id: &str, reason: &str, actor: Actor) -> Result<Delegation, StoreError> {
+        let (id, reason) = (id.to_owned(), reason.to_owned());
+        self.write(move |cx| config::revoke_delegation(cx, &id, &reason, &actor)).await
+    }
+
+    async fn delegations(&self, ward: Option<&str>) -> Result<Vec<Delegation>, StoreError> {
+        let ward = ward.map(str::to_owned);
+        self.read(move |conn| config::delegations(conn, ward.as_deref())).await
+    }
+
+    async fn audit_entries(&self, after: u64, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        self.read(move |conn| queries::audit_entries(conn, after, limit)).await
+    }
+}

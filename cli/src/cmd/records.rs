@@ -1,0 +1,124 @@
+//! `signq submit` and `signq get`: what an intake system does, by hand.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use signq_proto::v1::intake_client::IntakeClient;
+use signq_proto::v1::{GetRecordRequest, Priority, RecordState, SubmitRequest};
+
+use super::client::{SchedulerClientArgs, status};
+use crate::layout::DataDir;
+
+/// Options of `signq submit`.
+#[derive(Debug, Clone, Args)]
+pub struct SubmitArgs {
+    #[command(flatten)]
+    pub client: SchedulerClientArgs,
+    /// The ward.
+    #[arg(long, default_value = "cat-lai")]
+    pub ward: String,
+    /// The procedure code (e.g. CT-BS).
+    #[arg(long)]
+    pub procedure: String,
+    /// A title for people.
+    #[arg(long)]
+    pub title: String,
+    /// The idempotency key (default: the document's file name and size).
+    #[arg(long)]
+    pub key: Option<String>,
+    /// urgent, high or normal.
+    #[arg(long, default_value = "normal")]
+    pub priority: String,
+    /// The document to sign.
+    pub document: PathBuf,
+}
+
+/// Submits one record and prints its id and state.
+pub async fn submit(args: SubmitArgs, data: &DataDir) -> anyhow::Result<()> {
+    let document = std::fs::read(&args.document)
+        .with_context(|| format!("reading {}", args.document.display()))?;
+    let key = args.key.clone().unwrap_or_else(|| {
+        format!(
+            "{}:{}",
+            args.document
+                .file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default(),
+            document.len()
+        )
+    });
+    let priority = match args.priority.as_str() {
+        "urgent" => Priority::Urgent,
+        "high" => Priority::High,
+        "normal" => Priority::Normal,
+        other => anyhow::bail!("--priority {other:?}: use urgent, high or normal"),
+    };
+    let mut client = IntakeClient::new(args.client.channel(data).await?);
+    let record = client
+        .submit(SubmitRequest {
+            ward: args.ward,
+            procedure_code: args.procedure,
+            title: args.title,
+            document,
+            deadline: None,
+            priority: priority as i32,
+            idempotency_key: key,
+        })
+        .await
+        .map_err(status)?
+        .into_inner();
+    let state = RecordState::try_from(record.state)
+        .map(|s| s.as_str_name())
+        .unwrap_or("?");
+    println!(
+        "{} {state} deadline {}",
+        record.id,
+        record.deadline.map(|d| d.seconds).unwrap_or_default()
+    );
+    Ok(())
+}
+
+/// Options of `signq get`.
+#[derive(Debug, Clone, Args)]
+pub struct GetArgs {
+    #[command(flatten)]
+    pub client: SchedulerClientArgs,
+    /// Write the document to DIR/ID.doc and, once signed, the signature to DIR/ID.doc.p7s.
+    #[arg(long)]
+    pub out_dir: Option<PathBuf>,
+    /// The record id.
+    pub id: String,
+}
+
+/// Prints a record and writes its document and signature.
+pub async fn get(args: GetArgs, data: &DataDir) -> anyhow::Result<()> {
+    let mut client = IntakeClient::new(args.client.channel(data).await?);
+    let r = client
+        .get(GetRecordRequest {
+            id: args.id.clone(),
+            include_document: args.out_dir.is_some(),
+        })
+        .await
+        .map_err(status)?
+        .into_inner();
+    let state = RecordState::try_from(r.state)
+        .map(|s| s.as_str_name())
+        .unwrap_or("?");
+    println!(
+        "{} {} {} {state} signer={} delegation={}",
+        r.id, r.procedure_code, r.title, r.signer_id, r.delegation_id
+    );
+    if let Some(dir) = args.out_dir {
+        std::fs::create_dir_all(&dir)?;
+        let doc = dir.join(format!("{}.doc", r.id));
+        std::fs::write(&doc, &r.document)?;
+        println!("{}", doc.display());
+        if !r.signature.is_empty() {
+            let sig = dir.join(format!("{}.doc.p7s", r.id));
+            std::fs::write(&sig, &r.signature)?;
+            println!("{}", sig.display());
+        }
+    }
+    Ok(())
+}

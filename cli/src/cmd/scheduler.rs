@@ -1,0 +1,91 @@
+//! `signq scheduler`: runs the scheduler until SIGTERM or Ctrl-C.
+
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use clap::Args;
+use signq_scheduler::balancer::{BalancerConfig, Policy};
+use signq_scheduler::config::{RateLimits, SchedulerConfig};
+
+use crate::layout::DataDir;
+
+/// Options of `signq scheduler`.
+#[derive(Debug, Clone, Args)]
+pub struct SchedulerArgs {
+    /// The gRPC and gRPC-web (TLS) address.
+    #[arg(
+        long = "scheduler-listen",
+        id = "scheduler_listen",
+        default_value = "127.0.0.1:8443"
+    )]
+    pub listen: SocketAddr,
+    /// The signer service's address.
+    #[arg(long, default_value = "localhost:7443")]
+    pub signer_addr: String,
+    /// The name of the scheduler's certificate in the PKI.
+    #[arg(
+        long = "scheduler-cert",
+        id = "scheduler_cert",
+        default_value = "scheduler"
+    )]
+    pub cert_name: String,
+    /// Balancing policy: late-binding, round-robin, random, jsq or let.
+    #[arg(long, default_value = "late-binding")]
+    pub policy: Policy,
+    /// Records a signer holds at once.
+    #[arg(long, default_value_t = 10)]
+    pub lease_size: usize,
+    /// Seconds a lease lasts before the record returns to the pool.
+    #[arg(long, default_value_t = 600)]
+    pub lease_timeout_secs: u64,
+    /// Slack in seconds below which the director takes deputy-signable records nobody else can.
+    #[arg(long, default_value_t = 7200)]
+    pub director_guard_secs: u64,
+    /// Bytes per submitted document, at most.
+    #[arg(long = "max-submit-bytes", id = "max_submit_bytes", default_value_t = 8 * 1024 * 1024)]
+    pub max_document_bytes: usize,
+    /// Submits per second per intake client.
+    #[arg(long, default_value_t = NonZeroU32::new(200).unwrap_or(NonZeroU32::MIN))]
+    pub submit_per_client: NonZeroU32,
+    /// Submits per second per ward.
+    #[arg(long, default_value_t = NonZeroU32::new(100).unwrap_or(NonZeroU32::MIN))]
+    pub submit_per_ward: NonZeroU32,
+    /// Approvals per minute per signer.
+    #[arg(long, default_value_t = NonZeroU32::new(60).unwrap_or(NonZeroU32::MIN))]
+    pub approve_per_signer: NonZeroU32,
+    /// Sign-ins per minute per signer id.
+    #[arg(long, default_value_t = NonZeroU32::new(10).unwrap_or(NonZeroU32::MIN))]
+    pub sessions_per_signer: NonZeroU32,
+    /// All calls per second.
+    #[arg(long, default_value_t = NonZeroU32::new(5000).unwrap_or(NonZeroU32::MIN))]
+    pub global_calls_per_second: NonZeroU32,
+}
+
+impl SchedulerArgs {
+    /// The configuration these options and the data directory describe.
+    pub fn config(&self, data: &DataDir) -> anyhow::Result<SchedulerConfig> {
+        Ok(SchedulerConfig {
+            tls: data.tls(&self.cert_name)?,
+            signer_addr: self.signer_addr.clone(),
+            database: data.scheduler_db(),
+            max_document_bytes: self.max_document_bytes,
+            lease_timeout: Duration::from_secs(self.lease_timeout_secs),
+            session_ttl: Duration::from_secs(12 * 3600),
+            balancer: BalancerConfig {
+                policy: self.policy,
+                lease_size: self.lease_size,
+                director_guard: Duration::from_secs(self.director_guard_secs),
+                ..BalancerConfig::default()
+            },
+            limits: RateLimits {
+                submit_per_client: self.submit_per_client,
+                submit_per_ward: self.submit_per_ward,
+                approve_per_signer: self.approve_per_signer,
+                sessions_per_signer: self.sessions_per_signer,
+                global: self.global_calls_per_second,
+            },
+            utc_offset: time::UtcOffset::from_hms(7, 0, 0).unwrap_or(time::UtcOffset::UTC),
+        })
+    }
+}

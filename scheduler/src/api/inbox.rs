@@ -1,0 +1,170 @@
+//! The `Inbox` service: for directors and deputies, from the tablet (gRPC-web) or the CLI. Calls
+//! after OpenSession carry the session's bearer token.
+
+use std::pin::Pin;
+
+use signq_proto::v1 as pb;
+use signq_proto::v1::inbox_server::Inbox;
+use tokio_stream::Stream;
+use tonic::{Request, Response, Status};
+
+use super::convert::{self, ts};
+use super::{Api, fields, observe};
+use crate::error::SchedError;
+
+const SERVICE: &str = "inbox";
+
+impl Api {
+    async fn open_session_checked(&self, request: Request<pb::OpenSessionRequest>) -> Result<pb::Session, SchedError> {
+        let req = request.into_inner();
+        fields::id("signer_id", &req.signer_id)?;
+        if req.pin.is_empty() {
+            return Err(SchedError::invalid("pin", "is empty"));
+        }
+        self.limits.session(&req.signer_id)?;
+        let (token, session, signer) = self.engine.sign_in(&req.signer_id, &req.pin).await?;
+        Ok(pb::Session {
+            token,
+            signer_id: signer.id,
+            display_name: signer.display_name,
+            role: convert::role(signer.role) as i32,
+            ward: signer.ward,
+            expires_at: Some(ts(session.expires_at)),
+        })
+    }
+
+    async fn approve_checked(&self, request: Request<pb::ApproveRequest>) -> Result<pb::ApproveResponse, SchedError> {
+        let session = self.session(&request)?;
+        let req = request.into_inner();
+        for (i, id) in req.record_ids.iter().enumerate() {
+            fields::id(&format!("record_ids[{i}]"), id)?;
+        }
+        if req.pin.is_empty() {
+            return Err(SchedError::invalid("pin", "is empty"));
+        }
+        self.limits.approve(&session.signer_id)?;
+        let records = self.engine.approve(&session.signer_id, req.record_ids, req.pin).await?;
+        Ok(pb::ApproveResponse { records: records.iter().map(|r| convert::record(r, true)).collect() })
+    }
+
+    async fn reject_checked(&self, request: Request<pb::RejectRequest>) -> Result<pb::Record, SchedError> {
+        let session = self.session(&request)?;
+        let req = request.into_inner();
+        fields::id("record_id", &req.record_id)?;
+        fields::text("reason", &req.reason, 500)?;
+        let record = self.engine.reject(&session.signer_id, &req.record_id, req.reason).await?;
+        Ok(convert::record(&record, false))
+    }
+
+    async fn get_document_checked(&self, request: Request<pb::GetDocumentRequest>) -> Result<pb::Record, SchedError> {
+        let session = self.session(&request)?;
+        let req = request.into_inner();
+        fields::id("record_id", &req.record_id)?;
+        if !self.engine.leased_to(&session.signer_id).contains(&req.record_id) {
+            return Err(SchedError::FailedPrecondition(format!("record_id: {} is not in your inbox", req.record_id)));
+        }
+        let store = self.engine.store();
+        let record = store.get(&req.record_id).await?.ok_or_else(|| SchedError::NotFound(format!("record_id: {}", req.record_id)))?;
+        let mut out = convert::record(&record, false);
+        out.document = store.document(&req.record_id).await?.unwrap_or_default();
+        Ok(out)
+    }
+}
+
+/// The Stream stream type.
+pub type InboxStream = Pin<Box<dyn Stream<Item = Result<pb::InboxEvent, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl Inbox for Api {
+    async fn open_session(&self, request: Request<pb::OpenSessionRequest>) -> Result<Response<pb::Session>, Status> {
+        let result = match self.limits.global(SERVICE) {
+            Ok(()) => self.open_session_checked(request).await,
+            Err(e) => Err(e),
+        };
+        observe(SERVICE, "OpenSession", result).map(Response::new)
+    }
+
+    async fn close_session(&self, request: Request<pb::CloseSessionRequest>) -> Result<Response<pb::CloseSessionResponse>, Status> {
+        let result = async {
+            let session = self.session(&request)?;
+            let token = request
+                .metadata()
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .unwrap_or_default()
+                .to_string();
+            self.engine.sessions().close(&token);
+            // A signer who signs out is no longer there to act on their leases.
+            self.engine.release_all(&session.signer_id, crate::model::ReleaseReason::Away).await;
+            Ok(pb::CloseSessionResponse {})
+        }
+        .await;
+        observe(SERVICE, "CloseSession", result).map(Response::new)
+    }
+
+    type StreamStream = InboxStream;
+
+    async fn stream(&self, request: Request<pb::StreamInboxRequest>) -> Result<Response<InboxStream>, Status> {
+        let result = async {
+            self.limits.global(SERVICE)?;
+            let session = self.session(&request)?;
+            self.engine.open_inbox(&session.signer_id).await
+        }
+        .await;
+        let rx = observe(SERVICE, "Stream", result)?;
+        let stream = tokio_stream::StreamExt::map(tokio_stream::wrappers::ReceiverStream::new(rx), Ok);
+        Ok(Response::new(Box::pin(stream)))
+    }
+
+    async fn pull_next(&self, request: Request<pb::PullNextRequest>) -> Result<Response<pb::PullNextResponse>, Status> {
+        let result = async {
+            self.limits.global(SERVICE)?;
+            let session = self.session(&request)?;
+            let max = request.get_ref().max;
+            if max < 0 {
+                return Err(SchedError::invalid("max", "is negative"));
+            }
+            let max = if max == 0 { usize::MAX } else { max as usize };
+            let records = self.engine.dispatch_signer(&session.signer_id, max).await;
+            Ok(pb::PullNextResponse { records: records.iter().map(|r| convert::record(r, false)).collect() })
+        }
+        .await;
+        observe(SERVICE, "PullNext", result).map(Response::new)
+    }
+
+    async fn approve(&self, request: Request<pb::ApproveRequest>) -> Result<Response<pb::ApproveResponse>, Status> {
+        let result = match self.limits.global(SERVICE) {
+            Ok(()) => self.approve_checked(request).await,
+            Err(e) => Err(e),
+        };
+        observe(SERVICE, "Approve", result).map(Response::new)
+    }
+
+    async fn reject(&self, request: Request<pb::RejectRequest>) -> Result<Response<pb::Record>, Status> {
+        let result = match self.limits.global(SERVICE) {
+            Ok(()) => self.reject_checked(request).await,
+            Err(e) => Err(e),
+        };
+        observe(SERVICE, "Reject", result).map(Response::new)
+    }
+
+    async fn set_away(&self, request: Request<pb::SetAwayRequest>) -> Result<Response<pb::SetAwayResponse>, Status> {
+        let result = async {
+            self.limits.global(SERVICE)?;
+            let session = self.session(&request)?;
+            let away = self.engine.set_away(&session.signer_id, request.get_ref().away).await?;
+            Ok(pb::SetAwayResponse { away })
+        }
+        .await;
+        observe(SERVICE, "SetAway", result).map(Response::new)
+    }
+
+    async fn get_document(&self, request: Request<pb::GetDocumentRequest>) -> Result<Response<pb::Record>, Status> {
+        let result = match self.limits.global(SERVICE) {
+            Ok(()) => self.get_document_checked(request).await,
+            Err(e) => Err(e),
+        };
+        observe(SERVICE, "GetDocument", result).map(Response::new)
+    }
+}

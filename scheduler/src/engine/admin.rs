@@ -1,0 +1,147 @@
+//! Configuration changes: wards, signers, the catalogue, delegations; and signing in. Each goes to
+//! the store first, then to the in-memory directory and the balancer.
+
+use std::sync::Arc;
+
+use signq_kit::identity::{PeerIdentity, Role};
+use signq_proto::v1::{RevokeDelegationRequest, VerifyPinRequest};
+use signq_signer::delegation::SignedDelegation;
+use time::OffsetDateTime;
+
+use super::sessions::Session;
+use super::{Engine, lock};
+use crate::error::SchedError;
+use crate::model::{Actor, Delegation, Procedure, Signer, SignerRole, Ward};
+
+impl Engine {
+    fn trust(&self) -> Result<signq_signer::cms::TrustStore, SchedError> {
+        signq_signer::trust::load(&self.settings.ca, self.settings.crl.as_deref()).map_err(|e| SchedError::Internal(e.to_string()))
+    }
+
+    /// Adds or renames a ward.
+    pub async fn put_ward(&self, ward: Ward, actor: Actor) -> Result<Ward, SchedError> {
+        let ward = self.store.put_ward(ward, actor).await?;
+        self.update_directory(|d| {
+            d.wards.insert(ward.id.clone(), ward.clone());
+        });
+        Ok(ward)
+    }
+
+    /// Adds or updates a procedure of the catalogue.
+    pub async fn put_procedure(&self, procedure: Procedure, actor: Actor) -> Result<Procedure, SchedError> {
+        let procedure = self.store.put_procedure(procedure, actor).await?;
+        self.update_directory(|d| {
+            d.procedures.insert(procedure.code.clone(), procedure.clone());
+        });
+        Ok(procedure)
+    }
+
+    /// Enrolls a director or deputy by their signing certificate, which must chain to the ward CA,
+    /// be valid now, and name a known ward.
+    pub async fn enroll_signer(self: &Arc<Self>, certificate: Vec<u8>, actor: Actor) -> Result<Signer, SchedError> {
+        let id = PeerIdentity::from_der(&certificate)
+            .map_err(|e| SchedError::invalid("certificate", format!("not a DER X.509 certificate: {e}")))?;
+        signq_signer::cms::check_signing_certificate(&self.trust()?, &certificate, OffsetDateTime::now_utc())
+            .map_err(|e| SchedError::invalid("certificate", format!("not a usable signing certificate of this ward CA: {e}")))?;
+        let role = if id.has_role(Role::Director) {
+            SignerRole::Director
+        } else if id.has_role(Role::Deputy) {
+            SignerRole::Deputy
+        } else {
+            return Err(SchedError::invalid("certificate", "names neither the director nor the deputy role"));
+        };
+        let (Some(signer_id), Some(ward)) = (id.signer_id, id.ward) else {
+            return Err(SchedError::invalid("certificate", "names no signer id or ward"));
+        };
+        if !self.with_directory(|d| d.wards.contains_key(&ward)) {
+            return Err(SchedError::NotFound(format!("ward: no ward {ward:?}; create it first")));
+        }
+        let signer = Signer { id: signer_id, display_name: id.common_name, ward, role, certificate, away: false };
+        let signer = self.store.put_signer(signer, actor).await?;
+        self.update_directory(|d| {
+            d.signers.insert(signer.id.clone(), signer.clone());
+        });
+        lock(&self.balancer).upsert_signer(self.view(&signer));
+        self.dispatch_ward(&signer.ward).await;
+        Ok(signer)
+    }
+
+    /// Registers a director-signed delegation after verifying it against the ward CA.
+    /// With `only_director`, the delegation must be that director's (a director registering their own).
+    pub async fn register_delegation(
+        self: &Arc<Self>,
+        signed: Vec<u8>,
+        actor: Actor,
+        only_director: Option<&str>,
+    ) -> Result<Delegation, SchedError> {
+        let verified = SignedDelegation::verify(&signed, &self.trust()?).map_err(|e| match e {
+            signq_signer::delegation::DelegationError::Malformed(_) | signq_signer::delegation::DelegationError::Invalid(_) => {
+                SchedError::invalid("signed_delegation", e.to_string())
+            }
+            other => SchedError::PermissionDenied(other.to_string()),
+        })?;
+        let doc = verified.doc;
+        if only_director.is_some_and(|d| d != doc.director_id) {
+            return Err(SchedError::PermissionDenied(format!("the delegation is granted by {}, not by you", doc.director_id)));
+        }
+        let known = self.with_directory(|d| {
+            d.signers.get(&doc.deputy_id).map(|s| s.role == SignerRole::Deputy && s.ward == doc.ward)
+        });
+        if known != Some(true) {
+            return Err(SchedError::NotFound(format!("deputy {} is not an enrolled deputy of ward {}", doc.deputy_id, doc.ward)));
+        }
+        let delegation = Delegation {
+            id: doc.id,
+            ward: doc.ward,
+            director_id: doc.director_id,
+            deputy_id: doc.deputy_id,
+            procedure_codes: doc.procedure_codes,
+            not_before: doc.not_before,
+            not_after: doc.not_after,
+            daily_cap: doc.daily_cap,
+            signed,
+            revoked_at: None,
+            revoke_reason: None,
+        };
+        let delegation = self.store.put_delegation(delegation, actor).await?;
+        self.refresh_delegations(&delegation).await;
+        Ok(delegation)
+    }
+
+    /// Revokes a delegation here and in the signer service.
+    pub async fn revoke_delegation(self: &Arc<Self>, id: &str, reason: &str, actor: Actor) -> Result<Delegation, SchedError> {
+        // The signer service first: once it refuses, no signature can be made under the delegation,
+        // whatever happens to the scheduler next.
+        self.signer
+            .clone()
+            .revoke_delegation(RevokeDelegationRequest { delegation_id: id.to_string(), reason: reason.to_string() })
+            .await
+            .map_err(SchedError::Signer)?;
+        let delegation = self.store.revoke_delegation(id, reason, actor).await?;
+        self.refresh_delegations(&delegation).await;
+        Ok(delegation)
+    }
+
+    async fn refresh_delegations(self: &Arc<Self>, changed: &Delegation) {
+        self.update_directory(|d| {
+            d.delegations.insert(changed.id.clone(), changed.clone());
+        });
+        let all = self.with_directory(|d| d.ward_delegations(&changed.ward));
+        lock(&self.balancer).set_delegations(&changed.ward, all);
+        self.dispatch_ward(&changed.ward).await;
+    }
+
+    /// Checks a signer's PIN with the signer service and opens a session.
+    pub async fn sign_in(&self, signer_id: &str, pin: &str) -> Result<(String, Session, Signer), SchedError> {
+        let signer = self
+            .with_directory(|d| d.signers.get(signer_id).cloned())
+            .ok_or_else(|| SchedError::NotFound(format!("signer_id: {signer_id:?} is not enrolled")))?;
+        self.signer
+            .clone()
+            .verify_pin(VerifyPinRequest { signer_id: signer_id.to_string(), pin: pin.to_string() })
+            .await
+            .map_err(SchedError::Signer)?;
+        let (token, session) = self.sessions.create(signer_id, OffsetDateTime::now_utc());
+        Ok((token, session, signer))
+    }
+}

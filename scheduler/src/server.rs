@@ -1,0 +1,102 @@
+//! Running the scheduler: mutual TLS (and gRPC-web over the same TLS port for browsers), the three
+//! services, health and reflection; graceful drain on shutdown.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use signq_kit::tls::{self, ClientTls, Trust};
+use signq_proto::v1::admin_server::AdminServer;
+use signq_proto::v1::inbox_server::InboxServer;
+use signq_proto::v1::intake_server::IntakeServer;
+use signq_proto::v1::signer_client::SignerClient;
+use tokio::net::TcpListener;
+
+use crate::api::Api;
+use crate::config::SchedulerConfig;
+use crate::engine::{Engine, EngineSettings};
+use crate::limits::Limiters;
+use crate::store::sqlite::SqliteStore;
+
+/// How often at-risk records are offered to directors and pool gauges refreshed.
+const TICK: Duration = Duration::from_secs(15);
+
+/// Why the scheduler could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// TLS material could not be loaded.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+    /// The store could not be opened or recovered.
+    #[error(transparent)]
+    Engine(#[from] crate::error::SchedError),
+    /// The store could not be opened.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// Reflection could not be built.
+    #[error("reflection: {0}")]
+    Reflection(String),
+    /// The gRPC server failed.
+    #[error("gRPC server: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// Serves the scheduler on `listener` until `shutdown` completes, then drains.
+pub async fn run(
+    config: SchedulerConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    crate::metrics::describe();
+    let trust = Trust::load(config.tls.ca.clone(), config.tls.crl.clone())?;
+    let server_tls = tls::server::server_config(&config.tls, &trust)?;
+    let client_tls = ClientTls::new(&config.tls)?;
+    let channel = tls::client::connect_lazy(&config.signer_addr, &client_tls)?;
+    let signer = SignerClient::new(channel).max_decoding_message_size(usize::MAX).max_encoding_message_size(usize::MAX);
+    let ca_chain = tls::material::read_certs(&config.tls.ca)?.into_iter().map(|c| c.to_vec()).collect();
+    let store = Arc::new(SqliteStore::open(&config.database)?);
+    let settings = EngineSettings {
+        max_document_bytes: config.max_document_bytes,
+        lease_timeout: config.lease_timeout,
+        session_ttl: config.session_ttl,
+        utc_offset: config.utc_offset,
+        ca: config.tls.ca.clone(),
+        crl: config.tls.crl.clone(),
+    };
+    let engine = Engine::start(store, signer, ca_chain, config.balancer.clone(), settings).await?;
+    engine.spawn_ticker(TICK);
+    let api = Api { engine, limits: Arc::new(Limiters::new(&config.limits)) };
+
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health.set_serving::<IntakeServer<Api>>().await;
+    health.set_serving::<InboxServer<Api>>().await;
+    health.set_serving::<AdminServer<Api>>().await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(signq_proto::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .map_err(|e| ServerError::Reflection(e.to_string()))?;
+    // Documents travel in Submit and GetDocument; leave room for the largest plus the envelope.
+    let max_message = config.max_document_bytes + 64 * 1024;
+    let addr = listener.local_addr().ok();
+    let incoming = tls::serve_incoming(listener, server_tls, trust);
+    tracing::info!(?addr, policy = ?config.balancer.policy, "scheduler listening (mutual TLS, gRPC-web)");
+    let drain = async move {
+        shutdown.await;
+        health.set_not_serving::<IntakeServer<Api>>().await;
+        health.set_not_serving::<InboxServer<Api>>().await;
+        health.set_not_serving::<AdminServer<Api>>().await;
+    };
+    tonic::transport::Server::builder()
+        .accept_http1(true)
+        .layer(tonic_web::GrpcWebLayer::new())
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(
+            IntakeServer::new(api.clone()).max_decoding_message_size(max_message).max_encoding_message_size(max_message),
+        )
+        .add_service(InboxServer::new(api.clone()).max_encoding_message_size(max_message))
+        .add_service(AdminServer::new(api))
+        .serve_with_incoming_shutdown(incoming, drain)
+        .await?;
+    Ok(())
+}

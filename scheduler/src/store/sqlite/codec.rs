@@ -1,0 +1,185 @@
+//! Conversions between the domain types and SQLite rows: times, states, records and events.
+//!
+//! Kept in one place so every query reads and writes the same columns the same way, and so a
+//! damaged value in the database becomes a [`StoreError::Backend`] naming it, never a panic.
+
+use rusqlite::types::Type;
+use rusqlite::{Row, ToSql};
+use time::OffsetDateTime;
+
+use crate::model::{Event, Lease, Priority, Record, RecordMeta, RecordState};
+use crate::store::StoreError;
+
+/// Maps a rusqlite error to [`StoreError::Backend`], saying what the store was doing.
+pub(super) fn backend(context: &str) -> impl FnOnce(rusqlite::Error) -> StoreError + '_ {
+    move |e| StoreError::Backend(format!("{context}: {e}"))
+}
+
+/// A time as stored: unix nanoseconds. Times outside 1677..2262 cannot be stored.
+pub(super) fn db_time(t: OffsetDateTime, what: &str) -> Result<i64, StoreError> {
+    i64::try_from(t.unix_timestamp_nanos())
+        .map_err(|_| StoreError::Backend(format!("{what} {t} is outside the storable range (years 1677 to 2262)")))
+}
+
+/// [`db_time`] of an optional time.
+pub(super) fn db_time_opt(t: Option<OffsetDateTime>, what: &str) -> Result<Option<i64>, StoreError> {
+    t.map(|t| db_time(t, what)).transpose()
+}
+
+/// A conversion failure of column `idx`, as rusqlite reports its own.
+fn bad_column<E: std::error::Error + Send + Sync + 'static>(idx: usize, e: E) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(idx, Type::Integer, Box::new(e))
+}
+
+/// A stored value the domain has no word for.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown value {0:?}")]
+struct UnknownValue(String);
+
+/// Reads a time stored by [`db_time`].
+pub(super) fn time_col(row: &Row<'_>, idx: usize) -> rusqlite::Result<OffsetDateTime> {
+    let nanos: i64 = row.get(idx)?;
+    OffsetDateTime::from_unix_timestamp_nanos(nanos.into()).map_err(|e| bad_column(idx, e))
+}
+
+/// Reads an optional time stored by [`db_time`].
+pub(super) fn opt_time_col(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<OffsetDateTime>> {
+    let nanos: Option<i64> = row.get(idx)?;
+    nanos
+        .map(|n| OffsetDateTime::from_unix_timestamp_nanos(n.into()).map_err(|e| bad_column(idx, e)))
+        .transpose()
+}
+
+/// Reads a non-negative integer that must fit `T` (sizes, attempts, counts).
+pub(super) fn uint_col<T: TryFrom<i64>>(row: &Row<'_>, idx: usize) -> rusqlite::Result<T>
+where
+    T::Error: std::error::Error + Send + Sync + 'static,
+{
+    let v: i64 = row.get(idx)?;
+    T::try_from(v).map_err(|e| bad_column(idx, e))
+}
+
+/// Reads a [`RecordState`] stored by [`RecordState::as_str`].
+pub(super) fn state_col(row: &Row<'_>, idx: usize) -> rusqlite::Result<RecordState> {
+    let s: String = row.get(idx)?;
+    RecordState::parse(&s).ok_or_else(|| bad_column(idx, UnknownValue(s)))
+}
+
+/// The lowercase hex SHA-256 of `bytes`.
+pub(super) fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(ring::digest::digest(&ring::digest::SHA256, bytes))
+}
+
+/// A `LIMIT` parameter from a caller's `usize`.
+pub(super) fn limit_param(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+/// Selects whole records (columns 0..=19 as [`record_from_row`] reads them). The signature comes
+/// along; the chain is read separately, only for signed records.
+pub(super) const RECORD_SELECT: &str = "SELECT r.id, r.ward, r.procedure_code, r.title, r.priority, \
+     r.deadline, r.submitted_at, r.idempotency_key, r.document_size, r.document_sha256, r.state, \
+     r.attempt, r.lease_signer, r.lease_expires_at, r.signer_id, r.delegation_id, r.finished_at, \
+     r.reason, r.escalated, s.cms FROM records r LEFT JOIN signatures s ON s.record_id = r.id";
+
+/// Selects events with their record's fixed facts (columns as [`event_from_row`] reads them).
+pub(super) const EVENT_SELECT: &str = "SELECT r.id, r.ward, r.procedure_code, r.title, r.priority, \
+     r.deadline, r.submitted_at, r.idempotency_key, r.document_size, r.document_sha256, e.state, \
+     e.attempt, e.lease_signer, e.lease_expires_at, e.signer_id, e.delegation_id, e.finished_at, \
+     e.reason, e.escalated, e.cursor, e.at FROM events e JOIN records r ON r.id = e.record_id";
+
+/// Reads the fixed facts (columns 0..=9) and the state (10..=18) shared by both selects.
+fn record_without_signature(row: &Row<'_>) -> rusqlite::Result<Record> {
+    let meta = RecordMeta {
+        id: row.get(0)?,
+        ward: row.get(1)?,
+        procedure_code: row.get(2)?,
+        title: row.get(3)?,
+        priority: Priority::from_i64(row.get(4)?),
+        deadline: time_col(row, 5)?,
+        submitted_at: time_col(row, 6)?,
+        idempotency_key: row.get(7)?,
+        document_size: uint_col(row, 8)?,
+        document_sha256: row.get(9)?,
+    };
+    let state = state_col(row, 10)?;
+    let attempt: u32 = uint_col(row, 11)?;
+    let lease_signer: Option<String> = row.get(12)?;
+    let lease_expires_at = opt_time_col(row, 13)?;
+    let lease = match (state, lease_signer, lease_expires_at) {
+        (RecordState::Leased, Some(signer_id), Some(expires_at)) => Some(Lease { signer_id, attempt, expires_at }),
+        _ => None,
+    };
+    Ok(Record {
+        meta,
+        state,
+        attempt,
+        lease,
+        signer_id: row.get(14)?,
+        delegation_id: row.get(15)?,
+        finished_at: opt_time_col(row, 16)?,
+        signature: None,
+        chain: Vec::new(),
+        reason: row.get(17)?,
+        escalated: row.get(18)?,
+    })
+}
+
+/// Reads a row of [`RECORD_SELECT`] (the chain is left empty).
+pub(super) fn record_from_row(row: &Row<'_>) -> rusqlite::Result<Record> {
+    let mut record = record_without_signature(row)?;
+    record.signature = row.get(19)?;
+    Ok(record)
+}
+
+/// Reads a row of [`EVENT_SELECT`].
+pub(super) fn event_from_row(row: &Row<'_>) -> rusqlite::Result<Event> {
+    Ok(Event { record: record_without_signature(row)?, cursor: uint_col(row, 19)?, at: time_col(row, 20)? })
+}
+
+/// The state columns of a record (shared by `records` and `events`), ready to bind.
+#[derive(Debug)]
+pub(super) struct StateRow<'a> {
+    state: &'static str,
+    attempt: i64,
+    lease_signer: Option<&'a str>,
+    lease_expires_at: Option<i64>,
+    signer_id: Option<&'a str>,
+    delegation_id: Option<&'a str>,
+    finished_at: Option<i64>,
+    reason: Option<&'a str>,
+    escalated: bool,
+}
+
+impl<'a> StateRow<'a> {
+    /// The state columns of `r`.
+    pub(super) fn of(r: &'a Record) -> Result<Self, StoreError> {
+        Ok(StateRow {
+            state: r.state.as_str(),
+            attempt: i64::from(r.attempt),
+            lease_signer: r.lease.as_ref().map(|l| l.signer_id.as_str()),
+            lease_expires_at: db_time_opt(r.lease.as_ref().map(|l| l.expires_at), "lease expiry")?,
+            signer_id: r.signer_id.as_deref(),
+            delegation_id: r.delegation_id.as_deref(),
+            finished_at: db_time_opt(r.finished_at, "finish time")?,
+            reason: r.reason.as_deref(),
+            escalated: r.escalated,
+        })
+    }
+
+    /// The values in column order: state, attempt, lease_signer, lease_expires_at, signer_id,
+    /// delegation_id, finished_at, reason, escalated.
+    pub(super) fn values(&self) -> [&dyn ToSql; 9] {
+        [
+            &self.state,
+            &self.attempt,
+            &self.lease_signer,
+            &self.lease_expires_at,
+            &self.signer_id,
+            &self.delegation_id,
+            &self.finished_at,
+            &self.reason,
+            &self.escalated,
+        ]
+    }
+}

@@ -1,0 +1,312 @@
+//! The configuration the scheduler routes by: wards, signers, procedures and delegations, their
+//! writes (audited, on the writer thread) and their reads.
+//!
+//! A write that changes nothing (the same ward, signer, procedure or delegation registered again,
+//! a signer already away marked away, a delegation revoked twice) writes nothing and appends no
+//! audit entry, so restarts that re-register their configuration do not grow the log.
+
+use std::time::Duration;
+
+use rusqlite::types::Type;
+use rusqlite::{Connection, Row, params};
+use serde_json::json;
+
+use super::codec::{backend, db_time, db_time_opt, opt_time_col, sha256_hex, time_col, uint_col};
+use super::transition::rfc3339;
+use super::writer::WriteCx;
+use crate::model::{Actor, Delegation, Procedure, Signer, SignerRole, Ward};
+use crate::store::StoreError;
+
+/// A stored value with no meaning here.
+#[derive(Debug, thiserror::Error)]
+#[error("unreadable value: {0}")]
+struct Unreadable(String);
+
+fn unreadable(idx: usize, what: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(idx, Type::Text, Box::new(Unreadable(what)))
+}
+
+/// Collects the rows of a prepared query.
+fn collect<T>(
+    conn: &Connection,
+    sql: &str,
+    values: impl rusqlite::Params,
+    map: fn(&Row<'_>) -> rusqlite::Result<T>,
+    context: &str,
+) -> Result<Vec<T>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql).map_err(backend(context))?;
+    let rows = stmt.query_map(values, map).map_err(backend(context))?;
+    rows.collect::<Result<_, _>>().map_err(backend(context))
+}
+
+// Wards.
+
+fn ward_from_row(row: &Row<'_>) -> rusqlite::Result<Ward> {
+    Ok(Ward { id: row.get(0)?, name: row.get(1)? })
+}
+
+/// Adds a ward or renames it.
+pub(super) fn put_ward(cx: &mut WriteCx<'_>, ward: Ward, actor: &Actor) -> Result<Ward, StoreError> {
+    let context = "storing a ward";
+    let old = collect(cx.conn, "SELECT id, name FROM wards WHERE id = ?1", [&ward.id], ward_from_row, context)?;
+    if old.first() == Some(&ward) {
+        return Ok(ward);
+    }
+    cx.conn
+        .prepare_cached("INSERT INTO wards (id, name) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET name = excluded.name")
+        .and_then(|mut stmt| stmt.execute([&ward.id, &ward.name]))
+        .map_err(backend(context))?;
+    let detail = json!({ "name": ward.name, "previous_name": old.first().map(|w| &w.name) });
+    cx.audit(actor, "ward", &format!("ward:{}", ward.id), &detail)?;
+    Ok(ward)
+}
+
+/// Every ward, by id.
+pub(super) fn wards(conn: &Connection) -> Result<Vec<Ward>, StoreError> {
+    collect(conn, "SELECT id, name FROM wards ORDER BY id", [], ward_from_row, "reading wards")
+}
+
+// Signers.
+
+const SIGNER_SELECT: &str = "SELECT id, display_name, ward, role, certificate, away FROM signers";
+
+fn role_str(role: SignerRole) -> &'static str {
+    match role {
+        SignerRole::Director => "director",
+        SignerRole::Deputy => "deputy",
+    }
+}
+
+fn signer_from_row(row: &Row<'_>) -> rusqlite::Result<Signer> {
+    let role: String = row.get(3)?;
+    let role = match role.as_str() {
+        "director" => SignerRole::Director,
+        "deputy" => SignerRole::Deputy,
+        _ => return Err(unreadable(3, format!("signer role {role:?}"))),
+    };
+    Ok(Signer {
+        id: row.get(0)?,
+        display_name: row.get(1)?,
+        ward: row.get(2)?,
+        role,
+        certificate: row.get(4)?,
+        away: row.get(5)?,
+    })
+}
+
+fn signer(conn: &Connection, id: &str) -> Result<Option<Signer>, StoreError> {
+    let found = collect(conn, &format!("{SIGNER_SELECT} WHERE id = ?1"), [id], signer_from_row, "reading a signer")?;
+    Ok(found.into_iter().next())
+}
+
+/// Enrolls a signer or updates its name, ward, role and certificate, keeping `away`.
+pub(super) fn put_signer(cx: &mut WriteCx<'_>, new: Signer, actor: &Actor) -> Result<Signer, StoreError> {
+    let old = signer(cx.conn, &new.id)?;
+    let stored = Signer { away: old.as_ref().map_or(new.away, |o| o.away), ..new };
+    if old.as_ref() == Some(&stored) {
+        return Ok(stored);
+    }
+    cx.conn
+        .prepare_cached(
+            "INSERT INTO signers (id, display_name, ward, role, certificate, away) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+             ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name, ward = excluded.ward, \
+             role = excluded.role, certificate = excluded.certificate",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                stored.id,
+                stored.display_name,
+                stored.ward,
+                role_str(stored.role),
+                stored.certificate,
+                stored.away
+            ])
+        })
+        .map_err(backend("storing a signer"))?;
+    let detail = json!({
+        "display_name": stored.display_name,
+        "ward": stored.ward,
+        "role": role_str(stored.role),
+        "certificate_sha256": sha256_hex(&stored.certificate),
+        "enrolled": old.is_none(),
+    });
+    cx.audit(actor, "signer", &format!("signer:{}", stored.id), &detail)?;
+    Ok(stored)
+}
+
+/// Marks a signer away or back.
+pub(super) fn set_away(cx: &mut WriteCx<'_>, id: &str, away: bool, actor: &Actor) -> Result<Signer, StoreError> {
+    let mut signer = signer(cx.conn, id)?.ok_or_else(|| StoreError::NotFound(format!("signer {id}")))?;
+    if signer.away == away {
+        return Ok(signer);
+    }
+    cx.conn
+        .prepare_cached("UPDATE signers SET away = ?1 WHERE id = ?2")
+        .and_then(|mut stmt| stmt.execute(params![away, id]))
+        .map_err(backend("marking a signer away"))?;
+    signer.away = away;
+    cx.audit(actor, if away { "away" } else { "back" }, &format!("signer:{id}"), &json!({ "away": away }))?;
+    Ok(signer)
+}
+
+/// Signers of one ward or all, by id.
+pub(super) fn signers(conn: &Connection, ward: Option<&str>) -> Result<Vec<Signer>, StoreError> {
+    let context = "reading signers";
+    match ward {
+        Some(ward) => collect(conn, &format!("{SIGNER_SELECT} WHERE ward = ?1 ORDER BY id"), [ward], signer_from_row, context),
+        None => collect(conn, &format!("{SIGNER_SELECT} ORDER BY id"), [], signer_from_row, context),
+    }
+}
+
+// Procedures.
+
+fn procedure_from_row(row: &Row<'_>) -> rusqlite::Result<Procedure> {
+    Ok(Procedure { code: row.get(0)?, name: row.get(1)?, time_limit: Duration::from_secs(uint_col(row, 2)?) })
+}
+
+/// Adds or updates a procedure. The time limit is kept in whole seconds.
+pub(super) fn put_procedure(cx: &mut WriteCx<'_>, procedure: Procedure, actor: &Actor) -> Result<Procedure, StoreError> {
+    let context = "storing a procedure";
+    let seconds = i64::try_from(procedure.time_limit.as_secs())
+        .map_err(|_| StoreError::Backend(format!("procedure {}: time limit too long", procedure.code)))?;
+    let procedure = Procedure { time_limit: Duration::from_secs(procedure.time_limit.as_secs()), ..procedure };
+    let sql = "SELECT code, name, time_limit_seconds FROM procedures WHERE code = ?1";
+    let old = collect(cx.conn, sql, [&procedure.code], procedure_from_row, context)?;
+    if old.first() == Some(&procedure) {
+        return Ok(procedure);
+    }
+    cx.conn
+        .prepare_cached(
+            "INSERT INTO procedures (code, name, time_limit_seconds) VALUES (?1, ?2, ?3) ON CONFLICT (code) \
+             DO UPDATE SET name = excluded.name, time_limit_seconds = excluded.time_limit_seconds",
+        )
+        .and_then(|mut stmt| stmt.execute(params![procedure.code, procedure.name, seconds]))
+        .map_err(backend(context))?;
+    let detail = json!({ "name": procedure.name, "time_limit_seconds": seconds });
+    cx.audit(actor, "procedure", &format!("procedure:{}", procedure.code), &detail)?;
+    Ok(procedure)
+}
+
+/// The catalogue, by code.
+pub(super) fn procedures(conn: &Connection) -> Result<Vec<Procedure>, StoreError> {
+    let sql = "SELECT code, name, time_limit_seconds FROM procedures ORDER BY code";
+    collect(conn, sql, [], procedure_from_row, "reading procedures")
+}
+
+// Delegations.
+
+const DELEGATION_SELECT: &str = "SELECT id, ward, director_id, deputy_id, procedure_codes, not_before, not_after, \
+     daily_cap, signed, revoked_at, revoke_reason FROM delegations";
+
+fn delegation_from_row(row: &Row<'_>) -> rusqlite::Result<Delegation> {
+    let codes: String = row.get(4)?;
+    let procedure_codes = serde_json::from_str(&codes).map_err(|e| unreadable(4, format!("procedure codes: {e}")))?;
+    Ok(Delegation {
+        id: row.get(0)?,
+        ward: row.get(1)?,
+        director_id: row.get(2)?,
+        deputy_id: row.get(3)?,
+        procedure_codes,
+        not_before: time_col(row, 5)?,
+        not_after: time_col(row, 6)?,
+        daily_cap: uint_col(row, 7)?,
+        signed: row.get(8)?,
+        revoked_at: opt_time_col(row, 9)?,
+        revoke_reason: row.get(10)?,
+    })
+}
+
+fn delegation(conn: &Connection, id: &str) -> Result<Option<Delegation>, StoreError> {
+    let sql = format!("{DELEGATION_SELECT} WHERE id = ?1");
+    let found = collect(conn, &sql, [id], delegation_from_row, "reading a delegation")?;
+    Ok(found.into_iter().next())
+}
+
+/// Whether two delegations grant the same thing (revocation aside).
+fn same_grant(a: &Delegation, b: &Delegation) -> bool {
+    let strip = |d: &Delegation| Delegation { revoked_at: None, revoke_reason: None, ..d.clone() };
+    strip(a) == strip(b)
+}
+
+/// Registers a delegation; the same id again is a no-op if the grant is the same, else a conflict.
+pub(super) fn put_delegation(cx: &mut WriteCx<'_>, d: Delegation, actor: &Actor) -> Result<Delegation, StoreError> {
+    if let Some(old) = delegation(cx.conn, &d.id)? {
+        return if same_grant(&old, &d) {
+            Ok(old)
+        } else {
+            Err(StoreError::Conflict(format!("delegation {} is already registered with different content", d.id)))
+        };
+    }
+    let codes = serde_json::to_string(&d.procedure_codes)
+        .map_err(|e| StoreError::Backend(format!("encoding procedure codes: {e}")))?;
+    let not_before = db_time(d.not_before, "not_before")?;
+    let not_after = db_time(d.not_after, "not_after")?;
+    let revoked_at = db_time_opt(d.revoked_at, "revoked_at")?;
+    cx.conn
+        .prepare_cached(
+            "INSERT INTO delegations (id, ward, director_id, deputy_id, procedure_codes, not_before, not_after, \
+             daily_cap, signed, revoked_at, revoke_reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                d.id,
+                d.ward,
+                d.director_id,
+                d.deputy_id,
+                codes,
+                not_before,
+                not_after,
+                d.daily_cap,
+                d.signed,
+                revoked_at,
+                d.revoke_reason
+            ])
+        })
+        .map_err(backend("storing a delegation"))?;
+    let detail = json!({
+        "ward": d.ward,
+        "director": d.director_id,
+        "deputy": d.deputy_id,
+        "procedures": d.procedure_codes,
+        "not_before": rfc3339(d.not_before),
+        "not_after": rfc3339(d.not_after),
+        "daily_cap": d.daily_cap,
+        "signed_sha256": sha256_hex(&d.signed),
+    });
+    cx.audit(actor, "delegation", &format!("delegation:{}", d.id), &detail)?;
+    Ok(d)
+}
+
+/// Revokes a delegation; a second revocation leaves the first one's time and reason.
+pub(super) fn revoke_delegation(
+    cx: &mut WriteCx<'_>,
+    id: &str,
+    reason: &str,
+    actor: &Actor,
+) -> Result<Delegation, StoreError> {
+    let mut d = delegation(cx.conn, id)?.ok_or_else(|| StoreError::NotFound(format!("delegation {id}")))?;
+    if d.revoked_at.is_some() {
+        return Ok(d);
+    }
+    let at = db_time(cx.now, "revocation time")?;
+    cx.conn
+        .prepare_cached("UPDATE delegations SET revoked_at = ?1, revoke_reason = ?2 WHERE id = ?3")
+        .and_then(|mut stmt| stmt.execute(params![at, reason, id]))
+        .map_err(backend("revoking a delegation"))?;
+    d.revoked_at = Some(cx.now);
+    d.revoke_reason = Some(reason.to_owned());
+    cx.audit(actor, "revoke", &format!("delegation:{id}"), &json!({ "reason": reason }))?;
+    Ok(d)
+}
+
+/// Delegations of one ward or all, by id.
+pub(super) fn delegations(conn: &Connection, ward: Option<&str>) -> Result<Vec<Delegation>, StoreError> {
+    let context = "reading delegations";
+    match ward {
+        Some(ward) => {
+            collect(conn, &format!("{DELEGATION_SELECT} WHERE ward = ?1 ORDER BY id"), [ward], delegation_from_row, context)
+        }
+        None => collect(conn, &format!("{DELEGATION_SELECT} ORDER BY id"), [], delegation_from_row, context),
+    }
+}
+

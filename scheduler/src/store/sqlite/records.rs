@@ -1,0 +1,179 @@
+//! The record mutations of the SQLite store: submit and the fenced transitions. Each runs on the
+//! writer thread inside its job's savepoint and writes the record, its watch event and its audit
+//! entry together, so the three never disagree.
+
+use rusqlite::{Connection, OptionalExtension, ToSql, params};
+use serde_json::json;
+
+use super::codec::{StateRow, backend, db_time, sha256_hex};
+use super::queries::get_record;
+use super::transition::{advance, rfc3339};
+use super::writer::WriteCx;
+use crate::model::{Actor, Record, RecordMeta, RecordState, Transition};
+use crate::store::StoreError;
+
+/// Appends the watch event of `record`'s current state.
+fn append_event(cx: &WriteCx<'_>, record: &Record) -> Result<(), StoreError> {
+    let state = StateRow::of(record)?;
+    let at = db_time(cx.now, "event time")?;
+    let mut values: Vec<&dyn ToSql> = vec![&record.meta.ward, &record.meta.id];
+    values.extend(state.values());
+    values.push(&at);
+    cx.conn
+        .prepare_cached(
+            "INSERT INTO events (ward, record_id, state, attempt, lease_signer, lease_expires_at, \
+             signer_id, delegation_id, finished_at, reason, escalated, at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        )
+        .and_then(|mut stmt| stmt.execute(&*values))
+        .map_err(backend("appending an event"))?;
+    Ok(())
+}
+
+/// Accepts a new record, or returns the one already stored under its idempotency key.
+pub(super) fn submit(
+    cx: &mut WriteCx<'_>,
+    meta: RecordMeta,
+    document: Vec<u8>,
+    actor: &Actor,
+) -> Result<(Record, bool), StoreError> {
+    let context = "submitting a record";
+    let existing: Option<(String, String)> = cx
+        .conn
+        .prepare_cached("SELECT id, document_sha256 FROM records WHERE ward = ?1 AND idempotency_key = ?2")
+        .and_then(|mut stmt| {
+            stmt.query_row([&meta.ward, &meta.idempotency_key], |row| Ok((row.get(0)?, row.get(1)?))).optional()
+        })
+        .map_err(backend(context))?;
+    if let Some((id, sha256)) = existing {
+        if sha256 != meta.document_sha256 {
+            return Err(StoreError::Conflict(format!(
+                "idempotency_key {:?} was used for a different document in ward {}",
+                meta.idempotency_key, meta.ward
+            )));
+        }
+        let record = get_record(cx.conn, &id)?.ok_or_else(|| StoreError::NotFound(format!("record {id}")))?;
+        return Ok((record, false));
+    }
+
+    // The scheduler computes the meta from the document; a mismatch is a bug, refused before it
+    // could put a false hash on record.
+    let actual = sha256_hex(&document);
+    if actual != meta.document_sha256 || u64::try_from(document.len()).ok() != Some(meta.document_size) {
+        return Err(StoreError::Backend(format!(
+            "record {}: document_sha256/document_size do not describe the document (sha256 {actual}, {} bytes)",
+            meta.id,
+            document.len()
+        )));
+    }
+    if exists(cx.conn, &meta.id)? {
+        return Err(StoreError::Conflict(format!("record id {} is already taken", meta.id)));
+    }
+
+    let record = Record {
+        meta,
+        state: RecordState::Queued,
+        attempt: 0,
+        lease: None,
+        signer_id: None,
+        delegation_id: None,
+        finished_at: None,
+        signature: None,
+        chain: Vec::new(),
+        reason: None,
+        escalated: false,
+    };
+    let m = &record.meta;
+    let deadline = db_time(m.deadline, "deadline")?;
+    let submitted_at = db_time(m.submitted_at, "submission time")?;
+    let size = i64::try_from(m.document_size)
+        .map_err(|_| StoreError::Backend(format!("record {}: document too large", m.id)))?;
+    let priority = m.priority as i64;
+    let state = StateRow::of(&record)?;
+    let mut values: Vec<&dyn ToSql> = vec![
+        &m.id,
+        &m.ward,
+        &m.procedure_code,
+        &m.title,
+        &priority,
+        &deadline,
+        &submitted_at,
+        &m.idempotency_key,
+        &size,
+        &m.document_sha256,
+    ];
+    values.extend(state.values());
+    cx.conn
+        .prepare_cached(
+            "INSERT INTO records (id, ward, procedure_code, title, priority, deadline, submitted_at, \
+             idempotency_key, document_size, document_sha256, state, attempt, lease_signer, \
+             lease_expires_at, signer_id, delegation_id, finished_at, reason, escalated) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+        )
+        .and_then(|mut stmt| stmt.execute(&*values))
+        .map_err(backend(context))?;
+    cx.conn
+        .prepare_cached("INSERT INTO documents (record_id, bytes) VALUES (?1, ?2)")
+        .and_then(|mut stmt| stmt.execute(params![m.id, document]))
+        .map_err(backend("storing a document"))?;
+    append_event(cx, &record)?;
+    let detail = json!({
+        "procedure": m.procedure_code,
+        "deadline": rfc3339(m.deadline),
+        "sha256": m.document_sha256,
+        "size": m.document_size,
+    });
+    cx.audit(actor, "submit", &m.id, &detail)?;
+    Ok((record, true))
+}
+
+/// Whether a record with this id exists.
+fn exists(conn: &Connection, id: &str) -> Result<bool, StoreError> {
+    conn.prepare_cached("SELECT 1 FROM records WHERE id = ?1")
+        .and_then(|mut stmt| stmt.exists([id]))
+        .map_err(backend("looking up a record id"))
+}
+
+/// Applies a fenced transition with its event and audit entry.
+pub(super) fn apply(cx: &mut WriteCx<'_>, transition: Transition, actor: &Actor) -> Result<Record, StoreError> {
+    let id = transition.record_id().to_owned();
+    let current = get_record(cx.conn, &id)?.ok_or_else(|| StoreError::NotFound(format!("record {id}")))?;
+    let change = advance(&current, transition, cx.now)?;
+    let record = &change.record;
+    let state = StateRow::of(record)?;
+    let mut values: Vec<&dyn ToSql> = state.values().to_vec();
+    values.push(&id);
+    cx.conn
+        .prepare_cached(
+            "UPDATE records SET state = ?1, attempt = ?2, lease_signer = ?3, lease_expires_at = ?4, \
+             signer_id = ?5, delegation_id = ?6, finished_at = ?7, reason = ?8, escalated = ?9 \
+             WHERE id = ?10",
+        )
+        .and_then(|mut stmt| stmt.execute(&*values))
+        .map_err(backend("updating a record"))?;
+    if let (RecordState::Signed, Some(signature)) = (record.state, &record.signature) {
+        store_signature(cx.conn, &id, signature, &record.chain)?;
+    }
+    append_event(cx, record)?;
+    cx.audit(actor, &change.action, &id, &change.detail)?;
+    Ok(change.record)
+}
+
+/// Stores a record's signature and chain (certificates once each, by hash).
+fn store_signature(conn: &Connection, id: &str, signature: &[u8], chain: &[Vec<u8>]) -> Result<(), StoreError> {
+    let context = "storing a signature";
+    conn.prepare_cached("INSERT INTO signatures (record_id, cms) VALUES (?1, ?2)")
+        .and_then(|mut stmt| stmt.execute(params![id, signature]))
+        .map_err(backend(context))?;
+    for (position, der) in chain.iter().enumerate() {
+        let sha256 = sha256_hex(der);
+        conn.prepare_cached("INSERT OR IGNORE INTO certificates (sha256, der) VALUES (?1, ?2)")
+            .and_then(|mut stmt| stmt.execute(params![sha256, der]))
+            .map_err(backend(context))?;
+        let position = i64::try_from(position).unwrap_or(i64::MAX);
+        conn.prepare_cached("INSERT INTO record_chain (record_id, position, cert_sha256) VALUES (?1, ?2, ?3)")
+            .and_then(|mut stmt| stmt.execute(params![id, position, sha256]))
+            .map_err(backend(context))?;
+    }
+    Ok(())
+}

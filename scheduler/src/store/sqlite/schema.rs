@@ -1,0 +1,186 @@
+//! The SQLite store's schema and connection settings.
+//!
+//! Why these settings: WAL lets readers run beside the one writer and never block it;
+//! `synchronous=FULL` fsyncs the WAL at every commit, so an acknowledged write survives power
+//! loss, not only `kill -9`; foreign keys keep documents, signatures and events attached to their
+//! record; the busy timeout covers a moment of contention with `signq audit verify` or a backup.
+//!
+//! Times are unix nanoseconds (INTEGER): exact round trips of `OffsetDateTime`, ordered
+//! comparisons in SQL, and the whole range a scheduler meets (1677 to 2262).
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+use super::codec::backend;
+use crate::store::StoreError;
+
+/// The schema version this code writes (`PRAGMA user_version`).
+const SCHEMA_VERSION: i64 = 1;
+
+/// How long a connection waits for a lock held by another process before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Every table and index. Idempotent (`IF NOT EXISTS`), applied at every open.
+const SCHEMA: &str = r#"
+-- One row per record: the fixed facts, then the current state. The document lives apart so
+-- that listing and state changes never read it.
+CREATE TABLE IF NOT EXISTS records (
+    id               TEXT PRIMARY KEY,
+    ward             TEXT NOT NULL,
+    procedure_code   TEXT NOT NULL,
+    title            TEXT NOT NULL,
+    priority         INTEGER NOT NULL,
+    deadline         INTEGER NOT NULL,
+    submitted_at     INTEGER NOT NULL,
+    idempotency_key  TEXT NOT NULL,
+    document_size    INTEGER NOT NULL,
+    document_sha256  TEXT NOT NULL,
+    state            TEXT NOT NULL,
+    attempt          INTEGER NOT NULL,
+    lease_signer     TEXT,
+    lease_expires_at INTEGER,
+    signer_id        TEXT,
+    delegation_id    TEXT,
+    finished_at      INTEGER,
+    reason           TEXT,
+    escalated        INTEGER NOT NULL,
+    UNIQUE (ward, idempotency_key)
+) STRICT;
+CREATE INDEX IF NOT EXISTS records_ward_submitted ON records (ward, submitted_at, id);
+CREATE INDEX IF NOT EXISTS records_ward_state ON records (ward, state, submitted_at, id);
+CREATE INDEX IF NOT EXISTS records_open ON records (state) WHERE state IN ('queued', 'leased');
+CREATE INDEX IF NOT EXISTS records_delegation_finished ON records (finished_at)
+    WHERE state = 'signed' AND delegation_id IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS documents (
+    record_id TEXT PRIMARY KEY REFERENCES records (id),
+    bytes     BLOB NOT NULL
+) STRICT;
+
+-- The primary key is the last guard of "at most one signature per record".
+CREATE TABLE IF NOT EXISTS signatures (
+    record_id TEXT PRIMARY KEY REFERENCES records (id),
+    cms       BLOB NOT NULL
+) STRICT;
+
+-- Certificates are stored once by hash: every record a signer signs carries the same chain.
+CREATE TABLE IF NOT EXISTS certificates (
+    sha256 TEXT PRIMARY KEY,
+    der    BLOB NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS record_chain (
+    record_id   TEXT NOT NULL REFERENCES records (id),
+    position    INTEGER NOT NULL,
+    cert_sha256 TEXT NOT NULL REFERENCES certificates (sha256),
+    PRIMARY KEY (record_id, position)
+) STRICT;
+
+-- The watch log: the record's state after each change (its fixed facts come from `records`).
+CREATE TABLE IF NOT EXISTS events (
+    cursor           INTEGER PRIMARY KEY AUTOINCREMENT,
+    ward             TEXT NOT NULL,
+    record_id        TEXT NOT NULL REFERENCES records (id),
+    state            TEXT NOT NULL,
+    attempt          INTEGER NOT NULL,
+    lease_signer     TEXT,
+    lease_expires_at INTEGER,
+    signer_id        TEXT,
+    delegation_id    TEXT,
+    finished_at      INTEGER,
+    reason           TEXT,
+    escalated        INTEGER NOT NULL,
+    at               INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS events_ward_cursor ON events (ward, cursor);
+
+CREATE TABLE IF NOT EXISTS wards (
+    id   TEXT PRIMARY KEY,
+    name TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS signers (
+    id           TEXT PRIMARY KEY,
+    display_name TEXT NOT NULL,
+    ward         TEXT NOT NULL,
+    role         TEXT NOT NULL,
+    certificate  BLOB NOT NULL,
+    away         INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS signers_ward ON signers (ward, id);
+
+CREATE TABLE IF NOT EXISTS procedures (
+    code               TEXT PRIMARY KEY,
+    name               TEXT NOT NULL,
+    time_limit_seconds INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS delegations (
+    id              TEXT PRIMARY KEY,
+    ward            TEXT NOT NULL,
+    director_id     TEXT NOT NULL,
+    deputy_id       TEXT NOT NULL,
+    procedure_codes TEXT NOT NULL,
+    not_before      INTEGER NOT NULL,
+    not_after       INTEGER NOT NULL,
+    daily_cap       INTEGER NOT NULL,
+    signed          BLOB NOT NULL,
+    revoked_at      INTEGER,
+    revoke_reason   TEXT
+) STRICT;
+CREATE INDEX IF NOT EXISTS delegations_ward ON delegations (ward, id);
+
+-- The hash-chained audit log (see `store::audit`).
+CREATE TABLE IF NOT EXISTS audit (
+    seq       INTEGER PRIMARY KEY,
+    at        INTEGER NOT NULL,
+    actor     TEXT NOT NULL,
+    action    TEXT NOT NULL,
+    subject   TEXT NOT NULL,
+    detail    TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash      TEXT NOT NULL
+) STRICT;
+"#;
+
+/// Opens (creating if needed) the database for the writer thread and brings its schema up.
+pub(super) fn open_writer(path: &Path) -> Result<Connection, StoreError> {
+    let at = || path.display().to_string();
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Backend(format!("creating {}: {e}", dir.display())))?;
+    }
+    let mut conn = Connection::open(path).map_err(backend(&format!("opening {}", at())))?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(backend("setting the busy timeout"))?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+        .map_err(backend("enabling WAL"))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Backend(format!("{} refused WAL mode (journal_mode is {mode})", at())));
+    }
+    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+        .map_err(backend("configuring the write connection"))?;
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .map_err(backend("reading the schema version"))?;
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::Backend(format!(
+            "{} has schema version {version}; this build knows up to {SCHEMA_VERSION}",
+            at()
+        )));
+    }
+    let tx = conn.transaction().map_err(backend("creating the schema"))?;
+    tx.execute_batch(SCHEMA).map_err(backend("creating the schema"))?;
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(backend("creating the schema"))?;
+    tx.commit().map_err(backend("creating the schema"))?;
+    Ok(conn)
+}
+
+/// Opens a read-only connection for queries (the database must exist: the writer made it).
+pub(super) fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)
+        .map_err(backend(&format!("opening {} for reading", path.display())))?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(backend("setting the busy timeout"))?;
+    Ok(conn)
+}

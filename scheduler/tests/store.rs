@@ -1,0 +1,1057 @@
+//! Integration tests of the SQLite store against the `Store` contract: submit and idempotency
+//! (also under concurrency), every transition and its fences, events, paging, statistics,
+//! configuration, durability across reopen, the audit chain, and group commit.
+//!
+//! Every test uses its own temporary database file.
+
+#![allow(clippy::unwrap_used)]
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use signq_scheduler::model::{
+    Actor, Delegation, Priority, Procedure, Record, RecordMeta, RecordState, ReleaseReason, Signer,
+    SignerRole, Transition, Ward,
+};
+use signq_scheduler::store::audit::{AuditVerifyError, verify_chain, verify_database};
+use signq_scheduler::store::sqlite::SqliteStore;
+use signq_scheduler::store::{Store, StoreError};
+use tempfile::TempDir;
+use time::OffsetDateTime;
+
+fn open() -> (TempDir, SqliteStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("signq.db")).unwrap();
+    (dir, store)
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    hex::encode(ring::digest::digest(&ring::digest::SHA256, bytes))
+}
+
+fn intake() -> Actor {
+    Actor::Intake("one-stop-desk".to_owned())
+}
+
+/// A record of `ward` with document `doc`, submitted `age` ago, due in three days.
+fn meta(id: &str, ward: &str, key: &str, doc: &[u8], submitted_at: OffsetDateTime) -> RecordMeta {
+    RecordMeta {
+        id: id.to_owned(),
+        ward: ward.to_owned(),
+        procedure_code: "HT-KS".to_owned(),
+        title: format!("Đăng ký khai sinh {id}"),
+        priority: Priority::Normal,
+        deadline: submitted_at + time::Duration::days(3),
+        submitted_at,
+        idempotency_key: key.to_owned(),
+        document_size: doc.len() as u64,
+        document_sha256: sha256(doc),
+    }
+}
+
+async fn submit(store: &SqliteStore, id: &str, ward: &str, at: OffsetDateTime) -> Record {
+    let doc = format!("document of {id}").into_bytes();
+    let (record, created) = store
+        .submit(
+            meta(id, ward, &format!("key-{id}"), &doc, at),
+            doc,
+            intake(),
+        )
+        .await
+        .unwrap();
+    assert!(created);
+    record
+}
+
+fn lease(id: &str, attempt: u32, signer: &str) -> Transition {
+    Transition::Lease {
+        id: id.to_owned(),
+        attempt,
+        signer_id: signer.to_owned(),
+        expires_at: OffsetDateTime::now_utc() + time::Duration::minutes(10),
+        escalated: false,
+    }
+}
+
+fn sign(id: &str, attempt: u32, signer: &str, delegation: Option<&str>) -> Transition {
+    Transition::Sign {
+        id: id.to_owned(),
+        attempt,
+        signer_id: signer.to_owned(),
+        delegation_id: delegation.map(str::to_owned),
+        signature: format!("cms of {id}").into_bytes(),
+        chain: vec![b"signer cert".to_vec(), b"ward ca".to_vec()],
+    }
+}
+
+fn signer_actor(id: &str) -> Actor {
+    Actor::Signer(id.to_owned())
+}
+
+/// Leases `id` (at attempt `attempt`) to `signer` and signs it.
+async fn lease_and_sign(
+    store: &SqliteStore,
+    id: &str,
+    attempt: u32,
+    signer: &str,
+    delegation: Option<&str>,
+) -> Record {
+    store
+        .apply(lease(id, attempt, signer), Actor::System)
+        .await
+        .unwrap();
+    store
+        .apply(
+            sign(id, attempt + 1, signer, delegation),
+            signer_actor(signer),
+        )
+        .await
+        .unwrap()
+}
+
+fn assert_fenced(result: Result<Record, StoreError>, state: &str, attempt: u32) {
+    match result {
+        Err(StoreError::Fenced {
+            state: s,
+            attempt: a,
+            ..
+        }) => assert_eq!((s, a), (state, attempt)),
+        other => panic!("expected Fenced({state}, {attempt}), got {other:?}"),
+    }
+}
+
+fn t0() -> OffsetDateTime {
+    // A fixed past instant with sub-millisecond precision, to check exact round trips.
+    OffsetDateTime::from_unix_timestamp_nanos(1_751_328_000_123_456_789).unwrap()
+}
+
+#[tokio::test]
+async fn store_submit_then_get_list_and_document() {
+    let (_dir, store) = open();
+    let doc = b"%PDF-1.7 giay khai sinh".to_vec();
+    let m = meta("r1", "cat-lai", "k1", &doc, t0());
+    let (record, created) = store
+        .submit(m.clone(), doc.clone(), intake())
+        .await
+        .unwrap();
+    assert!(created);
+    assert_eq!(record.meta, m);
+    assert_eq!(
+        (record.state, record.attempt, record.lease.clone()),
+        (RecordState::Queued, 0, None)
+    );
+
+    assert_eq!(store.get("r1").await.unwrap(), Some(record.clone()));
+    assert_eq!(store.get("nope").await.unwrap(), None);
+    assert_eq!(store.document("r1").await.unwrap(), Some(doc));
+    assert_eq!(store.document("nope").await.unwrap(), None);
+    assert_eq!(
+        store.list("cat-lai", None, None, 10).await.unwrap(),
+        vec![record.clone()]
+    );
+    assert_eq!(
+        store
+            .list("cat-lai", Some(RecordState::Queued), None, 10)
+            .await
+            .unwrap(),
+        vec![record]
+    );
+    assert!(
+        store
+            .list("cat-lai", Some(RecordState::Leased), None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .list("hac-thanh", None, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let audit = store.audit_entries(0, 10).await.unwrap();
+    assert_eq!(audit.len(), 1);
+    assert_eq!(
+        (audit[0].action.as_str(), audit[0].subject.as_str()),
+        ("submit", "r1")
+    );
+    assert_eq!(audit[0].actor, "intake:one-stop-desk");
+    assert!(audit[0].detail.contains(&m.document_sha256));
+}
+
+#[tokio::test]
+async fn store_resubmit_is_idempotent_and_a_different_document_conflicts() {
+    let (_dir, store) = open();
+    let doc = b"document".to_vec();
+    let (first, created) = store
+        .submit(meta("r1", "w", "k", &doc, t0()), doc.clone(), intake())
+        .await
+        .unwrap();
+    assert!(created);
+    // Same key and document, even under a new id: the stored record, nothing written.
+    let (again, created) = store
+        .submit(meta("r2", "w", "k", &doc, t0()), doc.clone(), intake())
+        .await
+        .unwrap();
+    assert!(!created);
+    assert_eq!(again, first);
+    let other = b"another document".to_vec();
+    let err = store
+        .submit(meta("r3", "w", "k", &other, t0()), other.clone(), intake())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Conflict(m) if m.contains("different document")),
+        "{err:?}"
+    );
+    // The same key in another ward is another record.
+    let (_, created) = store
+        .submit(meta("r4", "w2", "k", &other, t0()), other, intake())
+        .await
+        .unwrap();
+    assert!(created);
+    // A taken id under a new key is a conflict too.
+    let err = store
+        .submit(meta("r1", "w", "k5", &doc, t0()), doc.clone(), intake())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    // A meta that does not describe its document is refused.
+    let mut bad = meta("r6", "w", "k6", &doc, t0());
+    bad.document_size += 1;
+    assert!(matches!(
+        store.submit(bad, doc, intake()).await,
+        Err(StoreError::Backend(_))
+    ));
+
+    assert_eq!(store.list("w", None, None, 10).await.unwrap().len(), 1);
+    assert_eq!(
+        store.audit_entries(0, 100).await.unwrap().len(),
+        2,
+        "one entry per record created"
+    );
+    assert!(store.get("r2").await.unwrap().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn store_concurrent_submits_land_and_one_key_makes_one_record() {
+    let (_dir, store) = open();
+    let store = Arc::new(store);
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        let store = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            let doc = format!("doc {i}").into_bytes();
+            store
+                .submit(
+                    meta(&format!("d{i}"), "w", &format!("key-{i}"), &doc, t0()),
+                    doc,
+                    intake(),
+                )
+                .await
+        }));
+    }
+    for task in tasks {
+        assert!(task.await.unwrap().unwrap().1);
+    }
+    assert_eq!(store.list("w", None, None, 100).await.unwrap().len(), 50);
+
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let store = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            let doc = b"the one document".to_vec();
+            store
+                .submit(
+                    meta(&format!("same{i}"), "w2", "one-key", &doc, t0()),
+                    doc,
+                    intake(),
+                )
+                .await
+        }));
+    }
+    let mut created = 0;
+    let mut ids = HashSet::new();
+    for task in tasks {
+        let (record, new) = task.await.unwrap().unwrap();
+        created += usize::from(new);
+        ids.insert(record.meta.id);
+    }
+    assert_eq!(created, 1);
+    assert_eq!(ids.len(), 1, "every caller got the same record");
+    assert_eq!(store.list("w2", None, None, 100).await.unwrap().len(), 1);
+    assert_eq!(
+        verify_chain(store.audit_entries(0, 1000).await.unwrap()).unwrap(),
+        51
+    );
+}
+
+#[tokio::test]
+async fn store_transitions_and_their_fences() {
+    let (_dir, store) = open();
+    submit(&store, "r1", "w", t0()).await;
+
+    // Lease: needs Queued at the current attempt.
+    assert_fenced(
+        store.apply(lease("r1", 1, "dep"), Actor::System).await,
+        "queued",
+        0,
+    );
+    let leased = store
+        .apply(lease("r1", 0, "dep"), Actor::System)
+        .await
+        .unwrap();
+    assert_eq!((leased.state, leased.attempt), (RecordState::Leased, 1));
+    let l = leased.lease.clone().unwrap();
+    assert_eq!((l.signer_id.as_str(), l.attempt), ("dep", 1));
+    assert_eq!(leased.signer_id.as_deref(), Some("dep"));
+    assert_fenced(
+        store.apply(lease("r1", 1, "dep2"), Actor::System).await,
+        "leased",
+        1,
+    );
+    assert_eq!(store.get("r1").await.unwrap(), Some(leased));
+
+    // Release with a stale attempt is fenced; with the current one it returns to the pool.
+    let release = |attempt| Transition::Release {
+        id: "r1".into(),
+        attempt,
+        reason: ReleaseReason::Expired,
+    };
+    assert_fenced(store.apply(release(0), Actor::System).await, "leased", 1);
+    let queued = store.apply(release(1), Actor::System).await.unwrap();
+    assert_eq!(
+        (queued.state, queued.attempt, queued.lease, queued.signer_id),
+        (RecordState::Queued, 1, None, None)
+    );
+    assert_fenced(store.apply(release(1), Actor::System).await, "queued", 1);
+
+    // Sign needs the current lease: the holder of attempt 2, not the stale holder of attempt 1.
+    let escalate = Transition::Lease {
+        id: "r1".into(),
+        attempt: 1,
+        signer_id: "dir".into(),
+        expires_at: OffsetDateTime::now_utc(),
+        escalated: true,
+    };
+    let leased = store.apply(escalate, Actor::System).await.unwrap();
+    assert!(leased.escalated);
+    assert_fenced(
+        store
+            .apply(sign("r1", 1, "dep", None), signer_actor("dep"))
+            .await,
+        "leased",
+        2,
+    );
+    let signed = store
+        .apply(sign("r1", 2, "dir", None), signer_actor("dir"))
+        .await
+        .unwrap();
+    assert_eq!(signed.state, RecordState::Signed);
+    assert_eq!(signed.signature.as_deref(), Some(&b"cms of r1"[..]));
+    assert_eq!(
+        signed.chain,
+        vec![b"signer cert".to_vec(), b"ward ca".to_vec()]
+    );
+    assert!(signed.finished_at.is_some() && signed.lease.is_none());
+    assert_eq!(store.get("r1").await.unwrap(), Some(signed.clone()));
+
+    // A retried approve never signs twice; nothing leaves a final state.
+    assert_fenced(
+        store
+            .apply(sign("r1", 2, "dir", None), signer_actor("dir"))
+            .await,
+        "signed",
+        2,
+    );
+    let cancel = |id: &str| Transition::Cancel {
+        id: id.into(),
+        reason: "withdrawn".into(),
+    };
+    assert_fenced(store.apply(cancel("r1"), intake()).await, "signed", 2);
+    assert_fenced(
+        store.apply(lease("r1", 2, "dep"), Actor::System).await,
+        "signed",
+        2,
+    );
+    assert_eq!(store.get("r1").await.unwrap(), Some(signed));
+
+    // Reject.
+    submit(&store, "r2", "w", t0()).await;
+    store
+        .apply(lease("r2", 0, "dep"), Actor::System)
+        .await
+        .unwrap();
+    let reject = |attempt| Transition::Reject {
+        id: "r2".into(),
+        attempt,
+        signer_id: "dep".into(),
+        reason: "missing birth certificate of the mother".into(),
+    };
+    assert_fenced(
+        store.apply(reject(0), signer_actor("dep")).await,
+        "leased",
+        1,
+    );
+    let rejected = store.apply(reject(1), signer_actor("dep")).await.unwrap();
+    assert_eq!(rejected.state, RecordState::Rejected);
+    assert_eq!(
+        rejected.reason.as_deref(),
+        Some("missing birth certificate of the mother")
+    );
+    assert_eq!(rejected.signer_id.as_deref(), Some("dep"));
+    assert_fenced(
+        store.apply(reject(1), signer_actor("dep")).await,
+        "rejected",
+        1,
+    );
+
+    // Cancel from Queued and from Leased.
+    submit(&store, "r3", "w", t0()).await;
+    let cancelled = store.apply(cancel("r3"), intake()).await.unwrap();
+    assert_eq!(
+        (cancelled.state, cancelled.reason.as_deref()),
+        (RecordState::Cancelled, Some("withdrawn"))
+    );
+    submit(&store, "r4", "w", t0()).await;
+    store
+        .apply(lease("r4", 0, "dep"), Actor::System)
+        .await
+        .unwrap();
+    let cancelled = store.apply(cancel("r4"), intake()).await.unwrap();
+    assert_eq!(
+        (cancelled.state, cancelled.lease),
+        (RecordState::Cancelled, None)
+    );
+    assert_fenced(store.apply(cancel("r4"), intake()).await, "cancelled", 1);
+
+    // Unknown ids.
+    for t in [lease("zz", 0, "d"), sign("zz", 1, "d", None), cancel("zz")] {
+        assert!(matches!(
+            store.apply(t, Actor::System).await,
+            Err(StoreError::NotFound(_))
+        ));
+    }
+
+    // One audit entry per successful change, with the actions named.
+    let actions: Vec<String> = store
+        .audit_entries(0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    let expected = [
+        "submit",
+        "lease",
+        "release:expired",
+        "lease",
+        "sign",
+        "submit",
+        "lease",
+        "reject",
+        "submit",
+        "cancel",
+        "submit",
+        "lease",
+        "cancel",
+    ];
+    assert_eq!(actions, expected);
+}
+
+#[tokio::test]
+async fn store_deputy_signature_is_audited_with_its_delegation() {
+    let (_dir, store) = open();
+    submit(&store, "r1", "w", t0()).await;
+    store
+        .apply(lease("r1", 0, "dep"), Actor::System)
+        .await
+        .unwrap();
+    let deputy = Actor::Deputy {
+        deputy: "dep".into(),
+        director: "dir".into(),
+        delegation: "del-1".into(),
+    };
+    let signed = store
+        .apply(sign("r1", 1, "dep", Some("del-1")), deputy)
+        .await
+        .unwrap();
+    assert_eq!(signed.delegation_id.as_deref(), Some("del-1"));
+    let last = store.audit_entries(0, 10).await.unwrap().pop().unwrap();
+    assert_eq!(last.actor, "signer:dep for dir under del-1");
+    assert!(
+        last.detail.contains("\"delegation\":\"del-1\""),
+        "{}",
+        last.detail
+    );
+    assert!(
+        last.detail.contains(&sha256(b"cms of r1")),
+        "{}",
+        last.detail
+    );
+}
+
+#[tokio::test]
+async fn store_events_after_follows_each_ward() {
+    let (_dir, store) = open();
+    submit(&store, "a1", "a", t0()).await;
+    submit(&store, "b1", "b", t0()).await;
+    submit(&store, "a2", "a", t0()).await;
+    store
+        .apply(lease("a1", 0, "dep"), Actor::System)
+        .await
+        .unwrap();
+    lease_and_sign(&store, "b1", 0, "dir", None).await;
+
+    let a = store.events_after("a", 0, 100).await.unwrap();
+    let seen: Vec<(&str, RecordState)> = a
+        .iter()
+        .map(|e| (e.record.meta.id.as_str(), e.record.state))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("a1", RecordState::Queued),
+            ("a2", RecordState::Queued),
+            ("a1", RecordState::Leased)
+        ]
+    );
+    assert!(a.windows(2).all(|w| w[0].cursor < w[1].cursor));
+    assert_eq!(a[2].record.lease.as_ref().unwrap().signer_id, "dep");
+    assert_eq!(
+        a[0].record.meta,
+        store.get("a1").await.unwrap().unwrap().meta
+    );
+
+    let b = store.events_after("b", 0, 100).await.unwrap();
+    let states: Vec<RecordState> = b.iter().map(|e| e.record.state).collect();
+    assert_eq!(
+        states,
+        [
+            RecordState::Queued,
+            RecordState::Leased,
+            RecordState::Signed
+        ]
+    );
+    assert!(
+        b[2].record.signature.is_none() && b[2].record.chain.is_empty(),
+        "events carry no signature"
+    );
+
+    let rest = store.events_after("a", a[0].cursor, 100).await.unwrap();
+    assert_eq!(rest, a[1..].to_vec());
+    assert_eq!(
+        store.events_after("a", a[0].cursor, 1).await.unwrap(),
+        a[1..2].to_vec()
+    );
+    assert!(
+        store
+            .events_after("a", a[2].cursor, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .events_after("a", u64::MAX, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .events_after("nowhere", 0, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn store_list_pages_cover_every_record_once_in_order() {
+    let (_dir, store) = open();
+    // 23 records; some share a submission time so the id breaks the tie.
+    for i in 0..23 {
+        let at = t0() + time::Duration::seconds(i / 3);
+        submit(&store, &format!("r{i:02}"), "w", at).await;
+    }
+    submit(&store, "other", "w2", t0()).await;
+    for i in (0..23).step_by(4) {
+        store
+            .apply(lease(&format!("r{i:02}"), 0, "dep"), Actor::System)
+            .await
+            .unwrap();
+    }
+
+    for (state, expected) in [
+        (None, 23),
+        (Some(RecordState::Queued), 17),
+        (Some(RecordState::Leased), 6),
+    ] {
+        let mut seen = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = store.list("w", state, after.as_deref(), 5).await.unwrap();
+            if page.is_empty() {
+                break;
+            }
+            assert!(page.len() <= 5);
+            after = page.last().map(|r| r.meta.id.clone());
+            seen.extend(page);
+        }
+        assert_eq!(seen.len(), expected, "{state:?}");
+        let keys: Vec<_> = seen
+            .iter()
+            .map(|r| (r.meta.submitted_at, r.meta.id.clone()))
+            .collect();
+        let mut sorted = keys.clone();
+        sorted.sort_by(|a, b| b.cmp(a));
+        sorted.dedup();
+        assert_eq!(keys, sorted, "newest first, each once");
+        assert!(seen.iter().all(|r| state.is_none_or(|s| r.state == s)));
+    }
+    assert!(
+        matches!(store.list("w", None, Some("missing"), 5).await, Err(StoreError::NotFound(m)) if m.contains("page_token"))
+    );
+    assert!(
+        matches!(
+            store.list("w", None, Some("other"), 5).await,
+            Err(StoreError::NotFound(_))
+        ),
+        "token of another ward"
+    );
+    assert!(store.list("w", None, None, 0).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn store_open_records_are_queued_and_leased_with_leases() {
+    let (_dir, store) = open();
+    for id in ["q", "l", "s", "c"] {
+        submit(&store, id, "w", t0()).await;
+    }
+    let leased = store
+        .apply(lease("l", 0, "dep"), Actor::System)
+        .await
+        .unwrap();
+    lease_and_sign(&store, "s", 0, "dep", None).await;
+    store
+        .apply(
+            Transition::Cancel {
+                id: "c".into(),
+                reason: "x".into(),
+            },
+            intake(),
+        )
+        .await
+        .unwrap();
+    let open = store.open_records().await.unwrap();
+    let mut ids: Vec<&str> = open.iter().map(|r| r.meta.id.as_str()).collect();
+    ids.sort();
+    assert_eq!(ids, ["l", "q"]);
+    let l = open.iter().find(|r| r.meta.id == "l").unwrap();
+    assert_eq!(l, &leased);
+    assert!(l.lease.is_some());
+}
+
+#[tokio::test]
+async fn store_counts_signatures_per_delegation_since() {
+    let (_dir, store) = open();
+    let start = OffsetDateTime::now_utc();
+    for id in ["r1", "r2", "r3", "r4", "r5"] {
+        submit(&store, id, "w", t0()).await;
+    }
+    lease_and_sign(&store, "r1", 0, "dep1", Some("d1")).await;
+    lease_and_sign(&store, "r2", 0, "dep1", Some("d1")).await;
+    lease_and_sign(&store, "r3", 0, "dep2", Some("d2")).await;
+    lease_and_sign(&store, "r4", 0, "dir", None).await;
+    store
+        .apply(lease("r5", 0, "dep1"), Actor::System)
+        .await
+        .unwrap();
+    let counts = store.signed_per_delegation_since(start).await.unwrap();
+    assert_eq!(counts.len(), 2);
+    assert_eq!((counts["d1"], counts["d2"]), (2, 1));
+    let later = OffsetDateTime::now_utc() + time::Duration::hours(1);
+    assert!(
+        store
+            .signed_per_delegation_since(later)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn store_ward_counts() {
+    let (_dir, store) = open();
+    let director = |id: &str, role| Signer {
+        id: id.into(),
+        display_name: id.into(),
+        ward: "w".into(),
+        role,
+        certificate: vec![1],
+        away: false,
+    };
+    store
+        .put_signer(director("dir", SignerRole::Director), Actor::System)
+        .await
+        .unwrap();
+    store
+        .put_signer(director("dep", SignerRole::Deputy), Actor::System)
+        .await
+        .unwrap();
+
+    let now = OffsetDateTime::now_utc();
+    submit(&store, "on-time", "w", now - time::Duration::hours(2)).await;
+    let doc = b"late".to_vec();
+    let mut late = meta("late", "w", "k-late", &doc, now - time::Duration::days(5));
+    late.deadline = now - time::Duration::days(1);
+    store.submit(late, doc, intake()).await.unwrap();
+    submit(&store, "queued-old", "w", now - time::Duration::hours(3)).await;
+    submit(&store, "queued-new", "w", now - time::Duration::hours(1)).await;
+    submit(&store, "rejected", "w", now).await;
+    submit(&store, "elsewhere", "w2", now - time::Duration::days(9)).await;
+
+    lease_and_sign(&store, "on-time", 0, "dir", None).await;
+    lease_and_sign(&store, "late", 0, "dep", Some("d")).await;
+    store
+        .apply(lease("rejected", 0, "dep"), Actor::System)
+        .await
+        .unwrap();
+    let reject = Transition::Reject {
+        id: "rejected".into(),
+        attempt: 1,
+        signer_id: "dep".into(),
+        reason: "x".into(),
+    };
+    store.apply(reject, signer_actor("dep")).await.unwrap();
+
+    let counts = store.ward_counts("w").await.unwrap();
+    assert_eq!(counts.by_state.get(&RecordState::Signed), Some(&2));
+    assert_eq!(counts.by_state.get(&RecordState::Queued), Some(&2));
+    assert_eq!(counts.by_state.get(&RecordState::Rejected), Some(&1));
+    assert_eq!(counts.by_state.get(&RecordState::Leased), None);
+    assert_eq!(counts.oldest_queued, Some(now - time::Duration::hours(3)));
+    assert_eq!(counts.signed_on_time, 1);
+    assert_eq!(counts.signed_by_director, 1);
+    let mut waits = counts.waits_seconds.clone();
+    waits.sort_by(f64::total_cmp);
+    assert_eq!(waits.len(), 2);
+    assert!((7_200.0..7_300.0).contains(&waits[0]), "{waits:?}");
+    assert!((432_000.0..432_100.0).contains(&waits[1]), "{waits:?}");
+    assert_eq!(
+        store.ward_counts("nowhere").await.unwrap(),
+        Default::default()
+    );
+}
+
+#[tokio::test]
+async fn store_configuration_and_its_audit() {
+    let (_dir, store) = open();
+    let op = || Actor::Operator("ops".to_owned());
+    let ward = Ward {
+        id: "cat-lai".into(),
+        name: "Phường Cát Lái".into(),
+    };
+    assert_eq!(store.put_ward(ward.clone(), op()).await.unwrap(), ward);
+    store.put_ward(ward.clone(), op()).await.unwrap();
+    let renamed = Ward {
+        name: "Cát Lái".into(),
+        ..ward.clone()
+    };
+    store.put_ward(renamed.clone(), op()).await.unwrap();
+    store
+        .put_ward(
+            Ward {
+                id: "an-khanh".into(),
+                name: "An Khánh".into(),
+            },
+            op(),
+        )
+        .await
+        .unwrap();
+    let wards = store.wards().await.unwrap();
+    assert_eq!(
+        wards.iter().map(|w| w.id.as_str()).collect::<Vec<_>>(),
+        ["an-khanh", "cat-lai"]
+    );
+    assert_eq!(wards[1], renamed);
+
+    let signer = Signer {
+        id: "cat-lai/deputy-1".into(),
+        display_name: "Nguyễn Văn B".into(),
+        ward: "cat-lai".into(),
+        role: SignerRole::Deputy,
+        certificate: vec![0x30, 0x82],
+        away: false,
+    };
+    store.put_signer(signer.clone(), op()).await.unwrap();
+    let away = store
+        .set_away("cat-lai/deputy-1", true, signer_actor("cat-lai/deputy-1"))
+        .await
+        .unwrap();
+    assert!(away.away);
+    // Re-enrolling with a new certificate keeps `away`.
+    let renewed = Signer {
+        certificate: vec![0x30, 0x83],
+        ..signer.clone()
+    };
+    let stored = store.put_signer(renewed, op()).await.unwrap();
+    assert!(stored.away && stored.certificate == [0x30, 0x83]);
+    assert_eq!(
+        store.signers(Some("cat-lai")).await.unwrap(),
+        vec![stored.clone()]
+    );
+    assert!(store.signers(Some("an-khanh")).await.unwrap().is_empty());
+    assert_eq!(store.signers(None).await.unwrap().len(), 1);
+    assert!(matches!(
+        store.set_away("ghost", true, op()).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    let procedure = Procedure {
+        code: "HT-KS".into(),
+        name: "Đăng ký khai sinh".into(),
+        time_limit: Duration::from_secs(86_400),
+    };
+    store.put_procedure(procedure.clone(), op()).await.unwrap();
+    assert_eq!(store.procedures().await.unwrap(), vec![procedure]);
+
+    let delegation = Delegation {
+        id: "del-1".into(),
+        ward: "cat-lai".into(),
+        director_id: "cat-lai/director".into(),
+        deputy_id: "cat-lai/deputy-1".into(),
+        procedure_codes: vec!["HT-KS".into(), "CT-BS".into()],
+        not_before: t0(),
+        not_after: t0() + time::Duration::days(90),
+        daily_cap: 40,
+        signed: vec![0x30, 0x80, 1, 2],
+        revoked_at: None,
+        revoke_reason: None,
+    };
+    assert_eq!(
+        store
+            .put_delegation(delegation.clone(), op())
+            .await
+            .unwrap(),
+        delegation
+    );
+    assert_eq!(
+        store
+            .put_delegation(delegation.clone(), op())
+            .await
+            .unwrap(),
+        delegation
+    );
+    let wider = Delegation {
+        procedure_codes: vec!["HT-KS".into(), "CT-BS".into(), "DD-01".into()],
+        ..delegation.clone()
+    };
+    assert!(matches!(
+        store.put_delegation(wider, op()).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let revoked = store
+        .revoke_delegation("del-1", "deputy transferred", op())
+        .await
+        .unwrap();
+    assert!(revoked.revoked_at.is_some());
+    let again = store
+        .revoke_delegation("del-1", "another reason", op())
+        .await
+        .unwrap();
+    assert_eq!(again, revoked, "the first revocation stays");
+    assert_eq!(
+        store.delegations(Some("cat-lai")).await.unwrap(),
+        vec![revoked.clone()]
+    );
+    assert!(
+        store
+            .delegations(Some("an-khanh"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.put_delegation(delegation, op()).await.unwrap(),
+        revoked,
+        "re-registering does not un-revoke"
+    );
+    assert!(matches!(
+        store.revoke_delegation("ghost", "x", op()).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    let audit = store.audit_entries(0, 100).await.unwrap();
+    let log: Vec<(&str, &str)> = audit
+        .iter()
+        .map(|e| (e.action.as_str(), e.subject.as_str()))
+        .collect();
+    assert_eq!(
+        log,
+        [
+            ("ward", "ward:cat-lai"),
+            ("ward", "ward:cat-lai"),
+            ("ward", "ward:an-khanh"),
+            ("signer", "signer:cat-lai/deputy-1"),
+            ("away", "signer:cat-lai/deputy-1"),
+            ("signer", "signer:cat-lai/deputy-1"),
+            ("procedure", "procedure:HT-KS"),
+            ("delegation", "delegation:del-1"),
+            ("revoke", "delegation:del-1"),
+        ]
+    );
+    assert_eq!(verify_chain(audit).unwrap(), 9);
+    assert_eq!(store.audit_entries(7, 1).await.unwrap()[0].seq, 8);
+}
+
+#[tokio::test]
+async fn store_survives_reopen_and_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("data").join("signq.db");
+    let (records, events, audit) = {
+        let store = SqliteStore::open(&path).unwrap();
+        store
+            .put_ward(
+                Ward {
+                    id: "w".into(),
+                    name: "W".into(),
+                },
+                Actor::System,
+            )
+            .await
+            .unwrap();
+        for id in ["r1", "r2", "r3"] {
+            submit(&store, id, "w", t0()).await;
+        }
+        store
+            .apply(lease("r1", 0, "dep"), Actor::System)
+            .await
+            .unwrap();
+        lease_and_sign(&store, "r2", 0, "dir", None).await;
+        let records = store.list("w", None, None, 10).await.unwrap();
+        let events = store.events_after("w", 0, 100).await.unwrap();
+        let audit = store.audit_entries(0, 100).await.unwrap();
+        (records, events, audit)
+    };
+
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.list("w", None, None, 10).await.unwrap(), records);
+    assert_eq!(store.events_after("w", 0, 100).await.unwrap(), events);
+    assert_eq!(store.audit_entries(0, 100).await.unwrap(), audit);
+    let open = store.open_records().await.unwrap();
+    assert!(open.iter().any(|r| r.meta.id == "r1" && r.lease.is_some()));
+    assert_eq!(
+        store.document("r3").await.unwrap(),
+        Some(b"document of r3".to_vec())
+    );
+    // The chain continues where it stopped.
+    submit(&store, "r4", "w", t0()).await;
+    drop(store);
+    assert_eq!(verify_database(&path).unwrap(), audit.len() as u64 + 1);
+
+    // Hand-edit one entry: the verifier names it.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute(
+        "UPDATE audit SET detail = '{\"attempt\":7}' WHERE seq = 4",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    match verify_database(&path) {
+        Err(AuditVerifyError::Break(b)) => assert_eq!(b.seq, 4, "{b}"),
+        other => panic!("expected a break at seq 4, got {other:?}"),
+    }
+
+    // Delete one: the verifier names the gap.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute(
+        "UPDATE audit SET detail = (SELECT detail FROM audit WHERE seq = 5) WHERE seq = 4",
+        [],
+    )
+    .unwrap();
+    conn.execute("DELETE FROM audit WHERE seq = 2", []).unwrap();
+    drop(conn);
+    match verify_database(&path) {
+        Err(AuditVerifyError::Break(b)) => assert_eq!(b.seq, 2, "{b}"),
+        other => panic!("expected a break at seq 2, got {other:?}"),
+    }
+    assert!(matches!(
+        verify_database(&dir.path().join("missing.db")),
+        Err(AuditVerifyError::Db(_))
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn store_group_commit_batches_concurrent_writes() {
+    const N: usize = 2_000;
+    const TASKS: usize = 64;
+
+    // One at a time: every submit waits for its own commit.
+    let (_dir, store) = open();
+    let started = Instant::now();
+    for i in 0..N {
+        let doc = format!("doc {i}").into_bytes();
+        store
+            .submit(
+                meta(&format!("s{i}"), "w", &format!("k{i}"), &doc, t0()),
+                doc,
+                intake(),
+            )
+            .await
+            .unwrap();
+    }
+    let sequential = started.elapsed();
+    let sequential_commits = store.commits();
+    drop(store);
+
+    // 64 concurrent tasks: the writer commits whatever queued up together.
+    let (_dir, store) = open();
+    let store = Arc::new(store);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for t in 0..TASKS {
+        let store = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            for i in (t..N).step_by(TASKS) {
+                let doc = format!("doc {i}").into_bytes();
+                store
+                    .submit(
+                        meta(&format!("c{i}"), "w", &format!("k{i}"), &doc, t0()),
+                        doc,
+                        intake(),
+                    )
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let concurrent = started.elapsed();
+    let concurrent_commits = store.commits();
+
+    let rate = |d: Duration| N as f64 / d.as_secs_f64();
+    println!(
+        "group commit: {N} submits one at a time: {:.0}/s ({sequential_commits} commits); \
+         from {TASKS} tasks: {:.0}/s ({concurrent_commits} commits, {:.1} submits per commit)",
+        rate(sequential),
+        rate(concurrent),
+        N as f64 / concurrent_commits as f64,
+    );
+    assert_eq!(sequential_commits, N as u64);
+    assert!(
+        concurrent_commits < N as u64,
+        "the writer committed {concurrent_commits} transactions for {N} jobs"
+    );
+    assert_eq!(store.list("w", None, None, N + 1).await.unwrap().len(), N);
+    assert_eq!(
+        verify_chain(store.audit_entries(0, N + 1).await.unwrap()).unwrap(),
+        N as u64
+    );
+}

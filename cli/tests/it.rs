@@ -5,8 +5,10 @@
 
 mod it {
     pub mod auth;
+    pub mod crash;
     pub mod delegation;
     pub mod fixture;
+    pub mod flow;
     pub mod input;
     pub mod limits;
     pub mod lockout;

@@ -19,7 +19,11 @@ const PROCEDURES: [(&str, &str, u64); 14] = [
     ("HT-KT", "Đăng ký khai tử", 8 * HOUR),
     ("HT-KH", "Đăng ký kết hôn", 8 * HOUR),
     ("HT-NCMC", "Đăng ký nhận cha, mẹ, con", 3 * DAY),
-    ("HT-KSNC", "Đăng ký khai sinh kết hợp nhận cha, mẹ, con", 3 * DAY),
+    (
+        "HT-KSNC",
+        "Đăng ký khai sinh kết hợp nhận cha, mẹ, con",
+        3 * DAY,
+    ),
     ("HT-TDCC", "Thay đổi, cải chính hộ tịch", 3 * DAY),
     ("HT-XNHN", "Cấp Giấy xác nhận tình trạng hôn nhân", 3 * DAY),
     ("HT-GH", "Đăng ký giám hộ", 3 * DAY),
@@ -35,6 +39,10 @@ const PROCEDURES: [(&str, &str, u64); 14] = [
 pub fn procedures() -> Vec<Procedure> {
     PROCEDURES
         .iter()
-        .map(|(code, name, secs)| Procedure { code: code.to_string(), name: name.to_string(), time_limit: Duration::from_secs(*secs) })
+        .map(|(code, name, secs)| Procedure {
+            code: code.to_string(),
+            name: name.to_string(),
+            time_limit: Duration::from_secs(*secs),
+        })
         .collect()
 }

@@ -48,7 +48,10 @@ pub enum SchedError {
 impl SchedError {
     /// A malformed field.
     pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> SchedError {
-        SchedError::InvalidArgument { field: field.into(), reason: reason.into() }
+        SchedError::InvalidArgument {
+            field: field.into(),
+            reason: reason.into(),
+        }
     }
 }
 
@@ -77,12 +80,15 @@ impl From<SchedError> for Status {
             SchedError::Unauthenticated(_) => Status::unauthenticated(message),
             SchedError::FailedPrecondition(_) => Status::failed_precondition(message),
             SchedError::Aborted(_) => Status::aborted(message),
-            SchedError::RateLimited { what, retry_after } => signq_kit::limit::exhausted(&what, retry_after),
+            SchedError::RateLimited { what, retry_after } => {
+                signq_kit::limit::exhausted(&what, retry_after)
+            }
             SchedError::AlreadyExists(_) => Status::already_exists(message),
             SchedError::Unavailable(_) => Status::unavailable(message),
-            SchedError::Signer(status) => {
-                Status::new(status.code(), format!("signer service: {}", status.message()))
-            }
+            SchedError::Signer(status) => Status::new(
+                status.code(),
+                format!("signer service: {}", status.message()),
+            ),
             SchedError::Internal(_) => Status::internal(message),
         }
     }

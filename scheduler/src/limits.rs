@@ -25,7 +25,9 @@ impl Limiters {
     /// Limiters with the configured quotas.
     pub fn new(limits: &RateLimits) -> Limiters {
         Limiters {
-            submit_client: governor::RateLimiter::keyed(Quota::per_second(limits.submit_per_client)),
+            submit_client: governor::RateLimiter::keyed(Quota::per_second(
+                limits.submit_per_client,
+            )),
             submit_ward: governor::RateLimiter::keyed(Quota::per_second(limits.submit_per_ward)),
             approve: governor::RateLimiter::keyed(Quota::per_minute(limits.approve_per_signer)),
             sessions: governor::RateLimiter::keyed(Quota::per_minute(limits.sessions_per_signer)),
@@ -44,7 +46,10 @@ impl Limiters {
     ) -> Result<(), SchedError> {
         limiter.check_key(key).map_err(|not_until| {
             crate::metrics::rate_limited(service, limit);
-            SchedError::RateLimited { what, retry_after: not_until.wait_time_from(self.clock.now()) }
+            SchedError::RateLimited {
+                what,
+                retry_after: not_until.wait_time_from(self.clock.now()),
+            }
         })
     }
 
@@ -61,17 +66,41 @@ impl Limiters {
 
     /// A submit by intake client `client` for `ward`.
     pub fn submit(&self, client: &str, ward: &str) -> Result<(), SchedError> {
-        self.keyed(&self.submit_client, &client.to_string(), "intake", "client", format!("submits from client {client}"))?;
-        self.keyed(&self.submit_ward, &ward.to_string(), "intake", "ward", format!("submits for ward {ward}"))
+        self.keyed(
+            &self.submit_client,
+            &client.to_string(),
+            "intake",
+            "client",
+            format!("submits from client {client}"),
+        )?;
+        self.keyed(
+            &self.submit_ward,
+            &ward.to_string(),
+            "intake",
+            "ward",
+            format!("submits for ward {ward}"),
+        )
     }
 
     /// An approval by `signer`.
     pub fn approve(&self, signer: &str) -> Result<(), SchedError> {
-        self.keyed(&self.approve, &signer.to_string(), "inbox", "approve", format!("approvals by {signer}"))
+        self.keyed(
+            &self.approve,
+            &signer.to_string(),
+            "inbox",
+            "approve",
+            format!("approvals by {signer}"),
+        )
     }
 
     /// A session opening for `signer`.
     pub fn session(&self, signer: &str) -> Result<(), SchedError> {
-        self.keyed(&self.sessions, &signer.to_string(), "inbox", "session", format!("sign-ins for {signer}"))
+        self.keyed(
+            &self.sessions,
+            &signer.to_string(),
+            "inbox",
+            "session",
+            format!("sign-ins for {signer}"),
+        )
     }
 }

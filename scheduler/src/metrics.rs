@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
+use metrics::{
+    Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram,
+};
 use time::OffsetDateTime;
 
 use crate::model::{Record, RecordState, ReleaseReason};
@@ -40,26 +42,74 @@ pub const SIGNER_CALL: &str = "signq_scheduler_signer_call_seconds";
 
 /// Buckets for people-scale waits, in seconds: 1 s to 5 days (the longest statutory limits).
 pub const WAIT_BUCKETS: &[f64] = &[
-    1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0, 86400.0, 172800.0,
-    432000.0,
+    1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0,
+    86400.0, 172800.0, 432000.0,
 ];
 
 /// Registers help texts.
 pub fn describe() {
     describe_counter!(SUBMITTED, Unit::Count, "Records accepted, by ward.");
-    describe_counter!(FINISHED, Unit::Count, "Records that reached a final state, by ward and state.");
-    describe_gauge!(POOL_DEPTH, Unit::Count, "Records queued in the ward's pool.");
-    describe_gauge!(OLDEST_AGE, Unit::Seconds, "Age of the ward's oldest queued record.");
-    describe_histogram!(WAIT_LEASE, Unit::Seconds, "Time from submission to the first lease (backlog wait).");
-    describe_histogram!(WAIT_SIGNED, Unit::Seconds, "Time from submission to signature.");
-    describe_counter!(SIGNED, Unit::Count, "Signed records by ward and whether by the deadline.");
-    describe_counter!(SIGNED_BY_ROLE, Unit::Count, "Signed records by ward and signer role.");
+    describe_counter!(
+        FINISHED,
+        Unit::Count,
+        "Records that reached a final state, by ward and state."
+    );
+    describe_gauge!(
+        POOL_DEPTH,
+        Unit::Count,
+        "Records queued in the ward's pool."
+    );
+    describe_gauge!(
+        OLDEST_AGE,
+        Unit::Seconds,
+        "Age of the ward's oldest queued record."
+    );
+    describe_histogram!(
+        WAIT_LEASE,
+        Unit::Seconds,
+        "Time from submission to the first lease (backlog wait)."
+    );
+    describe_histogram!(
+        WAIT_SIGNED,
+        Unit::Seconds,
+        "Time from submission to signature."
+    );
+    describe_counter!(
+        SIGNED,
+        Unit::Count,
+        "Signed records by ward and whether by the deadline."
+    );
+    describe_counter!(
+        SIGNED_BY_ROLE,
+        Unit::Count,
+        "Signed records by ward and signer role."
+    );
     describe_counter!(LEASES, Unit::Count, "Leases made, by ward.");
-    describe_counter!(ESCALATIONS, Unit::Count, "Records escalated to the director by the deadline guard.");
-    describe_counter!(RELEASES, Unit::Count, "Leases ended without a signature, by ward and reason.");
-    describe_counter!(RATE_LIMITED, Unit::Count, "Calls refused by a rate limit, by service and limit.");
-    describe_counter!(CALLS, Unit::Count, "gRPC calls by service, method and status code.");
-    describe_histogram!(SIGNER_CALL, Unit::Seconds, "Time of Sign calls to the signer service.");
+    describe_counter!(
+        ESCALATIONS,
+        Unit::Count,
+        "Records escalated to the director by the deadline guard."
+    );
+    describe_counter!(
+        RELEASES,
+        Unit::Count,
+        "Leases ended without a signature, by ward and reason."
+    );
+    describe_counter!(
+        RATE_LIMITED,
+        Unit::Count,
+        "Calls refused by a rate limit, by service and limit."
+    );
+    describe_counter!(
+        CALLS,
+        Unit::Count,
+        "gRPC calls by service, method and status code."
+    );
+    describe_histogram!(
+        SIGNER_CALL,
+        Unit::Seconds,
+        "Time of Sign calls to the signer service."
+    );
 }
 
 fn secs(from: OffsetDateTime, to: OffsetDateTime) -> f64 {
@@ -95,7 +145,11 @@ pub fn finished(r: &Record, by_director: bool) {
     if r.state == RecordState::Signed {
         let at = r.finished_at.unwrap_or_else(OffsetDateTime::now_utc);
         histogram!(WAIT_SIGNED, "ward" => ward.clone()).record(secs(r.meta.submitted_at, at));
-        let on_time = if at <= r.meta.deadline { "true" } else { "false" };
+        let on_time = if at <= r.meta.deadline {
+            "true"
+        } else {
+            "false"
+        };
         counter!(SIGNED, "ward" => ward.clone(), "on_time" => on_time).increment(1);
         let role = if by_director { "director" } else { "deputy" };
         counter!(SIGNED_BY_ROLE, "ward" => ward, "role" => role).increment(1);
@@ -105,7 +159,9 @@ pub fn finished(r: &Record, by_director: bool) {
 /// A ward's pool now.
 pub fn pool(ward: &str, (depth, oldest): (usize, Option<OffsetDateTime>)) {
     gauge!(POOL_DEPTH, "ward" => ward.to_string()).set(depth as f64);
-    let age = oldest.map(|o| secs(o, OffsetDateTime::now_utc())).unwrap_or(0.0);
+    let age = oldest
+        .map(|o| secs(o, OffsetDateTime::now_utc()))
+        .unwrap_or(0.0);
     gauge!(OLDEST_AGE, "ward" => ward.to_string()).set(age);
 }
 
@@ -121,5 +177,6 @@ pub fn rate_limited(service: &'static str, limit: &'static str) {
 
 /// A gRPC call finished with `code`.
 pub fn call(service: &'static str, method: &'static str, code: tonic::Code) {
-    counter!(CALLS, "service" => service, "method" => method, "code" => format!("{code:?}")).increment(1);
+    counter!(CALLS, "service" => service, "method" => method, "code" => format!("{code:?}"))
+        .increment(1);
 }

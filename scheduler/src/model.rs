@@ -34,12 +34,23 @@ impl RecordState {
 
     /// Parses [`RecordState::as_str`].
     pub fn parse(s: &str) -> Option<RecordState> {
-        [Self::Queued, Self::Leased, Self::Signed, Self::Rejected, Self::Cancelled].into_iter().find(|x| x.as_str() == s)
+        [
+            Self::Queued,
+            Self::Leased,
+            Self::Signed,
+            Self::Rejected,
+            Self::Cancelled,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == s)
     }
 
     /// Whether no transition leaves this state.
     pub fn is_final(self) -> bool {
-        matches!(self, RecordState::Signed | RecordState::Rejected | RecordState::Cancelled)
+        matches!(
+            self,
+            RecordState::Signed | RecordState::Rejected | RecordState::Cancelled
+        )
     }
 }
 
@@ -146,7 +157,11 @@ pub enum Actor {
     /// A signer acting on their own authority.
     Signer(String),
     /// A deputy acting under a director's delegation ("B for A").
-    Deputy { deputy: String, director: String, delegation: String },
+    Deputy {
+        deputy: String,
+        director: String,
+        delegation: String,
+    },
     /// An operator, by certificate common name.
     Operator(String),
     /// The scheduler itself (lease expiry, recovery, escalation).
@@ -158,7 +173,11 @@ impl std::fmt::Display for Actor {
         match self {
             Actor::Intake(cn) => write!(f, "intake:{cn}"),
             Actor::Signer(id) => write!(f, "signer:{id}"),
-            Actor::Deputy { deputy, director, delegation } => {
+            Actor::Deputy {
+                deputy,
+                director,
+                delegation,
+            } => {
                 write!(f, "signer:{deputy} for {director} under {delegation}")
             }
             Actor::Operator(cn) => write!(f, "operator:{cn}"),
@@ -197,9 +216,19 @@ impl ReleaseReason {
 pub enum Transition {
     /// Queued -> Leased to `signer_id`; `attempt` must be the record's current attempt and becomes
     /// `attempt + 1`.
-    Lease { id: String, attempt: u32, signer_id: String, expires_at: OffsetDateTime, escalated: bool },
+    Lease {
+        id: String,
+        attempt: u32,
+        signer_id: String,
+        expires_at: OffsetDateTime,
+        escalated: bool,
+    },
     /// Leased -> Queued.
-    Release { id: String, attempt: u32, reason: ReleaseReason },
+    Release {
+        id: String,
+        attempt: u32,
+        reason: ReleaseReason,
+    },
     /// Leased -> Signed.
     Sign {
         id: String,
@@ -210,7 +239,12 @@ pub enum Transition {
         chain: Vec<Vec<u8>>,
     },
     /// Leased -> Rejected.
-    Reject { id: String, attempt: u32, signer_id: String, reason: String },
+    Reject {
+        id: String,
+        attempt: u32,
+        signer_id: String,
+        reason: String,
+    },
     /// Queued or Leased -> Cancelled.
     Cancel { id: String, reason: String },
 }

@@ -52,8 +52,13 @@ pub async fn run(
     let server_tls = tls::server::server_config(&config.tls, &trust)?;
     let client_tls = ClientTls::new(&config.tls)?;
     let channel = tls::client::connect_lazy(&config.signer_addr, &client_tls)?;
-    let signer = SignerClient::new(channel).max_decoding_message_size(usize::MAX).max_encoding_message_size(usize::MAX);
-    let ca_chain = tls::material::read_certs(&config.tls.ca)?.into_iter().map(|c| c.to_vec()).collect();
+    let signer = SignerClient::new(channel)
+        .max_decoding_message_size(usize::MAX)
+        .max_encoding_message_size(usize::MAX);
+    let ca_chain = tls::material::read_certs(&config.tls.ca)?
+        .into_iter()
+        .map(|c| c.to_vec())
+        .collect();
     let store = Arc::new(SqliteStore::open(&config.database)?);
     let settings = EngineSettings {
         max_document_bytes: config.max_document_bytes,
@@ -65,7 +70,10 @@ pub async fn run(
     };
     let engine = Engine::start(store, signer, ca_chain, config.balancer.clone(), settings).await?;
     engine.spawn_ticker(TICK);
-    let api = Api { engine, limits: Arc::new(Limiters::new(&config.limits)) };
+    let api = Api {
+        engine,
+        limits: Arc::new(Limiters::new(&config.limits)),
+    };
 
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<IntakeServer<Api>>().await;
@@ -92,7 +100,9 @@ pub async fn run(
         .add_service(health_service)
         .add_service(reflection)
         .add_service(
-            IntakeServer::new(api.clone()).max_decoding_message_size(max_message).max_encoding_message_size(max_message),
+            IntakeServer::new(api.clone())
+                .max_decoding_message_size(max_message)
+                .max_encoding_message_size(max_message),
         )
         .add_service(InboxServer::new(api.clone()).max_encoding_message_size(max_message))
         .add_service(AdminServer::new(api))

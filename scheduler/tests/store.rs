@@ -1055,3 +1055,170 @@ async fn store_group_commit_batches_concurrent_writes() {
         N as u64
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn store_failing_jobs_roll_back_alone_inside_a_batch() {
+    let (_dir, store) = open();
+    let store = Arc::new(store);
+    submit(&store, "contested", "w", t0()).await;
+    let doc = b"first".to_vec();
+    store
+        .submit(meta("keyed", "w", "taken", &doc, t0()), doc, intake())
+        .await
+        .unwrap();
+
+    // Racing leases of one record, conflicting resubmits and fresh submits, all at once: the
+    // failures share batches with the successes and must not disturb them.
+    let mut tasks = Vec::new();
+    for i in 0..32 {
+        let store = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            let leased = store
+                .apply(lease("contested", 0, &format!("signer-{i}")), Actor::System)
+                .await;
+            let other = format!("other document {i}").into_bytes();
+            let key = meta(&format!("x{i}"), "w", "taken", &other, t0());
+            let conflict = store.submit(key, other, intake()).await;
+            let doc = format!("fresh {i}").into_bytes();
+            let fresh = store
+                .submit(
+                    meta(&format!("f{i}"), "w", &format!("fresh-{i}"), &doc, t0()),
+                    doc,
+                    intake(),
+                )
+                .await;
+            (leased, conflict, fresh)
+        }));
+    }
+    let mut leases = 0;
+    for task in tasks {
+        let (leased, conflict, fresh) = task.await.unwrap();
+        match leased {
+            Ok(_) => leases += 1,
+            Err(StoreError::Fenced { state, attempt, .. }) => {
+                assert_eq!((state, attempt), ("leased", 1))
+            }
+            Err(e) => panic!("{e:?}"),
+        }
+        assert!(
+            matches!(conflict, Err(StoreError::Conflict(_))),
+            "{conflict:?}"
+        );
+        assert!(fresh.unwrap().1);
+    }
+    assert_eq!(leases, 1, "exactly one lease wins");
+
+    // Racing approvals of one lease: exactly one signature.
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let store = Arc::clone(&store);
+        let holder = store
+            .get("contested")
+            .await
+            .unwrap()
+            .unwrap()
+            .signer_id
+            .unwrap();
+        tasks.push(tokio::spawn(async move {
+            store
+                .apply(sign("contested", 1, &holder, None), signer_actor(&holder))
+                .await
+        }));
+    }
+    let mut signed = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => signed += 1,
+            Err(StoreError::Fenced { state, .. }) => assert_eq!(state, "signed"),
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    assert_eq!(signed, 1, "at most one signature per record");
+
+    let audit = store.audit_entries(0, 1000).await.unwrap();
+    // 2 submits + 1 lease + 32 fresh submits + 1 sign.
+    assert_eq!(verify_chain(audit).unwrap(), 36);
+    assert_eq!(store.list("w", None, None, 100).await.unwrap().len(), 34);
+}
+
+/// The environment variable that turns [`store_kill_9_child`] into the writing child process.
+const CHILD_DB: &str = "SIGNQ_STORE_TEST_CHILD_DB";
+
+/// Not a test by itself: run by [`store_acknowledged_submits_survive_kill_9`] as a child process
+/// that submits from 16 tasks and prints `ACK <id>` after each acknowledgement, until killed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_kill_9_child() {
+    let Some(path) = std::env::var_os(CHILD_DB) else {
+        return;
+    };
+    let store = Arc::new(SqliteStore::open(std::path::Path::new(&path)).unwrap());
+    let mut tasks = Vec::new();
+    for t in 0..16 {
+        let store = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            for i in 0..20_000 {
+                let id = format!("k{t}-{i}");
+                let doc = id.clone().into_bytes();
+                store
+                    .submit(meta(&id, "w", &id, &doc, t0()), doc, intake())
+                    .await
+                    .unwrap();
+                println!("ACK {id}");
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn store_acknowledged_submits_survive_kill_9() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("signq.db");
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "store_kill_9_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_DB, &path)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut acked = Vec::new();
+    while acked.len() < 500 {
+        let line = lines.next().expect("the child stopped early").unwrap();
+        if let Some(id) = line.strip_prefix("ACK ") {
+            acked.push(id.to_owned());
+        }
+    }
+    child.kill().unwrap(); // SIGKILL: no destructor, no checkpoint, no clean close.
+    child.wait().unwrap();
+    // Acknowledgements printed before the kill count too.
+    acked.extend(
+        lines
+            .map_while(Result::ok)
+            .filter_map(|l| l.strip_prefix("ACK ").map(str::to_owned)),
+    );
+
+    let store = SqliteStore::open(&path).unwrap();
+    for id in &acked {
+        assert!(
+            store.get(id).await.unwrap().is_some(),
+            "acknowledged {id} was lost"
+        );
+    }
+    drop(store);
+    let entries = verify_database(&path).unwrap();
+    assert!(entries >= acked.len() as u64);
+    println!(
+        "kill -9: {} acknowledged submits, {entries} durable",
+        acked.len()
+    );
+}

@@ -19,7 +19,7 @@ pub fn signq() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_signq"));
     cmd.env_remove("SIGNQ_PIN")
         .env_remove("SIGNQ_PKI_PASSPHRASE")
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", "error")
         .env("RUST_BACKTRACE", "0");
     cmd
 }
@@ -27,7 +27,10 @@ pub fn signq() -> Command {
 /// A running demo ward; the process is killed when this is dropped.
 pub struct Ward {
     pub dir: tempfile::TempDir,
+    /// The signer service's address.
     pub addr: String,
+    /// The scheduler's address.
+    pub scheduler: String,
     pub metrics: String,
     extra: Vec<String>,
     child: Option<Child>,
@@ -40,6 +43,7 @@ impl Ward {
         let mut ward = Ward {
             dir,
             addr: String::new(),
+            scheduler: String::new(),
             metrics: String::new(),
             extra: extra.iter().map(|s| s.to_string()).collect(),
             child: None,
@@ -58,21 +62,28 @@ impl Ward {
                 "127.0.0.1:0",
                 "--metrics-listen",
                 "127.0.0.1:0",
+                "--scheduler-listen",
+                "127.0.0.1:0",
             ])
             .args(&self.extra)
             .stdout(Stdio::piped())
             .spawn()
             .expect("spawn signq dev");
         let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        while self.addr.is_empty() || self.metrics.is_empty() {
+        // `ready` comes once the scheduler is configured (ward, catalogue, signers, delegations).
+        loop {
             let line = lines
                 .next()
                 .expect("signq dev exited early")
                 .expect("read stdout");
             if let Some(a) = line.strip_prefix("signer listening on ") {
                 self.addr = a.to_string();
+            } else if let Some(a) = line.strip_prefix("scheduler listening on ") {
+                self.scheduler = a.to_string();
             } else if let Some(m) = line.strip_prefix("metrics on ") {
                 self.metrics = m.to_string();
+            } else if line == "ready" {
+                break;
             }
         }
         // Keep draining stdout so the child never blocks on a full pipe.
@@ -87,6 +98,7 @@ impl Ward {
             child.wait().expect("wait");
         }
         self.addr.clear();
+        self.scheduler.clear();
         self.metrics.clear();
         self.spawn();
     }
@@ -189,4 +201,77 @@ pub fn run(ward: &Ward, args: &[&str], pin: Option<&str>) -> std::process::Outpu
         cmd.env("SIGNQ_PIN", pin);
     }
     cmd.output().expect("run signq")
+}
+
+/// A channel to the scheduler presenting the PKI certificate `name`, or none (signers).
+pub async fn scheduler_channel(ward: &Ward, name: Option<&str>) -> Channel {
+    let tls = match name {
+        Some(name) => ClientTls::new(&ward.tls_files(name)).expect("client tls"),
+        None => {
+            let trust = Trust::load(ward.path("pki/ca.crt.pem"), None).expect("trust");
+            ClientTls::with_identity(&trust, None).expect("client tls")
+        }
+    };
+    signq_kit::tls::connect(&ward.scheduler, &tls)
+        .await
+        .expect("connect to the scheduler")
+}
+
+/// The intake client of the demo ward's one-stop desk.
+pub async fn intake(ward: &Ward) -> signq_proto::v1::intake_client::IntakeClient<Channel> {
+    signq_proto::v1::intake_client::IntakeClient::new(
+        scheduler_channel(ward, Some("mot-cua")).await,
+    )
+}
+
+/// A signer's inbox client with an open session.
+pub type Inbox = signq_proto::v1::inbox_client::InboxClient<
+    tonic::service::interceptor::InterceptedService<Channel, BearerToken>,
+>;
+
+/// Adds a session's bearer token to every call.
+#[derive(Clone)]
+pub struct BearerToken(pub String);
+
+impl tonic::service::Interceptor for BearerToken {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        let value = format!("Bearer {}", self.0)
+            .parse()
+            .map_err(|_| tonic::Status::internal("token"))?;
+        request.metadata_mut().insert("authorization", value);
+        Ok(request)
+    }
+}
+
+/// Signs in as `signer` and returns the inbox client.
+pub async fn sign_in(ward: &Ward, signer: (&str, &str)) -> Inbox {
+    let channel = scheduler_channel(ward, None).await;
+    let session = signq_proto::v1::inbox_client::InboxClient::new(channel.clone())
+        .open_session(signq_proto::v1::OpenSessionRequest {
+            signer_id: signer.0.into(),
+            pin: signer.1.into(),
+        })
+        .await
+        .expect("open session")
+        .into_inner();
+    signq_proto::v1::inbox_client::InboxClient::with_interceptor(
+        channel,
+        BearerToken(session.token),
+    )
+}
+
+/// A submit request for the demo ward.
+pub fn submission(procedure: &str, key: &str) -> signq_proto::v1::SubmitRequest {
+    signq_proto::v1::SubmitRequest {
+        ward: "cat-lai".into(),
+        procedure_code: procedure.into(),
+        title: format!("Hồ sơ {key}"),
+        document: format!("%PDF-1.4 {procedure} {key}").into_bytes(),
+        deadline: None,
+        priority: signq_proto::v1::Priority::Normal as i32,
+        idempotency_key: key.into(),
+    }
 }

@@ -16,15 +16,23 @@ use crate::model::{Actor, Procedure, RecordState, SignerRole, Ward};
 const SERVICE: &str = "admin";
 
 fn operator<T>(request: &Request<T>) -> Result<Actor, SchedError> {
-    authorize(request, &[Role::Operator]).map(|id| Actor::Operator(id.common_name)).map_err(|status| match status.code() {
-        tonic::Code::PermissionDenied => SchedError::PermissionDenied(status.message().to_string()),
-        _ => SchedError::Unauthenticated(status.message().to_string()),
-    })
+    authorize(request, &[Role::Operator])
+        .map(|id| Actor::Operator(id.common_name))
+        .map_err(|status| match status.code() {
+            tonic::Code::PermissionDenied => {
+                SchedError::PermissionDenied(status.message().to_string())
+            }
+            _ => SchedError::Unauthenticated(status.message().to_string()),
+        })
 }
 
 impl Api {
     /// An operator certificate, or a director's session; the director may act on `ward` only.
-    fn operator_or_director<T>(&self, request: &Request<T>, ward: Option<&str>) -> Result<Actor, SchedError> {
+    fn operator_or_director<T>(
+        &self,
+        request: &Request<T>,
+        ward: Option<&str>,
+    ) -> Result<Actor, SchedError> {
         if let Ok(actor) = operator(request) {
             return Ok(actor);
         }
@@ -32,9 +40,14 @@ impl Api {
         let signer = self
             .engine
             .with_directory(|d| d.signers.get(&session.signer_id).cloned())
-            .ok_or_else(|| SchedError::Unauthenticated("the session's signer is no longer enrolled".into()))?;
+            .ok_or_else(|| {
+                SchedError::Unauthenticated("the session's signer is no longer enrolled".into())
+            })?;
         if signer.role != SignerRole::Director || ward.is_some_and(|w| w != signer.ward) {
-            return Err(SchedError::PermissionDenied(format!("{} may not manage delegations of this ward", signer.id)));
+            return Err(SchedError::PermissionDenied(format!(
+                "{} may not manage delegations of this ward",
+                signer.id
+            )));
         }
         Ok(Actor::Signer(signer.id))
     }
@@ -43,7 +56,13 @@ impl Api {
         let counts = self.engine.store().ward_counts(ward).await?;
         let n = |s: RecordState| counts.by_state.get(&s).copied().unwrap_or(0) as u32;
         let signed = n(RecordState::Signed);
-        let ratio = |x: u64| if signed == 0 { 0.0 } else { x as f64 / f64::from(signed) };
+        let ratio = |x: u64| {
+            if signed == 0 {
+                0.0
+            } else {
+                x as f64 / f64::from(signed)
+            }
+        };
         let mut waits = counts.waits_seconds.clone();
         waits.sort_by(f64::total_cmp);
         let pct = |q: f64| {
@@ -52,11 +71,17 @@ impl Api {
             }
             let i = ((waits.len() as f64 - 1.0) * q).round() as usize;
             let secs = waits[i.min(waits.len() - 1)];
-            Some(prost_types::Duration { seconds: secs as i64, nanos: ((secs.fract()) * 1e9) as i32 })
+            Some(prost_types::Duration {
+                seconds: secs as i64,
+                nanos: ((secs.fract()) * 1e9) as i32,
+            })
         };
         let oldest = counts.oldest_queued.map(|o| {
             let age = (time::OffsetDateTime::now_utc() - o).whole_seconds().max(0);
-            prost_types::Duration { seconds: age, nanos: 0 }
+            prost_types::Duration {
+                seconds: age,
+                nanos: 0,
+            }
         });
         Ok(pb::Statistics {
             ward: ward.to_string(),
@@ -88,27 +113,50 @@ macro_rules! handle {
 
 #[tonic::async_trait]
 impl Admin for Api {
-    async fn create_ward(&self, request: Request<pb::CreateWardRequest>) -> Result<Response<pb::Ward>, Status> {
+    async fn create_ward(
+        &self,
+        request: Request<pb::CreateWardRequest>,
+    ) -> Result<Response<pb::Ward>, Status> {
         handle!(self, "CreateWard", {
             let actor = operator(&request)?;
-            let ward = request.into_inner().ward.ok_or_else(|| SchedError::invalid("ward", "is missing"))?;
+            let ward = request
+                .into_inner()
+                .ward
+                .ok_or_else(|| SchedError::invalid("ward", "is missing"))?;
             fields::id("ward.id", &ward.id)?;
             fields::text("ward.name", &ward.name, 200)?;
-            let ward = self.engine.put_ward(Ward { id: ward.id, name: ward.name }, actor).await?;
+            let ward = self
+                .engine
+                .put_ward(
+                    Ward {
+                        id: ward.id,
+                        name: ward.name,
+                    },
+                    actor,
+                )
+                .await?;
             Ok(convert::ward(&ward))
         })
     }
 
-    async fn list_wards(&self, request: Request<pb::ListWardsRequest>) -> Result<Response<pb::ListWardsResponse>, Status> {
+    async fn list_wards(
+        &self,
+        request: Request<pb::ListWardsRequest>,
+    ) -> Result<Response<pb::ListWardsResponse>, Status> {
         handle!(self, "ListWards", {
             operator(&request)?;
-            let mut wards: Vec<pb::Ward> = self.engine.with_directory(|d| d.wards.values().map(convert::ward).collect());
+            let mut wards: Vec<pb::Ward> = self
+                .engine
+                .with_directory(|d| d.wards.values().map(convert::ward).collect());
             wards.sort_by(|a, b| a.id.cmp(&b.id));
             Ok(pb::ListWardsResponse { wards })
         })
     }
 
-    async fn enroll_signer(&self, request: Request<pb::EnrollSignerRequest>) -> Result<Response<pb::SignerInfo>, Status> {
+    async fn enroll_signer(
+        &self,
+        request: Request<pb::EnrollSignerRequest>,
+    ) -> Result<Response<pb::SignerInfo>, Status> {
         handle!(self, "EnrollSigner", {
             let actor = operator(&request)?;
             let certificate = request.into_inner().certificate;
@@ -120,13 +168,21 @@ impl Admin for Api {
         })
     }
 
-    async fn list_signers(&self, request: Request<pb::ListSignersRequest>) -> Result<Response<pb::ListSignersResponse>, Status> {
+    async fn list_signers(
+        &self,
+        request: Request<pb::ListSignersRequest>,
+    ) -> Result<Response<pb::ListSignersResponse>, Status> {
         handle!(self, "ListSigners", {
             let ward = request.get_ref().ward.clone();
             fields::id("ward", &ward)?;
             self.operator_or_director(&request, Some(&ward))?;
-            let mut signers: Vec<_> =
-                self.engine.with_directory(|d| d.signers.values().filter(|s| s.ward == ward).cloned().collect());
+            let mut signers: Vec<_> = self.engine.with_directory(|d| {
+                d.signers
+                    .values()
+                    .filter(|s| s.ward == ward)
+                    .cloned()
+                    .collect()
+            });
             signers.sort_by(|a, b| a.id.cmp(&b.id));
             let signers = signers
                 .iter()
@@ -136,31 +192,55 @@ impl Admin for Api {
         })
     }
 
-    async fn put_procedure(&self, request: Request<pb::PutProcedureRequest>) -> Result<Response<pb::Procedure>, Status> {
+    async fn put_procedure(
+        &self,
+        request: Request<pb::PutProcedureRequest>,
+    ) -> Result<Response<pb::Procedure>, Status> {
         handle!(self, "PutProcedure", {
             let actor = operator(&request)?;
-            let p = request.into_inner().procedure.ok_or_else(|| SchedError::invalid("procedure", "is missing"))?;
+            let p = request
+                .into_inner()
+                .procedure
+                .ok_or_else(|| SchedError::invalid("procedure", "is missing"))?;
             fields::procedure_code("procedure.code", &p.code)?;
             fields::text("procedure.name", &p.name, 200)?;
-            let limit = p.time_limit.ok_or_else(|| SchedError::invalid("procedure.time_limit", "is missing"))?;
+            let limit = p
+                .time_limit
+                .ok_or_else(|| SchedError::invalid("procedure.time_limit", "is missing"))?;
             if limit.seconds <= 0 || limit.nanos < 0 {
-                return Err(SchedError::invalid("procedure.time_limit", "must be positive"));
+                return Err(SchedError::invalid(
+                    "procedure.time_limit",
+                    "must be positive",
+                ));
             }
-            let procedure = Procedure { code: p.code, name: p.name, time_limit: Duration::from_secs(limit.seconds as u64) };
-            Ok(convert::procedure(&self.engine.put_procedure(procedure, actor).await?))
+            let procedure = Procedure {
+                code: p.code,
+                name: p.name,
+                time_limit: Duration::from_secs(limit.seconds as u64),
+            };
+            Ok(convert::procedure(
+                &self.engine.put_procedure(procedure, actor).await?,
+            ))
         })
     }
 
-    async fn list_procedures(&self, _request: Request<pb::ListProceduresRequest>) -> Result<Response<pb::ListProceduresResponse>, Status> {
+    async fn list_procedures(
+        &self,
+        _request: Request<pb::ListProceduresRequest>,
+    ) -> Result<Response<pb::ListProceduresResponse>, Status> {
         handle!(self, "ListProcedures", {
-            let mut procedures: Vec<pb::Procedure> =
-                self.engine.with_directory(|d| d.procedures.values().map(convert::procedure).collect());
+            let mut procedures: Vec<pb::Procedure> = self
+                .engine
+                .with_directory(|d| d.procedures.values().map(convert::procedure).collect());
             procedures.sort_by(|a, b| a.code.cmp(&b.code));
             Ok(pb::ListProceduresResponse { procedures })
         })
     }
 
-    async fn register_delegation(&self, request: Request<pb::RegisterDelegationRequest>) -> Result<Response<pb::DelegationInfo>, Status> {
+    async fn register_delegation(
+        &self,
+        request: Request<pb::RegisterDelegationRequest>,
+    ) -> Result<Response<pb::DelegationInfo>, Status> {
         handle!(self, "RegisterDelegation", {
             let actor = self.operator_or_director(&request, None)?;
             let signed = request.into_inner().signed_delegation;
@@ -171,38 +251,64 @@ impl Admin for Api {
                 Actor::Signer(director) => Some(director.clone()),
                 _ => None,
             };
-            let delegation = self.engine.register_delegation(signed, actor, only.as_deref()).await?;
+            let delegation = self
+                .engine
+                .register_delegation(signed, actor, only.as_deref())
+                .await?;
             Ok(convert::delegation(&delegation))
         })
     }
 
-    async fn list_delegations(&self, request: Request<pb::ListDelegationsRequest>) -> Result<Response<pb::ListDelegationsResponse>, Status> {
+    async fn list_delegations(
+        &self,
+        request: Request<pb::ListDelegationsRequest>,
+    ) -> Result<Response<pb::ListDelegationsResponse>, Status> {
         handle!(self, "ListDelegations", {
             let ward = request.get_ref().ward.clone();
             fields::id("ward", &ward)?;
             self.operator_or_director(&request, Some(&ward))?;
             let mut delegations = self.engine.with_directory(|d| d.ward_delegations(&ward));
             delegations.sort_by(|a, b| a.id.cmp(&b.id));
-            Ok(pb::ListDelegationsResponse { delegations: delegations.iter().map(convert::delegation).collect() })
+            Ok(pb::ListDelegationsResponse {
+                delegations: delegations.iter().map(convert::delegation).collect(),
+            })
         })
     }
 
-    async fn revoke_delegation(&self, request: Request<pb::RevokeDelegationRequest>) -> Result<Response<pb::DelegationInfo>, Status> {
+    async fn revoke_delegation(
+        &self,
+        request: Request<pb::RevokeDelegationRequest>,
+    ) -> Result<Response<pb::DelegationInfo>, Status> {
         handle!(self, "RevokeDelegation", {
             let req = request.get_ref().clone();
             fields::id("delegation_id", &req.delegation_id)?;
             fields::text("reason", &req.reason, 500)?;
             let ward = self
                 .engine
-                .with_directory(|d| d.delegations.get(&req.delegation_id).map(|d| d.ward.clone()))
-                .ok_or_else(|| SchedError::NotFound(format!("delegation_id: no delegation {}", req.delegation_id)))?;
+                .with_directory(|d| {
+                    d.delegations
+                        .get(&req.delegation_id)
+                        .map(|d| d.ward.clone())
+                })
+                .ok_or_else(|| {
+                    SchedError::NotFound(format!(
+                        "delegation_id: no delegation {}",
+                        req.delegation_id
+                    ))
+                })?;
             let actor = self.operator_or_director(&request, Some(&ward))?;
-            let delegation = self.engine.revoke_delegation(&req.delegation_id, &req.reason, actor).await?;
+            let delegation = self
+                .engine
+                .revoke_delegation(&req.delegation_id, &req.reason, actor)
+                .await?;
             Ok(convert::delegation(&delegation))
         })
     }
 
-    async fn get_statistics(&self, request: Request<pb::GetStatisticsRequest>) -> Result<Response<pb::Statistics>, Status> {
+    async fn get_statistics(
+        &self,
+        request: Request<pb::GetStatisticsRequest>,
+    ) -> Result<Response<pb::Statistics>, Status> {
         handle!(self, "GetStatistics", {
             let ward = request.get_ref().ward.clone();
             fields::id("ward", &ward)?;

@@ -4,11 +4,16 @@ use prost_types::Timestamp;
 use signq_proto::v1 as pb;
 use time::OffsetDateTime;
 
-use crate::model::{Delegation, Priority, Procedure, Record, RecordState, Signer, SignerRole, Ward};
+use crate::model::{
+    Delegation, Priority, Procedure, Record, RecordState, Signer, SignerRole, Ward,
+};
 
 /// A time as a protobuf timestamp.
 pub fn ts(t: OffsetDateTime) -> Timestamp {
-    Timestamp { seconds: t.unix_timestamp(), nanos: t.nanosecond() as i32 }
+    Timestamp {
+        seconds: t.unix_timestamp(),
+        nanos: t.nanosecond() as i32,
+    }
 }
 
 /// A protobuf timestamp as a time; `None` if out of range.
@@ -77,8 +82,16 @@ pub fn record(r: &Record, with_signature: bool) -> pb::Record {
         lease_expires_at: r.lease.as_ref().map(|l| ts(l.expires_at)),
         finished_at: r.finished_at.map(ts),
         delegation_id: r.delegation_id.clone().unwrap_or_default(),
-        signature: if with_signature { r.signature.clone().unwrap_or_default() } else { Vec::new() },
-        certificate_chain: if with_signature { r.chain.clone() } else { Vec::new() },
+        signature: if with_signature {
+            r.signature.clone().unwrap_or_default()
+        } else {
+            Vec::new()
+        },
+        certificate_chain: if with_signature {
+            r.chain.clone()
+        } else {
+            Vec::new()
+        },
         reason: r.reason.clone().unwrap_or_default(),
         escalated: r.escalated,
         document: Vec::new(),
@@ -95,7 +108,10 @@ pub fn role(r: SignerRole) -> pb::SignerRole {
 
 /// A ward.
 pub fn ward(w: &Ward) -> pb::Ward {
-    pb::Ward { id: w.id.clone(), name: w.name.clone() }
+    pb::Ward {
+        id: w.id.clone(),
+        name: w.name.clone(),
+    }
 }
 
 /// A procedure.
@@ -103,7 +119,10 @@ pub fn procedure(p: &Procedure) -> pb::Procedure {
     pb::Procedure {
         code: p.code.clone(),
         name: p.name.clone(),
-        time_limit: Some(prost_types::Duration { seconds: p.time_limit.as_secs() as i64, nanos: 0 }),
+        time_limit: Some(prost_types::Duration {
+            seconds: p.time_limit.as_secs() as i64,
+            nanos: 0,
+        }),
     }
 }
 

@@ -9,7 +9,10 @@ pub fn text(field: &str, value: &str, max: usize) -> Result<(), SchedError> {
         return Err(SchedError::invalid(field, "is empty"));
     }
     if n > max {
-        return Err(SchedError::invalid(field, format!("{n} characters; at most {max}")));
+        return Err(SchedError::invalid(
+            field,
+            format!("{n} characters; at most {max}"),
+        ));
     }
     if value.chars().any(char::is_control) {
         return Err(SchedError::invalid(field, "contains control characters"));
@@ -22,8 +25,15 @@ pub fn id(field: &str, value: &str) -> Result<(), SchedError> {
     if value.is_empty() {
         return Err(SchedError::invalid(field, "is empty"));
     }
-    if value.len() > 128 || !value.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./:".contains(&b)) {
-        return Err(SchedError::invalid(field, format!("{value:?} is not an id (1-128 of A-Z a-z 0-9 - _ . / :)")));
+    if value.len() > 128
+        || !value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./:".contains(&b))
+    {
+        return Err(SchedError::invalid(
+            field,
+            format!("{value:?} is not an id (1-128 of A-Z a-z 0-9 - _ . / :)"),
+        ));
     }
     Ok(())
 }
@@ -33,11 +43,15 @@ pub fn procedure_code(field: &str, value: &str) -> Result<(), SchedError> {
     if signq_signer::delegation::document::is_procedure_code(value) {
         Ok(())
     } else {
-        Err(SchedError::invalid(field, format!("{value:?} is not a procedure code (2-16 of A-Z, 0-9, -)")))
+        Err(SchedError::invalid(
+            field,
+            format!("{value:?} is not a procedure code (2-16 of A-Z, 0-9, -)"),
+        ))
     }
 }
 
 /// An enum value known to this version of the API.
 pub fn known_enum<E: TryFrom<i32>>(field: &str, value: i32) -> Result<E, SchedError> {
-    E::try_from(value).map_err(|_| SchedError::invalid(field, format!("{value} is not a known value")))
+    E::try_from(value)
+        .map_err(|_| SchedError::invalid(field, format!("{value} is not a known value")))
 }

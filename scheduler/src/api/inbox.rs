@@ -15,7 +15,10 @@ use crate::error::SchedError;
 const SERVICE: &str = "inbox";
 
 impl Api {
-    async fn open_session_checked(&self, request: Request<pb::OpenSessionRequest>) -> Result<pb::Session, SchedError> {
+    async fn open_session_checked(
+        &self,
+        request: Request<pb::OpenSessionRequest>,
+    ) -> Result<pb::Session, SchedError> {
         let req = request.into_inner();
         fields::id("signer_id", &req.signer_id)?;
         if req.pin.is_empty() {
@@ -33,7 +36,10 @@ impl Api {
         })
     }
 
-    async fn approve_checked(&self, request: Request<pb::ApproveRequest>) -> Result<pb::ApproveResponse, SchedError> {
+    async fn approve_checked(
+        &self,
+        request: Request<pb::ApproveRequest>,
+    ) -> Result<pb::ApproveResponse, SchedError> {
         let session = self.session(&request)?;
         let req = request.into_inner();
         for (i, id) in req.record_ids.iter().enumerate() {
@@ -43,28 +49,52 @@ impl Api {
             return Err(SchedError::invalid("pin", "is empty"));
         }
         self.limits.approve(&session.signer_id)?;
-        let records = self.engine.approve(&session.signer_id, req.record_ids, req.pin).await?;
-        Ok(pb::ApproveResponse { records: records.iter().map(|r| convert::record(r, true)).collect() })
+        let records = self
+            .engine
+            .approve(&session.signer_id, req.record_ids, req.pin)
+            .await?;
+        Ok(pb::ApproveResponse {
+            records: records.iter().map(|r| convert::record(r, true)).collect(),
+        })
     }
 
-    async fn reject_checked(&self, request: Request<pb::RejectRequest>) -> Result<pb::Record, SchedError> {
+    async fn reject_checked(
+        &self,
+        request: Request<pb::RejectRequest>,
+    ) -> Result<pb::Record, SchedError> {
         let session = self.session(&request)?;
         let req = request.into_inner();
         fields::id("record_id", &req.record_id)?;
         fields::text("reason", &req.reason, 500)?;
-        let record = self.engine.reject(&session.signer_id, &req.record_id, req.reason).await?;
+        let record = self
+            .engine
+            .reject(&session.signer_id, &req.record_id, req.reason)
+            .await?;
         Ok(convert::record(&record, false))
     }
 
-    async fn get_document_checked(&self, request: Request<pb::GetDocumentRequest>) -> Result<pb::Record, SchedError> {
+    async fn get_document_checked(
+        &self,
+        request: Request<pb::GetDocumentRequest>,
+    ) -> Result<pb::Record, SchedError> {
         let session = self.session(&request)?;
         let req = request.into_inner();
         fields::id("record_id", &req.record_id)?;
-        if !self.engine.leased_to(&session.signer_id).contains(&req.record_id) {
-            return Err(SchedError::FailedPrecondition(format!("record_id: {} is not in your inbox", req.record_id)));
+        if !self
+            .engine
+            .leased_to(&session.signer_id)
+            .contains(&req.record_id)
+        {
+            return Err(SchedError::FailedPrecondition(format!(
+                "record_id: {} is not in your inbox",
+                req.record_id
+            )));
         }
         let store = self.engine.store();
-        let record = store.get(&req.record_id).await?.ok_or_else(|| SchedError::NotFound(format!("record_id: {}", req.record_id)))?;
+        let record = store
+            .get(&req.record_id)
+            .await?
+            .ok_or_else(|| SchedError::NotFound(format!("record_id: {}", req.record_id)))?;
         let mut out = convert::record(&record, false);
         out.document = store.document(&req.record_id).await?.unwrap_or_default();
         Ok(out)
@@ -76,7 +106,10 @@ pub type InboxStream = Pin<Box<dyn Stream<Item = Result<pb::InboxEvent, Status>>
 
 #[tonic::async_trait]
 impl Inbox for Api {
-    async fn open_session(&self, request: Request<pb::OpenSessionRequest>) -> Result<Response<pb::Session>, Status> {
+    async fn open_session(
+        &self,
+        request: Request<pb::OpenSessionRequest>,
+    ) -> Result<Response<pb::Session>, Status> {
         let result = match self.limits.global(SERVICE) {
             Ok(()) => self.open_session_checked(request).await,
             Err(e) => Err(e),
@@ -84,7 +117,10 @@ impl Inbox for Api {
         observe(SERVICE, "OpenSession", result).map(Response::new)
     }
 
-    async fn close_session(&self, request: Request<pb::CloseSessionRequest>) -> Result<Response<pb::CloseSessionResponse>, Status> {
+    async fn close_session(
+        &self,
+        request: Request<pb::CloseSessionRequest>,
+    ) -> Result<Response<pb::CloseSessionResponse>, Status> {
         let result = async {
             let session = self.session(&request)?;
             let token = request
@@ -96,7 +132,9 @@ impl Inbox for Api {
                 .to_string();
             self.engine.sessions().close(&token);
             // A signer who signs out is no longer there to act on their leases.
-            self.engine.release_all(&session.signer_id, crate::model::ReleaseReason::Away).await;
+            self.engine
+                .release_all(&session.signer_id, crate::model::ReleaseReason::Away)
+                .await;
             Ok(pb::CloseSessionResponse {})
         }
         .await;
@@ -105,7 +143,10 @@ impl Inbox for Api {
 
     type StreamStream = InboxStream;
 
-    async fn stream(&self, request: Request<pb::StreamInboxRequest>) -> Result<Response<InboxStream>, Status> {
+    async fn stream(
+        &self,
+        request: Request<pb::StreamInboxRequest>,
+    ) -> Result<Response<InboxStream>, Status> {
         let result = async {
             self.limits.global(SERVICE)?;
             let session = self.session(&request)?;
@@ -113,11 +154,15 @@ impl Inbox for Api {
         }
         .await;
         let rx = observe(SERVICE, "Stream", result)?;
-        let stream = tokio_stream::StreamExt::map(tokio_stream::wrappers::ReceiverStream::new(rx), Ok);
+        let stream =
+            tokio_stream::StreamExt::map(tokio_stream::wrappers::ReceiverStream::new(rx), Ok);
         Ok(Response::new(Box::pin(stream)))
     }
 
-    async fn pull_next(&self, request: Request<pb::PullNextRequest>) -> Result<Response<pb::PullNextResponse>, Status> {
+    async fn pull_next(
+        &self,
+        request: Request<pb::PullNextRequest>,
+    ) -> Result<Response<pb::PullNextResponse>, Status> {
         let result = async {
             self.limits.global(SERVICE)?;
             let session = self.session(&request)?;
@@ -127,13 +172,18 @@ impl Inbox for Api {
             }
             let max = if max == 0 { usize::MAX } else { max as usize };
             let records = self.engine.dispatch_signer(&session.signer_id, max).await;
-            Ok(pb::PullNextResponse { records: records.iter().map(|r| convert::record(r, false)).collect() })
+            Ok(pb::PullNextResponse {
+                records: records.iter().map(|r| convert::record(r, false)).collect(),
+            })
         }
         .await;
         observe(SERVICE, "PullNext", result).map(Response::new)
     }
 
-    async fn approve(&self, request: Request<pb::ApproveRequest>) -> Result<Response<pb::ApproveResponse>, Status> {
+    async fn approve(
+        &self,
+        request: Request<pb::ApproveRequest>,
+    ) -> Result<Response<pb::ApproveResponse>, Status> {
         let result = match self.limits.global(SERVICE) {
             Ok(()) => self.approve_checked(request).await,
             Err(e) => Err(e),
@@ -141,7 +191,10 @@ impl Inbox for Api {
         observe(SERVICE, "Approve", result).map(Response::new)
     }
 
-    async fn reject(&self, request: Request<pb::RejectRequest>) -> Result<Response<pb::Record>, Status> {
+    async fn reject(
+        &self,
+        request: Request<pb::RejectRequest>,
+    ) -> Result<Response<pb::Record>, Status> {
         let result = match self.limits.global(SERVICE) {
             Ok(()) => self.reject_checked(request).await,
             Err(e) => Err(e),
@@ -149,18 +202,27 @@ impl Inbox for Api {
         observe(SERVICE, "Reject", result).map(Response::new)
     }
 
-    async fn set_away(&self, request: Request<pb::SetAwayRequest>) -> Result<Response<pb::SetAwayResponse>, Status> {
+    async fn set_away(
+        &self,
+        request: Request<pb::SetAwayRequest>,
+    ) -> Result<Response<pb::SetAwayResponse>, Status> {
         let result = async {
             self.limits.global(SERVICE)?;
             let session = self.session(&request)?;
-            let away = self.engine.set_away(&session.signer_id, request.get_ref().away).await?;
+            let away = self
+                .engine
+                .set_away(&session.signer_id, request.get_ref().away)
+                .await?;
             Ok(pb::SetAwayResponse { away })
         }
         .await;
         observe(SERVICE, "SetAway", result).map(Response::new)
     }
 
-    async fn get_document(&self, request: Request<pb::GetDocumentRequest>) -> Result<Response<pb::Record>, Status> {
+    async fn get_document(
+        &self,
+        request: Request<pb::GetDocumentRequest>,
+    ) -> Result<Response<pb::Record>, Status> {
         let result = match self.limits.global(SERVICE) {
             Ok(()) => self.get_document_checked(request).await,
             Err(e) => Err(e),

@@ -27,13 +27,18 @@ fn caller<T>(request: &Request<T>, roles: &[Role]) -> Result<String, SchedError>
     authorize(request, roles)
         .map(|id| id.common_name)
         .map_err(|status| match status.code() {
-            tonic::Code::PermissionDenied => SchedError::PermissionDenied(status.message().to_string()),
+            tonic::Code::PermissionDenied => {
+                SchedError::PermissionDenied(status.message().to_string())
+            }
             _ => SchedError::Unauthenticated(status.message().to_string()),
         })
 }
 
 impl Api {
-    async fn submit_checked(&self, request: Request<pb::SubmitRequest>) -> Result<pb::Record, SchedError> {
+    async fn submit_checked(
+        &self,
+        request: Request<pb::SubmitRequest>,
+    ) -> Result<pb::Record, SchedError> {
         let client = caller(&request, &[Role::Intake])?;
         let req = request.into_inner();
         fields::id("ward", &req.ward)?;
@@ -45,7 +50,9 @@ impl Api {
         fields::text("idempotency_key", &req.idempotency_key, 128)?;
         let priority = convert::from_priority(fields::known_enum("priority", req.priority)?);
         let deadline = match &req.deadline {
-            Some(t) => Some(from_ts(t).ok_or_else(|| SchedError::invalid("deadline", "is out of range"))?),
+            Some(t) => {
+                Some(from_ts(t).ok_or_else(|| SchedError::invalid("deadline", "is out of range"))?)
+            }
             None => None,
         };
         self.limits.submit(&client, &req.ward)?;
@@ -58,16 +65,25 @@ impl Api {
             priority,
             idempotency_key: req.idempotency_key,
         };
-        let (record, _) = self.engine.submit(submission, Actor::Intake(client)).await?;
+        let (record, _) = self
+            .engine
+            .submit(submission, Actor::Intake(client))
+            .await?;
         Ok(convert::record(&record, false))
     }
 
-    async fn get_checked(&self, request: Request<pb::GetRecordRequest>) -> Result<pb::Record, SchedError> {
+    async fn get_checked(
+        &self,
+        request: Request<pb::GetRecordRequest>,
+    ) -> Result<pb::Record, SchedError> {
         caller(&request, &[Role::Intake, Role::Operator])?;
         let req = request.into_inner();
         fields::id("id", &req.id)?;
         let store = self.engine.store();
-        let record = store.get(&req.id).await?.ok_or_else(|| SchedError::NotFound(format!("id: no record {}", req.id)))?;
+        let record = store
+            .get(&req.id)
+            .await?
+            .ok_or_else(|| SchedError::NotFound(format!("id: no record {}", req.id)))?;
         let mut out = convert::record(&record, true);
         if req.include_document {
             out.document = store.document(&req.id).await?.unwrap_or_default();
@@ -75,37 +91,70 @@ impl Api {
         Ok(out)
     }
 
-    async fn list_checked(&self, request: Request<pb::ListRecordsRequest>) -> Result<pb::ListRecordsResponse, SchedError> {
+    async fn list_checked(
+        &self,
+        request: Request<pb::ListRecordsRequest>,
+    ) -> Result<pb::ListRecordsResponse, SchedError> {
         caller(&request, &[Role::Intake, Role::Operator])?;
         let req = request.into_inner();
         fields::id("ward", &req.ward)?;
         let state = convert::from_state(fields::known_enum("state", req.state)?);
         if !(0..=MAX_PAGE).contains(&req.page_size) {
-            return Err(SchedError::invalid("page_size", format!("{}; use 1 to {MAX_PAGE}, or 0 for 50", req.page_size)));
+            return Err(SchedError::invalid(
+                "page_size",
+                format!("{}; use 1 to {MAX_PAGE}, or 0 for 50", req.page_size),
+            ));
         }
-        let size = if req.page_size == 0 { 50 } else { req.page_size as usize };
+        let size = if req.page_size == 0 {
+            50
+        } else {
+            req.page_size as usize
+        };
         let after = if req.page_token.is_empty() {
             None
         } else {
             fields::id("page_token", &req.page_token)?;
             Some(req.page_token.as_str())
         };
-        let records = self.engine.store().list(&req.ward, state, after, size + 1).await.map_err(|e| match e {
-            crate::store::StoreError::NotFound(_) => SchedError::invalid("page_token", "is not a token from a previous page"),
-            other => other.into(),
-        })?;
+        let records = self
+            .engine
+            .store()
+            .list(&req.ward, state, after, size + 1)
+            .await
+            .map_err(|e| match e {
+                crate::store::StoreError::NotFound(_) => {
+                    SchedError::invalid("page_token", "is not a token from a previous page")
+                }
+                other => other.into(),
+            })?;
         let more = records.len() > size;
         let records: Vec<_> = records.into_iter().take(size).collect();
-        let next_page_token = if more { records.last().map(|r| r.meta.id.clone()).unwrap_or_default() } else { String::new() };
-        Ok(pb::ListRecordsResponse { records: records.iter().map(|r| convert::record(r, false)).collect(), next_page_token })
+        let next_page_token = if more {
+            records
+                .last()
+                .map(|r| r.meta.id.clone())
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok(pb::ListRecordsResponse {
+            records: records.iter().map(|r| convert::record(r, false)).collect(),
+            next_page_token,
+        })
     }
 
-    async fn cancel_checked(&self, request: Request<pb::CancelRecordRequest>) -> Result<pb::Record, SchedError> {
+    async fn cancel_checked(
+        &self,
+        request: Request<pb::CancelRecordRequest>,
+    ) -> Result<pb::Record, SchedError> {
         let client = caller(&request, &[Role::Intake, Role::Operator])?;
         let req = request.into_inner();
         fields::id("id", &req.id)?;
         fields::text("reason", &req.reason, MAX_REASON)?;
-        let record = self.engine.cancel(&req.id, req.reason, Actor::Intake(client)).await?;
+        let record = self
+            .engine
+            .cancel(&req.id, req.reason, Actor::Intake(client))
+            .await?;
         Ok(convert::record(&record, false))
     }
 }
@@ -115,7 +164,10 @@ pub type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::RecordEvent, Status>
 
 #[tonic::async_trait]
 impl Intake for Api {
-    async fn submit(&self, request: Request<pb::SubmitRequest>) -> Result<Response<pb::Record>, Status> {
+    async fn submit(
+        &self,
+        request: Request<pb::SubmitRequest>,
+    ) -> Result<Response<pb::Record>, Status> {
         let result = match self.limits.global(SERVICE) {
             Ok(()) => self.submit_checked(request).await,
             Err(e) => Err(e),
@@ -123,7 +175,10 @@ impl Intake for Api {
         observe(SERVICE, "Submit", result).map(Response::new)
     }
 
-    async fn get(&self, request: Request<pb::GetRecordRequest>) -> Result<Response<pb::Record>, Status> {
+    async fn get(
+        &self,
+        request: Request<pb::GetRecordRequest>,
+    ) -> Result<Response<pb::Record>, Status> {
         let result = match self.limits.global(SERVICE) {
             Ok(()) => self.get_checked(request).await,
             Err(e) => Err(e),
@@ -131,7 +186,10 @@ impl Intake for Api {
         observe(SERVICE, "Get", result).map(Response::new)
     }
 
-    async fn list(&self, request: Request<pb::ListRecordsRequest>) -> Result<Response<pb::ListRecordsResponse>, Status> {
+    async fn list(
+        &self,
+        request: Request<pb::ListRecordsRequest>,
+    ) -> Result<Response<pb::ListRecordsResponse>, Status> {
         let result = match self.limits.global(SERVICE) {
             Ok(()) => self.list_checked(request).await,
             Err(e) => Err(e),
@@ -141,32 +199,45 @@ impl Intake for Api {
 
     type WatchStream = WatchStream;
 
-    async fn watch(&self, request: Request<pb::WatchRequest>) -> Result<Response<WatchStream>, Status> {
+    async fn watch(
+        &self,
+        request: Request<pb::WatchRequest>,
+    ) -> Result<Response<WatchStream>, Status> {
         let checked = (|| {
             self.limits.global(SERVICE)?;
             caller(&request, &[Role::Intake, Role::Operator])?;
             let req = request.get_ref();
             fields::id("ward", &req.ward)?;
-            if !self.engine.with_directory(|d| d.wards.contains_key(&req.ward)) {
-                return Err(SchedError::NotFound(format!("ward: no ward {:?}", req.ward)));
+            if !self
+                .engine
+                .with_directory(|d| d.wards.contains_key(&req.ward))
+            {
+                return Err(SchedError::NotFound(format!(
+                    "ward: no ward {:?}",
+                    req.ward
+                )));
             }
             Ok(())
         })();
         observe(SERVICE, "Watch", checked)?;
         let req = request.into_inner();
         let rx = self.engine.watch(req.ward, req.after_cursor);
-        let stream = tokio_stream::StreamExt::map(tokio_stream::wrappers::ReceiverStream::new(rx), |item| {
-            item.map(|e| pb::RecordEvent {
-                cursor: e.cursor,
-                record: Some(convert::record(&e.record, false)),
-                at: Some(convert::ts(e.at)),
-            })
-            .map_err(Status::from)
-        });
+        let stream =
+            tokio_stream::StreamExt::map(tokio_stream::wrappers::ReceiverStream::new(rx), |item| {
+                item.map(|e| pb::RecordEvent {
+                    cursor: e.cursor,
+                    record: Some(convert::record(&e.record, false)),
+                    at: Some(convert::ts(e.at)),
+                })
+                .map_err(Status::from)
+            });
         Ok(Response::new(Box::pin(stream)))
     }
 
-    async fn cancel(&self, request: Request<pb::CancelRecordRequest>) -> Result<Response<pb::Record>, Status> {
+    async fn cancel(
+        &self,
+        request: Request<pb::CancelRecordRequest>,
+    ) -> Result<Response<pb::Record>, Status> {
         let result = match self.limits.global(SERVICE) {
             Ok(()) => self.cancel_checked(request).await,
             Err(e) => Err(e),

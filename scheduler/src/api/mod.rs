@@ -34,24 +34,36 @@ pub struct Api {
 impl Api {
     /// The signer session named by the `authorization: Bearer <token>` metadata.
     pub fn session<T>(&self, request: &Request<T>) -> Result<Session, SchedError> {
-        let header = request
-            .metadata()
-            .get("authorization")
-            .ok_or_else(|| SchedError::Unauthenticated("no session: sign in with OpenSession and send authorization: Bearer <token>".into()))?;
+        let header = request.metadata().get("authorization").ok_or_else(|| {
+            SchedError::Unauthenticated(
+                "no session: sign in with OpenSession and send authorization: Bearer <token>"
+                    .into(),
+            )
+        })?;
         let token = header
             .to_str()
             .ok()
             .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or_else(|| SchedError::Unauthenticated("authorization metadata is not \"Bearer <token>\"".into()))?;
+            .ok_or_else(|| {
+                SchedError::Unauthenticated(
+                    "authorization metadata is not \"Bearer <token>\"".into(),
+                )
+            })?;
         self.engine
             .sessions()
             .check(token, time::OffsetDateTime::now_utc())
-            .ok_or_else(|| SchedError::Unauthenticated("the session has ended; sign in again".into()))
+            .ok_or_else(|| {
+                SchedError::Unauthenticated("the session has ended; sign in again".into())
+            })
     }
 }
 
 /// Counts the call by its outcome and turns the error into a status.
-pub fn observe<T>(service: &'static str, method: &'static str, result: Result<T, SchedError>) -> Result<T, Status> {
+pub fn observe<T>(
+    service: &'static str,
+    method: &'static str,
+    result: Result<T, SchedError>,
+) -> Result<T, Status> {
     match result {
         Ok(v) => {
             crate::metrics::call(service, method, tonic::Code::Ok);

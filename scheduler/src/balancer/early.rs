@@ -21,7 +21,12 @@ use crate::model::SignerRole;
 impl Balancer {
     /// The signers the policy may give `entry` to now: eligible deputies, else eligible
     /// directors; never `exclude`. In id order.
-    pub(super) fn candidates(&self, entry: &Entry, now: OffsetDateTime, exclude: Option<&str>) -> Vec<Candidate> {
+    pub(super) fn candidates(
+        &self,
+        entry: &Entry,
+        now: OffsetDateTime,
+        exclude: Option<&str>,
+    ) -> Vec<Candidate> {
         let Some(ward) = self.wards.get(&entry.ward) else {
             return Vec::new();
         };
@@ -52,14 +57,25 @@ impl Balancer {
 
     /// Gives a detached record to the signer the policy picks, or to the ward pool if nobody is
     /// eligible; returns the signer.
-    pub(super) fn dispatch(&mut self, record: Record, now: OffsetDateTime, exclude: Option<&str>) -> Option<String> {
+    pub(super) fn dispatch(
+        &mut self,
+        record: Record,
+        now: OffsetDateTime,
+        exclude: Option<&str>,
+    ) -> Option<String> {
         let candidates = self.candidates(&record.entry, now, exclude);
         let policy = self.config.policy;
         let ward = self.ward_mut(&record.entry.ward);
         let chosen = choose(policy, &candidates, &mut ward.rr_last, &mut ward.rng);
         match chosen.and_then(|i| candidates.into_iter().nth(i)) {
             Some(c) => {
-                self.attach(record, Place::Queue { signer: c.id.clone(), charged: c.charge });
+                self.attach(
+                    record,
+                    Place::Queue {
+                        signer: c.id.clone(),
+                        charged: c.charge,
+                    },
+                );
                 Some(c.id)
             }
             None => {
@@ -78,17 +94,24 @@ impl Balancer {
             let mut extra = Extra::new();
             let mut adopted = Vec::new();
             for (_, key) in ward.pool.all_ordered() {
-                let Some(record) = self.records.get(key.id()) else { continue };
+                let Some(record) = self.records.get(key.id()) else {
+                    continue;
+                };
                 let procedure = &record.entry.procedure;
                 match signer.role {
                     SignerRole::Director => {
-                        if self.eligible_deputies(ward, procedure, now, Count::LeasesAndQueues).is_empty() {
+                        if self
+                            .eligible_deputies(ward, procedure, now, Count::LeasesAndQueues)
+                            .is_empty()
+                        {
                             adopted.push((key.id().to_owned(), None));
                         }
                     }
                     SignerRole::Deputy => {
                         let count = Count::LeasesAndQueues;
-                        if let Some(d) = self.delegation_for(ward, &signer.id, procedure, now, count, &extra) {
+                        if let Some(d) =
+                            self.delegation_for(ward, &signer.id, procedure, now, count, &extra)
+                        {
                             *extra.entry(d.id.clone()).or_default() += 1;
                             adopted.push((key.id().to_owned(), Some(d.id.clone())));
                         }
@@ -99,14 +122,29 @@ impl Balancer {
         };
         for (id, charged) in adopted {
             if let Some(record) = self.detach(&id) {
-                self.attach(record, Place::Queue { signer: signer.id.clone(), charged });
+                self.attach(
+                    record,
+                    Place::Queue {
+                        signer: signer.id.clone(),
+                        charged,
+                    },
+                );
             }
         }
     }
 
     /// Early-binding `take` for an available signer with `room > 0`.
-    pub(super) fn take_early(&mut self, signer: &SignerView, room: usize, now: OffsetDateTime) -> Vec<Grant> {
-        if self.wards.get(&signer.ward).is_some_and(|w| !w.pool.is_empty()) {
+    pub(super) fn take_early(
+        &mut self,
+        signer: &SignerView,
+        room: usize,
+        now: OffsetDateTime,
+    ) -> Vec<Grant> {
+        if self
+            .wards
+            .get(&signer.ward)
+            .is_some_and(|w| !w.pool.is_empty())
+        {
             self.adopt(signer, now);
         }
         let (picks, bounced) = {
@@ -120,7 +158,9 @@ impl Balancer {
                 if picks.len() >= room {
                     break;
                 }
-                let Some(record) = self.records.get(key.id()) else { continue };
+                let Some(record) = self.records.get(key.id()) else {
+                    continue;
+                };
                 match self.authority(signer, &record.entry, now, Count::Leases, &extra) {
                     Some(authority) => {
                         if let Authority::Delegated(d) = &authority {
@@ -142,9 +182,18 @@ impl Balancer {
             .into_iter()
             .map(|(id, charged)| {
                 if let Some(record) = self.detach(&id) {
-                    self.attach(record, Place::Leased { signer: signer.id.clone(), charged });
+                    self.attach(
+                        record,
+                        Place::Leased {
+                            signer: signer.id.clone(),
+                            charged,
+                        },
+                    );
                 }
-                Grant { id, escalated: false }
+                Grant {
+                    id,
+                    escalated: false,
+                }
             })
             .collect()
     }

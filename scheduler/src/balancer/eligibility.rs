@@ -59,7 +59,11 @@ impl Balancer {
     fn cap_load(&self, delegation: &str, count: Count, extra: &Extra) -> u32 {
         let used = self.used.get(delegation).copied().unwrap_or(0);
         let held = self.held.get(delegation).copied().unwrap_or_default();
-        let queued = if count == Count::LeasesAndQueues { held.queued } else { 0 };
+        let queued = if count == Count::LeasesAndQueues {
+            held.queued
+        } else {
+            0
+        };
         used.saturating_add(held.leased)
             .saturating_add(queued)
             .saturating_add(extra.get(delegation).copied().unwrap_or(0))
@@ -85,7 +89,8 @@ impl Balancer {
             let remaining = if d.daily_cap == 0 {
                 u32::MAX
             } else {
-                d.daily_cap.saturating_sub(self.cap_load(&d.id, count, extra))
+                d.daily_cap
+                    .saturating_sub(self.cap_load(&d.id, count, extra))
             };
             if remaining > 0 && best.is_none_or(|(_, r)| remaining > r) {
                 best = Some((d, remaining));
@@ -110,14 +115,19 @@ impl Balancer {
             SignerRole::Director => Some(Authority::Own),
             SignerRole::Deputy => {
                 let ward = self.wards.get(&entry.ward)?;
-                let d = self.delegation_for(ward, &signer.id, &entry.procedure, now, count, extra)?;
+                let d =
+                    self.delegation_for(ward, &signer.id, &entry.procedure, now, count, extra)?;
                 Some(Authority::Delegated(d.id.clone()))
             }
         }
     }
 
     /// The ward's signers of `role` that are known and not away, in id order.
-    pub(super) fn ward_signers(&self, ward: &WardState, role: SignerRole) -> impl Iterator<Item = &SignerView> {
+    pub(super) fn ward_signers(
+        &self,
+        ward: &WardState,
+        role: SignerRole,
+    ) -> impl Iterator<Item = &SignerView> {
         ward.signers
             .iter()
             .filter_map(|id| self.available(id))
@@ -135,7 +145,12 @@ impl Balancer {
     ) -> Vec<(&'a SignerView, &'a Delegation)> {
         let none = Extra::new();
         self.ward_signers(ward, SignerRole::Deputy)
-            .filter_map(|v| Some((v, self.delegation_for(ward, &v.id, procedure, now, count, &none)?)))
+            .filter_map(|v| {
+                Some((
+                    v,
+                    self.delegation_for(ward, &v.id, procedure, now, count, &none)?,
+                ))
+            })
             .collect()
     }
 
@@ -148,9 +163,14 @@ impl Balancer {
         }
         let ward = self.wards.get(&entry.ward)?;
         let mut listed = ward.delegations.iter().filter(|d| {
-            d.deputy_id == signer && d.revoked_at.is_none() && d.procedure_codes.contains(&entry.procedure)
+            d.deputy_id == signer
+                && d.revoked_at.is_none()
+                && d.procedure_codes.contains(&entry.procedure)
         });
         let first = listed.clone().next();
-        listed.find(|d| d.daily_cap == 0).or(first).map(|d| d.id.clone())
+        listed
+            .find(|d| d.daily_cap == 0)
+            .or(first)
+            .map(|d| d.id.clone())
     }
 }

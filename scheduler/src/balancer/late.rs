@@ -49,15 +49,28 @@ impl Balancer {
     }
 
     /// The records of `procedures` whose slack is below the guard, best first.
-    fn below_guard<'w>(&self, ward: &'w WardState, procedures: &[&str], now: OffsetDateTime) -> Vec<&'w PoolKey> {
+    fn below_guard<'w>(
+        &self,
+        ward: &'w WardState,
+        procedures: &[&str],
+        now: OffsetDateTime,
+    ) -> Vec<&'w PoolKey> {
         let limit = nanos_after(now, self.config.director_guard);
-        let mut keys: Vec<&PoolKey> = procedures.iter().flat_map(|p| ward.pool.due_before(p, limit)).collect();
+        let mut keys: Vec<&PoolKey> = procedures
+            .iter()
+            .flat_map(|p| ward.pool.due_before(p, limit))
+            .collect();
         keys.sort_unstable();
         keys
     }
 
     /// Late-binding `take` for an available signer with `room > 0`.
-    pub(super) fn take_late(&mut self, signer: &SignerView, room: usize, now: OffsetDateTime) -> Vec<Grant> {
+    pub(super) fn take_late(
+        &mut self,
+        signer: &SignerView,
+        room: usize,
+        now: OffsetDateTime,
+    ) -> Vec<Grant> {
         let picks: Vec<(String, bool, Option<String>)> = {
             let Some(ward) = self.wards.get(&signer.ward) else {
                 return Vec::new();
@@ -70,20 +83,36 @@ impl Balancer {
                         merge.push(false, ward.pool.ordered(procedure));
                     }
                     merge.push(true, self.below_guard(ward, &plan.guarded, now).into_iter());
-                    merge.take(room).map(|(escalated, key)| (key.id().to_owned(), escalated, None)).collect()
+                    merge
+                        .take(room)
+                        .map(|(escalated, key)| (key.id().to_owned(), escalated, None))
+                        .collect()
                 }
                 SignerRole::Deputy => {
                     let mut merge = Merge::default();
                     for procedure in ward.pool.procedures() {
-                        if ward.delegations.iter().any(|d| d.deputy_id == signer.id && d.covers(procedure, now)) {
+                        if ward
+                            .delegations
+                            .iter()
+                            .any(|d| d.deputy_id == signer.id && d.covers(procedure, now))
+                        {
                             merge.push(procedure, ward.pool.ordered(procedure));
                         }
                     }
                     let mut extra = Extra::new();
                     let mut picks = Vec::new();
                     while picks.len() < room {
-                        let Some((procedure, key)) = merge.next() else { break };
-                        match self.delegation_for(ward, &signer.id, procedure, now, Count::Leases, &extra) {
+                        let Some((procedure, key)) = merge.next() else {
+                            break;
+                        };
+                        match self.delegation_for(
+                            ward,
+                            &signer.id,
+                            procedure,
+                            now,
+                            Count::Leases,
+                            &extra,
+                        ) {
                             Some(d) => {
                                 *extra.entry(d.id.clone()).or_default() += 1;
                                 picks.push((key.id().to_owned(), false, Some(d.id.clone())));
@@ -100,7 +129,13 @@ impl Balancer {
             .into_iter()
             .map(|(id, escalated, charged)| {
                 if let Some(record) = self.detach(&id) {
-                    self.attach(record, Place::Leased { signer: signer.id.clone(), charged });
+                    self.attach(
+                        record,
+                        Place::Leased {
+                            signer: signer.id.clone(),
+                            charged,
+                        },
+                    );
                 }
                 Grant { id, escalated }
             })
@@ -113,12 +148,20 @@ impl Balancer {
             return Vec::new();
         };
         let plan = self.director_plan(ward, now);
-        self.below_guard(ward, &plan.guarded, now).into_iter().map(|k| k.id().to_owned()).collect()
+        self.below_guard(ward, &plan.guarded, now)
+            .into_iter()
+            .map(|k| k.id().to_owned())
+            .collect()
     }
 
     /// Late-binding `eligible_signers` of a pooled record: the eligible deputies, and the
     /// directors when `take(director)` would hand the record over now.
-    pub(super) fn eligible_late(&self, ward: &WardState, entry: &super::Entry, now: OffsetDateTime) -> Vec<String> {
+    pub(super) fn eligible_late(
+        &self,
+        ward: &WardState,
+        entry: &super::Entry,
+        now: OffsetDateTime,
+    ) -> Vec<String> {
         let deputies = self.eligible_deputies(ward, &entry.procedure, now, Count::Leases);
         let director_may = deputies.is_empty()
             || (super::pool::nanos(entry.deadline) < nanos_after(now, self.config.director_guard)
@@ -127,7 +170,10 @@ impl Balancer {
                     .any(|(v, _)| v.online && self.leased_count(&v.id) < self.config.lease_size));
         let mut ids: Vec<String> = deputies.iter().map(|(v, _)| v.id.clone()).collect();
         if director_may {
-            ids.extend(self.ward_signers(ward, SignerRole::Director).map(|v| v.id.clone()));
+            ids.extend(
+                self.ward_signers(ward, SignerRole::Director)
+                    .map(|v| v.id.clone()),
+            );
         }
         ids
     }

@@ -118,7 +118,9 @@ impl Balancer {
         {
             ward.signers.remove(&id);
         }
-        let moved = old.as_ref().is_some_and(|o| o.ward != signer.ward || o.role != signer.role);
+        let moved = old
+            .as_ref()
+            .is_some_and(|o| o.ward != signer.ward || o.role != signer.role);
         let away = signer.away;
         self.ward_mut(&signer.ward).signers.insert(id.clone());
         self.signer_mut(&id).view = Some(signer);
@@ -149,7 +151,9 @@ impl Balancer {
         if !self.early() {
             return;
         }
-        let Some(state) = self.wards.get(ward) else { return };
+        let Some(state) = self.wards.get(ward) else {
+            return;
+        };
         let mut lost = Vec::new();
         for signer in &state.signers {
             let is_deputy = self
@@ -161,7 +165,9 @@ impl Balancer {
                 continue;
             }
             for id in self.queued_ids(signer) {
-                let Some(record) = self.records.get(&id) else { continue };
+                let Some(record) = self.records.get(&id) else {
+                    continue;
+                };
                 let held = state.delegations.iter().any(|d| {
                     d.deputy_id == *signer
                         && d.revoked_at.is_none()
@@ -184,7 +190,13 @@ impl Balancer {
     /// A record left the system signed: it is forgotten, the delegation's daily use grows by one,
     /// and the signer's mean service time (EWMA, for LET) learns `service`. Calling
     /// [`remove`](Self::remove) as well is harmless.
-    pub fn note_signed(&mut self, id: &str, signer_id: &str, delegation_id: Option<&str>, service: Duration) {
+    pub fn note_signed(
+        &mut self,
+        id: &str,
+        signer_id: &str,
+        delegation_id: Option<&str>,
+        service: Duration,
+    ) {
         self.detach(id);
         if let Some(d) = delegation_id {
             let used = self.used.entry(d.to_owned()).or_default();
@@ -192,7 +204,10 @@ impl Balancer {
         }
         let prior = self.config.mean_service.as_secs_f64();
         let state = self.signer_mut(signer_id);
-        state.mean_secs = Some(policy::ewma(state.mean_secs.unwrap_or(prior), service.as_secs_f64()));
+        state.mean_secs = Some(policy::ewma(
+            state.mean_secs.unwrap_or(prior),
+            service.as_secs_f64(),
+        ));
     }
 
     /// Zeroes every delegation's signatures used today (the engine calls it at midnight).
@@ -209,7 +224,11 @@ impl Balancer {
     pub fn enqueue(&mut self, entry: Entry, now: OffsetDateTime) -> Option<String> {
         self.detach(&entry.id);
         let key = PoolKey::new(&entry, &self.config);
-        let record = Record { entry, key, place: Place::Pool };
+        let record = Record {
+            entry,
+            key,
+            place: Place::Pool,
+        };
         if self.early() {
             self.dispatch(record, now, None)
         } else {
@@ -222,14 +241,25 @@ impl Balancer {
     /// [`enqueue`](Self::enqueue)). Unknown ids are ignored. A deputy's lease is charged to a
     /// delegation listing the procedure, for the daily cap.
     pub fn mark_leased(&mut self, id: &str, signer: &str) {
-        let Some(record) = self.records.get(id) else { return };
+        let Some(record) = self.records.get(id) else {
+            return;
+        };
         let charged = match &record.place {
             Place::Leased { signer: holder, .. } if holder == signer => return,
-            Place::Queue { signer: holder, charged } if holder == signer => charged.clone(),
+            Place::Queue {
+                signer: holder,
+                charged,
+            } if holder == signer => charged.clone(),
             _ => self.restored_charge(signer, &record.entry),
         };
         if let Some(record) = self.detach(id) {
-            self.attach(record, Place::Leased { signer: signer.to_owned(), charged });
+            self.attach(
+                record,
+                Place::Leased {
+                    signer: signer.to_owned(),
+                    charged,
+                },
+            );
         }
     }
 
@@ -266,11 +296,19 @@ impl Balancer {
         let Some(signer) = self.available(signer_id).cloned() else {
             return Vec::new();
         };
-        let room = capacity.min(self.config.lease_size.saturating_sub(self.leased_count(signer_id)));
+        let room = capacity.min(
+            self.config
+                .lease_size
+                .saturating_sub(self.leased_count(signer_id)),
+        );
         if room == 0 {
             return Vec::new();
         }
-        if self.early() { self.take_early(&signer, room, now) } else { self.take_late(&signer, room, now) }
+        if self.early() {
+            self.take_early(&signer, room, now)
+        } else {
+            self.take_late(&signer, room, now)
+        }
     }
 
     /// Records at risk in a ward, best first: queued records whose slack is below the guard with
@@ -278,7 +316,11 @@ impl Balancer {
     /// `take(director)` would now hand over with `escalated = true`. Always empty under early
     /// binding (the director is chosen at submission there, never escalated to).
     pub fn at_risk(&self, ward: &str, now: OffsetDateTime) -> Vec<String> {
-        if self.early() { Vec::new() } else { self.at_risk_late(ward, now) }
+        if self.early() {
+            Vec::new()
+        } else {
+            self.at_risk_late(ward, now)
+        }
     }
 
     /// The signers a record could go to now, in id order (for "who should be woken up"); online
@@ -297,17 +339,24 @@ impl Balancer {
             Place::Queue { signer, .. } => {
                 let still = self
                     .available(signer)
-                    .and_then(|v| self.authority(v, &record.entry, now, Count::Leases, &Extra::new()))
+                    .and_then(|v| {
+                        self.authority(v, &record.entry, now, Count::Leases, &Extra::new())
+                    })
                     .is_some();
                 if still {
                     vec![signer.clone()]
                 } else {
-                    self.candidates(&record.entry, now, Some(signer)).into_iter().map(|c| c.id).collect()
+                    self.candidates(&record.entry, now, Some(signer))
+                        .into_iter()
+                        .map(|c| c.id)
+                        .collect()
                 }
             }
-            Place::Pool if self.early() => {
-                self.candidates(&record.entry, now, None).into_iter().map(|c| c.id).collect()
-            }
+            Place::Pool if self.early() => self
+                .candidates(&record.entry, now, None)
+                .into_iter()
+                .map(|c| c.id)
+                .collect(),
             Place::Pool => self.eligible_late(ward, &record.entry, now),
         }
     }

@@ -57,9 +57,11 @@ pub(super) fn choose(
                 .unwrap_or(0)
         }
         Policy::Random => rng.random_range(0..candidates.len()),
-        Policy::JoinShortestQueue => {
-            candidates.iter().enumerate().min_by_key(|(_, c)| c.load).map_or(0, |(i, _)| i)
-        }
+        Policy::JoinShortestQueue => candidates
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, c)| c.load)
+            .map_or(0, |(i, _)| i),
         Policy::LeastExpectedTime => candidates
             .iter()
             .enumerate()

@@ -71,7 +71,11 @@ impl PoolKey {
         let rank = (nanos(entry.deadline) - priority_bonus(entry.priority))
             .saturating_mul(NANOS_PER_HOUR)
             .saturating_add(submitted.saturating_mul(aging));
-        PoolKey { rank, submitted, id: entry.id.clone() }
+        PoolKey {
+            rank,
+            submitted,
+            id: entry.id.clone(),
+        }
     }
 
     /// The record id.
@@ -81,7 +85,11 @@ impl PoolKey {
 
     /// A key before every real key with the same first components (for range bounds).
     fn least() -> PoolKey {
-        PoolKey { rank: i128::MIN, submitted: i128::MIN, id: String::new() }
+        PoolKey {
+            rank: i128::MIN,
+            submitted: i128::MIN,
+            id: String::new(),
+        }
     }
 }
 
@@ -101,7 +109,12 @@ pub(super) struct Pool {
 
 impl Pool {
     /// Adds a record; false if it was already there.
-    pub(super) fn insert(&mut self, procedure: &str, deadline: OffsetDateTime, key: PoolKey) -> bool {
+    pub(super) fn insert(
+        &mut self,
+        procedure: &str,
+        deadline: OffsetDateTime,
+        key: PoolKey,
+    ) -> bool {
         let bucket = self.buckets.entry(procedure.to_owned()).or_default();
         if !bucket.by_key.insert(key.clone()) {
             return false;
@@ -112,7 +125,12 @@ impl Pool {
     }
 
     /// Removes a record; false if it was not there.
-    pub(super) fn remove(&mut self, procedure: &str, deadline: OffsetDateTime, key: &PoolKey) -> bool {
+    pub(super) fn remove(
+        &mut self,
+        procedure: &str,
+        deadline: OffsetDateTime,
+        key: &PoolKey,
+    ) -> bool {
         let Some(bucket) = self.buckets.get_mut(procedure) else {
             return false;
         };
@@ -144,12 +162,19 @@ impl Pool {
 
     /// The records of one procedure, best first.
     pub(super) fn ordered(&self, procedure: &str) -> impl Iterator<Item = &PoolKey> {
-        self.buckets.get(procedure).into_iter().flat_map(|b| b.by_key.iter())
+        self.buckets
+            .get(procedure)
+            .into_iter()
+            .flat_map(|b| b.by_key.iter())
     }
 
     /// The records of one procedure whose deadline (ns since the epoch) is before `limit`,
     /// earliest deadline first.
-    pub(super) fn due_before(&self, procedure: &str, limit: i128) -> impl Iterator<Item = &PoolKey> {
+    pub(super) fn due_before(
+        &self,
+        procedure: &str,
+        limit: i128,
+    ) -> impl Iterator<Item = &PoolKey> {
         self.buckets
             .get(procedure)
             .into_iter()
@@ -178,13 +203,17 @@ pub(super) struct Merge<'a, T> {
 
 impl<T> Default for Merge<'_, T> {
     fn default() -> Self {
-        Merge { streams: Vec::new() }
+        Merge {
+            streams: Vec::new(),
+        }
     }
 }
 
 impl<T: std::fmt::Debug> std::fmt::Debug for Merge<'_, T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.streams.iter().map(|(t, _)| t)).finish()
+        f.debug_list()
+            .entries(self.streams.iter().map(|(t, _)| t))
+            .finish()
     }
 }
 

@@ -23,9 +23,15 @@ pub(super) enum Place {
     /// In its ward's pool.
     Pool,
     /// In a signer's own queue (early binding), charged to a delegation if the signer is a deputy.
-    Queue { signer: String, charged: Option<String> },
+    Queue {
+        signer: String,
+        charged: Option<String>,
+    },
     /// Leased to a signer, charged to a delegation if the signer is a deputy.
-    Leased { signer: String, charged: Option<String> },
+    Leased {
+        signer: String,
+        charged: Option<String>,
+    },
 }
 
 /// A record the balancer knows.
@@ -69,7 +75,9 @@ impl WardState {
 
 /// FNV-1a: a stable hash (std's hasher may change between releases), for per-ward seeds.
 fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// One signer's state. It can outlive the directory entry (`view: None`) while records are
@@ -105,7 +113,9 @@ impl Balancer {
     /// The ward's state, created on first use.
     pub(super) fn ward_mut(&mut self, ward: &str) -> &mut WardState {
         let seed = self.config.seed;
-        self.wards.entry(ward.to_owned()).or_insert_with(|| WardState::new(ward, seed))
+        self.wards
+            .entry(ward.to_owned())
+            .or_insert_with(|| WardState::new(ward, seed))
     }
 
     /// The signer's state, created on first use.
@@ -131,16 +141,21 @@ impl Balancer {
         match &record.place {
             Place::Pool => {
                 if let Some(ward) = self.wards.get_mut(&entry.ward) {
-                    ward.pool.remove(&entry.procedure, entry.deadline, &record.key);
-                    ward.queued.remove(&(nanos(entry.submitted_at), entry.id.clone()));
+                    ward.pool
+                        .remove(&entry.procedure, entry.deadline, &record.key);
+                    ward.queued
+                        .remove(&(nanos(entry.submitted_at), entry.id.clone()));
                 }
             }
             Place::Queue { signer, charged } => {
                 if let Some(state) = self.signers.get_mut(signer) {
-                    state.queue.remove(&entry.procedure, entry.deadline, &record.key);
+                    state
+                        .queue
+                        .remove(&entry.procedure, entry.deadline, &record.key);
                 }
                 if let Some(ward) = self.wards.get_mut(&entry.ward) {
-                    ward.queued.remove(&(nanos(entry.submitted_at), entry.id.clone()));
+                    ward.queued
+                        .remove(&(nanos(entry.submitted_at), entry.id.clone()));
                 }
                 if let Some(d) = charged {
                     let held = self.held_mut(d);
@@ -168,14 +183,19 @@ impl Balancer {
         match &place {
             Place::Pool => {
                 let ward = self.ward_mut(&entry.ward);
-                ward.pool.insert(&entry.procedure, entry.deadline, record.key.clone());
-                ward.queued.insert((nanos(entry.submitted_at), entry.id.clone()));
+                ward.pool
+                    .insert(&entry.procedure, entry.deadline, record.key.clone());
+                ward.queued
+                    .insert((nanos(entry.submitted_at), entry.id.clone()));
             }
             Place::Queue { signer, charged } => {
                 let key = record.key.clone();
-                self.signer_mut(signer).queue.insert(&entry.procedure, entry.deadline, key);
+                self.signer_mut(signer)
+                    .queue
+                    .insert(&entry.procedure, entry.deadline, key);
                 let ward = self.ward_mut(&entry.ward);
-                ward.queued.insert((nanos(entry.submitted_at), entry.id.clone()));
+                ward.queued
+                    .insert((nanos(entry.submitted_at), entry.id.clone()));
                 if let Some(d) = charged {
                     self.held_mut(d).queued += 1;
                 }
@@ -194,7 +214,11 @@ impl Balancer {
     /// The records in a signer's own queue, best first.
     pub(super) fn queued_ids(&self, signer: &str) -> Vec<String> {
         match self.signers.get(signer) {
-            Some(state) => state.queue.all_ordered().map(|(_, key)| key.id().to_owned()).collect(),
+            Some(state) => state
+                .queue
+                .all_ordered()
+                .map(|(_, key)| key.id().to_owned())
+                .collect(),
             None => Vec::new(),
         }
     }

@@ -15,7 +15,8 @@ use crate::model::{Actor, Delegation, Procedure, Signer, SignerRole, Ward};
 
 impl Engine {
     fn trust(&self) -> Result<signq_signer::cms::TrustStore, SchedError> {
-        signq_signer::trust::load(&self.settings.ca, self.settings.crl.as_deref()).map_err(|e| SchedError::Internal(e.to_string()))
+        signq_signer::trust::load(&self.settings.ca, self.settings.crl.as_deref())
+            .map_err(|e| SchedError::Internal(e.to_string()))
     }
 
     /// Adds or renames a ward.
@@ -28,35 +29,69 @@ impl Engine {
     }
 
     /// Adds or updates a procedure of the catalogue.
-    pub async fn put_procedure(&self, procedure: Procedure, actor: Actor) -> Result<Procedure, SchedError> {
+    pub async fn put_procedure(
+        &self,
+        procedure: Procedure,
+        actor: Actor,
+    ) -> Result<Procedure, SchedError> {
         let procedure = self.store.put_procedure(procedure, actor).await?;
         self.update_directory(|d| {
-            d.procedures.insert(procedure.code.clone(), procedure.clone());
+            d.procedures
+                .insert(procedure.code.clone(), procedure.clone());
         });
         Ok(procedure)
     }
 
     /// Enrolls a director or deputy by their signing certificate, which must chain to the ward CA,
     /// be valid now, and name a known ward.
-    pub async fn enroll_signer(self: &Arc<Self>, certificate: Vec<u8>, actor: Actor) -> Result<Signer, SchedError> {
-        let id = PeerIdentity::from_der(&certificate)
-            .map_err(|e| SchedError::invalid("certificate", format!("not a DER X.509 certificate: {e}")))?;
-        signq_signer::cms::check_signing_certificate(&self.trust()?, &certificate, OffsetDateTime::now_utc())
-            .map_err(|e| SchedError::invalid("certificate", format!("not a usable signing certificate of this ward CA: {e}")))?;
+    pub async fn enroll_signer(
+        self: &Arc<Self>,
+        certificate: Vec<u8>,
+        actor: Actor,
+    ) -> Result<Signer, SchedError> {
+        let id = PeerIdentity::from_der(&certificate).map_err(|e| {
+            SchedError::invalid("certificate", format!("not a DER X.509 certificate: {e}"))
+        })?;
+        signq_signer::cms::check_signing_certificate(
+            &self.trust()?,
+            &certificate,
+            OffsetDateTime::now_utc(),
+        )
+        .map_err(|e| {
+            SchedError::invalid(
+                "certificate",
+                format!("not a usable signing certificate of this ward CA: {e}"),
+            )
+        })?;
         let role = if id.has_role(Role::Director) {
             SignerRole::Director
         } else if id.has_role(Role::Deputy) {
             SignerRole::Deputy
         } else {
-            return Err(SchedError::invalid("certificate", "names neither the director nor the deputy role"));
+            return Err(SchedError::invalid(
+                "certificate",
+                "names neither the director nor the deputy role",
+            ));
         };
         let (Some(signer_id), Some(ward)) = (id.signer_id, id.ward) else {
-            return Err(SchedError::invalid("certificate", "names no signer id or ward"));
+            return Err(SchedError::invalid(
+                "certificate",
+                "names no signer id or ward",
+            ));
         };
         if !self.with_directory(|d| d.wards.contains_key(&ward)) {
-            return Err(SchedError::NotFound(format!("ward: no ward {ward:?}; create it first")));
+            return Err(SchedError::NotFound(format!(
+                "ward: no ward {ward:?}; create it first"
+            )));
         }
-        let signer = Signer { id: signer_id, display_name: id.common_name, ward, role, certificate, away: false };
+        let signer = Signer {
+            id: signer_id,
+            display_name: id.common_name,
+            ward,
+            role,
+            certificate,
+            away: false,
+        };
         let signer = self.store.put_signer(signer, actor).await?;
         self.update_directory(|d| {
             d.signers.insert(signer.id.clone(), signer.clone());
@@ -75,20 +110,29 @@ impl Engine {
         only_director: Option<&str>,
     ) -> Result<Delegation, SchedError> {
         let verified = SignedDelegation::verify(&signed, &self.trust()?).map_err(|e| match e {
-            signq_signer::delegation::DelegationError::Malformed(_) | signq_signer::delegation::DelegationError::Invalid(_) => {
+            signq_signer::delegation::DelegationError::Malformed(_)
+            | signq_signer::delegation::DelegationError::Invalid(_) => {
                 SchedError::invalid("signed_delegation", e.to_string())
             }
             other => SchedError::PermissionDenied(other.to_string()),
         })?;
         let doc = verified.doc;
         if only_director.is_some_and(|d| d != doc.director_id) {
-            return Err(SchedError::PermissionDenied(format!("the delegation is granted by {}, not by you", doc.director_id)));
+            return Err(SchedError::PermissionDenied(format!(
+                "the delegation is granted by {}, not by you",
+                doc.director_id
+            )));
         }
         let known = self.with_directory(|d| {
-            d.signers.get(&doc.deputy_id).map(|s| s.role == SignerRole::Deputy && s.ward == doc.ward)
+            d.signers
+                .get(&doc.deputy_id)
+                .map(|s| s.role == SignerRole::Deputy && s.ward == doc.ward)
         });
         if known != Some(true) {
-            return Err(SchedError::NotFound(format!("deputy {} is not an enrolled deputy of ward {}", doc.deputy_id, doc.ward)));
+            return Err(SchedError::NotFound(format!(
+                "deputy {} is not an enrolled deputy of ward {}",
+                doc.deputy_id, doc.ward
+            )));
         }
         let delegation = Delegation {
             id: doc.id,
@@ -109,12 +153,20 @@ impl Engine {
     }
 
     /// Revokes a delegation here and in the signer service.
-    pub async fn revoke_delegation(self: &Arc<Self>, id: &str, reason: &str, actor: Actor) -> Result<Delegation, SchedError> {
+    pub async fn revoke_delegation(
+        self: &Arc<Self>,
+        id: &str,
+        reason: &str,
+        actor: Actor,
+    ) -> Result<Delegation, SchedError> {
         // The signer service first: once it refuses, no signature can be made under the delegation,
         // whatever happens to the scheduler next.
         self.signer
             .clone()
-            .revoke_delegation(RevokeDelegationRequest { delegation_id: id.to_string(), reason: reason.to_string() })
+            .revoke_delegation(RevokeDelegationRequest {
+                delegation_id: id.to_string(),
+                reason: reason.to_string(),
+            })
             .await
             .map_err(SchedError::Signer)?;
         let delegation = self.store.revoke_delegation(id, reason, actor).await?;
@@ -132,13 +184,22 @@ impl Engine {
     }
 
     /// Checks a signer's PIN with the signer service and opens a session.
-    pub async fn sign_in(&self, signer_id: &str, pin: &str) -> Result<(String, Session, Signer), SchedError> {
+    pub async fn sign_in(
+        &self,
+        signer_id: &str,
+        pin: &str,
+    ) -> Result<(String, Session, Signer), SchedError> {
         let signer = self
             .with_directory(|d| d.signers.get(signer_id).cloned())
-            .ok_or_else(|| SchedError::NotFound(format!("signer_id: {signer_id:?} is not enrolled")))?;
+            .ok_or_else(|| {
+                SchedError::NotFound(format!("signer_id: {signer_id:?} is not enrolled"))
+            })?;
         self.signer
             .clone()
-            .verify_pin(VerifyPinRequest { signer_id: signer_id.to_string(), pin: pin.to_string() })
+            .verify_pin(VerifyPinRequest {
+                signer_id: signer_id.to_string(),
+                pin: pin.to_string(),
+            })
             .await
             .map_err(SchedError::Signer)?;
         let (token, session) = self.sessions.create(signer_id, OffsetDateTime::now_utc());

@@ -24,12 +24,21 @@ pub struct Directory {
 impl Directory {
     /// The delegations of a ward.
     pub fn ward_delegations(&self, ward: &str) -> Vec<Delegation> {
-        self.delegations.values().filter(|d| d.ward == ward).cloned().collect()
+        self.delegations
+            .values()
+            .filter(|d| d.ward == ward)
+            .cloned()
+            .collect()
     }
 
     /// A delegation under which `deputy` may sign `procedure` at `now`, preferring the one that
     /// ends last.
-    pub fn covering(&self, deputy: &str, procedure: &str, now: OffsetDateTime) -> Option<&Delegation> {
+    pub fn covering(
+        &self,
+        deputy: &str,
+        procedure: &str,
+        now: OffsetDateTime,
+    ) -> Option<&Delegation> {
         self.delegations
             .values()
             .filter(|d| d.deputy_id == deputy && d.covers(procedure, now))
@@ -38,6 +47,8 @@ impl Directory {
 
     /// The director of a ward.
     pub fn director_of(&self, ward: &str) -> Option<&Signer> {
-        self.signers.values().find(|s| s.ward == ward && s.role == crate::model::SignerRole::Director)
+        self.signers
+            .values()
+            .find(|s| s.ward == ward && s.role == crate::model::SignerRole::Director)
     }
 }

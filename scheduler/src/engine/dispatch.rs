@@ -23,12 +23,21 @@ impl Engine {
             match record.lease.clone() {
                 Some(lease) if lease.expires_at > now => {
                     lock(&self.balancer).mark_leased(&record.meta.id, &lease.signer_id);
-                    lock(&self.leases)
-                        .insert(record.meta.id.clone(), Held { signer: lease.signer_id.clone(), attempt: lease.attempt });
+                    lock(&self.leases).insert(
+                        record.meta.id.clone(),
+                        Held {
+                            signer: lease.signer_id.clone(),
+                            attempt: lease.attempt,
+                        },
+                    );
                     self.schedule_expiry(record.meta.id.clone(), lease.attempt, lease.expires_at);
                 }
                 Some(lease) => {
-                    let t = Transition::Release { id: record.meta.id.clone(), attempt: lease.attempt, reason: ReleaseReason::Recovered };
+                    let t = Transition::Release {
+                        id: record.meta.id.clone(),
+                        attempt: lease.attempt,
+                        reason: ReleaseReason::Recovered,
+                    };
                     let record = self.store.apply(t, Actor::System).await?;
                     lock(&self.balancer).enqueue(entry(&record), now);
                     returned += 1;
@@ -39,7 +48,12 @@ impl Engine {
                 }
             }
         }
-        tracing::info!(queued, returned, leased = lock(&self.leases).len(), "recovered open records");
+        tracing::info!(
+            queued,
+            returned,
+            leased = lock(&self.leases).len(),
+            "recovered open records"
+        );
         Ok(())
     }
 
@@ -47,7 +61,11 @@ impl Engine {
     /// takes only what deputies may not, or what the deadline guard escalates).
     pub async fn dispatch_ward(self: &Arc<Self>, ward: &str) {
         let mut signers: Vec<(SignerRole, String)> = self.with_directory(|d| {
-            d.signers.values().filter(|s| s.ward == ward && !s.away).map(|s| (s.role, s.id.clone())).collect()
+            d.signers
+                .values()
+                .filter(|s| s.ward == ward && !s.away)
+                .map(|s| (s.role, s.id.clone()))
+                .collect()
         });
         signers.sort_by_key(|(role, id)| (*role == SignerRole::Director, id.clone()));
         for (_, signer) in signers {
@@ -59,8 +77,14 @@ impl Engine {
     }
 
     /// Leases up to `max` more records to `signer` (within the lease size); returns them.
-    pub async fn dispatch_signer(self: &Arc<Self>, signer: &str, max: usize) -> Vec<crate::model::Record> {
-        let Some(s) = self.with_directory(|d| d.signers.get(signer).cloned()) else { return Vec::new() };
+    pub async fn dispatch_signer(
+        self: &Arc<Self>,
+        signer: &str,
+        max: usize,
+    ) -> Vec<crate::model::Record> {
+        let Some(s) = self.with_directory(|d| d.signers.get(signer).cloned()) else {
+            return Vec::new();
+        };
         let now = OffsetDateTime::now_utc();
         let grants = {
             let mut balancer = lock(&self.balancer);
@@ -87,7 +111,11 @@ impl Engine {
         escalated: bool,
         now: OffsetDateTime,
     ) -> Result<crate::model::Record, SchedError> {
-        let current = self.store.get(id).await?.ok_or_else(|| SchedError::NotFound(format!("record {id}")))?;
+        let current = self
+            .store
+            .get(id)
+            .await?
+            .ok_or_else(|| SchedError::NotFound(format!("record {id}")))?;
         let expires_at = now + self.settings.lease_timeout;
         let t = Transition::Lease {
             id: id.to_string(),
@@ -106,10 +134,23 @@ impl Engine {
         };
         let attempt = record.attempt;
         lock(&self.balancer).mark_leased(id, signer);
-        lock(&self.leases).insert(id.to_string(), Held { signer: signer.to_string(), attempt });
+        lock(&self.leases).insert(
+            id.to_string(),
+            Held {
+                signer: signer.to_string(),
+                attempt,
+            },
+        );
         self.schedule_expiry(id.to_string(), attempt, expires_at);
         crate::metrics::leased(&record, escalated, now);
-        self.inboxes.send(signer, InboxEvent { event: Some(inbox_event::Event::Leased(crate::api::convert::record(&record, false))) });
+        self.inboxes.send(
+            signer,
+            InboxEvent {
+                event: Some(inbox_event::Event::Leased(crate::api::convert::record(
+                    &record, false,
+                ))),
+            },
+        );
         self.notify(&record.meta.ward);
         Ok(record)
     }
@@ -117,7 +158,9 @@ impl Engine {
     /// Returns the record to the pool when its lease ends, unless it moved on meanwhile.
     fn schedule_expiry(self: &Arc<Self>, id: String, attempt: u32, at: OffsetDateTime) {
         let engine = Arc::downgrade(self);
-        let wait = (at - OffsetDateTime::now_utc()).try_into().unwrap_or(std::time::Duration::ZERO);
+        let wait = (at - OffsetDateTime::now_utc())
+            .try_into()
+            .unwrap_or(std::time::Duration::ZERO);
         tokio::spawn(async move {
             tokio::time::sleep(wait).await;
             if let Some(engine) = engine.upgrade() {
@@ -136,10 +179,18 @@ impl Engine {
         }
         if lock(&self.approving).contains(id) {
             // Being signed right now: look again shortly; the approval's outcome decides.
-            self.schedule_expiry(id.to_string(), attempt, OffsetDateTime::now_utc() + std::time::Duration::from_secs(1));
+            self.schedule_expiry(
+                id.to_string(),
+                attempt,
+                OffsetDateTime::now_utc() + std::time::Duration::from_secs(1),
+            );
             return;
         }
-        let t = Transition::Release { id: id.to_string(), attempt, reason };
+        let t = Transition::Release {
+            id: id.to_string(),
+            attempt,
+            reason,
+        };
         let record = match self.store.apply(t, Actor::System).await {
             Ok(record) => record,
             Err(error) => {
@@ -162,13 +213,21 @@ impl Engine {
     pub(super) fn lease_ended(&self, signer: &str, id: &str, reason: &str) {
         self.inboxes.send(
             signer,
-            InboxEvent { event: Some(inbox_event::Event::Ended(LeaseEnded { record_id: id.to_string(), reason: reason.to_string() })) },
+            InboxEvent {
+                event: Some(inbox_event::Event::Ended(LeaseEnded {
+                    record_id: id.to_string(),
+                    reason: reason.to_string(),
+                })),
+            },
         );
     }
 
     /// Marks a signer away (their leases return to the pool) or back (they get work).
     pub async fn set_away(self: &Arc<Self>, signer: &str, away: bool) -> Result<bool, SchedError> {
-        let updated = self.store.set_away(signer, away, Actor::Signer(signer.to_string())).await?;
+        let updated = self
+            .store
+            .set_away(signer, away, Actor::Signer(signer.to_string()))
+            .await?;
         self.update_directory(|d| {
             d.signers.insert(updated.id.clone(), updated.clone());
         });
@@ -182,8 +241,11 @@ impl Engine {
 
     /// Returns every lease of `signer` to the pool.
     pub async fn release_all(self: &Arc<Self>, signer: &str, reason: ReleaseReason) {
-        let held: Vec<(String, u32)> =
-            lock(&self.leases).iter().filter(|(_, h)| h.signer == signer).map(|(id, h)| (id.clone(), h.attempt)).collect();
+        let held: Vec<(String, u32)> = lock(&self.leases)
+            .iter()
+            .filter(|(_, h)| h.signer == signer)
+            .map(|(id, h)| (id.clone(), h.attempt))
+            .collect();
         for (id, attempt) in held {
             self.take_back(&id, attempt, reason).await;
         }
@@ -191,7 +253,10 @@ impl Engine {
 
     /// Opens an inbox stream for `signer`: a snapshot of the current leases first, then every change;
     /// the signer is now ready for work.
-    pub async fn open_inbox(self: &Arc<Self>, signer: &str) -> Result<tokio::sync::mpsc::Receiver<InboxEvent>, SchedError> {
+    pub async fn open_inbox(
+        self: &Arc<Self>,
+        signer: &str,
+    ) -> Result<tokio::sync::mpsc::Receiver<InboxEvent>, SchedError> {
         let s = self
             .with_directory(|d| d.signers.get(signer).cloned())
             .ok_or_else(|| SchedError::NotFound(format!("signer {signer:?} is not enrolled")))?;
@@ -205,7 +270,12 @@ impl Engine {
         records.sort_by_key(|r| r.deadline.map(|d| (d.seconds, d.nanos)));
         self.inboxes.send(
             signer,
-            InboxEvent { event: Some(inbox_event::Event::Snapshot(InboxSnapshot { records, away: s.away })) },
+            InboxEvent {
+                event: Some(inbox_event::Event::Snapshot(InboxSnapshot {
+                    records,
+                    away: s.away,
+                })),
+            },
         );
         self.dispatch_ward(&s.ward).await;
         Ok(rx)
@@ -218,8 +288,11 @@ impl Engine {
             let mut tick = tokio::time::interval(every);
             loop {
                 tick.tick().await;
-                let Some(engine) = engine.upgrade() else { return };
-                let wards: Vec<String> = engine.with_directory(|d| d.wards.keys().cloned().collect());
+                let Some(engine) = engine.upgrade() else {
+                    return;
+                };
+                let wards: Vec<String> =
+                    engine.with_directory(|d| d.wards.keys().cloned().collect());
                 for ward in wards {
                     engine.dispatch_ward(&ward).await;
                 }

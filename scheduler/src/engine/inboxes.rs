@@ -24,14 +24,19 @@ impl Inboxes {
     /// Registers a new stream of `signer`.
     pub fn connect(&self, signer: &str) -> mpsc::Receiver<InboxEvent> {
         let (tx, rx) = mpsc::channel(STREAM_BUFFER);
-        self.streams().entry(signer.to_string()).or_default().push(tx);
+        self.streams()
+            .entry(signer.to_string())
+            .or_default()
+            .push(tx);
         rx
     }
 
     /// Whether `signer` has at least one live stream (dropping closed ones).
     pub fn online(&self, signer: &str) -> bool {
         let mut streams = self.streams();
-        let Some(list) = streams.get_mut(signer) else { return false };
+        let Some(list) = streams.get_mut(signer) else {
+            return false;
+        };
         list.retain(|tx| !tx.is_closed());
         let online = !list.is_empty();
         if !online {

@@ -31,6 +31,9 @@ pub struct Submission {
     pub idempotency_key: String,
 }
 
+/// The furthest deadline accepted: no procedure's time limit comes near it.
+const MAX_DEADLINE_AHEAD: Duration = Duration::from_secs(5 * 365 * 24 * 3600);
+
 /// How many events a watcher reads from the store at a time.
 const WATCH_PAGE: usize = 256;
 
@@ -42,7 +45,11 @@ fn new_record_id() -> String {
 
 impl Engine {
     /// Accepts a record: durable before this returns; a repeated key returns the first record.
-    pub async fn submit(self: &Arc<Self>, s: Submission, actor: Actor) -> Result<(Record, bool), SchedError> {
+    pub async fn submit(
+        self: &Arc<Self>,
+        s: Submission,
+        actor: Actor,
+    ) -> Result<(Record, bool), SchedError> {
         let now = OffsetDateTime::now_utc();
         let time_limit = self.with_directory(|d| {
             if !d.wards.contains_key(&s.ward) {
@@ -51,16 +58,31 @@ impl Engine {
             d.procedures
                 .get(&s.procedure_code)
                 .map(|p| p.time_limit)
-                .ok_or_else(|| SchedError::invalid("procedure_code", format!("{:?} is not in the catalogue", s.procedure_code)))
+                .ok_or_else(|| {
+                    SchedError::invalid(
+                        "procedure_code",
+                        format!("{:?} is not in the catalogue", s.procedure_code),
+                    )
+                })
         })?;
         if s.document.len() > self.settings.max_document_bytes {
             return Err(SchedError::invalid(
                 "document",
-                format!("{} bytes; a document holds at most {}", s.document.len(), self.settings.max_document_bytes),
+                format!(
+                    "{} bytes; a document holds at most {}",
+                    s.document.len(),
+                    self.settings.max_document_bytes
+                ),
             ));
         }
         let deadline = match s.deadline {
             Some(d) if d <= now => return Err(SchedError::invalid("deadline", "is in the past")),
+            Some(d) if d > now + MAX_DEADLINE_AHEAD => {
+                return Err(SchedError::invalid(
+                    "deadline",
+                    "is more than 5 years ahead",
+                ));
+            }
             Some(d) => d,
             None => now + time_limit,
         };
@@ -87,8 +109,22 @@ impl Engine {
     }
 
     /// Withdraws a record that is not final.
-    pub async fn cancel(self: &Arc<Self>, id: &str, reason: String, actor: Actor) -> Result<Record, SchedError> {
-        let record = self.store.apply(Transition::Cancel { id: id.to_string(), reason }, actor).await?;
+    pub async fn cancel(
+        self: &Arc<Self>,
+        id: &str,
+        reason: String,
+        actor: Actor,
+    ) -> Result<Record, SchedError> {
+        let record = self
+            .store
+            .apply(
+                Transition::Cancel {
+                    id: id.to_string(),
+                    reason,
+                },
+                actor,
+            )
+            .await?;
         lock(&self.balancer).remove(id);
         let held = lock(&self.leases).remove(id);
         if let Some(held) = held {
@@ -102,7 +138,11 @@ impl Engine {
 
     /// Streams a ward's events after `cursor`, then every new one as it is stored, until the
     /// receiver is dropped.
-    pub fn watch(self: &Arc<Self>, ward: String, mut cursor: u64) -> mpsc::Receiver<Result<Event, SchedError>> {
+    pub fn watch(
+        self: &Arc<Self>,
+        ward: String,
+        mut cursor: u64,
+    ) -> mpsc::Receiver<Result<Event, SchedError>> {
         let (tx, rx) = mpsc::channel(WATCH_PAGE);
         let engine = self.clone();
         let mut changes = self.changes.subscribe();
@@ -131,7 +171,9 @@ impl Engine {
                         match changes.recv().await {
                             Ok(w) if w == ward => return true,
                             Ok(_) => continue,
-                            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => return true,
+                            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                                return true;
+                            }
                             Err(tokio::sync::broadcast::error::RecvError::Closed) => return false,
                         }
                     }
@@ -152,7 +194,11 @@ impl Engine {
     /// Whether `signer` is a director.
     pub(crate) fn is_director(&self, signer: Option<&str>) -> bool {
         signer.is_some_and(|id| {
-            self.with_directory(|d| d.signers.get(id).is_some_and(|s| s.role == crate::model::SignerRole::Director))
+            self.with_directory(|d| {
+                d.signers
+                    .get(id)
+                    .is_some_and(|s| s.role == crate::model::SignerRole::Director)
+            })
         })
     }
 }

@@ -161,7 +161,10 @@ impl Engine {
 
     /// A read of the directory.
     pub fn directory(&self) -> Directory {
-        self.directory.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.directory
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Runs `f` on the directory without copying it.
@@ -191,7 +194,9 @@ impl Engine {
     /// The start of today in the wards' time zone, as UTC.
     pub fn today_start(&self, now: OffsetDateTime) -> OffsetDateTime {
         let local = now.to_offset(self.settings.utc_offset);
-        local.replace_time(time::Time::MIDNIGHT).to_offset(UtcOffset::UTC)
+        local
+            .replace_time(time::Time::MIDNIGHT)
+            .to_offset(UtcOffset::UTC)
     }
 
     /// Observations for metrics and statistics: (pool depth, oldest queued) of a ward.
@@ -202,8 +207,11 @@ impl Engine {
 
     /// Records leased to `signer` now.
     pub fn leased_to(&self, signer: &str) -> Vec<String> {
-        let mut ids: Vec<String> =
-            lock(&self.leases).iter().filter(|(_, h)| h.signer == signer).map(|(id, _)| id.clone()).collect();
+        let mut ids: Vec<String> = lock(&self.leases)
+            .iter()
+            .filter(|(_, h)| h.signer == signer)
+            .map(|(id, _)| id.clone())
+            .collect();
         ids.sort();
         ids
     }

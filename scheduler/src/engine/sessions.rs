@@ -28,7 +28,10 @@ pub struct Sessions {
 impl Sessions {
     /// No sessions; each lasts `ttl` after its last use.
     pub fn new(ttl: Duration) -> Sessions {
-        Sessions { ttl, open: Mutex::new(HashMap::new()) }
+        Sessions {
+            ttl,
+            open: Mutex::new(HashMap::new()),
+        }
     }
 
     fn open(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
@@ -40,7 +43,10 @@ impl Sessions {
         let mut bytes = [0u8; 32];
         rand::rng().fill_bytes(&mut bytes);
         let token = hex::encode(bytes);
-        let session = Session { signer_id: signer_id.to_string(), expires_at: now + self.ttl };
+        let session = Session {
+            signer_id: signer_id.to_string(),
+            expires_at: now + self.ttl,
+        };
         let mut open = self.open();
         open.retain(|_, s| s.expires_at > now);
         open.insert(token.clone(), session.clone());
@@ -74,9 +80,22 @@ mod tests {
         let sessions = Sessions::new(Duration::from_secs(60));
         let t0 = OffsetDateTime::now_utc();
         let (token, _) = sessions.create("w/d", t0);
-        assert!(sessions.check(&token, t0 + Duration::from_secs(50)).is_some());
-        assert!(sessions.check(&token, t0 + Duration::from_secs(100)).is_some(), "use renews");
-        assert!(sessions.check(&token, t0 + Duration::from_secs(200)).is_none());
+        assert!(
+            sessions
+                .check(&token, t0 + Duration::from_secs(50))
+                .is_some()
+        );
+        assert!(
+            sessions
+                .check(&token, t0 + Duration::from_secs(100))
+                .is_some(),
+            "use renews"
+        );
+        assert!(
+            sessions
+                .check(&token, t0 + Duration::from_secs(200))
+                .is_none()
+        );
         let (token, _) = sessions.create("w/d", t0);
         assert_eq!(sessions.close(&token).as_deref(), Some("w/d"));
         assert!(sessions.check(&token, t0).is_none());

@@ -41,21 +41,44 @@ impl Engine {
     fn claim(&self, ids: &[String]) -> Result<Claim<'_>, SchedError> {
         let mut approving = lock(&self.approving);
         if let Some(busy) = ids.iter().find(|id| approving.contains(*id)) {
-            return Err(SchedError::Aborted(format!("record {busy} is being approved by another request; retry")));
+            return Err(SchedError::Aborted(format!(
+                "record {busy} is being approved by another request; retry"
+            )));
         }
         approving.extend(ids.iter().cloned());
-        Ok(Claim { engine: self, ids: ids.to_vec() })
+        Ok(Claim {
+            engine: self,
+            ids: ids.to_vec(),
+        })
     }
 
     /// Signs leased records with the signer's PIN; returns them in request order, signed. A
     /// record this signer already signed (a retry) is returned as it is.
-    pub async fn approve(self: &Arc<Self>, signer: &str, ids: Vec<String>, pin: String) -> Result<Vec<Record>, SchedError> {
+    pub async fn approve(
+        self: &Arc<Self>,
+        signer: &str,
+        ids: Vec<String>,
+        pin: String,
+    ) -> Result<Vec<Record>, SchedError> {
         if ids.is_empty() || ids.len() > MAX_APPROVE {
-            return Err(SchedError::invalid("record_ids", format!("{} records; approve 1 to {MAX_APPROVE} at a time", ids.len())));
+            return Err(SchedError::invalid(
+                "record_ids",
+                format!(
+                    "{} records; approve 1 to {MAX_APPROVE} at a time",
+                    ids.len()
+                ),
+            ));
         }
         let mut seen = HashSet::new();
-        if let Some((i, dup)) = ids.iter().enumerate().find(|(_, id)| !seen.insert(id.as_str())) {
-            return Err(SchedError::invalid(format!("record_ids[{i}]"), format!("{dup} appears twice")));
+        if let Some((i, dup)) = ids
+            .iter()
+            .enumerate()
+            .find(|(_, id)| !seen.insert(id.as_str()))
+        {
+            return Err(SchedError::invalid(
+                format!("record_ids[{i}]"),
+                format!("{dup} appears twice"),
+            ));
         }
         let who = self
             .with_directory(|d| d.signers.get(signer).cloned())
@@ -65,14 +88,22 @@ impl Engine {
         let mut done: BTreeMap<String, Record> = BTreeMap::new();
         let mut pending = Vec::new();
         for (i, id) in ids.iter().enumerate() {
-            let record = self.store.get(id).await?.ok_or_else(|| SchedError::NotFound(format!("record_ids[{i}]: no record {id}")))?;
+            let record =
+                self.store.get(id).await?.ok_or_else(|| {
+                    SchedError::NotFound(format!("record_ids[{i}]: no record {id}"))
+                })?;
             let held = lock(&self.leases).get(id).cloned();
             match (&record.state, held) {
                 (RecordState::Signed, _) if record.signer_id.as_deref() == Some(signer) => {
                     done.insert(id.clone(), record);
                 }
-                (RecordState::Leased, Some(h)) if h.signer == signer && h.attempt == record.attempt => {
-                    pending.push(Pending { attempt: h.attempt, record });
+                (RecordState::Leased, Some(h))
+                    if h.signer == signer && h.attempt == record.attempt =>
+                {
+                    pending.push(Pending {
+                        attempt: h.attempt,
+                        record,
+                    });
                 }
                 (state, _) => {
                     return Err(SchedError::FailedPrecondition(format!(
@@ -90,13 +121,16 @@ impl Engine {
             let delegation = match who.role {
                 SignerRole::Director => None,
                 SignerRole::Deputy => Some(
-                    self.with_directory(|d| d.covering(signer, &p.record.meta.procedure_code, now).map(|d| d.id.clone()))
-                        .ok_or_else(|| {
-                            SchedError::PermissionDenied(format!(
-                                "no delegation lets {signer} sign procedure {} (record {}) now",
-                                p.record.meta.procedure_code, p.record.meta.id
-                            ))
-                        })?,
+                    self.with_directory(|d| {
+                        d.covering(signer, &p.record.meta.procedure_code, now)
+                            .map(|d| d.id.clone())
+                    })
+                    .ok_or_else(|| {
+                        SchedError::PermissionDenied(format!(
+                            "no delegation lets {signer} sign procedure {} (record {}) now",
+                            p.record.meta.procedure_code, p.record.meta.id
+                        ))
+                    })?,
                 ),
             };
             groups.entry(delegation).or_default().push(p);
@@ -119,7 +153,11 @@ impl Engine {
     ) -> Result<Vec<Record>, SchedError> {
         let (signed_delegation, director) = match &delegation {
             Some(id) => self
-                .with_directory(|d| d.delegations.get(id).map(|d| (d.signed.clone(), d.director_id.clone())))
+                .with_directory(|d| {
+                    d.delegations
+                        .get(id)
+                        .map(|d| (d.signed.clone(), d.director_id.clone()))
+                })
                 .ok_or_else(|| SchedError::Internal(format!("delegation {id} vanished")))?,
             None => (Vec::new(), String::new()),
         };
@@ -129,28 +167,48 @@ impl Engine {
                 .store
                 .document(&p.record.meta.id)
                 .await?
-                .ok_or_else(|| SchedError::Internal(format!("document of {} missing", p.record.meta.id)))?;
+                .ok_or_else(|| {
+                    SchedError::Internal(format!("document of {} missing", p.record.meta.id))
+                })?;
             documents.push(Document {
                 record_id: p.record.meta.id.clone(),
                 procedure_code: p.record.meta.procedure_code.clone(),
                 content,
             });
         }
-        let request = SignRequest { signer_id: who.id.clone(), pin: pin.to_string(), delegation: signed_delegation, documents };
+        let request = SignRequest {
+            signer_id: who.id.clone(),
+            pin: pin.to_string(),
+            delegation: signed_delegation,
+            documents,
+        };
         let started = std::time::Instant::now();
-        let reply = self.signer.clone().sign(request).await.map_err(SchedError::Signer)?.into_inner();
+        let reply = self
+            .signer
+            .clone()
+            .sign(request)
+            .await
+            .map_err(SchedError::Signer)?
+            .into_inner();
         crate::metrics::signer_call(started.elapsed());
         let mut chain = vec![who.certificate.clone()];
         chain.extend(self.ca_chain.iter().cloned());
         let actor = match &delegation {
-            Some(d) => Actor::Deputy { deputy: who.id.clone(), director: director.clone(), delegation: d.clone() },
+            Some(d) => Actor::Deputy {
+                deputy: who.id.clone(),
+                director: director.clone(),
+                delegation: d.clone(),
+            },
             None => Actor::Signer(who.id.clone()),
         };
         let mut out = Vec::with_capacity(batch.len());
         for (p, signature) in batch.into_iter().zip(reply.signatures) {
             let id = p.record.meta.id.clone();
             if signature.record_id != id {
-                return Err(SchedError::Internal(format!("signer service answered for {} instead of {id}", signature.record_id)));
+                return Err(SchedError::Internal(format!(
+                    "signer service answered for {} instead of {id}",
+                    signature.record_id
+                )));
             }
             let t = Transition::Sign {
                 id: id.clone(),
@@ -165,7 +223,9 @@ impl Engine {
             {
                 let mut balancer = lock(&self.balancer);
                 balancer.remove(&id);
-                let service = (OffsetDateTime::now_utc() - record.meta.submitted_at).try_into().unwrap_or_default();
+                let service = (OffsetDateTime::now_utc() - record.meta.submitted_at)
+                    .try_into()
+                    .unwrap_or_default();
                 balancer.note_signed(&id, &who.id, delegation.as_deref(), service);
             }
             self.lease_ended(&who.id, &id, "signed");
@@ -177,14 +237,29 @@ impl Engine {
     }
 
     /// Returns a leased record to intake with a reason.
-    pub async fn reject(self: &Arc<Self>, signer: &str, id: &str, reason: String) -> Result<Record, SchedError> {
+    pub async fn reject(
+        self: &Arc<Self>,
+        signer: &str,
+        id: &str,
+        reason: String,
+    ) -> Result<Record, SchedError> {
         let held = lock(&self.leases).get(id).cloned();
         let Some(held) = held.filter(|h| h.signer == signer) else {
-            return Err(SchedError::FailedPrecondition(format!("record_id: record {id} is not leased to {signer}")));
+            return Err(SchedError::FailedPrecondition(format!(
+                "record_id: record {id} is not leased to {signer}"
+            )));
         };
         let _claim = self.claim(&[id.to_string()])?;
-        let t = Transition::Reject { id: id.to_string(), attempt: held.attempt, signer_id: signer.to_string(), reason };
-        let record = self.store.apply(t, Actor::Signer(signer.to_string())).await?;
+        let t = Transition::Reject {
+            id: id.to_string(),
+            attempt: held.attempt,
+            signer_id: signer.to_string(),
+            reason,
+        };
+        let record = self
+            .store
+            .apply(t, Actor::Signer(signer.to_string()))
+            .await?;
         lock(&self.leases).remove(id);
         lock(&self.balancer).remove(id);
         self.lease_ended(signer, id, "rejected");

@@ -51,7 +51,13 @@ pub struct AuditEntry {
 impl AuditEntry {
     /// SHA-256 (lowercase hex) over an unambiguous encoding of every field but `hash`.
     pub fn compute_hash(&self) -> String {
-        let text = [&self.actor, &self.action, &self.subject, &self.detail, &self.prev_hash];
+        let text = [
+            &self.actor,
+            &self.action,
+            &self.subject,
+            &self.detail,
+            &self.prev_hash,
+        ];
         let mut input = Vec::with_capacity(64 + text.iter().map(|t| t.len() + 8).sum::<usize>());
         put_bytes(&mut input, HASH_DOMAIN);
         input.extend_from_slice(&self.seq.to_be_bytes());
@@ -101,7 +107,10 @@ struct ChainCheck {
 
 impl ChainCheck {
     fn new() -> Self {
-        ChainCheck { checked: 0, prev_hash: GENESIS_HASH.to_owned() }
+        ChainCheck {
+            checked: 0,
+            prev_hash: GENESIS_HASH.to_owned(),
+        }
     }
 
     /// The sequence number the next entry must carry.
@@ -113,7 +122,10 @@ impl ChainCheck {
         let seq = self.expected_seq();
         let broken = |reason: String| ChainBreak { seq, reason };
         if entry.seq != seq {
-            return Err(broken(format!("found seq {} where {seq} should be (entry missing, moved or inserted)", entry.seq)));
+            return Err(broken(format!(
+                "found seq {} where {seq} should be (entry missing, moved or inserted)",
+                entry.seq
+            )));
         }
         if entry.prev_hash != self.prev_hash {
             return Err(broken(format!(
@@ -123,7 +135,10 @@ impl ChainCheck {
         }
         let hash = entry.compute_hash();
         if entry.hash != hash {
-            return Err(broken(format!("content does not match its hash (stored {}, computed {hash})", entry.hash)));
+            return Err(broken(format!(
+                "content does not match its hash (stored {}, computed {hash})",
+                entry.hash
+            )));
         }
         self.prev_hash = hash;
         self.checked = seq;
@@ -145,18 +160,25 @@ pub fn verify_chain(entries: impl IntoIterator<Item = AuditEntry>) -> Result<u64
 /// entry in memory at a time), inside one read transaction so a running scheduler may keep
 /// appending meanwhile. For `signq audit verify`.
 pub fn verify_database(path: &Path) -> Result<u64, AuditVerifyError> {
-    let db = |what: &str, e: rusqlite::Error| AuditVerifyError::Db(format!("{what} {}: {e}", path.display()));
+    let db = |what: &str, e: rusqlite::Error| {
+        AuditVerifyError::Db(format!("{what} {}: {e}", path.display()))
+    };
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags).map_err(|e| db("opening", e))?;
-    conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(|e| db("configuring", e))?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(|e| db("configuring", e))?;
     let mut stmt = conn
         .prepare(&format!("SELECT {AUDIT_COLUMNS} FROM audit ORDER BY seq"))
         .map_err(|e| db("reading the audit log of", e))?;
-    let mut rows = stmt.query([]).map_err(|e| db("reading the audit log of", e))?;
+    let mut rows = stmt
+        .query([])
+        .map_err(|e| db("reading the audit log of", e))?;
     let mut check = ChainCheck::new();
     while let Some(row) = rows.next().map_err(|e| db("reading the audit log of", e))? {
-        let entry = entry_from_row(row)
-            .map_err(|e| ChainBreak { seq: check.expected_seq(), reason: format!("unreadable entry: {e}") })?;
+        let entry = entry_from_row(row).map_err(|e| ChainBreak {
+            seq: check.expected_seq(),
+            reason: format!("unreadable entry: {e}"),
+        })?;
         check.push(&entry)?;
     }
     Ok(check.checked)
@@ -167,9 +189,12 @@ pub(crate) fn entry_from_row(row: &Row<'_>) -> rusqlite::Result<AuditEntry> {
     let seq: i64 = row.get(0)?;
     let at: i64 = row.get(1)?;
     Ok(AuditEntry {
-        seq: u64::try_from(seq).map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, Type::Integer, Box::new(e)))?,
-        at: OffsetDateTime::from_unix_timestamp_nanos(at.into())
-            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(1, Type::Integer, Box::new(e)))?,
+        seq: u64::try_from(seq).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(0, Type::Integer, Box::new(e))
+        })?,
+        at: OffsetDateTime::from_unix_timestamp_nanos(at.into()).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(1, Type::Integer, Box::new(e))
+        })?,
         actor: row.get(2)?,
         action: row.get(3)?,
         subject: row.get(4)?,
@@ -181,20 +206,23 @@ pub(crate) fn entry_from_row(row: &Row<'_>) -> rusqlite::Result<AuditEntry> {
 
 /// Writes one entry to the `audit` table of `conn` (inside the caller's transaction).
 pub(crate) fn insert_entry(conn: &Connection, entry: &AuditEntry) -> rusqlite::Result<()> {
-    let seq = i64::try_from(entry.seq).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    let seq = i64::try_from(entry.seq)
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
     let at = i64::try_from(entry.at.unix_timestamp_nanos())
         .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
-    conn.prepare_cached(&format!("INSERT INTO audit ({AUDIT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"))?
-        .execute(rusqlite::params![
-            seq,
-            at,
-            entry.actor,
-            entry.action,
-            entry.subject,
-            entry.detail,
-            entry.prev_hash,
-            entry.hash
-        ])?;
+    conn.prepare_cached(&format!(
+        "INSERT INTO audit ({AUDIT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+    ))?
+    .execute(rusqlite::params![
+        seq,
+        at,
+        entry.actor,
+        entry.action,
+        entry.subject,
+        entry.detail,
+        entry.prev_hash,
+        entry.hash
+    ])?;
     Ok(())
 }
 
@@ -209,8 +237,10 @@ mod tests {
             .map(|seq| {
                 let mut e = AuditEntry {
                     seq,
-                    at: OffsetDateTime::from_unix_timestamp_nanos(1_751_328_000_000_000_000 + i128::from(seq) * 1_000_123)
-                        .expect("valid time"),
+                    at: OffsetDateTime::from_unix_timestamp_nanos(
+                        1_751_328_000_000_000_000 + i128::from(seq) * 1_000_123,
+                    )
+                    .expect("valid time"),
                     actor: format!("signer:cat-lai/deputy-{seq}"),
                     action: "sign".to_owned(),
                     subject: format!("rec-{seq}"),
@@ -226,7 +256,9 @@ mod tests {
     }
 
     fn broken_at(entries: Vec<AuditEntry>) -> u64 {
-        verify_chain(entries).expect_err("the chain must not verify").seq
+        verify_chain(entries)
+            .expect_err("the chain must not verify")
+            .seq
     }
 
     #[test]
@@ -251,7 +283,12 @@ mod tests {
             for target in 0..6 {
                 let mut entries = chain(6);
                 edit(&mut entries[target]);
-                assert_eq!(broken_at(entries), target as u64 + 1, "edit {i} of entry {}", target + 1);
+                assert_eq!(
+                    broken_at(entries),
+                    target as u64 + 1,
+                    "edit {i} of entry {}",
+                    target + 1
+                );
             }
         }
     }

@@ -15,7 +15,9 @@ use std::collections::HashMap;
 
 use time::OffsetDateTime;
 
-use crate::model::{Actor, Delegation, Event, Procedure, Record, RecordMeta, RecordState, Signer, Transition, Ward};
+use crate::model::{
+    Actor, Delegation, Event, Procedure, Record, RecordMeta, RecordState, Signer, Transition, Ward,
+};
 pub use audit::AuditEntry;
 
 /// Why the store refused or failed.
@@ -27,7 +29,11 @@ pub enum StoreError {
     /// The transition's fence did not hold: the record is not in the state, or not at the lease
     /// attempt, the caller believed. Nothing was written.
     #[error("record {id} is {state} at attempt {attempt}; the change assumed otherwise")]
-    Fenced { id: String, state: &'static str, attempt: u32 },
+    Fenced {
+        id: String,
+        state: &'static str,
+        attempt: u32,
+    },
     /// An idempotency key or id reused with different content.
     #[error("{0}")]
     Conflict(String),
@@ -57,7 +63,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Accepts a new record with its document, durably. If the ward already has a record with the
     /// same idempotency key, returns that record and `false` (nothing written); a different
     /// document under the same key is a [`StoreError::Conflict`].
-    async fn submit(&self, meta: RecordMeta, document: Vec<u8>, actor: Actor) -> Result<(Record, bool), StoreError>;
+    async fn submit(
+        &self,
+        meta: RecordMeta,
+        document: Vec<u8>,
+        actor: Actor,
+    ) -> Result<(Record, bool), StoreError>;
     /// Applies a fenced state change, with its event and audit entry, in one transaction.
     async fn apply(&self, transition: Transition, actor: Actor) -> Result<Record, StoreError>;
     /// One record (without its document).
@@ -66,13 +77,27 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn document(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// A ward's records newest first (by submission time, then id), optionally in one state,
     /// starting after the record `after` (a record id from the previous page), at most `limit`.
-    async fn list(&self, ward: &str, state: Option<RecordState>, after: Option<&str>, limit: usize) -> Result<Vec<Record>, StoreError>;
+    async fn list(
+        &self,
+        ward: &str,
+        state: Option<RecordState>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Record>, StoreError>;
     /// Every queued or leased record, for recovery at start-up.
     async fn open_records(&self) -> Result<Vec<Record>, StoreError>;
     /// A ward's events after `cursor`, oldest first, at most `limit`.
-    async fn events_after(&self, ward: &str, cursor: u64, limit: usize) -> Result<Vec<Event>, StoreError>;
+    async fn events_after(
+        &self,
+        ward: &str,
+        cursor: u64,
+        limit: usize,
+    ) -> Result<Vec<Event>, StoreError>;
     /// Signatures per delegation since `since` (for daily caps after a restart).
-    async fn signed_per_delegation_since(&self, since: OffsetDateTime) -> Result<HashMap<String, u32>, StoreError>;
+    async fn signed_per_delegation_since(
+        &self,
+        since: OffsetDateTime,
+    ) -> Result<HashMap<String, u32>, StoreError>;
     /// A ward's counts for statistics.
     async fn ward_counts(&self, ward: &str) -> Result<WardCounts, StoreError>;
 
@@ -83,17 +108,35 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Enrolls a signer or updates its certificate and name (keeps `away`).
     async fn put_signer(&self, signer: Signer, actor: Actor) -> Result<Signer, StoreError>;
     /// Marks a signer away or back.
-    async fn set_away(&self, signer_id: &str, away: bool, actor: Actor) -> Result<Signer, StoreError>;
+    async fn set_away(
+        &self,
+        signer_id: &str,
+        away: bool,
+        actor: Actor,
+    ) -> Result<Signer, StoreError>;
     /// Signers, of one ward or all.
     async fn signers(&self, ward: Option<&str>) -> Result<Vec<Signer>, StoreError>;
     /// Adds or updates a procedure.
-    async fn put_procedure(&self, procedure: Procedure, actor: Actor) -> Result<Procedure, StoreError>;
+    async fn put_procedure(
+        &self,
+        procedure: Procedure,
+        actor: Actor,
+    ) -> Result<Procedure, StoreError>;
     /// The catalogue.
     async fn procedures(&self) -> Result<Vec<Procedure>, StoreError>;
     /// Registers a delegation; the same id with other content is a conflict, the same content is a no-op.
-    async fn put_delegation(&self, delegation: Delegation, actor: Actor) -> Result<Delegation, StoreError>;
+    async fn put_delegation(
+        &self,
+        delegation: Delegation,
+        actor: Actor,
+    ) -> Result<Delegation, StoreError>;
     /// Revokes a delegation (the first revocation's time and reason stay).
-    async fn revoke_delegation(&self, id: &str, reason: &str, actor: Actor) -> Result<Delegation, StoreError>;
+    async fn revoke_delegation(
+        &self,
+        id: &str,
+        reason: &str,
+        actor: Actor,
+    ) -> Result<Delegation, StoreError>;
     /// Delegations, of one ward or all.
     async fn delegations(&self, ward: Option<&str>) -> Result<Vec<Delegation>, StoreError>;
     /// Audit entries with sequence numbers above `after`, oldest first, at most `limit`.

@@ -25,7 +25,6 @@ mod writer;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -33,8 +32,10 @@ use rusqlite::Connection;
 use time::OffsetDateTime;
 
 use super::{AuditEntry, Store, StoreError, WardCounts};
-use crate::model::{Actor, Delegation, Event, Procedure, Record, RecordMeta, RecordState, Signer, Transition, Ward};
-use writer::{Job, WriteCx};
+use crate::model::{
+    Actor, Delegation, Event, Procedure, Record, RecordMeta, RecordState, Signer, Transition, Ward,
+};
+use writer::{JobQueue, WriteCx};
 
 /// Idle read connections kept for reuse; more are opened under load and closed afterwards.
 const MAX_IDLE_READERS: usize = 8;
@@ -44,7 +45,7 @@ pub struct SqliteStore {
     /// The database file.
     path: PathBuf,
     /// The writer thread's job queue; `None` only while dropping (closing it stops the thread).
-    jobs: Option<Sender<Box<dyn Job>>>,
+    jobs: Option<JobQueue>,
     /// The writer thread, joined on drop so the file is closed when the store is gone.
     writer: Option<JoinHandle<()>>,
     /// Transactions the writer committed, shared with the writer thread: writes per commit
@@ -56,7 +57,10 @@ pub struct SqliteStore {
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteStore").field("path", &self.path).field("commits", &self.commits()).finish()
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .field("commits", &self.commits())
+            .finish()
     }
 }
 
@@ -67,8 +71,17 @@ impl SqliteStore {
         let conn = schema::open_writer(path)?;
         let commits = Arc::new(AtomicU64::new(0));
         let (jobs, writer) = writer::spawn(conn, Arc::clone(&commits))?;
-        let readers = Arc::new(ReadPool { path: path.to_owned(), idle: Mutex::new(Vec::new()) });
-        Ok(SqliteStore { path: path.to_owned(), jobs: Some(jobs), writer: Some(writer), commits, readers })
+        let readers = Arc::new(ReadPool {
+            path: path.to_owned(),
+            idle: Mutex::new(Vec::new()),
+        });
+        Ok(SqliteStore {
+            path: path.to_owned(),
+            jobs: Some(jobs),
+            writer: Some(writer),
+            commits,
+            readers,
+        })
     }
 
     /// The database file.
@@ -90,7 +103,11 @@ impl SqliteStore {
     {
         let stopped = || StoreError::Backend("the store writer has stopped".to_owned());
         let (job, reply) = writer::job(work);
-        self.jobs.as_ref().ok_or_else(stopped)?.send(job).map_err(|_| stopped())?;
+        self.jobs
+            .as_ref()
+            .ok_or_else(stopped)?
+            .send(job)
+            .map_err(|_| stopped())?;
         reply.await.map_err(|_| stopped())?
     }
 
@@ -116,10 +133,10 @@ impl Drop for SqliteStore {
     fn drop(&mut self) {
         // Closing the queue ends the writer loop once the jobs already queued are committed.
         self.jobs.take();
-        if let Some(writer) = self.writer.take() {
-            if writer.join().is_err() {
-                tracing::error!("the store writer thread panicked");
-            }
+        if let Some(writer) = self.writer.take()
+            && writer.join().is_err()
+        {
+            tracing::error!("the store writer thread panicked");
         }
     }
 }
@@ -134,7 +151,11 @@ struct ReadPool {
 impl ReadPool {
     /// An idle connection, or a new one.
     fn take(&self) -> Result<Connection, StoreError> {
-        let idle = self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).pop();
+        let idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .pop();
         match idle {
             Some(conn) => Ok(conn),
             None => schema::open_reader(&self.path),
@@ -143,7 +164,10 @@ impl ReadPool {
 
     /// Returns a connection for reuse (or closes it if enough are idle).
     fn put(&self, conn: Connection) {
-        let mut idle = self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if idle.len() < MAX_IDLE_READERS && conn.is_autocommit() {
             idle.push(conn);
         }
@@ -152,12 +176,19 @@ impl ReadPool {
 
 #[async_trait::async_trait]
 impl Store for SqliteStore {
-    async fn submit(&self, meta: RecordMeta, document: Vec<u8>, actor: Actor) -> Result<(Record, bool), StoreError> {
-        self.write(move |cx| records::submit(cx, meta, document, &actor)).await
+    async fn submit(
+        &self,
+        meta: RecordMeta,
+        document: Vec<u8>,
+        actor: Actor,
+    ) -> Result<(Record, bool), StoreError> {
+        self.write(move |cx| records::submit(cx, meta, document, &actor))
+            .await
     }
 
     async fn apply(&self, transition: Transition, actor: Actor) -> Result<Record, StoreError> {
-        self.write(move |cx| records::apply(cx, transition, &actor)).await
+        self.write(move |cx| records::apply(cx, transition, &actor))
+            .await
     }
 
     async fn get(&self, id: &str) -> Result<Option<Record>, StoreError> {
@@ -178,33 +209,48 @@ impl Store for SqliteStore {
         limit: usize,
     ) -> Result<Vec<Record>, StoreError> {
         let (ward, after) = (ward.to_owned(), after.map(str::to_owned));
-        self.read(move |conn| queries::list(conn, &ward, state, after.as_deref(), limit)).await
+        self.read(move |conn| queries::list(conn, &ward, state, after.as_deref(), limit))
+            .await
     }
 
     async fn open_records(&self) -> Result<Vec<Record>, StoreError> {
         self.read(|conn| {
-            let tx = conn.transaction().map_err(codec::backend("reading open records"))?;
+            let tx = conn
+                .transaction()
+                .map_err(codec::backend("reading open records"))?;
             queries::open_records(&tx)
         })
         .await
     }
 
-    async fn events_after(&self, ward: &str, cursor: u64, limit: usize) -> Result<Vec<Event>, StoreError> {
+    async fn events_after(
+        &self,
+        ward: &str,
+        cursor: u64,
+        limit: usize,
+    ) -> Result<Vec<Event>, StoreError> {
         let ward = ward.to_owned();
-        self.read(move |conn| queries::events_after(conn, &ward, cursor, limit)).await
+        self.read(move |conn| queries::events_after(conn, &ward, cursor, limit))
+            .await
     }
 
-    async fn signed_per_delegation_since(&self, since: OffsetDateTime) -> Result<HashMap<String, u32>, StoreError> {
-        self.read(move |conn| queries::signed_per_delegation_since(conn, since)).await
+    async fn signed_per_delegation_since(
+        &self,
+        since: OffsetDateTime,
+    ) -> Result<HashMap<String, u32>, StoreError> {
+        self.read(move |conn| queries::signed_per_delegation_since(conn, since))
+            .await
     }
 
     async fn ward_counts(&self, ward: &str) -> Result<WardCounts, StoreError> {
         let ward = ward.to_owned();
-        self.read(move |conn| queries::ward_counts(conn, &ward)).await
+        self.read(move |conn| queries::ward_counts(conn, &ward))
+            .await
     }
 
     async fn put_ward(&self, ward: Ward, actor: Actor) -> Result<Ward, StoreError> {
-        self.write(move |cx| config::put_ward(cx, ward, &actor)).await
+        self.write(move |cx| config::put_ward(cx, ward, &actor))
+            .await
     }
 
     async fn wards(&self) -> Result<Vec<Ward>, StoreError> {
@@ -212,42 +258,68 @@ impl Store for SqliteStore {
     }
 
     async fn put_signer(&self, signer: Signer, actor: Actor) -> Result<Signer, StoreError> {
-        self.write(move |cx| config::put_signer(cx, signer, &actor)).await
+        self.write(move |cx| config::put_signer(cx, signer, &actor))
+            .await
     }
 
-    async fn set_away(&self, signer_id: &str, away: bool, actor: Actor) -> Result<Signer, StoreError> {
+    async fn set_away(
+        &self,
+        signer_id: &str,
+        away: bool,
+        actor: Actor,
+    ) -> Result<Signer, StoreError> {
         let id = signer_id.to_owned();
-        self.write(move |cx| config::set_away(cx, &id, away, &actor)).await
+        self.write(move |cx| config::set_away(cx, &id, away, &actor))
+            .await
     }
 
     async fn signers(&self, ward: Option<&str>) -> Result<Vec<Signer>, StoreError> {
         let ward = ward.map(str::to_owned);
-        self.read(move |conn| config::signers(conn, ward.as_deref())).await
+        self.read(move |conn| config::signers(conn, ward.as_deref()))
+            .await
     }
 
-    async fn put_procedure(&self, procedure: Procedure, actor: Actor) -> Result<Procedure, StoreError> {
-        self.write(move |cx| config::put_procedure(cx, procedure, &actor)).await
+    async fn put_procedure(
+        &self,
+        procedure: Procedure,
+        actor: Actor,
+    ) -> Result<Procedure, StoreError> {
+        self.write(move |cx| config::put_procedure(cx, procedure, &actor))
+            .await
     }
 
     async fn procedures(&self) -> Result<Vec<Procedure>, StoreError> {
         self.read(|conn| config::procedures(conn)).await
     }
 
-    async fn put_delegation(&self, delegation: Delegation, actor: Actor) -> Result<Delegation, StoreError> {
-        self.write(move |cx| config::put_delegation(cx, delegation, &actor)).await
+    async fn put_delegation(
+        &self,
+        delegation: Delegation,
+        actor: Actor,
+    ) -> Result<Delegation, StoreError> {
+        self.write(move |cx| config::put_delegation(cx, delegation, &actor))
+            .await
     }
 
-    async fn revoke_delegation(&self, id: &str, reason: &str, actor: Actor) -> Result<Delegation, StoreError> {
+    async fn revoke_delegation(
+        &self,
+        id: &str,
+        reason: &str,
+        actor: Actor,
+    ) -> Result<Delegation, StoreError> {
         let (id, reason) = (id.to_owned(), reason.to_owned());
-        self.write(move |cx| config::revoke_delegation(cx, &id, &reason, &actor)).await
+        self.write(move |cx| config::revoke_delegation(cx, &id, &reason, &actor))
+            .await
     }
 
     async fn delegations(&self, ward: Option<&str>) -> Result<Vec<Delegation>, StoreError> {
         let ward = ward.map(str::to_owned);
-        self.read(move |conn| config::delegations(conn, ward.as_deref())).await
+        self.read(move |conn| config::delegations(conn, ward.as_deref()))
+            .await
     }
 
     async fn audit_entries(&self, after: u64, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
-        self.read(move |conn| queries::audit_entries(conn, after, limit)).await
+        self.read(move |conn| queries::audit_entries(conn, after, limit))
+            .await
     }
 }

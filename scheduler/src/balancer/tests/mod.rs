@@ -23,14 +23,29 @@ fn hours(n: i64) -> Duration {
 }
 
 fn config(policy: Policy) -> BalancerConfig {
-    BalancerConfig { policy, ..BalancerConfig::default() }
+    BalancerConfig {
+        policy,
+        ..BalancerConfig::default()
+    }
 }
 
 fn view(id: &str, ward: &str, role: SignerRole) -> SignerView {
-    SignerView { id: id.into(), ward: ward.into(), role, away: false, online: true }
+    SignerView {
+        id: id.into(),
+        ward: ward.into(),
+        role,
+        away: false,
+        online: true,
+    }
 }
 
-fn entry(id: &str, ward: &str, procedure: &str, deadline: OffsetDateTime, submitted_at: OffsetDateTime) -> Entry {
+fn entry(
+    id: &str,
+    ward: &str,
+    procedure: &str,
+    deadline: OffsetDateTime,
+    submitted_at: OffsetDateTime,
+) -> Entry {
     Entry {
         id: id.into(),
         ward: ward.into(),

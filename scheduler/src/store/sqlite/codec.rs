@@ -17,12 +17,18 @@ pub(super) fn backend(context: &str) -> impl FnOnce(rusqlite::Error) -> StoreErr
 
 /// A time as stored: unix nanoseconds. Times outside 1677..2262 cannot be stored.
 pub(super) fn db_time(t: OffsetDateTime, what: &str) -> Result<i64, StoreError> {
-    i64::try_from(t.unix_timestamp_nanos())
-        .map_err(|_| StoreError::Backend(format!("{what} {t} is outside the storable range (years 1677 to 2262)")))
+    i64::try_from(t.unix_timestamp_nanos()).map_err(|_| {
+        StoreError::Backend(format!(
+            "{what} {t} is outside the storable range (years 1677 to 2262)"
+        ))
+    })
 }
 
 /// [`db_time`] of an optional time.
-pub(super) fn db_time_opt(t: Option<OffsetDateTime>, what: &str) -> Result<Option<i64>, StoreError> {
+pub(super) fn db_time_opt(
+    t: Option<OffsetDateTime>,
+    what: &str,
+) -> Result<Option<i64>, StoreError> {
     t.map(|t| db_time(t, what)).transpose()
 }
 
@@ -46,7 +52,9 @@ pub(super) fn time_col(row: &Row<'_>, idx: usize) -> rusqlite::Result<OffsetDate
 pub(super) fn opt_time_col(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<OffsetDateTime>> {
     let nanos: Option<i64> = row.get(idx)?;
     nanos
-        .map(|n| OffsetDateTime::from_unix_timestamp_nanos(n.into()).map_err(|e| bad_column(idx, e)))
+        .map(|n| {
+            OffsetDateTime::from_unix_timestamp_nanos(n.into()).map_err(|e| bad_column(idx, e))
+        })
         .transpose()
 }
 
@@ -107,7 +115,11 @@ fn record_without_signature(row: &Row<'_>) -> rusqlite::Result<Record> {
     let lease_signer: Option<String> = row.get(12)?;
     let lease_expires_at = opt_time_col(row, 13)?;
     let lease = match (state, lease_signer, lease_expires_at) {
-        (RecordState::Leased, Some(signer_id), Some(expires_at)) => Some(Lease { signer_id, attempt, expires_at }),
+        (RecordState::Leased, Some(signer_id), Some(expires_at)) => Some(Lease {
+            signer_id,
+            attempt,
+            expires_at,
+        }),
         _ => None,
     };
     Ok(Record {
@@ -134,7 +146,11 @@ pub(super) fn record_from_row(row: &Row<'_>) -> rusqlite::Result<Record> {
 
 /// Reads a row of [`EVENT_SELECT`].
 pub(super) fn event_from_row(row: &Row<'_>) -> rusqlite::Result<Event> {
-    Ok(Event { record: record_without_signature(row)?, cursor: uint_col(row, 19)?, at: time_col(row, 20)? })
+    Ok(Event {
+        record: record_without_signature(row)?,
+        cursor: uint_col(row, 19)?,
+        at: time_col(row, 20)?,
+    })
 }
 
 /// The state columns of a record (shared by `records` and `events`), ready to bind.

@@ -42,13 +42,26 @@ fn collect<T>(
 // Wards.
 
 fn ward_from_row(row: &Row<'_>) -> rusqlite::Result<Ward> {
-    Ok(Ward { id: row.get(0)?, name: row.get(1)? })
+    Ok(Ward {
+        id: row.get(0)?,
+        name: row.get(1)?,
+    })
 }
 
 /// Adds a ward or renames it.
-pub(super) fn put_ward(cx: &mut WriteCx<'_>, ward: Ward, actor: &Actor) -> Result<Ward, StoreError> {
+pub(super) fn put_ward(
+    cx: &mut WriteCx<'_>,
+    ward: Ward,
+    actor: &Actor,
+) -> Result<Ward, StoreError> {
     let context = "storing a ward";
-    let old = collect(cx.conn, "SELECT id, name FROM wards WHERE id = ?1", [&ward.id], ward_from_row, context)?;
+    let old = collect(
+        cx.conn,
+        "SELECT id, name FROM wards WHERE id = ?1",
+        [&ward.id],
+        ward_from_row,
+        context,
+    )?;
     if old.first() == Some(&ward) {
         return Ok(ward);
     }
@@ -63,7 +76,13 @@ pub(super) fn put_ward(cx: &mut WriteCx<'_>, ward: Ward, actor: &Actor) -> Resul
 
 /// Every ward, by id.
 pub(super) fn wards(conn: &Connection) -> Result<Vec<Ward>, StoreError> {
-    collect(conn, "SELECT id, name FROM wards ORDER BY id", [], ward_from_row, "reading wards")
+    collect(
+        conn,
+        "SELECT id, name FROM wards ORDER BY id",
+        [],
+        ward_from_row,
+        "reading wards",
+    )
 }
 
 // Signers.
@@ -95,14 +114,27 @@ fn signer_from_row(row: &Row<'_>) -> rusqlite::Result<Signer> {
 }
 
 fn signer(conn: &Connection, id: &str) -> Result<Option<Signer>, StoreError> {
-    let found = collect(conn, &format!("{SIGNER_SELECT} WHERE id = ?1"), [id], signer_from_row, "reading a signer")?;
+    let found = collect(
+        conn,
+        &format!("{SIGNER_SELECT} WHERE id = ?1"),
+        [id],
+        signer_from_row,
+        "reading a signer",
+    )?;
     Ok(found.into_iter().next())
 }
 
 /// Enrolls a signer or updates its name, ward, role and certificate, keeping `away`.
-pub(super) fn put_signer(cx: &mut WriteCx<'_>, new: Signer, actor: &Actor) -> Result<Signer, StoreError> {
+pub(super) fn put_signer(
+    cx: &mut WriteCx<'_>,
+    new: Signer,
+    actor: &Actor,
+) -> Result<Signer, StoreError> {
     let old = signer(cx.conn, &new.id)?;
-    let stored = Signer { away: old.as_ref().map_or(new.away, |o| o.away), ..new };
+    let stored = Signer {
+        away: old.as_ref().map_or(new.away, |o| o.away),
+        ..new
+    };
     if old.as_ref() == Some(&stored) {
         return Ok(stored);
     }
@@ -135,8 +167,14 @@ pub(super) fn put_signer(cx: &mut WriteCx<'_>, new: Signer, actor: &Actor) -> Re
 }
 
 /// Marks a signer away or back.
-pub(super) fn set_away(cx: &mut WriteCx<'_>, id: &str, away: bool, actor: &Actor) -> Result<Signer, StoreError> {
-    let mut signer = signer(cx.conn, id)?.ok_or_else(|| StoreError::NotFound(format!("signer {id}")))?;
+pub(super) fn set_away(
+    cx: &mut WriteCx<'_>,
+    id: &str,
+    away: bool,
+    actor: &Actor,
+) -> Result<Signer, StoreError> {
+    let mut signer =
+        signer(cx.conn, id)?.ok_or_else(|| StoreError::NotFound(format!("signer {id}")))?;
     if signer.away == away {
         return Ok(signer);
     }
@@ -145,7 +183,12 @@ pub(super) fn set_away(cx: &mut WriteCx<'_>, id: &str, away: bool, actor: &Actor
         .and_then(|mut stmt| stmt.execute(params![away, id]))
         .map_err(backend("marking a signer away"))?;
     signer.away = away;
-    cx.audit(actor, if away { "away" } else { "back" }, &format!("signer:{id}"), &json!({ "away": away }))?;
+    cx.audit(
+        actor,
+        if away { "away" } else { "back" },
+        &format!("signer:{id}"),
+        &json!({ "away": away }),
+    )?;
     Ok(signer)
 }
 
@@ -153,23 +196,47 @@ pub(super) fn set_away(cx: &mut WriteCx<'_>, id: &str, away: bool, actor: &Actor
 pub(super) fn signers(conn: &Connection, ward: Option<&str>) -> Result<Vec<Signer>, StoreError> {
     let context = "reading signers";
     match ward {
-        Some(ward) => collect(conn, &format!("{SIGNER_SELECT} WHERE ward = ?1 ORDER BY id"), [ward], signer_from_row, context),
-        None => collect(conn, &format!("{SIGNER_SELECT} ORDER BY id"), [], signer_from_row, context),
+        Some(ward) => collect(
+            conn,
+            &format!("{SIGNER_SELECT} WHERE ward = ?1 ORDER BY id"),
+            [ward],
+            signer_from_row,
+            context,
+        ),
+        None => collect(
+            conn,
+            &format!("{SIGNER_SELECT} ORDER BY id"),
+            [],
+            signer_from_row,
+            context,
+        ),
     }
 }
 
 // Procedures.
 
 fn procedure_from_row(row: &Row<'_>) -> rusqlite::Result<Procedure> {
-    Ok(Procedure { code: row.get(0)?, name: row.get(1)?, time_limit: Duration::from_secs(uint_col(row, 2)?) })
+    Ok(Procedure {
+        code: row.get(0)?,
+        name: row.get(1)?,
+        time_limit: Duration::from_secs(uint_col(row, 2)?),
+    })
 }
 
 /// Adds or updates a procedure. The time limit is kept in whole seconds.
-pub(super) fn put_procedure(cx: &mut WriteCx<'_>, procedure: Procedure, actor: &Actor) -> Result<Procedure, StoreError> {
+pub(super) fn put_procedure(
+    cx: &mut WriteCx<'_>,
+    procedure: Procedure,
+    actor: &Actor,
+) -> Result<Procedure, StoreError> {
     let context = "storing a procedure";
-    let seconds = i64::try_from(procedure.time_limit.as_secs())
-        .map_err(|_| StoreError::Backend(format!("procedure {}: time limit too long", procedure.code)))?;
-    let procedure = Procedure { time_limit: Duration::from_secs(procedure.time_limit.as_secs()), ..procedure };
+    let seconds = i64::try_from(procedure.time_limit.as_secs()).map_err(|_| {
+        StoreError::Backend(format!("procedure {}: time limit too long", procedure.code))
+    })?;
+    let procedure = Procedure {
+        time_limit: Duration::from_secs(procedure.time_limit.as_secs()),
+        ..procedure
+    };
     let sql = "SELECT code, name, time_limit_seconds FROM procedures WHERE code = ?1";
     let old = collect(cx.conn, sql, [&procedure.code], procedure_from_row, context)?;
     if old.first() == Some(&procedure) {
@@ -183,7 +250,12 @@ pub(super) fn put_procedure(cx: &mut WriteCx<'_>, procedure: Procedure, actor: &
         .and_then(|mut stmt| stmt.execute(params![procedure.code, procedure.name, seconds]))
         .map_err(backend(context))?;
     let detail = json!({ "name": procedure.name, "time_limit_seconds": seconds });
-    cx.audit(actor, "procedure", &format!("procedure:{}", procedure.code), &detail)?;
+    cx.audit(
+        actor,
+        "procedure",
+        &format!("procedure:{}", procedure.code),
+        &detail,
+    )?;
     Ok(procedure)
 }
 
@@ -200,7 +272,8 @@ const DELEGATION_SELECT: &str = "SELECT id, ward, director_id, deputy_id, proced
 
 fn delegation_from_row(row: &Row<'_>) -> rusqlite::Result<Delegation> {
     let codes: String = row.get(4)?;
-    let procedure_codes = serde_json::from_str(&codes).map_err(|e| unreadable(4, format!("procedure codes: {e}")))?;
+    let procedure_codes =
+        serde_json::from_str(&codes).map_err(|e| unreadable(4, format!("procedure codes: {e}")))?;
     Ok(Delegation {
         id: row.get(0)?,
         ward: row.get(1)?,
@@ -218,23 +291,40 @@ fn delegation_from_row(row: &Row<'_>) -> rusqlite::Result<Delegation> {
 
 fn delegation(conn: &Connection, id: &str) -> Result<Option<Delegation>, StoreError> {
     let sql = format!("{DELEGATION_SELECT} WHERE id = ?1");
-    let found = collect(conn, &sql, [id], delegation_from_row, "reading a delegation")?;
+    let found = collect(
+        conn,
+        &sql,
+        [id],
+        delegation_from_row,
+        "reading a delegation",
+    )?;
     Ok(found.into_iter().next())
 }
 
 /// Whether two delegations grant the same thing (revocation aside).
 fn same_grant(a: &Delegation, b: &Delegation) -> bool {
-    let strip = |d: &Delegation| Delegation { revoked_at: None, revoke_reason: None, ..d.clone() };
+    let strip = |d: &Delegation| Delegation {
+        revoked_at: None,
+        revoke_reason: None,
+        ..d.clone()
+    };
     strip(a) == strip(b)
 }
 
 /// Registers a delegation; the same id again is a no-op if the grant is the same, else a conflict.
-pub(super) fn put_delegation(cx: &mut WriteCx<'_>, d: Delegation, actor: &Actor) -> Result<Delegation, StoreError> {
+pub(super) fn put_delegation(
+    cx: &mut WriteCx<'_>,
+    d: Delegation,
+    actor: &Actor,
+) -> Result<Delegation, StoreError> {
     if let Some(old) = delegation(cx.conn, &d.id)? {
         return if same_grant(&old, &d) {
             Ok(old)
         } else {
-            Err(StoreError::Conflict(format!("delegation {} is already registered with different content", d.id)))
+            Err(StoreError::Conflict(format!(
+                "delegation {} is already registered with different content",
+                d.id
+            )))
         };
     }
     let codes = serde_json::to_string(&d.procedure_codes)
@@ -273,7 +363,12 @@ pub(super) fn put_delegation(cx: &mut WriteCx<'_>, d: Delegation, actor: &Actor)
         "daily_cap": d.daily_cap,
         "signed_sha256": sha256_hex(&d.signed),
     });
-    cx.audit(actor, "delegation", &format!("delegation:{}", d.id), &detail)?;
+    cx.audit(
+        actor,
+        "delegation",
+        &format!("delegation:{}", d.id),
+        &detail,
+    )?;
     Ok(d)
 }
 
@@ -284,7 +379,8 @@ pub(super) fn revoke_delegation(
     reason: &str,
     actor: &Actor,
 ) -> Result<Delegation, StoreError> {
-    let mut d = delegation(cx.conn, id)?.ok_or_else(|| StoreError::NotFound(format!("delegation {id}")))?;
+    let mut d =
+        delegation(cx.conn, id)?.ok_or_else(|| StoreError::NotFound(format!("delegation {id}")))?;
     if d.revoked_at.is_some() {
         return Ok(d);
     }
@@ -295,18 +391,35 @@ pub(super) fn revoke_delegation(
         .map_err(backend("revoking a delegation"))?;
     d.revoked_at = Some(cx.now);
     d.revoke_reason = Some(reason.to_owned());
-    cx.audit(actor, "revoke", &format!("delegation:{id}"), &json!({ "reason": reason }))?;
+    cx.audit(
+        actor,
+        "revoke",
+        &format!("delegation:{id}"),
+        &json!({ "reason": reason }),
+    )?;
     Ok(d)
 }
 
 /// Delegations of one ward or all, by id.
-pub(super) fn delegations(conn: &Connection, ward: Option<&str>) -> Result<Vec<Delegation>, StoreError> {
+pub(super) fn delegations(
+    conn: &Connection,
+    ward: Option<&str>,
+) -> Result<Vec<Delegation>, StoreError> {
     let context = "reading delegations";
     match ward {
-        Some(ward) => {
-            collect(conn, &format!("{DELEGATION_SELECT} WHERE ward = ?1 ORDER BY id"), [ward], delegation_from_row, context)
-        }
-        None => collect(conn, &format!("{DELEGATION_SELECT} ORDER BY id"), [], delegation_from_row, context),
+        Some(ward) => collect(
+            conn,
+            &format!("{DELEGATION_SELECT} WHERE ward = ?1 ORDER BY id"),
+            [ward],
+            delegation_from_row,
+            context,
+        ),
+        None => collect(
+            conn,
+            &format!("{DELEGATION_SELECT} ORDER BY id"),
+            [],
+            delegation_from_row,
+            context,
+        ),
     }
 }
-

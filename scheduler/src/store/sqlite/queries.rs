@@ -11,7 +11,10 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use time::OffsetDateTime;
 
-use super::codec::{EVENT_SELECT, RECORD_SELECT, backend, db_time, event_from_row, limit_param, record_from_row, state_col};
+use super::codec::{
+    EVENT_SELECT, RECORD_SELECT, backend, db_time, event_from_row, limit_param, record_from_row,
+    state_col,
+};
 use crate::model::{Event, Record, RecordState};
 use crate::store::audit::{AUDIT_COLUMNS, AuditEntry, entry_from_row};
 use crate::store::{StoreError, WardCounts};
@@ -25,7 +28,9 @@ fn chain(conn: &Connection, id: &str) -> Result<Vec<Vec<u8>>, StoreError> {
              WHERE rc.record_id = ?1 ORDER BY rc.position",
         )
         .map_err(backend(context))?;
-    let rows = stmt.query_map([id], |row| row.get(0)).map_err(backend(context))?;
+    let rows = stmt
+        .query_map([id], |row| row.get(0))
+        .map_err(backend(context))?;
     rows.collect::<Result<_, _>>().map_err(backend(context))
 }
 
@@ -38,16 +43,32 @@ fn with_chains(conn: &Connection, mut records: Vec<Record>) -> Result<Vec<Record
 }
 
 /// Records selected by `sql_tail` (after [`RECORD_SELECT`]), chains filled in.
-fn records(conn: &Connection, sql_tail: &str, values: Vec<Value>, context: &str) -> Result<Vec<Record>, StoreError> {
-    let mut stmt = conn.prepare_cached(&format!("{RECORD_SELECT} {sql_tail}")).map_err(backend(context))?;
-    let rows = stmt.query_map(params_from_iter(values), record_from_row).map_err(backend(context))?;
-    let records = rows.collect::<Result<Vec<_>, _>>().map_err(backend(context))?;
+fn records(
+    conn: &Connection,
+    sql_tail: &str,
+    values: Vec<Value>,
+    context: &str,
+) -> Result<Vec<Record>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(&format!("{RECORD_SELECT} {sql_tail}"))
+        .map_err(backend(context))?;
+    let rows = stmt
+        .query_map(params_from_iter(values), record_from_row)
+        .map_err(backend(context))?;
+    let records = rows
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(backend(context))?;
     with_chains(conn, records)
 }
 
 /// One record with its signature and chain, without its document.
 pub(super) fn get_record(conn: &Connection, id: &str) -> Result<Option<Record>, StoreError> {
-    let found = records(conn, "WHERE r.id = ?1", vec![Value::Text(id.to_owned())], "reading a record")?;
+    let found = records(
+        conn,
+        "WHERE r.id = ?1",
+        vec![Value::Text(id.to_owned())],
+        "reading a record",
+    )?;
     Ok(found.into_iter().next())
 }
 
@@ -83,15 +104,26 @@ pub(super) fn list(
     if let Some(after) = after {
         let position: Option<(i64, String)> = tx
             .prepare_cached("SELECT submitted_at, id FROM records WHERE id = ?1 AND ward = ?2")
-            .and_then(|mut stmt| stmt.query_row([after, ward], |row| Ok((row.get(0)?, row.get(1)?))).optional())
+            .and_then(|mut stmt| {
+                stmt.query_row([after, ward], |row| Ok((row.get(0)?, row.get(1)?)))
+                    .optional()
+            })
             .map_err(backend(context))?;
-        let (submitted_at, id) = position.ok_or_else(|| StoreError::NotFound(format!("page_token {after}")))?;
+        let (submitted_at, id) =
+            position.ok_or_else(|| StoreError::NotFound(format!("page_token {after}")))?;
         values.push(Value::Integer(submitted_at));
         values.push(Value::Text(id));
-        sql.push_str(&format!(" AND (r.submitted_at, r.id) < (?{}, ?{})", values.len() - 1, values.len()));
+        sql.push_str(&format!(
+            " AND (r.submitted_at, r.id) < (?{}, ?{})",
+            values.len() - 1,
+            values.len()
+        ));
     }
     values.push(Value::Integer(limit_param(limit)));
-    sql.push_str(&format!(" ORDER BY r.submitted_at DESC, r.id DESC LIMIT ?{}", values.len()));
+    sql.push_str(&format!(
+        " ORDER BY r.submitted_at DESC, r.id DESC LIMIT ?{}",
+        values.len()
+    ));
     records(&tx, &sql, values, context)
 }
 
@@ -102,13 +134,22 @@ pub(super) fn open_records(conn: &Connection) -> Result<Vec<Record>, StoreError>
 }
 
 /// A ward's events after `cursor`, oldest first.
-pub(super) fn events_after(conn: &Connection, ward: &str, cursor: u64, limit: usize) -> Result<Vec<Event>, StoreError> {
+pub(super) fn events_after(
+    conn: &Connection,
+    ward: &str,
+    cursor: u64,
+    limit: usize,
+) -> Result<Vec<Event>, StoreError> {
     let context = "reading events";
     let cursor = i64::try_from(cursor).unwrap_or(i64::MAX);
     let mut stmt = conn
-        .prepare_cached(&format!("{EVENT_SELECT} WHERE e.ward = ?1 AND e.cursor > ?2 ORDER BY e.cursor LIMIT ?3"))
+        .prepare_cached(&format!(
+            "{EVENT_SELECT} WHERE e.ward = ?1 AND e.cursor > ?2 ORDER BY e.cursor LIMIT ?3"
+        ))
         .map_err(backend(context))?;
-    let rows = stmt.query_map(params![ward, cursor, limit_param(limit)], event_from_row).map_err(backend(context))?;
+    let rows = stmt
+        .query_map(params![ward, cursor, limit_param(limit)], event_from_row)
+        .map_err(backend(context))?;
     rows.collect::<Result<_, _>>().map_err(backend(context))
 }
 
@@ -118,7 +159,11 @@ pub(super) fn signed_per_delegation_since(
     since: OffsetDateTime,
 ) -> Result<HashMap<String, u32>, StoreError> {
     let context = "counting signatures per delegation";
-    let since = db_time(since, "since").unwrap_or(if since < OffsetDateTime::UNIX_EPOCH { i64::MIN } else { i64::MAX });
+    let since = db_time(since, "since").unwrap_or(if since < OffsetDateTime::UNIX_EPOCH {
+        i64::MIN
+    } else {
+        i64::MAX
+    });
     let mut stmt = conn
         .prepare_cached(
             "SELECT delegation_id, COUNT(*) FROM records WHERE state = 'signed' \
@@ -144,7 +189,9 @@ pub(super) fn ward_counts(conn: &mut Connection, ward: &str) -> Result<WardCount
         .prepare_cached("SELECT state, COUNT(*) FROM records WHERE ward = ?1 GROUP BY state")
         .map_err(backend(context))?;
     let rows = stmt
-        .query_map([ward], |row| Ok((state_col(row, 0)?, row.get::<_, i64>(1)?)))
+        .query_map([ward], |row| {
+            Ok((state_col(row, 0)?, row.get::<_, i64>(1)?))
+        })
         .map_err(backend(context))?;
     for row in rows {
         let (state, n) = row.map_err(backend(context))?;
@@ -152,11 +199,14 @@ pub(super) fn ward_counts(conn: &mut Connection, ward: &str) -> Result<WardCount
     }
 
     let oldest: Option<i64> = tx
-        .query_row("SELECT MIN(submitted_at) FROM records WHERE ward = ?1 AND state = 'queued'", [ward], |row| {
-            row.get(0)
-        })
+        .query_row(
+            "SELECT MIN(submitted_at) FROM records WHERE ward = ?1 AND state = 'queued'",
+            [ward],
+            |row| row.get(0),
+        )
         .map_err(backend(context))?;
-    counts.oldest_queued = oldest.and_then(|n| OffsetDateTime::from_unix_timestamp_nanos(n.into()).ok());
+    counts.oldest_queued =
+        oldest.and_then(|n| OffsetDateTime::from_unix_timestamp_nanos(n.into()).ok());
 
     let mut stmt = tx
         .prepare_cached(
@@ -167,7 +217,13 @@ pub(super) fn ward_counts(conn: &mut Connection, ward: &str) -> Result<WardCount
         )
         .map_err(backend(context))?;
     let rows = stmt
-        .query_map([ward], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, bool>(1)?, row.get::<_, bool>(2)?)))
+        .query_map([ward], |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, bool>(1)?,
+                row.get::<_, bool>(2)?,
+            ))
+        })
         .map_err(backend(context))?;
     for row in rows {
         let (wait_nanos, on_time, by_director) = row.map_err(backend(context))?;
@@ -179,12 +235,20 @@ pub(super) fn ward_counts(conn: &mut Connection, ward: &str) -> Result<WardCount
 }
 
 /// Audit entries after `after`, oldest first.
-pub(super) fn audit_entries(conn: &Connection, after: u64, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+pub(super) fn audit_entries(
+    conn: &Connection,
+    after: u64,
+    limit: usize,
+) -> Result<Vec<AuditEntry>, StoreError> {
     let context = "reading the audit log";
     let after = i64::try_from(after).unwrap_or(i64::MAX);
     let mut stmt = conn
-        .prepare_cached(&format!("SELECT {AUDIT_COLUMNS} FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2"))
+        .prepare_cached(&format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+        ))
         .map_err(backend(context))?;
-    let rows = stmt.query_map(params![after, limit_param(limit)], entry_from_row).map_err(backend(context))?;
+    let rows = stmt
+        .query_map(params![after, limit_param(limit)], entry_from_row)
+        .map_err(backend(context))?;
     rows.collect::<Result<_, _>>().map_err(backend(context))
 }

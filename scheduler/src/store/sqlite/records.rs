@@ -40,9 +40,14 @@ pub(super) fn submit(
     let context = "submitting a record";
     let existing: Option<(String, String)> = cx
         .conn
-        .prepare_cached("SELECT id, document_sha256 FROM records WHERE ward = ?1 AND idempotency_key = ?2")
+        .prepare_cached(
+            "SELECT id, document_sha256 FROM records WHERE ward = ?1 AND idempotency_key = ?2",
+        )
         .and_then(|mut stmt| {
-            stmt.query_row([&meta.ward, &meta.idempotency_key], |row| Ok((row.get(0)?, row.get(1)?))).optional()
+            stmt.query_row([&meta.ward, &meta.idempotency_key], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .optional()
         })
         .map_err(backend(context))?;
     if let Some((id, sha256)) = existing {
@@ -52,14 +57,17 @@ pub(super) fn submit(
                 meta.idempotency_key, meta.ward
             )));
         }
-        let record = get_record(cx.conn, &id)?.ok_or_else(|| StoreError::NotFound(format!("record {id}")))?;
+        let record = get_record(cx.conn, &id)?
+            .ok_or_else(|| StoreError::NotFound(format!("record {id}")))?;
         return Ok((record, false));
     }
 
     // The scheduler computes the meta from the document; a mismatch is a bug, refused before it
     // could put a false hash on record.
     let actual = sha256_hex(&document);
-    if actual != meta.document_sha256 || u64::try_from(document.len()).ok() != Some(meta.document_size) {
+    if actual != meta.document_sha256
+        || u64::try_from(document.len()).ok() != Some(meta.document_size)
+    {
         return Err(StoreError::Backend(format!(
             "record {}: document_sha256/document_size do not describe the document (sha256 {actual}, {} bytes)",
             meta.id,
@@ -67,7 +75,10 @@ pub(super) fn submit(
         )));
     }
     if exists(cx.conn, &meta.id)? {
-        return Err(StoreError::Conflict(format!("record id {} is already taken", meta.id)));
+        return Err(StoreError::Conflict(format!(
+            "record id {} is already taken",
+            meta.id
+        )));
     }
 
     let record = Record {
@@ -135,9 +146,14 @@ fn exists(conn: &Connection, id: &str) -> Result<bool, StoreError> {
 }
 
 /// Applies a fenced transition with its event and audit entry.
-pub(super) fn apply(cx: &mut WriteCx<'_>, transition: Transition, actor: &Actor) -> Result<Record, StoreError> {
+pub(super) fn apply(
+    cx: &mut WriteCx<'_>,
+    transition: Transition,
+    actor: &Actor,
+) -> Result<Record, StoreError> {
     let id = transition.record_id().to_owned();
-    let current = get_record(cx.conn, &id)?.ok_or_else(|| StoreError::NotFound(format!("record {id}")))?;
+    let current =
+        get_record(cx.conn, &id)?.ok_or_else(|| StoreError::NotFound(format!("record {id}")))?;
     let change = advance(&current, transition, cx.now)?;
     let record = &change.record;
     let state = StateRow::of(record)?;
@@ -160,7 +176,12 @@ pub(super) fn apply(cx: &mut WriteCx<'_>, transition: Transition, actor: &Actor)
 }
 
 /// Stores a record's signature and chain (certificates once each, by hash).
-fn store_signature(conn: &Connection, id: &str, signature: &[u8], chain: &[Vec<u8>]) -> Result<(), StoreError> {
+fn store_signature(
+    conn: &Connection,
+    id: &str,
+    signature: &[u8],
+    chain: &[Vec<u8>],
+) -> Result<(), StoreError> {
     let context = "storing a signature";
     conn.prepare_cached("INSERT INTO signatures (record_id, cms) VALUES (?1, ?2)")
         .and_then(|mut stmt| stmt.execute(params![id, signature]))
@@ -171,9 +192,11 @@ fn store_signature(conn: &Connection, id: &str, signature: &[u8], chain: &[Vec<u
             .and_then(|mut stmt| stmt.execute(params![sha256, der]))
             .map_err(backend(context))?;
         let position = i64::try_from(position).unwrap_or(i64::MAX);
-        conn.prepare_cached("INSERT INTO record_chain (record_id, position, cert_sha256) VALUES (?1, ?2, ?3)")
-            .and_then(|mut stmt| stmt.execute(params![id, position, sha256]))
-            .map_err(backend(context))?;
+        conn.prepare_cached(
+            "INSERT INTO record_chain (record_id, position, cert_sha256) VALUES (?1, ?2, ?3)",
+        )
+        .and_then(|mut stmt| stmt.execute(params![id, position, sha256]))
+        .map_err(backend(context))?;
     }
     Ok(())
 }

@@ -22,6 +22,10 @@ const SCHEMA_VERSION: i64 = 1;
 /// How long a connection waits for a lock held by another process before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Prepared statements kept per connection: every statement the store runs, with room to spare
+/// (rusqlite's default of 16 would evict some on every batch).
+const STATEMENT_CACHE: usize = 64;
+
 /// Every table and index. Idempotent (`IF NOT EXISTS`), applied at every open.
 const SCHEMA: &str = r#"
 -- One row per record: the fixed facts, then the current state. The document lives apart so
@@ -148,15 +152,21 @@ CREATE TABLE IF NOT EXISTS audit (
 pub(super) fn open_writer(path: &Path) -> Result<Connection, StoreError> {
     let at = || path.display().to_string();
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| StoreError::Backend(format!("creating {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError::Backend(format!("creating {}: {e}", dir.display())))?;
     }
     let mut conn = Connection::open(path).map_err(backend(&format!("opening {}", at())))?;
-    conn.busy_timeout(BUSY_TIMEOUT).map_err(backend("setting the busy timeout"))?;
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .map_err(backend("setting the busy timeout"))?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     let mode: String = conn
         .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
         .map_err(backend("enabling WAL"))?;
     if !mode.eq_ignore_ascii_case("wal") {
-        return Err(StoreError::Backend(format!("{} refused WAL mode (journal_mode is {mode})", at())));
+        return Err(StoreError::Backend(format!(
+            "{} refused WAL mode (journal_mode is {mode})",
+            at()
+        )));
     }
     conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
         .map_err(backend("configuring the write connection"))?;
@@ -170,8 +180,10 @@ pub(super) fn open_writer(path: &Path) -> Result<Connection, StoreError> {
         )));
     }
     let tx = conn.transaction().map_err(backend("creating the schema"))?;
-    tx.execute_batch(SCHEMA).map_err(backend("creating the schema"))?;
-    tx.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(backend("creating the schema"))?;
+    tx.execute_batch(SCHEMA)
+        .map_err(backend("creating the schema"))?;
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+        .map_err(backend("creating the schema"))?;
     tx.commit().map_err(backend("creating the schema"))?;
     Ok(conn)
 }
@@ -181,6 +193,8 @@ pub(super) fn open_reader(path: &Path) -> Result<Connection, StoreError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags)
         .map_err(backend(&format!("opening {} for reading", path.display())))?;
-    conn.busy_timeout(BUSY_TIMEOUT).map_err(backend("setting the busy timeout"))?;
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .map_err(backend("setting the busy timeout"))?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
 }

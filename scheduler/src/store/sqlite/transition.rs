@@ -34,21 +34,43 @@ pub(super) fn rfc3339(t: OffsetDateTime) -> String {
 /// Fences: a lease needs a queued record at the caller's attempt; release, sign and reject need
 /// a leased record at the current lease's attempt; cancel needs a record not yet final. So a stale
 /// lease holder can never overwrite a newer one, and a signed record can never be signed again.
-pub(super) fn advance(current: &Record, transition: Transition, now: OffsetDateTime) -> Result<Change, StoreError> {
-    let fenced = || StoreError::Fenced { id: current.meta.id.clone(), state: current.state.as_str(), attempt: current.attempt };
-    let holds_lease = |attempt: u32| current.state == RecordState::Leased && current.attempt == attempt;
+pub(super) fn advance(
+    current: &Record,
+    transition: Transition,
+    now: OffsetDateTime,
+) -> Result<Change, StoreError> {
+    let fenced = || StoreError::Fenced {
+        id: current.meta.id.clone(),
+        state: current.state.as_str(),
+        attempt: current.attempt,
+    };
+    let holds_lease =
+        |attempt: u32| current.state == RecordState::Leased && current.attempt == attempt;
     let mut next = current.clone();
     let (action, detail) = match transition {
-        Transition::Lease { attempt, signer_id, expires_at, escalated, .. } => {
+        Transition::Lease {
+            attempt,
+            signer_id,
+            expires_at,
+            escalated,
+            ..
+        } => {
             if current.state != RecordState::Queued || current.attempt != attempt {
                 return Err(fenced());
             }
-            let attempt = attempt
-                .checked_add(1)
-                .ok_or_else(|| StoreError::Backend(format!("record {} ran out of lease attempts", current.meta.id)))?;
+            let attempt = attempt.checked_add(1).ok_or_else(|| {
+                StoreError::Backend(format!(
+                    "record {} ran out of lease attempts",
+                    current.meta.id
+                ))
+            })?;
             next.state = RecordState::Leased;
             next.attempt = attempt;
-            next.lease = Some(Lease { signer_id: signer_id.clone(), attempt, expires_at });
+            next.lease = Some(Lease {
+                signer_id: signer_id.clone(),
+                attempt,
+                expires_at,
+            });
             next.signer_id = Some(signer_id.clone());
             // Sticky: once the deadline guard escalated a record, it counts as escalated.
             next.escalated = current.escalated || escalated;
@@ -60,7 +82,9 @@ pub(super) fn advance(current: &Record, transition: Transition, now: OffsetDateT
             });
             ("lease".to_owned(), detail)
         }
-        Transition::Release { attempt, reason, .. } => {
+        Transition::Release {
+            attempt, reason, ..
+        } => {
             if !holds_lease(attempt) {
                 return Err(fenced());
             }
@@ -70,7 +94,14 @@ pub(super) fn advance(current: &Record, transition: Transition, now: OffsetDateT
             let detail = json!({ "attempt": attempt, "signer": current.signer_id, "reason": reason.as_str() });
             (format!("release:{}", reason.as_str()), detail)
         }
-        Transition::Sign { attempt, signer_id, delegation_id, signature, chain, .. } => {
+        Transition::Sign {
+            attempt,
+            signer_id,
+            delegation_id,
+            signature,
+            chain,
+            ..
+        } => {
             if !holds_lease(attempt) {
                 return Err(fenced());
             }
@@ -91,7 +122,12 @@ pub(super) fn advance(current: &Record, transition: Transition, now: OffsetDateT
             next.chain = chain;
             ("sign".to_owned(), detail)
         }
-        Transition::Reject { attempt, signer_id, reason, .. } => {
+        Transition::Reject {
+            attempt,
+            signer_id,
+            reason,
+            ..
+        } => {
             if !holds_lease(attempt) {
                 return Err(fenced());
             }
@@ -121,7 +157,11 @@ pub(super) fn advance(current: &Record, transition: Transition, now: OffsetDateT
             ("cancel".to_owned(), detail)
         }
     };
-    Ok(Change { record: next, action, detail })
+    Ok(Change {
+        record: next,
+        action,
+        detail,
+    })
 }
 
 #[cfg(test)]
@@ -159,7 +199,13 @@ mod tests {
 
     fn lease(attempt: u32) -> Transition {
         let expires_at = OffsetDateTime::UNIX_EPOCH;
-        Transition::Lease { id: "r1".into(), attempt, signer_id: "s".into(), expires_at, escalated: false }
+        Transition::Lease {
+            id: "r1".into(),
+            attempt,
+            signer_id: "s".into(),
+            expires_at,
+            escalated: false,
+        }
     }
 
     fn is_fenced(r: Result<Change, StoreError>, state: &str, attempt: u32) -> bool {
@@ -171,9 +217,16 @@ mod tests {
         let now = OffsetDateTime::UNIX_EPOCH;
         let r = advance(&queued(), lease(0), now).expect("lease").record;
         assert_eq!((r.state, r.attempt), (RecordState::Leased, 1));
-        let release = Transition::Release { id: "r1".into(), attempt: 1, reason: ReleaseReason::Expired };
+        let release = Transition::Release {
+            id: "r1".into(),
+            attempt: 1,
+            reason: ReleaseReason::Expired,
+        };
         let r = advance(&r, release, now).expect("release").record;
-        assert_eq!((r.state, r.attempt, r.lease.is_none()), (RecordState::Queued, 1, true));
+        assert_eq!(
+            (r.state, r.attempt, r.lease.is_none()),
+            (RecordState::Queued, 1, true)
+        );
         assert!(is_fenced(advance(&r, lease(0), now), "queued", 1));
         let r = advance(&r, lease(1), now).expect("lease again").record;
         let sign = |attempt| Transition::Sign {
@@ -188,7 +241,10 @@ mod tests {
         let r = advance(&r, sign(2), now).expect("sign").record;
         assert_eq!(r.state, RecordState::Signed);
         assert!(is_fenced(advance(&r, sign(2), now), "signed", 2));
-        let cancel = Transition::Cancel { id: "r1".into(), reason: "x".into() };
+        let cancel = Transition::Cancel {
+            id: "r1".into(),
+            reason: "x".into(),
+        };
         assert!(is_fenced(advance(&r, cancel, now), "signed", 2));
     }
 }

@@ -41,15 +41,23 @@ impl ChainHead {
     /// Reads the head from the database (the genesis head for an empty log).
     pub(super) fn load(conn: &Connection) -> Result<Self, StoreError> {
         let mut stmt = conn
-            .prepare(&format!("SELECT {AUDIT_COLUMNS} FROM audit ORDER BY seq DESC LIMIT 1"))
+            .prepare(&format!(
+                "SELECT {AUDIT_COLUMNS} FROM audit ORDER BY seq DESC LIMIT 1"
+            ))
             .map_err(backend("reading the audit head"))?;
         let mut rows = stmt.query([]).map_err(backend("reading the audit head"))?;
         match rows.next().map_err(backend("reading the audit head"))? {
             Some(row) => {
                 let last = audit::entry_from_row(row).map_err(backend("reading the audit head"))?;
-                Ok(ChainHead { seq: last.seq, hash: last.hash })
+                Ok(ChainHead {
+                    seq: last.seq,
+                    hash: last.hash,
+                })
             }
-            None => Ok(ChainHead { seq: 0, hash: GENESIS_HASH.to_owned() }),
+            None => Ok(ChainHead {
+                seq: 0,
+                hash: GENESIS_HASH.to_owned(),
+            }),
         }
     }
 }
@@ -150,14 +158,24 @@ where
     F: FnOnce(&mut WriteCx<'_>) -> Result<T, StoreError> + Send + 'static,
 {
     let (reply, rx) = oneshot::channel();
-    (Box::new(Pending { work: Some(work), result: None, reply }), rx)
+    (
+        Box::new(Pending {
+            work: Some(work),
+            result: None,
+            reply,
+        }),
+        rx,
+    )
 }
+
+/// The writer thread's queue of jobs.
+pub(super) type JobQueue = Sender<Box<dyn Job>>;
 
 /// Starts the writer thread on `conn`; it runs until every sender of its channel is dropped.
 pub(super) fn spawn(
     conn: Connection,
     commits: Arc<AtomicU64>,
-) -> Result<(Sender<Box<dyn Job>>, JoinHandle<()>), StoreError> {
+) -> Result<(JobQueue, JoinHandle<()>), StoreError> {
     let head = ChainHead::load(&conn)?;
     let (tx, rx) = std::sync::mpsc::channel::<Box<dyn Job>>();
     let handle = std::thread::Builder::new()
@@ -196,10 +214,15 @@ fn run(mut conn: Connection, mut head: ChainHead, rx: Receiver<Box<dyn Job>>, co
 
 /// Runs `batch` in one transaction, each job in its own savepoint, and commits. An error means
 /// nothing of the batch was written.
-fn run_batch(conn: &mut Connection, head: &mut ChainHead, batch: &mut [Box<dyn Job>]) -> Result<(), StoreError> {
+fn run_batch(
+    conn: &mut Connection,
+    head: &mut ChainHead,
+    batch: &mut [Box<dyn Job>],
+) -> Result<(), StoreError> {
     if !conn.is_autocommit() {
         // A previous failure left a transaction open: end it so this batch starts clean.
-        conn.execute_batch("ROLLBACK").map_err(backend("ending an abandoned transaction"))?;
+        conn.execute_batch("ROLLBACK")
+            .map_err(backend("ending an abandoned transaction"))?;
     }
     let mut tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -213,13 +236,19 @@ fn run_batch(conn: &mut Connection, head: &mut ChainHead, batch: &mut [Box<dyn J
                 continue;
             }
         };
-        let ok = job.run(&mut WriteCx { conn: &sp, head, now: OffsetDateTime::now_utc() });
+        let ok = job.run(&mut WriteCx {
+            conn: &sp,
+            head,
+            now: OffsetDateTime::now_utc(),
+        });
         if ok {
             if let Err(e) = sp.commit() {
                 // RELEASE failed: the savepoint may still be open, so the batch cannot go on.
                 *head = saved;
                 job.fail(backend("releasing a savepoint")(e));
-                return Err(StoreError::Backend("releasing a savepoint failed".to_owned()));
+                return Err(StoreError::Backend(
+                    "releasing a savepoint failed".to_owned(),
+                ));
             }
         } else {
             *head = saved;

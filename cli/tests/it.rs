@@ -14,4 +14,5 @@ mod it {
     pub mod lockout;
     pub mod observability;
     pub mod openssl;
+    pub mod scheduler_input;
 }

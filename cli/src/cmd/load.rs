@@ -20,6 +20,25 @@ use crate::layout::DataDir;
 pub enum LoadCmd {
     /// Signatures per second per core through the signer service, beside openssl speed.
     Sign(SignLoadArgs),
+    /// Durable submits at fixed offered rates, beside a trivial handler behind the same TLS.
+    Submit(SubmitLoadArgs),
+}
+
+/// Options of `signq load submit`.
+#[derive(Debug, Clone, Args)]
+pub struct SubmitLoadArgs {
+    /// Seconds per offered rate (and per side).
+    #[arg(long, default_value_t = 5)]
+    pub seconds: u64,
+    /// Offered rates, requests per second.
+    #[arg(long, value_delimiter = ',', default_value = "250,500,1000,2000")]
+    pub rates: Vec<f64>,
+    /// TLS connections to spread requests over.
+    #[arg(long, default_value_t = 4)]
+    pub connections: usize,
+    /// Bytes per document.
+    #[arg(long, default_value_t = 1024)]
+    pub document_bytes: usize,
 }
 
 /// Options of `signq load sign`.
@@ -51,7 +70,98 @@ impl Drop for ChildGuard {
 
 /// Runs a `load` subcommand.
 pub async fn run(cmd: LoadCmd) -> anyhow::Result<()> {
-    let LoadCmd::Sign(args) = cmd;
+    match cmd {
+        LoadCmd::Sign(args) => sign(args).await,
+        LoadCmd::Submit(args) => submit(args).await,
+    }
+}
+
+/// Starts `signq dev` on loopback ports in `dir` with `extra` options and returns the child and
+/// its stdout lines once it is ready, with the addresses it printed.
+fn start_dev(
+    dir: &std::path::Path,
+    extra: &[&str],
+) -> anyhow::Result<(ChildGuard, String, String)> {
+    let mut child = Command::new(std::env::current_exe()?)
+        .arg("--data-dir")
+        .arg(dir)
+        .args([
+            "dev",
+            "--listen",
+            "127.0.0.1:0",
+            "--scheduler-listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "127.0.0.1:0",
+        ])
+        .args(extra)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("starting signq dev")?;
+    let stdout = child.stdout.take().context("child stdout")?;
+    let guard = ChildGuard(child);
+    let mut lines = BufReader::new(stdout).lines();
+    let (mut signer, mut scheduler) = (String::new(), String::new());
+    loop {
+        let Some(line) = lines.next() else {
+            bail!("signq dev exited before it was ready")
+        };
+        let line = line?;
+        if let Some(a) = line.strip_prefix("signer listening on ") {
+            signer = a.to_string();
+        } else if let Some(a) = line.strip_prefix("scheduler listening on ") {
+            scheduler = a.to_string();
+        } else if line == "ready" {
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    Ok((guard, signer, scheduler))
+}
+
+async fn submit(args: SubmitLoadArgs) -> anyhow::Result<()> {
+    let tmp = tempfile::tempdir()?;
+    let data = DataDir {
+        data_dir: tmp.path().to_path_buf(),
+        passphrase_file: None,
+    };
+    let unlimited = "1000000000";
+    let (guard, _, scheduler) = start_dev(
+        tmp.path(),
+        &[
+            "--submit-per-client",
+            unlimited,
+            "--submit-per-ward",
+            unlimited,
+            "--global-calls-per-second",
+            unlimited,
+        ],
+    )?;
+    let mut channels = Vec::new();
+    for _ in 0..args.connections.max(1) {
+        channels.push(super::client::channel_as(&scheduler, &data, Some(dev::INTAKE_CERT)).await?);
+    }
+    println!(
+        "open loop, {} s per rate and side, {} B documents, {} TLS connections, scheduler pid {}",
+        args.seconds,
+        args.document_bytes,
+        channels.len(),
+        guard.0.id()
+    );
+    let steps = signq_load_tests::submit_bench::run(
+        &channels,
+        &args.rates,
+        args.seconds,
+        args.document_bytes,
+    )
+    .await?;
+    drop(guard);
+    signq_load_tests::submit_bench::report(&steps);
+    Ok(())
+}
+
+async fn sign(args: SignLoadArgs) -> anyhow::Result<()> {
     let tmp = tempfile::tempdir()?;
     let data = DataDir {
         data_dir: tmp.path().to_path_buf(),

@@ -96,7 +96,8 @@ async fn nothing_acknowledged_is_lost_across_kill_9() {
                 .into_inner();
             assert_eq!(&record.idempotency_key, key);
         }
-        for id in signed.lock().expect("lock").clone() {
+        let signed_now = signed.lock().expect("lock").clone();
+        for id in signed_now {
             let record = intake
                 .get(GetRecordRequest {
                     id: id.clone(),

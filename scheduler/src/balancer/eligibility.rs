@@ -154,6 +154,27 @@ impl Balancer {
             .collect()
     }
 
+    /// Whether any deputy of the ward, present or away, could sign `procedure` now under a
+    /// delegation with room left: if so the record is not director-only, and an away deputy's
+    /// records wait for them until the deadline guard hands them to the director.
+    pub(super) fn deputy_in_scope(
+        &self,
+        ward: &WardState,
+        procedure: &str,
+        now: OffsetDateTime,
+    ) -> bool {
+        let none = Extra::new();
+        ward.signers.iter().any(|id| {
+            self.signers
+                .get(id)
+                .and_then(|s| s.view.as_ref())
+                .is_some_and(|v| v.role == SignerRole::Deputy)
+                && self
+                    .delegation_for(ward, id, procedure, now, Count::Leases, &none)
+                    .is_some()
+        })
+    }
+
     /// A delegation to charge a lease restored without a `now` (start-up): the ward's
     /// non-revoked delegation naming the deputy and listing the procedure, uncapped first.
     pub(super) fn restored_charge(&self, signer: &str, entry: &Entry) -> Option<String> {

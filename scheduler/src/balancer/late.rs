@@ -3,11 +3,13 @@
 //!
 //! **Director last.** Deputies take whatever they are eligible for. The director takes, in one
 //! key order:
-//! - records of procedures no deputy is eligible for right now (no delegation covers them, or
-//!   every covering deputy is away or at its cap): director-only, `escalated = false`;
+//! - records of procedures no deputy may sign right now (no delegation covers them, or every
+//!   covering delegation is at its cap): director-only, `escalated = false`;
 //! - records deputies may sign, only when their slack (deadline − now) is below the director
 //!   guard and no eligible deputy is online, present and below its lease size:
-//!   `escalated = true`.
+//!   `escalated = true`. A deputy who is away still keeps their records from the director
+//!   until the guard: delegation exists to take the load off the director, and the deadline
+//!   still holds.
 //!
 //! Both conditions depend on the procedure, not on the record, so the plan is made once per
 //! procedure bucket; the guard's records come from the bucket's deadline index, so a take costs
@@ -36,7 +38,7 @@ impl Balancer {
         let mut plan = DirectorPlan::default();
         for procedure in ward.pool.procedures() {
             let deputies = self.eligible_deputies(ward, procedure, now, Count::Leases);
-            if deputies.is_empty() {
+            if deputies.is_empty() && !self.deputy_in_scope(ward, procedure, now) {
                 plan.only.push(procedure);
             } else if !deputies
                 .iter()

@@ -6,13 +6,14 @@
 //! costs O(log n) plus a scan over the ward's few signers, delegations and procedures.
 //!
 //! # Policies
-//! - **Late binding** (default, [`late`](self)): each ward has one pool ordered by an aged
-//!   deadline key ([`pool`](self)); a signer that is ready takes the best records it may sign, up
+//! - **Late binding** (default, `late.rs`): each ward has one pool ordered by an aged
+//!   deadline key (`pool.rs`); a signer that is ready takes the best records it may sign, up
 //!   to its lease room. The director comes last: it takes records no deputy may sign, and
 //!   deputy-signable ones only when their slack falls below the guard while no deputy can take
 //!   them (those grants are marked `escalated`).
-//! - **Early binding** (round robin, random, JSQ, LET): a record goes to one eligible signer's own
-//!   queue at submission; `take` serves that queue only. For comparison in load tests.
+//! - **Early binding** (round robin, random, JSQ, LET; `early.rs`, `policy.rs`): a record goes
+//!   to one eligible signer's own queue at submission; `take` serves that queue only. For
+//!   comparison in load tests.
 //!
 //! # Files
 //! - `config.rs`: [`Policy`], [`BalancerConfig`];

@@ -197,13 +197,15 @@ impl Balancer {
                 ward.queued
                     .insert((nanos(entry.submitted_at), entry.id.clone()));
                 if let Some(d) = charged {
-                    self.held_mut(d).queued += 1;
+                    let held = self.held_mut(d);
+                    held.queued = held.queued.saturating_add(1);
                 }
             }
             Place::Leased { signer, charged } => {
                 self.signer_mut(signer).leased += 1;
                 if let Some(d) = charged {
-                    self.held_mut(d).leased += 1;
+                    let held = self.held_mut(d);
+                    held.leased = held.leased.saturating_add(1);
                 }
             }
         }

@@ -22,7 +22,11 @@ impl Engine {
         for record in open {
             match record.lease.clone() {
                 Some(lease) if lease.expires_at > now => {
-                    lock(&self.balancer).mark_leased(&record.meta.id, &lease.signer_id);
+                    {
+                        let mut balancer = lock(&self.balancer);
+                        balancer.enqueue(entry(&record), now);
+                        balancer.mark_leased(&record.meta.id, &lease.signer_id);
+                    }
                     lock(&self.leases).insert(
                         record.meta.id.clone(),
                         Held {

@@ -53,11 +53,15 @@ impl Model {
 
     /// Deputy eligibility by the rules, straight from the facts.
     fn deputy_eligible(&self, deputy: &str, entry: &Entry, now: OffsetDateTime) -> bool {
+        self.views.get(deputy).is_some_and(|v| !v.away) && self.deputy_in_scope(deputy, entry, now)
+    }
+
+    /// Whether the deputy's delegations cover the record now, present or away.
+    fn deputy_in_scope(&self, deputy: &str, entry: &Entry, now: OffsetDateTime) -> bool {
         let Some(v) = self.views.get(deputy) else {
             return false;
         };
         v.role == SignerRole::Deputy
-            && !v.away
             && v.ward == entry.ward
             && self.delegations.get(&entry.ward).is_some_and(|ds| {
                 ds.iter().any(|d| {
@@ -94,10 +98,12 @@ impl Model {
             })
     }
 
-    fn eligible_deputies(&self, entry: &Entry, now: OffsetDateTime) -> Vec<String> {
+    /// Deputies whose delegations cover the record now, away or not: while there is one, the
+    /// record is not director-only (it goes to the director only by the deadline guard).
+    fn in_scope_deputies(&self, entry: &Entry, now: OffsetDateTime) -> Vec<String> {
         self.views
             .keys()
-            .filter(|s| self.deputy_eligible(s, entry, now))
+            .filter(|s| self.deputy_in_scope(s, entry, now))
             .cloned()
             .collect()
     }
@@ -256,7 +262,9 @@ fn run(policy: Policy, seed: u64) {
                 let at_risk = b.at_risk(ward, now);
                 let deputies_with_room: Vec<String> = signers_of(ward)[1..]
                     .iter()
-                    .filter(|d| m.views[*d].online && m.leased_by(d) < lease_size)
+                    .filter(|d| {
+                        m.views[*d].online && !m.views[*d].away && m.leased_by(d) < lease_size
+                    })
                     .cloned()
                     .collect();
                 let grants = b.take(&signer, capacity, now);
@@ -296,7 +304,7 @@ fn run(policy: Policy, seed: u64) {
                         SignerRole::Director => {
                             assert_eq!(charge, None, "{ctx}");
                             if !policy.is_early_binding() {
-                                let deputies = m.eligible_deputies(&e, now);
+                                let deputies = m.in_scope_deputies(&e, now);
                                 if g.escalated {
                                     escalations += 1;
                                     assert!(

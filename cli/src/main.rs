@@ -80,6 +80,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Sign(args) => cmd::sign::run(args, &data).await,
         Command::Verify(args) => cmd::verify::run(args, &data),
         Command::Audit(c) => cmd::audit::run(c, &data),
-        Command::Load(c) => cmd::load::run(c).await,
+        Command::Load(c) => cmd::load::run(c, &data).await,
     }
 }

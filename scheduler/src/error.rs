@@ -61,6 +61,10 @@ impl From<StoreError> for SchedError {
             StoreError::NotFound(what) => SchedError::NotFound(format!("{what} not found")),
             StoreError::Fenced { .. } => SchedError::FailedPrecondition(e.to_string()),
             StoreError::Conflict(m) => SchedError::AlreadyExists(m),
+            StoreError::Overloaded => SchedError::RateLimited {
+                what: "the store is saturated".into(),
+                retry_after: Duration::from_millis(200),
+            },
             StoreError::Backend(m) => SchedError::Internal(m),
         }
     }

@@ -39,6 +39,10 @@ pub struct SubmitLoadArgs {
     /// Bytes per document.
     #[arg(long, default_value_t = 1024)]
     pub document_bytes: usize,
+    /// Drive an already running scheduler at this loopback address (with the data directory's
+    /// intake certificate) instead of starting a throw-away `signq dev`.
+    #[arg(long)]
+    pub scheduler: Option<String>,
 }
 
 /// Options of `signq load sign`.
@@ -69,10 +73,10 @@ impl Drop for ChildGuard {
 }
 
 /// Runs a `load` subcommand.
-pub async fn run(cmd: LoadCmd) -> anyhow::Result<()> {
+pub async fn run(cmd: LoadCmd, data: &DataDir) -> anyhow::Result<()> {
     match cmd {
         LoadCmd::Sign(args) => sign(args).await,
-        LoadCmd::Submit(args) => submit(args).await,
+        LoadCmd::Submit(args) => submit(args, data).await,
     }
 }
 
@@ -120,34 +124,44 @@ fn start_dev(
     Ok((guard, signer, scheduler))
 }
 
-async fn submit(args: SubmitLoadArgs) -> anyhow::Result<()> {
+async fn submit(args: SubmitLoadArgs, given: &DataDir) -> anyhow::Result<()> {
     let tmp = tempfile::tempdir()?;
-    let data = DataDir {
-        data_dir: tmp.path().to_path_buf(),
-        passphrase_file: None,
+    let (guard, scheduler, data) = match &args.scheduler {
+        Some(addr) => {
+            let host = addr.rsplit_once(':').map(|(h, _)| h).unwrap_or(addr);
+            if !(host == "localhost" || host == "[::1]" || host.starts_with("127.")) {
+                bail!("--scheduler {addr}: load is sent to loopback addresses only");
+            }
+            (None, addr.clone(), given.clone())
+        }
+        None => {
+            let data = DataDir {
+                data_dir: tmp.path().to_path_buf(),
+                passphrase_file: None,
+            };
+            let unlimited = "1000000000";
+            let limits = [
+                "--submit-per-client",
+                unlimited,
+                "--submit-per-ward",
+                unlimited,
+            ];
+            let (guard, _, scheduler) = start_dev(
+                tmp.path(),
+                &[&limits[..], &["--global-calls-per-second", unlimited]].concat(),
+            )?;
+            (Some(guard), scheduler, data)
+        }
     };
-    let unlimited = "1000000000";
-    let (guard, _, scheduler) = start_dev(
-        tmp.path(),
-        &[
-            "--submit-per-client",
-            unlimited,
-            "--submit-per-ward",
-            unlimited,
-            "--global-calls-per-second",
-            unlimited,
-        ],
-    )?;
     let mut channels = Vec::new();
     for _ in 0..args.connections.max(1) {
         channels.push(super::client::channel_as(&scheduler, &data, Some(dev::INTAKE_CERT)).await?);
     }
     println!(
-        "open loop, {} s per rate and side, {} B documents, {} TLS connections, scheduler pid {}",
+        "open loop, {} s per rate and side, {} B documents, {} TLS connections, scheduler at {scheduler}",
         args.seconds,
         args.document_bytes,
         channels.len(),
-        guard.0.id()
     );
     let steps = signq_load_tests::submit_bench::run(
         &channels,

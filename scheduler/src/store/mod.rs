@@ -37,6 +37,9 @@ pub enum StoreError {
     /// An idempotency key or id reused with different content.
     #[error("{0}")]
     Conflict(String),
+    /// Too many writes are waiting; this one was shed without being written. Retry shortly.
+    #[error("the store is saturated; the write was shed")]
+    Overloaded,
     /// The database failed; nothing of the operation was written.
     #[error("store: {0}")]
     Backend(String),

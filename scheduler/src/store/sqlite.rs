@@ -106,8 +106,11 @@ impl SqliteStore {
         self.jobs
             .as_ref()
             .ok_or_else(stopped)?
-            .send(job)
-            .map_err(|_| stopped())?;
+            .try_send(job)
+            .map_err(|e| match e {
+                std::sync::mpsc::TrySendError::Full(_) => StoreError::Overloaded,
+                std::sync::mpsc::TrySendError::Disconnected(_) => stopped(),
+            })?;
         reply.await.map_err(|_| stopped())?
     }
 

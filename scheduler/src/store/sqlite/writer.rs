@@ -14,7 +14,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, Sender};
+use std::sync::mpsc::{Receiver, SyncSender};
 use std::thread::JoinHandle;
 
 use rusqlite::{Connection, TransactionBehavior};
@@ -168,8 +168,13 @@ where
     )
 }
 
+/// Jobs waiting for the writer at most: past this, writes are shed with
+/// [`StoreError::Overloaded`] instead of queueing without bound (a few seconds of work at the
+/// writer's rate of about ten thousand jobs a second).
+pub(super) const QUEUE_BOUND: usize = 32_768;
+
 /// The writer thread's queue of jobs.
-pub(super) type JobQueue = Sender<Box<dyn Job>>;
+pub(super) type JobQueue = SyncSender<Box<dyn Job>>;
 
 /// Starts the writer thread on `conn`; it runs until every sender of its channel is dropped.
 pub(super) fn spawn(
@@ -177,7 +182,7 @@ pub(super) fn spawn(
     commits: Arc<AtomicU64>,
 ) -> Result<(JobQueue, JoinHandle<()>), StoreError> {
     let head = ChainHead::load(&conn)?;
-    let (tx, rx) = std::sync::mpsc::channel::<Box<dyn Job>>();
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Box<dyn Job>>(QUEUE_BOUND);
     let handle = std::thread::Builder::new()
         .name("signq-store-writer".to_owned())
         .spawn(move || run(conn, head, rx, &commits))

@@ -1,22 +1,6 @@
 //! The metrics page and gRPC health.
 
-use std::io::{Read, Write};
-
-use super::fixture::{DIRECTOR, Ward, batch};
-
-fn get(url: &str) -> String {
-    let rest = url.strip_prefix("http://").expect("http url");
-    let (host, path) = rest.split_once('/').expect("path");
-    let mut stream = std::net::TcpStream::connect(host).expect("connect");
-    write!(
-        stream,
-        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )
-    .expect("write");
-    let mut body = String::new();
-    stream.read_to_string(&mut body).expect("read");
-    body
-}
+use super::fixture::{DIRECTOR, Ward, batch, http_get as get};
 
 #[tokio::test]
 async fn metrics_count_signatures_refusals_and_latency() {

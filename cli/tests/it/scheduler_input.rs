@@ -2,14 +2,16 @@
 //! field), to callers without the right credentials, and to callers over a rate limit
 //! (RESOURCE_EXHAUSTED with RetryInfo); the metrics page passes `promtool check metrics`.
 
-use std::io::{Read, Write};
+use std::io::Write;
 
 use signq_proto::v1 as pb;
 use signq_proto::v1::admin_client::AdminClient;
 use tonic::Code;
 use tonic_types::StatusExt;
 
-use super::fixture::{DEPUTY_1, Ward, intake, scheduler_channel, sign_in, submission};
+use super::fixture::{
+    DEPUTY_1, Ward, http_get as get, intake, scheduler_channel, sign_in, submission,
+};
 
 fn invalid(status: &tonic::Status, field: &str, case: &str) {
     assert_eq!(status.code(), Code::InvalidArgument, "{case}: {status:?}");
@@ -338,22 +340,6 @@ async fn rate_limits_answer_resource_exhausted_with_a_retry_delay() {
         Code::ResourceExhausted,
         "credential guessing is slowed: {status:?}"
     );
-}
-
-fn get(url: &str) -> String {
-    let rest = url.strip_prefix("http://").expect("http url");
-    let (host, path) = rest.split_once('/').expect("path");
-    let mut stream = std::net::TcpStream::connect(host).expect("connect");
-    write!(
-        stream,
-        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )
-    .expect("write");
-    let mut body = String::new();
-    stream.read_to_string(&mut body).expect("read");
-    body.split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default()
 }
 
 #[tokio::test]

@@ -37,10 +37,13 @@ const MAX_DEADLINE_AHEAD: Duration = Duration::from_secs(5 * 365 * 24 * 3600);
 /// How many events a watcher reads from the store at a time.
 const WATCH_PAGE: usize = 256;
 
-fn new_record_id() -> String {
-    let mut bytes = [0u8; 10];
+/// A new record id: the submission time in milliseconds, then 48 random bits. Ids made later sort
+/// later, so new records land at the end of the store's indexes instead of all over them.
+fn new_record_id(now: OffsetDateTime) -> String {
+    let mut bytes = [0u8; 6];
     rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
-    format!("R{}", hex::encode(bytes))
+    let millis = (now.unix_timestamp_nanos() / 1_000_000).max(0) as u64;
+    format!("R{millis:012x}{}", hex::encode(bytes))
 }
 
 impl Engine {
@@ -87,7 +90,7 @@ impl Engine {
             None => now + time_limit,
         };
         let meta = RecordMeta {
-            id: new_record_id(),
+            id: new_record_id(now),
             ward: s.ward.clone(),
             procedure_code: s.procedure_code,
             title: s.title,

@@ -168,8 +168,13 @@ pub(super) fn open_writer(path: &Path) -> Result<Connection, StoreError> {
             at()
         )));
     }
-    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
-        .map_err(backend("configuring the write connection"))?;
+    // A 64 MiB page cache keeps the hot index pages of a busy province in memory; checkpoints
+    // every 4,000 pages (about 16 MiB of WAL) rather than 1,000 cost the writer fewer pauses.
+    conn.execute_batch(
+        "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536;
+         PRAGMA wal_autocheckpoint = 4000; PRAGMA temp_store = MEMORY;",
+    )
+    .map_err(backend("configuring the write connection"))?;
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .map_err(backend("reading the schema version"))?;

@@ -17,6 +17,8 @@ pub const SUBMITTED: &str = "signq_scheduler_records_submitted_total";
 pub const FINISHED: &str = "signq_scheduler_records_finished_total";
 /// Records queued in a ward's pool now.
 pub const POOL_DEPTH: &str = "signq_scheduler_pool_depth";
+/// Records leased to a ward's signers now.
+pub const LEASED: &str = "signq_scheduler_leased_records";
 /// Age of the oldest queued record of a ward, seconds.
 pub const OLDEST_AGE: &str = "signq_scheduler_oldest_queued_age_seconds";
 /// Submit-to-lease wait (the backlog wait), seconds, by ward.
@@ -157,8 +159,9 @@ pub fn finished(r: &Record, by_director: bool) {
 }
 
 /// A ward's pool now.
-pub fn pool(ward: &str, (depth, oldest): (usize, Option<OffsetDateTime>)) {
+pub fn pool(ward: &str, (depth, oldest): (usize, Option<OffsetDateTime>), leased: usize) {
     gauge!(POOL_DEPTH, "ward" => ward.to_string()).set(depth as f64);
+    gauge!(LEASED, "ward" => ward.to_string()).set(leased as f64);
     let age = oldest
         .map(|o| secs(o, OffsetDateTime::now_utc()))
         .unwrap_or(0.0);

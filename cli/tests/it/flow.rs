@@ -130,6 +130,21 @@ async fn submit_lease_approve_verify_and_watch() {
         ]
     );
 
+    // The ward's statistics count it: signed on time, by a deputy.
+    let mut admin = signq_proto::v1::admin_client::AdminClient::new(
+        super::fixture::scheduler_channel(&ward, Some("operator")).await,
+    );
+    let stats = admin
+        .get_statistics(signq_proto::v1::GetStatisticsRequest {
+            ward: "cat-lai".into(),
+        })
+        .await
+        .expect("statistics")
+        .into_inner();
+    assert_eq!((stats.signed, stats.queued, stats.leased), (1, 0, 0));
+    assert_eq!((stats.on_time_ratio, stats.director_share), (1.0, 0.0));
+    assert!(stats.wait_p50.is_some());
+
     // A retried approve returns the stored signature; it never signs again.
     let again = deputy
         .approve(ApproveRequest {

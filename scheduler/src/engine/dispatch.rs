@@ -77,7 +77,7 @@ impl Engine {
                 self.dispatch_signer(&signer, usize::MAX).await;
             }
         }
-        crate::metrics::pool(ward, self.pool(ward));
+        crate::metrics::pool(ward, self.pool(ward), self.leased_in(ward));
     }
 
     /// Leases up to `max` more records to `signer` (within the lease size); returns them.

@@ -61,6 +61,7 @@ pub fn describe() {
         Unit::Count,
         "Records queued in the ward's pool."
     );
+    describe_gauge!(LEASED, Unit::Count, "Records leased to the ward's signers.");
     describe_gauge!(
         OLDEST_AGE,
         Unit::Seconds,

@@ -7,9 +7,20 @@
 //! - [`open_loop`]: requests on a fixed schedule, latency from the intended send time.
 //! - [`scenario`]: scenario files (TOML) shared by load runs and the simulator.
 //! - [`cpu`]: CPU time of a process, so that rates are per core, not per wall-clock second.
+//! - [`report`]: the report of a run or a simulation: Markdown and JSON summaries, `.hgrm`
+//!   percentile files, and SVG/PNG charts, from measured series.
+//! - [`queueing`]: the yardsticks: Erlang C, Kingman, Allen–Cunneen; batch-means intervals.
+//! - [`arrivals`]: arrival schedules (constant, Poisson, working day, steps, ramps) from a seed.
+//! - [`simulate`]: the discrete-event simulator that drives the real balancer under virtual time
+//!   (`signq simulate`), every policy on the same arrivals, plus what-if helpers.
 
+pub mod arrivals;
 pub mod cpu;
 pub mod open_loop;
+pub mod queueing;
+pub mod report;
+pub mod runner;
 pub mod scenario;
 pub mod sign_bench;
+pub mod simulate;
 pub mod submit_bench;

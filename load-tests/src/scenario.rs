@@ -25,6 +25,11 @@ pub enum ScenarioError {
     Invalid { field: String, reason: String },
 }
 
+/// Whether `x` is a finite number above zero (NaN is not).
+fn positive(x: f64) -> bool {
+    x.is_finite() && x > 0.0
+}
+
 fn invalid(field: impl Into<String>, reason: impl Into<String>) -> ScenarioError {
     ScenarioError::Invalid {
         field: field.into(),
@@ -253,13 +258,13 @@ impl Scenario {
 
     /// Checks every value.
     pub fn validate(&self) -> Result<(), ScenarioError> {
-        if !(self.duration_secs > 0.0 && self.duration_secs <= 31.0 * 86_400.0) {
+        if !positive(self.duration_secs) || self.duration_secs > 31.0 * 86_400.0 {
             return Err(invalid(
                 "duration_secs",
                 "must be above 0 and at most 31 days",
             ));
         }
-        if !(self.time_scale > 0.0 && self.time_scale.is_finite()) {
+        if !positive(self.time_scale) {
             return Err(invalid("time_scale", "must be positive"));
         }
         if self.policies.is_empty() {
@@ -275,7 +280,7 @@ impl Scenario {
             {
                 return Err(invalid("arrivals.per_hour", "must be positive"));
             }
-            Arrivals::WorkingDay { per_day, surge } if !(*per_day > 0.0 && *surge > 0.0) => {
+            Arrivals::WorkingDay { per_day, surge } if !(positive(*per_day) && positive(*surge)) => {
                 return Err(invalid("arrivals", "per_day and surge must be positive"));
             }
             Arrivals::Steps { steps }
@@ -294,7 +299,7 @@ impl Scenario {
             }
             _ => {}
         }
-        if self.procedures.is_empty() || self.procedures.iter().any(|p| !(p.weight > 0.0)) {
+        if self.procedures.is_empty() || self.procedures.iter().any(|p| !positive(p.weight)) {
             return Err(invalid(
                 "procedures",
                 "need at least one procedure, each with a positive weight",
@@ -327,13 +332,13 @@ impl Scenario {
                         "a deputy needs a delegated scope",
                     ));
                 }
-                if !(s.service.mean() > 0.0) {
+                if !positive(s.service.mean()) {
                     return Err(invalid(field("service"), "the mean must be positive"));
                 }
                 if s.batch == 0 {
                     return Err(invalid(field("batch"), "must be at least 1"));
                 }
-                if s.away.iter().any(|(a, b)| !(a < b)) {
+                if s.away.iter().any(|(a, b)| !(a.is_finite() && b.is_finite() && a < b)) {
                     return Err(invalid(
                         field("away"),
                         "each period must end after it starts",

@@ -37,11 +37,14 @@ pub struct SchedulerArgs {
     #[arg(long, default_value_t = 10)]
     pub lease_size: usize,
     /// Seconds a lease lasts before the record returns to the pool.
-    #[arg(long, default_value_t = 600)]
-    pub lease_timeout_secs: u64,
+    #[arg(long, default_value_t = 600.0)]
+    pub lease_timeout_secs: f64,
     /// Slack in seconds below which the director takes deputy-signable records nobody else can.
-    #[arg(long, default_value_t = 7200)]
-    pub director_guard_secs: u64,
+    #[arg(long, default_value_t = 7200.0)]
+    pub director_guard_secs: f64,
+    /// The scheduler's database file (default: `scheduler/signq.db` in the data directory).
+    #[arg(long)]
+    pub database: Option<std::path::PathBuf>,
     /// Bytes per submitted document, at most.
     #[arg(long = "max-submit-bytes", id = "max_submit_bytes", default_value_t = 8 * 1024 * 1024)]
     pub max_document_bytes: usize,
@@ -68,14 +71,14 @@ impl SchedulerArgs {
         Ok(SchedulerConfig {
             tls: data.tls(&self.cert_name)?,
             signer_addr: self.signer_addr.clone(),
-            database: data.scheduler_db(),
+            database: self.database.clone().unwrap_or_else(|| data.scheduler_db()),
             max_document_bytes: self.max_document_bytes,
-            lease_timeout: Duration::from_secs(self.lease_timeout_secs),
+            lease_timeout: seconds("--lease-timeout-secs", self.lease_timeout_secs)?,
             session_ttl: Duration::from_secs(12 * 3600),
             balancer: BalancerConfig {
                 policy: self.policy,
                 lease_size: self.lease_size,
-                director_guard: Duration::from_secs(self.director_guard_secs),
+                director_guard: seconds("--director-guard-secs", self.director_guard_secs)?,
                 ..BalancerConfig::default()
             },
             limits: RateLimits {
@@ -88,4 +91,9 @@ impl SchedulerArgs {
             utc_offset: time::UtcOffset::from_hms(7, 0, 0).unwrap_or(time::UtcOffset::UTC),
         })
     }
+}
+
+fn seconds(flag: &str, value: f64) -> anyhow::Result<Duration> {
+    Duration::try_from_secs_f64(value)
+        .map_err(|_| anyhow::anyhow!("{flag} {value}: not a duration in seconds"))
 }

@@ -1,0 +1,494 @@
+//! The event loop: the real [`Balancer`] driven under virtual time by people at tablets.
+//!
+//! # A signer, as simulated
+//! When online, present and idle, a signer asks the balancer for as many records as its lease
+//! room allows, then signs up to `batch` of the records it holds; the batch takes the sum of the
+//! records' service times, after which every record of it is signed (`note_signed`) and the
+//! signer asks again at once. A signer with nothing to take waits until something changes in its
+//! ward: an arrival, a release, another signer leaving or coming back, or a record's slack
+//! reaching the director guard (the scheduler's engine re-offers work on a 15-second tick; here
+//! the exact instant is an event, so nothing waits for a tick).
+//!
+//! - **Away:** the balancer is told, leased records not yet being signed go back at once, and a
+//!   batch in hand is finished.
+//! - **Connection drops:** the signer is offline for `reconnect_after_secs`; a batch that ends
+//!   meanwhile completes when the connection is back (the tablet retries safely); records held
+//!   but not started expire at the lease timeout and go back (counted).
+//!
+//! Ward signers are offered work in the scheduler engine's order: deputies by id, then the
+//! director.
+
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use signq_scheduler::balancer::{Balancer, BalancerConfig, Entry, Grant};
+use signq_scheduler::model::{Priority, SignerRole};
+use time::OffsetDateTime;
+
+use super::SimOptions;
+use super::error::{SimError, invalid};
+use super::event::{Kind, Queue};
+use super::stats::Stats;
+use super::trace::Schedule;
+use super::world::{State, World};
+use crate::scenario::Scenario;
+
+/// The virtual start: Monday 5 January 2026, 07:30 in Vietnam, when the Centers open.
+pub(super) const EPOCH: OffsetDateTime = time::macros::datetime!(2026-01-05 07:30 +07:00);
+
+/// Seconds from [`EPOCH`] to the first local midnight (daily caps start again).
+const FIRST_MIDNIGHT: f64 = 16.5 * 3600.0;
+
+/// One simulation in progress.
+#[derive(Debug)]
+pub(super) struct Sim {
+    balancer: Balancer,
+    pub(super) world: World,
+    queue: Queue,
+    pub(super) stats: Stats,
+    duration: f64,
+    lease_size: usize,
+    lease_timeout: f64,
+    guard: f64,
+    sample_every: f64,
+    /// Records with the balancer and not leased (what `pool_depth` sums to over the wards).
+    queued: u64,
+    bar: ProgressBar,
+}
+
+/// `t` virtual seconds after [`EPOCH`].
+fn at(t: f64) -> OffsetDateTime {
+    EPOCH.saturating_add(time::Duration::nanoseconds((t * 1e9) as i64))
+}
+
+/// The balancer's id of record `r`.
+fn record_id(r: u32) -> String {
+    r.to_string()
+}
+
+impl Sim {
+    /// A simulation of `scenario` ready to run: world built, balancer told, first events queued.
+    pub(super) fn new(
+        scenario: &Scenario,
+        options: &SimOptions,
+        schedule: Schedule,
+    ) -> Result<Sim, SimError> {
+        scenario.validate()?;
+        options.check(scenario.duration_secs)?;
+        let guard = scenario.director_guard_secs;
+        let director_guard = Duration::try_from_secs_f64(guard)
+            .map_err(|_| invalid("director_guard_secs", "must be a non-negative number"))?;
+        let world = World::build(scenario, options.seed, EPOCH, schedule)?;
+        let mut balancer = Balancer::new(BalancerConfig {
+            policy: options.policy,
+            lease_size: scenario.lease_size,
+            director_guard,
+            seed: options.seed,
+            ..BalancerConfig::default()
+        });
+        world.register(&mut balancer);
+        let bar = if options.progress {
+            let bar = ProgressBar::new(scenario.duration_secs.ceil() as u64);
+            if let Ok(style) = ProgressStyle::with_template(
+                "{msg} [{elapsed_precise}] {wide_bar} {pos}/{len} virtual s",
+            ) {
+                bar.set_style(style);
+            }
+            bar.set_message(format!("{} {}", scenario.name, options.policy));
+            bar
+        } else {
+            ProgressBar::hidden()
+        };
+        let mut sim = Sim {
+            stats: Stats::new(world.wards.len())?,
+            balancer,
+            world,
+            queue: Queue::default(),
+            duration: scenario.duration_secs,
+            lease_size: scenario.lease_size,
+            lease_timeout: options.lease_timeout_secs,
+            guard,
+            sample_every: options.sample_every_secs,
+            queued: 0,
+            bar,
+        };
+        sim.schedule_start();
+        Ok(sim)
+    }
+
+    /// The first events: the end, samples, midnights, each ward's first arrival, away periods and
+    /// first connection drops.
+    fn schedule_start(&mut self) {
+        self.queue.push(self.duration, Kind::End);
+        self.queue.push(0.0, Kind::Sample);
+        if FIRST_MIDNIGHT < self.duration {
+            self.queue.push(FIRST_MIDNIGHT, Kind::DayReset);
+        }
+        for (w, ward) in self.world.wards.iter().enumerate() {
+            if let Some(first) = self.world.records.get(ward.next as usize)
+                && ward.next < ward.end
+            {
+                self.queue
+                    .push(first.fact.at, Kind::Arrival { ward: w as u32 });
+            }
+        }
+        for (s, signer) in self.world.signers.iter_mut().enumerate() {
+            let s = s as u32;
+            for &(from, to) in &signer.away_periods {
+                if from < self.duration {
+                    self.queue
+                        .push(from.max(0.0), Kind::AwayStart { signer: s });
+                    self.queue.push(to.max(0.0), Kind::AwayEnd { signer: s });
+                }
+            }
+            if let Some(drops) = &mut signer.drops {
+                self.queue
+                    .push(drops.next_gap(), Kind::Disconnect { signer: s });
+            }
+        }
+    }
+
+    /// Runs every event up to the end.
+    pub(super) fn run(&mut self) {
+        while let Some(event) = self.queue.pop() {
+            let t = event.time;
+            match event.kind {
+                Kind::End => {
+                    if self
+                        .stats
+                        .pool_depth
+                        .last()
+                        .is_none_or(|(last, _)| *last < t)
+                    {
+                        self.stats.sample(t, self.queued);
+                    }
+                    break;
+                }
+                Kind::Arrival { ward } => self.arrive(ward, t),
+                Kind::GuardDue { record } => {
+                    if let Some(r) = self.world.records.get(record as usize)
+                        && r.state == State::Queued
+                    {
+                        self.wake_ward(r.ward, t);
+                    }
+                }
+                Kind::BatchDone { signer } => self.batch_done(signer, t),
+                Kind::LeaseExpiry { record, lease } => self.expire(record, lease, t),
+                Kind::AwayStart { signer } => self.away_start(signer, t),
+                Kind::AwayEnd { signer } => self.away_end(signer, t),
+                Kind::Disconnect { signer } => self.disconnect(signer, t),
+                Kind::Reconnect { signer } => self.reconnect(signer, t),
+                Kind::Sample => {
+                    self.stats.sample(t, self.queued);
+                    self.bar.set_position(t as u64);
+                    let next = t + self.sample_every;
+                    if next < self.duration {
+                        self.queue.push(next, Kind::Sample);
+                    }
+                }
+                Kind::DayReset => {
+                    self.balancer.reset_day();
+                    let next = t + 86_400.0;
+                    if next < self.duration {
+                        self.queue.push(next, Kind::DayReset);
+                    }
+                }
+            }
+        }
+        self.bar.finish_and_clear();
+    }
+
+    /// The ward's next record arrives: into the balancer, and the ward's signers hear of it.
+    fn arrive(&mut self, ward: u32, t: f64) {
+        let Some(w) = self.world.wards.get_mut(ward as usize) else {
+            return;
+        };
+        let r = w.next;
+        if r >= w.end {
+            return;
+        }
+        w.next += 1;
+        if w.next < w.end
+            && let Some(next) = self.world.records.get(w.next as usize)
+        {
+            self.queue.push(next.fact.at, Kind::Arrival { ward });
+        }
+        let Some(record) = self.world.records.get_mut(r as usize) else {
+            return;
+        };
+        record.state = State::Queued;
+        let fact = record.fact;
+        let procedure = self
+            .world
+            .mix
+            .codes
+            .get(usize::from(fact.procedure))
+            .cloned()
+            .unwrap_or_default();
+        let entry = Entry {
+            id: record_id(r),
+            ward: w.id.clone(),
+            procedure,
+            priority: Priority::Normal,
+            deadline: at(fact.deadline),
+            submitted_at: at(t),
+        };
+        self.balancer.enqueue(entry, at(t));
+        self.queued += 1;
+        self.stats.arrived(ward, &fact);
+        // Just past the instant its slack reaches the guard (the balancer's test is strict).
+        let due = fact.deadline - self.guard + 1e-3;
+        if due > t && due < self.duration {
+            self.queue.push(due, Kind::GuardDue { record: r });
+        }
+        self.wake_ward(ward, t);
+    }
+
+    /// Offers work to every ready signer of the ward, deputies first.
+    fn wake_ward(&mut self, ward: u32, t: f64) {
+        let n = self
+            .world
+            .wards
+            .get(ward as usize)
+            .map_or(0, |w| w.signers.len());
+        for i in 0..n {
+            let signer = self
+                .world
+                .wards
+                .get(ward as usize)
+                .and_then(|w| w.signers.get(i).copied());
+            if let Some(s) = signer {
+                self.try_start(s, t);
+            }
+        }
+    }
+
+    /// A ready signer takes what it may and starts a batch if it holds anything.
+    fn try_start(&mut self, s: u32, t: f64) {
+        let Some(signer) = self.world.signers.get(s as usize) else {
+            return;
+        };
+        if !signer.ready() {
+            return;
+        }
+        let room = self.lease_size.saturating_sub(signer.held.len());
+        if room > 0 {
+            let grants = self.balancer.take(&signer.id, room, at(t));
+            for grant in &grants {
+                self.leased(s, grant, t);
+            }
+        }
+        self.start_batch(s, t);
+    }
+
+    /// A grant from `take`: the record is leased to `s` until acted on or expired.
+    fn leased(&mut self, s: u32, grant: &Grant, t: f64) {
+        let Ok(r) = grant.id.parse::<u32>() else {
+            return;
+        };
+        let Some(record) = self.world.records.get_mut(r as usize) else {
+            return;
+        };
+        record.state = State::Leased { signer: s };
+        record.lease = record.lease.wrapping_add(1);
+        record.lease_at = t;
+        let lease = record.lease;
+        if let Some(signer) = self.world.signers.get_mut(s as usize) {
+            signer.held.push_back(r);
+        }
+        self.queued = self.queued.saturating_sub(1);
+        if grant.escalated {
+            self.stats.escalations += 1;
+        }
+        self.queue.push(
+            t + self.lease_timeout,
+            Kind::LeaseExpiry { record: r, lease },
+        );
+    }
+
+    /// Starts signing up to a batch of the records `s` holds, if any.
+    fn start_batch(&mut self, s: u32, t: f64) {
+        let Some(signer) = self.world.signers.get_mut(s as usize) else {
+            return;
+        };
+        if signer.held.is_empty() {
+            return;
+        }
+        let n = signer.batch.min(signer.held.len());
+        let mut total = 0.0;
+        signer.in_batch.clear();
+        for r in signer.held.drain(..n) {
+            if let Some(record) = self.world.records.get_mut(r as usize) {
+                record.state = State::Signing;
+                total += signer.service.secs(&record.fact);
+                signer.in_batch.push(r);
+            }
+        }
+        signer.busy = true;
+        self.queue.push(t + total, Kind::BatchDone { signer: s });
+    }
+
+    /// A batch's time is up: signed now, or when the connection is back.
+    fn batch_done(&mut self, s: u32, t: f64) {
+        let Some(signer) = self.world.signers.get_mut(s as usize) else {
+            return;
+        };
+        if !signer.online {
+            signer.done_pending = true;
+            return;
+        }
+        self.finish_batch(s, t);
+        self.try_start(s, t);
+    }
+
+    /// Every record of the batch in progress is signed at `t`.
+    fn finish_batch(&mut self, s: u32, t: f64) {
+        let Some(signer) = self.world.signers.get_mut(s as usize) else {
+            return;
+        };
+        let batch = std::mem::take(&mut signer.in_batch);
+        let director = signer.role == SignerRole::Director;
+        for &r in &batch {
+            let Some(record) = self.world.records.get_mut(r as usize) else {
+                continue;
+            };
+            record.state = State::Signed;
+            let secs = signer.service.secs(&record.fact);
+            self.balancer.note_signed(
+                &record_id(r),
+                &signer.id,
+                signer.delegation.as_deref(),
+                Duration::try_from_secs_f64(secs).unwrap_or_default(),
+            );
+            let in_scope = signer
+                .scope
+                .get(usize::from(record.fact.procedure))
+                .copied()
+                .unwrap_or(false);
+            self.stats.signed(
+                record.ward,
+                &record.fact,
+                record.lease_at,
+                t,
+                director,
+                in_scope,
+            );
+        }
+        signer.in_batch = batch;
+        signer.in_batch.clear();
+        signer.busy = false;
+        signer.done_pending = false;
+    }
+
+    /// Returns a leased, unstarted record to the balancer (expiry or away).
+    fn release(&mut self, r: u32, t: f64) {
+        if let Some(record) = self.world.records.get_mut(r as usize) {
+            record.state = State::Queued;
+        }
+        self.balancer.release(&record_id(r), at(t));
+        self.queued += 1;
+    }
+
+    /// A lease's time is up: if its record is still held unstarted under that lease, it goes back.
+    fn expire(&mut self, r: u32, lease: u32, t: f64) {
+        let Some(record) = self.world.records.get(r as usize) else {
+            return;
+        };
+        let State::Leased { signer } = record.state else {
+            return;
+        };
+        if record.lease != lease {
+            return;
+        }
+        let ward = record.ward;
+        if let Some(holder) = self.world.signers.get_mut(signer as usize) {
+            holder.held.retain(|&h| h != r);
+        }
+        self.release(r, t);
+        self.stats.expiries += 1;
+        self.wake_ward(ward, t);
+    }
+
+    /// Tells the balancer a signer's availability changed.
+    fn update_view(&mut self, s: u32) {
+        let Some(signer) = self.world.signers.get(s as usize) else {
+            return;
+        };
+        let Some(ward) = self.world.wards.get(signer.ward as usize) else {
+            return;
+        };
+        self.balancer.upsert_signer(signer.view(&ward.id));
+    }
+
+    /// The ward of signer `s`.
+    fn ward_of(&self, s: u32) -> u32 {
+        self.world.signers.get(s as usize).map_or(0, |x| x.ward)
+    }
+
+    fn away_start(&mut self, s: u32, t: f64) {
+        let Some(signer) = self.world.signers.get_mut(s as usize) else {
+            return;
+        };
+        signer.away += 1;
+        if signer.away > 1 {
+            return;
+        }
+        let held: Vec<u32> = signer.held.drain(..).collect();
+        self.update_view(s);
+        for r in held {
+            self.release(r, t);
+        }
+        self.wake_ward(self.ward_of(s), t);
+    }
+
+    fn away_end(&mut self, s: u32, t: f64) {
+        let Some(signer) = self.world.signers.get_mut(s as usize) else {
+            return;
+        };
+        signer.away = signer.away.saturating_sub(1);
+        if signer.away > 0 {
+            return;
+        }
+        self.update_view(s);
+        self.wake_ward(self.ward_of(s), t);
+    }
+
+    fn disconnect(&mut self, s: u32, t: f64) {
+        let Some(signer) = self.world.signers.get_mut(s as usize) else {
+            return;
+        };
+        signer.online = false;
+        let down = signer.drops.as_ref().map_or(0.0, |d| d.down);
+        self.update_view(s);
+        self.queue.push(t + down, Kind::Reconnect { signer: s });
+        self.wake_ward(self.ward_of(s), t);
+    }
+
+    fn reconnect(&mut self, s: u32, t: f64) {
+        let Some(signer) = self.world.signers.get_mut(s as usize) else {
+            return;
+        };
+        signer.online = true;
+        let pending = signer.done_pending;
+        if let Some(gap) = signer.drops.as_mut().map(|d| d.next_gap()) {
+            self.queue.push(t + gap, Kind::Disconnect { signer: s });
+        }
+        self.update_view(s);
+        if pending {
+            self.finish_batch(s, t);
+        }
+        self.wake_ward(self.ward_of(s), t);
+    }
+
+    /// Records queued across wards as the balancer counts them (tests check it against ours).
+    #[cfg(test)]
+    pub(super) fn balancer_queued(&self) -> (u64, u64) {
+        let theirs: usize = self
+            .world
+            .wards
+            .iter()
+            .map(|w| self.balancer.pool_depth(&w.id))
+            .sum();
+        (self.queued, theirs as u64)
+    }
+}

@@ -55,9 +55,11 @@ enum Command {
     /// The audit log.
     #[command(subcommand)]
     Audit(cmd::audit::AuditCmd),
-    /// Benchmarks against real services.
+    /// Load tests and benchmarks against the real services.
     #[command(subcommand)]
     Load(cmd::load::LoadCmd),
+    /// The balancer under virtual time: scenarios, policies, what-ifs.
+    Simulate(cmd::simulate::SimulateArgs),
 }
 
 #[tokio::main]
@@ -81,5 +83,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Verify(args) => cmd::verify::run(args, &data),
         Command::Audit(c) => cmd::audit::run(c, &data),
         Command::Load(c) => cmd::load::run(c, &data).await,
+        Command::Simulate(args) => cmd::simulate::run(args),
     }
 }

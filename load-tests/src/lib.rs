@@ -5,6 +5,8 @@
 //!   `openssl speed ecdsap256` measured in the same run.
 //! - [`submit_bench`]: durable submits against a trivial handler behind the same TLS.
 //! - [`open_loop`]: requests on a fixed schedule, latency from the intended send time.
+//! - [`pipeline`]: runs into reports; the yardstick sweep against Erlang C.
+//! - [`runner`]: a scenario against the real services, with simulated signers.
 //! - [`scenario`]: scenario files (TOML) shared by load runs and the simulator.
 //! - [`cpu`]: CPU time of a process, so that rates are per core, not per wall-clock second.
 //! - [`report`]: the report of a run or a simulation: Markdown and JSON summaries, `.hgrm`
@@ -17,6 +19,7 @@
 pub mod arrivals;
 pub mod cpu;
 pub mod open_loop;
+pub mod pipeline;
 pub mod queueing;
 pub mod report;
 pub mod runner;

@@ -22,6 +22,49 @@ pub enum LoadCmd {
     Sign(SignLoadArgs),
     /// Durable submits at fixed offered rates, beside a trivial handler behind the same TLS.
     Submit(SubmitLoadArgs),
+    /// A scenario against the real services (every policy), with simulated signers.
+    Run(RunArgs),
+    /// The pooled ward at utilisations 0.3 to 0.95 against Erlang C (simulated).
+    Yardstick(YardstickArgs),
+}
+
+/// Options of `signq load run`.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// The scenario file (see `load-tests/scenarios/`).
+    pub scenario: std::path::PathBuf,
+    /// Policies to run (default: the scenario's).
+    #[arg(long = "policy")]
+    pub policies: Vec<String>,
+    /// Multiply every ward's arrivals (1.5 for a 50% surge).
+    #[arg(long, default_value_t = 1.0)]
+    pub surge: f64,
+    /// Override the scenario's time scale (virtual seconds per real second).
+    #[arg(long)]
+    pub time_scale: Option<f64>,
+    /// Where to write the report (default: signq-reports/<scenario>-measured).
+    #[arg(long)]
+    pub out: Option<std::path::PathBuf>,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Options of `signq load yardstick`.
+#[derive(Debug, Clone, Args)]
+pub struct YardstickArgs {
+    /// The pooled-ward scenario.
+    #[arg(default_value = "load-tests/scenarios/pooled-ward.toml")]
+    pub scenario: std::path::PathBuf,
+    /// Utilisations to run.
+    #[arg(long, value_delimiter = ',', default_value = "0.3,0.5,0.7,0.8,0.9,0.95")]
+    pub utilisations: Vec<f64>,
+    /// Virtual hours per utilisation (more hours, tighter intervals).
+    #[arg(long, default_value_t = 400.0)]
+    pub hours: f64,
+    /// Where to write the report (default: signq-reports/yardstick).
+    #[arg(long)]
+    pub out: Option<std::path::PathBuf>,
 }
 
 /// Options of `signq load submit`.
@@ -77,6 +120,8 @@ pub async fn run(cmd: LoadCmd, data: &DataDir) -> anyhow::Result<()> {
     match cmd {
         LoadCmd::Sign(args) => sign(args).await,
         LoadCmd::Submit(args) => submit(args, data).await,
+        LoadCmd::Run(args) => run_scenario(args).await,
+        LoadCmd::Yardstick(args) => yardstick(args),
     }
 }
 
@@ -252,5 +297,115 @@ async fn sign(args: SignLoadArgs) -> anyhow::Result<()> {
     let openssl = sign_bench::openssl_speed(args.seconds.clamp(1, 10) as u32)?;
     println!();
     sign_bench::report(&figures, core, openssl);
+    Ok(())
+}
+
+fn command_line() -> String {
+    format!("signq {}", std::env::args().skip(1).collect::<Vec<_>>().join(" "))
+}
+
+async fn run_scenario(args: RunArgs) -> anyhow::Result<()> {
+    use signq_load_tests::{pipeline, report::Report, runner, scenario::Scenario};
+    let mut scenario = Scenario::load(&args.scenario)?;
+    if args.surge != 1.0 {
+        for w in &mut scenario.wards {
+            w.load *= args.surge;
+        }
+    }
+    if let Some(scale) = args.time_scale {
+        scenario.time_scale = scale;
+        scenario.validate()?;
+    }
+    let policies = if args.policies.is_empty() { scenario.policies.clone() } else { args.policies.clone() };
+    println!(
+        "{}: {} virtual hours at {}x, {} policies, about {:.0} s of real time each",
+        scenario.name,
+        scenario.duration_secs / 3600.0,
+        scenario.time_scale,
+        policies.len(),
+        scenario.duration_secs / scenario.time_scale
+    );
+    let options = runner::RunOptions {
+        exe: std::env::current_exe()?,
+        policies,
+        progress: !args.quiet,
+        sample_every_secs: 300.0,
+    };
+    let observed = runner::run(&scenario, &options).await?;
+    let mut runs = Vec::new();
+    let mut notes = Vec::new();
+    for o in &observed {
+        let run = pipeline::from_observed(&o.policy, &o.observed)?;
+        let line = format!(
+            "{}: {} records, {:.2}% on time, director share {:.1}%, {} unfinished, {} lease expiries, {} escalations, {} rate-limited, {} errors",
+            run.policy,
+            run.records,
+            100.0 * run.on_time as f64 / run.records.max(1) as f64,
+            100.0 * run.signed_by_director as f64 / run.signed.max(1) as f64,
+            run.unfinished,
+            run.lease_expiries,
+            run.escalations,
+            run.rate_limited,
+            o.observed.errors
+        );
+        println!("{line}");
+        notes.push(line);
+        runs.push(run);
+    }
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| std::path::PathBuf::from("signq-reports").join(format!("{}-measured", scenario.name)));
+    let report = Report {
+        title: format!("{} (measured against the real services)", scenario.name),
+        scenario: scenario.name.clone(),
+        description: scenario.description.clone(),
+        seed: scenario.seed,
+        source: format!("measured against the real services at {}x time scale", scenario.time_scale),
+        runs,
+        yardstick: Vec::new(),
+        notes,
+        commands: vec![command_line()],
+    };
+    report.write(&out)?;
+    println!("report: {}", out.join("summary.md").display());
+    Ok(())
+}
+
+fn yardstick(args: YardstickArgs) -> anyhow::Result<()> {
+    use signq_load_tests::{pipeline, report::Report, scenario::Scenario};
+    let mut scenario = Scenario::load(&args.scenario)?;
+    scenario.duration_secs = args.hours * 3600.0;
+    let points = pipeline::yardstick(&scenario, &args.utilisations, signq_scheduler::balancer::Policy::LateBinding)?;
+    let mut notes = Vec::new();
+    for p in &points {
+        let ratio = p.measured_mean_secs / p.predicted_mean_secs;
+        let line = format!(
+            "utilisation {:.2}: mean wait {:.1} s (95% CI {:.1}-{:.1}), Erlang C {:.1} s, ratio {:.3}{}",
+            p.utilisation,
+            p.measured_mean_secs,
+            p.ci_low_secs,
+            p.ci_high_secs,
+            p.predicted_mean_secs,
+            ratio,
+            if (ratio - 1.0).abs() <= 0.15 { "" } else { "  OUTSIDE 15%" }
+        );
+        println!("{line}");
+        notes.push(line);
+    }
+    let out = args.out.clone().unwrap_or_else(|| std::path::PathBuf::from("signq-reports").join("yardstick"));
+    let report = Report {
+        title: "Pooled ward against Erlang C".into(),
+        scenario: scenario.name.clone(),
+        description: scenario.description.clone(),
+        seed: scenario.seed,
+        source: "simulated (the scheduler's balancer in virtual time)".into(),
+        runs: Vec::new(),
+        yardstick: points,
+        notes,
+        commands: vec![command_line()],
+    };
+    report.write(&out)?;
+    println!("report: {}", out.join("summary.md").display());
     Ok(())
 }

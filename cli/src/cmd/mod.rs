@@ -12,4 +12,5 @@ pub mod scheduler;
 pub mod services;
 pub mod sign;
 pub mod signer;
+pub mod simulate;
 pub mod verify;

@@ -103,6 +103,7 @@ fn sub_bucket_count(sigfig: u8) -> u64 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

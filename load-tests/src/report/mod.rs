@@ -193,9 +193,13 @@ impl Report {
                 FontStatus::Missing(why) => why.clone(),
                 FontStatus::Loaded(_) => "text was turned off".to_owned(),
             };
+            let key: Vec<String> = (self.runs.iter().enumerate())
+                .map(|(i, r)| format!("{} {}", r.policy, plot::colour_name(i)))
+                .collect();
             summary.notes.push(format!(
                 "Plots are drawn without captions, axis labels or legends: {why}. \
-                 Series keep their colours in the order of the policies above."
+                 Colours: {}.",
+                key.join(", ")
             ));
         }
 

@@ -1,5 +1,7 @@
 //! End-to-end tests of the report writer on synthetic data with known answers.
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 
 use hdrhistogram::Histogram;

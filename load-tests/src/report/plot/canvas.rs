@@ -30,6 +30,16 @@ const PALETTE: [RGBColor; 10] = [
     RGBColor(0xBA, 0xB0, 0xAC),
 ];
 
+/// Names of [`PALETTE`]'s colours, for notes about charts drawn without a legend.
+const PALETTE_NAMES: [&str; 10] = [
+    "blue", "orange", "red", "green", "purple", "teal", "yellow", "brown", "pink", "grey",
+];
+
+/// The name of the `i`-th policy's colour.
+pub(crate) fn colour_name(i: usize) -> &'static str {
+    PALETTE_NAMES[i % PALETTE_NAMES.len()]
+}
+
 /// The colour of the `i`-th policy.
 pub(crate) fn colour(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]

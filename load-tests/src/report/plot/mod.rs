@@ -11,8 +11,8 @@ mod wait_vs_utilisation;
 
 use std::path::{Path, PathBuf};
 
-pub(crate) use self::canvas::Look;
 use self::canvas::{Chart, render};
+pub(crate) use self::canvas::{Look, colour_name};
 use super::Report;
 use super::error::ReportError;
 use super::summary::PlotFiles;
@@ -54,7 +54,8 @@ impl Drawn {
 pub(crate) fn draw_all(report: &Report, dir: &Path, look: Look) -> Result<Drawn, ReportError> {
     let mut drawn = Drawn::default();
     // Without yardstick points there is nothing to compare with theory: skip silently.
-    if let Some(chart) = wait_vs_utilisation::WaitVsUtilisation::new(&report.yardstick) {
+    let colours: Vec<&str> = report.runs.iter().map(|r| r.policy.as_str()).collect();
+    if let Some(chart) = wait_vs_utilisation::WaitVsUtilisation::new(&report.yardstick, &colours) {
         drawn.add(Some(chart), "wait-vs-utilisation", "", dir, look)?;
     }
     drawn.add(

@@ -17,23 +17,28 @@ use crate::report::units::TimeUnit;
 /// The chart over the yardstick points.
 #[derive(Debug)]
 pub(crate) struct WaitVsUtilisation<'a> {
-    /// Policies in order of first appearance.
-    policies: Vec<&'a str>,
+    /// Policies in order of first appearance, with their colour index.
+    policies: Vec<(usize, &'a str)>,
     /// Points with finite utilisation and measured mean.
     points: Vec<&'a YardstickPoint>,
 }
 
 impl<'a> WaitVsUtilisation<'a> {
-    /// The chart, or `None` without a usable point.
-    pub(crate) fn new(points: &'a [YardstickPoint]) -> Option<Self> {
+    /// The chart, or `None` without a usable point; `colours` lists policies in the order
+    /// of their colours, so that a policy has the same colour in every chart.
+    pub(crate) fn new(points: &'a [YardstickPoint], colours: &[&str]) -> Option<Self> {
         let points: Vec<_> = points
             .iter()
             .filter(|p| p.utilisation.is_finite() && p.measured_mean_secs.is_finite())
             .collect();
-        let mut policies: Vec<&str> = Vec::new();
+        let mut policies: Vec<(usize, &str)> = Vec::new();
         for p in &points {
-            if !policies.contains(&p.policy.as_str()) {
-                policies.push(&p.policy);
+            if !policies.iter().any(|&(_, q)| q == p.policy) {
+                let i = colours
+                    .iter()
+                    .position(|&q| q == p.policy)
+                    .unwrap_or(colours.len() + policies.len());
+                policies.push((i, &p.policy));
             }
         }
         (!points.is_empty()).then_some(Self { policies, points })
@@ -92,7 +97,7 @@ impl Chart for WaitVsUtilisation<'_> {
         let mut s: Vec<String> = self
             .policies
             .iter()
-            .flat_map(|p| {
+            .flat_map(|(_, p)| {
                 [
                     format!("{p}: mean with confidence interval"),
                     format!("{p}: p99"),
@@ -143,7 +148,7 @@ impl Chart for WaitVsUtilisation<'_> {
         look.mesh(
             &mut mesh,
             "Utilisation ρ (offered load / signing capacity)",
-            &format!("Wait from submit to lease ({})", unit.label),
+            &format!("Wait in queue ({})", unit.label),
         );
         mesh.draw().map_err(|e| e.to_string())?;
 
@@ -161,7 +166,7 @@ impl Chart for WaitVsUtilisation<'_> {
                     PathElement::new(vec![(x, y), (x + 24, y)], black.stroke_width(2))
                 });
         } else {
-            for (i, policy) in self.policies.iter().enumerate() {
+            for &(i, policy) in &self.policies {
                 let c = colour(i);
                 let line = Self::curve(&self.of_policy(policy), |p| Some(y(p.predicted_mean_secs)));
                 chart
@@ -191,9 +196,9 @@ impl Chart for WaitVsUtilisation<'_> {
         let n = self.policies.len() as f64;
         let nudge_step = (x1 - x0) * 0.006;
         let cap = (x1 - x0) * 0.004;
-        for (i, policy) in self.policies.iter().enumerate() {
+        for (k, &(i, policy)) in self.policies.iter().enumerate() {
             let c = colour(i);
-            let dx = (i as f64 - (n - 1.0) / 2.0) * nudge_step;
+            let dx = (k as f64 - (n - 1.0) / 2.0) * nudge_step;
             let points = self.of_policy(policy);
             let bars = points.iter().flat_map(|p| {
                 let u = p.utilisation + dx;

@@ -79,15 +79,26 @@ pub fn pooled_shape(scenario: &Scenario) -> Option<(u32, f64)> {
 
 /// Runs the pooled ward (in the simulator) at each utilisation; each point's mean wait comes with
 /// a 95% batch-means interval (20 batches) and Erlang C's prediction for M/M/c.
-pub fn yardstick(scenario: &Scenario, utilisations: &[f64], policy: Policy) -> anyhow::Result<Vec<YardstickPoint>> {
-    let (c, mean) = pooled_shape(scenario).ok_or_else(|| anyhow::anyhow!("the scenario has no signers"))?;
+pub fn yardstick(
+    scenario: &Scenario,
+    utilisations: &[f64],
+    policy: Policy,
+) -> anyhow::Result<Vec<YardstickPoint>> {
+    let (c, mean) =
+        pooled_shape(scenario).ok_or_else(|| anyhow::anyhow!("the scenario has no signers"))?;
     let mu = 1.0 / mean;
     let mut points = Vec::new();
     for &rho in utilisations {
         let lambda = queueing::arrival_rate_for(c, mu, rho);
         let mut s = scenario.clone();
-        s.arrivals = Arrivals::Poisson { per_hour: lambda * 3600.0 };
-        let options = SimOptions { policy, seed: scenario.seed, ..SimOptions::default() };
+        s.arrivals = Arrivals::Poisson {
+            per_hour: lambda * 3600.0,
+        };
+        let options = SimOptions {
+            policy,
+            seed: scenario.seed,
+            ..SimOptions::default()
+        };
         let r = simulate::run(&s, &options)?;
         // Leave out the first tenth (the empty system warming up).
         let samples = &r.wait_samples_secs[r.wait_samples_secs.len() / 10..];

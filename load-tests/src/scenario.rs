@@ -280,7 +280,9 @@ impl Scenario {
             {
                 return Err(invalid("arrivals.per_hour", "must be positive"));
             }
-            Arrivals::WorkingDay { per_day, surge } if !(positive(*per_day) && positive(*surge)) => {
+            Arrivals::WorkingDay { per_day, surge }
+                if !(positive(*per_day) && positive(*surge)) =>
+            {
                 return Err(invalid("arrivals", "per_day and surge must be positive"));
             }
             Arrivals::Steps { steps }
@@ -338,7 +340,10 @@ impl Scenario {
                 if s.batch == 0 {
                     return Err(invalid(field("batch"), "must be at least 1"));
                 }
-                if s.away.iter().any(|(a, b)| !(a.is_finite() && b.is_finite() && a < b)) {
+                if s.away
+                    .iter()
+                    .any(|(a, b)| !(a.is_finite() && b.is_finite() && a < b))
+                {
                     return Err(invalid(
                         field("away"),
                         "each period must end after it starts",

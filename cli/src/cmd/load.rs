@@ -57,7 +57,11 @@ pub struct YardstickArgs {
     #[arg(default_value = "load-tests/scenarios/pooled-ward.toml")]
     pub scenario: std::path::PathBuf,
     /// Utilisations to run.
-    #[arg(long, value_delimiter = ',', default_value = "0.3,0.5,0.7,0.8,0.9,0.95")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "0.3,0.5,0.7,0.8,0.9,0.95"
+    )]
     pub utilisations: Vec<f64>,
     /// Virtual hours per utilisation (more hours, tighter intervals).
     #[arg(long, default_value_t = 400.0)]
@@ -301,7 +305,10 @@ async fn sign(args: SignLoadArgs) -> anyhow::Result<()> {
 }
 
 fn command_line() -> String {
-    format!("signq {}", std::env::args().skip(1).collect::<Vec<_>>().join(" "))
+    format!(
+        "signq {}",
+        std::env::args().skip(1).collect::<Vec<_>>().join(" ")
+    )
 }
 
 async fn run_scenario(args: RunArgs) -> anyhow::Result<()> {
@@ -316,7 +323,11 @@ async fn run_scenario(args: RunArgs) -> anyhow::Result<()> {
         scenario.time_scale = scale;
         scenario.validate()?;
     }
-    let policies = if args.policies.is_empty() { scenario.policies.clone() } else { args.policies.clone() };
+    let policies = if args.policies.is_empty() {
+        scenario.policies.clone()
+    } else {
+        args.policies.clone()
+    };
     println!(
         "{}: {} virtual hours at {}x, {} policies, about {:.0} s of real time each",
         scenario.name,
@@ -352,16 +363,18 @@ async fn run_scenario(args: RunArgs) -> anyhow::Result<()> {
         notes.push(line);
         runs.push(run);
     }
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| std::path::PathBuf::from("signq-reports").join(format!("{}-measured", scenario.name)));
+    let out = args.out.clone().unwrap_or_else(|| {
+        std::path::PathBuf::from("signq-reports").join(format!("{}-measured", scenario.name))
+    });
     let report = Report {
         title: format!("{} (measured against the real services)", scenario.name),
         scenario: scenario.name.clone(),
         description: scenario.description.clone(),
         seed: scenario.seed,
-        source: format!("measured against the real services at {}x time scale", scenario.time_scale),
+        source: format!(
+            "measured against the real services at {}x time scale",
+            scenario.time_scale
+        ),
         runs,
         yardstick: Vec::new(),
         notes,
@@ -376,7 +389,11 @@ fn yardstick(args: YardstickArgs) -> anyhow::Result<()> {
     use signq_load_tests::{pipeline, report::Report, scenario::Scenario};
     let mut scenario = Scenario::load(&args.scenario)?;
     scenario.duration_secs = args.hours * 3600.0;
-    let points = pipeline::yardstick(&scenario, &args.utilisations, signq_scheduler::balancer::Policy::LateBinding)?;
+    let points = pipeline::yardstick(
+        &scenario,
+        &args.utilisations,
+        signq_scheduler::balancer::Policy::LateBinding,
+    )?;
     let mut notes = Vec::new();
     for p in &points {
         let ratio = p.measured_mean_secs / p.predicted_mean_secs;
@@ -388,12 +405,19 @@ fn yardstick(args: YardstickArgs) -> anyhow::Result<()> {
             p.ci_high_secs,
             p.predicted_mean_secs,
             ratio,
-            if (ratio - 1.0).abs() <= 0.15 { "" } else { "  OUTSIDE 15%" }
+            if (ratio - 1.0).abs() <= 0.15 {
+                ""
+            } else {
+                "  OUTSIDE 15%"
+            }
         );
         println!("{line}");
         notes.push(line);
     }
-    let out = args.out.clone().unwrap_or_else(|| std::path::PathBuf::from("signq-reports").join("yardstick"));
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| std::path::PathBuf::from("signq-reports").join("yardstick"));
     let report = Report {
         title: "Pooled ward against Erlang C".into(),
         scenario: scenario.name.clone(),

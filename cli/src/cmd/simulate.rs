@@ -53,13 +53,24 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
     if let Some(seed) = args.seed {
         options.seed = seed;
     }
-    let policies = if args.policies.is_empty() { simulate::policies(&scenario)? } else { args.policies.clone() };
+    let policies = if args.policies.is_empty() {
+        simulate::policies(&scenario)?
+    } else {
+        args.policies.clone()
+    };
     let mut notes = Vec::new();
     let mut runs = Vec::new();
-    let commands = vec![format!("signq {}", std::env::args().skip(1).collect::<Vec<_>>().join(" "))];
+    let commands = vec![format!(
+        "signq {}",
+        std::env::args().skip(1).collect::<Vec<_>>().join(" ")
+    )];
     if let Some(target) = args.fewest_deputies {
         for (n, r) in simulate::fewest_deputies(&scenario, target, 8, &options)? {
-            notes.push(format!("{n} deputies per ward: {:.2}% on time, director share {:.1}%", 100.0 * r.on_time_rate(), 100.0 * r.director_share()));
+            notes.push(format!(
+                "{n} deputies per ward: {:.2}% on time, director share {:.1}%",
+                100.0 * r.on_time_rate(),
+                100.0 * r.director_share()
+            ));
             println!("{}", notes.last().map(String::as_str).unwrap_or_default());
         }
     }
@@ -76,7 +87,10 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
     }
     for policy in policies {
         let r = simulate::run(&scenario, &options.with_policy(policy))?;
-        let rss = r.peak_rss_bytes.map(|b| format!("{:.0} MiB", b as f64 / 1048576.0)).unwrap_or_else(|| "?".into());
+        let rss = r
+            .peak_rss_bytes
+            .map(|b| format!("{:.0} MiB", b as f64 / 1048576.0))
+            .unwrap_or_else(|| "?".into());
         let line = format!(
             "{policy}: {} records, {:.2}% on time, director share {:.1}%, wait to lease p50 {:.0} s p99 {:.0} s, {} unfinished; simulated in {:.1} s, peak memory {rss}",
             r.records,
@@ -91,7 +105,9 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
         notes.push(line);
         runs.push(pipeline::from_sim(&r));
     }
-    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("signq-reports").join(format!("{}-simulated", scenario.name)));
+    let out = args.out.clone().unwrap_or_else(|| {
+        PathBuf::from("signq-reports").join(format!("{}-simulated", scenario.name))
+    });
     let report = Report {
         title: format!("{} (simulated)", scenario.name),
         scenario: scenario.name.clone(),
@@ -103,7 +119,13 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
         notes,
         commands,
     };
-    let written = report.write(&out).with_context(|| format!("writing the report to {}", out.display()))?;
-    println!("report: {} ({} files)", out.join("summary.md").display(), written.files.len());
+    let written = report
+        .write(&out)
+        .with_context(|| format!("writing the report to {}", out.display()))?;
+    println!(
+        "report: {} ({} files)",
+        out.join("summary.md").display(),
+        written.files.len()
+    );
     Ok(())
 }

@@ -376,3 +376,18 @@ fn demo() {
         println!("{}", f.display());
     }
 }
+
+#[test]
+fn one_policy_draws_every_chart() {
+    let tmp = TempDir::new("one");
+    let mut report = synthetic();
+    report.runs.truncate(1);
+    report.yardstick.retain(|p| p.policy == "round-robin");
+    let written = report.write(&tmp.0).unwrap();
+    for plot in PLOTS {
+        assert!(
+            written.files.contains(&tmp.0.join(format!("{plot}.png"))),
+            "{plot}"
+        );
+    }
+}

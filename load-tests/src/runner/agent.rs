@@ -24,8 +24,13 @@ use crate::scenario::{ServiceTime, SignerTemplate};
 struct Bearer(tonic::metadata::MetadataValue<tonic::metadata::Ascii>);
 
 impl tonic::service::Interceptor for Bearer {
-    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
-        request.metadata_mut().insert("authorization", self.0.clone());
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        request
+            .metadata_mut()
+            .insert("authorization", self.0.clone());
         Ok(request)
     }
 }
@@ -49,23 +54,36 @@ pub struct Agent {
 
 fn draw(service: &ServiceTime, rng: &mut StdRng) -> f64 {
     match service {
-        ServiceTime::Exponential { mean_secs } => Exp::new(1.0 / mean_secs).map(|d| d.sample(rng)).unwrap_or(*mean_secs),
+        ServiceTime::Exponential { mean_secs } => Exp::new(1.0 / mean_secs)
+            .map(|d| d.sample(rng))
+            .unwrap_or(*mean_secs),
         ServiceTime::Lognormal { mean_secs, sd_secs } => {
             let sigma2 = (1.0 + (sd_secs / mean_secs).powi(2)).ln();
             let mu = mean_secs.ln() - sigma2 / 2.0;
-            LogNormal::new(mu, sigma2.sqrt()).map(|d| d.sample(rng)).unwrap_or(*mean_secs)
+            LogNormal::new(mu, sigma2.sqrt())
+                .map(|d| d.sample(rng))
+                .unwrap_or(*mean_secs)
         }
         ServiceTime::Fixed { secs } => *secs,
     }
 }
 
-async fn connect(addr: &str, tls: &ClientTls, agent: &Agent) -> anyhow::Result<(Inbox, tonic::Streaming<pb::InboxEvent>)> {
+async fn connect(
+    addr: &str,
+    tls: &ClientTls,
+    agent: &Agent,
+) -> anyhow::Result<(Inbox, tonic::Streaming<pb::InboxEvent>)> {
     let channel = super::services::channel(addr, tls).await?;
     let session = InboxClient::new(channel.clone())
-        .open_session(pb::OpenSessionRequest { signer_id: agent.id.clone(), pin: agent.pin.clone() })
+        .open_session(pb::OpenSessionRequest {
+            signer_id: agent.id.clone(),
+            pin: agent.pin.clone(),
+        })
         .await?
         .into_inner();
-    let token = format!("Bearer {}", session.token).parse().map_err(|_| anyhow::anyhow!("token"))?;
+    let token = format!("Bearer {}", session.token)
+        .parse()
+        .map_err(|_| anyhow::anyhow!("token"))?;
     let mut inbox = InboxClient::with_interceptor(channel, Bearer(token));
     let stream = inbox.stream(pb::StreamInboxRequest {}).await?.into_inner();
     Ok((inbox, stream))
@@ -76,6 +94,7 @@ fn apply(event: Event, held: &mut BTreeMap<(i64, String), ()>, tracker: &Tracker
         Event::Snapshot(s) => {
             held.clear();
             for r in s.records {
+                tracker.leased(&r.id, clock.now(), r.escalated);
                 held.insert((r.deadline.map(|d| d.seconds).unwrap_or(0), r.id), ());
             }
         }
@@ -91,10 +110,19 @@ fn apply(event: Event, held: &mut BTreeMap<(i64, String), ()>, tracker: &Tracker
 }
 
 /// Runs the signer until virtual second `end`.
-pub async fn run(agent: Agent, addr: String, tls: ClientTls, clock: Clock, end: f64, tracker: Arc<Tracker>) {
+pub async fn run(
+    agent: Agent,
+    addr: String,
+    tls: ClientTls,
+    clock: Clock,
+    end: f64,
+    tracker: Arc<Tracker>,
+) {
     let mut rng = StdRng::seed_from_u64(agent.seed);
     let t = &agent.template;
-    let drops = (t.disconnect_every_secs > 0.0).then(|| Exp::new(1.0 / t.disconnect_every_secs).ok()).flatten();
+    let drops = (t.disconnect_every_secs > 0.0)
+        .then(|| Exp::new(1.0 / t.disconnect_every_secs).ok())
+        .flatten();
     let mut next_drop = drops.map(|d| d.sample(&mut rng)).unwrap_or(f64::INFINITY);
     let mut held: BTreeMap<(i64, String), ()> = BTreeMap::new();
     'session: while clock.now() < end {
@@ -121,11 +149,16 @@ pub async fn run(agent: Agent, addr: String, tls: ClientTls, clock: Clock, end: 
                 drop(stream);
                 drop(inbox);
                 tokio::time::sleep(clock.real(t.reconnect_after_secs)).await;
-                next_drop = clock.now() + drops.map(|d| d.sample(&mut rng)).unwrap_or(f64::INFINITY);
+                next_drop =
+                    clock.now() + drops.map(|d| d.sample(&mut rng)).unwrap_or(f64::INFINITY);
                 continue 'session;
             }
             // Take in whatever the stream has for us.
-            while let Ok(Some(Ok(msg))) = tokio::time::timeout(std::time::Duration::ZERO, stream.message()).await.map(|m| m.transpose()) {
+            while let Ok(Some(Ok(msg))) =
+                tokio::time::timeout(std::time::Duration::ZERO, stream.message())
+                    .await
+                    .map(|m| m.transpose())
+            {
                 if let Some(event) = msg.event {
                     apply(event, &mut held, &tracker, &clock);
                 }
@@ -144,17 +177,29 @@ pub async fn run(agent: Agent, addr: String, tls: ClientTls, clock: Clock, end: 
                 continue;
             }
             // Read and sign a batch, earliest deadline first.
-            let batch: Vec<String> = held.keys().take(t.batch).map(|(_, id)| id.clone()).collect();
+            let batch: Vec<String> = held
+                .keys()
+                .take(t.batch)
+                .map(|(_, id)| id.clone())
+                .collect();
             let work: f64 = batch.iter().map(|_| draw(&t.service, &mut rng)).sum();
             tokio::time::sleep(clock.real(work)).await;
-            match inbox.approve(pb::ApproveRequest { record_ids: batch.clone(), pin: agent.pin.clone() }).await {
+            match inbox
+                .approve(pb::ApproveRequest {
+                    record_ids: batch.clone(),
+                    pin: agent.pin.clone(),
+                })
+                .await
+            {
                 Ok(reply) => {
                     let at = clock.now();
                     for r in reply.into_inner().records {
                         tracker.signed(&r.id, at, agent.director);
                     }
                 }
-                Err(status) if status.code() == tonic::Code::ResourceExhausted => tracker.with(|o| o.rate_limited += 1),
+                Err(status) if status.code() == tonic::Code::ResourceExhausted => {
+                    tracker.with(|o| o.rate_limited += 1)
+                }
                 Err(_) => tracker.with(|o| o.errors += 1),
             }
             held.retain(|(_, id), _| !batch.contains(id));

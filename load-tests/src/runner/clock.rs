@@ -15,7 +15,10 @@ pub struct Clock {
 impl Clock {
     /// A clock starting now; `scale` virtual seconds pass per real second.
     pub fn start(scale: f64) -> Clock {
-        Clock { start: Instant::now(), scale }
+        Clock {
+            start: Instant::now(),
+            scale,
+        }
     }
 
     /// Virtual seconds since the start.

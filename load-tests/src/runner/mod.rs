@@ -21,8 +21,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use rand::SeedableRng;
-use rand::rngs::StdRng;
 use rand::distr::{Distribution, weighted::WeightedIndex};
+use rand::rngs::StdRng;
 use signq_kit::identity::Role;
 use signq_proto::v1 as pb;
 use signq_proto::v1::intake_client::IntakeClient;
@@ -71,7 +71,12 @@ fn trace(scenario: &Scenario) -> anyhow::Result<Vec<Arrival>> {
         .iter()
         .map(|p| {
             p.time_limit_secs
-                .or_else(|| catalogue.iter().find(|c| c.code == p.code).map(|c| c.time_limit.as_secs_f64()))
+                .or_else(|| {
+                    catalogue
+                        .iter()
+                        .find(|c| c.code == p.code)
+                        .map(|c| c.time_limit.as_secs_f64())
+                })
                 .unwrap_or(86_400.0)
         })
         .collect();
@@ -79,9 +84,19 @@ fn trace(scenario: &Scenario) -> anyhow::Result<Vec<Arrival>> {
     let mut all = Vec::new();
     for (i, (ward, template)) in scenario.expanded_wards().into_iter().enumerate() {
         let mut rng = StdRng::seed_from_u64(scenario.seed ^ ((i as u64 + 1) << 20));
-        for at in crate::arrivals::schedule(&scenario.arrivals, scenario.duration_secs, template.load, &mut rng) {
+        for at in crate::arrivals::schedule(
+            &scenario.arrivals,
+            scenario.duration_secs,
+            template.load,
+            &mut rng,
+        ) {
             let k = weights.sample(&mut rng);
-            all.push(Arrival { at, ward: ward.clone(), procedure: scenario.procedures[k].code.clone(), limit: limits[k] });
+            all.push(Arrival {
+                at,
+                ward: ward.clone(),
+                procedure: scenario.procedures[k].code.clone(),
+                limit: limits[k],
+            });
         }
     }
     all.sort_by(|a, b| a.at.total_cmp(&b.at));
@@ -115,8 +130,19 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> anyhow::Result<Ve
     let trace = trace(scenario)?;
     let mut results = Vec::new();
     for policy in &options.policies {
-        let observed = run_policy(scenario, options, &provisioned, &signer.addr, policy, &trace).await?;
-        results.push(PolicyObserved { policy: policy.clone(), observed });
+        let observed = run_policy(
+            scenario,
+            options,
+            &provisioned,
+            &signer.addr,
+            policy,
+            &trace,
+        )
+        .await?;
+        results.push(PolicyObserved {
+            policy: policy.clone(),
+            observed,
+        });
     }
     drop(signer);
     let _ = std::fs::remove_dir_all(&tmp);
@@ -124,13 +150,20 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> anyhow::Result<Ve
 }
 
 fn tempfile_dir() -> anyhow::Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("signq-load-{}-{}", std::process::id(), clock_nanos()));
+    let dir = std::env::temp_dir().join(format!(
+        "signq-load-{}-{}",
+        std::process::id(),
+        clock_nanos()
+    ));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
 }
 
 fn clock_nanos() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
 }
 
 async fn run_policy(
@@ -161,7 +194,10 @@ async fn run_policy(
         "--director-guard-secs",
         &(scenario.director_guard_secs / scale).to_string(),
         "--database",
-        &p.dir.join(format!("scheduler-{policy}.db")).display().to_string(),
+        &p.dir
+            .join(format!("scheduler-{policy}.db"))
+            .display()
+            .to_string(),
         "--submit-per-client",
         &huge,
         "--submit-per-ward",
@@ -193,13 +229,22 @@ async fn run_policy(
             template: scenario.wards[s.ward_template].signers[s.template].clone(),
             seed: scenario.seed.wrapping_mul(31).wrapping_add(i as u64),
         };
-        tasks.spawn(agent::run(agent, addr.clone(), signer_tls.clone(), clock, end, tracker.clone()));
+        tasks.spawn(agent::run(
+            agent,
+            addr.clone(),
+            signer_tls.clone(),
+            clock,
+            end,
+            tracker.clone(),
+        ));
     }
     let bar = options.progress.then(|| {
         let bar = indicatif::ProgressBar::new(end as u64);
         bar.set_style(
-            indicatif::ProgressStyle::with_template("{prefix:>14} [{bar:40}] {pos}/{len} virtual s {msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            indicatif::ProgressStyle::with_template(
+                "{prefix:>14} [{bar:40}] {pos}/{len} virtual s {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         bar.set_prefix(policy.to_string());
         bar
@@ -221,7 +266,8 @@ async fn run_policy(
         });
     }
     // Arrivals, open loop: each submit leaves at its scheduled time whatever the server does.
-    let intake = IntakeClient::new(services::channel(&addr, &services::client_tls(p, Some(INTAKE))?).await?);
+    let intake =
+        IntakeClient::new(services::channel(&addr, &services::client_tls(p, Some(INTAKE))?).await?);
     let mut submits = tokio::task::JoinSet::new();
     for (n, a) in trace.iter().enumerate() {
         tokio::time::sleep_until(clock.at(a.at)).await;
@@ -230,7 +276,11 @@ async fn run_policy(
             ward: a.ward.clone(),
             procedure_code: a.procedure.clone(),
             title: format!("{} #{n}", a.procedure),
-            document: format!("%PDF-1.4 load test record {n} of {} ({})", a.ward, a.procedure).into_bytes(),
+            document: format!(
+                "%PDF-1.4 load test record {n} of {} ({})",
+                a.ward, a.procedure
+            )
+            .into_bytes(),
             deadline: Some(prost_types::Timestamp::from(deadline)),
             priority: pb::Priority::Normal as i32,
             idempotency_key: format!("load-{policy}-{n}"),
@@ -239,7 +289,9 @@ async fn run_policy(
         submits.spawn(async move {
             match intake.submit(request).await {
                 Ok(r) => tracker.submitted(r.into_inner().id, at, at + limit),
-                Err(s) if s.code() == tonic::Code::ResourceExhausted => tracker.with(|o| o.rate_limited += 1),
+                Err(s) if s.code() == tonic::Code::ResourceExhausted => {
+                    tracker.with(|o| o.rate_limited += 1)
+                }
                 Err(_) => tracker.with(|o| o.errors += 1),
             }
         });

@@ -54,20 +54,50 @@ pub fn provision(scenario: &Scenario, dir: &Path) -> anyhow::Result<Provisioned>
     let pki_dir = dir.join("pki");
     let pass = PASSPHRASE.as_bytes();
     signq_kit::keyfile::write_private(&dir.join("secrets").join("pki-passphrase"), pass)?;
-    let root = WardInfo { id: "load".into(), name: "signq load test".into() };
+    let root = WardInfo {
+        id: "load".into(),
+        name: "signq load test".into(),
+    };
     let pki = Pki::init(&pki_dir, &root, pass, Validity::days_from_now(30))?;
-    pki.issue_server("signer", Role::SignerService, &[], &[], Validity::days_from_now(30))?;
-    pki.issue_server("scheduler", Role::Scheduler, &[], &[], Validity::days_from_now(30))?;
+    pki.issue_server(
+        "signer",
+        Role::SignerService,
+        &[],
+        &[],
+        Validity::days_from_now(30),
+    )?;
+    pki.issue_server(
+        "scheduler",
+        Role::Scheduler,
+        &[],
+        &[],
+        Validity::days_from_now(30),
+    )?;
     pki.issue_client(INTAKE, Role::Intake, Validity::days_from_now(30))?;
     pki.issue_client(OPERATOR, Role::Operator, Validity::days_from_now(30))?;
     let kek = Kek::load_or_create(&dir.join("signer").join("kek"))?;
-    let keystore = Keystore::open(&dir.join("signer").join("keys"), kek, vec![pki.ca_cert_der().to_vec()])?;
+    let keystore = Keystore::open(
+        &dir.join("signer").join("keys"),
+        kek,
+        vec![pki.ca_cert_der().to_vec()],
+    )?;
     let mut signers = Vec::new();
     for (ward_id, template) in scenario.expanded_wards() {
-        let ward_template = scenario.wards.iter().position(|w| std::ptr::eq(w, template)).unwrap_or(0);
-        let ward = WardInfo { id: ward_id.clone(), name: format!("{} {ward_id}", template.name) };
+        let ward_template = scenario
+            .wards
+            .iter()
+            .position(|w| std::ptr::eq(w, template))
+            .unwrap_or(0);
+        let ward = WardInfo {
+            id: ward_id.clone(),
+            name: format!("{} {ward_id}", template.name),
+        };
         for (i, s) in template.signers.iter().enumerate() {
-            let role = if s.role == "director" { Role::Director } else { Role::Deputy };
+            let role = if s.role == "director" {
+                Role::Director
+            } else {
+                Role::Deputy
+            };
             let spec = SignerSpec {
                 signer_id: format!("{ward_id}/{}", s.id),
                 display_name: format!("{} {}", s.id, ward_id),
@@ -87,20 +117,32 @@ pub fn provision(scenario: &Scenario, dir: &Path) -> anyhow::Result<Provisioned>
         }
     }
     let codes = scenario.procedures.iter().map(|p| p.code.clone()).collect();
-    Ok(Provisioned { dir: dir.to_path_buf(), signers, codes })
+    Ok(Provisioned {
+        dir: dir.to_path_buf(),
+        signers,
+        codes,
+    })
 }
 
 impl Provisioned {
     /// Each deputy's delegation for a run tagged `run` (ids are unique per run, so daily caps
     /// kept by the signer service start afresh), signed by its ward's director.
     pub fn delegations(&self, scenario: &Scenario, run: &str) -> anyhow::Result<Vec<Vec<u8>>> {
-        let chain = signq_signer::trust::load(&self.dir.join("pki").join("ca.crt.pem"), None)?.roots;
-        let keystore =
-            Keystore::open(&self.dir.join("signer").join("keys"), Kek::load(&self.dir.join("signer").join("kek"))?, chain)?;
+        let chain =
+            signq_signer::trust::load(&self.dir.join("pki").join("ca.crt.pem"), None)?.roots;
+        let keystore = Keystore::open(
+            &self.dir.join("signer").join("keys"),
+            Kek::load(&self.dir.join("signer").join("kek"))?,
+            chain,
+        )?;
         let now = OffsetDateTime::now_utc().replace_nanosecond(0)?;
         let mut out = Vec::new();
         for deputy in self.signers.iter().filter(|s| s.role == Role::Deputy) {
-            let Some(director) = self.signers.iter().find(|s| s.ward == deputy.ward && s.role == Role::Director) else {
+            let Some(director) = self
+                .signers
+                .iter()
+                .find(|s| s.ward == deputy.ward && s.role == Role::Director)
+            else {
                 continue;
             };
             let template = &scenario.wards[deputy.ward_template].signers[deputy.template];

@@ -43,7 +43,9 @@ pub fn start(exe: &Path, data: &Path, args: &[String], prefix: &str) -> anyhow::
     let stdout = child.stdout.take().context("child stdout")?;
     let mut lines = BufReader::new(stdout).lines();
     let addr = loop {
-        let Some(line) = lines.next() else { bail!("signq {} exited before listening", args.join(" ")) };
+        let Some(line) = lines.next() else {
+            bail!("signq {} exited before listening", args.join(" "))
+        };
         if let Some(a) = line?.strip_prefix(prefix) {
             break a.to_string();
         }
@@ -59,11 +61,22 @@ pub fn client_tls(p: &Provisioned, name: Option<&str>) -> anyhow::Result<ClientT
         Some(name) => Ok(ClientTls::new(&signq_kit::tls::TlsFiles {
             ca,
             crl: None,
-            cert: p.dir.join("pki").join("issued").join(format!("{name}.crt.pem")),
-            key: p.dir.join("pki").join("issued").join(format!("{name}.key.pem")),
+            cert: p
+                .dir
+                .join("pki")
+                .join("issued")
+                .join(format!("{name}.crt.pem")),
+            key: p
+                .dir
+                .join("pki")
+                .join("issued")
+                .join(format!("{name}.key.pem")),
             key_password: zeroize::Zeroizing::new(PASSPHRASE.as_bytes().to_vec()),
         })?),
-        None => Ok(ClientTls::with_identity(&*signq_kit::tls::Trust::load(ca, None)?, None)?),
+        None => Ok(ClientTls::with_identity(
+            &*signq_kit::tls::Trust::load(ca, None)?,
+            None,
+        )?),
     }
 }
 
@@ -87,29 +100,58 @@ pub async fn configure(
     let mut admin = AdminClient::new(channel(addr, &client_tls(p, Some(OPERATOR))?).await?);
     for (ward, template) in scenario.expanded_wards() {
         let name = format!("{} {ward}", template.name);
-        admin.create_ward(pb::CreateWardRequest { ward: Some(pb::Ward { id: ward, name }) }).await.map_err(status)?;
+        admin
+            .create_ward(pb::CreateWardRequest {
+                ward: Some(pb::Ward { id: ward, name }),
+            })
+            .await
+            .map_err(status)?;
     }
     let catalogue = signq_scheduler::catalogue::procedures();
     for mix in &scenario.procedures {
         let limit = mix
             .time_limit_secs
-            .or_else(|| catalogue.iter().find(|c| c.code == mix.code).map(|c| c.time_limit.as_secs_f64()))
+            .or_else(|| {
+                catalogue
+                    .iter()
+                    .find(|c| c.code == mix.code)
+                    .map(|c| c.time_limit.as_secs_f64())
+            })
             .unwrap_or(86_400.0);
         let procedure = pb::Procedure {
             code: mix.code.clone(),
-            name: catalogue.iter().find(|c| c.code == mix.code).map(|c| c.name.clone()).unwrap_or_else(|| mix.code.clone()),
-            time_limit: Some(prost_types::Duration { seconds: limit.max(1.0) as i64, nanos: 0 }),
+            name: catalogue
+                .iter()
+                .find(|c| c.code == mix.code)
+                .map(|c| c.name.clone())
+                .unwrap_or_else(|| mix.code.clone()),
+            time_limit: Some(prost_types::Duration {
+                seconds: limit.max(1.0) as i64,
+                nanos: 0,
+            }),
         };
-        admin.put_procedure(pb::PutProcedureRequest { procedure: Some(procedure) }).await.map_err(status)?;
+        admin
+            .put_procedure(pb::PutProcedureRequest {
+                procedure: Some(procedure),
+            })
+            .await
+            .map_err(status)?;
     }
     for s in &p.signers {
         admin
-            .enroll_signer(pb::EnrollSignerRequest { certificate: s.certificate.clone() })
+            .enroll_signer(pb::EnrollSignerRequest {
+                certificate: s.certificate.clone(),
+            })
             .await
             .map_err(status)?;
     }
     for d in delegations {
-        admin.register_delegation(pb::RegisterDelegationRequest { signed_delegation: d }).await.map_err(status)?;
+        admin
+            .register_delegation(pb::RegisterDelegationRequest {
+                signed_delegation: d,
+            })
+            .await
+            .map_err(status)?;
     }
     Ok(())
 }

@@ -39,6 +39,8 @@ pub struct Observed {
     pub pool_depth: Vec<(f64, u64)>,
     /// (virtual second, cumulative director share) samples.
     pub director_share: Vec<(f64, f64)>,
+    /// Leases seen before the submit's reply reached the submitter (the push can overtake it).
+    early_leases: HashMap<String, f64>,
 }
 
 /// The shared tracker.
@@ -54,7 +56,16 @@ impl Tracker {
     /// A submit was acknowledged.
     pub fn submitted(&self, id: String, at: f64, deadline: f64) {
         self.with(|o| {
-            o.records.entry(id).or_insert(Seen { submitted: at, deadline, ..Seen::default() });
+            let first_lease = o.early_leases.remove(&id);
+            let seen = o.records.entry(id).or_insert(Seen {
+                submitted: at,
+                deadline,
+                ..Seen::default()
+            });
+            if let Some(l) = first_lease {
+                seen.leased = true;
+                seen.first_lease.get_or_insert(l);
+            }
         });
     }
 
@@ -64,9 +75,14 @@ impl Tracker {
             if escalated {
                 o.escalations += 1;
             }
-            if let Some(s) = o.records.get_mut(id) {
-                s.leased = true;
-                s.first_lease.get_or_insert(at);
+            match o.records.get_mut(id) {
+                Some(s) => {
+                    s.leased = true;
+                    s.first_lease.get_or_insert(at);
+                }
+                None => {
+                    o.early_leases.entry(id.to_string()).or_insert(at);
+                }
             }
         });
     }
@@ -97,11 +113,23 @@ impl Tracker {
     /// Takes a sample of the pool depth and the director's share.
     pub fn sample(&self, at: f64) {
         self.with(|o| {
-            let queued = o.records.values().filter(|s| s.signed.is_none() && !s.leased).count() as u64;
+            let queued = o
+                .records
+                .values()
+                .filter(|s| s.signed.is_none() && !s.leased)
+                .count() as u64;
             let signed = o.records.values().filter(|s| s.signed.is_some()).count();
-            let director = o.records.values().filter(|s| s.signed.is_some() && s.by_director).count();
+            let director = o
+                .records
+                .values()
+                .filter(|s| s.signed.is_some() && s.by_director)
+                .count();
             o.pool_depth.push((at, queued));
-            let share = if signed == 0 { 0.0 } else { director as f64 / signed as f64 };
+            let share = if signed == 0 {
+                0.0
+            } else {
+                director as f64 / signed as f64
+            };
             o.director_share.push((at, share));
         });
     }

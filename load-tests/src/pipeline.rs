@@ -69,12 +69,17 @@ pub fn from_observed(policy: &str, o: &Observed) -> anyhow::Result<PolicyRun> {
     })
 }
 
-/// The pooled ward's shape: (servers, mean service seconds), if every signer has the same
-/// exponential-ish service and full scope.
+/// The pooled ward's shape: (servers, mean service seconds). The servers are the deputies with
+/// full scope ("*"); the director takes no pool work under director-last with a zero guard.
 pub fn pooled_shape(scenario: &Scenario) -> Option<(u32, f64)> {
     let ward = scenario.wards.first()?;
-    let mean = ward.signers.first()?.service.mean();
-    Some((ward.signers.len() as u32, mean))
+    let servers: Vec<_> = ward
+        .signers
+        .iter()
+        .filter(|s| s.role == "deputy" && s.procedures.iter().any(|p| p == "*"))
+        .collect();
+    let mean = servers.first()?.service.mean();
+    Some((servers.len() as u32, mean))
 }
 
 /// Runs the pooled ward (in the simulator) at each utilisation; each point's mean wait comes with

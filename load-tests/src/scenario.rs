@@ -258,10 +258,10 @@ impl Scenario {
 
     /// Checks every value.
     pub fn validate(&self) -> Result<(), ScenarioError> {
-        if !positive(self.duration_secs) || self.duration_secs > 31.0 * 86_400.0 {
+        if !positive(self.duration_secs) || self.duration_secs > 366.0 * 86_400.0 {
             return Err(invalid(
                 "duration_secs",
-                "must be above 0 and at most 31 days",
+                "must be above 0 and at most 366 days",
             ));
         }
         if !positive(self.time_scale) {

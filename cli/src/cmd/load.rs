@@ -388,7 +388,11 @@ async fn run_scenario(args: RunArgs) -> anyhow::Result<()> {
 fn yardstick(args: YardstickArgs) -> anyhow::Result<()> {
     use signq_load_tests::{pipeline, report::Report, scenario::Scenario};
     let mut scenario = Scenario::load(&args.scenario)?;
+    // Many virtual days for tight intervals: the yardstick is simulated in virtual time.
     scenario.duration_secs = args.hours * 3600.0;
+    scenario
+        .validate()
+        .map_err(|e| anyhow::anyhow!("--hours {}: {e}", args.hours))?;
     let points = pipeline::yardstick(
         &scenario,
         &args.utilisations,

@@ -53,6 +53,10 @@ pub(super) struct Sim {
     sample_every: f64,
     /// Records with the balancer and not leased (what `pool_depth` sums to over the wards).
     queued: u64,
+    /// Whether records may reach the director by the deadline guard (late binding only).
+    guarded: bool,
+    /// Records granted by the current `take` (reused, to avoid an allocation per take).
+    granted: Vec<u32>,
     bar: ProgressBar,
 }
 
@@ -110,6 +114,8 @@ impl Sim {
             guard,
             sample_every: options.sample_every_secs,
             queued: 0,
+            guarded: !options.policy.is_early_binding(),
+            granted: Vec::new(),
             bar,
         };
         sim.schedule_start();
@@ -236,9 +242,17 @@ impl Sim {
         self.balancer.enqueue(entry, at(t));
         self.queued += 1;
         self.stats.arrived(ward, &fact);
-        // Just past the instant its slack reaches the guard (the balancer's test is strict).
+        // Just past the instant its slack reaches the guard (the balancer's test is strict), if
+        // a deputy may sign it: the director takes director-only records at any wake-up.
         let due = fact.deadline - self.guard + 1e-3;
-        if due > t && due < self.duration {
+        if self.guarded
+            && due > t
+            && due < self.duration
+            && w.deputy_scope
+                .get(usize::from(fact.procedure))
+                .copied()
+                .unwrap_or(false)
+        {
             self.queue.push(due, Kind::GuardDue { record: r });
         }
         self.wake_ward(ward, t);
@@ -272,6 +286,7 @@ impl Sim {
             return;
         }
         let room = self.lease_size.saturating_sub(signer.held.len());
+        self.granted.clear();
         if room > 0 {
             let grants = self.balancer.take(&signer.id, room, at(t));
             for grant in &grants {
@@ -279,6 +294,21 @@ impl Sim {
             }
         }
         self.start_batch(s, t);
+        // Leases not acted on at once may expire (those in the batch are being acted on).
+        for i in 0..self.granted.len() {
+            let Some(&r) = self.granted.get(i) else {
+                break;
+            };
+            if let Some(record) = self.world.records.get(r as usize)
+                && record.state == (State::Leased { signer: s })
+            {
+                let lease = record.lease;
+                self.queue.push(
+                    t + self.lease_timeout,
+                    Kind::LeaseExpiry { record: r, lease },
+                );
+            }
+        }
     }
 
     /// A grant from `take`: the record is leased to `s` until acted on or expired.
@@ -292,18 +322,14 @@ impl Sim {
         record.state = State::Leased { signer: s };
         record.lease = record.lease.wrapping_add(1);
         record.lease_at = t;
-        let lease = record.lease;
         if let Some(signer) = self.world.signers.get_mut(s as usize) {
             signer.held.push_back(r);
         }
+        self.granted.push(r);
         self.queued = self.queued.saturating_sub(1);
         if grant.escalated {
             self.stats.escalations += 1;
         }
-        self.queue.push(
-            t + self.lease_timeout,
-            Kind::LeaseExpiry { record: r, lease },
-        );
     }
 
     /// Starts signing up to a batch of the records `s` holds, if any.

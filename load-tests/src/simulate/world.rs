@@ -60,6 +60,8 @@ pub(super) struct Ward {
     pub(super) next: u32,
     /// One past the ward's last record.
     pub(super) end: u32,
+    /// Which procedures of the mix some deputy of the ward may sign.
+    pub(super) deputy_scope: Vec<bool>,
 }
 
 /// A signer's dropping connection: drops at exponential intervals, each down for a fixed time.
@@ -267,6 +269,17 @@ impl World {
                 });
             }
             deputies.sort();
+            let deputy_scope = (0..world.mix.codes.len())
+                .map(|p| {
+                    deputies.iter().any(|&(_, i)| {
+                        world
+                            .signers
+                            .get(i as usize)
+                            .and_then(|s| s.scope.get(p).copied())
+                            .unwrap_or(false)
+                    })
+                })
+                .collect();
             let mut order: Vec<u32> = deputies.into_iter().map(|(_, i)| i).collect();
             order.extend(director);
             world.wards.push(Ward {
@@ -274,6 +287,7 @@ impl World {
                 signers: order,
                 next,
                 end,
+                deputy_scope,
             });
             world.delegations.push(delegations);
         }

@@ -17,12 +17,20 @@
 //!
 //! Ward signers are offered work in the scheduler engine's order: deputies by id, then the
 //! director.
+//!
+//! # Files
+//! - `mod.rs`: the state, the loop, arrivals and wake-ups;
+//! - `signing.rs`: taking leases, batches, signatures, expiries;
+//! - `presence.rs`: away periods and dropped connections.
+
+mod presence;
+mod signing;
 
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use signq_scheduler::balancer::{Balancer, BalancerConfig, Entry, Grant};
-use signq_scheduler::model::{Priority, SignerRole};
+use signq_scheduler::balancer::{Balancer, BalancerConfig, Entry};
+use signq_scheduler::model::Priority;
 use time::OffsetDateTime;
 
 use super::SimOptions;
@@ -275,235 +283,6 @@ impl Sim {
                 self.try_start(s, t);
             }
         }
-    }
-
-    /// A ready signer takes what it may and starts a batch if it holds anything.
-    fn try_start(&mut self, s: u32, t: f64) {
-        let Some(signer) = self.world.signers.get(s as usize) else {
-            return;
-        };
-        if !signer.ready() {
-            return;
-        }
-        let room = self.lease_size.saturating_sub(signer.held.len());
-        self.granted.clear();
-        if room > 0 {
-            let grants = self.balancer.take(&signer.id, room, at(t));
-            for grant in &grants {
-                self.leased(s, grant, t);
-            }
-        }
-        self.start_batch(s, t);
-        // Leases not acted on at once may expire (those in the batch are being acted on).
-        for i in 0..self.granted.len() {
-            let Some(&r) = self.granted.get(i) else {
-                break;
-            };
-            if let Some(record) = self.world.records.get(r as usize)
-                && record.state == (State::Leased { signer: s })
-            {
-                let lease = record.lease;
-                self.queue.push(
-                    t + self.lease_timeout,
-                    Kind::LeaseExpiry { record: r, lease },
-                );
-            }
-        }
-    }
-
-    /// A grant from `take`: the record is leased to `s` until acted on or expired.
-    fn leased(&mut self, s: u32, grant: &Grant, t: f64) {
-        let Ok(r) = grant.id.parse::<u32>() else {
-            return;
-        };
-        let Some(record) = self.world.records.get_mut(r as usize) else {
-            return;
-        };
-        record.state = State::Leased { signer: s };
-        record.lease = record.lease.wrapping_add(1);
-        record.lease_at = t;
-        if let Some(signer) = self.world.signers.get_mut(s as usize) {
-            signer.held.push_back(r);
-        }
-        self.granted.push(r);
-        self.queued = self.queued.saturating_sub(1);
-        if grant.escalated {
-            self.stats.escalations += 1;
-        }
-    }
-
-    /// Starts signing up to a batch of the records `s` holds, if any.
-    fn start_batch(&mut self, s: u32, t: f64) {
-        let Some(signer) = self.world.signers.get_mut(s as usize) else {
-            return;
-        };
-        if signer.held.is_empty() {
-            return;
-        }
-        let n = signer.batch.min(signer.held.len());
-        let mut total = 0.0;
-        signer.in_batch.clear();
-        for r in signer.held.drain(..n) {
-            if let Some(record) = self.world.records.get_mut(r as usize) {
-                record.state = State::Signing;
-                total += signer.service.secs(&record.fact);
-                signer.in_batch.push(r);
-            }
-        }
-        signer.busy = true;
-        self.queue.push(t + total, Kind::BatchDone { signer: s });
-    }
-
-    /// A batch's time is up: signed now, or when the connection is back.
-    fn batch_done(&mut self, s: u32, t: f64) {
-        let Some(signer) = self.world.signers.get_mut(s as usize) else {
-            return;
-        };
-        if !signer.online {
-            signer.done_pending = true;
-            return;
-        }
-        self.finish_batch(s, t);
-        self.try_start(s, t);
-    }
-
-    /// Every record of the batch in progress is signed at `t`.
-    fn finish_batch(&mut self, s: u32, t: f64) {
-        let Some(signer) = self.world.signers.get_mut(s as usize) else {
-            return;
-        };
-        let batch = std::mem::take(&mut signer.in_batch);
-        let director = signer.role == SignerRole::Director;
-        for &r in &batch {
-            let Some(record) = self.world.records.get_mut(r as usize) else {
-                continue;
-            };
-            record.state = State::Signed;
-            let secs = signer.service.secs(&record.fact);
-            self.balancer.note_signed(
-                &record_id(r),
-                &signer.id,
-                signer.delegation.as_deref(),
-                Duration::try_from_secs_f64(secs).unwrap_or_default(),
-            );
-            let in_scope = signer
-                .scope
-                .get(usize::from(record.fact.procedure))
-                .copied()
-                .unwrap_or(false);
-            self.stats.signed(
-                record.ward,
-                &record.fact,
-                record.lease_at,
-                t,
-                director,
-                in_scope,
-            );
-        }
-        signer.in_batch = batch;
-        signer.in_batch.clear();
-        signer.busy = false;
-        signer.done_pending = false;
-    }
-
-    /// Returns a leased, unstarted record to the balancer (expiry or away).
-    fn release(&mut self, r: u32, t: f64) {
-        if let Some(record) = self.world.records.get_mut(r as usize) {
-            record.state = State::Queued;
-        }
-        self.balancer.release(&record_id(r), at(t));
-        self.queued += 1;
-    }
-
-    /// A lease's time is up: if its record is still held unstarted under that lease, it goes back.
-    fn expire(&mut self, r: u32, lease: u32, t: f64) {
-        let Some(record) = self.world.records.get(r as usize) else {
-            return;
-        };
-        let State::Leased { signer } = record.state else {
-            return;
-        };
-        if record.lease != lease {
-            return;
-        }
-        let ward = record.ward;
-        if let Some(holder) = self.world.signers.get_mut(signer as usize) {
-            holder.held.retain(|&h| h != r);
-        }
-        self.release(r, t);
-        self.stats.expiries += 1;
-        self.wake_ward(ward, t);
-    }
-
-    /// Tells the balancer a signer's availability changed.
-    fn update_view(&mut self, s: u32) {
-        let Some(signer) = self.world.signers.get(s as usize) else {
-            return;
-        };
-        let Some(ward) = self.world.wards.get(signer.ward as usize) else {
-            return;
-        };
-        self.balancer.upsert_signer(signer.view(&ward.id));
-    }
-
-    /// The ward of signer `s`.
-    fn ward_of(&self, s: u32) -> u32 {
-        self.world.signers.get(s as usize).map_or(0, |x| x.ward)
-    }
-
-    fn away_start(&mut self, s: u32, t: f64) {
-        let Some(signer) = self.world.signers.get_mut(s as usize) else {
-            return;
-        };
-        signer.away += 1;
-        if signer.away > 1 {
-            return;
-        }
-        let held: Vec<u32> = signer.held.drain(..).collect();
-        self.update_view(s);
-        for r in held {
-            self.release(r, t);
-        }
-        self.wake_ward(self.ward_of(s), t);
-    }
-
-    fn away_end(&mut self, s: u32, t: f64) {
-        let Some(signer) = self.world.signers.get_mut(s as usize) else {
-            return;
-        };
-        signer.away = signer.away.saturating_sub(1);
-        if signer.away > 0 {
-            return;
-        }
-        self.update_view(s);
-        self.wake_ward(self.ward_of(s), t);
-    }
-
-    fn disconnect(&mut self, s: u32, t: f64) {
-        let Some(signer) = self.world.signers.get_mut(s as usize) else {
-            return;
-        };
-        signer.online = false;
-        let down = signer.drops.as_ref().map_or(0.0, |d| d.down);
-        self.update_view(s);
-        self.queue.push(t + down, Kind::Reconnect { signer: s });
-        self.wake_ward(self.ward_of(s), t);
-    }
-
-    fn reconnect(&mut self, s: u32, t: f64) {
-        let Some(signer) = self.world.signers.get_mut(s as usize) else {
-            return;
-        };
-        signer.online = true;
-        let pending = signer.done_pending;
-        if let Some(gap) = signer.drops.as_mut().map(|d| d.next_gap()) {
-            self.queue.push(t + gap, Kind::Disconnect { signer: s });
-        }
-        self.update_view(s);
-        if pending {
-            self.finish_batch(s, t);
-        }
-        self.wake_ward(self.ward_of(s), t);
     }
 
     /// Records queued across wards as the balancer counts them (tests check it against ours).

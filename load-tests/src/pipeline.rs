@@ -83,7 +83,9 @@ pub fn pooled_shape(scenario: &Scenario) -> Option<(u32, f64)> {
 }
 
 /// Runs the pooled ward (in the simulator) at each utilisation; each point's mean wait comes with
-/// a 95% batch-means interval (20 batches) and Erlang C's prediction for M/M/c.
+/// a 95% batch-means interval (20 batches) and the prediction: Erlang C for M/M/c when service
+/// is exponential, otherwise the Allen–Cunneen approximation for M/G/c (Poisson arrivals, the
+/// service's squared coefficient of variation).
 pub fn yardstick(
     scenario: &Scenario,
     utilisations: &[f64],
@@ -91,6 +93,12 @@ pub fn yardstick(
 ) -> anyhow::Result<Vec<YardstickPoint>> {
     let (c, mean) =
         pooled_shape(scenario).ok_or_else(|| anyhow::anyhow!("the scenario has no signers"))?;
+    let scv = scenario
+        .wards
+        .first()
+        .and_then(|w| w.signers.iter().find(|s| s.role == "deputy"))
+        .map(|s| s.service.scv())
+        .unwrap_or(1.0);
     let mu = 1.0 / mean;
     let mut points = Vec::new();
     for &rho in utilisations {
@@ -109,7 +117,12 @@ pub fn yardstick(
         let samples = &r.wait_samples_secs[r.wait_samples_secs.len() / 10..];
         let ci = queueing::batch_means_ci(samples, 20, 0.95)
             .ok_or_else(|| anyhow::anyhow!("too few samples at utilisation {rho}"))?;
-        let predicted = queueing::mmc_mean_wait(c, lambda, mu).unwrap_or(f64::NAN);
+        let predicted = if (scv - 1.0).abs() < 1e-9 {
+            queueing::mmc_mean_wait(c, lambda, mu)
+        } else {
+            queueing::allen_cunneen_mean_wait(c, lambda, mean, 1.0, scv)
+        }
+        .unwrap_or(f64::NAN);
         let q = |p: f64| r.wait_to_lease.value_at_quantile(p) as f64 / 1000.0;
         points.push(YardstickPoint {
             utilisation: rho,
@@ -121,8 +134,9 @@ pub fn yardstick(
             p50_secs: q(0.5),
             p90_secs: q(0.9),
             p99_secs: q(0.99),
-            predicted_p90_secs: queueing::mmc_wait_quantile(c, lambda, mu, 0.9),
-            predicted_p99_secs: queueing::mmc_wait_quantile(c, lambda, mu, 0.99),
+            // Erlang C's tail holds for exponential service only.
+            predicted_p90_secs: queueing::mmc_wait_quantile(c, lambda, mu, 0.9).filter(|_| (scv - 1.0).abs() < 1e-9),
+            predicted_p99_secs: queueing::mmc_wait_quantile(c, lambda, mu, 0.99).filter(|_| (scv - 1.0).abs() < 1e-9),
         });
     }
     Ok(points)

@@ -26,6 +26,26 @@ pub enum LoadCmd {
     Run(RunArgs),
     /// The pooled ward at utilisations 0.3 to 0.95 against Erlang C (simulated).
     Yardstick(YardstickArgs),
+    /// Capacity: signers approve at once while the offered rate steps up, to find the software's
+    /// own knee (throughput and p99), apart from people's.
+    Capacity(CapacityArgs),
+}
+
+/// Options of `signq load capacity`.
+#[derive(Debug, Clone, Args)]
+pub struct CapacityArgs {
+    /// Offered rates, records per second, in order.
+    #[arg(long, value_delimiter = ',', default_value = "25,50,100,200,400,800")]
+    pub rates: Vec<f64>,
+    /// Seconds per rate.
+    #[arg(long, default_value_t = 10.0)]
+    pub seconds: f64,
+    /// Wards sharing the scheduler (each with a director and two deputies).
+    #[arg(long, default_value_t = 20)]
+    pub wards: usize,
+    /// Stop after the first rate whose signed throughput falls below this share of the offered rate.
+    #[arg(long, default_value_t = 0.9)]
+    pub knee: f64,
 }
 
 /// Options of `signq load run`.
@@ -126,6 +146,7 @@ pub async fn run(cmd: LoadCmd, data: &DataDir) -> anyhow::Result<()> {
         LoadCmd::Submit(args) => submit(args, data).await,
         LoadCmd::Run(args) => run_scenario(args).await,
         LoadCmd::Yardstick(args) => yardstick(args),
+        LoadCmd::Capacity(args) => capacity(args).await,
     }
 }
 
@@ -402,7 +423,7 @@ fn yardstick(args: YardstickArgs) -> anyhow::Result<()> {
     for p in &points {
         let ratio = p.measured_mean_secs / p.predicted_mean_secs;
         let line = format!(
-            "utilisation {:.2}: mean wait {:.1} s (95% CI {:.1}-{:.1}), Erlang C {:.1} s, ratio {:.3}{}",
+            "utilisation {:.2}: mean wait {:.1} s (95% CI {:.1}-{:.1}), predicted {:.1} s, ratio {:.3}{}",
             p.utilisation,
             p.measured_mean_secs,
             p.ci_low_secs,
@@ -423,7 +444,7 @@ fn yardstick(args: YardstickArgs) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| std::path::PathBuf::from("signq-reports").join("yardstick"));
     let report = Report {
-        title: "Pooled ward against Erlang C".into(),
+        title: format!("{} against queueing theory", scenario.name),
         scenario: scenario.name.clone(),
         description: scenario.description.clone(),
         seed: scenario.seed,
@@ -435,5 +456,69 @@ fn yardstick(args: YardstickArgs) -> anyhow::Result<()> {
     };
     report.write(&out)?;
     println!("report: {}", out.join("summary.md").display());
+    Ok(())
+}
+
+/// The capacity scenario: `wards` wards whose signers approve at once, constant arrivals.
+fn capacity_scenario(wards: usize, per_second: f64, seconds: f64) -> anyhow::Result<signq_load_tests::scenario::Scenario> {
+    let text = format!(
+        r#"
+name = "capacity"
+description = "Signers who approve at once: the software's own limit"
+duration_secs = {seconds}
+time_scale = 1
+policies = ["late-binding"]
+lease_size = 20
+arrivals = {{ kind = "constant", per_hour = {per_ward_hour} }}
+procedures = [{{ code = "CT-BS", weight = 1 }}, {{ code = "HT-KS", weight = 1 }}, {{ code = "DD-BD", weight = 1 }}]
+[[wards]]
+id = "cap"
+name = "Capacity"
+count = {wards}
+[[wards.signers]]
+id = "director"
+role = "director"
+service = {{ dist = "fixed", secs = 0.0001 }}
+batch = 20
+[[wards.signers]]
+id = "deputy-1"
+role = "deputy"
+procedures = ["CT-BS"]
+service = {{ dist = "fixed", secs = 0.0001 }}
+batch = 20
+[[wards.signers]]
+id = "deputy-2"
+role = "deputy"
+procedures = ["HT-KS"]
+service = {{ dist = "fixed", secs = 0.0001 }}
+batch = 20
+"#,
+        per_ward_hour = per_second * 3600.0 / wards as f64
+    );
+    Ok(signq_load_tests::scenario::Scenario::parse(&text, "capacity")?)
+}
+
+async fn capacity(args: CapacityArgs) -> anyhow::Result<()> {
+    use signq_load_tests::{pipeline, runner};
+    println!("{:>10} {:>10} {:>12} {:>12} {:>12}", "offered/s", "signed/s", "p50 ms", "p99 ms", "unfinished");
+    for &rate in &args.rates {
+        let scenario = capacity_scenario(args.wards.max(1), rate, args.seconds)?;
+        let options = runner::RunOptions {
+            exe: std::env::current_exe()?,
+            policies: vec!["late-binding".into()],
+            progress: false,
+            sample_every_secs: 1.0,
+        };
+        let observed = runner::run(&scenario, &options).await?;
+        let Some(o) = observed.first() else { continue };
+        let run = pipeline::from_observed(&o.policy, &o.observed)?;
+        let throughput = run.signed as f64 / args.seconds;
+        let ms = |q: f64| run.wait_to_signed.value_at_quantile(q) as f64;
+        println!("{rate:>10.0} {throughput:>10.1} {:>12.0} {:>12.0} {:>12}", ms(0.5), ms(0.99), run.unfinished);
+        if throughput < args.knee * rate {
+            println!("knee: signed throughput fell below {:.0}% of the offered rate at {rate}/s", 100.0 * args.knee);
+            break;
+        }
+    }
     Ok(())
 }

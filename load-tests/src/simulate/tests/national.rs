@@ -6,7 +6,8 @@ use signq_scheduler::balancer::Policy;
 use crate::scenario::Scenario;
 use crate::simulate::{SimOptions, run};
 
-/// Every commune and ward of Vietnam as a Cát Lái.
+/// Every commune and ward of Vietnam as a Cát Lái (`scenarios/national.toml`), with one deputy's
+/// connection dropping for two minutes about every hour, so that the whole event path is timed.
 const NATIONAL: &str = r#"
     name = "national-day"
     seed = 3321
@@ -32,7 +33,7 @@ const NATIONAL: &str = r#"
     [[wards.signers]]
     id = "deputy-1"
     role = "deputy"
-    procedures = ["CT-BS", "CT-CK", "CT-HD"]
+    procedures = ["CT-BS", "CT-CK", "CT-HD", "KD-HKD"]
     service = { dist = "lognormal", mean_secs = 120, sd_secs = 60 }
     batch = 5
     [[wards.signers]]

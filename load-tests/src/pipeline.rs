@@ -135,8 +135,10 @@ pub fn yardstick(
             p90_secs: q(0.9),
             p99_secs: q(0.99),
             // Erlang C's tail holds for exponential service only.
-            predicted_p90_secs: queueing::mmc_wait_quantile(c, lambda, mu, 0.9).filter(|_| (scv - 1.0).abs() < 1e-9),
-            predicted_p99_secs: queueing::mmc_wait_quantile(c, lambda, mu, 0.99).filter(|_| (scv - 1.0).abs() < 1e-9),
+            predicted_p90_secs: queueing::mmc_wait_quantile(c, lambda, mu, 0.9)
+                .filter(|_| (scv - 1.0).abs() < 1e-9),
+            predicted_p99_secs: queueing::mmc_wait_quantile(c, lambda, mu, 0.99)
+                .filter(|_| (scv - 1.0).abs() < 1e-9),
         });
     }
     Ok(points)

@@ -460,7 +460,11 @@ fn yardstick(args: YardstickArgs) -> anyhow::Result<()> {
 }
 
 /// The capacity scenario: `wards` wards whose signers approve at once, constant arrivals.
-fn capacity_scenario(wards: usize, per_second: f64, seconds: f64) -> anyhow::Result<signq_load_tests::scenario::Scenario> {
+fn capacity_scenario(
+    wards: usize,
+    per_second: f64,
+    seconds: f64,
+) -> anyhow::Result<signq_load_tests::scenario::Scenario> {
     let text = format!(
         r#"
 name = "capacity"
@@ -495,12 +499,17 @@ batch = 20
 "#,
         per_ward_hour = per_second * 3600.0 / wards as f64
     );
-    Ok(signq_load_tests::scenario::Scenario::parse(&text, "capacity")?)
+    Ok(signq_load_tests::scenario::Scenario::parse(
+        &text, "capacity",
+    )?)
 }
 
 async fn capacity(args: CapacityArgs) -> anyhow::Result<()> {
     use signq_load_tests::{pipeline, runner};
-    println!("{:>10} {:>10} {:>12} {:>12} {:>12}", "offered/s", "signed/s", "p50 ms", "p99 ms", "unfinished");
+    println!(
+        "{:>10} {:>10} {:>12} {:>12} {:>12}",
+        "offered/s", "signed/s", "p50 ms", "p99 ms", "unfinished"
+    );
     for &rate in &args.rates {
         let scenario = capacity_scenario(args.wards.max(1), rate, args.seconds)?;
         let options = runner::RunOptions {
@@ -514,9 +523,17 @@ async fn capacity(args: CapacityArgs) -> anyhow::Result<()> {
         let run = pipeline::from_observed(&o.policy, &o.observed)?;
         let throughput = run.signed as f64 / args.seconds;
         let ms = |q: f64| run.wait_to_signed.value_at_quantile(q) as f64;
-        println!("{rate:>10.0} {throughput:>10.1} {:>12.0} {:>12.0} {:>12}", ms(0.5), ms(0.99), run.unfinished);
+        println!(
+            "{rate:>10.0} {throughput:>10.1} {:>12.0} {:>12.0} {:>12}",
+            ms(0.5),
+            ms(0.99),
+            run.unfinished
+        );
         if throughput < args.knee * rate {
-            println!("knee: signed throughput fell below {:.0}% of the offered rate at {rate}/s", 100.0 * args.knee);
+            println!(
+                "knee: signed throughput fell below {:.0}% of the offered rate at {rate}/s",
+                100.0 * args.knee
+            );
             break;
         }
     }

@@ -30,7 +30,7 @@ pub struct SimulateArgs {
     #[arg(long)]
     pub fewest_deputies: Option<f64>,
     /// What if: every director is away between these virtual seconds ("FROM,TO", e.g. 0,14400).
-    #[arg(long, value_delimiter = ',', num_args = 2)]
+    #[arg(long, value_delimiter = ',')]
     pub director_away: Vec<f64>,
     /// Where to write the report (default: signq-reports/<scenario>-simulated).
     #[arg(long)]
@@ -74,6 +74,9 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
             println!("{}", notes.last().map(String::as_str).unwrap_or_default());
         }
     }
+    if !args.director_away.is_empty() && args.director_away.len() != 2 {
+        anyhow::bail!("--director-away takes FROM,TO in virtual seconds, e.g. 0,14400");
+    }
     if let [from, to] = args.director_away[..] {
         let r = simulate::director_away(&scenario, from, to, &options)?;
         notes.push(format!(
@@ -83,7 +86,9 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
             r.escalations
         ));
         println!("{}", notes.last().map(String::as_str).unwrap_or_default());
-        runs.push(pipeline::from_sim(&r));
+        let mut run = pipeline::from_sim(&r);
+        run.policy = format!("{} (directors away {from}-{to} s)", run.policy);
+        runs.push(run);
     }
     for policy in policies {
         let r = simulate::run(&scenario, &options.with_policy(policy))?;

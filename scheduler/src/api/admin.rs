@@ -9,7 +9,7 @@ use signq_proto::v1 as pb;
 use signq_proto::v1::admin_server::Admin;
 use tonic::{Request, Response, Status};
 
-use super::{Api, convert, fields, observe};
+use super::{Api, convert, fields};
 use crate::error::SchedError;
 use crate::model::{Actor, Procedure, RecordState, SignerRole, Ward};
 
@@ -100,24 +100,13 @@ impl Api {
     }
 }
 
-macro_rules! handle {
-    ($self:ident, $method:literal, $body:expr) => {{
-        let result = async {
-            $self.limits.global(SERVICE)?;
-            $body
-        }
-        .await;
-        observe(SERVICE, $method, result).map(Response::new)
-    }};
-}
-
 #[tonic::async_trait]
 impl Admin for Api {
     async fn create_ward(
         &self,
         request: Request<pb::CreateWardRequest>,
     ) -> Result<Response<pb::Ward>, Status> {
-        handle!(self, "CreateWard", {
+        self.handle(SERVICE, "CreateWard", async {
             let actor = operator(&request)?;
             let ward = request
                 .into_inner()
@@ -137,13 +126,14 @@ impl Admin for Api {
                 .await?;
             Ok(convert::ward(&ward))
         })
+        .await
     }
 
     async fn list_wards(
         &self,
         request: Request<pb::ListWardsRequest>,
     ) -> Result<Response<pb::ListWardsResponse>, Status> {
-        handle!(self, "ListWards", {
+        self.handle(SERVICE, "ListWards", async {
             operator(&request)?;
             let mut wards: Vec<pb::Ward> = self
                 .engine
@@ -151,13 +141,14 @@ impl Admin for Api {
             wards.sort_by(|a, b| a.id.cmp(&b.id));
             Ok(pb::ListWardsResponse { wards })
         })
+        .await
     }
 
     async fn enroll_signer(
         &self,
         request: Request<pb::EnrollSignerRequest>,
     ) -> Result<Response<pb::SignerInfo>, Status> {
-        handle!(self, "EnrollSigner", {
+        self.handle(SERVICE, "EnrollSigner", async {
             let actor = operator(&request)?;
             let certificate = request.into_inner().certificate;
             if certificate.is_empty() {
@@ -166,13 +157,14 @@ impl Admin for Api {
             let signer = self.engine.enroll_signer(certificate, actor).await?;
             Ok(convert::signer(&signer, 0, 0))
         })
+        .await
     }
 
     async fn list_signers(
         &self,
         request: Request<pb::ListSignersRequest>,
     ) -> Result<Response<pb::ListSignersResponse>, Status> {
-        handle!(self, "ListSigners", {
+        self.handle(SERVICE, "ListSigners", async {
             let ward = request.get_ref().ward.clone();
             fields::id("ward", &ward)?;
             self.operator_or_director(&request, Some(&ward))?;
@@ -190,13 +182,14 @@ impl Admin for Api {
                 .collect();
             Ok(pb::ListSignersResponse { signers })
         })
+        .await
     }
 
     async fn put_procedure(
         &self,
         request: Request<pb::PutProcedureRequest>,
     ) -> Result<Response<pb::Procedure>, Status> {
-        handle!(self, "PutProcedure", {
+        self.handle(SERVICE, "PutProcedure", async {
             let actor = operator(&request)?;
             let p = request
                 .into_inner()
@@ -222,26 +215,28 @@ impl Admin for Api {
                 &self.engine.put_procedure(procedure, actor).await?,
             ))
         })
+        .await
     }
 
     async fn list_procedures(
         &self,
         _request: Request<pb::ListProceduresRequest>,
     ) -> Result<Response<pb::ListProceduresResponse>, Status> {
-        handle!(self, "ListProcedures", {
+        self.handle(SERVICE, "ListProcedures", async {
             let mut procedures: Vec<pb::Procedure> = self
                 .engine
                 .with_directory(|d| d.procedures.values().map(convert::procedure).collect());
             procedures.sort_by(|a, b| a.code.cmp(&b.code));
             Ok(pb::ListProceduresResponse { procedures })
         })
+        .await
     }
 
     async fn register_delegation(
         &self,
         request: Request<pb::RegisterDelegationRequest>,
     ) -> Result<Response<pb::DelegationInfo>, Status> {
-        handle!(self, "RegisterDelegation", {
+        self.handle(SERVICE, "RegisterDelegation", async {
             let actor = self.operator_or_director(&request, None)?;
             let signed = request.into_inner().signed_delegation;
             if signed.is_empty() {
@@ -257,13 +252,14 @@ impl Admin for Api {
                 .await?;
             Ok(convert::delegation(&delegation))
         })
+        .await
     }
 
     async fn list_delegations(
         &self,
         request: Request<pb::ListDelegationsRequest>,
     ) -> Result<Response<pb::ListDelegationsResponse>, Status> {
-        handle!(self, "ListDelegations", {
+        self.handle(SERVICE, "ListDelegations", async {
             let ward = request.get_ref().ward.clone();
             fields::id("ward", &ward)?;
             self.operator_or_director(&request, Some(&ward))?;
@@ -273,13 +269,14 @@ impl Admin for Api {
                 delegations: delegations.iter().map(convert::delegation).collect(),
             })
         })
+        .await
     }
 
     async fn revoke_delegation(
         &self,
         request: Request<pb::RevokeDelegationRequest>,
     ) -> Result<Response<pb::DelegationInfo>, Status> {
-        handle!(self, "RevokeDelegation", {
+        self.handle(SERVICE, "RevokeDelegation", async {
             let req = request.get_ref().clone();
             fields::id("delegation_id", &req.delegation_id)?;
             fields::text("reason", &req.reason, 500)?;
@@ -303,13 +300,14 @@ impl Admin for Api {
                 .await?;
             Ok(convert::delegation(&delegation))
         })
+        .await
     }
 
     async fn get_statistics(
         &self,
         request: Request<pb::GetStatisticsRequest>,
     ) -> Result<Response<pb::Statistics>, Status> {
-        handle!(self, "GetStatistics", {
+        self.handle(SERVICE, "GetStatistics", async {
             let ward = request.get_ref().ward.clone();
             fields::id("ward", &ward)?;
             self.operator_or_director(&request, Some(&ward))?;
@@ -318,5 +316,6 @@ impl Admin for Api {
             }
             self.statistics(&ward).await
         })
+        .await
     }
 }

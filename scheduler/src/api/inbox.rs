@@ -110,11 +110,8 @@ impl Inbox for Api {
         &self,
         request: Request<pb::OpenSessionRequest>,
     ) -> Result<Response<pb::Session>, Status> {
-        let result = match self.limits.global(SERVICE) {
-            Ok(()) => self.open_session_checked(request).await,
-            Err(e) => Err(e),
-        };
-        observe(SERVICE, "OpenSession", result).map(Response::new)
+        self.handle(SERVICE, "OpenSession", self.open_session_checked(request))
+            .await
     }
 
     async fn close_session(
@@ -184,22 +181,16 @@ impl Inbox for Api {
         &self,
         request: Request<pb::ApproveRequest>,
     ) -> Result<Response<pb::ApproveResponse>, Status> {
-        let result = match self.limits.global(SERVICE) {
-            Ok(()) => self.approve_checked(request).await,
-            Err(e) => Err(e),
-        };
-        observe(SERVICE, "Approve", result).map(Response::new)
+        self.handle(SERVICE, "Approve", self.approve_checked(request))
+            .await
     }
 
     async fn reject(
         &self,
         request: Request<pb::RejectRequest>,
     ) -> Result<Response<pb::Record>, Status> {
-        let result = match self.limits.global(SERVICE) {
-            Ok(()) => self.reject_checked(request).await,
-            Err(e) => Err(e),
-        };
-        observe(SERVICE, "Reject", result).map(Response::new)
+        self.handle(SERVICE, "Reject", self.reject_checked(request))
+            .await
     }
 
     async fn set_away(
@@ -223,10 +214,7 @@ impl Inbox for Api {
         &self,
         request: Request<pb::GetDocumentRequest>,
     ) -> Result<Response<pb::Record>, Status> {
-        let result = match self.limits.global(SERVICE) {
-            Ok(()) => self.get_document_checked(request).await,
-            Err(e) => Err(e),
-        };
-        observe(SERVICE, "GetDocument", result).map(Response::new)
+        self.handle(SERVICE, "GetDocument", self.get_document_checked(request))
+            .await
     }
 }

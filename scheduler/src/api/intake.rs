@@ -168,33 +168,23 @@ impl Intake for Api {
         &self,
         request: Request<pb::SubmitRequest>,
     ) -> Result<Response<pb::Record>, Status> {
-        let result = match self.limits.global(SERVICE) {
-            Ok(()) => self.submit_checked(request).await,
-            Err(e) => Err(e),
-        };
-        observe(SERVICE, "Submit", result).map(Response::new)
+        self.handle(SERVICE, "Submit", self.submit_checked(request))
+            .await
     }
 
     async fn get(
         &self,
         request: Request<pb::GetRecordRequest>,
     ) -> Result<Response<pb::Record>, Status> {
-        let result = match self.limits.global(SERVICE) {
-            Ok(()) => self.get_checked(request).await,
-            Err(e) => Err(e),
-        };
-        observe(SERVICE, "Get", result).map(Response::new)
+        self.handle(SERVICE, "Get", self.get_checked(request)).await
     }
 
     async fn list(
         &self,
         request: Request<pb::ListRecordsRequest>,
     ) -> Result<Response<pb::ListRecordsResponse>, Status> {
-        let result = match self.limits.global(SERVICE) {
-            Ok(()) => self.list_checked(request).await,
-            Err(e) => Err(e),
-        };
-        observe(SERVICE, "List", result).map(Response::new)
+        self.handle(SERVICE, "List", self.list_checked(request))
+            .await
     }
 
     type WatchStream = WatchStream;
@@ -238,10 +228,7 @@ impl Intake for Api {
         &self,
         request: Request<pb::CancelRecordRequest>,
     ) -> Result<Response<pb::Record>, Status> {
-        let result = match self.limits.global(SERVICE) {
-            Ok(()) => self.cancel_checked(request).await,
-            Err(e) => Err(e),
-        };
-        observe(SERVICE, "Cancel", result).map(Response::new)
+        self.handle(SERVICE, "Cancel", self.cancel_checked(request))
+            .await
     }
 }

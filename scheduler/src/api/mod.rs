@@ -58,6 +58,23 @@ impl Api {
     }
 }
 
+impl Api {
+    /// Every handler's frame: the global call ceiling first, then `work`, then the call counted
+    /// by its outcome and any error turned into its status.
+    pub async fn handle<T>(
+        &self,
+        service: &'static str,
+        method: &'static str,
+        work: impl Future<Output = Result<T, SchedError>>,
+    ) -> Result<tonic::Response<T>, Status> {
+        let result = match self.limits.global(service) {
+            Ok(()) => work.await,
+            Err(e) => Err(e),
+        };
+        observe(service, method, result).map(tonic::Response::new)
+    }
+}
+
 /// Counts the call by its outcome and turns the error into a status.
 pub fn observe<T>(
     service: &'static str,

@@ -159,14 +159,6 @@ impl Engine {
         }
     }
 
-    /// A read of the directory.
-    pub fn directory(&self) -> Directory {
-        self.directory
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-
     /// Runs `f` on the directory without copying it.
     pub fn with_directory<T>(&self, f: impl FnOnce(&Directory) -> T) -> T {
         f(&self.directory.read().unwrap_or_else(|p| p.into_inner()))
@@ -184,11 +176,6 @@ impl Engine {
     /// Signer sessions.
     pub fn sessions(&self) -> &Sessions {
         &self.sessions
-    }
-
-    /// The settings.
-    pub fn settings(&self) -> &EngineSettings {
-        &self.settings
     }
 
     /// The start of today in the wards' time zone, as UTC.

@@ -7,6 +7,7 @@ mod it {
     pub mod auth;
     pub mod crash;
     pub mod delegation;
+    pub mod deploy;
     pub mod exactly_once;
     pub mod fixture;
     pub mod flow;

@@ -10,9 +10,10 @@ use plotters::coord::Shift;
 use plotters::coord::ranged1d::SegmentValue;
 use plotters::prelude::*;
 
-use super::canvas::{Chart, Look, axis_range, bar_label_style, colour, from_zero};
+use super::canvas::{Chart, Look, bar_label_style, colour, from_zero};
+use super::timeline::Timeline;
 use crate::report::PolicyRun;
-use crate::report::units::{TimeUnit, percent};
+use crate::report::units::percent;
 
 /// Cumulative director share over time, one line per policy.
 #[derive(Debug)]
@@ -64,45 +65,32 @@ impl Chart for DirectorShare<'_> {
         root: &DrawingArea<DB, Shift>,
         look: Look,
     ) -> Result<(), String> {
-        let all = || self.runs.iter().flat_map(|&(_, r)| samples(r));
-        let t_min = all().map(|(t, _)| t).fold(f64::INFINITY, f64::min);
-        let t_max = all().map(|(t, _)| t).fold(f64::NEG_INFINITY, f64::max);
-        let s_max = all().map(|(_, s)| s * 100.0).fold(0.0, f64::max);
-        let unit = TimeUnit::for_max(t_max);
-        let (x0, x1) = axis_range(unit.of(t_min.min(0.0)), unit.of(t_max));
+        let lines: Vec<_> = self
+            .runs
+            .iter()
+            .map(|&(i, r)| {
+                (
+                    i,
+                    r.policy.as_str(),
+                    samples(r).map(|(t, s)| (t, s * 100.0)).collect(),
+                )
+            })
+            .collect();
         // Shares are 0–100 %; zoom in when every policy stays low.
+        let s_max = Timeline::y_max(&lines);
         let y1 = if s_max > 60.0 {
             100.0
         } else {
             (s_max * 1.25).max(5.0)
         };
-
-        let mut chart = look
-            .builder(root, &self.title())
-            .build_cartesian_2d(x0..x1, 0.0..y1)
-            .map_err(|e| e.to_string())?;
-        let mut mesh = chart.configure_mesh();
-        look.mesh(
-            &mut mesh,
-            &format!("Time since start ({})", unit.label),
-            "Director share of signed records (%)",
-        );
-        mesh.draw().map_err(|e| e.to_string())?;
-
-        for &(i, run) in &self.runs {
-            let c = colour(i);
-            chart
-                .draw_series(LineSeries::new(
-                    samples(run).map(|(t, s)| (unit.of(t), s * 100.0)),
-                    c.stroke_width(3),
-                ))
-                .map_err(|e| e.to_string())?
-                .label(run.policy.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(3))
-                });
+        Timeline {
+            lines,
+            y_label: "Director share of signed records (%)",
+            y_range: 0.0..y1,
+            whole_y: false,
+            legend: SeriesLabelPosition::UpperRight,
         }
-        look.legend(&mut chart, SeriesLabelPosition::UpperRight)
+        .draw(root, look, &self.title())
     }
 }
 

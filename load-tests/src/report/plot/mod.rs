@@ -7,6 +7,7 @@ mod canvas;
 mod director;
 mod percentiles;
 mod pool_depth;
+mod timeline;
 mod wait_vs_utilisation;
 
 use std::path::{Path, PathBuf};

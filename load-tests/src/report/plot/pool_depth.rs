@@ -6,9 +6,9 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::canvas::{Chart, Look, axis_range, colour, from_zero};
+use super::canvas::{Chart, Look, from_zero};
+use super::timeline::Timeline;
 use crate::report::PolicyRun;
-use crate::report::units::TimeUnit;
 
 /// The chart over the runs that have depth samples.
 #[derive(Debug)]
@@ -55,48 +55,28 @@ impl Chart for PoolDepth<'_> {
         root: &DrawingArea<DB, Shift>,
         look: Look,
     ) -> Result<(), String> {
-        let all = || self.runs.iter().flat_map(|(_, r)| Self::samples(r));
-        let t_min = all().map(|(t, _)| t).fold(f64::INFINITY, f64::min);
-        let t_max = all().map(|(t, _)| t).fold(f64::NEG_INFINITY, f64::max);
-        let d_max = all().map(|(_, d)| d).max().unwrap_or(0);
-        let unit = TimeUnit::for_max(t_max);
-        let (x0, x1) = axis_range(unit.of(t_min.min(0.0)), unit.of(t_max));
-        let (y0, y1) = from_zero(d_max as f64, 0.1);
-
-        let mut chart = look
-            .builder(root, &self.title())
-            .build_cartesian_2d(x0..x1, y0..y1)
-            .map_err(|e| e.to_string())?;
-        let mut mesh = chart.configure_mesh();
-        look.mesh(
-            &mut mesh,
-            &format!("Time since start ({})", unit.label),
-            "Queued records",
-        );
-        // Records are whole: label whole ticks only.
-        let whole = |v: &f64| {
-            if (v - v.round()).abs() < 1e-9 {
-                format!("{v:.0}")
-            } else {
-                String::new()
-            }
+        let lines: Vec<_> = self
+            .runs
+            .iter()
+            .map(|&(i, r)| {
+                (
+                    i,
+                    r.policy.as_str(),
+                    Self::samples(r).map(|(t, d)| (t, d as f64)).collect(),
+                )
+            })
+            .collect();
+        let y_range = {
+            let (y0, y1) = from_zero(Timeline::y_max(&lines), 0.1);
+            y0..y1
         };
-        mesh.y_label_formatter(&whole);
-        mesh.draw().map_err(|e| e.to_string())?;
-
-        for &(i, run) in &self.runs {
-            let c = colour(i);
-            chart
-                .draw_series(LineSeries::new(
-                    Self::samples(run).map(|(t, d)| (unit.of(t), d as f64)),
-                    c.stroke_width(3),
-                ))
-                .map_err(|e| e.to_string())?
-                .label(run.policy.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(3))
-                });
+        Timeline {
+            lines,
+            y_label: "Queued records",
+            y_range,
+            whole_y: true,
+            legend: SeriesLabelPosition::UpperLeft,
         }
-        look.legend(&mut chart, SeriesLabelPosition::UpperLeft)
+        .draw(root, look, &self.title())
     }
 }

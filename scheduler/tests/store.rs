@@ -2,7 +2,9 @@
 //! (also under concurrency), every transition and its fences, events, paging, statistics,
 //! configuration, durability across reopen, the audit chain, and group commit.
 //!
-//! Every test uses its own temporary database file.
+//! Every test uses its own temporary database file. The contract tests reach the store only
+//! through the `Store` trait (see `open`); the SQLite-specific ones (reopening the file, the
+//! commit counter, the audit check of the database file) open `SqliteStore` themselves.
 
 #![allow(clippy::unwrap_used)]
 
@@ -20,7 +22,16 @@ use signq_scheduler::store::{Store, StoreError};
 use tempfile::TempDir;
 use time::OffsetDateTime;
 
-fn open() -> (TempDir, SqliteStore) {
+/// A fresh store behind the `Store` trait: the contract tests below use nothing else, so a
+/// PostgreSQL store can run the same suite by opening itself here.
+fn open() -> (TempDir, Box<dyn Store>) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("signq.db")).unwrap();
+    (dir, Box::new(store))
+}
+
+/// A fresh SQLite store, for the tests of what only the SQLite store has.
+fn open_sqlite() -> (TempDir, SqliteStore) {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("signq.db")).unwrap();
     (dir, store)
@@ -50,7 +61,7 @@ fn meta(id: &str, ward: &str, key: &str, doc: &[u8], submitted_at: OffsetDateTim
     }
 }
 
-async fn submit(store: &SqliteStore, id: &str, ward: &str, at: OffsetDateTime) -> Record {
+async fn submit(store: &dyn Store, id: &str, ward: &str, at: OffsetDateTime) -> Record {
     let doc = format!("document of {id}").into_bytes();
     let (record, created) = store
         .submit(
@@ -91,7 +102,7 @@ fn signer_actor(id: &str) -> Actor {
 
 /// Leases `id` (at attempt `attempt`) to `signer` and signs it.
 async fn lease_and_sign(
-    store: &SqliteStore,
+    store: &dyn Store,
     id: &str,
     attempt: u32,
     signer: &str,
@@ -239,7 +250,7 @@ async fn store_resubmit_is_idempotent_and_a_different_document_conflicts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn store_concurrent_submits_land_and_one_key_makes_one_record() {
     let (_dir, store) = open();
-    let store = Arc::new(store);
+    let store: Arc<dyn Store> = Arc::from(store);
     let mut tasks = Vec::new();
     for i in 0..50 {
         let store = Arc::clone(&store);
@@ -292,7 +303,7 @@ async fn store_concurrent_submits_land_and_one_key_makes_one_record() {
 #[tokio::test]
 async fn store_transitions_and_their_fences() {
     let (_dir, store) = open();
-    submit(&store, "r1", "w", t0()).await;
+    submit(&*store, "r1", "w", t0()).await;
 
     // Lease: needs Queued at the current attempt.
     assert_fenced(
@@ -380,7 +391,7 @@ async fn store_transitions_and_their_fences() {
     assert_eq!(store.get("r1").await.unwrap(), Some(signed));
 
     // Reject.
-    submit(&store, "r2", "w", t0()).await;
+    submit(&*store, "r2", "w", t0()).await;
     store
         .apply(lease("r2", 0, "dep"), Actor::System)
         .await
@@ -410,13 +421,13 @@ async fn store_transitions_and_their_fences() {
     );
 
     // Cancel from Queued and from Leased.
-    submit(&store, "r3", "w", t0()).await;
+    submit(&*store, "r3", "w", t0()).await;
     let cancelled = store.apply(cancel("r3"), intake()).await.unwrap();
     assert_eq!(
         (cancelled.state, cancelled.reason.as_deref()),
         (RecordState::Cancelled, Some("withdrawn"))
     );
-    submit(&store, "r4", "w", t0()).await;
+    submit(&*store, "r4", "w", t0()).await;
     store
         .apply(lease("r4", 0, "dep"), Actor::System)
         .await
@@ -465,7 +476,7 @@ async fn store_transitions_and_their_fences() {
 #[tokio::test]
 async fn store_deputy_signature_is_audited_with_its_delegation() {
     let (_dir, store) = open();
-    submit(&store, "r1", "w", t0()).await;
+    submit(&*store, "r1", "w", t0()).await;
     store
         .apply(lease("r1", 0, "dep"), Actor::System)
         .await
@@ -497,14 +508,14 @@ async fn store_deputy_signature_is_audited_with_its_delegation() {
 #[tokio::test]
 async fn store_events_after_follows_each_ward() {
     let (_dir, store) = open();
-    submit(&store, "a1", "a", t0()).await;
-    submit(&store, "b1", "b", t0()).await;
-    submit(&store, "a2", "a", t0()).await;
+    submit(&*store, "a1", "a", t0()).await;
+    submit(&*store, "b1", "b", t0()).await;
+    submit(&*store, "a2", "a", t0()).await;
     store
         .apply(lease("a1", 0, "dep"), Actor::System)
         .await
         .unwrap();
-    lease_and_sign(&store, "b1", 0, "dir", None).await;
+    lease_and_sign(&*store, "b1", 0, "dir", None).await;
 
     let a = store.events_after("a", 0, 100).await.unwrap();
     let seen: Vec<(&str, RecordState)> = a
@@ -576,9 +587,9 @@ async fn store_list_pages_cover_every_record_once_in_order() {
     // 23 records; some share a submission time so the id breaks the tie.
     for i in 0..23 {
         let at = t0() + time::Duration::seconds(i / 3);
-        submit(&store, &format!("r{i:02}"), "w", at).await;
+        submit(&*store, &format!("r{i:02}"), "w", at).await;
     }
-    submit(&store, "other", "w2", t0()).await;
+    submit(&*store, "other", "w2", t0()).await;
     for i in (0..23).step_by(4) {
         store
             .apply(lease(&format!("r{i:02}"), 0, "dep"), Actor::System)
@@ -630,13 +641,13 @@ async fn store_list_pages_cover_every_record_once_in_order() {
 async fn store_open_records_are_queued_and_leased_with_leases() {
     let (_dir, store) = open();
     for id in ["q", "l", "s", "c"] {
-        submit(&store, id, "w", t0()).await;
+        submit(&*store, id, "w", t0()).await;
     }
     let leased = store
         .apply(lease("l", 0, "dep"), Actor::System)
         .await
         .unwrap();
-    lease_and_sign(&store, "s", 0, "dep", None).await;
+    lease_and_sign(&*store, "s", 0, "dep", None).await;
     store
         .apply(
             Transition::Cancel {
@@ -661,12 +672,12 @@ async fn store_counts_signatures_per_delegation_since() {
     let (_dir, store) = open();
     let start = OffsetDateTime::now_utc();
     for id in ["r1", "r2", "r3", "r4", "r5"] {
-        submit(&store, id, "w", t0()).await;
+        submit(&*store, id, "w", t0()).await;
     }
-    lease_and_sign(&store, "r1", 0, "dep1", Some("d1")).await;
-    lease_and_sign(&store, "r2", 0, "dep1", Some("d1")).await;
-    lease_and_sign(&store, "r3", 0, "dep2", Some("d2")).await;
-    lease_and_sign(&store, "r4", 0, "dir", None).await;
+    lease_and_sign(&*store, "r1", 0, "dep1", Some("d1")).await;
+    lease_and_sign(&*store, "r2", 0, "dep1", Some("d1")).await;
+    lease_and_sign(&*store, "r3", 0, "dep2", Some("d2")).await;
+    lease_and_sign(&*store, "r4", 0, "dir", None).await;
     store
         .apply(lease("r5", 0, "dep1"), Actor::System)
         .await
@@ -705,18 +716,18 @@ async fn store_ward_counts() {
         .unwrap();
 
     let now = OffsetDateTime::now_utc();
-    submit(&store, "on-time", "w", now - time::Duration::hours(2)).await;
+    submit(&*store, "on-time", "w", now - time::Duration::hours(2)).await;
     let doc = b"late".to_vec();
     let mut late = meta("late", "w", "k-late", &doc, now - time::Duration::days(5));
     late.deadline = now - time::Duration::days(1);
     store.submit(late, doc, intake()).await.unwrap();
-    submit(&store, "queued-old", "w", now - time::Duration::hours(3)).await;
-    submit(&store, "queued-new", "w", now - time::Duration::hours(1)).await;
-    submit(&store, "rejected", "w", now).await;
-    submit(&store, "elsewhere", "w2", now - time::Duration::days(9)).await;
+    submit(&*store, "queued-old", "w", now - time::Duration::hours(3)).await;
+    submit(&*store, "queued-new", "w", now - time::Duration::hours(1)).await;
+    submit(&*store, "rejected", "w", now).await;
+    submit(&*store, "elsewhere", "w2", now - time::Duration::days(9)).await;
 
-    lease_and_sign(&store, "on-time", 0, "dir", None).await;
-    lease_and_sign(&store, "late", 0, "dep", Some("d")).await;
+    lease_and_sign(&*store, "on-time", 0, "dir", None).await;
+    lease_and_sign(&*store, "late", 0, "dep", Some("d")).await;
     store
         .apply(lease("rejected", 0, "dep"), Actor::System)
         .await
@@ -992,7 +1003,7 @@ async fn store_group_commit_batches_concurrent_writes() {
     const TASKS: usize = 64;
 
     // One at a time: every submit waits for its own commit.
-    let (_dir, store) = open();
+    let (_dir, store) = open_sqlite();
     let started = Instant::now();
     for i in 0..N {
         let doc = format!("doc {i}").into_bytes();
@@ -1010,7 +1021,7 @@ async fn store_group_commit_batches_concurrent_writes() {
     drop(store);
 
     // 64 concurrent tasks: the writer commits whatever queued up together.
-    let (_dir, store) = open();
+    let (_dir, store) = open_sqlite();
     let store = Arc::new(store);
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -1059,8 +1070,8 @@ async fn store_group_commit_batches_concurrent_writes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn store_failing_jobs_roll_back_alone_inside_a_batch() {
     let (_dir, store) = open();
-    let store = Arc::new(store);
-    submit(&store, "contested", "w", t0()).await;
+    let store: Arc<dyn Store> = Arc::from(store);
+    submit(&*store, "contested", "w", t0()).await;
     let doc = b"first".to_vec();
     store
         .submit(meta("keyed", "w", "taken", &doc, t0()), doc, intake())

@@ -246,6 +246,20 @@ impl tonic::service::Interceptor for BearerToken {
     }
 }
 
+/// Signs in as `signer` and returns the session's bearer token.
+pub async fn session_token(ward: &Ward, signer: (&str, &str)) -> String {
+    let channel = scheduler_channel(ward, None).await;
+    signq_proto::v1::inbox_client::InboxClient::new(channel)
+        .open_session(signq_proto::v1::OpenSessionRequest {
+            signer_id: signer.0.into(),
+            pin: signer.1.into(),
+        })
+        .await
+        .expect("open session")
+        .into_inner()
+        .token
+}
+
 /// Signs in as `signer` and returns the inbox client.
 pub async fn sign_in(ward: &Ward, signer: (&str, &str)) -> Inbox {
     let channel = scheduler_channel(ward, None).await;

@@ -232,6 +232,57 @@ impl Admin for Api {
         .await
     }
 
+    async fn create_delegation(
+        &self,
+        request: Request<pb::CreateDelegationRequest>,
+    ) -> Result<Response<pb::DelegationInfo>, Status> {
+        self.handle(SERVICE, "CreateDelegation", async {
+            let session = self.session(&request)?;
+            let director = self
+                .engine
+                .with_directory(|d| d.signers.get(&session.signer_id).cloned())
+                .filter(|s| s.role == SignerRole::Director)
+                .ok_or_else(|| {
+                    SchedError::PermissionDenied("only a director creates delegations".into())
+                })?;
+            let req = request.into_inner();
+            fields::id("deputy_id", &req.deputy_id)?;
+            if req.procedure_codes.is_empty() {
+                return Err(SchedError::invalid("procedure_codes", "names no procedure"));
+            }
+            for (i, code) in req.procedure_codes.iter().enumerate() {
+                fields::procedure_code(&format!("procedure_codes[{i}]"), code)?;
+            }
+            if req.not_after.is_none() {
+                return Err(SchedError::invalid("not_after", "is missing"));
+            }
+            if req.pin.is_empty() {
+                return Err(SchedError::invalid("pin", "is empty"));
+            }
+            let delegation = pb::Delegation {
+                id: String::new(),
+                ward: director.ward.clone(),
+                director_id: director.id.clone(),
+                deputy_id: req.deputy_id,
+                procedure_codes: req.procedure_codes,
+                not_before: req.not_before,
+                not_after: req.not_after,
+                daily_cap: req.daily_cap,
+            };
+            let signed = self
+                .engine
+                .sign_delegation(&director.id, &req.pin, delegation)
+                .await?;
+            let actor = Actor::Signer(director.id.clone());
+            let registered = self
+                .engine
+                .register_delegation(signed, actor, Some(&director.id))
+                .await?;
+            Ok(convert::delegation(&registered))
+        })
+        .await
+    }
+
     async fn register_delegation(
         &self,
         request: Request<pb::RegisterDelegationRequest>,

@@ -183,6 +183,27 @@ impl Engine {
         self.dispatch_ward(&changed.ward).await;
     }
 
+    /// Has the signer service sign `delegation` with `director`'s key under their PIN.
+    pub async fn sign_delegation(
+        &self,
+        director: &str,
+        pin: &str,
+        delegation: signq_proto::v1::Delegation,
+    ) -> Result<Vec<u8>, SchedError> {
+        let request = signq_proto::v1::SignDelegationRequest {
+            director_id: director.to_string(),
+            pin: pin.to_string(),
+            delegation: Some(delegation),
+        };
+        let reply = self
+            .signer
+            .clone()
+            .sign_delegation(request)
+            .await
+            .map_err(SchedError::Signer)?;
+        Ok(reply.into_inner().signed_delegation)
+    }
+
     /// Checks a signer's PIN with the signer service and opens a session.
     pub async fn sign_in(
         &self,

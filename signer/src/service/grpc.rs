@@ -9,8 +9,8 @@ use signq_kit::identity::Role;
 use signq_proto::v1::signer_server::Signer;
 use signq_proto::v1::{
     DocumentSignature, GetSignerKeyRequest, ListSignerKeysRequest, ListSignerKeysResponse,
-    RevokeDelegationRequest, RevokeDelegationResponse, SignRequest, SignResponse, SignerKey,
-    SignerRole, VerifyPinRequest,
+    RevokeDelegationRequest, RevokeDelegationResponse, SignDelegationRequest,
+    SignDelegationResponse, SignRequest, SignResponse, SignerKey, SignerRole, VerifyPinRequest,
 };
 use time::OffsetDateTime;
 use tonic::{Request, Response, Status};
@@ -23,7 +23,7 @@ use super::state::{FailureOutcome, State};
 use crate::cms::{CmsSigner, TrustStore, check_signing_certificate};
 use crate::delegation::attributes::{acting_under, content_hint, record_description};
 use crate::delegation::document::is_procedure_code;
-use crate::delegation::{Refusal, SignedDelegation};
+use crate::delegation::{DelegationDoc, KIND, Refusal, SignedDelegation};
 use crate::keystore::{Keystore, KeystoreError, SignerEntry};
 
 /// The service's shared parts.
@@ -383,6 +383,18 @@ impl Signer for SignerService {
         Ok(Response::new(result?))
     }
 
+    async fn sign_delegation(
+        &self,
+        request: Request<SignDelegationRequest>,
+    ) -> Result<Response<SignDelegationResponse>, Status> {
+        let req = request.into_inner();
+        let result = self.sign_delegation_checked(req).await;
+        if let Err(error) = &result {
+            metrics::refused(error.reason());
+        }
+        Ok(Response::new(result?))
+    }
+
     async fn get_signer_key(
         &self,
         request: Request<GetSignerKeyRequest>,
@@ -437,6 +449,85 @@ impl Signer for SignerService {
 }
 
 impl SignerService {
+    /// Signs a delegation with a director's key, after the same checks as a batch: the form of
+    /// the request, the director's certificate, the PIN and its lockout.
+    async fn sign_delegation_checked(
+        &self,
+        req: SignDelegationRequest,
+    ) -> Result<SignDelegationResponse, SignError> {
+        validate_credentials(&req.director_id, &req.pin)?;
+        let d = req
+            .delegation
+            .ok_or_else(|| SignError::invalid("delegation", "is missing"))?;
+        let entry = self.entry(&req.director_id)?;
+        if entry.role != Role::Director {
+            return Err(SignError::invalid(
+                "director_id",
+                format!("{} is not a director", entry.signer_id),
+            ));
+        }
+        if !d.ward.is_empty() && d.ward != entry.ward {
+            return Err(SignError::invalid(
+                "delegation.ward",
+                format!("the director signs for {}", entry.ward),
+            ));
+        }
+        if !d.director_id.is_empty() && d.director_id != entry.signer_id {
+            return Err(SignError::invalid(
+                "delegation.director_id",
+                "names another director",
+            ));
+        }
+        let time = |field: &str, t: Option<prost_types::Timestamp>| {
+            let t =
+                t.ok_or_else(|| SignError::invalid(format!("delegation.{field}"), "is missing"))?;
+            OffsetDateTime::from_unix_timestamp(t.seconds)
+                .map_err(|_| SignError::invalid(format!("delegation.{field}"), "is out of range"))
+        };
+        let now = OffsetDateTime::now_utc()
+            .replace_nanosecond(0)
+            .unwrap_or_else(|_| OffsetDateTime::now_utc());
+        let not_before = if d.not_before.is_some() {
+            time("not_before", d.not_before)?
+        } else {
+            now
+        };
+        let doc = DelegationDoc {
+            kind: KIND.to_string(),
+            id: if d.id.is_empty() {
+                format!("{}/{}", d.deputy_id, now.unix_timestamp())
+            } else {
+                d.id
+            },
+            ward: entry.ward.clone(),
+            director_id: entry.signer_id.clone(),
+            deputy_id: d.deputy_id,
+            procedure_codes: d.procedure_codes,
+            not_before,
+            not_after: time("not_after", d.not_after)?,
+            daily_cap: d.daily_cap,
+        };
+        doc.validate()
+            .map_err(|e| SignError::invalid(format!("delegation.{}", e.field), e.reason))?;
+        let trust = crate::trust::load(&self.config.tls.ca, self.config.tls.crl.as_deref())
+            .map_err(|e| SignError::Internal(e.to_string()))?;
+        check_signing_certificate(&trust, &entry.cert_der, now).map_err(|e| {
+            SignError::CertificateUnusable {
+                signer: entry.signer_id.clone(),
+                reason: e.to_string(),
+            }
+        })?;
+        let key = self.unlock(&entry, req.pin).await?;
+        let director = entry.signer_id.clone();
+        let signed_delegation = tokio::task::spawn_blocking(move || {
+            crate::delegation::signed::sign(&doc, &key, &director, now)
+        })
+        .await
+        .map_err(|e| SignError::Internal(e.to_string()))??;
+        tracing::info!(director = %entry.signer_id, "delegation signed");
+        Ok(SignDelegationResponse { signed_delegation })
+    }
+
     /// The keystore entry of a signer.
     fn entry(&self, signer_id: &str) -> Result<SignerEntry, SignError> {
         self.keystore.get(signer_id).map_err(|e| match e {

@@ -400,3 +400,41 @@ async fn promtool_accepts_the_metrics_page() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[tokio::test]
+async fn one_wards_burst_does_not_hold_back_another_ward() {
+    let ward = Ward::start(&["--submit-per-ward", "5", "--submit-per-client", "1000"]);
+    let mut admin = AdminClient::new(scheduler_channel(&ward, Some("operator")).await);
+    admin
+        .create_ward(pb::CreateWardRequest {
+            ward: Some(pb::Ward {
+                id: "an-khanh".into(),
+                name: "Phường An Khánh".into(),
+            }),
+        })
+        .await
+        .expect("second ward");
+    let mut intake = intake(&ward).await;
+    // Cát Lái floods the shared scheduler: past its own quota it is refused...
+    let mut refused = 0;
+    for i in 0..20 {
+        if let Err(status) = intake
+            .submit(submission("HT-KS", &format!("flood-{i}")))
+            .await
+        {
+            assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+            assert!(status.message().contains("cat-lai"), "{}", status.message());
+            refused += 1;
+        }
+    }
+    assert!(refused > 0, "the flood met its ward's limit");
+    // ...while An Khánh's records still go through at once.
+    let mut other = submission("HT-KS", "an-khanh-1");
+    other.ward = "an-khanh".into();
+    let record = intake
+        .submit(other)
+        .await
+        .expect("the other ward is not held back")
+        .into_inner();
+    assert_eq!(record.ward, "an-khanh");
+}

@@ -32,6 +32,7 @@ impl Engine {
                         Held {
                             signer: lease.signer_id.clone(),
                             attempt: lease.attempt,
+                            expires_at: lease.expires_at,
                         },
                     );
                     self.schedule_expiry(record.meta.id.clone(), lease.attempt, lease.expires_at);
@@ -143,6 +144,7 @@ impl Engine {
             Held {
                 signer: signer.to_string(),
                 attempt,
+                expires_at,
             },
         );
         self.schedule_expiry(id.to_string(), attempt, expires_at);
@@ -160,17 +162,8 @@ impl Engine {
     }
 
     /// Returns the record to the pool when its lease ends, unless it moved on meanwhile.
-    fn schedule_expiry(self: &Arc<Self>, id: String, attempt: u32, at: OffsetDateTime) {
-        let engine = Arc::downgrade(self);
-        let wait = (at - OffsetDateTime::now_utc())
-            .try_into()
-            .unwrap_or(std::time::Duration::ZERO);
-        tokio::spawn(async move {
-            tokio::time::sleep(wait).await;
-            if let Some(engine) = engine.upgrade() {
-                engine.take_back(&id, attempt, ReleaseReason::Expired).await;
-            }
-        });
+    fn schedule_expiry(&self, id: String, attempt: u32, at: OffsetDateTime) {
+        self.expiries.add(&id, attempt, at);
     }
 
     /// Ends a lease without a signature (fenced by its attempt) and offers the record again.
@@ -202,7 +195,7 @@ impl Engine {
                 return;
             }
         };
-        let held = lock(&self.leases).remove(id);
+        let held = self.forget_lease(id);
         let now = OffsetDateTime::now_utc();
         lock(&self.balancer).release(id, now);
         crate::metrics::released(&record.meta.ward, reason);

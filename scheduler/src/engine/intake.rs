@@ -129,7 +129,7 @@ impl Engine {
             )
             .await?;
         lock(&self.balancer).remove(id);
-        let held = lock(&self.leases).remove(id);
+        let held = self.forget_lease(id);
         if let Some(held) = held {
             self.lease_ended(&held.signer, id, "cancelled");
         }

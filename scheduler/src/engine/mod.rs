@@ -8,6 +8,7 @@
 //! - [`directory`]: wards, signers, procedures and delegations in memory.
 //! - [`intake`]: submit, cancel, watch.
 //! - [`dispatch`]: leasing records to ready signers, lease expiry, away, recovery.
+//! - [`expiry`]: one timer for every lease's deadline.
 //! - [`signing`]: approve (through the signer service, exactly once) and reject.
 //! - [`sessions`]: signer sessions.
 //! - [`inboxes`]: the open inbox streams.
@@ -15,6 +16,7 @@
 pub mod admin;
 pub mod directory;
 pub mod dispatch;
+pub mod expiry;
 pub mod inboxes;
 pub mod intake;
 pub mod sessions;
@@ -61,6 +63,8 @@ pub struct Held {
     pub signer: String,
     /// The lease attempt (fencing token).
     pub attempt: u32,
+    /// When the lease ends if not acted on.
+    pub expires_at: OffsetDateTime,
 }
 
 /// The scheduler's engine.
@@ -81,6 +85,8 @@ pub struct Engine {
     approving: Mutex<HashSet<String>>,
     /// Open leases by record id.
     leases: Mutex<HashMap<String, Held>>,
+    /// Their deadlines.
+    expiries: expiry::Expiries,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -123,7 +129,9 @@ impl Engine {
             changes,
             approving: Mutex::new(HashSet::new()),
             leases: Mutex::new(HashMap::new()),
+            expiries: expiry::Expiries::default(),
         });
+        expiry::spawn(Arc::downgrade(&engine));
         engine.install_directory(directory).await?;
         engine.recover().await?;
         Ok(engine)
@@ -212,6 +220,13 @@ impl Engine {
             .collect();
         ids.sort();
         ids
+    }
+
+    /// Forgets a lease that ended, and its deadline.
+    fn forget_lease(&self, id: &str) -> Option<Held> {
+        let held = lock(&self.leases).remove(id)?;
+        self.expiries.remove(id, held.attempt, held.expires_at);
+        Some(held)
     }
 
     /// Tells watchers of `ward` that its event log grew.

@@ -219,7 +219,7 @@ impl Engine {
                 chain: chain.clone(),
             };
             let record = self.store.apply(t, actor.clone()).await?;
-            lock(&self.leases).remove(&id);
+            self.forget_lease(&id);
             {
                 let mut balancer = lock(&self.balancer);
                 balancer.remove(&id);
@@ -260,7 +260,7 @@ impl Engine {
             .store
             .apply(t, Actor::Signer(signer.to_string()))
             .await?;
-        lock(&self.leases).remove(id);
+        self.forget_lease(id);
         lock(&self.balancer).remove(id);
         self.lease_ended(signer, id, "rejected");
         crate::metrics::finished(&record, self.is_director(Some(signer)));

@@ -2,12 +2,11 @@
 //! demo ward, starts `signq signer` as a child process on a loopback port, and measures signing
 //! through it beside `openssl speed`.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::{Args, Subcommand};
+use signq_load_tests::runner::services::{self, Service};
 use signq_load_tests::sign_bench::{self, SignBench};
 use signq_signer::keystore::{Kek, Keystore};
 
@@ -129,16 +128,6 @@ pub struct SignLoadArgs {
     pub document_bytes: usize,
 }
 
-/// Kills the child service when the benchmark ends, however it ends.
-struct ChildGuard(Child);
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Runs a `load` subcommand.
 pub async fn run(cmd: LoadCmd, data: &DataDir) -> anyhow::Result<()> {
     match cmd {
@@ -150,58 +139,38 @@ pub async fn run(cmd: LoadCmd, data: &DataDir) -> anyhow::Result<()> {
     }
 }
 
-/// Starts `signq dev` on loopback ports in `dir` with `extra` options and returns the child and
-/// its stdout lines once it is ready, with the addresses it printed.
-fn start_dev(
-    dir: &std::path::Path,
-    extra: &[&str],
-) -> anyhow::Result<(ChildGuard, String, String)> {
-    let mut child = Command::new(std::env::current_exe()?)
-        .arg("--data-dir")
-        .arg(dir)
-        .args([
-            "dev",
-            "--listen",
-            "127.0.0.1:0",
-            "--scheduler-listen",
-            "127.0.0.1:0",
-            "--metrics-listen",
-            "127.0.0.1:0",
-        ])
-        .args(extra)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .context("starting signq dev")?;
-    let stdout = child.stdout.take().context("child stdout")?;
-    let guard = ChildGuard(child);
-    let mut lines = BufReader::new(stdout).lines();
-    let (mut signer, mut scheduler) = (String::new(), String::new());
-    loop {
-        let Some(line) = lines.next() else {
-            bail!("signq dev exited before it was ready")
-        };
-        let line = line?;
-        if let Some(a) = line.strip_prefix("signer listening on ") {
-            signer = a.to_string();
-        } else if let Some(a) = line.strip_prefix("scheduler listening on ") {
-            scheduler = a.to_string();
-        } else if line == "ready" {
-            break;
-        }
-    }
-    std::thread::spawn(move || for _ in lines {});
-    Ok((guard, signer, scheduler))
+/// Starts `signq dev` on loopback ports in `dir` with `extra` options, once it is ready; returns
+/// it with the signer service's and the scheduler's addresses.
+fn start_dev(dir: &std::path::Path, extra: &[&str]) -> anyhow::Result<(Service, String, String)> {
+    let mut args: Vec<String> = [
+        "dev",
+        "--listen",
+        "127.0.0.1:0",
+        "--scheduler-listen",
+        "127.0.0.1:0",
+        "--metrics-listen",
+        "127.0.0.1:0",
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let dev = services::spawn(&std::env::current_exe()?, dir, &args, &[], "ready")?;
+    let signer = dev
+        .after("signer listening on ")
+        .unwrap_or_default()
+        .to_string();
+    let scheduler = dev
+        .after("scheduler listening on ")
+        .unwrap_or_default()
+        .to_string();
+    Ok((dev, signer, scheduler))
 }
 
 async fn submit(args: SubmitLoadArgs, given: &DataDir) -> anyhow::Result<()> {
     let tmp = tempfile::tempdir()?;
     let (guard, scheduler, data) = match &args.scheduler {
         Some(addr) => {
-            let host = addr.rsplit_once(':').map(|(h, _)| h).unwrap_or(addr);
-            if !(host == "localhost" || host == "[::1]" || host.starts_with("127.")) {
-                bail!("--scheduler {addr}: load is sent to loopback addresses only");
-            }
+            services::loopback(addr).context("--scheduler")?;
             (None, addr.clone(), given.clone())
         }
         None => {
@@ -252,40 +221,29 @@ async fn sign(args: SignLoadArgs) -> anyhow::Result<()> {
         passphrase_file: None,
     };
     dev::provision(&data)?;
-    let exe = std::env::current_exe()?;
-    let mut child = Command::new(&exe)
-        .arg("--data-dir")
-        .arg(tmp.path())
-        .args([
-            "signer",
-            "--listen",
-            "127.0.0.1:0",
-            "--metrics-listen",
-            "127.0.0.1:0",
-        ])
-        .args([
-            "--signatures-per-hour",
-            "1000000000",
-            "--signature-burst",
-            "100000",
-            "--pin-attempts-per-minute",
-            "1000000",
-        ])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .context("starting signq signer")?;
-    let stdout = child.stdout.take().context("child stdout")?;
-    let guard = ChildGuard(child);
-    let mut lines = BufReader::new(stdout).lines();
-    let addr = loop {
-        let Some(line) = lines.next() else {
-            bail!("signq signer exited before listening")
-        };
-        if let Some(addr) = line?.strip_prefix("signer listening on ") {
-            break addr.to_string();
-        }
-    };
+    let signer_args = [
+        "signer",
+        "--listen",
+        "127.0.0.1:0",
+        "--metrics-listen",
+        "127.0.0.1:0",
+        "--signatures-per-hour",
+        "1000000000",
+        "--signature-burst",
+        "100000",
+        "--pin-attempts-per-minute",
+        "1000000",
+    ]
+    .map(String::from);
+    let prefix = "signer listening on ";
+    let guard = services::spawn(
+        &std::env::current_exe()?,
+        tmp.path(),
+        &signer_args,
+        &[],
+        prefix,
+    )?;
+    let addr = guard.after(prefix).unwrap_or_default().to_string();
     let client = SignerClientArgs {
         addr,
         client_cert: "scheduler".into(),
@@ -305,7 +263,7 @@ async fn sign(args: SignLoadArgs) -> anyhow::Result<()> {
         duration: Duration::from_secs(args.seconds),
         document_bytes: args.document_bytes,
         concurrency: args.concurrency,
-        server_pid: Some(guard.0.id()),
+        server_pid: Some(guard.pid()),
     };
     println!(
         "measuring through the signer service for {} s per batch size...",

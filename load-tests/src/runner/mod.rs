@@ -108,7 +108,7 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> anyhow::Result<Ve
     let tmp = tempfile_dir()?;
     let provisioned = provision::provision(scenario, &tmp)?;
     let huge = "1000000000".to_string();
-    let signer = services::start(
+    let (signer, signer_addr) = services::start(
         &options.exe,
         &tmp,
         &[
@@ -134,7 +134,7 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> anyhow::Result<Ve
             scenario,
             options,
             &provisioned,
-            &signer.addr,
+            &signer_addr,
             policy,
             &trace,
         )
@@ -212,8 +212,9 @@ async fn run_policy(
     .into_iter()
     .map(String::from)
     .collect();
-    let scheduler = services::start(&options.exe, &p.dir, &args, "scheduler listening on ")?;
-    let addr = scheduler.addr.replace("127.0.0.1", "localhost");
+    let (scheduler, scheduler_addr) =
+        services::start(&options.exe, &p.dir, &args, "scheduler listening on ")?;
+    let addr = scheduler_addr.replace("127.0.0.1", "localhost");
     services::configure(&addr, p, scenario, p.delegations(scenario, policy)?).await?;
 
     let tracker = Arc::new(Tracker::default());

@@ -14,12 +14,12 @@ use tonic::transport::Channel;
 use super::provision::{OPERATOR, PASSPHRASE, Provisioned};
 use crate::scenario::Scenario;
 
-/// A child process killed when dropped.
+/// A child process killed when dropped, with the lines it printed until it was ready.
 #[derive(Debug)]
 pub struct Service {
     child: Child,
-    /// The gRPC address it printed.
-    pub addr: String,
+    /// Its standard output up to and including the ready line.
+    pub printed: Vec<String>,
 }
 
 impl Drop for Service {
@@ -29,29 +29,86 @@ impl Drop for Service {
     }
 }
 
-/// Starts `signq <args>` and waits for the line `<prefix><address>`.
-pub fn start(exe: &Path, data: &Path, args: &[String], prefix: &str) -> anyhow::Result<Service> {
+impl Service {
+    /// The process id (for its CPU time).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// What follows `prefix` in the first printed line that starts with it (an address).
+    pub fn after(&self, prefix: &str) -> Option<&str> {
+        self.printed
+            .iter()
+            .find_map(|line| line.strip_prefix(prefix))
+    }
+}
+
+/// Starts `signq --data-dir <data> <args>` with `env` and reads its output until a line starts
+/// with `ready`; the rest of its output is drained so that it never blocks on a full pipe.
+pub fn spawn(
+    exe: &Path,
+    data: &Path,
+    args: &[String],
+    env: &[(&str, &str)],
+    ready: &str,
+) -> anyhow::Result<Service> {
     let mut child = Command::new(exe)
         .arg("--data-dir")
         .arg(data)
         .args(args)
         .env("RUST_LOG", "error")
-        .env("SIGNQ_PKI_PASSPHRASE", PASSPHRASE)
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .spawn()
         .with_context(|| format!("starting {} {}", exe.display(), args.join(" ")))?;
     let stdout = child.stdout.take().context("child stdout")?;
-    let mut lines = BufReader::new(stdout).lines();
-    let addr = loop {
-        let Some(line) = lines.next() else {
-            bail!("signq {} exited before listening", args.join(" "))
-        };
-        if let Some(a) = line?.strip_prefix(prefix) {
-            break a.to_string();
-        }
+    let mut service = Service {
+        child,
+        printed: Vec::new(),
     };
+    let mut lines = BufReader::new(stdout).lines();
+    loop {
+        let Some(line) = lines.next() else {
+            bail!("signq {} exited before it was ready", args.join(" "))
+        };
+        let line = line?;
+        let done = line.starts_with(ready);
+        service.printed.push(line);
+        if done {
+            break;
+        }
+    }
     std::thread::spawn(move || for _ in lines {});
-    Ok(Service { child, addr })
+    Ok(service)
+}
+
+/// Starts a service of the provisioned data directory and returns it with the address it printed
+/// after `prefix`.
+pub fn start(
+    exe: &Path,
+    data: &Path,
+    args: &[String],
+    prefix: &str,
+) -> anyhow::Result<(Service, String)> {
+    let service = spawn(
+        exe,
+        data,
+        args,
+        &[("SIGNQ_PKI_PASSPHRASE", PASSPHRASE)],
+        prefix,
+    )?;
+    let addr = service.after(prefix).unwrap_or_default().to_string();
+    Ok((service, addr))
+}
+
+/// Refuses any address but loopback: load is never sent elsewhere.
+pub fn loopback(addr: &str) -> anyhow::Result<()> {
+    let host = addr.rsplit_once(':').map(|(h, _)| h).unwrap_or(addr);
+    if host == "localhost" || host == "[::1]" || host.starts_with("127.") {
+        Ok(())
+    } else {
+        bail!("{addr}: load is sent to loopback addresses only")
+    }
 }
 
 /// A client TLS identity from the provisioned PKI, or none.
@@ -82,10 +139,7 @@ pub fn client_tls(p: &Provisioned, name: Option<&str>) -> anyhow::Result<ClientT
 
 /// A channel to `addr` (loopback only).
 pub async fn channel(addr: &str, tls: &ClientTls) -> anyhow::Result<Channel> {
-    let host = addr.rsplit_once(':').map(|(h, _)| h).unwrap_or(addr);
-    if !(host == "localhost" || host == "[::1]" || host.starts_with("127.")) {
-        bail!("{addr}: load is sent to loopback addresses only");
-    }
+    loopback(addr)?;
     Ok(signq_kit::tls::connect(addr, tls).await?)
 }
 

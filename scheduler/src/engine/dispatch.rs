@@ -73,12 +73,22 @@ impl Engine {
                 .collect()
         });
         signers.sort_by_key(|(role, id)| (*role == SignerRole::Director, id.clone()));
-        for (_, signer) in signers {
-            if self.inboxes.online(&signer) {
-                self.dispatch_signer(&signer, usize::MAX).await;
+        for (_, signer) in &signers {
+            if self.inboxes.online(signer) {
+                self.dispatch_signer(signer, usize::MAX).await;
             }
         }
-        crate::metrics::pool(ward, self.pool(ward), self.leased_in(ward));
+        // Signers who are away hold no leases, so the ward's leases are its present signers'.
+        let (depth, oldest, leased) = {
+            let balancer = lock(&self.balancer);
+            let leased = signers.iter().map(|(_, s)| balancer.leased_count(s)).sum();
+            (
+                balancer.pool_depth(ward),
+                balancer.oldest_queued(ward),
+                leased,
+            )
+        };
+        crate::metrics::pool(ward, (depth, oldest), leased);
     }
 
     /// Leases up to `max` more records to `signer` (within the lease size); returns them.

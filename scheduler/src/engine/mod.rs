@@ -194,23 +194,6 @@ impl Engine {
             .to_offset(UtcOffset::UTC)
     }
 
-    /// Observations for metrics and statistics: (pool depth, oldest queued) of a ward.
-    pub fn pool(&self, ward: &str) -> (usize, Option<OffsetDateTime>) {
-        let balancer = lock(&self.balancer);
-        (balancer.pool_depth(ward), balancer.oldest_queued(ward))
-    }
-
-    /// Records leased to the signers of `ward` now.
-    pub fn leased_in(&self, ward: &str) -> usize {
-        let leases = lock(&self.leases);
-        self.with_directory(|d| {
-            leases
-                .values()
-                .filter(|h| d.signers.get(&h.signer).is_some_and(|s| s.ward == ward))
-                .count()
-        })
-    }
-
     /// Records leased to `signer` now.
     pub fn leased_to(&self, signer: &str) -> Vec<String> {
         let mut ids: Vec<String> = lock(&self.leases)

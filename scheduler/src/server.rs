@@ -1,5 +1,5 @@
 //! Running the scheduler: mutual TLS (and gRPC-web over the same TLS port for browsers), the three
-//! services, health and reflection; graceful drain on shutdown.
+//! services, health and reflection, the tablet app for browsers; graceful drain on shutdown.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -94,10 +94,7 @@ pub async fn run(
         health.set_not_serving::<InboxServer<Api>>().await;
         health.set_not_serving::<AdminServer<Api>>().await;
     };
-    tonic::transport::Server::builder()
-        .accept_http1(true)
-        .layer(tonic_web::GrpcWebLayer::new())
-        .add_service(health_service)
+    let routes = tonic::service::Routes::new(health_service)
         .add_service(reflection)
         .add_service(
             IntakeServer::new(api.clone())
@@ -106,6 +103,13 @@ pub async fn run(
         )
         .add_service(InboxServer::new(api.clone()).max_encoding_message_size(max_message))
         .add_service(AdminServer::new(api))
+        .into_axum_router()
+        // Browsers get the tablet app from the same origin as the API it calls.
+        .fallback_service(signq_tablet::router());
+    tonic::transport::Server::builder()
+        .accept_http1(true)
+        .layer(tonic_web::GrpcWebLayer::new())
+        .add_routes(routes.into())
         .serve_with_incoming_shutdown(incoming, drain)
         .await?;
     Ok(())

@@ -316,6 +316,9 @@ pub async fn run(mut args: DevArgs, data: &DataDir) -> anyhow::Result<()> {
     println!("scheduler: {scheduler} (Intake, Inbox, Admin over mutual TLS; gRPC-web)");
     println!("signer:    localhost:{}", signer_addr.port());
     println!("ward CA:   {}", data.ca_cert().display());
+    println!(
+        "tablet:    https://{scheduler}/  (trust the ward CA above in the browser, or accept its warning)"
+    );
     println!("signers (demo PINs):");
     for s in SIGNERS {
         let scope = if s.procedures.is_empty() {

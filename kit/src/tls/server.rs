@@ -180,8 +180,15 @@ pub fn serve_incoming(
                 match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
                     Ok(Ok(stream)) => {
                         let auth = judge(&trust, stream.get_ref().1.peer_certificates());
-                        if let Err(failure) = &auth {
-                            tracing::info!(%remote, %failure, "client certificate refused");
+                        match &auth {
+                            // Browsers (the tablet app) come without one and use a session token.
+                            Err(AuthFailure::NoCertificate) => {
+                                tracing::debug!(%remote, "connection without a client certificate")
+                            }
+                            Err(failure) => {
+                                tracing::info!(%remote, %failure, "client certificate refused")
+                            }
+                            Ok(_) => {}
                         }
                         let info = ConnInfo {
                             remote: Some(remote),

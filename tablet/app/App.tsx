@@ -1,0 +1,111 @@
+// The app's frame: sign in, then the header (who, away/back, language, sign out), the offline
+// banner, and the screens: the inbox for everyone, the ward and delegations for the director.
+
+import { useCallback, useEffect, useMemo, useState } from "preact/hooks";
+import { forgetPending } from "./approval";
+import { CALL_TIMEOUT_MS, inbox, isTransient, message } from "./api";
+import { useWords } from "./i18n";
+import { LiveInbox, useInbox } from "./live";
+import { Delegations } from "./screens/Delegations";
+import { Inbox } from "./screens/Inbox";
+import { SignIn } from "./screens/SignIn";
+import { Ward } from "./screens/Ward";
+import { sessionEnded, signOut, useSession, type SessionInfo } from "./session";
+import { OfflineBanner } from "./ui/Banner";
+import { LanguageSwitch } from "./ui/LanguageSwitch";
+import { Toast, type Notice } from "./ui/Toast";
+
+type Tab = "inbox" | "ward" | "delegations";
+
+export function App() {
+  const session = useSession();
+  return session ? <Shell key={session.token} session={session} /> : <SignIn />;
+}
+
+function Shell(props: { session: SessionInfo }) {
+  const { session } = props;
+  const { t } = useWords();
+  const [notice, setNotice] = useState<Notice>(null);
+  const live = useMemo(() => new LiveInbox(sessionEnded), [session.token]);
+  useEffect(() => () => live.stop(), [live]);
+  const state = useInbox(live);
+  const [tab, setTab] = useState<Tab>(() => tabFromHash(session.director));
+  useEffect(() => {
+    history.replaceState(null, "", `#${tab}`);
+  }, [tab]);
+  const clearNotice = useCallback(() => setNotice(null), []);
+  const offline = useCallback(() => live.markOffline(), [live]);
+
+  async function toggleAway() {
+    try {
+      const r = await inbox.setAway({ away: !state.away }, { timeoutMs: CALL_TIMEOUT_MS });
+      live.setAway(r.away);
+    } catch (e) {
+      if (isTransient(e)) live.markOffline();
+      else setNotice({ kind: "error", text: message(e) });
+    }
+  }
+
+  const tabs: [Tab, string][] = session.director
+    ? [
+        ["inbox", t.tabInbox],
+        ["ward", t.tabWard],
+        ["delegations", t.tabDelegations],
+      ]
+    : [["inbox", t.tabInbox]];
+
+  return (
+    <div class="shell">
+      <header class="top">
+        <div class="who" data-testid="who">
+          <strong>{session.displayName}</strong>
+          <span class="muted">
+            {session.director ? t.director : t.deputy} · {session.ward}
+          </span>
+        </div>
+        <nav class="tabs" aria-label={t.appName}>
+          {tabs.map(([id, label]) => (
+            <button
+              key={id}
+              type="button"
+              aria-current={tab === id ? "page" : undefined}
+              data-testid={`tab-${id}`}
+              onClick={() => setTab(id)}
+            >
+              {label}
+              {id === "inbox" && <span class="count">{state.records.length}</span>}
+            </button>
+          ))}
+        </nav>
+        <div class="actions">
+          <button type="button" aria-pressed={state.away} data-testid="away" onClick={toggleAway}>
+            {state.away ? t.back : t.away}
+          </button>
+          <LanguageSwitch />
+          <button
+            type="button"
+            data-testid="sign-out"
+            onClick={() => {
+              forgetPending();
+              void signOut();
+            }}
+          >
+            {t.signOut}
+          </button>
+        </div>
+      </header>
+      <OfflineBanner connection={state.connection} onRetry={live.reconnectNow} />
+      {tab === "inbox" && <Inbox live={live} state={state} notify={setNotice} />}
+      {tab === "ward" && session.director && <Ward session={session} onOffline={offline} />}
+      {tab === "delegations" && session.director && (
+        <Delegations session={session} notify={setNotice} onOffline={offline} />
+      )}
+      <Toast notice={notice} onDone={clearNotice} />
+    </div>
+  );
+}
+
+function tabFromHash(director: boolean): Tab {
+  const h = location.hash.slice(1);
+  return director && (h === "ward" || h === "delegations") ? h : "inbox";
+}

@@ -1,0 +1,102 @@
+// Approving a batch so that a dropped network never loses an approval and never signs twice.
+//
+// The batch is written down (sessionStorage) before it is sent, and sent again, unchanged, until
+// the server gives a definite answer. That is safe because the scheduler answers a repeated Approve
+// for records it already signed for this signer with the stored signatures instead of signing
+// again, and refuses (ABORTED) while the first attempt is still in flight. The PIN stays in memory
+// only: after a reload the app asks for it again to finish the batch.
+
+import { useSyncExternalStore } from "preact/compat";
+import { CALL_TIMEOUT_MS, inbox, isTransient } from "./api";
+import type { Record } from "./gen/signq/v1/record_pb";
+
+const KEY = "signq.pendingApproval";
+const MAX_BACKOFF_MS = 8_000;
+
+export type Pending = { recordIds: string[]; since: number };
+
+export type ApprovalState = {
+  /** The batch not yet confirmed by the server, if any. */
+  pending: Pending | null;
+  /** Whether this page is sending it now (false after a reload: the PIN is needed again). */
+  running: boolean;
+  /** Whether the last attempt failed for want of network and a retry is scheduled. */
+  retrying: boolean;
+};
+
+const listeners = new Set<() => void>();
+let state: ApprovalState = { pending: loadPending(), running: false, retrying: false };
+let wake: (() => void) | null = null;
+
+function loadPending(): Pending | null {
+  try {
+    return JSON.parse(sessionStorage.getItem(KEY) ?? "null") as Pending | null;
+  } catch {
+    return null;
+  }
+}
+
+function update(patch: Partial<ApprovalState>): void {
+  state = { ...state, ...patch };
+  if (state.pending) sessionStorage.setItem(KEY, JSON.stringify(state.pending));
+  else sessionStorage.removeItem(KEY);
+  listeners.forEach((l) => l());
+}
+
+/** Retries a waiting batch now (the network came back, or the person asked). */
+export function retryNow(): void {
+  wake?.();
+}
+window.addEventListener("online", retryNow);
+
+/** Forgets an interrupted batch (the person signed out). */
+export function forgetPending(): void {
+  update({ pending: null, running: false, retrying: false });
+}
+
+/**
+ * Signs `recordIds` with one PIN. Resolves with the signed records once the server confirms;
+ * rejects only on a definite refusal (wrong PIN, records no longer leased, ...). While the network
+ * is down it keeps the batch and retries, calling `onOffline` each time an attempt fails.
+ */
+export async function approve(
+  recordIds: string[],
+  pin: string,
+  onOffline: () => void,
+): Promise<Record[]> {
+  update({ pending: { recordIds, since: Date.now() }, running: true, retrying: false });
+  let backoff = 1_000;
+  for (;;) {
+    try {
+      const response = await inbox.approve({ recordIds, pin }, { timeoutMs: CALL_TIMEOUT_MS });
+      update({ pending: null, running: false, retrying: false });
+      return response.records;
+    } catch (e) {
+      if (!isTransient(e)) {
+        update({ pending: null, running: false, retrying: false });
+        throw e;
+      }
+      onOffline();
+      update({ retrying: true });
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, navigator.onLine ? backoff : 60_000);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wake = null;
+      backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+    }
+  }
+}
+
+function subscribe(l: () => void): () => void {
+  listeners.add(l);
+  return () => listeners.delete(l);
+}
+
+/** The pending batch, re-rendering the caller when it changes. */
+export function useApproval(): ApprovalState {
+  return useSyncExternalStore(subscribe, () => state);
+}

@@ -1,0 +1,82 @@
+// Dates, durations and percentages as people in the ward read them: ward time (Asia/Ho_Chi_Minh),
+// the chosen language, and "time left" that counts down while the screen is open.
+
+import { useEffect, useState } from "preact/hooks";
+import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
+import { locale, type Lang, type Words } from "./i18n";
+
+const WARD_TIME_ZONE = "Asia/Ho_Chi_Minh";
+
+/** Milliseconds since the epoch of a protobuf timestamp (0 when absent). */
+export function millis(ts: Timestamp | undefined): number {
+  return ts ? Number(ts.seconds) * 1000 + Math.floor(ts.nanos / 1e6) : 0;
+}
+
+/** Seconds of a protobuf duration (0 when absent). */
+export function seconds(d: Duration | undefined): number {
+  return d ? Number(d.seconds) + d.nanos / 1e9 : 0;
+}
+
+/** A date and time in ward time, e.g. "21/11 14:05". */
+export function dateTime(lang: Lang, ms: number): string {
+  return new Intl.DateTimeFormat(locale(lang), {
+    timeZone: WARD_TIME_ZONE,
+    day: "2-digit",
+    month: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    hour12: false,
+  }).format(ms);
+}
+
+/** A clock time in ward time, e.g. "14:05:09". */
+export function clock(lang: Lang, ms: number): string {
+  return new Intl.DateTimeFormat(locale(lang), {
+    timeZone: WARD_TIME_ZONE,
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+    hour12: false,
+  }).format(ms);
+}
+
+/** The calendar date (YYYY-MM-DD) in ward time, for date inputs. */
+export function wardDate(ms: number): string {
+  return new Intl.DateTimeFormat("en-CA", { timeZone: WARD_TIME_ZONE }).format(ms);
+}
+
+/** A span of time in the largest two units, e.g. "2 giờ 5 phút" or "3 d 4 h". */
+export function span(t: Words, ms: number): string {
+  const minutes = Math.max(0, Math.round(Math.abs(ms) / 60_000));
+  const days = Math.floor(minutes / 1440);
+  const hours = Math.floor((minutes % 1440) / 60);
+  const mins = minutes % 60;
+  if (days > 0) return `${days} ${t.days} ${hours} ${t.hours}`;
+  if (hours > 0) return `${hours} ${t.hours} ${mins} ${t.minutes}`;
+  return `${mins} ${t.minutes}`;
+}
+
+/** A number of seconds as a short duration ("45 s", "12 min", "3.5 h"). */
+export function shortDuration(t: Words, secs: number): string {
+  if (secs < 60) return `${Math.round(secs)} s`;
+  if (secs < 3600) return `${Math.round(secs / 60)} ${t.minutes}`;
+  if (secs < 86_400) return `${(secs / 3600).toFixed(1)} ${t.hours}`;
+  return `${(secs / 86_400).toFixed(1)} ${t.days}`;
+}
+
+/** A ratio (0..1) as a percentage in the chosen language. */
+export function percent(lang: Lang, ratio: number): string {
+  return new Intl.NumberFormat(locale(lang), { style: "percent", maximumFractionDigits: 1 }).format(
+    ratio,
+  );
+}
+
+/** The current time, refreshed every `everyMs` so countdowns move while the screen is open. */
+export function useNow(everyMs = 30_000): number {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), everyMs);
+    return () => clearInterval(timer);
+  }, [everyMs]);
+  return now;
+}

@@ -1,0 +1,234 @@
+// The app's words, in Vietnamese (the default: the people who sign work in it) and English.
+// Every string a person reads comes from here; the choice is kept on the tablet.
+
+import { useSyncExternalStore } from "preact/compat";
+
+export type Lang = "vi" | "en";
+
+const vi = {
+  appName: "Ký hồ sơ",
+  signInTitle: "Đăng nhập để ký",
+  signerId: "Mã người ký",
+  signerIdHint: "ví dụ cat-lai/director",
+  pin: "Mã PIN",
+  signIn: "Đăng nhập",
+  signingIn: "Đang đăng nhập…",
+  signOut: "Đăng xuất",
+  language: "Ngôn ngữ",
+  director: "Giám đốc",
+  deputy: "Phó giám đốc",
+  tabInbox: "Hồ sơ chờ ký",
+  tabWard: "Tình hình phường",
+  tabDelegations: "Ủy quyền",
+  away: "Vắng mặt",
+  back: "Tôi đã có mặt",
+  youAreAway: "Bạn đang vắng mặt: hồ sơ mới sẽ không giao cho bạn.",
+  offline: "Mất kết nối mạng. Không có gì bị mất; ứng dụng tự kết nối lại.",
+  connecting: "Đang kết nối…",
+  retryNow: "Thử lại ngay",
+  pendingApproval: (n: number) => `Đang chờ xác nhận ký ${n} hồ sơ; sẽ gửi lại khi có mạng, không ký trùng.`,
+  interruptedApproval: (n: number) => `Lần ký ${n} hồ sơ trước chưa được xác nhận. Nhập PIN để hoàn tất.`,
+  finish: "Hoàn tất",
+  empty: "Không có hồ sơ nào chờ bạn ký.",
+  pullMore: "Nhận thêm hồ sơ",
+  selectAll: "Chọn tất cả",
+  selected: (n: number) => `Đã chọn ${n}`,
+  approveSelected: (n: number) => `Ký ${n} hồ sơ`,
+  approveOne: "Ký hồ sơ này",
+  reject: "Trả lại",
+  procedure: "Thủ tục",
+  title: "Hồ sơ",
+  submitted: "Tiếp nhận",
+  deadline: "Hạn",
+  timeLeft: "Còn lại",
+  left: (d: string) => `còn ${d}`,
+  overdue: (d: string) => `quá hạn ${d}`,
+  urgent: "Khẩn",
+  high: "Ưu tiên",
+  escalated: "Chuyển lên giám đốc",
+  preview: "Xem văn bản",
+  closePreview: "Đóng",
+  loadingDocument: "Đang tải văn bản…",
+  notPdf: "Văn bản không phải PDF; không xem trước được.",
+  page: (i: number, n: number) => `Trang ${i}/${n}`,
+  pinTitle: (n: number) => `Ký ${n} hồ sơ bằng mã PIN`,
+  pinHint: "Một lần nhập PIN cho cả lô.",
+  confirm: "Xác nhận",
+  cancel: "Hủy",
+  signing: "Đang ký…",
+  signedN: (n: number) => `Đã ký ${n} hồ sơ.`,
+  rejectTitle: "Trả lại hồ sơ",
+  reason: "Lý do (bộ phận một cửa sẽ thấy)",
+  reasonRequired: "Hãy ghi lý do (1–500 ký tự).",
+  rejected: "Đã trả lại hồ sơ.",
+  wrongPin: "Mã PIN không đúng.",
+  sessionEnded: "Phiên làm việc đã hết. Hãy đăng nhập lại.",
+  error: "Lỗi",
+  minutes: "phút",
+  hours: "giờ",
+  days: "ngày",
+  // Director: the ward.
+  pool: "Hồ sơ theo trạng thái",
+  queued: "Đang chờ",
+  leased: "Đang giao",
+  signed: "Đã ký",
+  rejectedState: "Trả lại",
+  cancelled: "Đã hủy",
+  signersLoad: "Tải của từng người ký",
+  signedToday: "Ký hôm nay",
+  holding: "Đang giữ",
+  directorShare: "Tỷ lệ giám đốc ký",
+  onTime: "Ký đúng hạn",
+  oldestWaiting: "Hồ sơ chờ lâu nhất",
+  waitPercentiles: "Thời gian chờ đến khi ký",
+  backlogOverTime: "Hồ sơ tồn theo thời gian",
+  updatedAt: (t: string) => `Cập nhật ${t}`,
+  none: "—",
+  // Director: delegations.
+  delegations: "Các ủy quyền",
+  newDelegation: "Ủy quyền mới",
+  deputyLabel: "Phó giám đốc",
+  procedures: "Thủ tục được ký",
+  validFrom: "Hiệu lực từ",
+  validUntil: "Đến hết",
+  dailyCap: "Tối đa mỗi ngày",
+  createWithPin: "Ký ủy quyền bằng PIN",
+  created: "Đã tạo ủy quyền.",
+  revoke: "Thu hồi",
+  revokeTitle: "Thu hồi ủy quyền",
+  revoked: "Đã thu hồi",
+  active: "Đang hiệu lực",
+  expired: "Hết hạn",
+  pickProcedures: "Chọn ít nhất một thủ tục.",
+  pickDeputy: "Chọn phó giám đốc.",
+  noDelegations: "Chưa có ủy quyền nào.",
+};
+
+export type Words = typeof vi;
+
+const en: Words = {
+  appName: "Signing",
+  signInTitle: "Sign in to sign",
+  signerId: "Signer id",
+  signerIdHint: "e.g. cat-lai/director",
+  pin: "PIN",
+  signIn: "Sign in",
+  signingIn: "Signing in…",
+  signOut: "Sign out",
+  language: "Language",
+  director: "Director",
+  deputy: "Deputy",
+  tabInbox: "To sign",
+  tabWard: "Ward",
+  tabDelegations: "Delegations",
+  away: "Away",
+  back: "I'm back",
+  youAreAway: "You are away: new records are not given to you.",
+  offline: "No network connection. Nothing is lost; the app reconnects by itself.",
+  connecting: "Connecting…",
+  retryNow: "Retry now",
+  pendingApproval: (n) => `Signing ${n} records is not yet confirmed; it is resent when the network is back, never signed twice.`,
+  interruptedApproval: (n) => `Signing ${n} records was not confirmed. Enter your PIN to finish.`,
+  finish: "Finish",
+  empty: "Nothing is waiting for your signature.",
+  pullMore: "Get more records",
+  selectAll: "Select all",
+  selected: (n) => `${n} selected`,
+  approveSelected: (n) => `Sign ${n} records`,
+  approveOne: "Sign this record",
+  reject: "Return",
+  procedure: "Procedure",
+  title: "Record",
+  submitted: "Received",
+  deadline: "Deadline",
+  timeLeft: "Time left",
+  left: (d) => `${d} left`,
+  overdue: (d) => `overdue by ${d}`,
+  urgent: "Urgent",
+  high: "High",
+  escalated: "Escalated to the director",
+  preview: "View document",
+  closePreview: "Close",
+  loadingDocument: "Loading the document…",
+  notPdf: "The document is not a PDF; no preview.",
+  page: (i, n) => `Page ${i}/${n}`,
+  pinTitle: (n) => `Sign ${n} records with your PIN`,
+  pinHint: "One PIN for the whole batch.",
+  confirm: "Confirm",
+  cancel: "Cancel",
+  signing: "Signing…",
+  signedN: (n) => `Signed ${n} records.`,
+  rejectTitle: "Return the record",
+  reason: "Reason (the one-stop desk sees it)",
+  reasonRequired: "Give a reason (1–500 characters).",
+  rejected: "The record was returned.",
+  wrongPin: "Wrong PIN.",
+  sessionEnded: "Your session ended. Please sign in again.",
+  error: "Error",
+  minutes: "min",
+  hours: "h",
+  days: "d",
+  pool: "Records by state",
+  queued: "Waiting",
+  leased: "Given out",
+  signed: "Signed",
+  rejectedState: "Returned",
+  cancelled: "Cancelled",
+  signersLoad: "Each signer's load",
+  signedToday: "Signed today",
+  holding: "Holding",
+  directorShare: "Director's share",
+  onTime: "Signed on time",
+  oldestWaiting: "Oldest waiting record",
+  waitPercentiles: "Wait until signed",
+  backlogOverTime: "Backlog over time",
+  updatedAt: (t) => `Updated ${t}`,
+  none: "—",
+  delegations: "Delegations",
+  newDelegation: "New delegation",
+  deputyLabel: "Deputy",
+  procedures: "Procedures covered",
+  validFrom: "Valid from",
+  validUntil: "Valid until",
+  dailyCap: "At most per day",
+  createWithPin: "Sign the delegation with your PIN",
+  created: "The delegation was created.",
+  revoke: "Revoke",
+  revokeTitle: "Revoke the delegation",
+  revoked: "Revoked",
+  active: "Active",
+  expired: "Expired",
+  pickProcedures: "Pick at least one procedure.",
+  pickDeputy: "Pick a deputy.",
+  noDelegations: "No delegations yet.",
+};
+
+const KEY = "signq.lang";
+const dictionaries: Record<Lang, Words> = { vi, en };
+const listeners = new Set<() => void>();
+let current: Lang = localStorage.getItem(KEY) === "en" ? "en" : "vi";
+document.documentElement.lang = current;
+
+/** Switches the language for the whole app and remembers it on this tablet. */
+export function setLang(lang: Lang): void {
+  current = lang;
+  localStorage.setItem(KEY, lang);
+  document.documentElement.lang = lang;
+  listeners.forEach((l) => l());
+}
+
+function subscribe(l: () => void): () => void {
+  listeners.add(l);
+  return () => listeners.delete(l);
+}
+
+/** The current language and its words; re-renders the caller when the language changes. */
+export function useWords(): { lang: Lang; t: Words } {
+  const lang = useSyncExternalStore(subscribe, () => current);
+  return { lang, t: dictionaries[lang] };
+}
+
+/** The locale used for dates and numbers. */
+export function locale(lang: Lang): string {
+  return lang === "vi" ? "vi-VN" : "en-GB";
+}

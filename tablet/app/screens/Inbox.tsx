@@ -1,0 +1,205 @@
+// The signer's inbox: leased records in deadline order with the time left (red once overdue), a
+// preview of the document, several selected and signed with one PIN, one returned with a reason.
+
+import { useEffect, useState } from "preact/hooks";
+import { approve, useApproval } from "../approval";
+import { CALL_TIMEOUT_MS, inbox, isTransient, message } from "../api";
+import { procedureName, useProcedures } from "../catalogue";
+import { millis, dateTime, span, useNow } from "../format";
+import { Priority, RecordState, type Record } from "../gen/signq/v1/record_pb";
+import { useWords } from "../i18n";
+import type { InboxState, LiveInbox } from "../live";
+import type { Notice } from "../ui/Toast";
+import { PinDialog } from "./PinDialog";
+import { Preview } from "./Preview";
+import { RejectDialog } from "./RejectDialog";
+
+type Dialog = { kind: "pin"; ids: string[] } | { kind: "reject"; record: Record } | null;
+
+export function Inbox(props: { live: LiveInbox; state: InboxState; notify: (n: Notice) => void }) {
+  const { live, state, notify } = props;
+  const { t, lang } = useWords();
+  const now = useNow();
+  const procedures = useProcedures();
+  const approval = useApproval();
+  const [selected, setSelected] = useState<Set<string>>(new Set());
+  const [previewId, setPreviewId] = useState<string | null>(null);
+  const [dialog, setDialog] = useState<Dialog>(null);
+
+  // Records that left the inbox (signed, expired, reassigned) leave the selection and the preview.
+  const ids = state.records.map((r) => r.id).join(",");
+  useEffect(() => {
+    const present = new Set(state.records.map((r) => r.id));
+    setSelected((s) => new Set([...s].filter((id) => present.has(id))));
+    setPreviewId((p) => (p && present.has(p) ? p : null));
+  }, [ids]);
+
+  const previewed = state.records.find((r) => r.id === previewId) ?? null;
+  const pendingIds = new Set(approval.pending?.recordIds ?? []);
+  const selectable = state.records.filter((r) => !pendingIds.has(r.id));
+  const allSelected = selectable.length > 0 && selectable.every((r) => selected.has(r.id));
+
+  function toggle(id: string) {
+    setSelected((s) => {
+      const next = new Set(s);
+      if (next.has(id)) next.delete(id);
+      else next.add(id);
+      return next;
+    });
+  }
+
+  async function signBatch(recordIds: string[], pin: string): Promise<string | null> {
+    // Resolves with an error for the dialog to show, or null once the batch is handed over (signed,
+    // or waiting for the network with the banner up).
+    return new Promise((resolveDialog) => {
+      approve(recordIds, pin, () => {
+        live.markOffline();
+        resolveDialog(null);
+      }).then(
+        (records) => {
+          resolveDialog(null);
+          const signed = records.filter((r) => r.state === RecordState.SIGNED).length;
+          notify({ kind: "ok", text: t.signedN(signed) });
+          setSelected((s) => new Set([...s].filter((id) => !recordIds.includes(id))));
+        },
+        (e: unknown) => resolveDialog(message(e)),
+      );
+    });
+  }
+
+  async function reject(record: Record, reason: string): Promise<string | null> {
+    try {
+      await inbox.reject({ recordId: record.id, reason }, { timeoutMs: CALL_TIMEOUT_MS });
+      notify({ kind: "ok", text: t.rejected });
+      return null;
+    } catch (e) {
+      if (isTransient(e)) live.markOffline();
+      return isTransient(e) ? t.offline : message(e);
+    }
+  }
+
+  async function pullMore() {
+    try {
+      await inbox.pullNext({ max: 0 }, { timeoutMs: CALL_TIMEOUT_MS });
+    } catch (e) {
+      if (isTransient(e)) live.markOffline();
+      else notify({ kind: "error", text: message(e) });
+    }
+  }
+
+  const interrupted = approval.pending && !approval.running ? approval.pending : null;
+
+  return (
+    <div class={`inbox${previewed ? " with-preview" : ""}`}>
+      <section class="inbox-list" aria-label={t.tabInbox}>
+        {state.away && <p class="banner away">{t.youAreAway}</p>}
+        {interrupted && (
+          <div class="banner warn" role="alert" data-testid="interrupted">
+            <span>{t.interruptedApproval(interrupted.recordIds.length)}</span>
+            <button type="button" class="primary" onClick={() => setDialog({ kind: "pin", ids: interrupted.recordIds })}>
+              {t.finish}
+            </button>
+          </div>
+        )}
+        <div class="toolbar">
+          <label class="check">
+            <input
+              type="checkbox"
+              checked={allSelected}
+              disabled={selectable.length === 0}
+              data-testid="select-all"
+              onChange={() => setSelected(allSelected ? new Set() : new Set(selectable.map((r) => r.id)))}
+            />
+            <span>{t.selectAll}</span>
+          </label>
+          <span class="muted" data-testid="selected-count">
+            {t.selected(selected.size)}
+          </span>
+          <span class="spacer" />
+          <button type="button" onClick={pullMore} disabled={state.away}>
+            {t.pullMore}
+          </button>
+          <button
+            type="button"
+            class="primary"
+            data-testid="approve-selected"
+            disabled={selected.size === 0 || approval.running}
+            onClick={() => setDialog({ kind: "pin", ids: [...selected] })}
+          >
+            {t.approveSelected(selected.size)}
+          </button>
+        </div>
+        {state.records.length === 0 ? (
+          <p class="empty" data-testid="inbox-empty">
+            {t.empty}
+          </p>
+        ) : (
+          <ul class="records" data-testid="records">
+            {state.records.map((r) => {
+              const left = millis(r.deadline) - now;
+              const pending = pendingIds.has(r.id);
+              return (
+                <li
+                  key={r.id}
+                  class={`record${r.id === previewId ? " current" : ""}${pending ? " pending" : ""}`}
+                  data-testid="record"
+                  data-record-id={r.id}
+                >
+                  <label class="check" aria-label={r.title}>
+                    <input
+                      type="checkbox"
+                      checked={selected.has(r.id)}
+                      disabled={pending}
+                      onChange={() => toggle(r.id)}
+                    />
+                  </label>
+                  <button type="button" class="record-body plain" onClick={() => setPreviewId(r.id)}>
+                    <span class="record-title">
+                      {r.priority === Priority.URGENT && <span class="badge urgent">{t.urgent}</span>}
+                      {r.priority === Priority.HIGH && <span class="badge high">{t.high}</span>}
+                      {r.escalated && <span class="badge escalated">{t.escalated}</span>}
+                      {r.title}
+                    </span>
+                    <span class="record-procedure">
+                      {r.procedureCode} · {procedureName(procedures, r.procedureCode)}
+                    </span>
+                    <span class="record-times">
+                      <span>
+                        {t.submitted}: {dateTime(lang, millis(r.submittedAt))}
+                      </span>
+                      <span>
+                        {t.deadline}: {dateTime(lang, millis(r.deadline))}
+                      </span>
+                    </span>
+                  </button>
+                  <span class={`time-left${left < 0 ? " overdue" : left < 2 * 3600_000 ? " soon" : ""}`} data-testid="time-left">
+                    {left < 0 ? t.overdue(span(t, left)) : t.left(span(t, left))}
+                  </span>
+                </li>
+              );
+            })}
+          </ul>
+        )}
+      </section>
+      {previewed && (
+        <Preview
+          record={previewed}
+          title={previewed.title}
+          onClose={() => setPreviewId(null)}
+          onApprove={() => setDialog({ kind: "pin", ids: [previewed.id] })}
+          onReject={() => setDialog({ kind: "reject", record: previewed })}
+        />
+      )}
+      {dialog?.kind === "pin" && (
+        <PinDialog count={dialog.ids.length} onCancel={() => setDialog(null)} onSubmit={(pin) => signBatch(dialog.ids, pin)} />
+      )}
+      {dialog?.kind === "reject" && (
+        <RejectDialog
+          title={dialog.record.title}
+          onCancel={() => setDialog(null)}
+          onSubmit={(reason) => reject(dialog.record, reason)}
+        />
+      )}
+    </div>
+  );
+}

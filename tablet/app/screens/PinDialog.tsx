@@ -1,0 +1,45 @@
+// One PIN entry for a whole batch of records.
+
+import { useState } from "preact/hooks";
+import { useWords } from "../i18n";
+import { FormDialog } from "../ui/FormDialog";
+
+export function PinDialog(props: {
+  count: number;
+  title?: string;
+  submitLabel?: string;
+  onCancel: () => void;
+  onSubmit: (pin: string) => Promise<string | null>;
+}) {
+  const { t } = useWords();
+  const [pin, setPin] = useState("");
+  return (
+    <FormDialog
+      title={props.title ?? t.pinTitle(props.count)}
+      submitLabel={props.submitLabel ?? t.confirm}
+      busyLabel={t.signing}
+      testId="pin-dialog"
+      onCancel={props.onCancel}
+      onSubmit={async () => {
+        const problem = await props.onSubmit(pin);
+        setPin("");
+        return problem;
+      }}
+    >
+      <p class="muted">{t.pinHint}</p>
+      <label>
+        {t.pin}
+        <input
+          name="pin"
+          type="password"
+          inputMode="numeric"
+          autoComplete="off"
+          autoFocus
+          required
+          value={pin}
+          onInput={(e) => setPin(e.currentTarget.value)}
+        />
+      </label>
+    </FormDialog>
+  );
+}

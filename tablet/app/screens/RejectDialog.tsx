@@ -1,0 +1,45 @@
+// Returning a record to intake, with the reason the one-stop desk will read.
+
+import { useState } from "preact/hooks";
+import { useWords } from "../i18n";
+import { FormDialog } from "../ui/FormDialog";
+
+/** The longest reason the scheduler accepts. */
+const MAX_REASON = 500;
+
+export function RejectDialog(props: {
+  title: string;
+  heading?: string;
+  submitLabel?: string;
+  onCancel: () => void;
+  onSubmit: (reason: string) => Promise<string | null>;
+}) {
+  const { t } = useWords();
+  const [reason, setReason] = useState("");
+  return (
+    <FormDialog
+      title={props.heading ?? t.rejectTitle}
+      submitLabel={props.submitLabel ?? t.reject}
+      testId="reason-dialog"
+      onCancel={props.onCancel}
+      onSubmit={() => {
+        const text = reason.trim();
+        if (text.length === 0 || text.length > MAX_REASON) return Promise.resolve(t.reasonRequired);
+        return props.onSubmit(text);
+      }}
+    >
+      <p>{props.title}</p>
+      <label>
+        {t.reason}
+        <textarea
+          name="reason"
+          rows={4}
+          maxLength={MAX_REASON}
+          required
+          value={reason}
+          onInput={(e) => setReason(e.currentTarget.value)}
+        />
+      </label>
+    </FormDialog>
+  );
+}

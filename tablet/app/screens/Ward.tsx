@@ -1,0 +1,139 @@
+// The director's view of the ward: the pool by state, each signer's load, the director's share,
+// the on-time rate, wait percentiles, and the backlog sampled while the screen is open.
+
+import { useEffect, useState } from "preact/hooks";
+import { admin, CALL_TIMEOUT_MS, isTransient, message } from "../api";
+import { clock, percent, seconds, shortDuration } from "../format";
+import type { SignerInfo, Statistics } from "../gen/signq/v1/admin_pb";
+import { SignerRole } from "../gen/signq/v1/delegation_pb";
+import { useWords } from "../i18n";
+import type { SessionInfo } from "../session";
+import { BarChart, LineChart, Meter } from "../ui/Charts";
+
+const REFRESH_MS = 10_000;
+/** Samples kept for the backlog line: an hour at one every 10 s. */
+const HISTORY = 360;
+
+type Sample = { at: number; queued: number; leased: number };
+
+export function Ward(props: { session: SessionInfo; onOffline: () => void }) {
+  const { t, lang } = useWords();
+  const ward = props.session.ward;
+  const [stats, setStats] = useState<Statistics | null>(null);
+  const [signers, setSigners] = useState<SignerInfo[]>([]);
+  const [history, setHistory] = useState<Sample[]>([]);
+  const [updated, setUpdated] = useState<number | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    let live = true;
+    async function refresh() {
+      try {
+        const [s, l] = await Promise.all([
+          admin.getStatistics({ ward }, { timeoutMs: CALL_TIMEOUT_MS }),
+          admin.listSigners({ ward }, { timeoutMs: CALL_TIMEOUT_MS }),
+        ]);
+        if (!live) return;
+        const at = Date.now();
+        setStats(s);
+        setSigners(l.signers);
+        setHistory((h) => [...h, { at, queued: s.queued, leased: s.leased }].slice(-HISTORY));
+        setUpdated(at);
+        setError(null);
+      } catch (e) {
+        if (!live) return;
+        if (isTransient(e)) props.onOffline();
+        else setError(message(e));
+      }
+    }
+    void refresh();
+    const timer = setInterval(refresh, REFRESH_MS);
+    return () => {
+      live = false;
+      clearInterval(timer);
+    };
+  }, [ward]);
+
+  const roleName = (s: SignerInfo) => (s.role === SignerRole.DIRECTOR ? t.director : t.deputy);
+  return (
+    <main class="ward" data-testid="ward">
+      <p class="muted">{updated ? t.updatedAt(clock(lang, updated)) : t.connecting}</p>
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      {stats && (
+        <div class="tiles">
+          <Meter
+            title={t.directorShare}
+            ratio={stats.directorShare}
+            text={percent(lang, stats.directorShare)}
+            warnAbove={0.3}
+            testId="director-share"
+          />
+          <Meter
+            title={t.onTime}
+            ratio={stats.signed > 0 ? stats.onTimeRatio : null}
+            text={stats.signed > 0 ? percent(lang, stats.onTimeRatio) : t.none}
+            warnBelow={0.95}
+            testId="on-time"
+          />
+          <figure class="meter">
+            <figcaption>{t.oldestWaiting}</figcaption>
+            <div class="meter-value">
+              {stats.queued > 0 ? shortDuration(t, seconds(stats.oldestQueuedAge)) : t.none}
+            </div>
+          </figure>
+        </div>
+      )}
+      <div class="charts">
+        {stats && (
+          <BarChart
+            title={t.pool}
+            testId="chart-pool"
+            categories={[t.queued, t.leased, t.signed, t.rejectedState, t.cancelled]}
+            series={[
+              {
+                label: t.pool,
+                values: [stats.queued, stats.leased, stats.signed, stats.rejected, stats.cancelled],
+              },
+            ]}
+          />
+        )}
+        <BarChart
+          title={t.signersLoad}
+          testId="chart-signers"
+          categories={signers.map((s) => `${s.displayName} (${roleName(s)}${s.away ? `, ${t.away}` : ""})`)}
+          series={[
+            { label: t.holding, values: signers.map((s) => s.leased) },
+            { label: t.signedToday, values: signers.map((s) => s.signedToday) },
+          ]}
+        />
+        {stats && (
+          <BarChart
+            title={t.waitPercentiles}
+            testId="chart-wait"
+            categories={["p50", "p90", "p99"]}
+            series={[
+              {
+                label: t.waitPercentiles,
+                values: [stats.waitP50, stats.waitP90, stats.waitP99].map(seconds),
+              },
+            ]}
+            format={(v) => shortDuration(t, v)}
+          />
+        )}
+        <LineChart
+          title={t.backlogOverTime}
+          testId="chart-backlog"
+          times={history.map((s) => clock(lang, s.at))}
+          series={[
+            { label: t.queued, values: history.map((s) => s.queued) },
+            { label: t.leased, values: history.map((s) => s.leased) },
+          ]}
+        />
+      </div>
+    </main>
+  );
+}

@@ -1,0 +1,73 @@
+// Who is signed in on this tablet. The session lives in sessionStorage (one browser tab), so a
+// reload keeps the person signed in while closing the tab ends it; the PIN is never stored.
+
+import { useSyncExternalStore } from "preact/compat";
+import { inbox, setToken, CALL_TIMEOUT_MS } from "./api";
+import { SignerRole } from "./gen/signq/v1/delegation_pb";
+
+export type SessionInfo = {
+  token: string;
+  signerId: string;
+  displayName: string;
+  ward: string;
+  director: boolean;
+};
+
+const KEY = "signq.session";
+const listeners = new Set<() => void>();
+let current: SessionInfo | null = load();
+setToken(current?.token ?? null);
+
+function load(): SessionInfo | null {
+  try {
+    // The server judges expiry (a tablet's clock may be wrong); a refused token signs out.
+    return JSON.parse(sessionStorage.getItem(KEY) ?? "null") as SessionInfo | null;
+  } catch {
+    return null;
+  }
+}
+
+function set(s: SessionInfo | null): void {
+  current = s;
+  setToken(s?.token ?? null);
+  if (s) sessionStorage.setItem(KEY, JSON.stringify(s));
+  else sessionStorage.removeItem(KEY);
+  listeners.forEach((l) => l());
+}
+
+/** Opens a session with the signer's id and PIN (checked by the signer service). */
+export async function signIn(signerId: string, pin: string): Promise<void> {
+  const s = await inbox.openSession({ signerId, pin }, { timeoutMs: CALL_TIMEOUT_MS });
+  set({
+    token: s.token,
+    signerId: s.signerId,
+    displayName: s.displayName,
+    ward: s.ward,
+    director: s.role === SignerRole.DIRECTOR,
+  });
+}
+
+/** Ends the session on the server (best effort) and on this tablet. */
+export async function signOut(): Promise<void> {
+  try {
+    await inbox.closeSession({}, { timeoutMs: 5_000 });
+  } catch {
+    // Offline or already ended: the server ends it at its expiry either way.
+  }
+  set(null);
+}
+
+/** Forgets the session after the server refused it (expired or revoked). */
+export function sessionEnded(): void {
+  set(null);
+}
+
+function subscribe(l: () => void): () => void {
+  listeners.add(l);
+  return () => listeners.delete(l);
+}
+
+/** The current session, re-rendering the caller when it changes. */
+export function useSession(): SessionInfo | null {
+  return useSyncExternalStore(subscribe, () => current);
+}

@@ -1,0 +1,141 @@
+// Small SVG charts for the director's ward screen: horizontal grouped bars (readable labels on a
+// tablet in either orientation), a line over time, and a ratio meter. They scale with the viewBox
+// and carry their numbers as text, so nothing depends on colour alone.
+
+const COLORS = ["#1d5fa8", "#e08a00", "#2e7d32", "#b3261e", "#6a4c93"];
+
+export type Series = { label: string; values: number[] };
+
+/** Rows of bars: one row per category, one bar per series. */
+export function BarChart(props: {
+  title: string;
+  categories: string[];
+  series: Series[];
+  format?: (v: number) => string;
+  testId?: string;
+}) {
+  const { categories, series } = props;
+  const format = props.format ?? ((v: number) => String(v));
+  const max = Math.max(1, ...series.flatMap((s) => s.values));
+  const barH = 22;
+  const rowH = series.length * barH + 14;
+  const labelW = 150;
+  const width = 600;
+  const height = categories.length * rowH + 6;
+  return (
+    <figure class="chart" data-testid={props.testId}>
+      <figcaption>{props.title}</figcaption>
+      {series.length > 1 && <Legend series={series.map((s) => s.label)} />}
+      <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label={props.title}>
+        {categories.map((category, row) => (
+          <g key={category} transform={`translate(0 ${row * rowH + 4})`}>
+            <text x={0} y={(series.length * barH) / 2 + 6} class="chart-label">
+              {category}
+            </text>
+            {series.map((s, i) => {
+              const v = s.values[row] ?? 0;
+              const w = ((width - labelW - 70) * v) / max;
+              return (
+                <g key={s.label} transform={`translate(${labelW} ${i * barH})`}>
+                  <rect width={Math.max(w, 1)} height={barH - 4} fill={COLORS[i % COLORS.length]} rx={3} />
+                  <text x={w + 6} y={barH - 8} class="chart-value">
+                    {format(v)}
+                  </text>
+                </g>
+              );
+            })}
+          </g>
+        ))}
+      </svg>
+    </figure>
+  );
+}
+
+/** Values over time (e.g. the backlog sampled while the screen is open). */
+export function LineChart(props: {
+  title: string;
+  times: string[];
+  series: Series[];
+  testId?: string;
+}) {
+  const width = 600;
+  const height = 220;
+  const pad = { left: 40, right: 10, top: 10, bottom: 28 };
+  const n = props.times.length;
+  const max = Math.max(1, ...props.series.flatMap((s) => s.values));
+  const x = (i: number) => pad.left + (n <= 1 ? 0 : ((width - pad.left - pad.right) * i) / (n - 1));
+  const y = (v: number) => height - pad.bottom - ((height - pad.top - pad.bottom) * v) / max;
+  return (
+    <figure class="chart" data-testid={props.testId}>
+      <figcaption>{props.title}</figcaption>
+      <Legend series={props.series.map((s) => s.label)} />
+      <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label={props.title}>
+        <line x1={pad.left} y1={y(0)} x2={width - pad.right} y2={y(0)} class="axis" />
+        <line x1={pad.left} y1={pad.top} x2={pad.left} y2={y(0)} class="axis" />
+        <text x={pad.left - 6} y={pad.top + 10} class="chart-tick" text-anchor="end">
+          {max}
+        </text>
+        <text x={pad.left - 6} y={y(0)} class="chart-tick" text-anchor="end">
+          0
+        </text>
+        {n > 0 && (
+          <>
+            <text x={pad.left} y={height - 6} class="chart-tick">
+              {props.times[0]}
+            </text>
+            <text x={width - pad.right} y={height - 6} class="chart-tick" text-anchor="end">
+              {props.times[n - 1]}
+            </text>
+          </>
+        )}
+        {props.series.map((s, i) => (
+          <polyline
+            key={s.label}
+            fill="none"
+            stroke={COLORS[i % COLORS.length]}
+            stroke-width={3}
+            points={s.values.map((v, j) => `${x(j)},${y(v)}`).join(" ")}
+          />
+        ))}
+      </svg>
+    </figure>
+  );
+}
+
+/** A ratio (0..1) as a big number over a bar; `warnBelow` turns it red when it falls short. */
+export function Meter(props: {
+  title: string;
+  ratio: number | null;
+  text: string;
+  warnBelow?: number;
+  warnAbove?: number;
+  testId?: string;
+}) {
+  const r = props.ratio ?? 0;
+  const warn =
+    props.ratio !== null &&
+    ((props.warnBelow !== undefined && r < props.warnBelow) ||
+      (props.warnAbove !== undefined && r > props.warnAbove));
+  return (
+    <figure class={`meter${warn ? " warn" : ""}`} data-testid={props.testId}>
+      <figcaption>{props.title}</figcaption>
+      <div class="meter-value">{props.text}</div>
+      <div class="meter-track" aria-hidden="true">
+        <div class="meter-fill" style={{ width: `${Math.min(100, r * 100)}%` }} />
+      </div>
+    </figure>
+  );
+}
+
+function Legend(props: { series: string[] }) {
+  return (
+    <ul class="legend">
+      {props.series.map((label, i) => (
+        <li key={label}>
+          <span class="swatch" style={{ background: COLORS[i % COLORS.length] }} />
+          {label}
+        </li>
+      ))}
+    </ul>
+  );
+}

@@ -1,0 +1,306 @@
+// What the end-to-end tests stand on: a real `signq dev` on ephemeral loopback ports (the binary
+// `cargo test` built, or $SIGNQ_BIN), records submitted through Intake with the real `signq submit`,
+// signatures judged by `openssl cms -verify`, and Debian's Chromium driven by playwright-core.
+
+import { execFile, spawn } from "node:child_process";
+import { once } from "node:events";
+import { createServer, connect } from "node:net";
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { chromium } from "playwright-core";
+
+const run = promisify(execFile);
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, "../..");
+
+export const SIGNQ = process.env.SIGNQ_BIN ?? join(root, "target/debug/signq");
+export const CHROMIUM = process.env.CHROMIUM_BIN ?? "/usr/bin/chromium";
+/** Where the screenshots go (listed in the closing note of the tablet issue). */
+export const SCREENSHOTS = process.env.SCREENSHOT_DIR ?? join(root, "target/tablet-screenshots");
+
+export const DEPUTY_1 = { id: "cat-lai/deputy-1", pin: "135790", name: "Lê Văn Phúc" };
+export const DIRECTOR = { id: "cat-lai/director", pin: "246810", name: "Trần Thị Hồng Nhung" };
+
+/** A demo ward (`signq dev`) in a fresh directory, on ephemeral loopback ports. */
+export class Ward {
+  static async start(extra = []) {
+    const dir = mkdtempSync(join(tmpdir(), "signq-e2e-"));
+    const child = spawn(
+      SIGNQ,
+      [
+        "--data-dir",
+        join(dir, "data"),
+        "dev",
+        "--listen",
+        "127.0.0.1:0",
+        "--metrics-listen",
+        "127.0.0.1:0",
+        "--scheduler-listen",
+        "127.0.0.1:0",
+        ...extra,
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    const ward = new Ward(dir, child);
+    const lines = createInterface({ input: child.stdout });
+    const ready = new Promise((resolveReady, reject) => {
+      child.once("exit", (code) => reject(new Error(`signq dev exited early (${code})`)));
+      lines.on("line", (line) => {
+        const scheduler = line.match(/^scheduler listening on (.+)$/);
+        if (scheduler) ward.scheduler = scheduler[1];
+        const metrics = line.match(/^metrics on (.+)$/);
+        if (metrics) ward.metrics = metrics[1];
+        if (line === "ready") resolveReady();
+      });
+    });
+    await ready;
+    return ward;
+  }
+
+  constructor(dir, child) {
+    this.dir = dir;
+    this.child = child;
+    this.scheduler = "";
+    this.metrics = "";
+  }
+
+  /** The app's address: the scheduler's own TLS port, under the certificate's name. */
+  get url() {
+    return `https://localhost:${this.scheduler.split(":").pop()}/`;
+  }
+
+  get data() {
+    return join(this.dir, "data");
+  }
+
+  async signq(...args) {
+    const port = this.scheduler.split(":").pop();
+    const { stdout } = await run(SIGNQ, ["--data-dir", this.data, ...args.flatMap((a) => (a === "@addr" ? ["--addr", `localhost:${port}`] : [a]))]);
+    return stdout;
+  }
+
+  /** Submits a one-page PDF through Intake (`signq submit`); returns the record id. */
+  async submit(procedure, title, key) {
+    const file = join(this.dir, `${key}.pdf`);
+    writeFileSync(file, pdf(title));
+    const out = await this.signq("submit", "@addr", "--procedure", procedure, "--title", title, "--key", key, file);
+    return out.trim().split(/\s+/)[0];
+  }
+
+  /** The record as Intake shows it: `{id, state, signer}`, and its files when `withFiles`. */
+  async get(id, withFiles = false) {
+    const outDir = join(this.dir, "out");
+    const args = ["get", "@addr", id];
+    if (withFiles) args.push("--out-dir", outDir);
+    const out = await this.signq(...args);
+    const first = out.split("\n")[0];
+    const state = first.match(/ RECORD_STATE_(\w+) /)?.[1];
+    const signer = first.match(/signer=(\S*)/)?.[1];
+    return {
+      id,
+      state,
+      signer,
+      document: join(outDir, `${id}.doc`),
+      signature: join(outDir, `${id}.doc.p7s`),
+    };
+  }
+
+  /** `openssl cms -verify` of a signed record against the ward's CA. */
+  async verify(id) {
+    const r = await this.get(id, true);
+    await run("openssl", [
+      "cms",
+      "-verify",
+      "-binary",
+      "-inform",
+      "DER",
+      "-in",
+      r.signature,
+      "-content",
+      r.document,
+      "-CAfile",
+      join(this.data, "pki/ca.crt.pem"),
+      "-out",
+      "/dev/null",
+    ]);
+    return r;
+  }
+
+  /** One series of a counter on the metrics page, summed over its labels. */
+  async counter(name) {
+    const text = await (await fetch(this.metrics)).text();
+    return text
+      .split("\n")
+      .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
+      .reduce((sum, l) => sum + Number(l.split(" ").pop()), 0);
+  }
+
+  async stop() {
+    if (this.child.exitCode === null) {
+      this.child.kill("SIGTERM");
+      await once(this.child, "exit");
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A network cable between the tablet and the scheduler: a TCP relay on loopback that can hold the
+ * scheduler's answers, be cut (every connection reset, new ones refused) and be plugged back in.
+ */
+export class Cable {
+  static async plug(target) {
+    const cable = new Cable(Number(target.split(":").pop()));
+    cable.server.listen(0, "127.0.0.1");
+    await once(cable.server, "listening");
+    return cable;
+  }
+
+  constructor(targetPort) {
+    this.down = false;
+    this.holding = false;
+    this.held = [];
+    this.sockets = new Set();
+    this.server = createServer((client) => {
+      if (this.down) return client.resetAndDestroy();
+      const upstream = connect(targetPort, "127.0.0.1");
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.on("close", () => this.sockets.delete(s));
+        s.on("error", () => s.destroy());
+      }
+      client.on("close", () => upstream.destroy());
+      upstream.on("close", () => client.destroy());
+      client.on("data", (chunk) => upstream.write(chunk));
+      upstream.on("data", (chunk) => (this.holding ? this.held.push([client, chunk]) : client.write(chunk)));
+    });
+  }
+
+  /** The app's address through the cable. */
+  get url() {
+    return `https://localhost:${this.server.address().port}/`;
+  }
+
+  /** Keeps the scheduler's answers from reaching the tablet (requests still go through). */
+  hold() {
+    this.holding = true;
+  }
+
+  /** Cuts the cable: held answers are dropped, every connection reset, new ones refused. */
+  cut() {
+    this.down = true;
+    this.holding = false;
+    this.held = [];
+    for (const s of this.sockets) s.resetAndDestroy();
+  }
+
+  /** Plugs the cable back in. */
+  restore() {
+    this.down = false;
+  }
+
+  close() {
+    this.cut();
+    this.server.close();
+  }
+}
+
+/** Debian's Chromium, headless, with nothing that reaches beyond this machine. */
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+}
+
+export const PORTRAIT = { width: 820, height: 1180 };
+export const LANDSCAPE = { width: 1180, height: 820 };
+
+/** A tablet-sized page that trusts the ward's certificate (the dev PKI's own CA). */
+export async function tablet(browser, viewport = PORTRAIT) {
+  const context = await browser.newContext({
+    viewport,
+    deviceScaleFactor: 1,
+    hasTouch: true,
+    isMobile: false,
+    ignoreHTTPSErrors: true,
+    locale: "vi-VN",
+    timezoneId: "Asia/Ho_Chi_Minh",
+  });
+  const page = await context.newPage();
+  return { context, page };
+}
+
+/** Signs in on the app's first screen. */
+export async function signIn(page, ward, who, url = ward.url) {
+  await page.goto(url);
+  await page.locator('input[name="signer"]').fill(who.id);
+  await page.locator('input[name="pin"]').fill(who.pin);
+  await page.locator('form[data-testid="sign-in"] button[type="submit"]').click();
+  await page.getByTestId("who").getByText(who.name).waitFor();
+}
+
+/** Saves a screenshot under SCREENSHOTS and returns its path. */
+export async function screenshot(page, name) {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const path = join(SCREENSHOTS, `${name}.png`);
+  await page.screenshot({ path, fullPage: false });
+  return path;
+}
+
+/** Every visible control narrower or shorter than 44 CSS px, as "tag text: w×h". */
+export async function smallTargets(page) {
+  return page.evaluate(() => {
+    const small = [];
+    for (const el of document.querySelectorAll("button, select, textarea, input:not([type=checkbox]), label.check")) {
+      const r = el.getBoundingClientRect();
+      const style = getComputedStyle(el);
+      if (r.width === 0 || r.height === 0 || style.visibility === "hidden") continue;
+      if (r.width < 44 || r.height < 44) {
+        small.push(`${el.tagName.toLowerCase()} ${(el.textContent ?? "").trim().slice(0, 30)}: ${Math.round(r.width)}×${Math.round(r.height)}`);
+      }
+    }
+    return small;
+  });
+}
+
+/**
+ * A one-page PDF whose page shows `title` (ASCII only: the built-in Helvetica has no Vietnamese).
+ * Hand-assembled so the tests need no PDF library; the cross-reference offsets are computed.
+ */
+export function pdf(title) {
+  const text = title.normalize("NFD").replace(/[^\x20-\x7e]/g, "").replace(/[()\\]/g, "");
+  const stream = `BT /F1 24 Tf 72 720 Td (${text}) Tj ET\nBT /F1 14 Tf 72 690 Td (signq end-to-end test document) Tj ET`;
+  const objects = [
+    "<< /Type /Catalog /Pages 2 0 R >>",
+    "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+    "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+    `<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`,
+    "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+  ];
+  let body = "%PDF-1.4\n";
+  const offsets = [];
+  objects.forEach((o, i) => {
+    offsets.push(body.length);
+    body += `${i + 1} 0 obj\n${o}\nendobj\n`;
+  });
+  const xref = body.length;
+  body += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`;
+  body += offsets.map((o) => `${String(o).padStart(10, "0")} 00000 n \n`).join("");
+  body += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  return Buffer.from(body, "latin1");
+}
+

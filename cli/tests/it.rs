@@ -18,4 +18,5 @@ mod it {
     pub mod observability;
     pub mod openssl;
     pub mod scheduler_input;
+    pub mod shutdown;
 }

@@ -21,6 +21,9 @@ use crate::store::sqlite::SqliteStore;
 /// How often at-risk records are offered to directors and pool gauges refreshed.
 const TICK: Duration = Duration::from_secs(15);
 
+/// How long open calls get to finish after the shutdown signal.
+const DRAIN_GRACE: Duration = Duration::from_secs(5);
+
 /// Why the scheduler could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -88,11 +91,16 @@ pub async fn run(
     let addr = listener.local_addr().ok();
     let incoming = tls::serve_incoming(listener, server_tls, trust);
     tracing::info!(?addr, policy = ?config.balancer.policy, "scheduler listening (mutual TLS, gRPC-web)");
-    let drain = async move {
-        shutdown.await;
-        health.set_not_serving::<IntakeServer<Api>>().await;
-        health.set_not_serving::<InboxServer<Api>>().await;
-        health.set_not_serving::<AdminServer<Api>>().await;
+    let draining = Arc::new(tokio::sync::Notify::new());
+    let drain = {
+        let draining = draining.clone();
+        async move {
+            shutdown.await;
+            draining.notify_one();
+            health.set_not_serving::<IntakeServer<Api>>().await;
+            health.set_not_serving::<InboxServer<Api>>().await;
+            health.set_not_serving::<AdminServer<Api>>().await;
+        }
     };
     let routes = tonic::service::Routes::new(health_service)
         .add_service(reflection)
@@ -106,11 +114,19 @@ pub async fn run(
         .into_axum_router()
         // Browsers get the tablet app from the same origin as the API it calls.
         .fallback_service(signq_tablet::router());
-    tonic::transport::Server::builder()
+    let serve = tonic::transport::Server::builder()
         .accept_http1(true)
         .layer(tonic_web::GrpcWebLayer::new())
         .add_routes(routes.into())
-        .serve_with_incoming_shutdown(incoming, drain)
-        .await?;
+        .serve_with_incoming_shutdown(incoming, drain);
+    // Unary calls finish during the drain; inbox and watch streams never end by themselves, so
+    // after the grace period they are cut (tablets and watchers reconnect and resume).
+    tokio::select! {
+        served = serve => served?,
+        () = async {
+            draining.notified().await;
+            tokio::time::sleep(DRAIN_GRACE).await;
+        } => tracing::info!(grace = ?DRAIN_GRACE, "closing the streams still open after the drain"),
+    }
     Ok(())
 }

@@ -668,7 +668,7 @@ async fn store_open_records_are_queued_and_leased_with_leases() {
 }
 
 #[tokio::test]
-async fn store_counts_signatures_per_delegation_since() {
+async fn store_counts_signatures_per_delegation_and_signer_since() {
     let (_dir, store) = open();
     let start = OffsetDateTime::now_utc();
     for id in ["r1", "r2", "r3", "r4", "r5"] {
@@ -689,6 +689,28 @@ async fn store_counts_signatures_per_delegation_since() {
     assert!(
         store
             .signed_per_delegation_since(later)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Per signer, within the ward: the director's own signature counts, the lease does not.
+    let per_signer = store.signed_per_signer_since("w", start).await.unwrap();
+    assert_eq!(per_signer.len(), 3);
+    assert_eq!(
+        (per_signer["dep1"], per_signer["dep2"], per_signer["dir"]),
+        (2, 1, 1)
+    );
+    assert!(
+        store
+            .signed_per_signer_since("other", start)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .signed_per_signer_since("w", later)
             .await
             .unwrap()
             .is_empty()

@@ -29,6 +29,16 @@ export function dateTime(lang: Lang, ms: number): string {
   }).format(ms);
 }
 
+/** A calendar date in ward time, with the year, e.g. "22/11/2026". */
+export function date(lang: Lang, ms: number): string {
+  return new Intl.DateTimeFormat(locale(lang), {
+    timeZone: WARD_TIME_ZONE,
+    day: "2-digit",
+    month: "2-digit",
+    year: "numeric",
+  }).format(ms);
+}
+
 /** A clock time in ward time, e.g. "14:05:09". */
 export function clock(lang: Lang, ms: number): string {
   return new Intl.DateTimeFormat(locale(lang), {

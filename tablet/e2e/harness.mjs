@@ -43,7 +43,7 @@ export class Ward {
         "127.0.0.1:0",
         ...extra,
       ],
-      { stdio: ["ignore", "pipe", "inherit"] },
+      { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? "warn" } },
     );
     const ward = new Ward(dir, child);
     const lines = createInterface({ input: child.stdout });

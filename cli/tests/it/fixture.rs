@@ -103,6 +103,25 @@ impl Ward {
         self.spawn();
     }
 
+    /// Sends SIGTERM (what a service manager sends) and waits for the process to exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("kill -TERM");
+        assert!(status.success());
+        // Liveness, not speed: a drain that never ends would hang here, so give up after a minute.
+        for _ in 0..600 {
+            if let Some(status) = child.try_wait().expect("try_wait") {
+                return status;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let _ = child.kill();
+        panic!("signq did not exit after SIGTERM");
+    }
+
     pub fn data(&self) -> &Path {
         self.dir.path()
     }

@@ -176,9 +176,18 @@ impl Admin for Api {
                     .collect()
             });
             signers.sort_by(|a, b| a.id.cmp(&b.id));
+            let today = self.engine.today_start(time::OffsetDateTime::now_utc());
+            let signed = self
+                .engine
+                .store()
+                .signed_per_signer_since(&ward, today)
+                .await?;
             let signers = signers
                 .iter()
-                .map(|s| convert::signer(s, self.engine.leased_to(&s.id).len() as u32, 0))
+                .map(|s| {
+                    let leased = self.engine.leased_to(&s.id).len() as u32;
+                    convert::signer(s, leased, signed.get(&s.id).copied().unwrap_or(0))
+                })
                 .collect();
             Ok(pb::ListSignersResponse { signers })
         })

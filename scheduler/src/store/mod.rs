@@ -101,6 +101,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         &self,
         since: OffsetDateTime,
     ) -> Result<HashMap<String, u32>, StoreError>;
+    /// A ward's signatures per signer since `since` (the tablet's "signed today").
+    async fn signed_per_signer_since(
+        &self,
+        ward: &str,
+        since: OffsetDateTime,
+    ) -> Result<HashMap<String, u32>, StoreError>;
     /// A ward's counts for statistics.
     async fn ward_counts(&self, ward: &str) -> Result<WardCounts, StoreError>;
 

@@ -245,6 +245,16 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn signed_per_signer_since(
+        &self,
+        ward: &str,
+        since: OffsetDateTime,
+    ) -> Result<HashMap<String, u32>, StoreError> {
+        let ward = ward.to_string();
+        self.read(move |conn| queries::signed_per_signer_since(conn, &ward, since))
+            .await
+    }
+
     async fn ward_counts(&self, ward: &str) -> Result<WardCounts, StoreError> {
         let ward = ward.to_owned();
         self.read(move |conn| queries::ward_counts(conn, &ward))

@@ -6,7 +6,7 @@ import { useEffect, useState } from "preact/hooks";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { admin, CALL_TIMEOUT_MS, isTransient, message } from "../api";
 import { procedureName, useProcedures } from "../catalogue";
-import { millis, dateTime, wardDate } from "../format";
+import { date, millis, wardDate } from "../format";
 import type { DelegationInfo, SignerInfo } from "../gen/signq/v1/admin_pb";
 import { SignerRole } from "../gen/signq/v1/delegation_pb";
 import { useWords } from "../i18n";
@@ -115,7 +115,7 @@ export function Delegations(props: { session: SessionInfo; notify: (n: Notice) =
                   <strong>{nameOf(d.deputyId)}</strong> <span class="badge">{status}</span>
                   <p>{d.procedureCodes.map((c) => `${c} · ${procedureName(procedures, c)}`).join("; ")}</p>
                   <p class="muted">
-                    {dateTime(lang, millis(d.notBefore))} → {dateTime(lang, millis(d.notAfter))} · {t.dailyCap}: {d.dailyCap || "∞"}
+                    {date(lang, millis(d.notBefore))} → {date(lang, millis(d.notAfter))} · {t.dailyCap}: {d.dailyCap || "∞"}
                   </p>
                   {info.revokeReason && <p class="muted">{info.revokeReason}</p>}
                 </div>

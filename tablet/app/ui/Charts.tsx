@@ -18,27 +18,33 @@ export function BarChart(props: {
   const format = props.format ?? ((v: number) => String(v));
   const max = Math.max(1, ...series.flatMap((s) => s.values));
   const barH = 22;
-  const rowH = series.length * barH + 14;
-  const labelW = 150;
+  const labelH = 22;
+  const rowH = labelH + series.length * barH + 10;
   const width = 600;
-  const height = categories.length * rowH + 6;
+  const valueW = 80;
+  const height = categories.length * rowH;
   return (
     <figure class="chart" data-testid={props.testId}>
       <figcaption>{props.title}</figcaption>
       {series.length > 1 && <Legend series={series.map((s) => s.label)} />}
       <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label={props.title}>
         {categories.map((category, row) => (
-          <g key={category} transform={`translate(0 ${row * rowH + 4})`}>
-            <text x={0} y={(series.length * barH) / 2 + 6} class="chart-label">
+          <g
+            key={category}
+            transform={`translate(0 ${row * rowH})`}
+            data-category={category}
+            data-values={series.map((s) => s.values[row] ?? 0).join(",")}
+          >
+            <text x={0} y={labelH - 6} class="chart-label">
               {category}
             </text>
             {series.map((s, i) => {
               const v = s.values[row] ?? 0;
-              const w = ((width - labelW - 70) * v) / max;
+              const w = ((width - valueW) * v) / max;
               return (
-                <g key={s.label} transform={`translate(${labelW} ${i * barH})`}>
-                  <rect width={Math.max(w, 1)} height={barH - 4} fill={COLORS[i % COLORS.length]} rx={3} />
-                  <text x={w + 6} y={barH - 8} class="chart-value">
+                <g key={s.label} transform={`translate(0 ${labelH + i * barH})`}>
+                  <rect width={Math.max(w, 2)} height={barH - 4} fill={COLORS[i % COLORS.length]} rx={3} />
+                  <text x={Math.max(w, 2) + 6} y={barH - 8} class="chart-value">
                     {format(v)}
                   </text>
                 </g>

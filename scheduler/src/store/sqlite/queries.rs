@@ -158,24 +158,55 @@ pub(super) fn signed_per_delegation_since(
     conn: &Connection,
     since: OffsetDateTime,
 ) -> Result<HashMap<String, u32>, StoreError> {
-    let context = "counting signatures per delegation";
+    count_signed_since(
+        conn,
+        "counting signatures per delegation",
+        "SELECT delegation_id, COUNT(*) FROM records WHERE state = 'signed' \
+         AND delegation_id IS NOT NULL AND finished_at >= ?1 GROUP BY delegation_id",
+        since,
+        None,
+    )
+}
+
+/// A ward's signatures per signer since `since`.
+pub(super) fn signed_per_signer_since(
+    conn: &Connection,
+    ward: &str,
+    since: OffsetDateTime,
+) -> Result<HashMap<String, u32>, StoreError> {
+    count_signed_since(
+        conn,
+        "counting signatures per signer",
+        "SELECT signer_id, COUNT(*) FROM records WHERE state = 'signed' \
+         AND signer_id IS NOT NULL AND finished_at >= ?1 AND ward = ?2 GROUP BY signer_id",
+        since,
+        Some(ward),
+    )
+}
+
+/// Runs a `key, COUNT(*)` query over signed records since `since` (and in `ward`, if given).
+fn count_signed_since(
+    conn: &Connection,
+    context: &'static str,
+    sql: &str,
+    since: OffsetDateTime,
+    ward: Option<&str>,
+) -> Result<HashMap<String, u32>, StoreError> {
     let since = db_time(since, "since").unwrap_or(if since < OffsetDateTime::UNIX_EPOCH {
         i64::MIN
     } else {
         i64::MAX
     });
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT delegation_id, COUNT(*) FROM records WHERE state = 'signed' \
-             AND delegation_id IS NOT NULL AND finished_at >= ?1 GROUP BY delegation_id",
-        )
-        .map_err(backend(context))?;
-    let rows = stmt
-        .query_map([since], |row| {
-            let count: i64 = row.get(1)?;
-            Ok((row.get(0)?, u32::try_from(count).unwrap_or(u32::MAX)))
-        })
-        .map_err(backend(context))?;
+    let mut stmt = conn.prepare_cached(sql).map_err(backend(context))?;
+    let row = |row: &rusqlite::Row<'_>| {
+        let count: i64 = row.get(1)?;
+        Ok((row.get(0)?, u32::try_from(count).unwrap_or(u32::MAX)))
+    };
+    let rows = match ward {
+        Some(ward) => stmt.query_map(rusqlite::params![since, ward], row),
+        None => stmt.query_map([since], row),
+    }
+    .map_err(backend(context))?;
     rows.collect::<Result<_, _>>().map_err(backend(context))
 }
 

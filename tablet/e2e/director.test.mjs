@@ -1,0 +1,87 @@
+// The director on the tablet, end to end against `signq dev`: signs what only a director may,
+// watches the ward (pool, each signer's load, director's share, on time, waits), and creates a
+// delegation with the PIN, then revokes it.
+
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { DIRECTOR, LANDSCAPE, PORTRAIT, Ward, launchBrowser, screenshot, signIn, smallTargets, tablet } from "./harness.mjs";
+
+let browser;
+before(async () => {
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+});
+
+test("the director sees the ward and creates and revokes a delegation", { timeout: 180_000 }, async () => {
+  const ward = await Ward.start();
+  try {
+    const { context, page } = await tablet(browser, LANDSCAPE);
+    // A land record only the director may sign, and a certified copy a deputy may.
+    const land = await ward.submit("DD-BD", "Đăng ký biến động đất đai - thửa 112, tờ 7", "land-1");
+    await ward.submit("CT-BS", "Bản sao sổ hộ khẩu - Võ Minh Tuấn", "copy-1");
+    await signIn(page, ward, DIRECTOR);
+    const row = page.locator(`[data-testid="record"][data-record-id="${land}"]`);
+    await row.waitFor();
+    await row.locator('input[type="checkbox"]').check();
+    await page.getByTestId("approve-selected").click();
+    await page.getByTestId("pin-dialog").locator('input[name="pin"]').fill(DIRECTOR.pin);
+    await page.getByTestId("pin-dialog").getByRole("button", { name: "Xác nhận" }).click();
+    await page.getByTestId("toast-ok").getByText("Đã ký 1 hồ sơ.").waitFor();
+    assert.equal((await ward.verify(land)).signer, DIRECTOR.id);
+
+    // The ward: every chart drawn from the scheduler's numbers.
+    await page.getByTestId("tab-ward").click();
+    for (const chart of ["chart-pool", "chart-signers", "chart-wait", "chart-backlog"]) {
+      await page.getByTestId(chart).locator("svg").waitFor();
+    }
+    const signers = await page.getByTestId("chart-signers").innerText();
+    for (const name of ["Trần Thị Hồng Nhung", "Lê Văn Phúc", "Phạm Thu Hà"]) assert.match(signers, new RegExp(name));
+    // Holding and signed today, per signer: the director signed one; the deputies are not signed in.
+    const load = (name) => page.getByTestId("chart-signers").locator(`g[data-category^="${name}"]`).getAttribute("data-values");
+    assert.equal(await load("Trần Thị Hồng Nhung"), "0,1");
+    assert.equal(await load("Lê Văn Phúc"), "0,0");
+    // The director signed the only signed record: a share of 100%, on time.
+    assert.match(await page.getByTestId("director-share").innerText(), /100/);
+    assert.match(await page.getByTestId("on-time").innerText(), /100/);
+    assert.deepEqual(await smallTargets(page), [], "touch targets on the ward (landscape)");
+    await screenshot(page, "ward-landscape");
+    await page.setViewportSize(PORTRAIT);
+    assert.deepEqual(await smallTargets(page), [], "touch targets on the ward (portrait)");
+    await screenshot(page, "ward-portrait");
+
+    // Delegations: the two `signq dev` made, then a new one signed with the director's PIN.
+    await page.getByTestId("tab-delegations").click();
+    const items = page.getByTestId("delegation");
+    await items.nth(1).waitFor();
+    assert.equal(await items.count(), 2);
+    const form = page.getByTestId("new-delegation");
+    await form.locator('select[name="deputy"]').selectOption("cat-lai/deputy-2");
+    await form.locator('input[name="procedure"][value="CT-BS"]').check();
+    await form.locator('input[name="cap"]').fill("20");
+    assert.deepEqual(await smallTargets(page), [], "touch targets on delegations (portrait)");
+    await screenshot(page, "delegations-portrait");
+    await form.getByRole("button", { name: "Ký ủy quyền bằng PIN" }).click();
+    const pin = page.getByTestId("pin-dialog");
+    await pin.locator('input[name="pin"]').fill(DIRECTOR.pin);
+    await pin.getByRole("button", { name: "Xác nhận" }).click();
+    await page.getByTestId("toast-ok").getByText("Đã tạo ủy quyền.").waitFor();
+    await items.nth(2).waitFor();
+    const created = page.locator('[data-testid="delegation"][data-deputy="cat-lai/deputy-2"]', { hasText: "CT-BS" });
+    assert.match(await created.innerText(), /Đang hiệu lực/);
+
+    await page.setViewportSize(LANDSCAPE);
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await screenshot(page, "delegations-landscape");
+    await created.getByRole("button", { name: "Thu hồi" }).click();
+    const reason = page.getByTestId("reason-dialog");
+    await reason.locator("textarea").fill("Phó giám đốc chuyển công tác.");
+    await reason.getByRole("button", { name: "Thu hồi" }).click();
+    await created.getByText("Đã thu hồi").waitFor();
+    assert.match(await created.innerText(), /chuyển công tác/);
+    await context.close();
+  } finally {
+    await ward.stop();
+  }
+});

@@ -1,0 +1,63 @@
+// For people: Vietnamese by default, English on request (and remembered), away and back, large
+// touch targets, and the sign-in screen in both orientations.
+
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { DEPUTY_1, LANDSCAPE, PORTRAIT, Ward, launchBrowser, screenshot, signIn, smallTargets, tablet } from "./harness.mjs";
+
+let browser;
+before(async () => {
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+});
+
+test("Vietnamese by default, English on request, away and back", { timeout: 120_000 }, async () => {
+  const ward = await Ward.start();
+  try {
+    const { context, page } = await tablet(browser, PORTRAIT);
+    await page.goto(ward.url);
+    await page.getByRole("heading", { name: "Đăng nhập để ký" }).waitFor();
+    assert.equal(await page.evaluate(() => document.documentElement.lang), "vi");
+    assert.deepEqual(await smallTargets(page), [], "touch targets on sign in (portrait)");
+    await screenshot(page, "sign-in-portrait");
+
+    // A wrong PIN is refused with the reason; nothing else happens.
+    await page.locator('input[name="signer"]').fill(DEPUTY_1.id);
+    await page.locator('input[name="pin"]').fill("111111");
+    await page.locator('form[data-testid="sign-in"] button[type="submit"]').click();
+    await page.locator('form[data-testid="sign-in"] .error').waitFor();
+
+    await page.getByTestId("lang-en").click();
+    await page.getByRole("heading", { name: "Sign in to sign" }).waitFor();
+    await page.setViewportSize(LANDSCAPE);
+    assert.deepEqual(await smallTargets(page), [], "touch targets on sign in (landscape)");
+    await screenshot(page, "sign-in-landscape-en");
+    await page.reload();
+    await page.getByRole("heading", { name: "Sign in to sign" }).waitFor();
+    assert.equal(await page.evaluate(() => document.documentElement.lang), "en");
+
+    await signIn(page, ward, DEPUTY_1);
+    await page.getByTestId("tab-inbox").getByText("To sign").waitFor();
+    await page.getByText("Nothing is waiting for your signature.").waitFor();
+
+    // Away: the scheduler confirms, and the tablet says what it means; then back.
+    await page.getByTestId("away").click();
+    await page.getByText("You are away: new records are not given to you.").waitFor();
+    await screenshot(page, "away-landscape-en");
+    await page.getByTestId("away").click();
+    await page.getByText("You are away").waitFor({ state: "detached" });
+
+    // Records submitted while back are leased to the deputy and show in English.
+    const id = await ward.submit("CT-CK", "Chứng thực chữ ký - Đỗ Quang Huy", "en-1");
+    const row = page.locator(`[data-testid="record"][data-record-id="${id}"]`);
+    await row.waitFor();
+    assert.match(await row.getByTestId("time-left").innerText(), /left/);
+    await page.getByTestId("lang-vi").click();
+    assert.match(await row.getByTestId("time-left").innerText(), /còn/);
+    await context.close();
+  } finally {
+    await ward.stop();
+  }
+});

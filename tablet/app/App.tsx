@@ -5,7 +5,7 @@ import { useCallback, useEffect, useMemo, useState } from "preact/hooks";
 import { forgetPending } from "./approval";
 import { CALL_TIMEOUT_MS, inbox, isTransient, message } from "./api";
 import { useWords } from "./i18n";
-import { LiveInbox, useInbox } from "./live";
+import { forgetInboxes, LiveInbox, useInbox } from "./live";
 import { Delegations } from "./screens/Delegations";
 import { Inbox } from "./screens/Inbox";
 import { SignIn } from "./screens/SignIn";
@@ -26,7 +26,7 @@ function Shell(props: { session: SessionInfo }) {
   const { session } = props;
   const { t } = useWords();
   const [notice, setNotice] = useState<Notice>(null);
-  const live = useMemo(() => new LiveInbox(sessionEnded), [session.token]);
+  const live = useMemo(() => new LiveInbox(session.signerId, sessionEnded), [session.token]);
   useEffect(() => () => live.stop(), [live]);
   const state = useInbox(live);
   const [tab, setTab] = useState<Tab>(() => tabFromHash(session.director));
@@ -87,6 +87,7 @@ function Shell(props: { session: SessionInfo }) {
             data-testid="sign-out"
             onClick={() => {
               forgetPending();
+              forgetInboxes();
               void signOut();
             }}
           >

@@ -1,15 +1,30 @@
 // The ward's procedures (code → name), fetched once and shared by every screen that names them.
+// The names are kept on the tablet too, so records still read properly without network.
 
 import { useEffect, useState } from "preact/hooks";
 import { admin, CALL_TIMEOUT_MS } from "./api";
-import type { Procedure } from "./gen/signq/v1/admin_pb";
 
-let cached: Promise<Procedure[]> | null = null;
+export type ProcedureName = { code: string; name: string };
 
-function load(): Promise<Procedure[]> {
+const KEY = "signq.procedures";
+let cached: Promise<ProcedureName[]> | null = null;
+
+function kept(): ProcedureName[] {
+  try {
+    return JSON.parse(localStorage.getItem(KEY) ?? "[]") as ProcedureName[];
+  } catch {
+    return [];
+  }
+}
+
+function load(): Promise<ProcedureName[]> {
   cached ??= admin
     .listProcedures({}, { timeoutMs: CALL_TIMEOUT_MS })
-    .then((r) => r.procedures)
+    .then((r) => {
+      const names = r.procedures.map((p) => ({ code: p.code, name: p.name }));
+      localStorage.setItem(KEY, JSON.stringify(names));
+      return names;
+    })
     .catch((e: unknown) => {
       cached = null; // offline at first use: ask again next time
       throw e;
@@ -17,9 +32,9 @@ function load(): Promise<Procedure[]> {
   return cached;
 }
 
-/** The procedures, empty until loaded (names then fill in). */
-export function useProcedures(): Procedure[] {
-  const [procedures, setProcedures] = useState<Procedure[]>([]);
+/** The procedures: those kept on the tablet at once, the server's when they arrive. */
+export function useProcedures(): ProcedureName[] {
+  const [procedures, setProcedures] = useState<ProcedureName[]>(kept);
   useEffect(() => {
     let live = true;
     load().then(
@@ -33,7 +48,7 @@ export function useProcedures(): Procedure[] {
   return procedures;
 }
 
-/** A procedure's name by code, or the code while the catalogue is not loaded. */
-export function procedureName(procedures: Procedure[], code: string): string {
+/** A procedure's name by code, or the code while the catalogue is not known. */
+export function procedureName(procedures: ProcedureName[], code: string): string {
   return procedures.find((p) => p.code === code)?.name ?? code;
 }

@@ -1,9 +1,13 @@
 // The signer's inbox as the server streams it: a snapshot, then records leased and leases ended.
 // The stream is reopened whenever it breaks (with backoff, and at once when the browser says the
-// network is back); every reconnection starts from a fresh snapshot, so nothing is missed.
+// network is back); every reconnection starts from a fresh snapshot, so nothing is missed. The
+// last known inbox is kept in sessionStorage, so a reload without network still shows it.
 
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { base64Decode, base64Encode } from "@bufbuild/protobuf/wire";
 import { useSyncExternalStore } from "preact/compat";
 import { inbox, isUnauthenticated } from "./api";
+import { InboxSnapshotSchema } from "./gen/signq/v1/inbox_pb";
 import type { Record } from "./gen/signq/v1/record_pb";
 
 export type Connection = "connecting" | "online" | "offline";
@@ -23,15 +27,40 @@ function deadlineOrder(a: Record, b: Record): number {
   return da - db || b.priority - a.priority || a.id.localeCompare(b.id);
 }
 
+const STORE_PREFIX = "signq.inbox.";
+
+/** The inbox last seen by this tab for `signerId`, if any. */
+function restore(signerId: string): Pick<InboxState, "records" | "away"> {
+  try {
+    const kept = sessionStorage.getItem(STORE_PREFIX + signerId);
+    if (kept) return fromBinary(InboxSnapshotSchema, base64Decode(kept));
+  } catch {
+    // A damaged copy is only a cache: start empty and wait for the server.
+  }
+  return { records: [], away: false };
+}
+
+/** Forgets every kept inbox (sign out). */
+export function forgetInboxes(): void {
+  for (const key of Object.keys(sessionStorage)) {
+    if (key.startsWith(STORE_PREFIX)) sessionStorage.removeItem(key);
+  }
+}
+
 /** One live inbox stream for the signed-in signer. */
 export class LiveInbox {
-  private state: InboxState = { records: [], away: false, connection: "connecting" };
+  private state: InboxState;
   private readonly listeners = new Set<() => void>();
   private abort = new AbortController();
   private stopped = false;
   private wake: (() => void) | null = null;
 
-  constructor(private readonly onUnauthenticated: () => void) {
+  constructor(
+    private readonly signerId: string,
+    private readonly onUnauthenticated: () => void,
+  ) {
+    const kept = restore(signerId);
+    this.state = { records: [...kept.records].sort(deadlineOrder), away: kept.away, connection: "connecting" };
     window.addEventListener("online", this.reconnectNow);
     window.addEventListener("offline", this.dropped);
     void this.run();
@@ -78,6 +107,10 @@ export class LiveInbox {
 
   private update(patch: Partial<InboxState>): void {
     this.state = { ...this.state, ...patch };
+    if (patch.records || patch.away !== undefined) {
+      const snapshot = create(InboxSnapshotSchema, { records: this.state.records, away: this.state.away });
+      sessionStorage.setItem(STORE_PREFIX + this.signerId, base64Encode(toBinary(InboxSnapshotSchema, snapshot)));
+    }
     this.listeners.forEach((l) => l());
   }
 

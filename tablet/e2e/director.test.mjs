@@ -3,21 +3,13 @@
 // delegation with the PIN, then revokes it.
 
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { DIRECTOR, LANDSCAPE, PORTRAIT, Ward, launchBrowser, screenshot, signIn, smallTargets, tablet } from "./harness.mjs";
-
-let browser;
-before(async () => {
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-});
+import { test } from "node:test";
+import { DIRECTOR, LANDSCAPE, PORTRAIT, Ward, screenshot, signIn, smallTargets } from "./harness.mjs";
 
 test("the director sees the ward and creates and revokes a delegation", { timeout: 180_000 }, async () => {
   const ward = await Ward.start();
   try {
-    const { context, page } = await tablet(browser, LANDSCAPE);
+    const { context, page } = await ward.tablet(LANDSCAPE);
     // A land record only the director may sign, and a certified copy a deputy may.
     const land = await ward.submit("DD-BD", "Đăng ký biến động đất đai - thửa 112, tờ 7", "land-1");
     await ward.submit("CT-BS", "Bản sao sổ hộ khẩu - Võ Minh Tuấn", "copy-1");

@@ -2,7 +2,7 @@
 // `cargo test` built, or $SIGNQ_BIN), records submitted through Intake with the real `signq submit`,
 // signatures judged by `openssl cms -verify`, and Debian's Chromium driven by playwright-core.
 
-import { execFile, spawn } from "node:child_process";
+import { execFile, execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { createServer, connect } from "node:net";
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
@@ -66,6 +66,24 @@ export class Ward {
     this.child = child;
     this.scheduler = "";
     this.metrics = "";
+    this.browser = null;
+  }
+
+  /**
+   * A tablet-sized page in Debian's Chromium, headless, which trusts the ward CA the way a
+   * tablet set up for the ward does (in its NSS certificate store), so TLS is checked for real.
+   */
+  async tablet(viewport = PORTRAIT) {
+    this.browser ??= await launchTrusting(join(this.data, "pki/ca.crt.pem"), this.dir);
+    const context = await this.browser.newContext({
+      viewport,
+      deviceScaleFactor: 1,
+      hasTouch: true,
+      locale: "vi-VN",
+      timezoneId: "Asia/Ho_Chi_Minh",
+    });
+    const page = await context.newPage();
+    return { context, page };
   }
 
   /** The app's address: the scheduler's own TLS port, under the certificate's name. */
@@ -140,6 +158,7 @@ export class Ward {
   }
 
   async stop() {
+    await this.browser?.close();
     if (this.child.exitCode === null) {
       this.child.kill("SIGTERM");
       await once(this.child, "exit");
@@ -209,11 +228,21 @@ export class Cable {
   }
 }
 
+export const PORTRAIT = { width: 820, height: 1180 };
+export const LANDSCAPE = { width: 1180, height: 820 };
+
 /** Debian's Chromium, headless, with nothing that reaches beyond this machine. */
-export async function launchBrowser() {
+async function launchTrusting(caFile, dir) {
+  // Chromium on Linux reads trusted roots from $HOME/.pki/nssdb.
+  const home = join(dir, "chromium-home");
+  const db = `sql:${join(home, ".pki/nssdb")}`;
+  mkdirSync(join(home, ".pki/nssdb"), { recursive: true });
+  execFileSync("certutil", ["-d", db, "-N", "--empty-password"]);
+  execFileSync("certutil", ["-d", db, "-A", "-n", "signq ward CA", "-t", "C,,", "-i", caFile]);
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
+    env: { ...process.env, HOME: home },
     args: [
       "--no-sandbox",
       "--disable-gpu",
@@ -224,24 +253,6 @@ export async function launchBrowser() {
       "--disable-sync",
     ],
   });
-}
-
-export const PORTRAIT = { width: 820, height: 1180 };
-export const LANDSCAPE = { width: 1180, height: 820 };
-
-/** A tablet-sized page that trusts the ward's certificate (the dev PKI's own CA). */
-export async function tablet(browser, viewport = PORTRAIT) {
-  const context = await browser.newContext({
-    viewport,
-    deviceScaleFactor: 1,
-    hasTouch: true,
-    isMobile: false,
-    ignoreHTTPSErrors: true,
-    locale: "vi-VN",
-    timezoneId: "Asia/Ho_Chi_Minh",
-  });
-  const page = await context.newPage();
-  return { context, page };
 }
 
 /** Signs in on the app's first screen. */

@@ -2,21 +2,13 @@
 // touch targets, and the sign-in screen in both orientations.
 
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { DEPUTY_1, LANDSCAPE, PORTRAIT, Ward, launchBrowser, screenshot, signIn, smallTargets, tablet } from "./harness.mjs";
-
-let browser;
-before(async () => {
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-});
+import { test } from "node:test";
+import { DEPUTY_1, LANDSCAPE, PORTRAIT, Ward, screenshot, signIn, smallTargets } from "./harness.mjs";
 
 test("Vietnamese by default, English on request, away and back", { timeout: 120_000 }, async () => {
   const ward = await Ward.start();
   try {
-    const { context, page } = await tablet(browser, PORTRAIT);
+    const { context, page } = await ward.tablet(PORTRAIT);
     await page.goto(ward.url);
     await page.getByRole("heading", { name: "Đăng nhập để ký" }).waitFor();
     assert.equal(await page.evaluate(() => document.documentElement.lang), "vi");

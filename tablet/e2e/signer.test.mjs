@@ -3,34 +3,25 @@
 // overdue records in red; and a network cut in the middle of an approval signs each record once.
 
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import {
   Cable,
   DEPUTY_1,
   LANDSCAPE,
   PORTRAIT,
   Ward,
-  launchBrowser,
+ 
   screenshot,
   signIn,
   smallTargets,
-  tablet,
 } from "./harness.mjs";
-
-let browser;
-before(async () => {
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-});
 
 const row = (page, id) => page.locator(`[data-testid="record"][data-record-id="${id}"]`);
 
 test("a deputy signs ten records with one PIN and returns one with a reason", { timeout: 180_000 }, async () => {
   const ward = await Ward.start(["--lease-size", "20"]);
   try {
-    const { context, page } = await tablet(browser, PORTRAIT);
+    const { context, page } = await ward.tablet(PORTRAIT);
     await signIn(page, ward, DEPUTY_1);
     await page.getByTestId("inbox-empty").waitFor();
     assert.deepEqual(await smallTargets(page), [], "touch targets on the empty inbox");
@@ -112,7 +103,7 @@ test("a network cut in the middle of an approval shows the banner and signs each
   const ward = await Ward.start(["--lease-size", "20"]);
   const cable = await Cable.plug(ward.scheduler);
   try {
-    const { context, page } = await tablet(browser, LANDSCAPE);
+    const { context, page } = await ward.tablet(LANDSCAPE);
     await signIn(page, ward, DEPUTY_1, cable.url);
     const ids = [];
     for (let i = 1; i <= 3; i++) ids.push(await ward.submit("CT-BS", `Bản sao hợp đồng số ${i}`, `cut-${i}`));
@@ -154,6 +145,60 @@ test("a network cut in the middle of an approval shows the banner and signs each
       assert.equal(record.signer, DEPUTY_1.id);
     }
     await context.close();
+  } finally {
+    cable.close();
+    await ward.stop();
+  }
+});
+
+test("a reload without network keeps the inbox, and the interrupted approval is finished with the PIN", { timeout: 180_000 }, async () => {
+  const ward = await Ward.start(["--lease-size", "20"]);
+  const cable = await Cable.plug(ward.scheduler);
+  try {
+    const { page } = await ward.tablet(LANDSCAPE);
+    await signIn(page, ward, DEPUTY_1, cable.url);
+    // Once the service worker runs, one more load puts the app's shell in its cache.
+    await page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
+    await page.reload();
+    await page.getByTestId("who").waitFor();
+    assert.ok(await page.evaluate(() => navigator.serviceWorker.controller !== null), "the service worker controls the page");
+    const ids = [];
+    for (let i = 1; i <= 2; i++) ids.push(await ward.submit("CT-HD", `Hợp đồng mua bán xe máy số ${i}`, `reload-${i}`));
+    for (const id of ids) await row(page, id).waitFor();
+    const signaturesBefore = await ward.counter("signq_signer_signatures_total");
+
+    await page.getByTestId("select-all").check();
+    await page.getByTestId("approve-selected").click();
+    await page.getByTestId("pin-dialog").locator('input[name="pin"]').fill(DEPUTY_1.pin);
+    cable.hold();
+    await page.getByTestId("pin-dialog").getByRole("button", { name: "Xác nhận" }).click();
+    for (const id of ids) {
+      while ((await ward.get(id)).state !== "SIGNED") await new Promise((r) => setTimeout(r, 50));
+    }
+    cable.cut();
+    await page.getByTestId("offline-banner").getByText("Đang chờ xác nhận ký 2 hồ sơ").waitFor();
+
+    // Reloaded with the cable out: the app, the inbox as last seen and the unconfirmed batch.
+    await page.reload();
+    await page.getByTestId("offline-banner").getByText("Mất kết nối mạng").waitFor();
+    for (const id of ids) await row(page, id).waitFor();
+    assert.match(await row(page, ids[0]).innerText(), /Chứng thực hợp đồng, giao dịch/);
+    await page.getByTestId("interrupted").getByText("Lần ký 2 hồ sơ trước chưa được xác nhận").waitFor();
+    await screenshot(page, "offline-reload-landscape");
+
+    // Back online: the server's snapshot no longer holds them; the PIN finishes the batch, which
+    // gets the signatures already made.
+    cable.restore();
+    for (const id of ids) await row(page, id).waitFor({ state: "detached", timeout: 30_000 });
+    await page.getByTestId("interrupted").getByRole("button", { name: "Hoàn tất" }).click();
+    await page.getByTestId("pin-dialog").locator('input[name="pin"]').fill(DEPUTY_1.pin);
+    await page.getByTestId("pin-dialog").getByRole("button", { name: "Xác nhận" }).click();
+    await page.getByTestId("toast-ok").getByText("Đã ký 2 hồ sơ.").waitFor();
+    await page.getByTestId("interrupted").waitFor({ state: "detached" });
+
+    const signaturesAfter = await ward.counter("signq_signer_signatures_total");
+    assert.equal(signaturesAfter - signaturesBefore, ids.length, "each record signed exactly once");
+    for (const id of ids) assert.equal((await ward.verify(id)).signer, DEPUTY_1.id);
   } finally {
     cable.close();
     await ward.stop();

@@ -11,6 +11,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::Response;
 use rust_embed::{Embed, EmbeddedFile};
+use tower_http::compression::CompressionLayer;
 
 /// The built app (`npm run build` in `tablet/`).
 #[derive(Embed)]
@@ -28,9 +29,10 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
      form-action 'none'";
 
 /// The router that serves the app: `/` and any path without a file extension get `index.html`
-/// (the app routes in the browser), other paths their file from the bundle.
+/// (the app routes in the browser), other paths their file from the bundle, compressed for
+/// browsers that accept it (the scripts shrink to a third, which counts on a commune's network).
 pub fn router() -> Router {
-    Router::new().fallback(serve)
+    Router::new().fallback(serve).layer(CompressionLayer::new())
 }
 
 /// The number of files in the embedded bundle (a build without one serves nothing).
@@ -181,6 +183,25 @@ mod tests {
             .to_string();
         let again = get(&format!("/{asset}"), &[("if-none-match", &etag)]).await;
         assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    }
+
+    #[tokio::test]
+    async fn scripts_are_compressed_for_browsers_that_accept_it() {
+        let asset = Bundle::iter()
+            .find(|n| n.starts_with(HASHED_ASSETS) && n.ends_with(".js"))
+            .expect("a script in the bundle");
+        let plain = get(&format!("/{asset}"), &[]).await;
+        assert!(plain.headers().get(header::CONTENT_ENCODING).is_none());
+        let gzip = get(&format!("/{asset}"), &[("accept-encoding", "gzip")]).await;
+        assert_eq!(gzip.headers()[header::CONTENT_ENCODING], "gzip");
+        let size = |r: Response| async move {
+            axum::body::to_bytes(r.into_body(), usize::MAX)
+                .await
+                .unwrap()
+                .len()
+        };
+        let (plain, gzip) = (size(plain).await, size(gzip).await);
+        assert!(gzip < plain / 2, "gzip {gzip} of {plain} bytes");
     }
 
     #[tokio::test]

@@ -17,37 +17,38 @@ export function seconds(d: Duration | undefined): number {
   return d ? Number(d.seconds) + d.nanos / 1e9 : 0;
 }
 
+const formats = {
+  dateTime: { day: "2-digit", month: "2-digit", hour: "2-digit", minute: "2-digit" },
+  date: { day: "2-digit", month: "2-digit", year: "numeric" },
+  clock: { hour: "2-digit", minute: "2-digit", second: "2-digit" },
+} satisfies Record<string, Intl.DateTimeFormatOptions>;
+
+// Building a formatter costs far more than using one, and a list re-renders often: keep them.
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function format(lang: Lang, kind: keyof typeof formats, ms: number): string {
+  const key = `${lang}/${kind}`;
+  let f = formatters.get(key);
+  if (!f) {
+    f = new Intl.DateTimeFormat(locale(lang), { timeZone: WARD_TIME_ZONE, hour12: false, ...formats[kind] });
+    formatters.set(key, f);
+  }
+  return f.format(ms);
+}
+
 /** A date and time in ward time, e.g. "21/11 14:05". */
 export function dateTime(lang: Lang, ms: number): string {
-  return new Intl.DateTimeFormat(locale(lang), {
-    timeZone: WARD_TIME_ZONE,
-    day: "2-digit",
-    month: "2-digit",
-    hour: "2-digit",
-    minute: "2-digit",
-    hour12: false,
-  }).format(ms);
+  return format(lang, "dateTime", ms);
 }
 
 /** A calendar date in ward time, with the year, e.g. "22/11/2026". */
 export function date(lang: Lang, ms: number): string {
-  return new Intl.DateTimeFormat(locale(lang), {
-    timeZone: WARD_TIME_ZONE,
-    day: "2-digit",
-    month: "2-digit",
-    year: "numeric",
-  }).format(ms);
+  return format(lang, "date", ms);
 }
 
 /** A clock time in ward time, e.g. "14:05:09". */
 export function clock(lang: Lang, ms: number): string {
-  return new Intl.DateTimeFormat(locale(lang), {
-    timeZone: WARD_TIME_ZONE,
-    hour: "2-digit",
-    minute: "2-digit",
-    second: "2-digit",
-    hour12: false,
-  }).format(ms);
+  return format(lang, "clock", ms);
 }
 
 /** The calendar date (YYYY-MM-DD) in ward time, for date inputs. */

@@ -3,7 +3,7 @@
 
 import { useCallback, useEffect, useMemo, useState } from "preact/hooks";
 import { forgetPending } from "./approval";
-import { CALL_TIMEOUT_MS, inbox, isTransient, message } from "./api";
+import { CALL_TIMEOUT_MS, explain, inbox, isTransient } from "./api";
 import { useWords } from "./i18n";
 import { forgetInboxes, LiveInbox, useInbox } from "./live";
 import { Delegations } from "./screens/Delegations";
@@ -42,7 +42,7 @@ function Shell(props: { session: SessionInfo }) {
       live.setAway(r.away);
     } catch (e) {
       if (isTransient(e)) live.markOffline();
-      else setNotice({ kind: "error", text: message(e) });
+      else setNotice({ kind: "error", text: explain(t, e) });
     }
   }
 

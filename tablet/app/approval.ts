@@ -7,7 +7,7 @@
 // only: after a reload the app asks for it again to finish the batch.
 
 import { useSyncExternalStore } from "preact/compat";
-import { CALL_TIMEOUT_MS, inbox, isTransient } from "./api";
+import { CALL_TIMEOUT_MS, inbox, isSessionEnded, isTransient } from "./api";
 import type { Record } from "./gen/signq/v1/record_pb";
 
 const KEY = "signq.pendingApproval";
@@ -72,6 +72,11 @@ export async function approve(
       update({ pending: null, running: false, retrying: false });
       return response.records;
     } catch (e) {
+      if (isSessionEnded(e)) {
+        // An earlier attempt may have signed: keep the batch, to finish after signing in again.
+        update({ running: false, retrying: false });
+        throw e;
+      }
       if (!isTransient(e)) {
         update({ pending: null, running: false, retrying: false });
         throw e;

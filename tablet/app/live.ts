@@ -6,7 +6,7 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { base64Decode, base64Encode } from "@bufbuild/protobuf/wire";
 import { useSyncExternalStore } from "preact/compat";
-import { inbox, isUnauthenticated } from "./api";
+import { inbox, isSessionEnded } from "./api";
 import { InboxSnapshotSchema } from "./gen/signq/v1/inbox_pb";
 import type { Record } from "./gen/signq/v1/record_pb";
 
@@ -138,7 +138,7 @@ export class LiveInbox {
         }
       } catch (err) {
         if (this.stopped) return;
-        if (isUnauthenticated(err)) {
+        if (isSessionEnded(err)) {
           this.onUnauthenticated();
           return;
         }

@@ -2,7 +2,7 @@
 // reload keeps the person signed in while closing the tab ends it; the PIN is never stored.
 
 import { useSyncExternalStore } from "preact/compat";
-import { inbox, setToken, CALL_TIMEOUT_MS } from "./api";
+import { inbox, setToken, whenSessionEnds, CALL_TIMEOUT_MS } from "./api";
 import { SignerRole } from "./gen/signq/v1/delegation_pb";
 
 export type SessionInfo = {
@@ -57,10 +57,11 @@ export async function signOut(): Promise<void> {
   set(null);
 }
 
-/** Forgets the session after the server refused it (expired or revoked). */
+/** Forgets the session after the server refused it (expired, or the scheduler restarted). */
 export function sessionEnded(): void {
   set(null);
 }
+whenSessionEnds(sessionEnded);
 
 function subscribe(l: () => void): () => void {
   listeners.add(l);

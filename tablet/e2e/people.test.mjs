@@ -19,7 +19,7 @@ test("Vietnamese by default, English on request, away and back", { timeout: 120_
     await page.locator('input[name="signer"]').fill(DEPUTY_1.id);
     await page.locator('input[name="pin"]').fill("111111");
     await page.locator('form[data-testid="sign-in"] button[type="submit"]').click();
-    await page.locator('form[data-testid="sign-in"] .error').waitFor();
+    await page.locator('form[data-testid="sign-in"] .error').getByText("Mã PIN không đúng.").waitFor();
 
     await page.getByTestId("lang-en").click();
     await page.getByRole("heading", { name: "Sign in to sign" }).waitFor();

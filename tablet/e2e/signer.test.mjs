@@ -18,6 +18,19 @@ import {
 
 const row = (page, id) => page.locator(`[data-testid="record"][data-record-id="${id}"]`);
 
+/** Selects every record and approves them with the PIN; the cable is cut once they are signed. */
+async function approveAndLoseTheAnswer(page, ward, cable, ids) {
+  await page.getByTestId("select-all").check();
+  await page.getByTestId("approve-selected").click();
+  await page.getByTestId("pin-dialog").locator('input[name="pin"]').fill(DEPUTY_1.pin);
+  cable.hold();
+  await page.getByTestId("pin-dialog").getByRole("button", { name: "Xác nhận" }).click();
+  for (const id of ids) {
+    while ((await ward.get(id)).state !== "SIGNED") await new Promise((r) => setTimeout(r, 50));
+  }
+  cable.cut();
+}
+
 test("a deputy signs ten records with one PIN and returns one with a reason", { timeout: 180_000 }, async () => {
   const ward = await Ward.start(["--lease-size", "20"]);
   try {
@@ -66,7 +79,7 @@ test("a deputy signs ten records with one PIN and returns one with a reason", { 
     await screenshot(page, "pin-portrait");
     await pin.getByRole("button", { name: "Xác nhận" }).click();
     // A wrong PIN is refused in the server's words, and nothing is signed.
-    await pin.getByTestId("dialog-error").waitFor();
+    await pin.getByTestId("dialog-error").getByText("Mã PIN không đúng. Còn 4 lần thử trước khi khóa.").waitFor();
     assert.equal((await ward.get(batch[0])).state, "LEASED");
     await pin.locator('input[name="pin"]').fill(DEPUTY_1.pin);
     await pin.getByRole("button", { name: "Xác nhận" }).click();
@@ -112,15 +125,7 @@ test("a network cut in the middle of an approval shows the banner and signs each
 
     // The approval reaches the scheduler and is signed, but the cable is cut before the answer
     // comes back: the tablet cannot know whether it signed.
-    await page.getByTestId("select-all").check();
-    await page.getByTestId("approve-selected").click();
-    await page.getByTestId("pin-dialog").locator('input[name="pin"]').fill(DEPUTY_1.pin);
-    cable.hold();
-    await page.getByTestId("pin-dialog").getByRole("button", { name: "Xác nhận" }).click();
-    for (const id of ids) {
-      while ((await ward.get(id)).state !== "SIGNED") await new Promise((r) => setTimeout(r, 50));
-    }
-    cable.cut();
+    await approveAndLoseTheAnswer(page, ward, cable, ids);
 
     const banner = page.getByTestId("offline-banner");
     await banner.getByText("Mất kết nối mạng").waitFor();
@@ -167,15 +172,7 @@ test("a reload without network keeps the inbox, and the interrupted approval is 
     for (const id of ids) await row(page, id).waitFor();
     const signaturesBefore = await ward.counter("signq_signer_signatures_total");
 
-    await page.getByTestId("select-all").check();
-    await page.getByTestId("approve-selected").click();
-    await page.getByTestId("pin-dialog").locator('input[name="pin"]').fill(DEPUTY_1.pin);
-    cable.hold();
-    await page.getByTestId("pin-dialog").getByRole("button", { name: "Xác nhận" }).click();
-    for (const id of ids) {
-      while ((await ward.get(id)).state !== "SIGNED") await new Promise((r) => setTimeout(r, 50));
-    }
-    cable.cut();
+    await approveAndLoseTheAnswer(page, ward, cable, ids);
     await page.getByTestId("offline-banner").getByText("Đang chờ xác nhận ký 2 hồ sơ").waitFor();
 
     // Reloaded with the cable out: the app, the inbox as last seen and the unconfirmed batch.

@@ -1,13 +1,57 @@
-//! Exactly one signature per record: racing approvals, and the audit chain that records them;
+//! Exactly one signature per record: racing approvals, retried rejections, and the audit chain;
 //! `signq audit verify` names the first edited entry. Also: the scheduler answers gRPC-web.
 
 use std::io::{Read, Write};
 use std::sync::Arc;
 
-use signq_proto::v1::{ApproveRequest, GetRecordRequest, PullNextRequest};
+use signq_proto::v1::{
+    ApproveRequest, GetRecordRequest, PullNextRequest, RecordState, RejectRequest,
+};
 use tonic::Code;
 
-use super::fixture::{DEPUTY_2, Ward, intake, run, sign_in, submission};
+use super::fixture::{DEPUTY_1, DEPUTY_2, Ward, intake, run, sign_in, submission};
+
+#[tokio::test]
+async fn a_retried_reject_returns_the_rejected_record_and_changes_nothing() {
+    let ward = Ward::start(&[]);
+    let mut intake = intake(&ward).await;
+    let record = intake
+        .submit(submission("HT-KT", "reject-retry"))
+        .await
+        .expect("submit")
+        .into_inner();
+    let mut deputy = sign_in(&ward, DEPUTY_2).await;
+    deputy
+        .pull_next(PullNextRequest { max: 0 })
+        .await
+        .expect("pull");
+    let request = |reason: &str| RejectRequest {
+        record_id: record.id.clone(),
+        reason: reason.into(),
+    };
+    let first = deputy
+        .reject(request("the seal is unreadable"))
+        .await
+        .expect("reject")
+        .into_inner();
+    assert_eq!(first.state, RecordState::Rejected as i32);
+    // The answer was lost and the tablet sends it again: the stored rejection comes back.
+    let again = deputy
+        .reject(request("the seal is unreadable"))
+        .await
+        .expect("retried reject")
+        .into_inner();
+    assert_eq!(again.state, RecordState::Rejected as i32);
+    assert_eq!(again.reason, "the seal is unreadable");
+    assert_eq!(again.finished_at, first.finished_at);
+    // Someone else cannot: the record is not theirs.
+    let mut other = sign_in(&ward, DEPUTY_1).await;
+    let refused = other
+        .reject(request("not mine"))
+        .await
+        .expect_err("another signer");
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+}
 
 #[tokio::test]
 async fn racing_approvals_store_one_signature() {

@@ -236,7 +236,8 @@ impl Engine {
         Ok(out)
     }
 
-    /// Returns a leased record to intake with a reason.
+    /// Returns a leased record to intake with a reason. Like approval, it is safe to retry: the
+    /// signer who already returned the record gets it back as it was stored.
     pub async fn reject(
         self: &Arc<Self>,
         signer: &str,
@@ -245,6 +246,12 @@ impl Engine {
     ) -> Result<Record, SchedError> {
         let held = lock(&self.leases).get(id).cloned();
         let Some(held) = held.filter(|h| h.signer == signer) else {
+            if let Some(record) = self.store.get(id).await?
+                && record.state == RecordState::Rejected
+                && record.signer_id.as_deref() == Some(signer)
+            {
+                return Ok(record);
+            }
             return Err(SchedError::FailedPrecondition(format!(
                 "record_id: record {id} is not leased to {signer}"
             )));

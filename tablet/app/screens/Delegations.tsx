@@ -4,7 +4,7 @@
 
 import { useEffect, useState } from "preact/hooks";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { admin, CALL_TIMEOUT_MS, isTransient, message } from "../api";
+import { admin, CALL_TIMEOUT_MS, explain, isTransient } from "../api";
 import { procedureName, useProcedures } from "../catalogue";
 import { date, millis, wardDate } from "../format";
 import type { DelegationInfo, SignerInfo } from "../gen/signq/v1/admin_pb";
@@ -36,7 +36,7 @@ export function Delegations(props: { session: SessionInfo; notify: (n: Notice) =
 
   function failed(e: unknown): string {
     if (isTransient(e)) props.onOffline();
-    return isTransient(e) ? t.offline : message(e);
+    return explain(t, e);
   }
 
   async function reload() {

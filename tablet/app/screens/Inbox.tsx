@@ -3,7 +3,7 @@
 
 import { useEffect, useState } from "preact/hooks";
 import { approve, useApproval } from "../approval";
-import { CALL_TIMEOUT_MS, inbox, isTransient, message } from "../api";
+import { CALL_TIMEOUT_MS, explain, inbox, isTransient } from "../api";
 import { procedureName, useProcedures } from "../catalogue";
 import { millis, dateTime, span, useNow } from "../format";
 import { Priority, RecordState, type Record } from "../gen/signq/v1/record_pb";
@@ -48,21 +48,30 @@ export function Inbox(props: { live: LiveInbox; state: InboxState; notify: (n: N
     });
   }
 
-  async function signBatch(recordIds: string[], pin: string): Promise<string | null> {
-    // Resolves with an error for the dialog to show, or null once the batch is handed over (signed,
-    // or waiting for the network with the banner up).
+  function signBatch(recordIds: string[], pin: string): Promise<string | null> {
+    // Resolves with an error for the dialog to show, or null once the batch is handed over:
+    // signed, or waiting for the network with the banner up. A refusal that comes after the
+    // hand-over (the records went elsewhere while offline) is shown as a message instead.
     return new Promise((resolveDialog) => {
+      let handedOver = false;
+      const handOver = () => {
+        if (!handedOver) resolveDialog(null);
+        handedOver = true;
+      };
       approve(recordIds, pin, () => {
         live.markOffline();
-        resolveDialog(null);
+        handOver();
       }).then(
         (records) => {
-          resolveDialog(null);
+          handOver();
           const signed = records.filter((r) => r.state === RecordState.SIGNED).length;
           notify({ kind: "ok", text: t.signedN(signed) });
           setSelected((s) => new Set([...s].filter((id) => !recordIds.includes(id))));
         },
-        (e: unknown) => resolveDialog(message(e)),
+        (e: unknown) => {
+          if (handedOver) notify({ kind: "error", text: explain(t, e) });
+          else resolveDialog(explain(t, e));
+        },
       );
     });
   }
@@ -74,7 +83,7 @@ export function Inbox(props: { live: LiveInbox; state: InboxState; notify: (n: N
       return null;
     } catch (e) {
       if (isTransient(e)) live.markOffline();
-      return isTransient(e) ? t.offline : message(e);
+      return explain(t, e);
     }
   }
 
@@ -83,7 +92,7 @@ export function Inbox(props: { live: LiveInbox; state: InboxState; notify: (n: N
       await inbox.pullNext({ max: 0 }, { timeoutMs: CALL_TIMEOUT_MS });
     } catch (e) {
       if (isTransient(e)) live.markOffline();
-      else notify({ kind: "error", text: message(e) });
+      else notify({ kind: "error", text: explain(t, e) });
     }
   }
 

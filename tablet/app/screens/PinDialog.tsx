@@ -3,6 +3,7 @@
 import { useState } from "preact/hooks";
 import { useWords } from "../i18n";
 import { FormDialog } from "../ui/FormDialog";
+import { PinField } from "../ui/PinField";
 
 export function PinDialog(props: {
   count: number;
@@ -27,19 +28,7 @@ export function PinDialog(props: {
       }}
     >
       <p class="muted">{t.pinHint}</p>
-      <label>
-        {t.pin}
-        <input
-          name="pin"
-          type="password"
-          inputMode="numeric"
-          autoComplete="off"
-          autoFocus
-          required
-          value={pin}
-          onInput={(e) => setPin(e.currentTarget.value)}
-        />
-      </label>
+      <PinField value={pin} onInput={setPin} />
     </FormDialog>
   );
 }

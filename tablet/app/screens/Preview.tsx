@@ -4,7 +4,7 @@
 
 import { useEffect, useRef, useState } from "preact/hooks";
 import workerUrl from "pdfjs-dist/build/pdf.worker.min.mjs?url";
-import { CALL_TIMEOUT_MS, inbox, isTransient, message } from "../api";
+import { CALL_TIMEOUT_MS, explain, inbox } from "../api";
 import type { Record } from "../gen/signq/v1/record_pb";
 import { useWords } from "../i18n";
 
@@ -59,7 +59,7 @@ export function Preview(props: {
       await doc.destroy();
       if (!cancelled) setStatus({ kind: "pages", count });
     })().catch((e: unknown) => {
-      if (!cancelled) setStatus({ kind: "error", text: isTransient(e) ? t.offline : message(e) });
+      if (!cancelled) setStatus({ kind: "error", text: explain(t, e) });
     });
     return () => {
       cancelled = true;

@@ -1,10 +1,11 @@
 // Sign in with the signer id and PIN; the signer service checks the PIN under its lockout.
 
 import { useState } from "preact/hooks";
-import { isTransient, message } from "../api";
+import { explain } from "../api";
 import { useWords } from "../i18n";
 import { signIn } from "../session";
 import { LanguageSwitch } from "../ui/LanguageSwitch";
+import { PinField } from "../ui/PinField";
 
 export function SignIn() {
   const { t } = useWords();
@@ -21,7 +22,7 @@ export function SignIn() {
       await signIn(signerId.trim(), pin);
       localStorage.setItem("signq.lastSigner", signerId.trim());
     } catch (err) {
-      setError(isTransient(err) ? t.offline : message(err));
+      setError(explain(t, err));
     } finally {
       setPin("");
       setBusy(false);
@@ -49,18 +50,7 @@ export function SignIn() {
             required
           />
         </label>
-        <label>
-          {t.pin}
-          <input
-            name="pin"
-            type="password"
-            inputMode="numeric"
-            autoComplete="current-password"
-            value={pin}
-            onInput={(e) => setPin(e.currentTarget.value)}
-            required
-          />
-        </label>
+        <PinField value={pin} onInput={setPin} signIn />
         {error && (
           <p class="error" role="alert">
             {error}

@@ -2,7 +2,7 @@
 // the on-time rate, wait percentiles, and the backlog sampled while the screen is open.
 
 import { useEffect, useState } from "preact/hooks";
-import { admin, CALL_TIMEOUT_MS, isTransient, message } from "../api";
+import { admin, CALL_TIMEOUT_MS, explain, isTransient } from "../api";
 import { clock, percent, seconds, shortDuration } from "../format";
 import type { SignerInfo, Statistics } from "../gen/signq/v1/admin_pb";
 import { SignerRole } from "../gen/signq/v1/delegation_pb";
@@ -43,7 +43,7 @@ export function Ward(props: { session: SessionInfo; onOffline: () => void }) {
       } catch (e) {
         if (!live) return;
         if (isTransient(e)) props.onOffline();
-        else setError(message(e));
+        else setError(explain(t, e));
       }
     }
     void refresh();

@@ -59,11 +59,7 @@ export function forgetPending(): void {
  * rejects only on a definite refusal (wrong PIN, records no longer leased, ...). While the network
  * is down it keeps the batch and retries, calling `onOffline` each time an attempt fails.
  */
-export async function approve(
-  recordIds: string[],
-  pin: string,
-  onOffline: () => void,
-): Promise<Record[]> {
+export async function approve(recordIds: string[], pin: string, onOffline: () => void): Promise<Record[]> {
   update({ pending: { recordIds, since: Date.now() }, running: true, retrying: false });
   let backoff = 1_000;
   for (;;) {

@@ -6,6 +6,8 @@ import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
 import { locale, type Lang, type Words } from "./i18n";
 
 const WARD_TIME_ZONE = "Asia/Ho_Chi_Minh";
+/** Vietnam keeps UTC+7 all year (no daylight saving). */
+const WARD_UTC_OFFSET = "+07:00";
 
 /** Milliseconds since the epoch of a protobuf timestamp (0 when absent). */
 export function millis(ts: Timestamp | undefined): number {
@@ -56,6 +58,16 @@ export function wardDate(ms: number): string {
   return new Intl.DateTimeFormat("en-CA", { timeZone: WARD_TIME_ZONE }).format(ms);
 }
 
+/** The first instant of a ward date (YYYY-MM-DD). */
+export function wardDayStart(day: string): Date {
+  return new Date(`${day}T00:00:00${WARD_UTC_OFFSET}`);
+}
+
+/** The last second of a ward date (YYYY-MM-DD). */
+export function wardDayEnd(day: string): Date {
+  return new Date(`${day}T23:59:59${WARD_UTC_OFFSET}`);
+}
+
 /** A span of time in the largest two units, e.g. "2 giờ 5 phút" or "3 d 4 h". */
 export function span(t: Words, ms: number): string {
   const minutes = Math.max(0, Math.round(Math.abs(ms) / 60_000));
@@ -77,9 +89,7 @@ export function shortDuration(t: Words, secs: number): string {
 
 /** A ratio (0..1) as a percentage in the chosen language. */
 export function percent(lang: Lang, ratio: number): string {
-  return new Intl.NumberFormat(locale(lang), { style: "percent", maximumFractionDigits: 1 }).format(
-    ratio,
-  );
+  return new Intl.NumberFormat(locale(lang), { style: "percent", maximumFractionDigits: 1 }).format(ratio);
 }
 
 /** The current time, refreshed every `everyMs` so countdowns move while the screen is open. */

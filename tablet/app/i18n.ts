@@ -126,7 +126,8 @@ const en: Words = {
   offline: "No network connection. Nothing is lost; the app reconnects by itself.",
   connecting: "Connecting…",
   retryNow: "Retry now",
-  pendingApproval: (n) => `Signing ${n} records is not yet confirmed; it is resent when the network is back, never signed twice.`,
+  pendingApproval: (n) =>
+    `Signing ${n} records is not yet confirmed; it is resent when the network is back, never signed twice.`,
   interruptedApproval: (n) => `Signing ${n} records was not confirmed. Enter your PIN to finish.`,
   finish: "Finish",
   empty: "Nothing is waiting for your signature.",

@@ -60,7 +60,11 @@ export class LiveInbox {
     private readonly onUnauthenticated: () => void,
   ) {
     const kept = restore(signerId);
-    this.state = { records: [...kept.records].sort(deadlineOrder), away: kept.away, connection: "connecting" };
+    this.state = {
+      records: [...kept.records].sort(deadlineOrder),
+      away: kept.away,
+      connection: "connecting",
+    };
     window.addEventListener("online", this.reconnectNow);
     window.addEventListener("offline", this.dropped);
     void this.run();
@@ -109,7 +113,10 @@ export class LiveInbox {
     this.state = { ...this.state, ...patch };
     if (patch.records || patch.away !== undefined) {
       const snapshot = create(InboxSnapshotSchema, { records: this.state.records, away: this.state.away });
-      sessionStorage.setItem(STORE_PREFIX + this.signerId, base64Encode(toBinary(InboxSnapshotSchema, snapshot)));
+      sessionStorage.setItem(
+        STORE_PREFIX + this.signerId,
+        base64Encode(toBinary(InboxSnapshotSchema, snapshot)),
+      );
     }
     this.listeners.forEach((l) => l());
   }

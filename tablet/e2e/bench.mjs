@@ -22,10 +22,16 @@ const arg = (name, fallback) => {
 };
 const RECORDS = arg("records", 30);
 const LOADS = arg("loads", 3);
-const SLOW_LINK = { offline: false, latency: 150, downloadThroughput: 1.6e6 / 8, uploadThroughput: 0.75e6 / 8 };
+const SLOW_LINK = {
+  offline: false,
+  latency: 150,
+  downloadThroughput: 1.6e6 / 8,
+  uploadThroughput: 0.75e6 / 8,
+};
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)];
+const pct = (xs, p) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)];
 const ms = (x) => `${x.toFixed(0)} ms`;
 
 async function firstLoad(ward, encoding) {
@@ -54,7 +60,10 @@ async function main() {
       loads.gzip.push(await firstLoad(ward, true));
       loads.identity.push(await firstLoad(ward, false));
     }
-    const load = (k) => ({ bytes: median(loads[k].map((l) => l.bytes)), elapsed: median(loads[k].map((l) => l.elapsed)) });
+    const load = (k) => ({
+      bytes: median(loads[k].map((l) => l.bytes)),
+      elapsed: median(loads[k].map((l) => l.elapsed)),
+    });
     const [gz, id] = [load("gzip"), load("identity")];
 
     // 2. Live updates: stamp each row when it appears, in the page's clock (same machine clock).
@@ -86,12 +95,14 @@ async function main() {
       window.shownAt = 0;
       document.addEventListener("submit", () => (window.tap = performance.now()), true);
       new MutationObserver(() => {
-        if (!window.shownAt && document.querySelector('[data-testid="toast-ok"]')) window.shownAt = performance.now();
+        if (!window.shownAt && document.querySelector('[data-testid="toast-ok"]'))
+          window.shownAt = performance.now();
       }).observe(document.body, { childList: true, subtree: true });
     });
     const approveCalls = [];
     page.on("requestfinished", (r) => {
-      if (r.url().endsWith("/signq.v1.Inbox/Approve")) approveCalls.push(r.timing().responseEnd - r.timing().requestStart);
+      if (r.url().endsWith("/signq.v1.Inbox/Approve"))
+        approveCalls.push(r.timing().responseEnd - r.timing().requestStart);
     });
     const app = [];
     const batches = Math.floor(RECORDS / 20);
@@ -111,21 +122,37 @@ async function main() {
       const ids = submitted.slice(b * 20 + 10, b * 20 + 20).map((s) => s.id);
       const port = ward.scheduler.split(":").pop();
       const start = performance.now();
-      await run(SIGNQ, ["--data-dir", ward.data, "approve", "--addr", `localhost:${port}`, "--signer", DEPUTY_1.id, ...ids], {
-        env: { ...process.env, SIGNQ_PIN: DEPUTY_1.pin, RUST_LOG: "warn" },
-      });
+      await run(
+        SIGNQ,
+        ["--data-dir", ward.data, "approve", "--addr", `localhost:${port}`, "--signer", DEPUTY_1.id, ...ids],
+        {
+          env: { ...process.env, SIGNQ_PIN: DEPUTY_1.pin, RUST_LOG: "warn" },
+        },
+      );
       cli.push(performance.now() - start);
     }
 
     console.log(`\nsignq tablet app, ${RECORDS} records, ${LOADS} first loads each (medians)\n`);
     console.log("| measure | tablet app | baseline | ratio |");
     console.log("|---|---:|---:|---:|");
-    console.log(`| first load, bytes on the wire (compressed vs uncompressed) | ${(gz.bytes / 1024).toFixed(0)} KiB | ${(id.bytes / 1024).toFixed(0)} KiB | ${(gz.bytes / id.bytes).toFixed(2)} |`);
-    console.log(`| first load on a 1.6 Mbit/s, 150 ms link (compressed vs uncompressed) | ${ms(gz.elapsed)} | ${ms(id.elapsed)} | ${(gz.elapsed / id.elapsed).toFixed(2)} |`);
-    console.log(`| submit acknowledged → shown on the tablet, p50 (vs submit round trip p50) | ${ms(pct(shown, 50))} | ${ms(pct(submitRtt, 50))} | ${(pct(shown, 50) / pct(submitRtt, 50)).toFixed(2)} |`);
-    console.log(`| submit acknowledged → shown on the tablet, p99 (vs submit round trip p99) | ${ms(pct(shown, 99))} | ${ms(pct(submitRtt, 99))} | ${(pct(shown, 99) / pct(submitRtt, 99)).toFixed(2)} |`);
-    console.log(`| sign 10 with one PIN: the Approve call from the browser (vs \`signq approve\`, whole command) | ${ms(median(approveCalls))} | ${ms(median(cli))} | ${(median(approveCalls) / median(cli)).toFixed(2)} |`);
-    console.log(`| sign 10 with one PIN: tap on Confirm → "signed" shown (vs \`signq approve\`, whole command) | ${ms(median(app))} | ${ms(median(cli))} | ${(median(app) / median(cli)).toFixed(2)} |`);
+    console.log(
+      `| first load, bytes on the wire (compressed vs uncompressed) | ${(gz.bytes / 1024).toFixed(0)} KiB | ${(id.bytes / 1024).toFixed(0)} KiB | ${(gz.bytes / id.bytes).toFixed(2)} |`,
+    );
+    console.log(
+      `| first load on a 1.6 Mbit/s, 150 ms link (compressed vs uncompressed) | ${ms(gz.elapsed)} | ${ms(id.elapsed)} | ${(gz.elapsed / id.elapsed).toFixed(2)} |`,
+    );
+    console.log(
+      `| submit acknowledged → shown on the tablet, p50 (vs submit round trip p50) | ${ms(pct(shown, 50))} | ${ms(pct(submitRtt, 50))} | ${(pct(shown, 50) / pct(submitRtt, 50)).toFixed(2)} |`,
+    );
+    console.log(
+      `| submit acknowledged → shown on the tablet, p99 (vs submit round trip p99) | ${ms(pct(shown, 99))} | ${ms(pct(submitRtt, 99))} | ${(pct(shown, 99) / pct(submitRtt, 99)).toFixed(2)} |`,
+    );
+    console.log(
+      `| sign 10 with one PIN: the Approve call from the browser (vs \`signq approve\`, whole command) | ${ms(median(approveCalls))} | ${ms(median(cli))} | ${(median(approveCalls) / median(cli)).toFixed(2)} |`,
+    );
+    console.log(
+      `| sign 10 with one PIN: tap on Confirm → "signed" shown (vs \`signq approve\`, whole command) | ${ms(median(app))} | ${ms(median(cli))} | ${(median(app) / median(cli)).toFixed(2)} |`,
+    );
   } finally {
     await ward.stop();
   }

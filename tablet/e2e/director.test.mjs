@@ -29,9 +29,11 @@ test("the director sees the ward and creates and revokes a delegation", { timeou
       await page.getByTestId(chart).locator("svg").waitFor();
     }
     const signers = await page.getByTestId("chart-signers").innerText();
-    for (const name of ["Trần Thị Hồng Nhung", "Lê Văn Phúc", "Phạm Thu Hà"]) assert.match(signers, new RegExp(name));
+    for (const name of ["Trần Thị Hồng Nhung", "Lê Văn Phúc", "Phạm Thu Hà"])
+      assert.match(signers, new RegExp(name));
     // Holding and signed today, per signer: the director signed one; the deputies are not signed in.
-    const load = (name) => page.getByTestId("chart-signers").locator(`g[data-category^="${name}"]`).getAttribute("data-values");
+    const load = (name) =>
+      page.getByTestId("chart-signers").locator(`g[data-category^="${name}"]`).getAttribute("data-values");
     assert.equal(await load("Trần Thị Hồng Nhung"), "0,1");
     assert.equal(await load("Lê Văn Phúc"), "0,0");
     // The director signed the only signed record: a share of 100%, on time.
@@ -60,7 +62,9 @@ test("the director sees the ward and creates and revokes a delegation", { timeou
     await pin.getByRole("button", { name: "Xác nhận" }).click();
     await page.getByTestId("toast-ok").getByText("Đã tạo ủy quyền.").waitFor();
     await items.nth(2).waitFor();
-    const created = page.locator('[data-testid="delegation"][data-deputy="cat-lai/deputy-2"]', { hasText: "CT-BS" });
+    const created = page.locator('[data-testid="delegation"][data-deputy="cat-lai/deputy-2"]', {
+      hasText: "CT-BS",
+    });
     assert.match(await created.innerText(), /Đang hiệu lực/);
 
     await page.setViewportSize(LANDSCAPE);

@@ -43,7 +43,10 @@ export class Ward {
         "127.0.0.1:0",
         ...extra,
       ],
-      { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? "warn" } },
+      {
+        stdio: ["ignore", "pipe", "inherit"],
+        env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? "warn" },
+      },
     );
     const ward = new Ward(dir, child);
     const lines = createInterface({ input: child.stdout });
@@ -97,7 +100,11 @@ export class Ward {
 
   async signq(...args) {
     const port = this.scheduler.split(":").pop();
-    const { stdout } = await run(SIGNQ, ["--data-dir", this.data, ...args.flatMap((a) => (a === "@addr" ? ["--addr", `localhost:${port}`] : [a]))]);
+    const { stdout } = await run(SIGNQ, [
+      "--data-dir",
+      this.data,
+      ...args.flatMap((a) => (a === "@addr" ? ["--addr", `localhost:${port}`] : [a])),
+    ]);
     return stdout;
   }
 
@@ -105,7 +112,17 @@ export class Ward {
   async submit(procedure, title, key) {
     const file = join(this.dir, `${key}.pdf`);
     writeFileSync(file, pdf(title));
-    const out = await this.signq("submit", "@addr", "--procedure", procedure, "--title", title, "--key", key, file);
+    const out = await this.signq(
+      "submit",
+      "@addr",
+      "--procedure",
+      procedure,
+      "--title",
+      title,
+      "--key",
+      key,
+      file,
+    );
     return out.trim().split(/\s+/)[0];
   }
 
@@ -276,12 +293,16 @@ export async function screenshot(page, name) {
 export async function smallTargets(page) {
   return page.evaluate(() => {
     const small = [];
-    for (const el of document.querySelectorAll("button, select, textarea, input:not([type=checkbox]), label.check")) {
+    for (const el of document.querySelectorAll(
+      "button, select, textarea, input:not([type=checkbox]), label.check",
+    )) {
       const r = el.getBoundingClientRect();
       const style = getComputedStyle(el);
       if (r.width === 0 || r.height === 0 || style.visibility === "hidden") continue;
       if (r.width < 44 || r.height < 44) {
-        small.push(`${el.tagName.toLowerCase()} ${(el.textContent ?? "").trim().slice(0, 30)}: ${Math.round(r.width)}×${Math.round(r.height)}`);
+        small.push(
+          `${el.tagName.toLowerCase()} ${(el.textContent ?? "").trim().slice(0, 30)}: ${Math.round(r.width)}×${Math.round(r.height)}`,
+        );
       }
     }
     return small;
@@ -293,7 +314,10 @@ export async function smallTargets(page) {
  * Hand-assembled so the tests need no PDF library; the cross-reference offsets are computed.
  */
 export function pdf(title) {
-  const text = title.normalize("NFD").replace(/[^\x20-\x7e]/g, "").replace(/[()\\]/g, "");
+  const text = title
+    .normalize("NFD")
+    .replace(/[^\x20-\x7e]/g, "")
+    .replace(/[()\\]/g, "");
   const stream = `BT /F1 24 Tf 72 720 Td (${text}) Tj ET\nBT /F1 14 Tf 72 690 Td (signq end-to-end test document) Tj ET`;
   const objects = [
     "<< /Type /Catalog /Pages 2 0 R >>",
@@ -314,4 +338,3 @@ export function pdf(title) {
   body += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
   return Buffer.from(body, "latin1");
 }
-

@@ -4,17 +4,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import {
-  Cable,
-  DEPUTY_1,
-  LANDSCAPE,
-  PORTRAIT,
-  Ward,
- 
-  screenshot,
-  signIn,
-  smallTargets,
-} from "./harness.mjs";
+import { Cable, DEPUTY_1, LANDSCAPE, PORTRAIT, Ward, screenshot, signIn, smallTargets } from "./harness.mjs";
 
 const row = (page, id) => page.locator(`[data-testid="record"][data-record-id="${id}"]`);
 
@@ -31,173 +21,201 @@ async function approveAndLoseTheAnswer(page, ward, cable, ids) {
   cable.cut();
 }
 
-test("a deputy signs ten records with one PIN and returns one with a reason", { timeout: 180_000 }, async () => {
-  const ward = await Ward.start(["--lease-size", "20"]);
-  try {
-    const { context, page } = await ward.tablet(PORTRAIT);
-    await signIn(page, ward, DEPUTY_1);
-    await page.getByTestId("inbox-empty").waitFor();
-    assert.deepEqual(await smallTargets(page), [], "touch targets on the empty inbox");
+test(
+  "a deputy signs ten records with one PIN and returns one with a reason",
+  { timeout: 180_000 },
+  async () => {
+    const ward = await Ward.start(["--lease-size", "20"]);
+    try {
+      const { context, page } = await ward.tablet(PORTRAIT);
+      await signIn(page, ward, DEPUTY_1);
+      await page.getByTestId("inbox-empty").waitFor();
+      assert.deepEqual(await smallTargets(page), [], "touch targets on the empty inbox");
 
-    // A record submitted through Intake appears without a reload (the inbox stream).
-    const first = await ward.submit("CT-BS", "Bản sao giấy khai sinh - Nguyễn Văn An", "e2e-1");
-    await row(page, first).waitFor();
-    assert.match(await row(page, first).innerText(), /CT-BS/);
-    assert.match(await row(page, first).innerText(), /Chứng thực bản sao từ bản chính/);
+      // A record submitted through Intake appears without a reload (the inbox stream).
+      const first = await ward.submit("CT-BS", "Bản sao giấy khai sinh - Nguyễn Văn An", "e2e-1");
+      await row(page, first).waitFor();
+      assert.match(await row(page, first).innerText(), /CT-BS/);
+      assert.match(await row(page, first).innerText(), /Chứng thực bản sao từ bản chính/);
 
-    const ids = [first];
-    for (let i = 2; i <= 12; i++) {
-      ids.push(await ward.submit(i % 2 ? "CT-CK" : "CT-BS", `Hồ sơ chứng thực số ${i} - Trần Thị Mai`, `e2e-${i}`));
+      const ids = [first];
+      for (let i = 2; i <= 12; i++) {
+        ids.push(
+          await ward.submit(i % 2 ? "CT-CK" : "CT-BS", `Hồ sơ chứng thực số ${i} - Trần Thị Mai`, `e2e-${i}`),
+        );
+      }
+      for (const id of ids) await row(page, id).waitFor();
+      // Deadline order: the list is sorted by the deadline the scheduler computed.
+      const shown = await page
+        .getByTestId("record")
+        .evaluateAll((rows) => rows.map((r) => r.dataset.recordId));
+      assert.equal(shown.length, 12);
+      assert.deepEqual(await smallTargets(page), [], "touch targets on a full inbox (portrait)");
+      await screenshot(page, "inbox-portrait");
+
+      // The document, drawn inline.
+      const reject = ids[11];
+      await row(page, reject).locator(".record-body").click();
+      await page.locator('[data-testid="preview-pages"][data-pages="1"]').waitFor();
+      await screenshot(page, "preview-portrait");
+
+      // Return one with a reason; intake sees it rejected.
+      await page.getByTestId("preview").getByRole("button", { name: "Trả lại" }).click();
+      const dialog = page.getByTestId("reason-dialog");
+      await dialog.locator("textarea").fill("Bản sao không rõ dấu giáp lai, đề nghị nộp lại.");
+      await dialog.getByRole("button", { name: "Trả lại" }).click();
+      await row(page, reject).waitFor({ state: "detached" });
+      assert.equal((await ward.get(reject)).state, "REJECTED");
+
+      // Select the ten at the top (one stays) and sign them with one PIN.
+      const batch = ids.slice(0, 10);
+      for (const id of batch) await row(page, id).locator('input[type="checkbox"]').check();
+      await page.getByTestId("approve-selected").click();
+      const pin = page.getByTestId("pin-dialog");
+      await pin.locator('input[name="pin"]').fill("000000");
+      await screenshot(page, "pin-portrait");
+      await pin.getByRole("button", { name: "Xác nhận" }).click();
+      // A wrong PIN is refused in the server's words, and nothing is signed.
+      await pin
+        .getByTestId("dialog-error")
+        .getByText("Mã PIN không đúng. Còn 4 lần thử trước khi khóa.")
+        .waitFor();
+      assert.equal((await ward.get(batch[0])).state, "LEASED");
+      await pin.locator('input[name="pin"]').fill(DEPUTY_1.pin);
+      await pin.getByRole("button", { name: "Xác nhận" }).click();
+      await page.getByTestId("toast-ok").getByText("Đã ký 10 hồ sơ.").waitFor();
+      for (const id of batch) await row(page, id).waitFor({ state: "detached" });
+      for (const id of batch) {
+        const record = await ward.verify(id); // openssl cms -verify against the ward CA
+        assert.equal(record.state, "SIGNED");
+        assert.equal(record.signer, DEPUTY_1.id);
+      }
+
+      // The one left, seen after its deadline: overdue, in red.
+      const left = ids[10];
+      await page.clock.setFixedTime(new Date(Date.now() + 9 * 3600_000));
+      await page.reload();
+      const late = row(page, left).getByTestId("time-left");
+      await late.waitFor();
+      assert.match(await late.innerText(), /quá hạn/);
+      assert.equal(await late.evaluate((el) => getComputedStyle(el).color), "rgb(179, 38, 30)");
+      await screenshot(page, "overdue-portrait");
+
+      await page.setViewportSize(LANDSCAPE);
+      await row(page, left).locator(".record-body").click();
+      await page.locator('[data-testid="preview-pages"][data-pages="1"]').waitFor();
+      assert.deepEqual(await smallTargets(page), [], "touch targets with the preview (landscape)");
+      await screenshot(page, "preview-landscape");
+      await context.close();
+    } finally {
+      await ward.stop();
     }
-    for (const id of ids) await row(page, id).waitFor();
-    // Deadline order: the list is sorted by the deadline the scheduler computed.
-    const shown = await page.getByTestId("record").evaluateAll((rows) => rows.map((r) => r.dataset.recordId));
-    assert.equal(shown.length, 12);
-    assert.deepEqual(await smallTargets(page), [], "touch targets on a full inbox (portrait)");
-    await screenshot(page, "inbox-portrait");
+  },
+);
 
-    // The document, drawn inline.
-    const reject = ids[11];
-    await row(page, reject).locator(".record-body").click();
-    await page.locator('[data-testid="preview-pages"][data-pages="1"]').waitFor();
-    await screenshot(page, "preview-portrait");
+test(
+  "a network cut in the middle of an approval shows the banner and signs each record once",
+  { timeout: 180_000 },
+  async () => {
+    const ward = await Ward.start(["--lease-size", "20"]);
+    const cable = await Cable.plug(ward.scheduler);
+    try {
+      const { context, page } = await ward.tablet(LANDSCAPE);
+      await signIn(page, ward, DEPUTY_1, cable.url);
+      const ids = [];
+      for (let i = 1; i <= 3; i++)
+        ids.push(await ward.submit("CT-BS", `Bản sao hợp đồng số ${i}`, `cut-${i}`));
+      for (const id of ids) await row(page, id).waitFor();
+      const signaturesBefore = await ward.counter("signq_signer_signatures_total");
 
-    // Return one with a reason; intake sees it rejected.
-    await page.getByTestId("preview").getByRole("button", { name: "Trả lại" }).click();
-    const dialog = page.getByTestId("reason-dialog");
-    await dialog.locator("textarea").fill("Bản sao không rõ dấu giáp lai, đề nghị nộp lại.");
-    await dialog.getByRole("button", { name: "Trả lại" }).click();
-    await row(page, reject).waitFor({ state: "detached" });
-    assert.equal((await ward.get(reject)).state, "REJECTED");
+      // The approval reaches the scheduler and is signed, but the cable is cut before the answer
+      // comes back: the tablet cannot know whether it signed.
+      await approveAndLoseTheAnswer(page, ward, cable, ids);
 
-    // Select the ten at the top (one stays) and sign them with one PIN.
-    const batch = ids.slice(0, 10);
-    for (const id of batch) await row(page, id).locator('input[type="checkbox"]').check();
-    await page.getByTestId("approve-selected").click();
-    const pin = page.getByTestId("pin-dialog");
-    await pin.locator('input[name="pin"]').fill("000000");
-    await screenshot(page, "pin-portrait");
-    await pin.getByRole("button", { name: "Xác nhận" }).click();
-    // A wrong PIN is refused in the server's words, and nothing is signed.
-    await pin.getByTestId("dialog-error").getByText("Mã PIN không đúng. Còn 4 lần thử trước khi khóa.").waitFor();
-    assert.equal((await ward.get(batch[0])).state, "LEASED");
-    await pin.locator('input[name="pin"]').fill(DEPUTY_1.pin);
-    await pin.getByRole("button", { name: "Xác nhận" }).click();
-    await page.getByTestId("toast-ok").getByText("Đã ký 10 hồ sơ.").waitFor();
-    for (const id of batch) await row(page, id).waitFor({ state: "detached" });
-    for (const id of batch) {
-      const record = await ward.verify(id); // openssl cms -verify against the ward CA
-      assert.equal(record.state, "SIGNED");
-      assert.equal(record.signer, DEPUTY_1.id);
+      const banner = page.getByTestId("offline-banner");
+      await banner.getByText("Mất kết nối mạng").waitFor();
+      await banner.getByText("Đang chờ xác nhận ký 3 hồ sơ").waitFor();
+      await screenshot(page, "offline-landscape");
+      // Nothing is lost: the records stay on screen while the answer is unknown, and retries keep
+      // failing while the cable is out.
+      await new Promise((r) => setTimeout(r, 2_000));
+      for (const id of ids) assert.equal(await row(page, id).count(), 1);
+      assert.equal(await banner.count(), 1);
+
+      // Plugged back in: the same request goes again and gets the stored signatures back.
+      cable.restore();
+      await page.getByTestId("toast-ok").getByText("Đã ký 3 hồ sơ.").waitFor({ timeout: 30_000 });
+      await banner.waitFor({ state: "detached", timeout: 30_000 });
+      for (const id of ids) await row(page, id).waitFor({ state: "detached" });
+
+      const signaturesAfter = await ward.counter("signq_signer_signatures_total");
+      assert.equal(
+        signaturesAfter - signaturesBefore,
+        ids.length,
+        "the signer service signed each record exactly once",
+      );
+      for (const id of ids) {
+        const record = await ward.verify(id);
+        assert.equal(record.signer, DEPUTY_1.id);
+      }
+      await context.close();
+    } finally {
+      cable.close();
+      await ward.stop();
     }
+  },
+);
 
-    // The one left, seen after its deadline: overdue, in red.
-    const left = ids[10];
-    await page.clock.setFixedTime(new Date(Date.now() + 9 * 3600_000));
-    await page.reload();
-    const late = row(page, left).getByTestId("time-left");
-    await late.waitFor();
-    assert.match(await late.innerText(), /quá hạn/);
-    assert.equal(await late.evaluate((el) => getComputedStyle(el).color), "rgb(179, 38, 30)");
-    await screenshot(page, "overdue-portrait");
+test(
+  "a reload without network keeps the inbox, and the interrupted approval is finished with the PIN",
+  { timeout: 180_000 },
+  async () => {
+    const ward = await Ward.start(["--lease-size", "20"]);
+    const cable = await Cable.plug(ward.scheduler);
+    try {
+      const { page } = await ward.tablet(LANDSCAPE);
+      await signIn(page, ward, DEPUTY_1, cable.url);
+      // Once the service worker runs, one more load puts the app's shell in its cache.
+      await page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
+      await page.reload();
+      await page.getByTestId("who").waitFor();
+      assert.ok(
+        await page.evaluate(() => navigator.serviceWorker.controller !== null),
+        "the service worker controls the page",
+      );
+      const ids = [];
+      for (let i = 1; i <= 2; i++)
+        ids.push(await ward.submit("CT-HD", `Hợp đồng mua bán xe máy số ${i}`, `reload-${i}`));
+      for (const id of ids) await row(page, id).waitFor();
+      const signaturesBefore = await ward.counter("signq_signer_signatures_total");
 
-    await page.setViewportSize(LANDSCAPE);
-    await row(page, left).locator(".record-body").click();
-    await page.locator('[data-testid="preview-pages"][data-pages="1"]').waitFor();
-    assert.deepEqual(await smallTargets(page), [], "touch targets with the preview (landscape)");
-    await screenshot(page, "preview-landscape");
-    await context.close();
-  } finally {
-    await ward.stop();
-  }
-});
+      await approveAndLoseTheAnswer(page, ward, cable, ids);
+      await page.getByTestId("offline-banner").getByText("Đang chờ xác nhận ký 2 hồ sơ").waitFor();
 
-test("a network cut in the middle of an approval shows the banner and signs each record once", { timeout: 180_000 }, async () => {
-  const ward = await Ward.start(["--lease-size", "20"]);
-  const cable = await Cable.plug(ward.scheduler);
-  try {
-    const { context, page } = await ward.tablet(LANDSCAPE);
-    await signIn(page, ward, DEPUTY_1, cable.url);
-    const ids = [];
-    for (let i = 1; i <= 3; i++) ids.push(await ward.submit("CT-BS", `Bản sao hợp đồng số ${i}`, `cut-${i}`));
-    for (const id of ids) await row(page, id).waitFor();
-    const signaturesBefore = await ward.counter("signq_signer_signatures_total");
+      // Reloaded with the cable out: the app, the inbox as last seen and the unconfirmed batch.
+      await page.reload();
+      await page.getByTestId("offline-banner").getByText("Mất kết nối mạng").waitFor();
+      for (const id of ids) await row(page, id).waitFor();
+      assert.match(await row(page, ids[0]).innerText(), /Chứng thực hợp đồng, giao dịch/);
+      await page.getByTestId("interrupted").getByText("Lần ký 2 hồ sơ trước chưa được xác nhận").waitFor();
+      await screenshot(page, "offline-reload-landscape");
 
-    // The approval reaches the scheduler and is signed, but the cable is cut before the answer
-    // comes back: the tablet cannot know whether it signed.
-    await approveAndLoseTheAnswer(page, ward, cable, ids);
+      // Back online: the server's snapshot no longer holds them; the PIN finishes the batch, which
+      // gets the signatures already made.
+      cable.restore();
+      for (const id of ids) await row(page, id).waitFor({ state: "detached", timeout: 30_000 });
+      await page.getByTestId("interrupted").getByRole("button", { name: "Hoàn tất" }).click();
+      await page.getByTestId("pin-dialog").locator('input[name="pin"]').fill(DEPUTY_1.pin);
+      await page.getByTestId("pin-dialog").getByRole("button", { name: "Xác nhận" }).click();
+      await page.getByTestId("toast-ok").getByText("Đã ký 2 hồ sơ.").waitFor();
+      await page.getByTestId("interrupted").waitFor({ state: "detached" });
 
-    const banner = page.getByTestId("offline-banner");
-    await banner.getByText("Mất kết nối mạng").waitFor();
-    await banner.getByText("Đang chờ xác nhận ký 3 hồ sơ").waitFor();
-    await screenshot(page, "offline-landscape");
-    // Nothing is lost: the records stay on screen while the answer is unknown, and retries keep
-    // failing while the cable is out.
-    await new Promise((r) => setTimeout(r, 2_000));
-    for (const id of ids) assert.equal(await row(page, id).count(), 1);
-    assert.equal(await banner.count(), 1);
-
-    // Plugged back in: the same request goes again and gets the stored signatures back.
-    cable.restore();
-    await page.getByTestId("toast-ok").getByText("Đã ký 3 hồ sơ.").waitFor({ timeout: 30_000 });
-    await banner.waitFor({ state: "detached", timeout: 30_000 });
-    for (const id of ids) await row(page, id).waitFor({ state: "detached" });
-
-    const signaturesAfter = await ward.counter("signq_signer_signatures_total");
-    assert.equal(signaturesAfter - signaturesBefore, ids.length, "the signer service signed each record exactly once");
-    for (const id of ids) {
-      const record = await ward.verify(id);
-      assert.equal(record.signer, DEPUTY_1.id);
+      const signaturesAfter = await ward.counter("signq_signer_signatures_total");
+      assert.equal(signaturesAfter - signaturesBefore, ids.length, "each record signed exactly once");
+      for (const id of ids) assert.equal((await ward.verify(id)).signer, DEPUTY_1.id);
+    } finally {
+      cable.close();
+      await ward.stop();
     }
-    await context.close();
-  } finally {
-    cable.close();
-    await ward.stop();
-  }
-});
-
-test("a reload without network keeps the inbox, and the interrupted approval is finished with the PIN", { timeout: 180_000 }, async () => {
-  const ward = await Ward.start(["--lease-size", "20"]);
-  const cable = await Cable.plug(ward.scheduler);
-  try {
-    const { page } = await ward.tablet(LANDSCAPE);
-    await signIn(page, ward, DEPUTY_1, cable.url);
-    // Once the service worker runs, one more load puts the app's shell in its cache.
-    await page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
-    await page.reload();
-    await page.getByTestId("who").waitFor();
-    assert.ok(await page.evaluate(() => navigator.serviceWorker.controller !== null), "the service worker controls the page");
-    const ids = [];
-    for (let i = 1; i <= 2; i++) ids.push(await ward.submit("CT-HD", `Hợp đồng mua bán xe máy số ${i}`, `reload-${i}`));
-    for (const id of ids) await row(page, id).waitFor();
-    const signaturesBefore = await ward.counter("signq_signer_signatures_total");
-
-    await approveAndLoseTheAnswer(page, ward, cable, ids);
-    await page.getByTestId("offline-banner").getByText("Đang chờ xác nhận ký 2 hồ sơ").waitFor();
-
-    // Reloaded with the cable out: the app, the inbox as last seen and the unconfirmed batch.
-    await page.reload();
-    await page.getByTestId("offline-banner").getByText("Mất kết nối mạng").waitFor();
-    for (const id of ids) await row(page, id).waitFor();
-    assert.match(await row(page, ids[0]).innerText(), /Chứng thực hợp đồng, giao dịch/);
-    await page.getByTestId("interrupted").getByText("Lần ký 2 hồ sơ trước chưa được xác nhận").waitFor();
-    await screenshot(page, "offline-reload-landscape");
-
-    // Back online: the server's snapshot no longer holds them; the PIN finishes the batch, which
-    // gets the signatures already made.
-    cable.restore();
-    for (const id of ids) await row(page, id).waitFor({ state: "detached", timeout: 30_000 });
-    await page.getByTestId("interrupted").getByRole("button", { name: "Hoàn tất" }).click();
-    await page.getByTestId("pin-dialog").locator('input[name="pin"]').fill(DEPUTY_1.pin);
-    await page.getByTestId("pin-dialog").getByRole("button", { name: "Xác nhận" }).click();
-    await page.getByTestId("toast-ok").getByText("Đã ký 2 hồ sơ.").waitFor();
-    await page.getByTestId("interrupted").waitFor({ state: "detached" });
-
-    const signaturesAfter = await ward.counter("signq_signer_signatures_total");
-    assert.equal(signaturesAfter - signaturesBefore, ids.length, "each record signed exactly once");
-    for (const id of ids) assert.equal((await ward.verify(id)).signer, DEPUTY_1.id);
-  } finally {
-    cable.close();
-    await ward.stop();
-  }
-});
+  },
+);

@@ -4,21 +4,22 @@
 import { useEffect, useState } from "preact/hooks";
 import { approve, useApproval } from "../approval";
 import { CALL_TIMEOUT_MS, explain, inbox, isTransient } from "../api";
-import { procedureName, useProcedures } from "../catalogue";
-import { millis, dateTime, span, useNow } from "../format";
-import { Priority, RecordState, type Record } from "../gen/signq/v1/record_pb";
+import { useProcedures } from "../catalogue";
+import { useNow } from "../format";
+import { RecordState, type Record } from "../gen/signq/v1/record_pb";
 import { useWords } from "../i18n";
 import type { InboxState, LiveInbox } from "../live";
 import type { Notice } from "../ui/Toast";
 import { PinDialog } from "./PinDialog";
 import { Preview } from "./Preview";
-import { RejectDialog } from "./RejectDialog";
+import { RecordRow } from "./RecordRow";
+import { ReasonDialog } from "./ReasonDialog";
 
 type Dialog = { kind: "pin"; ids: string[] } | { kind: "reject"; record: Record } | null;
 
 export function Inbox(props: { live: LiveInbox; state: InboxState; notify: (n: Notice) => void }) {
   const { live, state, notify } = props;
-  const { t, lang } = useWords();
+  const { t } = useWords();
   const now = useNow();
   const procedures = useProcedures();
   const approval = useApproval();
@@ -105,7 +106,11 @@ export function Inbox(props: { live: LiveInbox; state: InboxState; notify: (n: N
         {interrupted && (
           <div class="banner warn" role="alert" data-testid="interrupted">
             <span>{t.interruptedApproval(interrupted.recordIds.length)}</span>
-            <button type="button" class="primary" onClick={() => setDialog({ kind: "pin", ids: interrupted.recordIds })}>
+            <button
+              type="button"
+              class="primary"
+              onClick={() => setDialog({ kind: "pin", ids: interrupted.recordIds })}
+            >
               {t.finish}
             </button>
           </div>
@@ -144,49 +149,19 @@ export function Inbox(props: { live: LiveInbox; state: InboxState; notify: (n: N
           </p>
         ) : (
           <ul class="records" data-testid="records">
-            {state.records.map((r) => {
-              const left = millis(r.deadline) - now;
-              const pending = pendingIds.has(r.id);
-              return (
-                <li
-                  key={r.id}
-                  class={`record${r.id === previewId ? " current" : ""}${pending ? " pending" : ""}`}
-                  data-testid="record"
-                  data-record-id={r.id}
-                >
-                  <label class="check" aria-label={r.title}>
-                    <input
-                      type="checkbox"
-                      checked={selected.has(r.id)}
-                      disabled={pending}
-                      onChange={() => toggle(r.id)}
-                    />
-                  </label>
-                  <button type="button" class="record-body plain" onClick={() => setPreviewId(r.id)}>
-                    <span class="record-title">
-                      {r.priority === Priority.URGENT && <span class="badge urgent">{t.urgent}</span>}
-                      {r.priority === Priority.HIGH && <span class="badge high">{t.high}</span>}
-                      {r.escalated && <span class="badge escalated">{t.escalated}</span>}
-                      {r.title}
-                    </span>
-                    <span class="record-procedure">
-                      {r.procedureCode} · {procedureName(procedures, r.procedureCode)}
-                    </span>
-                    <span class="record-times">
-                      <span>
-                        {t.submitted}: {dateTime(lang, millis(r.submittedAt))}
-                      </span>
-                      <span>
-                        {t.deadline}: {dateTime(lang, millis(r.deadline))}
-                      </span>
-                    </span>
-                  </button>
-                  <span class={`time-left${left < 0 ? " overdue" : left < 2 * 3600_000 ? " soon" : ""}`} data-testid="time-left">
-                    {left < 0 ? t.overdue(span(t, left)) : t.left(span(t, left))}
-                  </span>
-                </li>
-              );
-            })}
+            {state.records.map((r) => (
+              <RecordRow
+                key={r.id}
+                record={r}
+                now={now}
+                procedures={procedures}
+                selected={selected.has(r.id)}
+                current={r.id === previewId}
+                pending={pendingIds.has(r.id)}
+                onToggle={() => toggle(r.id)}
+                onOpen={() => setPreviewId(r.id)}
+              />
+            ))}
           </ul>
         )}
       </section>
@@ -200,10 +175,14 @@ export function Inbox(props: { live: LiveInbox; state: InboxState; notify: (n: N
         />
       )}
       {dialog?.kind === "pin" && (
-        <PinDialog count={dialog.ids.length} onCancel={() => setDialog(null)} onSubmit={(pin) => signBatch(dialog.ids, pin)} />
+        <PinDialog
+          count={dialog.ids.length}
+          onCancel={() => setDialog(null)}
+          onSubmit={(pin) => signBatch(dialog.ids, pin)}
+        />
       )}
       {dialog?.kind === "reject" && (
-        <RejectDialog
+        <ReasonDialog
           title={dialog.record.title}
           onCancel={() => setDialog(null)}
           onSubmit={(reason) => reject(dialog.record, reason)}

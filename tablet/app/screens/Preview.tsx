@@ -81,7 +81,12 @@ export function Preview(props: {
           {status.text}
         </p>
       )}
-      <div class="pages" ref={pages} data-testid="preview-pages" data-pages={status.kind === "pages" ? status.count : 0} />
+      <div
+        class="pages"
+        ref={pages}
+        data-testid="preview-pages"
+        data-pages={status.kind === "pages" ? status.count : 0}
+      />
       <footer class="preview-actions">
         <button type="button" class="danger" onClick={props.onReject}>
           {t.reject}

@@ -58,12 +58,7 @@ export function BarChart(props: {
 }
 
 /** Values over time (e.g. the backlog sampled while the screen is open). */
-export function LineChart(props: {
-  title: string;
-  times: string[];
-  series: Series[];
-  testId?: string;
-}) {
+export function LineChart(props: { title: string; times: string[]; series: Series[]; testId?: string }) {
   const width = 600;
   const height = 220;
   const pad = { left: 40, right: 10, top: 10, bottom: 28 };

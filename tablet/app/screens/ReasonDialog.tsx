@@ -1,4 +1,5 @@
-// Returning a record to intake, with the reason the one-stop desk will read.
+// A reason, asked for before an action that needs one: returning a record to intake (the
+// one-stop desk reads it) or revoking a delegation.
 
 import { useState } from "preact/hooks";
 import { useWords } from "../i18n";
@@ -7,7 +8,7 @@ import { FormDialog } from "../ui/FormDialog";
 /** The longest reason the scheduler accepts. */
 const MAX_REASON = 500;
 
-export function RejectDialog(props: {
+export function ReasonDialog(props: {
   title: string;
   heading?: string;
   submitLabel?: string;

@@ -35,11 +35,6 @@ pub fn router() -> Router {
     Router::new().fallback(serve).layer(CompressionLayer::new())
 }
 
-/// The number of files in the embedded bundle (a build without one serves nothing).
-pub fn file_count() -> usize {
-    Bundle::iter().count()
-}
-
 async fn serve(method: Method, uri: Uri, headers: HeaderMap) -> Response {
     if method != Method::GET && method != Method::HEAD {
         return not_for_browsers(&headers);

@@ -12,9 +12,22 @@ import { Inbox } from "./gen/signq/v1/inbox_pb";
 let token: string | null = null;
 let onSessionEnded: () => void = () => undefined;
 
+const tokenListeners = new Set<() => void>();
+
 /** Sets (or clears) the bearer token sent with every call. */
 export function setToken(value: string | null): void {
   token = value;
+  tokenListeners.forEach((l) => l());
+}
+
+/** The bearer token now (null when signed out). */
+export function currentToken(): string | null {
+  return token;
+}
+
+/** Calls `listener` whenever the session changes (sign in, sign out, session ended). */
+export function onTokenChange(listener: () => void): void {
+  tokenListeners.add(listener);
 }
 
 /** What to do when the server no longer knows the session (expired, or the scheduler restarted). */

@@ -7,7 +7,16 @@
 // only: after a reload the app asks for it again to finish the batch.
 
 import { useSyncExternalStore } from "preact/compat";
-import { CALL_TIMEOUT_MS, inbox, isSessionEnded, isTransient } from "./api";
+import {
+  CALL_TIMEOUT_MS,
+  Code,
+  ConnectError,
+  currentToken,
+  inbox,
+  isSessionEnded,
+  isTransient,
+  onTokenChange,
+} from "./api";
 import type { Record } from "./gen/signq/v1/record_pb";
 
 const KEY = "signq.pendingApproval";
@@ -48,6 +57,9 @@ export function retryNow(): void {
   wake?.();
 }
 window.addEventListener("online", retryNow);
+// A batch belongs to the session that sent it: when that session ends, the loop stops at once
+// (the batch stays, to be finished by its signer with the PIN).
+onTokenChange(retryNow);
 
 /** Forgets an interrupted batch (the person signed out). */
 export function forgetPending(): void {
@@ -61,9 +73,11 @@ export function forgetPending(): void {
  */
 export async function approve(recordIds: string[], pin: string, onOffline: () => void): Promise<Record[]> {
   update({ pending: { recordIds, since: Date.now() }, running: true, retrying: false });
+  const session = currentToken();
   let backoff = 1_000;
   for (;;) {
     try {
+      if (currentToken() !== session) throw new ConnectError("the session ended", Code.Unauthenticated);
       const response = await inbox.approve({ recordIds, pin }, { timeoutMs: CALL_TIMEOUT_MS });
       update({ pending: null, running: false, retrying: false });
       return response.records;

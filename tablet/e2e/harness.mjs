@@ -28,12 +28,26 @@ export const DIRECTOR = { id: "cat-lai/director", pin: "246810", name: "Trần T
 /** A demo ward (`signq dev`) in a fresh directory, on ephemeral loopback ports. */
 export class Ward {
   static async start(extra = []) {
-    const dir = mkdtempSync(join(tmpdir(), "signq-e2e-"));
+    const ward = new Ward(mkdtempSync(join(tmpdir(), "signq-e2e-")), extra);
+    await ward.spawn();
+    return ward;
+  }
+
+  constructor(dir, extra) {
+    this.dir = dir;
+    this.extra = extra;
+    this.child = null;
+    this.scheduler = "";
+    this.metrics = "";
+    this.browser = null;
+  }
+
+  async spawn() {
     const child = spawn(
       SIGNQ,
       [
         "--data-dir",
-        join(dir, "data"),
+        join(this.dir, "data"),
         "dev",
         "--listen",
         "127.0.0.1:0",
@@ -41,35 +55,32 @@ export class Ward {
         "127.0.0.1:0",
         "--scheduler-listen",
         "127.0.0.1:0",
-        ...extra,
+        ...this.extra,
       ],
       {
         stdio: ["ignore", "pipe", "inherit"],
         env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? "warn" },
       },
     );
-    const ward = new Ward(dir, child);
+    this.child = child;
     const lines = createInterface({ input: child.stdout });
-    const ready = new Promise((resolveReady, reject) => {
+    await new Promise((resolveReady, reject) => {
       child.once("exit", (code) => reject(new Error(`signq dev exited early (${code})`)));
       lines.on("line", (line) => {
         const scheduler = line.match(/^scheduler listening on (.+)$/);
-        if (scheduler) ward.scheduler = scheduler[1];
+        if (scheduler) this.scheduler = scheduler[1];
         const metrics = line.match(/^metrics on (.+)$/);
-        if (metrics) ward.metrics = metrics[1];
+        if (metrics) this.metrics = metrics[1];
         if (line === "ready") resolveReady();
       });
     });
-    await ready;
-    return ward;
   }
 
-  constructor(dir, child) {
-    this.dir = dir;
-    this.child = child;
-    this.scheduler = "";
-    this.metrics = "";
-    this.browser = null;
+  /** Kills signq with SIGKILL and starts it again on the same data (on new ports). */
+  async killAndRestart() {
+    this.child.kill("SIGKILL");
+    if (this.child.exitCode === null && this.child.signalCode === null) await once(this.child, "exit");
+    await this.spawn();
   }
 
   /**
@@ -176,7 +187,7 @@ export class Ward {
 
   async stop() {
     await this.browser?.close();
-    if (this.child.exitCode === null) {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
       this.child.kill("SIGTERM");
       await once(this.child, "exit");
     }
@@ -197,13 +208,14 @@ export class Cable {
   }
 
   constructor(targetPort) {
+    this.targetPort = targetPort;
     this.down = false;
     this.holding = false;
     this.held = [];
     this.sockets = new Set();
     this.server = createServer((client) => {
       if (this.down) return client.resetAndDestroy();
-      const upstream = connect(targetPort, "127.0.0.1");
+      const upstream = connect(this.targetPort, "127.0.0.1");
       for (const s of [client, upstream]) {
         this.sockets.add(s);
         s.on("close", () => this.sockets.delete(s));
@@ -234,8 +246,9 @@ export class Cable {
     for (const s of this.sockets) s.resetAndDestroy();
   }
 
-  /** Plugs the cable back in. */
-  restore() {
+  /** Plugs the cable back in, to `target` if the scheduler moved (a restart). */
+  restore(target) {
+    if (target) this.targetPort = Number(target.split(":").pop());
     this.down = false;
   }
 

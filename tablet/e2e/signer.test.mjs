@@ -219,3 +219,43 @@ test(
     }
   },
 );
+
+test(
+  "signq killed with SIGKILL after signing: the tablet signs in again and finishes the batch, signing nothing twice",
+  { timeout: 180_000 },
+  async () => {
+    const ward = await Ward.start(["--lease-size", "20"]);
+    const cable = await Cable.plug(ward.scheduler);
+    try {
+      const { page } = await ward.tablet(PORTRAIT);
+      await signIn(page, ward, DEPUTY_1, cable.url);
+      const ids = [];
+      for (let i = 1; i <= 2; i++)
+        ids.push(await ward.submit("CT-CK", `Chứng thực chữ ký giấy ủy quyền số ${i}`, `crash-${i}`));
+      for (const id of ids) await row(page, id).waitFor();
+      await approveAndLoseTheAnswer(page, ward, cable, ids);
+      await page.getByTestId("offline-banner").getByText("Đang chờ xác nhận ký 2 hồ sơ").waitFor();
+
+      // The process dies with the signatures stored but unacknowledged to the tablet; its
+      // sessions (kept in memory) die with it.
+      await ward.killAndRestart();
+      cable.restore(ward.scheduler);
+      await page.getByRole("heading", { name: "Đăng nhập để ký" }).waitFor({ timeout: 30_000 });
+      await signIn(page, ward, DEPUTY_1, page.url());
+      await page.getByTestId("interrupted").getByText("Lần ký 2 hồ sơ trước chưa được xác nhận").waitFor();
+      await screenshot(page, "interrupted-portrait");
+      await page.getByTestId("interrupted").getByRole("button", { name: "Hoàn tất" }).click();
+      await page.getByTestId("pin-dialog").locator('input[name="pin"]').fill(DEPUTY_1.pin);
+      await page.getByTestId("pin-dialog").getByRole("button", { name: "Xác nhận" }).click();
+      await page.getByTestId("toast-ok").getByText("Đã ký 2 hồ sơ.").waitFor();
+
+      // The restarted signer service signed nothing: the batch got the signatures made before.
+      assert.equal(await ward.counter("signq_signer_signatures_total"), 0);
+      for (const id of ids) assert.equal((await ward.verify(id)).signer, DEPUTY_1.id);
+      assert.match(await ward.signq("audit", "verify"), /audit chain OK/);
+    } finally {
+      cable.close();
+      await ward.stop();
+    }
+  },
+);

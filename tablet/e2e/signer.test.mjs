@@ -1,6 +1,7 @@
 // A deputy's day on the tablet, end to end against `signq dev`: sign in, records arrive live,
 // preview a PDF, return one with a reason, sign ten with one PIN (openssl verifies each), see
-// overdue records in red; and a network cut in the middle of an approval signs each record once.
+// overdue records in red. Then the bad days: the network cut in the middle of an approval, a
+// reload without network, and signq killed with SIGKILL; each record is still signed once.
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -19,6 +20,31 @@ async function approveAndLoseTheAnswer(page, ward, cable, ids) {
     while ((await ward.get(id)).state !== "SIGNED") await new Promise((r) => setTimeout(r, 50));
   }
   cable.cut();
+}
+
+/**
+ * A deputy signed in on a tablet whose network runs through a cable the test can hold and cut;
+ * signq dev and the cable are stopped whatever happens.
+ */
+async function onCable(viewport, body) {
+  const ward = await Ward.start(["--lease-size", "20"]);
+  const cable = await Cable.plug(ward.scheduler);
+  try {
+    const { page } = await ward.tablet(viewport);
+    await signIn(page, ward, DEPUTY_1, cable.url);
+    await body({ ward, cable, page });
+  } finally {
+    cable.close();
+    await ward.stop();
+  }
+}
+
+/** Submits `n` records through Intake and waits until each shows on the tablet. */
+async function submitAndSee(ward, page, n, procedure, title, key) {
+  const ids = [];
+  for (let i = 1; i <= n; i++) ids.push(await ward.submit(procedure, title(i), `${key}-${i}`));
+  for (const id of ids) await row(page, id).waitFor();
+  return ids;
 }
 
 test(
@@ -116,16 +142,9 @@ test(
 test(
   "a network cut in the middle of an approval shows the banner and signs each record once",
   { timeout: 180_000 },
-  async () => {
-    const ward = await Ward.start(["--lease-size", "20"]);
-    const cable = await Cable.plug(ward.scheduler);
-    try {
-      const { context, page } = await ward.tablet(LANDSCAPE);
-      await signIn(page, ward, DEPUTY_1, cable.url);
-      const ids = [];
-      for (let i = 1; i <= 3; i++)
-        ids.push(await ward.submit("CT-BS", `Bản sao hợp đồng số ${i}`, `cut-${i}`));
-      for (const id of ids) await row(page, id).waitFor();
+  () =>
+    onCable(LANDSCAPE, async ({ ward, cable, page }) => {
+      const ids = await submitAndSee(ward, page, 3, "CT-BS", (i) => `Bản sao hợp đồng số ${i}`, "cut");
       const signaturesBefore = await ward.counter("signq_signer_signatures_total");
 
       // The approval reaches the scheduler and is signed, but the cable is cut before the answer
@@ -158,23 +177,14 @@ test(
         const record = await ward.verify(id);
         assert.equal(record.signer, DEPUTY_1.id);
       }
-      await context.close();
-    } finally {
-      cable.close();
-      await ward.stop();
-    }
-  },
+    }),
 );
 
 test(
   "a reload without network keeps the inbox, and the interrupted approval is finished with the PIN",
   { timeout: 180_000 },
-  async () => {
-    const ward = await Ward.start(["--lease-size", "20"]);
-    const cable = await Cable.plug(ward.scheduler);
-    try {
-      const { page } = await ward.tablet(LANDSCAPE);
-      await signIn(page, ward, DEPUTY_1, cable.url);
+  () =>
+    onCable(LANDSCAPE, async ({ ward, cable, page }) => {
       // Once the service worker runs, one more load puts the app's shell in its cache.
       await page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
       await page.reload();
@@ -183,10 +193,14 @@ test(
         await page.evaluate(() => navigator.serviceWorker.controller !== null),
         "the service worker controls the page",
       );
-      const ids = [];
-      for (let i = 1; i <= 2; i++)
-        ids.push(await ward.submit("CT-HD", `Hợp đồng mua bán xe máy số ${i}`, `reload-${i}`));
-      for (const id of ids) await row(page, id).waitFor();
+      const ids = await submitAndSee(
+        ward,
+        page,
+        2,
+        "CT-HD",
+        (i) => `Hợp đồng mua bán xe máy số ${i}`,
+        "reload",
+      );
       const signaturesBefore = await ward.counter("signq_signer_signatures_total");
 
       await approveAndLoseTheAnswer(page, ward, cable, ids);
@@ -213,26 +227,22 @@ test(
       const signaturesAfter = await ward.counter("signq_signer_signatures_total");
       assert.equal(signaturesAfter - signaturesBefore, ids.length, "each record signed exactly once");
       for (const id of ids) assert.equal((await ward.verify(id)).signer, DEPUTY_1.id);
-    } finally {
-      cable.close();
-      await ward.stop();
-    }
-  },
+    }),
 );
 
 test(
   "signq killed with SIGKILL after signing: the tablet signs in again and finishes the batch, signing nothing twice",
   { timeout: 180_000 },
-  async () => {
-    const ward = await Ward.start(["--lease-size", "20"]);
-    const cable = await Cable.plug(ward.scheduler);
-    try {
-      const { page } = await ward.tablet(PORTRAIT);
-      await signIn(page, ward, DEPUTY_1, cable.url);
-      const ids = [];
-      for (let i = 1; i <= 2; i++)
-        ids.push(await ward.submit("CT-CK", `Chứng thực chữ ký giấy ủy quyền số ${i}`, `crash-${i}`));
-      for (const id of ids) await row(page, id).waitFor();
+  () =>
+    onCable(PORTRAIT, async ({ ward, cable, page }) => {
+      const ids = await submitAndSee(
+        ward,
+        page,
+        2,
+        "CT-CK",
+        (i) => `Chứng thực chữ ký giấy ủy quyền số ${i}`,
+        "crash",
+      );
       await approveAndLoseTheAnswer(page, ward, cable, ids);
       await page.getByTestId("offline-banner").getByText("Đang chờ xác nhận ký 2 hồ sơ").waitFor();
 
@@ -253,9 +263,5 @@ test(
       assert.equal(await ward.counter("signq_signer_signatures_total"), 0);
       for (const id of ids) assert.equal((await ward.verify(id)).signer, DEPUTY_1.id);
       assert.match(await ward.signq("audit", "verify"), /audit chain OK/);
-    } finally {
-      cable.close();
-      await ward.stop();
-    }
-  },
+    }),
 );

@@ -19,4 +19,5 @@ mod it {
     pub mod openssl;
     pub mod scheduler_input;
     pub mod shutdown;
+    pub mod tablet;
 }

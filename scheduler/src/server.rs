@@ -112,11 +112,12 @@ pub async fn run(
         .add_service(InboxServer::new(api.clone()).max_encoding_message_size(max_message))
         .add_service(AdminServer::new(api))
         .into_axum_router()
+        // gRPC-web for the services only: it answers any other HTTP/1.1 request with 400.
+        .layer(tonic_web::GrpcWebLayer::new())
         // Browsers get the tablet app from the same origin as the API it calls.
         .fallback_service(signq_tablet::router());
     let serve = tonic::transport::Server::builder()
         .accept_http1(true)
-        .layer(tonic_web::GrpcWebLayer::new())
         .add_routes(routes.into())
         .serve_with_incoming_shutdown(incoming, drain);
     // Unary calls finish during the drain; inbox and watch streams never end by themselves, so

@@ -133,7 +133,9 @@ pub fn server_config(files: &TlsFiles, trust: &Trust) -> Result<Arc<ServerConfig
         .roots()
         .roots
         .iter()
-        .map(|anchor| DistinguishedName::from(anchor.subject.to_vec()))
+        // A trust anchor keeps its subject without the outer SEQUENCE; the TLS message carries
+        // the whole Name (OpenSSL clients refuse the handshake otherwise).
+        .map(|anchor| DistinguishedName::in_sequence(&anchor.subject))
         .collect();
     let verifier = DeferredClientAuth {
         hints,

@@ -10,7 +10,7 @@ use std::time::Duration;
 use signq_proto::v1 as pb;
 
 use super::fixture::{
-    DEPUTY_1, DEPUTY_2, DIRECTOR, Ward, batch, http_get, intake, sign_in, submission,
+    DEPUTY_1, DEPUTY_2, DIRECTOR, Ward, batch, http_get, intake, sign_in, submission, submit,
 };
 use super::flow::{leased, open};
 
@@ -78,11 +78,7 @@ async fn every_metric_named_in_deploy_is_exported() {
     // Signed (leases, signatures, waits), escalated, expired, rate-limited, wrong PINs and a lockout.
     let mut deputy = sign_in(&ward, DEPUTY_2).await;
     let (mut stream, _) = open(&mut deputy).await;
-    let r = intake
-        .submit(submission("HT-KS", "dep-1"))
-        .await
-        .expect("submit")
-        .into_inner();
+    let r = submit(&mut intake, "HT-KS", "dep-1").await;
     assert_eq!(leased(&mut stream).await.id, r.id);
     deputy
         .approve(pb::ApproveRequest {

@@ -9,17 +9,13 @@ use signq_proto::v1::{
 };
 use tonic::Code;
 
-use super::fixture::{DEPUTY_1, DEPUTY_2, Ward, intake, run, sign_in, submission};
+use super::fixture::{DEPUTY_1, DEPUTY_2, Ward, intake, run, sign_in, submission, submit};
 
 #[tokio::test]
 async fn a_retried_reject_returns_the_rejected_record_and_changes_nothing() {
     let ward = Ward::start(&[]);
     let mut intake = intake(&ward).await;
-    let record = intake
-        .submit(submission("HT-KT", "reject-retry"))
-        .await
-        .expect("submit")
-        .into_inner();
+    let record = submit(&mut intake, "HT-KT", "reject-retry").await;
     let mut deputy = sign_in(&ward, DEPUTY_2).await;
     deputy
         .pull_next(PullNextRequest { max: 0 })
@@ -57,11 +53,7 @@ async fn a_retried_reject_returns_the_rejected_record_and_changes_nothing() {
 async fn racing_approvals_store_one_signature() {
     let ward = Ward::start(&[]);
     let mut intake = intake(&ward).await;
-    let record = intake
-        .submit(submission("HT-KT", "race-1"))
-        .await
-        .expect("submit")
-        .into_inner();
+    let record = submit(&mut intake, "HT-KT", "race-1").await;
     let mut a = sign_in(&ward, DEPUTY_2).await;
     let mut b = sign_in(&ward, DEPUTY_2).await;
     a.pull_next(PullNextRequest { max: 0 }).await.expect("pull");

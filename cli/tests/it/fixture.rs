@@ -296,6 +296,19 @@ pub async fn sign_in(ward: &Ward, signer: (&str, &str)) -> Inbox {
     )
 }
 
+/// Submits a demo record through Intake and returns it as stored.
+pub async fn submit(
+    intake: &mut signq_proto::v1::intake_client::IntakeClient<Channel>,
+    procedure: &str,
+    key: &str,
+) -> signq_proto::v1::Record {
+    intake
+        .submit(submission(procedure, key))
+        .await
+        .expect("submit")
+        .into_inner()
+}
+
 /// A submit request for the demo ward.
 pub fn submission(procedure: &str, key: &str) -> signq_proto::v1::SubmitRequest {
     signq_proto::v1::SubmitRequest {

@@ -10,7 +10,7 @@ use signq_proto::v1::{
 };
 use tonic::Code;
 
-use super::fixture::{DEPUTY_1, DIRECTOR, Inbox, Ward, intake, sign_in, submission};
+use super::fixture::{DEPUTY_1, DIRECTOR, Inbox, Ward, intake, sign_in, submission, submit};
 
 /// The next inbox event, within a bound so a broken scheduler fails the test instead of hanging it.
 pub async fn next(stream: &mut tonic::Streaming<InboxEvent>) -> Event {
@@ -62,11 +62,7 @@ async fn submit_lease_approve_verify_and_watch() {
     let mut deputy = sign_in(&ward, DEPUTY_1).await;
     let (mut stream, snapshot) = open(&mut deputy).await;
     assert!(snapshot.is_empty());
-    let record = intake
-        .submit(submission("CT-BS", "k-1"))
-        .await
-        .expect("submit")
-        .into_inner();
+    let record = submit(&mut intake, "CT-BS", "k-1").await;
     assert_eq!(record.state, RecordState::Queued as i32);
     let lease = leased(&mut stream).await;
     assert_eq!(lease.id, record.id);
@@ -203,11 +199,7 @@ async fn watch_resumes_from_a_cursor() {
 async fn submit_is_idempotent() {
     let ward = Ward::start(&[]);
     let mut intake = intake(&ward).await;
-    let a = intake
-        .submit(submission("HT-KS", "same-key"))
-        .await
-        .expect("submit")
-        .into_inner();
+    let a = submit(&mut intake, "HT-KS", "same-key").await;
     let b = intake
         .submit(submission("HT-KS", "same-key"))
         .await
@@ -232,16 +224,8 @@ async fn records_outside_every_delegation_reach_only_the_director() {
     let mut director = sign_in(&ward, DIRECTOR).await;
     let (mut director_stream, _) = open(&mut director).await;
 
-    let land = intake
-        .submit(submission("DD-BD", "land-1"))
-        .await
-        .expect("submit")
-        .into_inner();
-    let copy = intake
-        .submit(submission("CT-BS", "copy-1"))
-        .await
-        .expect("submit")
-        .into_inner();
+    let land = submit(&mut intake, "DD-BD", "land-1").await;
+    let copy = submit(&mut intake, "CT-BS", "copy-1").await;
     // The director gets the land record; the deputy gets the certified copy, not the land record.
     assert_eq!(leased(&mut director_stream).await.id, land.id);
     assert_eq!(leased(&mut deputy_stream).await.id, copy.id);
@@ -258,11 +242,7 @@ async fn an_expired_lease_returns_and_is_reassigned() {
     let mut intake = intake(&ward).await;
     let mut deputy = sign_in(&ward, DEPUTY_1).await;
     let (mut stream, _) = open(&mut deputy).await;
-    let record = intake
-        .submit(submission("CT-CK", "expire-1"))
-        .await
-        .expect("submit")
-        .into_inner();
+    let record = submit(&mut intake, "CT-CK", "expire-1").await;
     assert_eq!(leased(&mut stream).await.id, record.id);
     // Not acted on: the lease ends, the record goes back to the pool and out again.
     match next(&mut stream).await {

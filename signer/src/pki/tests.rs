@@ -51,6 +51,37 @@ fn openssl(dir: &Path, args: &[&str]) -> (bool, String) {
     (out.status.success(), text)
 }
 
+/// A self-signed P-256 certificate made by `openssl req -x509` in `dir`, as (cert PEM, key PEM).
+fn self_signed(dir: &Path, name: &str, subject: &str, extensions: &[&str]) -> (String, String) {
+    let (cert, key) = (format!("{name}.pem"), format!("{name}.key"));
+    let mut args = vec![
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        &key,
+        "-out",
+        &cert,
+        "-subj",
+        subject,
+        "-days",
+        "30",
+    ];
+    for ext in extensions {
+        args.extend(["-addext", ext]);
+    }
+    let (ok, text) = openssl(dir, &args);
+    assert!(ok, "{text}");
+    (
+        fs::read_to_string(dir.join(&cert)).unwrap(),
+        fs::read_to_string(dir.join(&key)).unwrap(),
+    )
+}
+
 fn mode(path: &Path) -> u32 {
     fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
@@ -485,33 +516,15 @@ fn revoke_updates_crl_and_inventory() {
 fn import_an_openssl_ca() {
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
-    let (ok, text) = openssl(
+    let (cert_pem, key_pem) = self_signed(
         t,
+        "c",
+        "/CN=Test",
         &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "k.pem",
-            "-out",
-            "c.pem",
-            "-subj",
-            "/CN=Test",
-            "-days",
-            "30",
-            "-addext",
             "basicConstraints=critical,CA:true",
-            "-addext",
             "keyUsage=critical,keyCertSign,cRLSign",
         ],
     );
-    assert!(ok, "{text}");
-    let cert_pem = fs::read_to_string(t.join("c.pem")).unwrap();
-    let key_pem = fs::read_to_string(t.join("k.pem")).unwrap();
 
     let dir = t.join("pki");
     let pki = Pki::import(&dir, &cert_pem, &key_pem, None, PASS).unwrap();
@@ -567,7 +580,7 @@ fn import_an_openssl_ca() {
             "-v2",
             "aes-256-cbc",
             "-in",
-            "k.pem",
+            "c.key",
             "-out",
             "k.enc.pem",
             "-passout",
@@ -587,31 +600,12 @@ fn import_an_openssl_ca() {
     Pki::import(&t.join("p2"), &cert_pem, &enc_pem, Some(b"old"), PASS).unwrap();
 
     // Not a CA.
-    let (ok, text) = openssl(
+    let (leaf_pem, leaf_key) = self_signed(
         t,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "leaf.key",
-            "-out",
-            "leaf.pem",
-            "-subj",
-            "/CN=Leaf",
-            "-days",
-            "30",
-            "-addext",
-            "basicConstraints=critical,CA:false",
-        ],
+        "leaf",
+        "/CN=Leaf",
+        &["basicConstraints=critical,CA:false"],
     );
-    assert!(ok, "{text}");
-    let leaf_pem = fs::read_to_string(t.join("leaf.pem")).unwrap();
-    let leaf_key = fs::read_to_string(t.join("leaf.key")).unwrap();
     assert!(matches!(
         Pki::import(&t.join("p3"), &leaf_pem, &leaf_key, None, PASS),
         Err(PkiError::NotACa(_))

@@ -126,7 +126,7 @@ export class LiveInbox {
     while (!this.stopped) {
       this.abort = new AbortController();
       try {
-        for await (const event of inbox.stream({}, { signal: this.abort.signal })) {
+        for await (const event of inbox.streamInbox({}, { signal: this.abort.signal })) {
           backoff = 500;
           const e = event.event;
           if (e.case === "snapshot") {

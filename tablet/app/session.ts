@@ -37,7 +37,9 @@ function set(s: SessionInfo | null): void {
 
 /** Opens a session with the signer's id and PIN (checked by the signer service). */
 export async function signIn(signerId: string, pin: string): Promise<void> {
-  const s = await inbox.openSession({ signerId, pin }, { timeoutMs: CALL_TIMEOUT_MS });
+  const reply = await inbox.openSession({ signerId, pin }, { timeoutMs: CALL_TIMEOUT_MS });
+  const s = reply.session;
+  if (!s) throw new Error("OpenSession answered without a session");
   set({
     token: s.token,
     signerId: s.signerId,

@@ -87,3 +87,8 @@ pub async fn channel_as(addr: &str, data: &DataDir, name: Option<&str>) -> anyho
 pub fn status(s: tonic::Status) -> anyhow::Error {
     anyhow::anyhow!("{:?}: {}", s.code(), s.message())
 }
+
+/// The message a reply must carry (a `record`, a `session`...), or an error naming what is missing.
+pub fn carried<T>(field: Option<T>, what: &str) -> anyhow::Result<T> {
+    field.with_context(|| format!("the reply carries no {what}"))
+}

@@ -10,7 +10,7 @@ use tonic::Request;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
-use super::client::{channel_as, status};
+use super::client::{carried, channel_as, status};
 use crate::layout::{DataDir, PinSource};
 
 /// Who signs in, and where.
@@ -53,6 +53,7 @@ impl SignerSession {
             .await
             .map_err(status)?
             .into_inner();
+        let session = carried(session.session, "session")?;
         let value = format!("Bearer {}", session.token)
             .parse()
             .map_err(|_| anyhow::anyhow!("unusable session token"))?;
@@ -77,7 +78,7 @@ pub async fn inbox(args: InboxArgs, data: &DataDir) -> anyhow::Result<()> {
         .into_inner()
         .records;
     let mut stream = client
-        .stream(signq_proto::v1::StreamInboxRequest {})
+        .stream_inbox(signq_proto::v1::StreamInboxRequest {})
         .await
         .map_err(status)?
         .into_inner();
@@ -87,7 +88,7 @@ pub async fn inbox(args: InboxArgs, data: &DataDir) -> anyhow::Result<()> {
         .map_err(status)?
         .and_then(|e| e.event)
     {
-        Some(signq_proto::v1::inbox_event::Event::Snapshot(s)) => s.records,
+        Some(signq_proto::v1::stream_inbox_response::Event::Snapshot(s)) => s.records,
         _ => records,
     };
     if snapshot.is_empty() {
@@ -168,6 +169,7 @@ pub async fn reject(args: RejectArgs, data: &DataDir) -> anyhow::Result<()> {
         .await
         .map_err(status)?
         .into_inner();
+    let r = carried(r.record, "record")?;
     println!("{} rejected: {}", r.id, r.reason);
     Ok(())
 }

@@ -7,7 +7,7 @@ use clap::Args;
 use signq_proto::v1::intake_client::IntakeClient;
 use signq_proto::v1::{GetRecordRequest, Priority, RecordState, SubmitRequest};
 
-use super::client::{SchedulerClientArgs, status};
+use super::client::{SchedulerClientArgs, carried, status};
 use crate::layout::DataDir;
 
 /// Options of `signq submit`.
@@ -68,6 +68,7 @@ pub async fn submit(args: SubmitArgs, data: &DataDir) -> anyhow::Result<()> {
         .await
         .map_err(status)?
         .into_inner();
+    let record = carried(record.record, "record")?;
     let state = RecordState::try_from(record.state)
         .map(|s| s.as_str_name())
         .unwrap_or("?");
@@ -95,13 +96,14 @@ pub struct GetArgs {
 pub async fn get(args: GetArgs, data: &DataDir) -> anyhow::Result<()> {
     let mut client = IntakeClient::new(args.client.channel(data).await?);
     let r = client
-        .get(GetRecordRequest {
+        .get_record(GetRecordRequest {
             id: args.id.clone(),
             include_document: args.out_dir.is_some(),
         })
         .await
         .map_err(status)?
         .into_inner();
+    let r = carried(r.record, "record")?;
     let state = RecordState::try_from(r.state)
         .map(|s| s.as_str_name())
         .unwrap_or("?");

@@ -31,7 +31,10 @@ async fn nothing_acknowledged_is_lost_across_kill_9() {
                     let key = format!("crash-{k}");
                     match intake.submit(submission("HT-KS", &key)).await {
                         Ok(r) => {
-                            acked.lock().expect("lock").insert(key, r.into_inner().id);
+                            acked
+                                .lock()
+                                .expect("lock")
+                                .insert(key, r.into_inner().record.expect("record").id);
                         }
                         Err(_) => return,
                     }
@@ -85,7 +88,7 @@ async fn nothing_acknowledged_is_lost_across_kill_9() {
             .collect();
         for (key, id) in &acked_now {
             let record = intake
-                .get(GetRecordRequest {
+                .get_record(GetRecordRequest {
                     id: id.clone(),
                     include_document: false,
                 })
@@ -93,19 +96,23 @@ async fn nothing_acknowledged_is_lost_across_kill_9() {
                 .unwrap_or_else(|s| {
                     panic!("kill {kill}: acknowledged record {id} ({key}) lost: {s:?}")
                 })
-                .into_inner();
+                .into_inner()
+                .record
+                .expect("record");
             assert_eq!(&record.idempotency_key, key);
         }
         let signed_now = signed.lock().expect("lock").clone();
         for id in signed_now {
             let record = intake
-                .get(GetRecordRequest {
+                .get_record(GetRecordRequest {
                     id: id.clone(),
                     include_document: false,
                 })
                 .await
                 .expect("get")
-                .into_inner();
+                .into_inner()
+                .record
+                .expect("record");
             assert_eq!(
                 record.state,
                 RecordState::Signed as i32,

@@ -50,7 +50,9 @@ async fn a_director_delegates_from_a_session_and_the_deputy_signs_under_it() {
         .create_delegation(request(DIRECTOR.1))
         .await
         .expect("create")
-        .into_inner();
+        .into_inner()
+        .delegation
+        .expect("delegation");
     let d = info.delegation.expect("delegation");
     assert_eq!(
         (d.director_id.as_str(), d.deputy_id.as_str()),
@@ -65,7 +67,9 @@ async fn a_director_delegates_from_a_session_and_the_deputy_signs_under_it() {
         .submit(submission("HT-KS", "deleg-1"))
         .await
         .expect("submit")
-        .into_inner();
+        .into_inner()
+        .record
+        .expect("record");
     assert_eq!(leased(&mut stream).await.id, record.id);
     let signed = deputy
         .approve(pb::ApproveRequest {

@@ -29,14 +29,18 @@ async fn a_retried_reject_returns_the_rejected_record_and_changes_nothing() {
         .reject(request("the seal is unreadable"))
         .await
         .expect("reject")
-        .into_inner();
+        .into_inner()
+        .record
+        .expect("record");
     assert_eq!(first.state, RecordState::Rejected as i32);
     // The answer was lost and the tablet sends it again: the stored rejection comes back.
     let again = deputy
         .reject(request("the seal is unreadable"))
         .await
         .expect("retried reject")
-        .into_inner();
+        .into_inner()
+        .record
+        .expect("record");
     assert_eq!(again.state, RecordState::Rejected as i32);
     assert_eq!(again.reason, "the seal is unreadable");
     assert_eq!(again.finished_at, first.finished_at);
@@ -77,13 +81,15 @@ async fn racing_approvals_store_one_signature() {
         }
     }
     let stored = intake
-        .get(GetRecordRequest {
+        .get_record(GetRecordRequest {
             id: record.id.clone(),
             include_document: false,
         })
         .await
         .expect("get")
-        .into_inner();
+        .into_inner()
+        .record
+        .expect("record");
     for r in outcomes.iter().flatten() {
         assert_eq!(
             r.get_ref().records[0].signature,

@@ -276,6 +276,8 @@ pub async fn session_token(ward: &Ward, signer: (&str, &str)) -> String {
         .await
         .expect("open session")
         .into_inner()
+        .session
+        .expect("session")
         .token
 }
 
@@ -289,7 +291,9 @@ pub async fn sign_in(ward: &Ward, signer: (&str, &str)) -> Inbox {
         })
         .await
         .expect("open session")
-        .into_inner();
+        .into_inner()
+        .session
+        .expect("session");
     signq_proto::v1::inbox_client::InboxClient::with_interceptor(
         channel,
         BearerToken(session.token),
@@ -307,6 +311,8 @@ pub async fn submit(
         .await
         .expect("submit")
         .into_inner()
+        .record
+        .expect("record")
 }
 
 /// A submit request for the demo ward.

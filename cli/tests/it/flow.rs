@@ -3,17 +3,17 @@
 
 use std::time::Duration;
 
-use signq_proto::v1::inbox_event::Event;
+use signq_proto::v1::stream_inbox_response::Event;
 use signq_proto::v1::{
-    ApproveRequest, GetRecordRequest, InboxEvent, RecordState, SetAwayRequest, StreamInboxRequest,
-    WatchRequest,
+    ApproveRequest, GetRecordRequest, RecordState, SetAwayRequest, StreamInboxRequest,
+    StreamInboxResponse, WatchRecordsRequest,
 };
 use tonic::Code;
 
 use super::fixture::{DEPUTY_1, DIRECTOR, Inbox, Ward, intake, sign_in, submission, submit};
 
 /// The next inbox event, within a bound so a broken scheduler fails the test instead of hanging it.
-pub async fn next(stream: &mut tonic::Streaming<InboxEvent>) -> Event {
+pub async fn next(stream: &mut tonic::Streaming<StreamInboxResponse>) -> Event {
     tokio::time::timeout(Duration::from_secs(20), stream.message())
         .await
         .expect("an inbox event within 20 s")
@@ -25,9 +25,12 @@ pub async fn next(stream: &mut tonic::Streaming<InboxEvent>) -> Event {
 /// Opens the inbox stream and returns it after its snapshot.
 pub async fn open(
     inbox: &mut Inbox,
-) -> (tonic::Streaming<InboxEvent>, Vec<signq_proto::v1::Record>) {
+) -> (
+    tonic::Streaming<StreamInboxResponse>,
+    Vec<signq_proto::v1::Record>,
+) {
     let mut stream = inbox
-        .stream(StreamInboxRequest {})
+        .stream_inbox(StreamInboxRequest {})
         .await
         .expect("stream")
         .into_inner();
@@ -38,7 +41,7 @@ pub async fn open(
 }
 
 /// Waits for the next lease of the stream.
-pub async fn leased(stream: &mut tonic::Streaming<InboxEvent>) -> signq_proto::v1::Record {
+pub async fn leased(stream: &mut tonic::Streaming<StreamInboxResponse>) -> signq_proto::v1::Record {
     loop {
         if let Event::Leased(r) = next(stream).await {
             return r;
@@ -51,7 +54,7 @@ async fn submit_lease_approve_verify_and_watch() {
     let ward = Ward::start(&[]);
     let mut intake = intake(&ward).await;
     let mut watch = intake
-        .watch(WatchRequest {
+        .watch_records(WatchRecordsRequest {
             ward: "cat-lai".into(),
             after_cursor: 0,
         })
@@ -80,13 +83,15 @@ async fn submit_lease_approve_verify_and_watch() {
     assert_eq!(approved.records[0].delegation_id, "cat-lai/deputy-1/dev");
 
     let got = intake
-        .get(GetRecordRequest {
+        .get_record(GetRecordRequest {
             id: record.id.clone(),
             include_document: true,
         })
         .await
         .expect("get")
-        .into_inner();
+        .into_inner()
+        .record
+        .expect("record");
     assert_eq!(got.certificate_chain.len(), 2);
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("doc"), &got.document).expect("write");
@@ -136,7 +141,9 @@ async fn submit_lease_approve_verify_and_watch() {
         })
         .await
         .expect("statistics")
-        .into_inner();
+        .into_inner()
+        .statistics
+        .expect("statistics");
     assert_eq!((stats.signed, stats.queued, stats.leased), (1, 0, 0));
     assert_eq!((stats.on_time_ratio, stats.director_share), (1.0, 0.0));
     assert!(stats.wait_p50.is_some());
@@ -164,7 +171,7 @@ async fn watch_resumes_from_a_cursor() {
             .expect("submit");
     }
     let mut watch = intake
-        .watch(WatchRequest {
+        .watch_records(WatchRecordsRequest {
             ward: "cat-lai".into(),
             after_cursor: 0,
         })
@@ -174,7 +181,7 @@ async fn watch_resumes_from_a_cursor() {
     let first = watch.message().await.expect("ok").expect("event");
     drop(watch);
     let mut resumed = intake
-        .watch(WatchRequest {
+        .watch_records(WatchRecordsRequest {
             ward: "cat-lai".into(),
             after_cursor: first.cursor,
         })
@@ -204,7 +211,9 @@ async fn submit_is_idempotent() {
         .submit(submission("HT-KS", "same-key"))
         .await
         .expect("resubmit")
-        .into_inner();
+        .into_inner()
+        .record
+        .expect("record");
     assert_eq!(a.id, b.id);
     let mut other = submission("HT-KS", "same-key");
     other.document = b"another document".to_vec();
@@ -255,13 +264,15 @@ async fn an_expired_lease_returns_and_is_reassigned() {
     let again = leased(&mut stream).await;
     assert_eq!(again.id, record.id);
     let now = intake
-        .get(GetRecordRequest {
+        .get_record(GetRecordRequest {
             id: record.id,
             include_document: false,
         })
         .await
         .expect("get")
-        .into_inner();
+        .into_inner()
+        .record
+        .expect("record");
     assert_eq!(now.state, RecordState::Leased as i32);
 }
 
@@ -275,7 +286,13 @@ async fn going_away_returns_leases_and_the_deadline_guard_escalates_to_the_direc
     // 30 minutes of slack: below the 2-hour guard.
     let deadline = std::time::SystemTime::now() + Duration::from_secs(1800);
     req.deadline = Some(prost_types::Timestamp::from(deadline));
-    let record = intake.submit(req).await.expect("submit").into_inner();
+    let record = intake
+        .submit(req)
+        .await
+        .expect("submit")
+        .into_inner()
+        .record
+        .expect("record");
     assert_eq!(leased(&mut stream).await.id, record.id);
 
     deputy

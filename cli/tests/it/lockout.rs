@@ -57,7 +57,9 @@ async fn five_wrong_pins_lock_the_key_across_a_restart_until_the_lock_ends() {
         })
         .await
         .expect("get")
-        .into_inner();
+        .into_inner()
+        .key
+        .expect("key");
     let until = key.locked_until.expect("locked_until is reported");
 
     // Wait out the lock (reported by the service, not assumed by the test).

@@ -113,7 +113,7 @@ async fn every_bad_field_is_named() {
     assert_eq!(status.code(), Code::NotFound);
 
     let status = intake
-        .get(pb::GetRecordRequest {
+        .get_record(pb::GetRecordRequest {
             id: String::new(),
             include_document: false,
         })
@@ -121,7 +121,7 @@ async fn every_bad_field_is_named() {
         .expect_err("get");
     invalid(&status, "id", "empty id");
     let status = intake
-        .get(pb::GetRecordRequest {
+        .get_record(pb::GetRecordRequest {
             id: "Rnope".into(),
             include_document: false,
         })
@@ -149,10 +149,14 @@ async fn every_bad_field_is_named() {
             "page_token",
         ),
     ] {
-        invalid(&intake.list(request).await.expect_err(case), field, case);
+        invalid(
+            &intake.list_records(request).await.expect_err(case),
+            field,
+            case,
+        );
     }
     let status = intake
-        .cancel(pb::CancelRecordRequest {
+        .cancel_record(pb::CancelRecordRequest {
             id: "R1".into(),
             reason: String::new(),
         })
@@ -160,7 +164,7 @@ async fn every_bad_field_is_named() {
         .expect_err("cancel");
     invalid(&status, "reason", "cancel without reason");
     let status = intake
-        .watch(pb::WatchRequest {
+        .watch_records(pb::WatchRecordsRequest {
             ward: String::new(),
             after_cursor: 0,
         })
@@ -435,6 +439,8 @@ async fn one_wards_burst_does_not_hold_back_another_ward() {
         .submit(other)
         .await
         .expect("the other ward is not held back")
-        .into_inner();
+        .into_inner()
+        .record
+        .expect("record");
     assert_eq!(record.ward, "an-khanh");
 }

@@ -10,14 +10,14 @@ async fn sigterm_ends_the_process_while_inbox_streams_are_open() {
     let mut ward = Ward::start(&[]);
     let mut inbox = sign_in(&ward, DEPUTY_1).await;
     let mut stream = inbox
-        .stream(StreamInboxRequest {})
+        .stream_inbox(StreamInboxRequest {})
         .await
         .expect("stream")
         .into_inner();
     let first = stream.message().await.expect("snapshot").expect("an event");
     assert!(matches!(
         first.event,
-        Some(signq_proto::v1::inbox_event::Event::Snapshot(_))
+        Some(signq_proto::v1::stream_inbox_response::Event::Snapshot(_))
     ));
 
     let status = tokio::task::spawn_blocking(move || ward.terminate())

@@ -11,7 +11,7 @@ use rand_distr::{Distribution, Exp, LogNormal};
 use signq_kit::tls::ClientTls;
 use signq_proto::v1 as pb;
 use signq_proto::v1::inbox_client::InboxClient;
-use signq_proto::v1::inbox_event::Event;
+use signq_proto::v1::stream_inbox_response::Event;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
@@ -72,7 +72,7 @@ async fn connect(
     addr: &str,
     tls: &ClientTls,
     agent: &Agent,
-) -> anyhow::Result<(Inbox, tonic::Streaming<pb::InboxEvent>)> {
+) -> anyhow::Result<(Inbox, tonic::Streaming<pb::StreamInboxResponse>)> {
     let channel = super::services::channel(addr, tls).await?;
     let session = InboxClient::new(channel.clone())
         .open_session(pb::OpenSessionRequest {
@@ -80,12 +80,17 @@ async fn connect(
             pin: agent.pin.clone(),
         })
         .await?
-        .into_inner();
+        .into_inner()
+        .session
+        .ok_or_else(|| anyhow::anyhow!("OpenSession answered without a session"))?;
     let token = format!("Bearer {}", session.token)
         .parse()
         .map_err(|_| anyhow::anyhow!("token"))?;
     let mut inbox = InboxClient::with_interceptor(channel, Bearer(token));
-    let stream = inbox.stream(pb::StreamInboxRequest {}).await?.into_inner();
+    let stream = inbox
+        .stream_inbox(pb::StreamInboxRequest {})
+        .await?
+        .into_inner();
     Ok((inbox, stream))
 }
 

@@ -289,7 +289,10 @@ async fn run_policy(
         let (mut intake, tracker, at, limit) = (intake.clone(), tracker.clone(), a.at, a.limit);
         submits.spawn(async move {
             match intake.submit(request).await {
-                Ok(r) => tracker.submitted(r.into_inner().id, at, at + limit),
+                Ok(r) => match r.into_inner().record {
+                    Some(record) => tracker.submitted(record.id, at, at + limit),
+                    None => tracker.with(|o| o.errors += 1),
+                },
                 Err(s) if s.code() == tonic::Code::ResourceExhausted => {
                     tracker.with(|o| o.rate_limited += 1)
                 }

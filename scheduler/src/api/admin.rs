@@ -105,7 +105,7 @@ impl Admin for Api {
     async fn create_ward(
         &self,
         request: Request<pb::CreateWardRequest>,
-    ) -> Result<Response<pb::Ward>, Status> {
+    ) -> Result<Response<pb::CreateWardResponse>, Status> {
         self.handle(SERVICE, "CreateWard", async {
             let actor = operator(&request)?;
             let ward = request
@@ -124,7 +124,9 @@ impl Admin for Api {
                     actor,
                 )
                 .await?;
-            Ok(convert::ward(&ward))
+            Ok(pb::CreateWardResponse {
+                ward: Some(convert::ward(&ward)),
+            })
         })
         .await
     }
@@ -147,7 +149,7 @@ impl Admin for Api {
     async fn enroll_signer(
         &self,
         request: Request<pb::EnrollSignerRequest>,
-    ) -> Result<Response<pb::SignerInfo>, Status> {
+    ) -> Result<Response<pb::EnrollSignerResponse>, Status> {
         self.handle(SERVICE, "EnrollSigner", async {
             let actor = operator(&request)?;
             let certificate = request.into_inner().certificate;
@@ -155,7 +157,9 @@ impl Admin for Api {
                 return Err(SchedError::invalid("certificate", "is empty"));
             }
             let signer = self.engine.enroll_signer(certificate, actor).await?;
-            Ok(convert::signer(&signer, 0, 0))
+            Ok(pb::EnrollSignerResponse {
+                signer: Some(convert::signer(&signer, 0, 0)),
+            })
         })
         .await
     }
@@ -197,7 +201,7 @@ impl Admin for Api {
     async fn put_procedure(
         &self,
         request: Request<pb::PutProcedureRequest>,
-    ) -> Result<Response<pb::Procedure>, Status> {
+    ) -> Result<Response<pb::PutProcedureResponse>, Status> {
         self.handle(SERVICE, "PutProcedure", async {
             let actor = operator(&request)?;
             let p = request
@@ -220,9 +224,10 @@ impl Admin for Api {
                 name: p.name,
                 time_limit: Duration::from_secs(limit.seconds as u64),
             };
-            Ok(convert::procedure(
-                &self.engine.put_procedure(procedure, actor).await?,
-            ))
+            let procedure = self.engine.put_procedure(procedure, actor).await?;
+            Ok(pb::PutProcedureResponse {
+                procedure: Some(convert::procedure(&procedure)),
+            })
         })
         .await
     }
@@ -244,7 +249,7 @@ impl Admin for Api {
     async fn create_delegation(
         &self,
         request: Request<pb::CreateDelegationRequest>,
-    ) -> Result<Response<pb::DelegationInfo>, Status> {
+    ) -> Result<Response<pb::CreateDelegationResponse>, Status> {
         self.handle(SERVICE, "CreateDelegation", async {
             let session = self.session(&request)?;
             let director = self
@@ -287,7 +292,9 @@ impl Admin for Api {
                 .engine
                 .register_delegation(signed, actor, Some(&director.id))
                 .await?;
-            Ok(convert::delegation(&registered))
+            Ok(pb::CreateDelegationResponse {
+                delegation: Some(convert::delegation(&registered)),
+            })
         })
         .await
     }
@@ -295,7 +302,7 @@ impl Admin for Api {
     async fn register_delegation(
         &self,
         request: Request<pb::RegisterDelegationRequest>,
-    ) -> Result<Response<pb::DelegationInfo>, Status> {
+    ) -> Result<Response<pb::RegisterDelegationResponse>, Status> {
         self.handle(SERVICE, "RegisterDelegation", async {
             let actor = self.operator_or_director(&request, None)?;
             let signed = request.into_inner().signed_delegation;
@@ -310,7 +317,9 @@ impl Admin for Api {
                 .engine
                 .register_delegation(signed, actor, only.as_deref())
                 .await?;
-            Ok(convert::delegation(&delegation))
+            Ok(pb::RegisterDelegationResponse {
+                delegation: Some(convert::delegation(&delegation)),
+            })
         })
         .await
     }
@@ -334,8 +343,8 @@ impl Admin for Api {
 
     async fn revoke_delegation(
         &self,
-        request: Request<pb::RevokeDelegationRequest>,
-    ) -> Result<Response<pb::DelegationInfo>, Status> {
+        request: Request<pb::AdminRevokeDelegationRequest>,
+    ) -> Result<Response<pb::AdminRevokeDelegationResponse>, Status> {
         self.handle(SERVICE, "RevokeDelegation", async {
             let req = request.get_ref().clone();
             fields::id("delegation_id", &req.delegation_id)?;
@@ -358,7 +367,9 @@ impl Admin for Api {
                 .engine
                 .revoke_delegation(&req.delegation_id, &req.reason, actor)
                 .await?;
-            Ok(convert::delegation(&delegation))
+            Ok(pb::AdminRevokeDelegationResponse {
+                delegation: Some(convert::delegation(&delegation)),
+            })
         })
         .await
     }
@@ -366,7 +377,7 @@ impl Admin for Api {
     async fn get_statistics(
         &self,
         request: Request<pb::GetStatisticsRequest>,
-    ) -> Result<Response<pb::Statistics>, Status> {
+    ) -> Result<Response<pb::GetStatisticsResponse>, Status> {
         self.handle(SERVICE, "GetStatistics", async {
             let ward = request.get_ref().ward.clone();
             fields::id("ward", &ward)?;
@@ -374,7 +385,9 @@ impl Admin for Api {
             if !self.engine.with_directory(|d| d.wards.contains_key(&ward)) {
                 return Err(SchedError::NotFound(format!("ward: no ward {ward:?}")));
             }
-            self.statistics(&ward).await
+            Ok(pb::GetStatisticsResponse {
+                statistics: Some(self.statistics(&ward).await?),
+            })
         })
         .await
     }

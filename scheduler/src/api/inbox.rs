@@ -18,7 +18,7 @@ impl Api {
     async fn open_session_checked(
         &self,
         request: Request<pb::OpenSessionRequest>,
-    ) -> Result<pb::Session, SchedError> {
+    ) -> Result<pb::OpenSessionResponse, SchedError> {
         let req = request.into_inner();
         fields::id("signer_id", &req.signer_id)?;
         if req.pin.is_empty() {
@@ -26,13 +26,15 @@ impl Api {
         }
         self.limits.session(&req.signer_id)?;
         let (token, session, signer) = self.engine.sign_in(&req.signer_id, &req.pin).await?;
-        Ok(pb::Session {
-            token,
-            signer_id: signer.id,
-            display_name: signer.display_name,
-            role: convert::role(signer.role) as i32,
-            ward: signer.ward,
-            expires_at: Some(ts(session.expires_at)),
+        Ok(pb::OpenSessionResponse {
+            session: Some(pb::Session {
+                token,
+                signer_id: signer.id,
+                display_name: signer.display_name,
+                role: convert::role(signer.role) as i32,
+                ward: signer.ward,
+                expires_at: Some(ts(session.expires_at)),
+            }),
         })
     }
 
@@ -61,7 +63,7 @@ impl Api {
     async fn reject_checked(
         &self,
         request: Request<pb::RejectRequest>,
-    ) -> Result<pb::Record, SchedError> {
+    ) -> Result<pb::RejectResponse, SchedError> {
         let session = self.session(&request)?;
         let req = request.into_inner();
         fields::id("record_id", &req.record_id)?;
@@ -70,13 +72,15 @@ impl Api {
             .engine
             .reject(&session.signer_id, &req.record_id, req.reason)
             .await?;
-        Ok(convert::record(&record, false))
+        Ok(pb::RejectResponse {
+            record: Some(convert::record(&record, false)),
+        })
     }
 
     async fn get_document_checked(
         &self,
         request: Request<pb::GetDocumentRequest>,
-    ) -> Result<pb::Record, SchedError> {
+    ) -> Result<pb::GetDocumentResponse, SchedError> {
         let session = self.session(&request)?;
         let req = request.into_inner();
         fields::id("record_id", &req.record_id)?;
@@ -97,19 +101,19 @@ impl Api {
             .ok_or_else(|| SchedError::NotFound(format!("record_id: {}", req.record_id)))?;
         let mut out = convert::record(&record, false);
         out.document = store.document(&req.record_id).await?.unwrap_or_default();
-        Ok(out)
+        Ok(pb::GetDocumentResponse { record: Some(out) })
     }
 }
 
-/// The Stream stream type.
-pub type InboxStream = Pin<Box<dyn Stream<Item = Result<pb::InboxEvent, Status>> + Send>>;
+/// The StreamInbox stream type.
+pub type InboxStream = Pin<Box<dyn Stream<Item = Result<pb::StreamInboxResponse, Status>> + Send>>;
 
 #[tonic::async_trait]
 impl Inbox for Api {
     async fn open_session(
         &self,
         request: Request<pb::OpenSessionRequest>,
-    ) -> Result<Response<pb::Session>, Status> {
+    ) -> Result<Response<pb::OpenSessionResponse>, Status> {
         self.handle(SERVICE, "OpenSession", self.open_session_checked(request))
             .await
     }
@@ -138,9 +142,9 @@ impl Inbox for Api {
         observe(SERVICE, "CloseSession", result).map(Response::new)
     }
 
-    type StreamStream = InboxStream;
+    type StreamInboxStream = InboxStream;
 
-    async fn stream(
+    async fn stream_inbox(
         &self,
         request: Request<pb::StreamInboxRequest>,
     ) -> Result<Response<InboxStream>, Status> {
@@ -150,7 +154,7 @@ impl Inbox for Api {
             self.engine.open_inbox(&session.signer_id).await
         }
         .await;
-        let rx = observe(SERVICE, "Stream", result)?;
+        let rx = observe(SERVICE, "StreamInbox", result)?;
         let stream =
             tokio_stream::StreamExt::map(tokio_stream::wrappers::ReceiverStream::new(rx), Ok);
         Ok(Response::new(Box::pin(stream)))
@@ -188,7 +192,7 @@ impl Inbox for Api {
     async fn reject(
         &self,
         request: Request<pb::RejectRequest>,
-    ) -> Result<Response<pb::Record>, Status> {
+    ) -> Result<Response<pb::RejectResponse>, Status> {
         self.handle(SERVICE, "Reject", self.reject_checked(request))
             .await
     }
@@ -213,7 +217,7 @@ impl Inbox for Api {
     async fn get_document(
         &self,
         request: Request<pb::GetDocumentRequest>,
-    ) -> Result<Response<pb::Record>, Status> {
+    ) -> Result<Response<pb::GetDocumentResponse>, Status> {
         self.handle(SERVICE, "GetDocument", self.get_document_checked(request))
             .await
     }

@@ -38,7 +38,7 @@ impl Api {
     async fn submit_checked(
         &self,
         request: Request<pb::SubmitRequest>,
-    ) -> Result<pb::Record, SchedError> {
+    ) -> Result<pb::SubmitResponse, SchedError> {
         let client = caller(&request, &[Role::Intake])?;
         let req = request.into_inner();
         fields::id("ward", &req.ward)?;
@@ -69,13 +69,15 @@ impl Api {
             .engine
             .submit(submission, Actor::Intake(client))
             .await?;
-        Ok(convert::record(&record, false))
+        Ok(pb::SubmitResponse {
+            record: Some(convert::record(&record, false)),
+        })
     }
 
     async fn get_checked(
         &self,
         request: Request<pb::GetRecordRequest>,
-    ) -> Result<pb::Record, SchedError> {
+    ) -> Result<pb::GetRecordResponse, SchedError> {
         caller(&request, &[Role::Intake, Role::Operator])?;
         let req = request.into_inner();
         fields::id("id", &req.id)?;
@@ -88,7 +90,7 @@ impl Api {
         if req.include_document {
             out.document = store.document(&req.id).await?.unwrap_or_default();
         }
-        Ok(out)
+        Ok(pb::GetRecordResponse { record: Some(out) })
     }
 
     async fn list_checked(
@@ -146,7 +148,7 @@ impl Api {
     async fn cancel_checked(
         &self,
         request: Request<pb::CancelRecordRequest>,
-    ) -> Result<pb::Record, SchedError> {
+    ) -> Result<pb::CancelRecordResponse, SchedError> {
         let client = caller(&request, &[Role::Intake, Role::Operator])?;
         let req = request.into_inner();
         fields::id("id", &req.id)?;
@@ -155,43 +157,46 @@ impl Api {
             .engine
             .cancel(&req.id, req.reason, Actor::Intake(client))
             .await?;
-        Ok(convert::record(&record, false))
+        Ok(pb::CancelRecordResponse {
+            record: Some(convert::record(&record, false)),
+        })
     }
 }
 
-/// The Watch stream type.
-pub type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::RecordEvent, Status>> + Send>>;
+/// The WatchRecords stream type.
+pub type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::WatchRecordsResponse, Status>> + Send>>;
 
 #[tonic::async_trait]
 impl Intake for Api {
     async fn submit(
         &self,
         request: Request<pb::SubmitRequest>,
-    ) -> Result<Response<pb::Record>, Status> {
+    ) -> Result<Response<pb::SubmitResponse>, Status> {
         self.handle(SERVICE, "Submit", self.submit_checked(request))
             .await
     }
 
-    async fn get(
+    async fn get_record(
         &self,
         request: Request<pb::GetRecordRequest>,
-    ) -> Result<Response<pb::Record>, Status> {
-        self.handle(SERVICE, "Get", self.get_checked(request)).await
-    }
-
-    async fn list(
-        &self,
-        request: Request<pb::ListRecordsRequest>,
-    ) -> Result<Response<pb::ListRecordsResponse>, Status> {
-        self.handle(SERVICE, "List", self.list_checked(request))
+    ) -> Result<Response<pb::GetRecordResponse>, Status> {
+        self.handle(SERVICE, "GetRecord", self.get_checked(request))
             .await
     }
 
-    type WatchStream = WatchStream;
-
-    async fn watch(
+    async fn list_records(
         &self,
-        request: Request<pb::WatchRequest>,
+        request: Request<pb::ListRecordsRequest>,
+    ) -> Result<Response<pb::ListRecordsResponse>, Status> {
+        self.handle(SERVICE, "ListRecords", self.list_checked(request))
+            .await
+    }
+
+    type WatchRecordsStream = WatchStream;
+
+    async fn watch_records(
+        &self,
+        request: Request<pb::WatchRecordsRequest>,
     ) -> Result<Response<WatchStream>, Status> {
         let checked = (|| {
             self.limits.global(SERVICE)?;
@@ -209,12 +214,12 @@ impl Intake for Api {
             }
             Ok(())
         })();
-        observe(SERVICE, "Watch", checked)?;
+        observe(SERVICE, "WatchRecords", checked)?;
         let req = request.into_inner();
         let rx = self.engine.watch(req.ward, req.after_cursor);
         let stream =
             tokio_stream::StreamExt::map(tokio_stream::wrappers::ReceiverStream::new(rx), |item| {
-                item.map(|e| pb::RecordEvent {
+                item.map(|e| pb::WatchRecordsResponse {
                     cursor: e.cursor,
                     record: Some(convert::record(&e.record, false)),
                     at: Some(convert::ts(e.at)),
@@ -224,11 +229,11 @@ impl Intake for Api {
         Ok(Response::new(Box::pin(stream)))
     }
 
-    async fn cancel(
+    async fn cancel_record(
         &self,
         request: Request<pb::CancelRecordRequest>,
-    ) -> Result<Response<pb::Record>, Status> {
-        self.handle(SERVICE, "Cancel", self.cancel_checked(request))
+    ) -> Result<Response<pb::CancelRecordResponse>, Status> {
+        self.handle(SERVICE, "CancelRecord", self.cancel_checked(request))
             .await
     }
 }

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use signq_proto::v1::{InboxEvent, InboxSnapshot, LeaseEnded, inbox_event};
+use signq_proto::v1::{InboxSnapshot, LeaseEnded, StreamInboxResponse, stream_inbox_response};
 use time::OffsetDateTime;
 
 use super::intake::entry;
@@ -161,10 +161,10 @@ impl Engine {
         crate::metrics::leased(&record, escalated, now);
         self.inboxes.send(
             signer,
-            InboxEvent {
-                event: Some(inbox_event::Event::Leased(crate::api::convert::record(
-                    &record, false,
-                ))),
+            StreamInboxResponse {
+                event: Some(stream_inbox_response::Event::Leased(
+                    crate::api::convert::record(&record, false),
+                )),
             },
         );
         self.notify(&record.meta.ward);
@@ -220,8 +220,8 @@ impl Engine {
     pub(super) fn lease_ended(&self, signer: &str, id: &str, reason: &str) {
         self.inboxes.send(
             signer,
-            InboxEvent {
-                event: Some(inbox_event::Event::Ended(LeaseEnded {
+            StreamInboxResponse {
+                event: Some(stream_inbox_response::Event::Ended(LeaseEnded {
                     record_id: id.to_string(),
                     reason: reason.to_string(),
                 })),
@@ -263,7 +263,7 @@ impl Engine {
     pub async fn open_inbox(
         self: &Arc<Self>,
         signer: &str,
-    ) -> Result<tokio::sync::mpsc::Receiver<InboxEvent>, SchedError> {
+    ) -> Result<tokio::sync::mpsc::Receiver<StreamInboxResponse>, SchedError> {
         let s = self
             .with_directory(|d| d.signers.get(signer).cloned())
             .ok_or_else(|| SchedError::NotFound(format!("signer {signer:?} is not enrolled")))?;
@@ -277,8 +277,8 @@ impl Engine {
         records.sort_by_key(|r| r.deadline.map(|d| (d.seconds, d.nanos)));
         self.inboxes.send(
             signer,
-            InboxEvent {
-                event: Some(inbox_event::Event::Snapshot(InboxSnapshot {
+            StreamInboxResponse {
+                event: Some(stream_inbox_response::Event::Snapshot(InboxSnapshot {
                     records,
                     away: s.away,
                 })),

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use signq_proto::v1::InboxEvent;
+use signq_proto::v1::StreamInboxResponse;
 use tokio::sync::mpsc;
 
 /// Events a stream may lag behind before it is dropped (the tablet reconnects and gets a snapshot).
@@ -13,16 +13,18 @@ pub const STREAM_BUFFER: usize = 256;
 /// The connected signers' streams.
 #[derive(Debug, Default)]
 pub struct Inboxes {
-    streams: Mutex<HashMap<String, Vec<mpsc::Sender<InboxEvent>>>>,
+    streams: Mutex<HashMap<String, Vec<mpsc::Sender<StreamInboxResponse>>>>,
 }
 
 impl Inboxes {
-    fn streams(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<mpsc::Sender<InboxEvent>>>> {
+    fn streams(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<String, Vec<mpsc::Sender<StreamInboxResponse>>>> {
         self.streams.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Registers a new stream of `signer`.
-    pub fn connect(&self, signer: &str) -> mpsc::Receiver<InboxEvent> {
+    pub fn connect(&self, signer: &str) -> mpsc::Receiver<StreamInboxResponse> {
         let (tx, rx) = mpsc::channel(STREAM_BUFFER);
         self.streams()
             .entry(signer.to_string())
@@ -46,7 +48,7 @@ impl Inboxes {
     }
 
     /// Sends `event` to every stream of `signer`; a stream that is full or closed is dropped.
-    pub fn send(&self, signer: &str, event: InboxEvent) {
+    pub fn send(&self, signer: &str, event: StreamInboxResponse) {
         let mut streams = self.streams();
         if let Some(list) = streams.get_mut(signer) {
             list.retain(|tx| tx.try_send(event.clone()).is_ok());

@@ -8,9 +8,10 @@ use prost_types::Timestamp;
 use signq_kit::identity::Role;
 use signq_proto::v1::signer_server::Signer;
 use signq_proto::v1::{
-    DocumentSignature, GetSignerKeyRequest, ListSignerKeysRequest, ListSignerKeysResponse,
-    RevokeDelegationRequest, RevokeDelegationResponse, SignDelegationRequest,
-    SignDelegationResponse, SignRequest, SignResponse, SignerKey, SignerRole, VerifyPinRequest,
+    DocumentSignature, GetSignerKeyRequest, GetSignerKeyResponse, ListSignerKeysRequest,
+    ListSignerKeysResponse, RevokeDelegationRequest, RevokeDelegationResponse,
+    SignDelegationRequest, SignDelegationResponse, SignRequest, SignResponse, SignerKey,
+    SignerRole, VerifyPinRequest, VerifyPinResponse,
 };
 use time::OffsetDateTime;
 use tonic::{Request, Response, Status};
@@ -368,7 +369,7 @@ impl Signer for SignerService {
     async fn verify_pin(
         &self,
         request: Request<VerifyPinRequest>,
-    ) -> Result<Response<SignerKey>, Status> {
+    ) -> Result<Response<VerifyPinResponse>, Status> {
         let req = request.into_inner();
         let result = async {
             validate_credentials(&req.signer_id, &req.pin)?;
@@ -380,7 +381,7 @@ impl Signer for SignerService {
         if let Err(error) = &result {
             metrics::refused(error.reason());
         }
-        Ok(Response::new(result?))
+        Ok(Response::new(VerifyPinResponse { key: Some(result?) }))
     }
 
     async fn sign_delegation(
@@ -398,13 +399,15 @@ impl Signer for SignerService {
     async fn get_signer_key(
         &self,
         request: Request<GetSignerKeyRequest>,
-    ) -> Result<Response<SignerKey>, Status> {
+    ) -> Result<Response<GetSignerKeyResponse>, Status> {
         let signer_id = request.into_inner().signer_id;
         if signer_id.is_empty() {
             return Err(SignError::invalid("signer_id", "is empty").into());
         }
         let entry = self.entry(&signer_id)?;
-        Ok(Response::new(self.describe(entry).await?))
+        Ok(Response::new(GetSignerKeyResponse {
+            key: Some(self.describe(entry).await?),
+        }))
     }
 
     async fn list_signer_keys(

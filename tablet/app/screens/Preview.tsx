@@ -30,8 +30,8 @@ export function Preview(props: {
     const container = pages.current;
     setStatus({ kind: "loading" });
     (async () => {
-      const record = await inbox.getDocument({ recordId: id }, { timeoutMs: CALL_TIMEOUT_MS });
-      const bytes = record.document;
+      const reply = await inbox.getDocument({ recordId: id }, { timeoutMs: CALL_TIMEOUT_MS });
+      const bytes = reply.record?.document ?? new Uint8Array();
       if (!isPdf(bytes)) {
         if (!cancelled) setStatus({ kind: "error", text: t.notPdf });
         return;

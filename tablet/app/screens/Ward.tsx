@@ -29,11 +29,12 @@ export function Ward(props: { session: SessionInfo; onOffline: () => void }) {
     let live = true;
     async function refresh() {
       try {
-        const [s, l] = await Promise.all([
+        const [reply, l] = await Promise.all([
           admin.getStatistics({ ward }, { timeoutMs: CALL_TIMEOUT_MS }),
           admin.listSigners({ ward }, { timeoutMs: CALL_TIMEOUT_MS }),
         ]);
-        if (!live) return;
+        if (!live || !reply.statistics) return;
+        const s = reply.statistics;
         const at = Date.now();
         setStats(s);
         setSigners(l.signers);

@@ -18,6 +18,7 @@ mod it {
     pub mod observability;
     pub mod openssl;
     pub mod scheduler_input;
+    pub mod secrets;
     pub mod shutdown;
     pub mod tablet;
 }

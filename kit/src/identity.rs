@@ -1,8 +1,10 @@
 //! Who is on the other end of a TLS link, as the ward CA's certificates say.
 //!
 //! Roles travel in the certificate as URI subject alternative names `urn:signq:role:<role>`, so any
-//! X.509 tool can read them and no private extension is needed. A signer's signing certificate
-//! also names the signer as `urn:signq:signer:<signer id>` and the ward as `urn:signq:ward:<ward id>`.
+//! X.509 tool can read them and no private extension is needed. A signer's signing certificate and
+//! a signer's device certificate also name the signer as `urn:signq:signer:<signer id>` and the
+//! ward as `urn:signq:ward:<ward id>`; an intake system's certificate names each ward it may act
+//! for as `urn:signq:ward:<ward id>`.
 
 use std::fmt;
 use std::str::FromStr;
@@ -29,17 +31,20 @@ pub enum Role {
     Director,
     /// A deputy with delegated authority.
     Deputy,
+    /// A tablet (or another device) enrolled for one director or deputy: sign-in needs it.
+    Device,
 }
 
 impl Role {
     /// Every role, for listings and help texts.
-    pub const ALL: [Role; 6] = [
+    pub const ALL: [Role; 7] = [
         Role::Scheduler,
         Role::SignerService,
         Role::Intake,
         Role::Operator,
         Role::Director,
         Role::Deputy,
+        Role::Device,
     ];
 
     /// The role's name as written in certificates and on the command line.
@@ -51,6 +56,7 @@ impl Role {
             Role::Operator => "operator",
             Role::Director => "director",
             Role::Deputy => "deputy",
+            Role::Device => "device",
         }
     }
 
@@ -74,7 +80,7 @@ impl fmt::Display for Role {
 /// A role name that signq does not know.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error(
-    "unknown role {0:?} (expected one of scheduler, signer-service, intake, operator, director, deputy)"
+    "unknown role {0:?} (expected one of scheduler, signer-service, intake, operator, director, deputy, device)"
 )]
 pub struct UnknownRole(pub String);
 
@@ -95,10 +101,10 @@ pub struct PeerIdentity {
     pub common_name: String,
     /// Every role the certificate grants.
     pub roles: Vec<Role>,
-    /// The signer id, for a signing certificate.
+    /// The signer id, for a signing or device certificate.
     pub signer_id: Option<String>,
-    /// The ward id, for a signing certificate.
-    pub ward: Option<String>,
+    /// The ward ids: the signer's one ward, or the wards an intake system may act for.
+    pub wards: Vec<String>,
     /// The certificate's serial number, hex.
     pub serial: String,
 }
@@ -120,7 +126,7 @@ impl PeerIdentity {
             .to_string();
         let mut roles = Vec::new();
         let mut signer_id = None;
-        let mut ward = None;
+        let mut wards = Vec::new();
         if let Ok(Some(san)) = cert.subject_alternative_name() {
             for name in &san.value.general_names {
                 if let GeneralName::URI(uri) = name {
@@ -129,7 +135,7 @@ impl PeerIdentity {
                     } else if let Some(id) = uri.strip_prefix(SIGNER_URI_PREFIX) {
                         signer_id = Some(id.to_string());
                     } else if let Some(id) = uri.strip_prefix(WARD_URI_PREFIX) {
-                        ward = Some(id.to_string());
+                        wards.push(id.to_string());
                     }
                 }
             }
@@ -138,7 +144,7 @@ impl PeerIdentity {
             common_name,
             roles,
             signer_id,
-            ward,
+            wards,
             serial: cert.raw_serial_as_string().replace(':', ""),
         })
     }
@@ -146,6 +152,14 @@ impl PeerIdentity {
     /// Whether the certificate grants `role`.
     pub fn has_role(&self, role: Role) -> bool {
         self.roles.contains(&role)
+    }
+
+    /// The one ward of a signing or device certificate (`None` unless it names exactly one).
+    pub fn ward(&self) -> Option<&str> {
+        match self.wards.as_slice() {
+            [one] => Some(one),
+            _ => None,
+        }
     }
 }
 

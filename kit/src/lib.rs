@@ -3,6 +3,7 @@
 //! # Layout
 //! - [`identity`]: roles, signer and ward ids as the ward CA writes them into certificates.
 //! - [`keyfile`]: private keys at rest, encrypted PKCS#8 with mode 0600.
+//! - [`secrets`]: the key-encryption keys that open key files, kept outside the data directory.
 //! - [`tls`]: mutual TLS servers and clients, judged against the ward CA and its CRL.
 //! - [`auth`]: admitting gRPC calls by certificate role.
 //! - [`limit`]: RESOURCE_EXHAUSTED answers with a retry delay.
@@ -15,6 +16,7 @@ pub mod identity;
 pub mod keyfile;
 pub mod limit;
 pub mod metrics_http;
+pub mod secrets;
 pub mod shutdown;
 pub mod telemetry;
 pub mod tls;

@@ -1,30 +1,41 @@
 //! The signer service's keystore: one signing certificate and one encrypted key per signer.
 //!
-//! A signing key file is encrypted PKCS#8 whose password is derived from the signer's PIN *and* the
-//! service's key-encryption key (KEK): `hex(HMAC-SHA256(KEK, "signq-signing-key" ‖ 0 ‖ signer id ‖
-//! 0 ‖ PIN))`. A stolen key file is useless without the KEK, and the KEK is useless without the
-//! PIN, which only the person knows. The key is decrypted for one batch at a time into zeroizing
-//! memory, turned into a [`CmsSigner`], and dropped when the batch is signed.
+//! A signing key file (`<signer>.key.json`) records how it was sealed and holds a standard
+//! encrypted PKCS#8 key (PBES2, AES-256-CBC) whose password is
+//! `hex(HMAC-SHA256(KEK, "signq-signing-key" ‖ 0 ‖ signer id ‖ 0 ‖ Argon2id(PIN, salt)))`, with
+//! the Argon2id parameters and salt recorded in the file (see [`crate::pin`]). A stolen key file
+//! is useless without the KEK, which lives outside the data directory
+//! ([`signq_kit::secrets`]), and the KEK is useless without the PIN, which only the person knows;
+//! each guess at the PIN costs the Argon2id work. The key is decrypted for one batch at a time
+//! into zeroizing memory, turned into a [`CmsSigner`], and dropped when the batch is signed. A
+//! file sealed with weaker Argon2id parameters than [`Stretch::CURRENT`] is sealed again with
+//! the current ones the next time its PIN opens it.
 //!
-//! Files: `<dir>/<signer id with '/' as '_'>.crt.pem` and `.key.pem`. The keystore rescans the
+//! Files: `<dir>/<signer id with '/' as '_'>.crt.pem` and `.key.json`. The keystore rescans the
 //! directory when asked for a signer it does not know, so keys added by `signq pki signer` while
 //! the service runs are found without a restart.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 use rand::RngCore;
+use serde::{Deserialize, Serialize};
 use signq_kit::identity::{PeerIdentity, Role};
 use signq_kit::keyfile::{self, KeyFileError};
+use signq_kit::secrets::Kek;
 use zeroize::Zeroizing;
 
 use crate::cms::{CmsError, CmsSigner};
+use crate::pin::{self, PinFormError, Stretch, StretchError};
 
-/// The shortest PIN accepted when a key is installed.
-pub const MIN_PIN_DIGITS: usize = 6;
-/// The longest PIN accepted.
-pub const MAX_PIN_DIGITS: usize = 12;
+/// The format tag of a signing key file.
+const FORMAT: &str = "signq-signing-key/2";
+/// PBKDF2 iterations of the inner PKCS#8 container. Its password is already 256 bits derived
+/// from the KEK and the stretched PIN, so iterations add nothing; a few keep stock tools happy.
+const INNER_ITERATIONS: u32 = 1_000;
+/// Bytes of Argon2id salt per key file.
+const SALT_BYTES: usize = 16;
 
 /// Why the keystore could not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -36,17 +47,24 @@ pub enum KeystoreError {
     #[error("wrong PIN for signer {0:?}")]
     WrongPin(String),
     /// A PIN is not 6 to 12 decimal digits.
-    #[error("a PIN is {MIN_PIN_DIGITS} to {MAX_PIN_DIGITS} digits")]
-    BadPin,
+    #[error(transparent)]
+    BadPin(#[from] PinFormError),
     /// The certificate is not a signing certificate (no director or deputy role, or no signer id).
     #[error("certificate is not a signq signing certificate: {0}")]
     NotASigningCertificate(String),
-    /// The key-encryption key file is missing, unreadable or not 32 bytes.
-    #[error("key-encryption key {path}: {reason}")]
-    Kek { path: PathBuf, reason: String },
     /// A key file could not be read or written.
     #[error(transparent)]
     KeyFile(#[from] KeyFileError),
+    /// A key file is not a signq signing key file.
+    #[error("signing key file {path}: {reason}")]
+    Format { path: PathBuf, reason: String },
+    /// The PIN could not be stretched with the parameters of a key file.
+    #[error("signing key of {signer}: {source}")]
+    Stretch {
+        signer: String,
+        #[source]
+        source: StretchError,
+    },
     /// The decrypted key does not fit the certificate.
     #[error("signing key of {signer}: {source}")]
     Key {
@@ -63,66 +81,30 @@ pub enum KeystoreError {
     },
 }
 
-/// The service's key-encryption key: 32 random bytes kept apart from the key files.
-pub struct Kek(Zeroizing<[u8; 32]>);
-
-impl std::fmt::Debug for Kek {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Kek(..)")
-    }
+/// A signing key file as stored.
+#[derive(Debug, Serialize, Deserialize)]
+struct SealedKey {
+    /// [`FORMAT`].
+    format: String,
+    /// The signer the key belongs to (bound into the password too).
+    signer_id: String,
+    /// How the PIN is stretched.
+    stretch: Stretch,
+    /// The Argon2id salt, hex.
+    salt: String,
+    /// The encrypted PKCS#8 key, PEM.
+    key: String,
 }
 
-impl Kek {
-    /// Reads the KEK from `path`.
-    pub fn load(path: &Path) -> Result<Kek, KeystoreError> {
-        let err = |reason: String| KeystoreError::Kek {
-            path: path.to_path_buf(),
-            reason,
-        };
-        let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| err(e.to_string()))?);
-        let array: [u8; 32] = bytes
-            .as_slice()
-            .try_into()
-            .map_err(|_| err(format!("{} bytes, expected 32", bytes.len())))?;
-        Ok(Kek(Zeroizing::new(array)))
-    }
-
-    /// Reads the KEK from `path`, first creating it (mode 0600) if it does not exist.
-    pub fn load_or_create(path: &Path) -> Result<Kek, KeystoreError> {
-        if !path.exists() {
-            let mut fresh = Zeroizing::new([0u8; 32]);
-            rand::rng().fill_bytes(fresh.as_mut());
-            keyfile::write_private(path, fresh.as_ref())?;
-        }
-        Kek::load(path)
-    }
-
-    /// The key-file password for one signer and PIN.
-    fn password(&self, signer_id: &str, pin: &str) -> Zeroizing<Vec<u8>> {
-        let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, self.0.as_ref());
-        let mut mac = ring::hmac::Context::with_key(&key);
-        for part in [
-            b"signq-signing-key".as_slice(),
-            &[0],
-            signer_id.as_bytes(),
-            &[0],
-            pin.as_bytes(),
-        ] {
-            mac.update(part);
-        }
-        Zeroizing::new(hex::encode(mac.sign().as_ref()).into_bytes())
-    }
+/// The key-file password for one signer and stretched PIN.
+fn password(kek: &Kek, signer_id: &str, stretched: &[u8; 32]) -> Zeroizing<Vec<u8>> {
+    let secret = kek.derive("signq-signing-key", &[signer_id.as_bytes(), stretched]);
+    Zeroizing::new(hex::encode(secret.as_ref()).into_bytes())
 }
 
 /// Checks the form of a PIN: 6 to 12 decimal digits.
 pub fn check_pin(pin: &str) -> Result<(), KeystoreError> {
-    let ok = (MIN_PIN_DIGITS..=MAX_PIN_DIGITS).contains(&pin.len())
-        && pin.bytes().all(|b| b.is_ascii_digit());
-    if ok {
-        Ok(())
-    } else {
-        Err(KeystoreError::BadPin)
-    }
+    pin::check(pin).map_err(KeystoreError::from)
 }
 
 /// What the keystore knows of one signer, without the key.
@@ -144,7 +126,7 @@ pub struct SignerEntry {
 
 impl SignerEntry {
     fn key_path(&self) -> PathBuf {
-        self.file(".key.pem")
+        self.file(".key.json")
     }
     fn cert_path(&self) -> PathBuf {
         self.file(".crt.pem")
@@ -160,16 +142,17 @@ impl SignerEntry {
 #[derive(Debug)]
 pub struct Keystore {
     dir: PathBuf,
-    kek: Kek,
+    kek: Arc<Kek>,
     chain: Vec<Vec<u8>>,
-    iterations: u32,
+    /// The Argon2id parameters new (and re-sealed) key files get.
+    stretch: Stretch,
     entries: RwLock<BTreeMap<String, SignerEntry>>,
 }
 
 impl Keystore {
     /// Opens the keystore in `dir` (created if missing). `chain` is the CA certificate chain (DER)
     /// included in every signature.
-    pub fn open(dir: &Path, kek: Kek, chain: Vec<Vec<u8>>) -> Result<Keystore, KeystoreError> {
+    pub fn open(dir: &Path, kek: Arc<Kek>, chain: Vec<Vec<u8>>) -> Result<Keystore, KeystoreError> {
         std::fs::create_dir_all(dir).map_err(|source| KeystoreError::Io {
             path: dir.to_path_buf(),
             source,
@@ -178,7 +161,7 @@ impl Keystore {
             dir: dir.to_path_buf(),
             kek,
             chain,
-            iterations: keyfile::DEFAULT_ITERATIONS,
+            stretch: Stretch::CURRENT,
             entries: RwLock::new(BTreeMap::new()),
         };
         store.rescan()?;
@@ -201,8 +184,7 @@ impl Keystore {
                 source,
             }
         })?;
-        let password = self.kek.password(&entry.signer_id, pin);
-        keyfile::write(&entry.key_path(), key_pkcs8, &password, self.iterations)?;
+        self.seal(&entry, key_pkcs8, pin, self.stretch)?;
         keyfile::write_private(&entry.cert_path(), pem_cert(cert_der).as_bytes())?;
         self.write_entries()
             .insert(entry.signer_id.clone(), entry.clone());
@@ -227,20 +209,86 @@ impl Keystore {
         Ok(self.read_entries().values().cloned().collect())
     }
 
-    /// Decrypts the signer's key with the PIN into a signer for one batch.
+    /// Decrypts the signer's key with the PIN into a signer for one batch. A key file sealed
+    /// with weaker stretching than the keystore's is sealed again with the current parameters.
     pub fn unlock(&self, signer_id: &str, pin: &str) -> Result<CmsSigner, KeystoreError> {
         let entry = self.get(signer_id)?;
-        let password = self.kek.password(signer_id, pin);
-        let key = keyfile::read(&entry.key_path(), &password).map_err(|e| match e {
+        let path = entry.key_path();
+        let sealed = read_sealed(&path)?;
+        if sealed.signer_id != signer_id {
+            return Err(KeystoreError::Format {
+                path,
+                reason: format!("sealed for {:?}", sealed.signer_id),
+            });
+        }
+        let salt = hex::decode(&sealed.salt).map_err(|_| KeystoreError::Format {
+            path: path.clone(),
+            reason: "salt is not hex".into(),
+        })?;
+        let stretched =
+            sealed
+                .stretch
+                .apply(pin, &salt)
+                .map_err(|source| KeystoreError::Stretch {
+                    signer: signer_id.to_string(),
+                    source,
+                })?;
+        let password = password(&self.kek, signer_id, &stretched);
+        let key = keyfile::decrypt_pem(&sealed.key, &password, &path).map_err(|e| match e {
             KeyFileError::WrongPassword { .. } => KeystoreError::WrongPin(signer_id.to_string()),
             other => KeystoreError::KeyFile(other),
         })?;
-        CmsSigner::new(&key, entry.cert_der.clone(), self.chain.clone()).map_err(|source| {
-            KeystoreError::Key {
-                signer: signer_id.to_string(),
-                source,
+        let signer =
+            CmsSigner::new(&key, entry.cert_der.clone(), self.chain.clone()).map_err(|source| {
+                KeystoreError::Key {
+                    signer: signer_id.to_string(),
+                    source,
+                }
+            })?;
+        if sealed.stretch.weaker_than(&self.stretch) {
+            match self.seal(&entry, &key, pin, self.stretch) {
+                Ok(()) => {
+                    tracing::info!(signer = %signer_id, "signing key sealed again with stronger PIN stretching")
+                }
+                Err(error) => {
+                    tracing::warn!(signer = %signer_id, %error, "could not seal the signing key again; it keeps its old stretching")
+                }
             }
-        })
+        }
+        Ok(signer)
+    }
+
+    /// Seals `key_pkcs8` under the KEK and the PIN stretched with `stretch` and a fresh salt,
+    /// replacing the key file atomically.
+    fn seal(
+        &self,
+        entry: &SignerEntry,
+        key_pkcs8: &[u8],
+        pin: &str,
+        stretch: Stretch,
+    ) -> Result<(), KeystoreError> {
+        let mut salt = [0u8; SALT_BYTES];
+        rand::rng().fill_bytes(&mut salt);
+        let stretched = stretch
+            .apply(pin, &salt)
+            .map_err(|source| KeystoreError::Stretch {
+                signer: entry.signer_id.clone(),
+                source,
+            })?;
+        let password = password(&self.kek, &entry.signer_id, &stretched);
+        let sealed = SealedKey {
+            format: FORMAT.to_string(),
+            signer_id: entry.signer_id.clone(),
+            stretch,
+            salt: hex::encode(salt),
+            key: keyfile::encrypt_pem(key_pkcs8, &password, INNER_ITERATIONS)?,
+        };
+        let json = serde_json::to_vec_pretty(&sealed).map_err(|e| KeystoreError::Format {
+            path: entry.key_path(),
+            reason: e.to_string(),
+        })?;
+        keyfile::write_private(&entry.key_path(), &json)?;
+        Ok(())
     }
 
     fn entry_for(&self, cert_der: &[u8]) -> Result<SignerEntry, KeystoreError> {
@@ -252,8 +300,11 @@ impl Keystore {
             .copied()
             .find(|r| r.is_signer())
             .ok_or_else(|| bad("no director or deputy role"))?;
+        let ward = identity
+            .ward()
+            .map(str::to_string)
+            .ok_or_else(|| bad("no ward, or more than one"))?;
         let signer_id = identity.signer_id.ok_or_else(|| bad("no signer id"))?;
-        let ward = identity.ward.ok_or_else(|| bad("no ward"))?;
         if signer_id.is_empty() || signer_id.contains("..") || signer_id.contains(['\\', '\0']) {
             return Err(bad("signer id is not usable as a file name"));
         }
@@ -316,6 +367,25 @@ impl Keystore {
     }
 }
 
+/// Reads a key file; anything but a signq signing key file is refused with what is wrong.
+fn read_sealed(path: &Path) -> Result<SealedKey, KeystoreError> {
+    let bytes = std::fs::read(path).map_err(|source| KeystoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let sealed: SealedKey = serde_json::from_slice(&bytes).map_err(|e| KeystoreError::Format {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    if sealed.format != FORMAT {
+        return Err(KeystoreError::Format {
+            path: path.to_path_buf(),
+            reason: format!("format {:?}, expected {FORMAT:?}", sealed.format),
+        });
+    }
+    Ok(sealed)
+}
+
 fn pem_to_cert(pem: &[u8]) -> Option<Vec<u8>> {
     let (label, der) = der::pem::decode_vec(pem).ok()?;
     (label == "CERTIFICATE").then_some(der)
@@ -323,4 +393,119 @@ fn pem_to_cert(pem: &[u8]) -> Option<Vec<u8>> {
 
 fn pem_cert(der: &[u8]) -> String {
     der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, der).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pki::{Pki, SignerSpec, Validity, WardInfo};
+
+    const WEAK: Stretch = Stretch {
+        memory_kib: 64,
+        iterations: 1,
+        parallelism: 1,
+    };
+
+    /// A keystore with one deputy's key sealed under `stretch`, and its directory.
+    fn keystore(stretch: Stretch) -> (tempfile::TempDir, Keystore, [u8; 32]) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ward = WardInfo {
+            id: "w".into(),
+            name: "Phường W".into(),
+        };
+        let pki = Pki::init(
+            &dir.path().join("ca"),
+            &ward,
+            b"pass",
+            Validity::days_from_now(30),
+        )
+        .expect("pki");
+        let spec = SignerSpec {
+            signer_id: "w/deputy".into(),
+            display_name: "Phó Giám Đốc".into(),
+            role: Role::Deputy,
+            ward,
+        };
+        let (issued, key) = pki
+            .issue_signer(&spec, Validity::days_from_now(30))
+            .expect("issue");
+        let kek = [7u8; 32];
+        let mut store = Keystore::open(
+            &dir.path().join("keys"),
+            Arc::new(Kek::from_bytes(kek)),
+            Vec::new(),
+        )
+        .expect("open");
+        store.stretch = stretch;
+        store
+            .install(&issued.cert_der, &key, "135790")
+            .expect("install");
+        (dir, store, kek)
+    }
+
+    fn sealed(dir: &tempfile::TempDir) -> SealedKey {
+        read_sealed(&dir.path().join("keys").join("w_deputy.key.json")).expect("read")
+    }
+
+    #[test]
+    fn the_right_pin_opens_the_key_and_a_wrong_one_does_not() {
+        let (dir, store, kek) = keystore(Stretch::CURRENT);
+        assert!(store.unlock("w/deputy", "135790").is_ok());
+        assert!(matches!(
+            store.unlock("w/deputy", "135791"),
+            Err(KeystoreError::WrongPin(_))
+        ));
+        assert!(matches!(
+            store.unlock("w/nobody", "135790"),
+            Err(KeystoreError::UnknownSigner(_))
+        ));
+        // The same file with another KEK opens with no PIN.
+        let other = Keystore::open(
+            &dir.path().join("keys"),
+            Arc::new(Kek::from_bytes([8u8; 32])),
+            Vec::new(),
+        )
+        .expect("open");
+        assert!(matches!(
+            other.unlock("w/deputy", "135790"),
+            Err(KeystoreError::WrongPin(_))
+        ));
+        let again = Keystore::open(
+            &dir.path().join("keys"),
+            Arc::new(Kek::from_bytes(kek)),
+            Vec::new(),
+        )
+        .expect("open");
+        assert!(again.unlock("w/deputy", "135790").is_ok());
+        let file = sealed(&dir);
+        assert_eq!(file.stretch, Stretch::CURRENT);
+        assert!(
+            file.key
+                .starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----")
+        );
+    }
+
+    #[test]
+    fn weaker_stretching_is_replaced_when_the_pin_opens_the_key() {
+        let (dir, mut store, _) = keystore(WEAK);
+        assert_eq!(sealed(&dir).stretch, WEAK);
+        store.stretch = Stretch::CURRENT;
+        assert!(store.unlock("w/deputy", "000000").is_err());
+        assert_eq!(sealed(&dir).stretch, WEAK, "a wrong PIN changes nothing");
+        assert!(store.unlock("w/deputy", "135790").is_ok());
+        assert_eq!(sealed(&dir).stretch, Stretch::CURRENT);
+        assert!(store.unlock("w/deputy", "135790").is_ok());
+    }
+
+    #[test]
+    fn a_pin_of_the_wrong_form_is_refused_before_anything_is_written() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Keystore::open(dir.path(), Arc::new(Kek::from_bytes([1u8; 32])), Vec::new())
+            .expect("open");
+        assert!(matches!(
+            store.install(b"not a certificate", b"", "12"),
+            Err(KeystoreError::BadPin(_))
+        ));
+        assert_eq!(std::fs::read_dir(dir.path()).expect("read").count(), 0);
+    }
 }

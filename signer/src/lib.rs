@@ -3,6 +3,7 @@
 //! # Layout
 //! - [`pki`]: the ward CA and the certificates it issues (rcgen), the CRL, the inventory.
 //! - [`cms`]: detached and attached CMS SignedData, made and verified.
+//! - [`pin`]: what a PIN looks like, how it is stretched, when wrong PINs lock a key.
 //! - [`keystore`]: signers' keys encrypted under their PIN and the service's KEK.
 //! - [`delegation`]: director-signed delegations and the attributes that cite them.
 //! - [`trust`]: the ward CA and CRL files as a CMS trust store.
@@ -11,6 +12,7 @@
 pub mod cms;
 pub mod delegation;
 pub mod keystore;
+pub mod pin;
 pub mod pki;
 pub mod service;
 pub mod trust;

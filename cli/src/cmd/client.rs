@@ -22,7 +22,7 @@ pub struct SignerClientArgs {
     /// A client certificate file instead of the PKI's (then --key is needed too).
     #[arg(long, requires = "key")]
     pub cert: Option<PathBuf>,
-    /// The encrypted key of --cert (opened with the PKI passphrase).
+    /// The encrypted key of --cert (opened with the key-encryption key of --client-cert).
     #[arg(long, requires = "cert")]
     pub key: Option<PathBuf>,
 }
@@ -30,7 +30,7 @@ pub struct SignerClientArgs {
 impl SignerClientArgs {
     /// The TLS files these options name.
     pub fn tls_files(&self, data: &DataDir) -> anyhow::Result<TlsFiles> {
-        let mut files = data.tls(&self.client_cert)?;
+        let mut files = data.tls(&self.client_cert, None)?;
         if let (Some(cert), Some(key)) = (&self.cert, &self.key) {
             files.cert = cert.clone();
             files.key = key.clone();
@@ -72,7 +72,7 @@ impl SchedulerClientArgs {
 /// authenticate with a session instead).
 pub async fn channel_as(addr: &str, data: &DataDir, name: Option<&str>) -> anyhow::Result<Channel> {
     let tls = match name {
-        Some(name) => ClientTls::new(&data.tls(name)?)?,
+        Some(name) => ClientTls::new(&data.tls(name, None)?)?,
         None => {
             let trust = signq_kit::tls::Trust::load(data.ca_cert(), Some(data.crl()))?;
             ClientTls::with_identity(&trust, None)?

@@ -2,17 +2,19 @@
 //! service is told of a revocation.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Subcommand;
 use signq_proto::v1::RevokeDelegationRequest;
 use signq_signer::delegation::signed::{self, rfc3339};
 use signq_signer::delegation::{DelegationDoc, KIND, SignedDelegation};
-use signq_signer::keystore::{Kek, Keystore};
+use signq_signer::keystore::Keystore;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::client::SignerClientArgs;
+use super::pki::SIGNER_SERVICE;
 use crate::layout::{DataDir, PinSource};
 
 /// The `delegation` subcommands.
@@ -98,7 +100,11 @@ pub async fn run(cmd: DelegationCmd, data: &DataDir) -> anyhow::Result<()> {
                 None => not_before + time::Duration::days(i64::from(days)),
             };
             let chain = signq_signer::trust::load(&data.ca_cert(), None)?.roots;
-            let keystore = Keystore::open(&data.keystore(), Kek::load(&data.kek())?, chain)?;
+            let keystore = Keystore::open(
+                &data.keystore(),
+                Arc::new(data.kek(SIGNER_SERVICE, None)?),
+                chain,
+            )?;
             let entry = keystore.get(&director)?;
             let doc = DelegationDoc {
                 kind: KIND.to_string(),

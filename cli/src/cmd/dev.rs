@@ -12,7 +12,9 @@ use std::path::PathBuf;
 use anyhow::Context;
 use signq_kit::identity::Role;
 use signq_signer::delegation::{DelegationDoc, KIND, signed};
-use signq_signer::keystore::{Kek, Keystore};
+use std::sync::Arc;
+
+use signq_signer::keystore::Keystore;
 use signq_signer::pki::{Pki, SignerSpec, Validity, WardInfo};
 use time::OffsetDateTime;
 
@@ -21,7 +23,7 @@ use signq_proto::v1 as pb;
 use signq_proto::v1::admin_client::AdminClient;
 
 use super::client::{channel_as, status};
-use super::pki::install_signer;
+use super::pki::{SIGNER_SERVICE, enrol_device, install_signer};
 use super::scheduler::SchedulerArgs;
 use super::services::Services;
 use super::signer::SignerArgs;
@@ -85,9 +87,17 @@ pub fn delegation_path(data: &DataDir, deputy: &str) -> PathBuf {
         .join(format!("{}.delegation.p7s", deputy.replace('/', "_")))
 }
 
-/// Makes the demo PKI, service certificates, signer keys and delegations, unless they exist.
+/// The device certificate name of a demo signer's tablet.
+pub fn device_name(signer: &str) -> String {
+    format!("{signer}/tablet")
+}
+
+/// Makes the demo PKI, service certificates, signer keys, devices and delegations, unless they
+/// exist: the CA directory and the secrets directory beside the data directory, everything the
+/// services need published into it.
 pub fn provision(data: &DataDir) -> anyhow::Result<()> {
-    if data.ca_cert().exists() {
+    let done = data.data_dir.join("dev").join("provisioned");
+    if done.exists() {
         return Ok(());
     }
     let pass = data.passphrase_or_create()?;
@@ -95,23 +105,23 @@ pub fn provision(data: &DataDir) -> anyhow::Result<()> {
         id: WARD_ID.into(),
         name: WARD_NAME.into(),
     };
-    let pki = Pki::init(&data.pki(), &ward, &pass, Validity::days_from_now(3650))?;
-    pki.issue_server(
-        "signer",
-        Role::SignerService,
-        &[],
-        &[],
-        Validity::days_from_now(825),
-    )?;
-    pki.issue_server(
-        "scheduler",
-        Role::Scheduler,
-        &[],
-        &[],
-        Validity::days_from_now(825),
-    )?;
-    pki.issue_client(INTAKE_CERT, Role::Intake, Validity::days_from_now(825))?;
-    pki.issue_client(OPERATOR_CERT, Role::Operator, Validity::days_from_now(825))?;
+    let pki = Pki::init(&data.ca_dir(), &ward, &pass, Validity::days_from_now(3650))?;
+    let published = data.published();
+    published.ca_and_crl(&pki)?;
+    for (name, role) in [
+        (SIGNER_SERVICE, Role::SignerService),
+        ("scheduler", Role::Scheduler),
+    ] {
+        let (issued, key) = pki.issue_server(name, role, &[], &[], Validity::days_from_now(825))?;
+        published.identity(&issued, &key, &data.kek_or_create(name)?)?;
+    }
+    for (name, role, wards) in [
+        (INTAKE_CERT, Role::Intake, vec![WARD_ID.to_string()]),
+        (OPERATOR_CERT, Role::Operator, Vec::new()),
+    ] {
+        let (issued, key) = pki.issue_client(name, role, &wards, Validity::days_from_now(825))?;
+        published.identity(&issued, &key, &data.kek_or_create(name)?)?;
+    }
     for s in SIGNERS {
         let spec = SignerSpec {
             signer_id: s.id.into(),
@@ -120,10 +130,17 @@ pub fn provision(data: &DataDir) -> anyhow::Result<()> {
             ward: ward.clone(),
         };
         install_signer(&pki, data, &spec, s.pin, Validity::days_from_now(730))?;
+        enrol_device(
+            &pki,
+            data,
+            s.id,
+            &device_name(s.id),
+            Validity::days_from_now(730),
+        )?;
     }
     let keystore = Keystore::open(
         &data.keystore(),
-        Kek::load(&data.kek())?,
+        Arc::new(data.kek(SIGNER_SERVICE, None)?),
         vec![pki.ca_cert_der().to_vec()],
     )?;
     let director = SIGNERS[0];
@@ -146,6 +163,7 @@ pub fn provision(data: &DataDir) -> anyhow::Result<()> {
         std::fs::create_dir_all(path.parent().context("delegation path")?)?;
         std::fs::write(&path, der).with_context(|| format!("writing {}", path.display()))?;
     }
+    std::fs::write(&done, b"")?;
     Ok(())
 }
 
@@ -317,8 +335,24 @@ pub async fn run(mut args: DevArgs, data: &DataDir) -> anyhow::Result<()> {
     println!("signer:    localhost:{}", signer_addr.port());
     println!("ward CA:   {}", data.ca_cert().display());
     println!(
-        "tablet:    https://{scheduler}/  (trust the ward CA above in the browser, or accept its warning)"
+        "secrets:   {} (kept apart from the data)",
+        data.secrets_dir().display()
     );
+    println!("tablet:    https://{scheduler}/");
+    println!(
+        "  Signing in needs a device enrolled for the signer. To enrol this browser as a demo"
+    );
+    println!("  signer's tablet, import its PKCS#12 file (certificate and key) into the browser's");
+    println!("  certificate store with the password beside it, and trust the ward CA above:");
+    for s in SIGNERS {
+        let (p12, password) = data.device_p12(&device_name(s.id));
+        println!(
+            "    {:<18} {}  (password in {})",
+            s.id,
+            p12.display(),
+            password.display()
+        );
+    }
     println!("signers (demo PINs):");
     for s in SIGNERS {
         let scope = if s.procedures.is_empty() {

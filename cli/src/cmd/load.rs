@@ -2,16 +2,18 @@
 //! demo ward, starts `signq signer` as a child process on a loopback port, and measures signing
 //! through it beside `openssl speed`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use signq_load_tests::runner::services::{self, Service};
 use signq_load_tests::sign_bench::{self, SignBench};
-use signq_signer::keystore::{Kek, Keystore};
+use signq_signer::keystore::Keystore;
 
 use super::client::SignerClientArgs;
 use super::dev::{self, SIGNERS};
+use super::pki::SIGNER_SERVICE;
 use crate::layout::DataDir;
 
 /// The `load` subcommands.
@@ -139,22 +141,24 @@ pub async fn run(cmd: LoadCmd, data: &DataDir) -> anyhow::Result<()> {
     }
 }
 
-/// Starts `signq dev` on loopback ports in `dir` with `extra` options, once it is ready; returns
-/// it with the signer service's and the scheduler's addresses.
-fn start_dev(dir: &std::path::Path, extra: &[&str]) -> anyhow::Result<(Service, String, String)> {
-    let mut args: Vec<String> = [
-        "dev",
-        "--listen",
-        "127.0.0.1:0",
-        "--scheduler-listen",
-        "127.0.0.1:0",
-        "--metrics-listen",
-        "127.0.0.1:0",
-    ]
-    .map(String::from)
-    .to_vec();
+/// Starts `signq dev` on loopback ports on `data` with `extra` options, once it is ready;
+/// returns it with the signer service's and the scheduler's addresses.
+fn start_dev(data: &DataDir, extra: &[&str]) -> anyhow::Result<(Service, String, String)> {
+    let mut args = child_args(data);
+    args.extend(
+        [
+            "dev",
+            "--listen",
+            "127.0.0.1:0",
+            "--scheduler-listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "127.0.0.1:0",
+        ]
+        .map(String::from),
+    );
     args.extend(extra.iter().map(|s| s.to_string()));
-    let dev = services::spawn(&std::env::current_exe()?, dir, &args, &[], "ready")?;
+    let dev = services::spawn(&std::env::current_exe()?, &args, &[], "ready")?;
     let signer = dev
         .after("signer listening on ")
         .unwrap_or_default()
@@ -174,10 +178,7 @@ async fn submit(args: SubmitLoadArgs, given: &DataDir) -> anyhow::Result<()> {
             (None, addr.clone(), given.clone())
         }
         None => {
-            let data = DataDir {
-                data_dir: tmp.path().to_path_buf(),
-                passphrase_file: None,
-            };
+            let data = DataDir::within(tmp.path());
             let unlimited = "1000000000";
             let limits = [
                 "--submit-per-client",
@@ -186,7 +187,7 @@ async fn submit(args: SubmitLoadArgs, given: &DataDir) -> anyhow::Result<()> {
                 unlimited,
             ];
             let (guard, _, scheduler) = start_dev(
-                tmp.path(),
+                &data,
                 &[&limits[..], &["--global-calls-per-second", unlimited]].concat(),
             )?;
             (Some(guard), scheduler, data)
@@ -216,33 +217,27 @@ async fn submit(args: SubmitLoadArgs, given: &DataDir) -> anyhow::Result<()> {
 
 async fn sign(args: SignLoadArgs) -> anyhow::Result<()> {
     let tmp = tempfile::tempdir()?;
-    let data = DataDir {
-        data_dir: tmp.path().to_path_buf(),
-        passphrase_file: None,
-    };
+    let data = DataDir::within(tmp.path());
     dev::provision(&data)?;
-    let signer_args = [
-        "signer",
-        "--listen",
-        "127.0.0.1:0",
-        "--metrics-listen",
-        "127.0.0.1:0",
-        "--signatures-per-hour",
-        "1000000000",
-        "--signature-burst",
-        "100000",
-        "--pin-attempts-per-minute",
-        "1000000",
-    ]
-    .map(String::from);
+    let mut signer_args = child_args(&data);
+    signer_args.extend(
+        [
+            "signer",
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "127.0.0.1:0",
+            "--signatures-per-hour",
+            "1000000000",
+            "--signature-burst",
+            "100000",
+            "--pin-attempts-per-minute",
+            "1000000",
+        ]
+        .map(String::from),
+    );
     let prefix = "signer listening on ";
-    let guard = services::spawn(
-        &std::env::current_exe()?,
-        tmp.path(),
-        &signer_args,
-        &[],
-        prefix,
-    )?;
+    let guard = services::spawn(&std::env::current_exe()?, &signer_args, &[], prefix)?;
     let addr = guard.after(prefix).unwrap_or_default().to_string();
     let client = SignerClientArgs {
         addr,
@@ -273,7 +268,11 @@ async fn sign(args: SignLoadArgs) -> anyhow::Result<()> {
     drop(guard);
 
     let chain = signq_signer::trust::load(&data.ca_cert(), None)?.roots;
-    let keystore = Keystore::open(&data.keystore(), Kek::load(&data.kek())?, chain)?;
+    let keystore = Keystore::open(
+        &data.keystore(),
+        Arc::new(data.kek(SIGNER_SERVICE, None)?),
+        chain,
+    )?;
     let key = keystore.unlock(director.id, director.pin)?;
     let core =
         sign_bench::signing_core(&key, args.document_bytes, Duration::from_secs(args.seconds))?;
@@ -281,6 +280,14 @@ async fn sign(args: SignLoadArgs) -> anyhow::Result<()> {
     println!();
     sign_bench::report(&figures, core, openssl);
     Ok(())
+}
+
+/// The options that point a `signq` child process at `data`'s layout.
+fn child_args(data: &DataDir) -> Vec<String> {
+    data.args()
+        .into_iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect()
 }
 
 fn command_line() -> String {

@@ -1,15 +1,23 @@
-//! `signq pki`: the ward CA and the certificates it issues.
+//! `signq pki`: the ward CA and the certificates it issues. It runs offline, with the CA
+//! passphrase, on the CA directory; what the services need is published into the data directory.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Subcommand;
-use signq_kit::identity::Role;
-use signq_signer::keystore::{Kek, Keystore};
-use signq_signer::pki::{Pki, RevocationReason, SignerSpec, Validity, WardInfo};
+use signq_kit::identity::{PeerIdentity, Role};
+use signq_signer::keystore::Keystore;
+use signq_signer::pki::{
+    CertKind, IssuedCert, Pki, RevocationReason, SignerSpec, Validity, WardInfo,
+};
+use zeroize::Zeroizing;
 
 use crate::layout::{DataDir, PinSource};
+
+/// The signing service's holder name: its certificate's and its key-encryption key's.
+pub const SIGNER_SERVICE: &str = "signer";
 
 /// The `pki` subcommands.
 #[derive(Debug, Subcommand)]
@@ -64,6 +72,10 @@ pub enum PkiCmd {
         /// scheduler, intake or operator.
         #[arg(long)]
         role: Role,
+        /// A ward the holder may act for (repeat for several); an intake system acts only for
+        /// the wards its certificate names.
+        #[arg(long = "ward")]
+        wards: Vec<String>,
         /// Validity in days.
         #[arg(long, default_value_t = 825)]
         days: u32,
@@ -92,6 +104,20 @@ pub enum PkiCmd {
         #[command(flatten)]
         pin: PinSource,
     },
+    /// Enrol a device (a tablet) for a director or deputy: a client certificate naming the
+    /// signer, as a PKCS#12 file for the tablet (in the secrets directory) and as a certificate
+    /// and sealed key for `signq inbox|approve|reject`. Signing in needs it.
+    Device {
+        /// The signer the device is for (issued with `signq pki signer`).
+        #[arg(long)]
+        signer: String,
+        /// The device's name (default: `<signer>/tablet`).
+        #[arg(long)]
+        name: Option<String>,
+        /// Validity in days.
+        #[arg(long, default_value_t = 730)]
+        days: u32,
+    },
     /// List every certificate issued.
     List,
     /// Revoke a certificate (by serial or name) and publish a new CRL.
@@ -102,11 +128,13 @@ pub enum PkiCmd {
         #[arg(long, default_value = "unspecified")]
         reason: RevocationReason,
     },
+    /// Copy the CA certificate and the current CRL into the data directory again.
+    Publish,
 }
 
 /// Runs a `pki` subcommand.
 pub fn run(cmd: PkiCmd, data: &DataDir) -> anyhow::Result<()> {
-    let dir = data.pki();
+    let dir = data.ca_dir();
     match cmd {
         PkiCmd::Init {
             ward_id,
@@ -114,15 +142,12 @@ pub fn run(cmd: PkiCmd, data: &DataDir) -> anyhow::Result<()> {
             days,
         } => {
             let pass = data.passphrase_or_create()?;
-            let pki = Pki::init(
-                &dir,
-                &WardInfo {
-                    id: ward_id,
-                    name: ward_name,
-                },
-                &pass,
-                Validity::days_from_now(days),
-            )?;
+            let ward = WardInfo {
+                id: ward_id,
+                name: ward_name,
+            };
+            let pki = Pki::init(&dir, &ward, &pass, Validity::days_from_now(days))?;
+            data.published().ca_and_crl(&pki)?;
             println!("ward CA created in {}", pki.dir().display());
         }
         PkiCmd::Import {
@@ -133,7 +158,7 @@ pub fn run(cmd: PkiCmd, data: &DataDir) -> anyhow::Result<()> {
             let pass = data.passphrase_or_create()?;
             let cert = std::fs::read_to_string(&ca_cert)
                 .with_context(|| format!("reading {}", ca_cert.display()))?;
-            let key = zeroize::Zeroizing::new(
+            let key = Zeroizing::new(
                 std::fs::read_to_string(&ca_key)
                     .with_context(|| format!("reading {}", ca_key.display()))?,
             );
@@ -142,9 +167,7 @@ pub fn run(cmd: PkiCmd, data: &DataDir) -> anyhow::Result<()> {
                     std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))
                 })
                 .transpose()?
-                .map(|s| {
-                    zeroize::Zeroizing::new(s.trim_end_matches(['\n', '\r']).as_bytes().to_vec())
-                });
+                .map(|s| Zeroizing::new(s.trim_end_matches(['\n', '\r']).as_bytes().to_vec()));
             let pki = Pki::import(
                 &dir,
                 &cert,
@@ -152,6 +175,7 @@ pub fn run(cmd: PkiCmd, data: &DataDir) -> anyhow::Result<()> {
                 key_password.as_ref().map(|p| p.as_slice()),
                 &pass,
             )?;
+            data.published().ca_and_crl(&pki)?;
             println!("CA imported into {}", pki.dir().display());
         }
         PkiCmd::Server {
@@ -161,25 +185,21 @@ pub fn run(cmd: PkiCmd, data: &DataDir) -> anyhow::Result<()> {
             ips,
             days,
         } => {
-            let pki = Pki::open(&dir, &data.passphrase()?)?;
-            let issued =
+            let pki = open(data)?;
+            let (issued, key) =
                 pki.issue_server(&name, role, &dns, &ips, Validity::days_from_now(days))?;
-            println!(
-                "issued {} (serial {}) -> {}",
-                issued.name,
-                issued.serial,
-                issued.cert_path.display()
-            );
+            print_issued(&issued, &publish_identity(&pki, data, &issued, &key)?);
         }
-        PkiCmd::Client { name, role, days } => {
-            let pki = Pki::open(&dir, &data.passphrase()?)?;
-            let issued = pki.issue_client(&name, role, Validity::days_from_now(days))?;
-            println!(
-                "issued {} (serial {}) -> {}",
-                issued.name,
-                issued.serial,
-                issued.cert_path.display()
-            );
+        PkiCmd::Client {
+            name,
+            role,
+            wards,
+            days,
+        } => {
+            let pki = open(data)?;
+            let (issued, key) =
+                pki.issue_client(&name, role, &wards, Validity::days_from_now(days))?;
+            print_issued(&issued, &publish_identity(&pki, data, &issued, &key)?);
         }
         PkiCmd::Signer {
             id,
@@ -191,8 +211,8 @@ pub fn run(cmd: PkiCmd, data: &DataDir) -> anyhow::Result<()> {
             pin,
         } => {
             let pin = pin.pin()?;
-            signq_signer::keystore::check_pin(&pin)?;
-            let pki = Pki::open(&dir, &data.passphrase()?)?;
+            signq_signer::pin::check(&pin)?;
+            let pki = open(data)?;
             let spec = SignerSpec {
                 signer_id: id,
                 display_name: name,
@@ -211,8 +231,22 @@ pub fn run(cmd: PkiCmd, data: &DataDir) -> anyhow::Result<()> {
                 data.keystore().display()
             );
         }
+        PkiCmd::Device { signer, name, days } => {
+            let pki = open(data)?;
+            let name = name.unwrap_or_else(|| format!("{signer}/tablet"));
+            let device = enrol_device(&pki, data, &signer, &name, Validity::days_from_now(days))?;
+            println!(
+                "device {name} enrolled for {signer} (serial {})",
+                device.serial
+            );
+            println!(
+                "  for the tablet: {} (password in {})",
+                device.p12.display(),
+                device.password_file.display()
+            );
+        }
         PkiCmd::List => {
-            let pki = Pki::open(&dir, &data.passphrase()?)?;
+            let pki = open(data)?;
             println!(
                 "{:<34} {:<16} {:<15} {:<26} STATUS",
                 "SERIAL", "KIND", "ROLE", "NAME"
@@ -229,17 +263,56 @@ pub fn run(cmd: PkiCmd, data: &DataDir) -> anyhow::Result<()> {
             }
         }
         PkiCmd::Revoke { target, reason } => {
-            let pki = Pki::open(&dir, &data.passphrase()?)?;
+            let pki = open(data)?;
             let entry = pki.revoke(&target, reason)?;
+            data.published().ca_and_crl(&pki)?;
             println!(
-                "revoked {} (serial {}); CRL updated at {}",
+                "revoked {} (serial {}); CRL updated at {} and published to {}",
                 entry.name,
                 entry.serial,
-                pki.crl_path().display()
+                pki.crl_path().display(),
+                data.crl().display()
+            );
+        }
+        PkiCmd::Publish => {
+            let pki = open(data)?;
+            data.published().ca_and_crl(&pki)?;
+            println!(
+                "CA certificate and CRL published to {}",
+                data.published().dir().display()
             );
         }
     }
     Ok(())
+}
+
+/// Opens the CA directory with the CA passphrase.
+fn open(data: &DataDir) -> anyhow::Result<Pki> {
+    Ok(Pki::open(&data.ca_dir(), &data.passphrase()?)?)
+}
+
+/// Publishes a new certificate with its key sealed under its holder's KEK (made in the secrets
+/// directory if the holder has none yet), and the CA certificate and CRL with it. Returns where
+/// the certificate went.
+fn publish_identity(
+    pki: &Pki,
+    data: &DataDir,
+    issued: &IssuedCert,
+    key: &[u8],
+) -> anyhow::Result<PathBuf> {
+    let kek = data.kek_or_create(&issued.name)?;
+    let published = data.published();
+    published.ca_and_crl(pki)?;
+    Ok(published.identity(issued, key, &kek)?.0)
+}
+
+fn print_issued(issued: &IssuedCert, cert: &std::path::Path) {
+    println!(
+        "issued {} (serial {}) -> {}",
+        issued.name,
+        issued.serial,
+        cert.display()
+    );
 }
 
 /// Issues a signing certificate and installs its key in the keystore under `pin`.
@@ -251,8 +324,64 @@ pub fn install_signer(
     validity: Validity,
 ) -> anyhow::Result<(String, String)> {
     let (issued, key) = pki.issue_signer(spec, validity)?;
-    let kek = Kek::load_or_create(&data.kek())?;
-    let keystore = Keystore::open(&data.keystore(), kek, vec![pki.ca_cert_der().to_vec()])?;
+    let kek = data.kek_or_create(SIGNER_SERVICE)?;
+    let keystore = Keystore::open(
+        &data.keystore(),
+        Arc::new(kek),
+        vec![pki.ca_cert_der().to_vec()],
+    )?;
     let entry = keystore.install(&issued.cert_der, &key, pin)?;
     Ok((entry.signer_id, entry.display_name))
+}
+
+/// What enrolling a device produced.
+#[derive(Debug)]
+pub struct EnrolledDevice {
+    /// The device certificate's serial.
+    pub serial: String,
+    /// The PKCS#12 file for the tablet.
+    pub p12: PathBuf,
+    /// The file holding its password.
+    pub password_file: PathBuf,
+}
+
+/// Enrols a device for `signer`: issues its certificate (naming the signer and their ward, read
+/// from the signer's certificate in the CA directory), publishes it with its sealed key, and
+/// writes a PKCS#12 file with a random password into the secrets directory.
+pub fn enrol_device(
+    pki: &Pki,
+    data: &DataDir,
+    signer: &str,
+    name: &str,
+    validity: Validity,
+) -> anyhow::Result<EnrolledDevice> {
+    let entry = pki
+        .list()?
+        .into_iter()
+        .rev()
+        .find(|e| e.name == signer && e.kind == CertKind::Signer && e.revoked_at.is_none())
+        .with_context(|| {
+            format!("no valid signing certificate for {signer}: issue one with `signq pki signer`")
+        })?;
+    let pem = std::fs::read(pki.dir().join(&entry.cert_path))?;
+    let (_, der) = der::pem::decode_vec(&pem).map_err(|e| anyhow::anyhow!("{signer}: {e}"))?;
+    let identity = PeerIdentity::from_der(&der)?;
+    let ward = identity
+        .ward()
+        .with_context(|| format!("the certificate of {signer} names no ward"))?;
+    let (issued, key) = pki.issue_device(name, signer, ward, validity)?;
+    publish_identity(pki, data, &issued, &key)?;
+    let mut secret = [0u8; 12];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut secret);
+    let password = Zeroizing::new(hex::encode(secret));
+    let bundle =
+        signq_signer::pki::pkcs12(name, &issued.cert_der, &key, pki.ca_cert_der(), &password)?;
+    let (p12, password_file) = data.device_p12(name);
+    signq_kit::keyfile::write_private(&p12, &bundle)?;
+    signq_kit::keyfile::write_private(&password_file, password.as_bytes())?;
+    Ok(EnrolledDevice {
+        serial: issued.serial,
+        p12,
+        password_file,
+    })
 }

@@ -30,6 +30,10 @@ pub struct SchedulerArgs {
         default_value = "scheduler"
     )]
     pub cert_name: String,
+    /// The scheduler's key-encryption key (opens its TLS key); else `SIGNQ_KEK`, else
+    /// `<cert name>.kek` in the secrets directory. Never in the data directory.
+    #[arg(long = "scheduler-kek-file", id = "scheduler_kek_file")]
+    pub kek_file: Option<std::path::PathBuf>,
     /// Balancing policy: late-binding, round-robin, random, jsq or let.
     #[arg(long, default_value = "late-binding")]
     pub policy: Policy,
@@ -69,7 +73,7 @@ impl SchedulerArgs {
     /// The configuration these options and the data directory describe.
     pub fn config(&self, data: &DataDir) -> anyhow::Result<SchedulerConfig> {
         Ok(SchedulerConfig {
-            tls: data.tls(&self.cert_name)?,
+            tls: data.tls(&self.cert_name, self.kek_file.as_deref())?,
             signer_addr: self.signer_addr.clone(),
             database: self.database.clone().unwrap_or_else(|| data.scheduler_db()),
             max_document_bytes: self.max_document_bytes,

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
@@ -18,6 +19,10 @@ pub struct SignerArgs {
     /// The name of the service's certificate in the PKI (`signq pki server --name`).
     #[arg(long, default_value = "signer")]
     pub cert_name: String,
+    /// The service's key-encryption key (opens its TLS key and the signers' key files); else
+    /// `SIGNQ_KEK`, else `<cert name>.kek` in the secrets directory. Never in the data directory.
+    #[arg(long)]
+    pub kek_file: Option<std::path::PathBuf>,
     /// Documents per batch, at most.
     #[arg(long, default_value_t = service::config::DEFAULT_MAX_BATCH)]
     pub max_batch: usize,
@@ -47,10 +52,11 @@ pub struct SignerArgs {
 impl SignerArgs {
     /// The service configuration these options and the data directory describe.
     pub fn config(&self, data: &DataDir) -> anyhow::Result<SignerConfig> {
+        let kek = self.kek_file.as_deref();
         let mut config = SignerConfig::new(
-            data.tls(&self.cert_name)?,
+            data.tls(&self.cert_name, kek)?,
             data.keystore(),
-            data.kek(),
+            Arc::new(data.kek(&self.cert_name, kek)?),
             data.signer_state(),
         );
         config.max_batch = self.max_batch;

@@ -58,7 +58,7 @@ pub fn run(args: VerifyArgs, data: &DataDir) -> anyhow::Result<()> {
     println!("signature OK");
     println!("signed by:  {} ({role})", signer.common_name);
     println!("signer id:  {}", signer.signer_id.as_deref().unwrap_or("-"));
-    println!("ward:       {}", signer.ward.as_deref().unwrap_or("-"));
+    println!("ward:       {}", signer.ward().unwrap_or("-"));
     println!("signed at:  {}", rfc3339(verified.signing_time));
     println!("serial:     {}", signer.serial);
     if let Some(description) = &claims.description {

@@ -64,17 +64,19 @@ async fn a_certificate_from_another_ca_is_unauthenticated() {
         Validity::days_from_now(30),
     )
     .expect("init");
-    let issued = pki
-        .issue_client("scheduler", Role::Scheduler, Validity::days_from_now(30))
+    let (issued, key) = pki
+        .issue_client(
+            "scheduler",
+            Role::Scheduler,
+            &[],
+            Validity::days_from_now(30),
+        )
         .expect("issue");
-    let files = signq_kit::tls::TlsFiles {
-        ca: ward.path("pki/ca.crt.pem"),
-        crl: None,
-        cert: issued.cert_path.clone(),
-        key: issued.key_path.clone().expect("key path"),
-        key_password: zeroize::Zeroizing::new(b"other-passphrase".to_vec()),
-    };
-    let status = refusal(ward.client_with(Some(identity(&files))).await).await;
+    let foreign = (
+        vec![rustls_pki_types::CertificateDer::from(issued.cert_der)],
+        rustls_pki_types::PrivateKeyDer::Pkcs8(key.to_vec().into()),
+    );
+    let status = refusal(ward.client_with(Some(foreign)).await).await;
     assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
     assert!(
         status.message().contains("not issued by this ward's CA"),
@@ -86,14 +88,16 @@ async fn a_certificate_from_another_ca_is_unauthenticated() {
 #[tokio::test]
 async fn an_expired_certificate_is_unauthenticated() {
     let ward = Ward::start(&[]);
-    let pki = Pki::open(&ward.path("pki"), &ward.passphrase()).expect("open");
     let now = time::OffsetDateTime::now_utc();
     let past = Validity {
         not_before: now - time::Duration::days(30),
         not_after: now - time::Duration::days(1),
     };
-    pki.issue_client("old-scheduler", Role::Scheduler, past)
+    let (issued, key) = ward
+        .pki()
+        .issue_client("old-scheduler", Role::Scheduler, &[], past)
         .expect("issue");
+    ward.publish(&issued, &key);
     let status = refusal(
         ward.client_with(Some(identity(&ward.tls_files("old-scheduler"))))
             .await,

@@ -1,12 +1,14 @@
 //! A demo ward served by a real `signq dev` process, and clients to talk to it.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
+use signq_kit::secrets::Kek;
 use signq_kit::tls::{ClientTls, TlsFiles, Trust};
 use signq_proto::v1::signer_client::SignerClient;
 use signq_proto::v1::{Document, SignRequest};
+use signq_signer::pki::{IssuedCert, Pki, Published};
 use tonic::transport::Channel;
 
 /// The demo signers (see `signq dev`).
@@ -18,13 +20,19 @@ pub const DEPUTY_2: (&str, &str) = ("cat-lai/deputy-2", "975310");
 pub fn signq() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_signq"));
     cmd.env_remove("SIGNQ_PIN")
-        .env_remove("SIGNQ_PKI_PASSPHRASE")
+        .env_remove("SIGNQ_CA_PASSPHRASE")
+        .env_remove("SIGNQ_KEK")
+        .env_remove("SIGNQ_CA_DIR")
+        .env_remove("SIGNQ_SECRETS_DIR")
+        .env_remove("CREDENTIALS_DIRECTORY")
         .env("RUST_LOG", "error")
         .env("RUST_BACKTRACE", "0");
     cmd
 }
 
-/// A running demo ward; the process is killed when this is dropped.
+/// A running demo ward; the process is killed when this is dropped. Its temporary directory holds
+/// the data directory (`data/`) and, beside it as `signq dev` makes them, the CA directory
+/// (`signq-ca/`) and the secrets (`signq-secrets/`).
 pub struct Ward {
     pub dir: tempfile::TempDir,
     /// The signer service's address.
@@ -55,7 +63,7 @@ impl Ward {
     fn spawn(&mut self) {
         let mut child = signq()
             .arg("--data-dir")
-            .arg(self.dir.path())
+            .arg(self.data())
             .args([
                 "dev",
                 "--listen",
@@ -122,20 +130,48 @@ impl Ward {
         panic!("signq did not exit after SIGTERM");
     }
 
-    pub fn data(&self) -> &Path {
-        self.dir.path()
+    /// The data directory.
+    pub fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
     }
 
+    /// A path in the data directory.
     pub fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
+        self.data().join(rel)
     }
 
-    pub fn passphrase(&self) -> Vec<u8> {
-        std::fs::read_to_string(self.path("secrets/pki-passphrase"))
-            .expect("passphrase")
-            .trim()
-            .as_bytes()
-            .to_vec()
+    /// The CA directory.
+    pub fn ca_dir(&self) -> PathBuf {
+        self.dir.path().join("signq-ca")
+    }
+
+    /// The secrets directory.
+    pub fn secrets(&self) -> PathBuf {
+        self.dir.path().join("signq-secrets")
+    }
+
+    /// The CA opened with its passphrase (as `signq pki` does).
+    pub fn pki(&self) -> Pki {
+        let pass =
+            std::fs::read_to_string(self.secrets().join("ca-passphrase")).expect("passphrase");
+        Pki::open(&self.ca_dir(), pass.trim().as_bytes()).expect("open the CA")
+    }
+
+    /// The key-encryption key of the holder `name`, made if it has none (as `signq pki` does).
+    pub fn kek(&self, name: &str) -> Kek {
+        Kek::load_or_create(
+            &self
+                .secrets()
+                .join(format!("{}.kek", name.replace('/', "_"))),
+        )
+        .expect("kek")
+    }
+
+    /// Publishes a certificate just issued with its key, as `signq pki` does.
+    pub fn publish(&self, issued: &IssuedCert, key: &[u8]) {
+        Published::new(self.path("pki"))
+            .identity(issued, key, &self.kek(&issued.name))
+            .expect("publish");
     }
 
     pub fn delegation(&self, deputy: &str) -> Vec<u8> {
@@ -143,15 +179,15 @@ impl Ward {
             .expect("delegation")
     }
 
-    /// TLS files of a certificate issued into this ward's PKI.
+    /// TLS files of a certificate published into this ward's data directory.
     pub fn tls_files(&self, name: &str) -> TlsFiles {
-        let stem = name.replace('/', "_");
+        let published = Published::new(self.path("pki"));
         TlsFiles {
-            ca: self.path("pki/ca.crt.pem"),
-            crl: Some(self.path("pki/crl.pem")),
-            cert: self.path(&format!("pki/issued/{stem}.crt.pem")),
-            key: self.path(&format!("pki/issued/{stem}.key.pem")),
-            key_password: zeroize::Zeroizing::new(self.passphrase()),
+            ca: published.ca_cert(),
+            crl: Some(published.crl()),
+            cert: published.cert(name),
+            key: published.key(name),
+            key_password: self.kek(name).tls_key_password(name),
         }
     }
 

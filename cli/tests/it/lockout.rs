@@ -76,3 +76,45 @@ async fn five_wrong_pins_lock_the_key_across_a_restart_until_the_lock_ends() {
         .expect("right PIN after the lock");
     assert_eq!(reply.into_inner().signatures.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_concurrent_wrong_pins_count_as_exactly_five() {
+    // Rate limits out of the way: this is about how failures are counted.
+    let ward = Ward::start(&["--pin-attempts-per-minute", "100000"]);
+    let client = ward.scheduler().await;
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..50 {
+        let mut client = client.clone();
+        calls.spawn(async move {
+            client
+                .verify_pin(signq_proto::v1::VerifyPinRequest {
+                    signer_id: DIRECTOR.0.into(),
+                    pin: "000000".into(),
+                })
+                .await
+                .expect_err("a wrong PIN")
+        });
+    }
+    let mut wrong = 0;
+    let mut locked = 0;
+    while let Some(status) = calls.join_next().await {
+        let status = status.expect("task");
+        match status.code() {
+            Code::Unauthenticated => wrong += 1,
+            Code::PermissionDenied if status.message().contains("locked until") => locked += 1,
+            other => panic!("unexpected {other:?}: {}", status.message()),
+        }
+    }
+    assert_eq!((wrong, locked), (4, 46), "four tries left, then the lock");
+    let page = super::fixture::http_get(&ward.metrics);
+    let failures: f64 = page
+        .lines()
+        .find(|l| l.starts_with("signq_signer_pin_failures_total"))
+        .and_then(|l| l.split_whitespace().last())
+        .and_then(|v| v.parse().ok())
+        .expect("the failure counter");
+    assert_eq!(
+        failures, 5.0,
+        "exactly five wrong PINs were tried against the key"
+    );
+}

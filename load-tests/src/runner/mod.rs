@@ -110,7 +110,7 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> anyhow::Result<Ve
     let huge = "1000000000".to_string();
     let (signer, signer_addr) = services::start(
         &options.exe,
-        &tmp,
+        &provisioned,
         &[
             "signer",
             "--listen",
@@ -194,7 +194,7 @@ async fn run_policy(
         "--director-guard-secs",
         &(scenario.director_guard_secs / scale).to_string(),
         "--database",
-        &p.dir
+        &p.data()
             .join(format!("scheduler-{policy}.db"))
             .display()
             .to_string(),
@@ -213,7 +213,7 @@ async fn run_policy(
     .map(String::from)
     .collect();
     let (scheduler, scheduler_addr) =
-        services::start(&options.exe, &p.dir, &args, "scheduler listening on ")?;
+        services::start(&options.exe, p, &args, "scheduler listening on ")?;
     let addr = scheduler_addr.replace("127.0.0.1", "localhost");
     services::configure(&addr, p, scenario, p.delegations(scenario, policy)?).await?;
 
@@ -221,7 +221,6 @@ async fn run_policy(
     let clock = Clock::start(scale);
     let end = scenario.duration_secs;
     let mut tasks = tokio::task::JoinSet::new();
-    let signer_tls = services::client_tls(p, None)?;
     for (i, s) in p.signers.iter().enumerate() {
         let agent = agent::Agent {
             id: s.id.clone(),
@@ -233,7 +232,7 @@ async fn run_policy(
         tasks.spawn(agent::run(
             agent,
             addr.clone(),
-            signer_tls.clone(),
+            services::client_tls(p, &provision::device_name(&s.id))?,
             clock,
             end,
             tracker.clone(),
@@ -268,7 +267,7 @@ async fn run_policy(
     }
     // Arrivals, open loop: each submit leaves at its scheduled time whatever the server does.
     let intake =
-        IntakeClient::new(services::channel(&addr, &services::client_tls(p, Some(INTAKE))?).await?);
+        IntakeClient::new(services::channel(&addr, &services::client_tls(p, INTAKE)?).await?);
     let mut submits = tokio::task::JoinSet::new();
     for (n, a) in trace.iter().enumerate() {
         tokio::time::sleep_until(clock.at(a.at)).await;

@@ -11,7 +11,7 @@ use signq_proto::v1 as pb;
 use signq_proto::v1::admin_client::AdminClient;
 use tonic::transport::Channel;
 
-use super::provision::{OPERATOR, PASSPHRASE, Provisioned};
+use super::provision::{OPERATOR, Provisioned};
 use crate::scenario::Scenario;
 
 /// A child process killed when dropped, with the lines it printed until it was ready.
@@ -43,18 +43,15 @@ impl Service {
     }
 }
 
-/// Starts `signq --data-dir <data> <args>` with `env` and reads its output until a line starts
-/// with `ready`; the rest of its output is drained so that it never blocks on a full pipe.
+/// Starts `signq <args>` with `env` and reads its output until a line starts with `ready`; the
+/// rest of its output is drained so that it never blocks on a full pipe.
 pub fn spawn(
     exe: &Path,
-    data: &Path,
     args: &[String],
     env: &[(&str, &str)],
     ready: &str,
 ) -> anyhow::Result<Service> {
     let mut child = Command::new(exe)
-        .arg("--data-dir")
-        .arg(data)
         .args(args)
         .env("RUST_LOG", "error")
         .envs(env.iter().copied())
@@ -82,21 +79,18 @@ pub fn spawn(
     Ok(service)
 }
 
-/// Starts a service of the provisioned data directory and returns it with the address it printed
+/// Starts a service of the provisioned installation and returns it with the address it printed
 /// after `prefix`.
 pub fn start(
     exe: &Path,
-    data: &Path,
+    p: &Provisioned,
     args: &[String],
     prefix: &str,
 ) -> anyhow::Result<(Service, String)> {
-    let service = spawn(
-        exe,
-        data,
-        args,
-        &[("SIGNQ_PKI_PASSPHRASE", PASSPHRASE)],
-        prefix,
-    )?;
+    let (mut all, env) = p.child_args();
+    all.extend(args.iter().cloned());
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let service = spawn(exe, &all, &env, prefix)?;
     let addr = service.after(prefix).unwrap_or_default().to_string();
     Ok((service, addr))
 }
@@ -111,30 +105,9 @@ pub fn loopback(addr: &str) -> anyhow::Result<()> {
     }
 }
 
-/// A client TLS identity from the provisioned PKI, or none.
-pub fn client_tls(p: &Provisioned, name: Option<&str>) -> anyhow::Result<ClientTls> {
-    let ca = p.dir.join("pki").join("ca.crt.pem");
-    match name {
-        Some(name) => Ok(ClientTls::new(&signq_kit::tls::TlsFiles {
-            ca,
-            crl: None,
-            cert: p
-                .dir
-                .join("pki")
-                .join("issued")
-                .join(format!("{name}.crt.pem")),
-            key: p
-                .dir
-                .join("pki")
-                .join("issued")
-                .join(format!("{name}.key.pem")),
-            key_password: zeroize::Zeroizing::new(PASSPHRASE.as_bytes().to_vec()),
-        })?),
-        None => Ok(ClientTls::with_identity(
-            &*signq_kit::tls::Trust::load(ca, None)?,
-            None,
-        )?),
-    }
+/// A client TLS identity (a client or device certificate) from the provisioned PKI.
+pub fn client_tls(p: &Provisioned, name: &str) -> anyhow::Result<ClientTls> {
+    Ok(ClientTls::new(&p.tls_files(name)?)?)
 }
 
 /// A channel to `addr` (loopback only).
@@ -151,7 +124,7 @@ pub async fn configure(
     delegations: Vec<Vec<u8>>,
 ) -> anyhow::Result<()> {
     let status = |s: tonic::Status| anyhow::anyhow!("{:?}: {}", s.code(), s.message());
-    let mut admin = AdminClient::new(channel(addr, &client_tls(p, Some(OPERATOR))?).await?);
+    let mut admin = AdminClient::new(channel(addr, &client_tls(p, OPERATOR)?).await?);
     for (ward, template) in scenario.expanded_wards() {
         let name = format!("{} {ward}", template.name);
         admin

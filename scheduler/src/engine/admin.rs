@@ -73,10 +73,11 @@ impl Engine {
                 "names neither the director nor the deputy role",
             ));
         };
-        let (Some(signer_id), Some(ward)) = (id.signer_id, id.ward) else {
+        let ward = id.ward().map(str::to_string);
+        let (Some(signer_id), Some(ward)) = (id.signer_id, ward) else {
             return Err(SchedError::invalid(
                 "certificate",
-                "names no signer id or ward",
+                "names no signer id, or not exactly one ward",
             ));
         };
         if !self.with_directory(|d| d.wards.contains_key(&ward)) {

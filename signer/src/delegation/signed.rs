@@ -128,12 +128,12 @@ impl SignedDelegation {
             )));
         }
         if director.signer_id.as_deref() != Some(doc.director_id.as_str())
-            || director.ward.as_deref() != Some(doc.ward.as_str())
+            || director.ward() != Some(doc.ward.as_str())
         {
             return Err(DelegationError::NotByDirector(format!(
                 "signed by {:?} of ward {:?}, but the document names director {} of ward {}",
                 director.signer_id.as_deref().unwrap_or("?"),
-                director.ward.as_deref().unwrap_or("?"),
+                director.ward().unwrap_or("?"),
                 doc.director_id,
                 doc.ward
             )));

@@ -1,16 +1,17 @@
 //! Issuing certificates: a fresh P-256 key, the kind's profile, the CA's signature, then the
-//! inventory entry and the files under `issued/`.
+//! inventory entry and the certificate under `issued/`.
 //!
 //! The inventory is written before the certificate file, so a certificate never leaves the PKI
-//! unrecorded (and therefore unrevocable). Service keys are written encrypted under the PKI
-//! passphrase; a signer's key is only returned, for the signer service's PIN-protected keystore.
+//! unrecorded (and therefore unrevocable). Keys are never written here: each is handed back to
+//! the caller, which gives it to its holder (a service's key file sealed under that service's own
+//! key-encryption key, a signer's key to the signing service's keystore, a device's key in a
+//! PKCS#12 file for the tablet). The CA directory thus holds no key but the CA's.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
 
 use rcgen::{CertificateParams, KeyPair, PKCS_ECDSA_P256_SHA256};
 use signq_kit::identity::Role;
-use signq_kit::keyfile;
 use zeroize::Zeroizing;
 
 use super::error::PkiError;
@@ -21,7 +22,7 @@ use super::{Pki, ca, names, store};
 /// A certificate just issued.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IssuedCert {
-    /// Its name: the service name, or the signer id.
+    /// Its name: the service name, the signer id or the device name.
     pub name: String,
     /// Its serial, lowercase hex.
     pub serial: String,
@@ -31,15 +32,15 @@ pub struct IssuedCert {
     pub cert_der: Vec<u8>,
     /// Where the certificate was written (`<dir>/issued/<name>.crt.pem`).
     pub cert_path: PathBuf,
-    /// Where its encrypted key was written, for service certificates (`None` for signers).
-    pub key_path: Option<PathBuf>,
 }
+
+/// A new key, PKCS#8 DER, in zeroizing memory.
+pub type NewKey = Zeroizing<Vec<u8>>;
 
 impl Pki {
     /// Issues a server certificate (role [`Role::Scheduler`] or [`Role::SignerService`]) for
     /// `localhost`, 127.0.0.1, ::1 and the given DNS names and addresses, also usable as a client
-    /// certificate. Writes `issued/<name>.crt.pem` and `issued/<name>.key.pem` (encrypted under
-    /// the PKI passphrase).
+    /// certificate. Writes `issued/<name>.crt.pem` and returns the certificate with its new key.
     ///
     /// Fails with [`PkiError::InvalidName`] for a bad name or DNS name,
     /// [`PkiError::WrongRoleForKind`] for another role, and [`PkiError::NameCollision`] if the
@@ -51,28 +52,45 @@ impl Pki {
         dns_names: &[String],
         ips: &[IpAddr],
         validity: Validity,
-    ) -> Result<IssuedCert, PkiError> {
+    ) -> Result<(IssuedCert, NewKey), PkiError> {
         let serial = profiles::random_serial();
         let params = profiles::server_params(name, role, dns_names, ips, validity, &serial)?;
-        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
-        self.issue(name, CertKind::Server, role, &params, &key, true)
+        self.issue_with_new_key(name, CertKind::Server, role, &params)
     }
 
     /// Issues a client certificate (role [`Role::Scheduler`], [`Role::Intake`] or
-    /// [`Role::Operator`]). Writes `issued/<name>.crt.pem` and `issued/<name>.key.pem` (encrypted
-    /// under the PKI passphrase).
+    /// [`Role::Operator`]) naming the wards its holder may act for (an intake system acts for
+    /// those only). Writes `issued/<name>.crt.pem` and returns the certificate with its new key.
     ///
-    /// Fails as [`Pki::issue_server`].
+    /// Fails as [`Pki::issue_server`], and with [`PkiError::InvalidName`] for a bad ward id.
     pub fn issue_client(
         &self,
         name: &str,
         role: Role,
+        wards: &[String],
         validity: Validity,
-    ) -> Result<IssuedCert, PkiError> {
+    ) -> Result<(IssuedCert, NewKey), PkiError> {
         let serial = profiles::random_serial();
-        let params = profiles::client_params(name, role, validity, &serial)?;
-        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
-        self.issue(name, CertKind::Client, role, &params, &key, true)
+        let params = profiles::client_params(name, role, wards, validity, &serial)?;
+        self.issue_with_new_key(name, CertKind::Client, role, &params)
+    }
+
+    /// Issues the certificate of a device (a tablet) enrolled for the signer `signer_id` of
+    /// `ward`: signing in needs it. Writes `issued/<name>.crt.pem` and returns the certificate
+    /// with its new key.
+    ///
+    /// Fails with [`PkiError::InvalidName`] for a bad name, signer id or ward id, and
+    /// [`PkiError::NameCollision`] as [`Pki::issue_server`].
+    pub fn issue_device(
+        &self,
+        name: &str,
+        signer_id: &str,
+        ward: &str,
+        validity: Validity,
+    ) -> Result<(IssuedCert, NewKey), PkiError> {
+        let serial = profiles::random_serial();
+        let params = profiles::device_params(name, signer_id, ward, validity, &serial)?;
+        self.issue_with_new_key(name, CertKind::Device, Role::Device, &params)
     }
 
     /// Issues a signing certificate for a director or deputy and returns it with the new key's
@@ -90,20 +108,24 @@ impl Pki {
     ) -> Result<(IssuedCert, Zeroizing<Vec<u8>>), PkiError> {
         let serial = profiles::random_serial();
         let params = profiles::signer_params(spec, validity, &serial)?;
+        self.issue_with_new_key(&spec.signer_id, CertKind::Signer, spec.role, &params)
+    }
+
+    /// Makes a key, then issues `params` for it.
+    fn issue_with_new_key(
+        &self,
+        name: &str,
+        kind: CertKind,
+        role: Role,
+        params: &CertificateParams,
+    ) -> Result<(IssuedCert, NewKey), PkiError> {
         let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
-        let issued = self.issue(
-            &spec.signer_id,
-            CertKind::Signer,
-            spec.role,
-            &params,
-            &key,
-            false,
-        )?;
+        let issued = self.issue(name, kind, role, params, &key)?;
         Ok((issued, Zeroizing::new(key.serialize_der())))
     }
 
-    /// Signs `params` for `key`, records the certificate in the inventory, then writes it (and,
-    /// with `write_key`, the encrypted key) under `issued/`.
+    /// Signs `params` for `key`, records the certificate in the inventory, then writes it under
+    /// `issued/`.
     fn issue(
         &self,
         name: &str,
@@ -111,7 +133,6 @@ impl Pki {
         role: Role,
         params: &CertificateParams,
         key: &KeyPair,
-        write_key: bool,
     ) -> Result<IssuedCert, PkiError> {
         let cert = params.signed_by(key, &self.issuer)?;
         let cert_der = cert.der().to_vec();
@@ -119,7 +140,6 @@ impl Pki {
         let facts = ca::inspect(&cert_der)?;
         let stem = names::file_stem(name);
         let cert_rel = PathBuf::from(store::ISSUED_DIR).join(format!("{stem}.crt.pem"));
-        let key_path = write_key.then(|| store::issued_path(&self.dir, &stem, "key.pem"));
 
         let _guard = self.guard();
         let mut inventory = Inventory::load(&self.dir)?;
@@ -149,17 +169,12 @@ impl Pki {
 
         let cert_path = self.dir.join(&cert_rel);
         store::write_public(&cert_path, cert_pem.as_bytes())?;
-        if let Some(path) = &key_path {
-            let pkcs8 = Zeroizing::new(key.serialize_der());
-            keyfile::write(path, &pkcs8, &self.passphrase, keyfile::DEFAULT_ITERATIONS)?;
-        }
         Ok(IssuedCert {
             name: name.to_string(),
             serial: facts.serial,
             cert_pem,
             cert_der,
             cert_path,
-            key_path,
         })
     }
 }

@@ -1,27 +1,29 @@
 //! The ward PKI built on rcgen: CA, certificates for services and signers, revocation.
 //!
-//! Each ward runs its own small CA. It issues three kinds of certificate (see `profiles.rs` for
+//! Each ward runs its own small CA. It issues four kinds of certificate (see `profiles.rs` for
 //! exactly what each contains): server certificates for the scheduler and the signer service,
-//! client certificates for intake systems and operators, and signing certificates for the
-//! Center's director and deputies. Revocations go into a CRL rebuilt from an inventory of every
-//! certificate issued. `signq pki` is a thin command line over [`Pki`].
+//! client certificates for intake systems and operators, signing certificates for the Center's
+//! director and deputies, and device certificates for the tablets they sign in on. Revocations
+//! go into a CRL rebuilt from an inventory of every certificate issued. `signq pki` is a thin
+//! command line over [`Pki`].
 //!
-//! # The PKI directory
+//! # The CA directory
 //!
 //! | file | content |
 //! |------|---------|
 //! | `ca.crt.pem` | the CA certificate |
-//! | `ca.key.pem` | the CA key, encrypted PKCS#8 under the PKI passphrase, mode 0600 |
+//! | `ca.key.pem` | the CA key, encrypted PKCS#8 under the CA passphrase, mode 0600 |
 //! | `crl.pem` | the current CRL (present from `init` on, empty at first) |
 //! | `inventory.json` | every certificate issued, revocations, the next CRL number |
-//! | `issued/<name>.crt.pem` | issued certificates (`/` in signer ids becomes `_`) |
-//! | `issued/<name>.key.pem` | service keys, encrypted under the PKI passphrase, mode 0600 |
+//! | `issued/<name>.crt.pem` | issued certificates (`/` in names becomes `_`) |
 //!
-//! Signers' keys are *not* written here: [`Pki::issue_signer`] hands the key back so that the
-//! signer service's keystore encrypts it under the signer's PIN. Every file is replaced
-//! atomically. One process at a time should modify a PKI directory; within a process, a [`Pki`]
-//! serialises its own updates.
+//! No other key is written here: every issue hands the new key back to the caller, which gives it
+//! to its holder. The CA directory is meant to live apart from every running service (an
+//! operator's machine, removable media); the services receive only the CA certificate, the CRL
+//! and their own certificates. Every file is replaced atomically. One process at a time should
+//! modify a CA directory; within a process, a [`Pki`] serialises its own updates.
 
+mod bundle;
 mod ca;
 mod crl;
 mod error;
@@ -29,6 +31,7 @@ mod inventory;
 mod issue;
 mod names;
 mod profiles;
+mod publish;
 mod store;
 #[cfg(test)]
 mod tests;
@@ -41,11 +44,13 @@ use rcgen::{Issuer, KeyPair};
 use signq_kit::keyfile::{self, KeyFileError};
 use zeroize::Zeroizing;
 
+pub use bundle::pkcs12;
 pub use crl::{CRL_LIFETIME_DAYS, RevocationReason, UnknownRevocationReason};
 pub use error::PkiError;
 pub use inventory::InventoryEntry;
-pub use issue::IssuedCert;
+pub use issue::{IssuedCert, NewKey};
 pub use profiles::{CertKind, SIGNER_ORGANIZATIONAL_UNIT, SignerSpec, Validity, WardInfo};
+pub use publish::Published;
 
 use inventory::Inventory;
 
@@ -55,8 +60,6 @@ use inventory::Inventory;
 pub struct Pki {
     /// The PKI directory.
     dir: PathBuf,
-    /// The PKI passphrase, which also encrypts service keys.
-    passphrase: Zeroizing<Vec<u8>>,
     /// `ca.crt.pem` as written.
     ca_cert_pem: String,
     /// The CA certificate, DER.
@@ -154,7 +157,6 @@ impl Pki {
         Inventory::load(dir)?;
         Ok(Pki {
             dir: dir.to_path_buf(),
-            passphrase: Zeroizing::new(passphrase.to_vec()),
             ca_cert_pem: ca::cert_pem(&cert_der)?,
             issuer: ca::issuer(&cert_der, key)?,
             ca_cert_der: cert_der,
@@ -175,7 +177,6 @@ impl Pki {
         let facts = ca::inspect(cert_der)?;
         let pki = Pki {
             dir: dir.to_path_buf(),
-            passphrase: Zeroizing::new(passphrase.to_vec()),
             ca_cert_pem: ca::cert_pem(cert_der)?,
             issuer: ca::issuer(cert_der, key)?,
             ca_cert_der: cert_der.to_vec(),
@@ -183,7 +184,7 @@ impl Pki {
             ca_key_id: facts.key_id,
             lock: Mutex::new(()),
         };
-        if let Err(e) = pki.write_new(pkcs8) {
+        if let Err(e) = pki.write_new(pkcs8, passphrase) {
             // Leave the directory as vacant as it was, so that the operator can simply retry.
             for f in [
                 store::CA_CERT_FILE,
@@ -200,7 +201,7 @@ impl Pki {
 
     /// Writes the files of a new PKI: `issued/`, an empty CRL and inventory, the encrypted CA key
     /// and, last, the CA certificate.
-    fn write_new(&self, pkcs8: &[u8]) -> Result<(), PkiError> {
+    fn write_new(&self, pkcs8: &[u8], passphrase: &[u8]) -> Result<(), PkiError> {
         let issued = self.dir.join(store::ISSUED_DIR);
         std::fs::create_dir_all(&issued).map_err(PkiError::io(&issued))?;
         let mut inventory = Inventory::new();
@@ -208,7 +209,7 @@ impl Pki {
         keyfile::write(
             &self.dir.join(store::CA_KEY_FILE),
             pkcs8,
-            &self.passphrase,
+            passphrase,
             keyfile::DEFAULT_ITERATIONS,
         )?;
         store::write_public(

@@ -118,6 +118,8 @@ pub enum CertKind {
     Client,
     /// A director's or deputy's document-signing certificate.
     Signer,
+    /// A TLS client certificate of a device (a tablet) enrolled for one director or deputy.
+    Device,
 }
 
 impl CertKind {
@@ -127,6 +129,7 @@ impl CertKind {
             CertKind::Server => "server",
             CertKind::Client => "client",
             CertKind::Signer => "signer",
+            CertKind::Device => "device",
         }
     }
 
@@ -136,6 +139,7 @@ impl CertKind {
             CertKind::Server => matches!(role, Role::Scheduler | Role::SignerService),
             CertKind::Client => matches!(role, Role::Scheduler | Role::Intake | Role::Operator),
             CertKind::Signer => role.is_signer(),
+            CertKind::Device => role == Role::Device,
         }
     }
 
@@ -255,10 +259,12 @@ pub(crate) fn server_params(
     Ok(params)
 }
 
-/// A client certificate: CN name; clientAuth; digitalSignature; SAN the role URI.
+/// A client certificate: CN name; clientAuth; digitalSignature; SANs the role URI and a ward URI
+/// for each ward the holder may act for (an intake system acts only for the wards it names).
 pub(crate) fn client_params(
     name: &str,
     role: Role,
+    wards: &[String],
     validity: Validity,
     serial: &[u8],
 ) -> Result<CertificateParams, PkiError> {
@@ -268,7 +274,36 @@ pub(crate) fn client_params(
     params.distinguished_name = cn_only(name);
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-    params.subject_alt_names = vec![uri(role.uri())?];
+    let mut sans = vec![uri(role.uri())?];
+    for ward in wards {
+        names::validate_name(ward)?;
+        sans.push(uri(format!("{WARD_URI_PREFIX}{ward}"))?);
+    }
+    params.subject_alt_names = sans;
+    Ok(params)
+}
+
+/// A device certificate: CN the device's name; clientAuth; digitalSignature; SANs the device role
+/// and the URIs of the one signer it is enrolled for and of that signer's ward.
+pub(crate) fn device_params(
+    name: &str,
+    signer_id: &str,
+    ward: &str,
+    validity: Validity,
+    serial: &[u8],
+) -> Result<CertificateParams, PkiError> {
+    names::validate_name(name)?;
+    names::validate_name(signer_id)?;
+    names::validate_name(ward)?;
+    let mut params = leaf_params(validity, serial)?;
+    params.distinguished_name = cn_only(name);
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    params.subject_alt_names = vec![
+        uri(Role::Device.uri())?,
+        uri(format!("{SIGNER_URI_PREFIX}{signer_id}"))?,
+        uri(format!("{WARD_URI_PREFIX}{ward}"))?,
+    ];
     Ok(params)
 }
 

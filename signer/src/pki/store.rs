@@ -6,7 +6,7 @@
 
 use std::fs;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::error::PkiError;
 
@@ -80,11 +80,6 @@ pub(crate) fn pem_decode(text: &str, label: &str) -> Option<Vec<u8>> {
 pub(crate) fn pem_encode(label: &str, der: &[u8]) -> Result<String, PkiError> {
     der::pem::encode_string(label, der::pem::LineEnding::LF, der)
         .map_err(|e| PkiError::InvalidCertificate(format!("cannot PEM-encode: {e}")))
-}
-
-/// `dir/issued/<stem>.<suffix>`.
-pub(crate) fn issued_path(dir: &Path, stem: &str, suffix: &str) -> PathBuf {
-    dir.join(ISSUED_DIR).join(format!("{stem}.{suffix}"))
 }
 
 #[cfg(test)]

@@ -177,8 +177,8 @@ fn init_open_passphrase_and_key_files() {
         Err(PkiError::EmptyPassphrase)
     ));
 
-    // Service keys are encrypted files of mode 0600; a signer's key is not written at all.
-    let server = reopened
+    // No key but the CA's is ever written to the CA directory: each is handed to its holder.
+    let (_, server_key) = reopened
         .issue_server(
             "scheduler",
             Role::Scheduler,
@@ -187,33 +187,34 @@ fn init_open_passphrase_and_key_files() {
             Validity::days_from_now(30),
         )
         .unwrap();
-    let client = reopened
-        .issue_client("operator-1", Role::Operator, Validity::days_from_now(30))
+    let (_, client_key) = reopened
+        .issue_client(
+            "operator-1",
+            Role::Operator,
+            &[],
+            Validity::days_from_now(30),
+        )
         .unwrap();
-    let (signer, _key) = reopened
+    let (_, device_key) = reopened
+        .issue_device(
+            "cat-lai/deputy-1/tablet",
+            "cat-lai/deputy-1",
+            "cat-lai",
+            Validity::days_from_now(30),
+        )
+        .unwrap();
+    let (_, signer_key) = reopened
         .issue_signer(&deputy(), Validity::days_from_now(30))
         .unwrap();
-    for issued in [&server, &client] {
-        let key_path = issued.key_path.as_ref().unwrap();
-        assert_encrypted_key_file(key_path);
-        assert!(
-            signq_kit::keyfile::read(key_path, PASS).is_ok(),
-            "service keys open with the PKI passphrase"
-        );
+    for key in [&server_key, &client_key, &device_key, &signer_key] {
+        assert!(pkcs8::PrivateKeyInfo::try_from(key.as_slice()).is_ok());
     }
-    assert_eq!(signer.key_path, None);
-    assert!(!dir.join("issued/cat-lai_deputy-1.key.pem").exists());
-    let mut keys = 0;
     for entry in fs::read_dir(dir.join("issued")).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().to_string();
         assert!(!name.ends_with(".tmp"), "no temporary file left: {name}");
-        if name.ends_with(".key.pem") {
-            assert_encrypted_key_file(&path);
-            keys += 1;
-        }
+        assert!(name.ends_with(".crt.pem"), "only certificates: {name}");
     }
-    assert_eq!(keys, 2);
 }
 
 #[test]
@@ -232,7 +233,8 @@ fn every_kind_verifies_with_openssl_and_reads_back() {
             &[IpAddr::V4(Ipv4Addr::new(10, 0, 0, 7))],
             v,
         )
-        .unwrap();
+        .unwrap()
+        .0;
     assert_eq!(server.cert_path, dir.join("issued/signer-service.crt.pem"));
     assert_eq!(
         fs::read_to_string(&server.cert_path).unwrap(),
@@ -268,7 +270,10 @@ fn every_kind_verifies_with_openssl_and_reads_back() {
     assert_eq!(id.serial, server.serial);
 
     // Client: sslclient only.
-    let client = pki.issue_client("intake-1", Role::Intake, v).unwrap();
+    let client = pki
+        .issue_client("intake-1", Role::Intake, &[], v)
+        .unwrap()
+        .0;
     let cert = client.cert_path.to_str().unwrap();
     let (ok, text) = openssl(
         &dir,
@@ -322,7 +327,7 @@ fn every_kind_verifies_with_openssl_and_reads_back() {
     assert_eq!(id.common_name, "Nguyễn Thị Lan");
     assert_eq!(id.roles, vec![Role::Deputy]);
     assert_eq!(id.signer_id.as_deref(), Some("cat-lai/deputy-1"));
-    assert_eq!(id.ward.as_deref(), Some("cat-lai"));
+    assert_eq!(id.ward(), Some("cat-lai"));
     assert_eq!(id.serial, signer.serial);
     let (ok, text) = openssl(
         &dir,
@@ -421,8 +426,14 @@ fn revoke_updates_crl_and_inventory() {
     let dir = tmp.path().join("pki");
     let pki = new_pki(&dir);
     let v = Validity::days_from_now(30);
-    let client = pki.issue_client("operator-1", Role::Operator, v).unwrap();
-    let other = pki.issue_client("operator-2", Role::Operator, v).unwrap();
+    let client = pki
+        .issue_client("operator-1", Role::Operator, &[], v)
+        .unwrap()
+        .0;
+    let other = pki
+        .issue_client("operator-2", Role::Operator, &[], v)
+        .unwrap()
+        .0;
     let cert = client.cert_path.to_str().unwrap();
     let verify_args = [
         "verify",
@@ -497,8 +508,14 @@ fn revoke_updates_crl_and_inventory() {
     assert!(!ok && text.contains("certificate revoked"), "{text}");
 
     // A name with two live certificates must be revoked by serial.
-    let a = pki.issue_client("intake-1", Role::Intake, v).unwrap();
-    let b = pki.issue_client("intake-1", Role::Intake, v).unwrap();
+    let a = pki
+        .issue_client("intake-1", Role::Intake, &[], v)
+        .unwrap()
+        .0;
+    let b = pki
+        .issue_client("intake-1", Role::Intake, &[], v)
+        .unwrap()
+        .0;
     assert!(matches!(
         pki.revoke("intake-1", RevocationReason::Superseded),
         Err(PkiError::AmbiguousName { .. })
@@ -537,7 +554,8 @@ fn import_an_openssl_ca() {
             &[],
             Validity::days_from_now(10),
         )
-        .unwrap();
+        .unwrap()
+        .0;
     let (ok, text) = openssl(
         t,
         &[
@@ -645,7 +663,7 @@ fn bad_names_and_roles_are_refused() {
         );
         assert!(
             matches!(
-                pki.issue_client(bad, Role::Operator, v),
+                pki.issue_client(bad, Role::Operator, &[], v),
                 Err(PkiError::InvalidName(_))
             ),
             "client {bad:?}"
@@ -671,11 +689,11 @@ fn bad_names_and_roles_are_refused() {
         })
     ));
     assert!(matches!(
-        pki.issue_client("director", Role::Director, v),
+        pki.issue_client("director", Role::Director, &[], v),
         Err(PkiError::WrongRoleForKind { .. })
     ));
     assert!(matches!(
-        pki.issue_client("signer", Role::SignerService, v),
+        pki.issue_client("signer", Role::SignerService, &[], v),
         Err(PkiError::WrongRoleForKind { .. })
     ));
     let spec = SignerSpec {
@@ -699,7 +717,7 @@ fn bad_names_and_roles_are_refused() {
         not_after: v.not_before,
     };
     assert!(matches!(
-        pki.issue_client("ops", Role::Operator, backwards),
+        pki.issue_client("ops", Role::Operator, &[], backwards),
         Err(PkiError::InvalidValidity { .. })
     ));
     let ancient = Validity {
@@ -707,13 +725,13 @@ fn bad_names_and_roles_are_refused() {
         not_after: v.not_after,
     };
     assert!(matches!(
-        pki.issue_client("ops", Role::Operator, ancient),
+        pki.issue_client("ops", Role::Operator, &[], ancient),
         Err(PkiError::InvalidValidity { .. })
     ));
     // `a/b` and `a_b` would share files.
-    pki.issue_client("ops/a", Role::Operator, v).unwrap();
+    pki.issue_client("ops/a", Role::Operator, &[], v).unwrap();
     assert!(matches!(
-        pki.issue_client("ops_a", Role::Operator, v),
+        pki.issue_client("ops_a", Role::Operator, &[], v),
         Err(PkiError::NameCollision { .. })
     ));
     assert!(matches!(
@@ -732,8 +750,14 @@ fn bad_names_and_roles_are_refused() {
     assert_eq!(pki.list().unwrap().len(), 1);
     // The longest validity ends with year 9999 and still verifies.
     let far = pki
-        .issue_client("far", Role::Operator, Validity::days_from_now(u32::MAX))
-        .unwrap();
+        .issue_client(
+            "far",
+            Role::Operator,
+            &[],
+            Validity::days_from_now(u32::MAX),
+        )
+        .unwrap()
+        .0;
     let (ok, text) = openssl(
         &dir,
         &[

@@ -1,12 +1,14 @@
 //! The signer service's settings, with the defaults a ward runs on.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
+use signq_kit::secrets::Kek;
 use signq_kit::tls::TlsFiles;
 use time::UtcOffset;
 
 use super::limits::RateSettings;
-use super::state::LockoutPolicy;
+use crate::pin::LockoutPolicy;
 
 /// Documents per batch, at most: a director signs a morning's backlog of about 100 records at once.
 pub const DEFAULT_MAX_BATCH: usize = 100;
@@ -22,8 +24,8 @@ pub struct SignerConfig {
     pub tls: TlsFiles,
     /// Where signing keys and certificates live.
     pub keystore_dir: PathBuf,
-    /// The key-encryption key file.
-    pub kek_path: PathBuf,
+    /// The key-encryption key that opens the signing key files (kept outside the data directory).
+    pub kek: Arc<Kek>,
     /// The SQLite state (lockouts, revoked delegations, daily use).
     pub state_path: PathBuf,
     /// Documents per batch, at most.
@@ -42,16 +44,11 @@ pub struct SignerConfig {
 
 impl SignerConfig {
     /// Settings with the defaults for everything but the paths.
-    pub fn new(
-        tls: TlsFiles,
-        keystore_dir: PathBuf,
-        kek_path: PathBuf,
-        state_path: PathBuf,
-    ) -> Self {
+    pub fn new(tls: TlsFiles, keystore_dir: PathBuf, kek: Arc<Kek>, state_path: PathBuf) -> Self {
         SignerConfig {
             tls,
             keystore_dir,
-            kek_path,
+            kek,
             state_path,
             max_batch: DEFAULT_MAX_BATCH,
             max_document_bytes: DEFAULT_MAX_DOCUMENT_BYTES,

@@ -16,6 +16,7 @@ use signq_proto::v1::{
 use time::OffsetDateTime;
 use tonic::{Request, Response, Status};
 
+use super::attempts::Attempts;
 use super::config::SignerConfig;
 use super::error::SignError;
 use super::limits::Limits;
@@ -34,6 +35,7 @@ pub struct SignerService {
     keystore: Arc<Keystore>,
     state: Arc<State>,
     limits: Limits,
+    attempts: Attempts,
 }
 
 /// Longest accepted record id, signer id and delegation id.
@@ -48,6 +50,7 @@ impl SignerService {
             keystore,
             state,
             limits,
+            attempts: Attempts::default(),
         }
     }
 
@@ -114,9 +117,11 @@ impl SignerService {
         Ok(())
     }
 
-    /// Unlocks the key, counting a wrong PIN towards the lockout.
+    /// Unlocks the key, counting a wrong PIN towards the lockout. The signer's checks take turns
+    /// (see [`Attempts`]), so the lockout read here and the failure recorded below are one step.
     async fn unlock(&self, entry: &SignerEntry, pin: String) -> Result<CmsSigner, SignError> {
         let signer = entry.signer_id.clone();
+        let _turn = self.attempts.turn(&signer).await;
         if let Some(until) = self
             .db({
                 let signer = signer.clone();
@@ -279,13 +284,7 @@ fn validate_credentials(signer_id: &str, pin: &str) -> Result<(), SignError> {
             format!("longer than {MAX_ID_LEN} bytes"),
         ));
     }
-    if pin.is_empty() {
-        return Err(SignError::invalid("pin", "is empty"));
-    }
-    if pin.len() > crate::keystore::MAX_PIN_DIGITS || !pin.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(SignError::invalid("pin", "a PIN is 6 to 12 decimal digits"));
-    }
-    Ok(())
+    crate::pin::check(pin).map_err(|e| SignError::invalid("pin", e.to_string()))
 }
 
 /// Signs every document of the batch; the key is dropped (and its PKCS#8 buffer was zeroized)

@@ -3,12 +3,14 @@
 //!
 //! # Layout
 //! - [`config`]: settings and defaults.
+//! - [`attempts`]: one PIN check at a time per signer, so wrong PINs are counted exactly.
 //! - [`grpc`]: the `Signer` service.
 //! - [`error`]: failures and their gRPC statuses (the one mapping).
 //! - [`state`]: durable lockouts, revoked delegations, daily use (SQLite).
 //! - [`limits`]: per-signer rate limits (governor).
 //! - [`metrics`]: metric names and help.
 
+pub mod attempts;
 pub mod config;
 pub mod error;
 pub mod grpc;
@@ -61,10 +63,9 @@ pub async fn run(
         .into_iter()
         .map(|c| c.to_vec())
         .collect();
-    let kek = crate::keystore::Kek::load_or_create(&config.kek_path)?;
     let keystore = Arc::new(crate::keystore::Keystore::open(
         &config.keystore_dir,
-        kek,
+        config.kek.clone(),
         chain,
     )?);
     let state = Arc::new(state::State::open(&config.state_path)?);

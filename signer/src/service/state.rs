@@ -11,31 +11,12 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, params};
 use time::OffsetDateTime;
 
+use crate::pin::LockoutPolicy;
+
 /// Why the state could not be read or written.
 #[derive(Debug, thiserror::Error)]
 #[error("signer state database: {0}")]
 pub struct StateError(#[from] rusqlite::Error);
-
-/// When wrong PINs lock a key, and for how long.
-#[derive(Debug, Clone, Copy)]
-pub struct LockoutPolicy {
-    /// Wrong PINs within `window` that lock the key.
-    pub max_failures: u32,
-    /// The window in which failures are counted.
-    pub window: Duration,
-    /// How long the key stays locked.
-    pub lock_for: Duration,
-}
-
-impl Default for LockoutPolicy {
-    fn default() -> Self {
-        LockoutPolicy {
-            max_failures: 5,
-            window: Duration::from_secs(15 * 60),
-            lock_for: Duration::from_secs(15 * 60),
-        }
-    }
-}
 
 /// What one wrong PIN led to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,6 +8,7 @@ mod it {
     pub mod crash;
     pub mod delegation;
     pub mod deploy;
+    pub mod devices;
     pub mod director;
     pub mod exactly_once;
     pub mod fixture;

@@ -89,9 +89,12 @@ impl From<SchedError> for Status {
             }
             SchedError::AlreadyExists(_) => Status::already_exists(message),
             SchedError::Unavailable(_) => Status::unavailable(message),
-            SchedError::Signer(status) => Status::new(
+            // The signing service's details (RetryInfo of a lockout, BadRequest of a field) reach
+            // the caller intact.
+            SchedError::Signer(status) => Status::with_details(
                 status.code(),
                 format!("signer service: {}", status.message()),
+                status.details().to_vec().into(),
             ),
             SchedError::Internal(_) => Status::internal(message),
         }

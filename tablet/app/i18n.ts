@@ -8,8 +8,10 @@ export type Lang = "vi" | "en";
 const vi = {
   appName: "Ký hồ sơ",
   signInTitle: "Đăng nhập để ký",
-  signerId: "Mã người ký",
-  signerIdHint: "ví dụ cat-lai/director",
+  signingInAs: "Máy này của",
+  findingDevice: "Đang nhận diện máy…",
+  notEnrolled:
+    "Máy tính bảng này chưa được cấp chứng thư thiết bị cho người ký nào. Hãy nhờ cán bộ quản trị của phường cài chứng thư (signq pki device), rồi tải lại trang.",
   pin: "Mã PIN",
   signIn: "Đăng nhập",
   signingIn: "Đang đăng nhập…",
@@ -108,8 +110,10 @@ export type Words = typeof vi;
 const en: Words = {
   appName: "Signing",
   signInTitle: "Sign in to sign",
-  signerId: "Signer id",
-  signerIdHint: "e.g. cat-lai/director",
+  signingInAs: "This tablet belongs to",
+  findingDevice: "Recognising this tablet…",
+  notEnrolled:
+    "This tablet has no device certificate for any signer. Ask the ward's administrator to install one (signq pki device), then reload the page.",
   pin: "PIN",
   signIn: "Sign in",
   signingIn: "Signing in…",

@@ -4,6 +4,7 @@
 import { useSyncExternalStore } from "preact/compat";
 import { inbox, setToken, whenSessionEnds, CALL_TIMEOUT_MS } from "./api";
 import { SignerRole } from "./gen/signq/v1/delegation_pb";
+import type { GetDeviceResponse } from "./gen/signq/v1/inbox_pb";
 
 export type SessionInfo = {
   token: string;
@@ -35,9 +36,14 @@ function set(s: SessionInfo | null): void {
   listeners.forEach((l) => l());
 }
 
-/** Opens a session with the signer's id and PIN (checked by the signer service). */
-export async function signIn(signerId: string, pin: string): Promise<void> {
-  const reply = await inbox.openSession({ signerId, pin }, { timeoutMs: CALL_TIMEOUT_MS });
+/** Whose tablet this is: the signer its device certificate is enrolled for. */
+export async function whoseDevice(): Promise<GetDeviceResponse> {
+  return inbox.getDevice({}, { timeoutMs: CALL_TIMEOUT_MS });
+}
+
+/** Opens a session for this device's signer with their PIN (checked by the signer service). */
+export async function signIn(pin: string): Promise<void> {
+  const reply = await inbox.openSession({ signerId: "", pin }, { timeoutMs: CALL_TIMEOUT_MS });
   const s = reply.session;
   if (!s) throw new Error("OpenSession answered without a session");
   set({

@@ -9,7 +9,7 @@ import { DIRECTOR, LANDSCAPE, PORTRAIT, Ward, screenshot, signIn, smallTargets }
 test("the director sees the ward and creates and revokes a delegation", { timeout: 180_000 }, async () => {
   const ward = await Ward.start();
   try {
-    const { context, page } = await ward.tablet(LANDSCAPE);
+    const { context, page } = await ward.tablet(LANDSCAPE, DIRECTOR);
     // A land record only the director may sign, and a certified copy a deputy may.
     const land = await ward.submit("DD-BD", "Đăng ký biến động đất đai - thửa 112, tờ 7", "land-1");
     await ward.submit("CT-BS", "Bản sao sổ hộ khẩu - Võ Minh Tuấn", "copy-1");

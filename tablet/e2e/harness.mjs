@@ -5,7 +5,7 @@
 import { execFile, execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { createServer, connect } from "node:net";
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -19,6 +19,12 @@ const root = resolve(here, "../..");
 
 export const SIGNQ = process.env.SIGNQ_BIN ?? join(root, "target/debug/signq");
 export const CHROMIUM = process.env.CHROMIUM_BIN ?? "/usr/bin/chromium";
+/**
+ * The managed policy that has Chromium present a tablet's device certificate to the ward's
+ * scheduler by itself, as a ward's device management sets it on its tablets; the test command
+ * installs it. Without it, headless Chromium would wait for a person to pick the certificate.
+ */
+export const DEVICE_POLICY = "/etc/chromium/policies/managed/signq-tablet-e2e.json";
 /** Where the screenshots go (listed in the closing note of the tablet issue). */
 export const SCREENSHOTS = process.env.SCREENSHOT_DIR ?? join(root, "target/tablet-screenshots");
 
@@ -39,7 +45,7 @@ export class Ward {
     this.child = null;
     this.scheduler = "";
     this.metrics = "";
-    this.browser = null;
+    this.browsers = new Map();
   }
 
   async spawn() {
@@ -84,12 +90,14 @@ export class Ward {
   }
 
   /**
-   * A tablet-sized page in Debian's Chromium, headless, which trusts the ward CA the way a
-   * tablet set up for the ward does (in its NSS certificate store), so TLS is checked for real.
+   * A tablet-sized page in Debian's Chromium, headless, on the tablet enrolled for `who`: it
+   * trusts the ward CA and holds that signer's device certificate the way a tablet set up for the
+   * ward does (in its NSS certificate store), so TLS and the device are checked for real.
    */
-  async tablet(viewport = PORTRAIT) {
-    this.browser ??= await launchTrusting(join(this.data, "pki/ca.crt.pem"), this.dir);
-    const context = await this.browser.newContext({
+  async tablet(viewport = PORTRAIT, who = DEPUTY_1) {
+    const key = who?.id ?? "no device";
+    if (!this.browsers.has(key)) this.browsers.set(key, await launchTablet(this, who));
+    const context = await this.browsers.get(key).newContext({
       viewport,
       deviceScaleFactor: 1,
       hasTouch: true,
@@ -185,8 +193,15 @@ export class Ward {
       .reduce((sum, l) => sum + Number(l.split(" ").pop()), 0);
   }
 
+  /** A device's PKCS#12 file and its password, as `signq dev` enrols one per demo signer. */
+  device(who) {
+    const stem = `${who.id.replaceAll("/", "_")}_tablet`;
+    const p12 = join(this.dir, "signq-secrets/devices", `${stem}.p12`);
+    return { p12, password: readFileSync(`${p12}.password`, "utf8").trim() };
+  }
+
   async stop() {
-    await this.browser?.close();
+    for (const browser of this.browsers.values()) await browser.close();
     if (this.child.exitCode === null && this.child.signalCode === null) {
       this.child.kill("SIGTERM");
       await once(this.child, "exit");
@@ -261,14 +276,31 @@ export class Cable {
 export const PORTRAIT = { width: 820, height: 1180 };
 export const LANDSCAPE = { width: 1180, height: 820 };
 
-/** Debian's Chromium, headless, with nothing that reaches beyond this machine. */
-async function launchTrusting(caFile, dir) {
-  // Chromium on Linux reads trusted roots from $HOME/.pki/nssdb.
-  const home = join(dir, "chromium-home");
+/** Debian's Chromium, headless, as the tablet of `who`, with nothing that reaches beyond this machine. */
+async function launchTablet(ward, who) {
+  if (!existsSync(DEVICE_POLICY)) {
+    throw new Error(`${DEVICE_POLICY} is missing: the test command installs it (scripts/test)`);
+  }
+  // Chromium on Linux reads trusted roots and client certificates from $HOME/.pki/nssdb.
+  const home = join(ward.dir, `chromium-${(who?.id ?? "none").replaceAll("/", "_")}`);
   const db = `sql:${join(home, ".pki/nssdb")}`;
   mkdirSync(join(home, ".pki/nssdb"), { recursive: true });
   execFileSync("certutil", ["-d", db, "-N", "--empty-password"]);
-  execFileSync("certutil", ["-d", db, "-A", "-n", "signq ward CA", "-t", "C,,", "-i", caFile]);
+  execFileSync("certutil", [
+    "-d",
+    db,
+    "-A",
+    "-n",
+    "signq ward CA",
+    "-t",
+    "C,,",
+    "-i",
+    join(ward.data, "pki/ca.crt.pem"),
+  ]);
+  if (who) {
+    const device = ward.device(who);
+    execFileSync("pk12util", ["-d", db, "-i", device.p12, "-W", device.password], { stdio: "ignore" });
+  }
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -285,10 +317,10 @@ async function launchTrusting(caFile, dir) {
   });
 }
 
-/** Signs in on the app's first screen. */
+/** Signs in on the app's first screen, which names the tablet's signer. */
 export async function signIn(page, ward, who, url = ward.url) {
   await page.goto(url);
-  await page.locator('input[name="signer"]').fill(who.id);
+  await page.getByTestId("device").getByText(who.name).waitFor();
   await page.locator('input[name="pin"]').fill(who.pin);
   await page.locator('form[data-testid="sign-in"] button[type="submit"]').click();
   await page.getByTestId("who").getByText(who.name).waitFor();

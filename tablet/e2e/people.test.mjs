@@ -15,8 +15,9 @@ test("Vietnamese by default, English on request, away and back", { timeout: 120_
     assert.deepEqual(await smallTargets(page), [], "touch targets on sign in (portrait)");
     await screenshot(page, "sign-in-portrait");
 
-    // A wrong PIN is refused with the reason; nothing else happens.
-    await page.locator('input[name="signer"]').fill(DEPUTY_1.id);
+    // The tablet knows whose it is; a wrong PIN is refused with the reason; nothing else happens.
+    await page.getByTestId("device").getByText(DEPUTY_1.name).waitFor();
+    await page.getByTestId("device").getByText("Phường Cát Lái").waitFor();
     await page.locator('input[name="pin"]').fill("111111");
     await page.locator('form[data-testid="sign-in"] button[type="submit"]').click();
     await page.locator('form[data-testid="sign-in"] .error').getByText("Mã PIN không đúng.").waitFor();
@@ -53,3 +54,21 @@ test("Vietnamese by default, English on request, away and back", { timeout: 120_
     await ward.stop();
   }
 });
+
+test(
+  "a browser without a device certificate cannot sign in, and is told why",
+  { timeout: 120_000 },
+  async () => {
+    const ward = await Ward.start();
+    try {
+      const { context, page } = await ward.tablet(PORTRAIT, null);
+      await page.goto(ward.url);
+      await page.getByTestId("device-error").getByText("chưa được cấp chứng thư thiết bị").waitFor();
+      assert.equal(await page.locator('input[name="pin"]').count(), 0, "no PIN is asked for");
+      await screenshot(page, "not-enrolled-portrait");
+      await context.close();
+    } finally {
+      await ward.stop();
+    }
+  },
+);

@@ -64,20 +64,13 @@ pub struct SchedulerClientArgs {
 impl SchedulerClientArgs {
     /// A channel presenting the certificate `client_cert`.
     pub async fn channel(&self, data: &DataDir) -> anyhow::Result<Channel> {
-        channel_as(&self.addr, data, Some(&self.client_cert)).await
+        channel_as(&self.addr, data, &self.client_cert).await
     }
 }
 
-/// A channel to `addr` presenting the PKI certificate `name`, or no certificate (signers, who
-/// authenticate with a session instead).
-pub async fn channel_as(addr: &str, data: &DataDir, name: Option<&str>) -> anyhow::Result<Channel> {
-    let tls = match name {
-        Some(name) => ClientTls::new(&data.tls(name, None)?)?,
-        None => {
-            let trust = signq_kit::tls::Trust::load(data.ca_cert(), Some(data.crl()))?;
-            ClientTls::with_identity(&trust, None)?
-        }
-    };
+/// A channel to `addr` presenting the certificate `name` published in the data directory.
+pub async fn channel_as(addr: &str, data: &DataDir, name: &str) -> anyhow::Result<Channel> {
+    let tls = ClientTls::new(&data.tls(name, None)?)?;
     signq_kit::tls::connect(addr, &tls)
         .await
         .with_context(|| format!("connecting to {addr}"))

@@ -243,7 +243,7 @@ impl SchedulerOnly {
 async fn configure(addr: &str, data: &DataDir) -> anyhow::Result<()> {
     let mut channel = None;
     for _ in 0..100 {
-        match channel_as(addr, data, Some(OPERATOR_CERT)).await {
+        match channel_as(addr, data, OPERATOR_CERT).await {
             Ok(c) => {
                 channel = Some(c);
                 break;

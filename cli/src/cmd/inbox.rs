@@ -1,5 +1,6 @@
 //! `signq inbox`, `signq approve`, `signq reject`: what a signer does on the tablet, by hand.
-//! Each opens a session with the signer's id and PIN (SIGNQ_PIN or --pin-file).
+//! Each connects with a device enrolled for the signer (`signq pki device`) and opens a session
+//! with the signer's PIN (SIGNQ_PIN or --pin-file).
 
 use clap::Args;
 use signq_proto::v1::inbox_client::InboxClient;
@@ -22,6 +23,10 @@ pub struct SignerSession {
     /// The signer id (e.g. cat-lai/deputy-1).
     #[arg(long)]
     pub signer: String,
+    /// The device enrolled for the signer (default: `<signer>/tablet`, as `signq pki device`
+    /// names it).
+    #[arg(long)]
+    pub device: Option<String>,
     #[command(flatten)]
     pub pin: PinSource,
 }
@@ -43,7 +48,11 @@ impl tonic::service::Interceptor for Bearer {
 
 impl SignerSession {
     async fn open(&self, data: &DataDir) -> anyhow::Result<(Authed, String)> {
-        let channel = channel_as(&self.addr, data, None).await?;
+        let device = self
+            .device
+            .clone()
+            .unwrap_or_else(|| format!("{}/tablet", self.signer));
+        let channel = channel_as(&self.addr, data, &device).await?;
         let pin = self.pin.pin()?.to_string();
         let session = InboxClient::new(channel.clone())
             .open_session(OpenSessionRequest {

@@ -195,7 +195,7 @@ async fn submit(args: SubmitLoadArgs, given: &DataDir) -> anyhow::Result<()> {
     };
     let mut channels = Vec::new();
     for _ in 0..args.connections.max(1) {
-        channels.push(super::client::channel_as(&scheduler, &data, Some(dev::INTAKE_CERT)).await?);
+        channels.push(super::client::channel_as(&scheduler, &data, dev::INTAKE_CERT).await?);
     }
     println!(
         "open loop, {} s per rate and side, {} B documents, {} TLS connections, scheduler at {scheduler}",

@@ -11,7 +11,7 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
 use super::fixture::{
-    BearerToken, DEPUTY_1, DIRECTOR, Ward, intake, scheduler_channel, session_token, sign_in,
+    BearerToken, DEPUTY_1, DIRECTOR, Ward, device_channel, intake, session_token, sign_in,
     submission,
 };
 use super::flow::{leased, open};
@@ -21,7 +21,7 @@ async fn admin_as(
     signer: (&str, &str),
 ) -> AdminClient<InterceptedService<Channel, BearerToken>> {
     let token = session_token(ward, signer).await;
-    AdminClient::with_interceptor(scheduler_channel(ward, None).await, BearerToken(token))
+    AdminClient::with_interceptor(device_channel(ward, signer.0).await, BearerToken(token))
 }
 
 fn request(pin: &str) -> pb::CreateDelegationRequest {

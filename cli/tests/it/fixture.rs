@@ -301,9 +301,19 @@ impl tonic::service::Interceptor for BearerToken {
     }
 }
 
-/// Signs in as `signer` and returns the session's bearer token.
+/// The demo device enrolled for `signer` (as `signq dev` enrols one per signer).
+pub fn device(signer: &str) -> String {
+    format!("{signer}/tablet")
+}
+
+/// A channel to the scheduler from the demo device of `signer`.
+pub async fn device_channel(ward: &Ward, signer: &str) -> Channel {
+    scheduler_channel(ward, Some(&device(signer))).await
+}
+
+/// Signs in as `signer` on their device and returns the session's bearer token.
 pub async fn session_token(ward: &Ward, signer: (&str, &str)) -> String {
-    let channel = scheduler_channel(ward, None).await;
+    let channel = device_channel(ward, signer.0).await;
     signq_proto::v1::inbox_client::InboxClient::new(channel)
         .open_session(signq_proto::v1::OpenSessionRequest {
             signer_id: signer.0.into(),
@@ -317,9 +327,9 @@ pub async fn session_token(ward: &Ward, signer: (&str, &str)) -> String {
         .token
 }
 
-/// Signs in as `signer` and returns the inbox client.
+/// Signs in as `signer` on their device and returns the inbox client.
 pub async fn sign_in(ward: &Ward, signer: (&str, &str)) -> Inbox {
-    let channel = scheduler_channel(ward, None).await;
+    let channel = device_channel(ward, signer.0).await;
     let session = signq_proto::v1::inbox_client::InboxClient::new(channel.clone())
         .open_session(signq_proto::v1::OpenSessionRequest {
             signer_id: signer.0.into(),

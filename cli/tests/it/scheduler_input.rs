@@ -302,6 +302,22 @@ async fn callers_without_the_right_credentials_are_refused() {
             pin: "000000".into(),
         })
         .await
+        .expect_err("no device");
+    assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+    assert!(
+        status.message().contains("device enrolled"),
+        "{}",
+        status.message()
+    );
+    let mut inbox = signq_proto::v1::inbox_client::InboxClient::new(
+        super::fixture::device_channel(&ward, DEPUTY_1.0).await,
+    );
+    let status = inbox
+        .open_session(pb::OpenSessionRequest {
+            signer_id: DEPUTY_1.0.into(),
+            pin: "000000".into(),
+        })
+        .await
         .expect_err("wrong PIN");
     assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
     assert!(
@@ -326,8 +342,9 @@ async fn rate_limits_answer_resource_exhausted_with_a_retry_delay() {
     assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
     assert!(signq_kit::limit::retry_after(&status).is_some_and(|d| !d.is_zero()));
 
-    let mut inbox =
-        signq_proto::v1::inbox_client::InboxClient::new(scheduler_channel(&ward, None).await);
+    let mut inbox = signq_proto::v1::inbox_client::InboxClient::new(
+        super::fixture::device_channel(&ward, DEPUTY_1.0).await,
+    );
     let mut last = None;
     for _ in 0..3 {
         last = inbox

@@ -3,27 +3,19 @@
 
 use std::time::Duration;
 
-use signq_kit::auth::authorize;
 use signq_kit::identity::Role;
 use signq_proto::v1 as pb;
 use signq_proto::v1::admin_server::Admin;
 use tonic::{Request, Response, Status};
 
-use super::{Api, convert, fields};
+use super::{Api, convert, fields, peer};
 use crate::error::SchedError;
 use crate::model::{Actor, Procedure, RecordState, SignerRole, Ward};
 
 const SERVICE: &str = "admin";
 
 fn operator<T>(request: &Request<T>) -> Result<Actor, SchedError> {
-    authorize(request, &[Role::Operator])
-        .map(|id| Actor::Operator(id.common_name))
-        .map_err(|status| match status.code() {
-            tonic::Code::PermissionDenied => {
-                SchedError::PermissionDenied(status.message().to_string())
-            }
-            _ => SchedError::Unauthenticated(status.message().to_string()),
-        })
+    peer(request, &[Role::Operator]).map(|id| Actor::Operator(id.common_name))
 }
 
 impl Api {
@@ -270,9 +262,7 @@ impl Admin for Api {
             if req.not_after.is_none() {
                 return Err(SchedError::invalid("not_after", "is missing"));
             }
-            if req.pin.is_empty() {
-                return Err(SchedError::invalid("pin", "is empty"));
-            }
+            fields::pin(&req.pin)?;
             let delegation = pb::Delegation {
                 id: String::new(),
                 ward: director.ward.clone(),

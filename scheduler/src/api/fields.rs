@@ -38,6 +38,11 @@ pub fn id(field: &str, value: &str) -> Result<(), SchedError> {
     Ok(())
 }
 
+/// A PIN of the form every signq component accepts (see [`signq_signer::pin`]).
+pub fn pin(value: &str) -> Result<(), SchedError> {
+    signq_signer::pin::check(value).map_err(|e| SchedError::invalid("pin", e.to_string()))
+}
+
 /// A procedure code: 2 to 16 of `A-Z 0-9 -`.
 pub fn procedure_code(field: &str, value: &str) -> Result<(), SchedError> {
     if signq_signer::delegation::document::is_procedure_code(value) {

@@ -1,5 +1,9 @@
-//! The `Inbox` service: for directors and deputies, from the tablet (gRPC-web) or the CLI. Calls
-//! after OpenSession carry the session's bearer token.
+//! The `Inbox` service: for directors and deputies, from the tablet (gRPC-web) or the CLI, on a
+//! device enrolled for them. Calls after OpenSession carry the session's bearer token.
+//!
+//! Signing in proves the device as well as the PIN, so nobody without an enrolled device can try
+//! PINs (and lock a director out) from the network, and the answer never depends on whether
+//! another signer id exists: the device names its signer.
 
 use std::pin::Pin;
 
@@ -9,23 +13,59 @@ use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
 use super::convert::{self, ts};
-use super::{Api, fields, observe};
+use super::{Api, device, fields, observe};
 use crate::error::SchedError;
 
 const SERVICE: &str = "inbox";
 
 impl Api {
+    async fn get_device_checked(
+        &self,
+        request: Request<pb::GetDeviceRequest>,
+    ) -> Result<pb::GetDeviceResponse, SchedError> {
+        let device = device(&request)?;
+        let (signer, ward_name) = self.engine.with_directory(|d| {
+            let signer = d.signers.get(&device.signer_id).cloned();
+            let ward = signer
+                .as_ref()
+                .and_then(|s| d.wards.get(&s.ward))
+                .map(|w| w.name.clone());
+            (signer, ward)
+        });
+        let signer = signer.ok_or_else(|| {
+            SchedError::FailedPrecondition(format!(
+                "this device is enrolled for {}, who is not enrolled in this scheduler; ask the operator",
+                device.signer_id
+            ))
+        })?;
+        Ok(pb::GetDeviceResponse {
+            signer_id: signer.id,
+            display_name: signer.display_name,
+            role: convert::role(signer.role) as i32,
+            ward: signer.ward,
+            ward_name: ward_name.unwrap_or_default(),
+            device: device.name,
+        })
+    }
+
     async fn open_session_checked(
         &self,
         request: Request<pb::OpenSessionRequest>,
     ) -> Result<pb::OpenSessionResponse, SchedError> {
+        let device = device(&request)?;
         let req = request.into_inner();
-        fields::id("signer_id", &req.signer_id)?;
-        if req.pin.is_empty() {
-            return Err(SchedError::invalid("pin", "is empty"));
+        if !req.signer_id.is_empty() && req.signer_id != device.signer_id {
+            // The same answer whether or not the id exists: nothing is learnt from it.
+            return Err(SchedError::PermissionDenied(
+                "signer_id: this device is enrolled for another signer".into(),
+            ));
         }
-        self.limits.session(&req.signer_id)?;
-        let (token, session, signer) = self.engine.sign_in(&req.signer_id, &req.pin).await?;
+        fields::pin(&req.pin)?;
+        self.limits.session(&device.signer_id)?;
+        let (token, session, signer) = self
+            .engine
+            .sign_in(&device.signer_id, &req.pin, &device.serial)
+            .await?;
         Ok(pb::OpenSessionResponse {
             session: Some(pb::Session {
                 token,
@@ -47,9 +87,7 @@ impl Api {
         for (i, id) in req.record_ids.iter().enumerate() {
             fields::id(&format!("record_ids[{i}]"), id)?;
         }
-        if req.pin.is_empty() {
-            return Err(SchedError::invalid("pin", "is empty"));
-        }
+        fields::pin(&req.pin)?;
         self.limits.approve(&session.signer_id)?;
         let records = self
             .engine
@@ -110,6 +148,14 @@ pub type InboxStream = Pin<Box<dyn Stream<Item = Result<pb::StreamInboxResponse,
 
 #[tonic::async_trait]
 impl Inbox for Api {
+    async fn get_device(
+        &self,
+        request: Request<pb::GetDeviceRequest>,
+    ) -> Result<Response<pb::GetDeviceResponse>, Status> {
+        self.handle(SERVICE, "GetDevice", self.get_device_checked(request))
+            .await
+    }
+
     async fn open_session(
         &self,
         request: Request<pb::OpenSessionRequest>,

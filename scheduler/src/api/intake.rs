@@ -2,7 +2,6 @@
 
 use std::pin::Pin;
 
-use signq_kit::auth::authorize;
 use signq_kit::identity::Role;
 use signq_proto::v1 as pb;
 use signq_proto::v1::intake_server::Intake;
@@ -10,7 +9,7 @@ use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
 use super::convert::{self, from_ts};
-use super::{Api, fields, observe};
+use super::{Api, fields, observe, peer};
 use crate::engine::intake::Submission;
 use crate::error::SchedError;
 use crate::model::Actor;
@@ -24,14 +23,7 @@ const MAX_REASON: usize = 500;
 const MAX_PAGE: i32 = 500;
 
 fn caller<T>(request: &Request<T>, roles: &[Role]) -> Result<String, SchedError> {
-    authorize(request, roles)
-        .map(|id| id.common_name)
-        .map_err(|status| match status.code() {
-            tonic::Code::PermissionDenied => {
-                SchedError::PermissionDenied(status.message().to_string())
-            }
-            _ => SchedError::Unauthenticated(status.message().to_string()),
-        })
+    peer(request, roles).map(|id| id.common_name)
 }
 
 impl Api {

@@ -15,6 +15,8 @@ pub mod intake;
 
 use std::sync::Arc;
 
+use signq_kit::auth::authorize;
+use signq_kit::identity::{PeerIdentity, Role};
 use tonic::{Request, Status};
 
 use crate::engine::Engine;
@@ -31,9 +33,50 @@ pub struct Api {
     pub limits: Arc<Limiters>,
 }
 
+/// The caller's verified certificate, if it grants one of `roles`: UNAUTHENTICATED for a
+/// missing or invalid certificate, PERMISSION_DENIED for one without the role.
+pub fn peer<T>(request: &Request<T>, roles: &[Role]) -> Result<PeerIdentity, SchedError> {
+    authorize(request, roles).map_err(|status| match status.code() {
+        tonic::Code::PermissionDenied => SchedError::PermissionDenied(status.message().to_string()),
+        _ => SchedError::Unauthenticated(status.message().to_string()),
+    })
+}
+
+/// The device a call comes from: a verified device certificate enrolled for one signer.
+#[derive(Debug, Clone)]
+pub struct Device {
+    /// The signer the device is enrolled for.
+    pub signer_id: String,
+    /// The device certificate's name.
+    pub name: String,
+    /// Its serial, which sessions are bound to.
+    pub serial: String,
+}
+
+/// The device of the connection. Signing in, and every call made with a session, needs one.
+pub fn device<T>(request: &Request<T>) -> Result<Device, SchedError> {
+    const HOW: &str = "signing in needs a device enrolled for the signer (signq pki device)";
+    let id = authorize(request, &[Role::Device]).map_err(|status| match status.code() {
+        tonic::Code::PermissionDenied => SchedError::PermissionDenied(format!(
+            "{HOW}; the certificate presented is not a device certificate"
+        )),
+        _ => SchedError::Unauthenticated(format!("{HOW}: {}", status.message())),
+    })?;
+    let signer_id = id.signer_id.ok_or_else(|| {
+        SchedError::PermissionDenied("the device certificate names no signer".into())
+    })?;
+    Ok(Device {
+        signer_id,
+        name: id.common_name,
+        serial: id.serial,
+    })
+}
+
 impl Api {
-    /// The signer session named by the `authorization: Bearer <token>` metadata.
+    /// The signer session named by the `authorization: Bearer <token>` metadata, on the device
+    /// that opened it.
     pub fn session<T>(&self, request: &Request<T>) -> Result<Session, SchedError> {
+        let device = device(request)?;
         let header = request.metadata().get("authorization").ok_or_else(|| {
             SchedError::Unauthenticated(
                 "no session: sign in with OpenSession and send authorization: Bearer <token>"
@@ -49,12 +92,19 @@ impl Api {
                     "authorization metadata is not \"Bearer <token>\"".into(),
                 )
             })?;
-        self.engine
+        let session = self
+            .engine
             .sessions()
             .check(token, time::OffsetDateTime::now_utc())
             .ok_or_else(|| {
                 SchedError::Unauthenticated("the session has ended; sign in again".into())
-            })
+            })?;
+        if session.device != device.serial {
+            return Err(SchedError::Unauthenticated(
+                "the session was opened on another device; sign in on this one".into(),
+            ));
+        }
+        Ok(session)
     }
 }
 

@@ -205,16 +205,20 @@ impl Engine {
         Ok(reply.into_inner().signed_delegation)
     }
 
-    /// Checks a signer's PIN with the signer service and opens a session.
+    /// Checks a signer's PIN with the signer service and opens a session on the device whose
+    /// certificate has serial `device` (enrolled for that signer: the caller checked).
     pub async fn sign_in(
         &self,
         signer_id: &str,
         pin: &str,
+        device: &str,
     ) -> Result<(String, Session, Signer), SchedError> {
         let signer = self
             .with_directory(|d| d.signers.get(signer_id).cloned())
             .ok_or_else(|| {
-                SchedError::NotFound(format!("signer_id: {signer_id:?} is not enrolled"))
+                SchedError::PermissionDenied(format!(
+                    "this device is enrolled for {signer_id}, who is not enrolled in this scheduler; ask the operator"
+                ))
             })?;
         self.signer
             .clone()
@@ -224,7 +228,9 @@ impl Engine {
             })
             .await
             .map_err(SchedError::Signer)?;
-        let (token, session) = self.sessions.create(signer_id, OffsetDateTime::now_utc());
+        let (token, session) = self
+            .sessions
+            .create(signer_id, device, OffsetDateTime::now_utc());
         Ok((token, session, signer))
     }
 }

@@ -41,6 +41,10 @@ pub const RATE_LIMITED: &str = "signq_scheduler_rate_limited_total";
 pub const CALLS: &str = "signq_scheduler_grpc_calls_total";
 /// Signer service call time, seconds.
 pub const SIGNER_CALL: &str = "signq_scheduler_signer_call_seconds";
+/// The audit entry covered by the newest signed checkpoint.
+pub const CHECKPOINT_SEQ: &str = "signq_scheduler_audit_checkpoint_seq";
+/// Checkpoints the signing service did not sign (unreachable, or the chain went backwards).
+pub const CHECKPOINT_FAILURES: &str = "signq_scheduler_audit_checkpoint_failures_total";
 
 /// Buckets for people-scale waits, in seconds: 1 s to 5 days (the longest statutory limits).
 pub const WAIT_BUCKETS: &[f64] = &[
@@ -113,6 +117,16 @@ pub fn describe() {
         Unit::Seconds,
         "Time of Sign calls to the signer service."
     );
+    describe_gauge!(
+        CHECKPOINT_SEQ,
+        Unit::Count,
+        "The audit entry covered by the newest checkpoint the signing service signed."
+    );
+    describe_counter!(
+        CHECKPOINT_FAILURES,
+        Unit::Count,
+        "Audit checkpoints the signing service did not sign."
+    );
 }
 
 fn secs(from: OffsetDateTime, to: OffsetDateTime) -> f64 {
@@ -172,6 +186,16 @@ pub fn pool(ward: &str, (depth, oldest): (usize, Option<OffsetDateTime>), leased
 /// A call to the signer service finished.
 pub fn signer_call(took: Duration) {
     histogram!(SIGNER_CALL).record(took.as_secs_f64());
+}
+
+/// The signing service signed a checkpoint of the audit chain at `seq`.
+pub fn checkpointed(seq: u64) {
+    gauge!(CHECKPOINT_SEQ).set(seq as f64);
+}
+
+/// A checkpoint was not signed.
+pub fn checkpoint_failed() {
+    counter!(CHECKPOINT_FAILURES).increment(1);
 }
 
 /// A call was refused by a rate limit.

@@ -18,7 +18,8 @@ use signq_scheduler::model::{
 };
 use signq_scheduler::store::audit::{AuditVerifyError, verify_chain, verify_database};
 use signq_scheduler::store::sqlite::SqliteStore;
-use signq_scheduler::store::{Store, StoreError};
+use signq_scheduler::store::{Checkpoint, Store, StoreError};
+use signq_signer::cms::TrustStore;
 use tempfile::TempDir;
 use time::OffsetDateTime;
 
@@ -985,7 +986,12 @@ async fn store_survives_reopen_and_verifies() {
     // The chain continues where it stopped.
     submit(&store, "r4", "w", t0()).await;
     drop(store);
-    assert_eq!(verify_database(&path).unwrap(), audit.len() as u64 + 1);
+    assert_eq!(
+        verify_database(&path, &TrustStore::default(), None)
+            .unwrap()
+            .entries,
+        audit.len() as u64 + 1
+    );
 
     // Hand-edit one entry: the verifier names it.
     let conn = rusqlite::Connection::open(&path).unwrap();
@@ -995,7 +1001,7 @@ async fn store_survives_reopen_and_verifies() {
     )
     .unwrap();
     drop(conn);
-    match verify_database(&path) {
+    match verify_database(&path, &TrustStore::default(), None) {
         Err(AuditVerifyError::Break(b)) => assert_eq!(b.seq, 4, "{b}"),
         other => panic!("expected a break at seq 4, got {other:?}"),
     }
@@ -1009,12 +1015,12 @@ async fn store_survives_reopen_and_verifies() {
     .unwrap();
     conn.execute("DELETE FROM audit WHERE seq = 2", []).unwrap();
     drop(conn);
-    match verify_database(&path) {
+    match verify_database(&path, &TrustStore::default(), None) {
         Err(AuditVerifyError::Break(b)) => assert_eq!(b.seq, 2, "{b}"),
         other => panic!("expected a break at seq 2, got {other:?}"),
     }
     assert!(matches!(
-        verify_database(&dir.path().join("missing.db")),
+        verify_database(&dir.path().join("missing.db"), &TrustStore::default(), None),
         Err(AuditVerifyError::Db(_))
     ));
 }
@@ -1248,10 +1254,54 @@ async fn store_acknowledged_submits_survive_kill_9() {
         );
     }
     drop(store);
-    let entries = verify_database(&path).unwrap();
+    let entries = verify_database(&path, &TrustStore::default(), None)
+        .unwrap()
+        .entries;
     assert!(entries >= acked.len() as u64);
     println!(
         "kill -9: {} acknowledged submits, {entries} durable",
         acked.len()
     );
+}
+
+#[tokio::test]
+async fn store_keeps_its_chain_id_head_and_checkpoints() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("signq.db");
+    let (chain, head) = {
+        let store: Box<dyn Store> = Box::new(SqliteStore::open(&path).unwrap());
+        let chain = store.chain_id().await.unwrap();
+        assert_eq!(chain.len(), 32, "{chain}");
+        assert_eq!(store.audit_head().await.unwrap().0, 0);
+        assert_eq!(store.latest_checkpoint().await.unwrap(), None);
+        submit(store.as_ref(), "r1", "w", t0()).await;
+        submit(store.as_ref(), "r2", "w", t0()).await;
+        let head = store.audit_head().await.unwrap();
+        let last = store.audit_entries(0, 10).await.unwrap().pop().unwrap();
+        assert_eq!(head, (last.seq, last.hash.clone()));
+        for seq in [1, head.0] {
+            store
+                .put_checkpoint(Checkpoint {
+                    seq,
+                    head_hash: format!("hash-{seq}"),
+                    statement: b"statement".to_vec(),
+                    signature: b"signature".to_vec(),
+                    signed_at: t0(),
+                })
+                .await
+                .unwrap();
+        }
+        // Storing a checkpoint is not an audited change: the head stays where it was.
+        assert_eq!(store.audit_head().await.unwrap(), head);
+        (chain, head)
+    };
+    let store: Box<dyn Store> = Box::new(SqliteStore::open(&path).unwrap());
+    assert_eq!(
+        store.chain_id().await.unwrap(),
+        chain,
+        "the chain id is fixed"
+    );
+    let latest = store.latest_checkpoint().await.unwrap().unwrap();
+    assert_eq!((latest.seq, latest.head_hash.as_str()), (head.0, "hash-2"));
+    assert_eq!(latest.signed_at, t0());
 }

@@ -3,12 +3,14 @@
 //! # Layout
 //! - [`pki`]: the ward CA and the certificates it issues (rcgen), the CRL, the inventory.
 //! - [`cms`]: detached and attached CMS SignedData, made and verified.
+//! - [`checkpoint`]: the signed head of a scheduler's audit chain.
 //! - [`pin`]: what a PIN looks like, how it is stretched, when wrong PINs lock a key.
 //! - [`keystore`]: signers' keys encrypted under their PIN and the service's KEK.
 //! - [`delegation`]: director-signed delegations and the attributes that cite them.
 //! - [`trust`]: the ward CA and CRL files as a CMS trust store.
 //! - [`service`]: the `Signer` gRPC service.
 
+pub mod checkpoint;
 pub mod cms;
 pub mod delegation;
 pub mod keystore;

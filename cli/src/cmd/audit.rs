@@ -1,5 +1,5 @@
-//! `signq audit verify`: checks the scheduler's hash-chained audit log and names the first
-//! broken entry.
+//! `signq audit verify`: checks the scheduler's hash-chained audit log against itself and against
+//! the checkpoints the signing service signed, and names the first entry that disagrees.
 
 use std::path::PathBuf;
 
@@ -10,20 +10,42 @@ use crate::layout::DataDir;
 /// The `audit` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum AuditCmd {
-    /// Verify the whole chain; exits non-zero at the first broken entry.
+    /// Verify the whole chain and its signed checkpoints; exits non-zero at the first broken
+    /// entry.
     Verify {
         /// The scheduler database (default: the data directory's).
         #[arg(long)]
         database: Option<PathBuf>,
+        /// The signing service's state database, whose memory of the last checkpoint it signed
+        /// also catches deleted checkpoints (default: the data directory's, when present).
+        #[arg(long)]
+        signer_state: Option<PathBuf>,
     },
 }
 
 /// Runs an `audit` subcommand.
 pub fn run(cmd: AuditCmd, data: &DataDir) -> anyhow::Result<()> {
-    let AuditCmd::Verify { database } = cmd;
+    let AuditCmd::Verify {
+        database,
+        signer_state,
+    } = cmd;
     let path = database.unwrap_or_else(|| data.scheduler_db());
-    let n = signq_scheduler::store::audit::verify_database(&path)
+    let state = signer_state.or_else(|| Some(data.signer_state()).filter(|p| p.exists()));
+    let trust = signq_signer::trust::load(&data.ca_cert(), Some(&data.crl()))?;
+    let report = signq_scheduler::store::audit::verify_database(&path, &trust, state.as_deref())
         .map_err(|e| anyhow::anyhow!("audit chain BROKEN: {e}"))?;
-    println!("audit chain OK: {n} entries");
+    println!("audit chain OK: {} entries", report.entries);
+    match &report.newest {
+        Some((seq, at, by)) => println!(
+            "checkpoints OK: {} signed by {by}, the newest at seq {seq} ({}); {} newer entries not yet checkpointed",
+            report.checkpoints,
+            signq_signer::delegation::signed::rfc3339(*at),
+            report.entries - seq
+        ),
+        None => println!("checkpoints: none yet"),
+    }
+    if let Some(seq) = report.signer_last {
+        println!("the signing service's last checkpoint (seq {seq}) agrees");
+    }
     Ok(())
 }

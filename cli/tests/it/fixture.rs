@@ -101,14 +101,19 @@ impl Ward {
 
     /// Kills the process with SIGKILL and starts it again on the same data directory.
     pub fn kill_and_restart(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().expect("kill");
-            child.wait().expect("wait");
-        }
+        self.kill();
         self.addr.clear();
         self.scheduler.clear();
         self.metrics.clear();
         self.spawn();
+    }
+
+    /// Kills the process with SIGKILL and leaves it stopped.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().expect("kill");
+            child.wait().expect("wait");
+        }
     }
 
     /// Sends SIGTERM (what a service manager sends) and waits for the process to exit.

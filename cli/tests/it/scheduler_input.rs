@@ -10,7 +10,7 @@ use tonic::Code;
 use tonic_types::StatusExt;
 
 use super::fixture::{
-    DEPUTY_1, Ward, http_get as get, intake, scheduler_channel, sign_in, submission,
+    DEPUTY_1, Ward, http_get as get, intake, run, scheduler_channel, sign_in, submission,
 };
 
 fn invalid(status: &tonic::Status, field: &str, case: &str) {
@@ -106,11 +106,13 @@ async fn every_bad_field_is_named() {
         let status = intake.submit(request).await.expect_err(case);
         invalid(&status, field, case);
     }
+    // An intake certificate acts for the wards it names only.
     let status = intake
         .submit(with(&|r| r.ward = "nowhere".into()))
         .await
-        .expect_err("unknown ward");
-    assert_eq!(status.code(), Code::NotFound);
+        .expect_err("a ward the certificate does not name");
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+    assert!(status.message().contains("cat-lai"), "{}", status.message());
 
     let status = intake
         .get_record(pb::GetRecordRequest {
@@ -435,7 +437,31 @@ async fn one_wards_burst_does_not_hold_back_another_ward() {
         })
         .await
         .expect("second ward");
-    let mut intake = intake(&ward).await;
+    // A provincial desk whose certificate names both wards.
+    let issued = run(
+        &ward,
+        &[
+            "pki",
+            "client",
+            "--name",
+            "province-desk",
+            "--role",
+            "intake",
+            "--ward",
+            "cat-lai",
+            "--ward",
+            "an-khanh",
+        ],
+        None,
+    );
+    assert!(
+        issued.status.success(),
+        "{}",
+        String::from_utf8_lossy(&issued.stderr)
+    );
+    let mut intake = signq_proto::v1::intake_client::IntakeClient::new(
+        scheduler_channel(&ward, Some("province-desk")).await,
+    );
     // Cát Lái floods the shared scheduler: past its own quota it is refused...
     let mut refused = 0;
     for i in 0..20 {

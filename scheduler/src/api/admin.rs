@@ -164,6 +164,7 @@ impl Admin for Api {
             let ward = request.get_ref().ward.clone();
             fields::id("ward", &ward)?;
             self.operator_or_director(&request, Some(&ward))?;
+            self.known_ward(&ward)?;
             let mut signers: Vec<_> = self.engine.with_directory(|d| {
                 d.signers
                     .values()
@@ -322,6 +323,7 @@ impl Admin for Api {
             let ward = request.get_ref().ward.clone();
             fields::id("ward", &ward)?;
             self.operator_or_director(&request, Some(&ward))?;
+            self.known_ward(&ward)?;
             let mut delegations = self.engine.with_directory(|d| d.ward_delegations(&ward));
             delegations.sort_by(|a, b| a.id.cmp(&b.id));
             Ok(pb::ListDelegationsResponse {
@@ -372,9 +374,7 @@ impl Admin for Api {
             let ward = request.get_ref().ward.clone();
             fields::id("ward", &ward)?;
             self.operator_or_director(&request, Some(&ward))?;
-            if !self.engine.with_directory(|d| d.wards.contains_key(&ward)) {
-                return Err(SchedError::NotFound(format!("ward: no ward {ward:?}")));
-            }
+            self.known_ward(&ward)?;
             Ok(pb::GetStatisticsResponse {
                 statistics: Some(self.statistics(&ward).await?),
             })

@@ -1,6 +1,22 @@
 //! Field checks shared by the services; each failure names the field.
+//!
+//! A refusal that echoes a value shows only its start ([`shown`]): the message must stay small
+//! enough for every client's metadata limits whatever the caller sent.
 
 use crate::error::SchedError;
+
+/// Characters of a value echoed in a message, at most.
+const SHOWN: usize = 48;
+
+/// `value` quoted for a message, cut to its first characters.
+pub fn shown(value: &str) -> String {
+    if value.chars().count() <= SHOWN {
+        format!("{value:?}")
+    } else {
+        let start: String = value.chars().take(SHOWN).collect();
+        format!("{start:?}… ({} characters)", value.chars().count())
+    }
+}
 
 /// A required text field of 1 to `max` characters without control characters.
 pub fn text(field: &str, value: &str, max: usize) -> Result<(), SchedError> {
@@ -32,7 +48,10 @@ pub fn id(field: &str, value: &str) -> Result<(), SchedError> {
     {
         return Err(SchedError::invalid(
             field,
-            format!("{value:?} is not an id (1-128 of A-Z a-z 0-9 - _ . / :)"),
+            format!(
+                "{} is not an id (1-128 of A-Z a-z 0-9 - _ . / :)",
+                shown(value)
+            ),
         ));
     }
     Ok(())
@@ -50,7 +69,10 @@ pub fn procedure_code(field: &str, value: &str) -> Result<(), SchedError> {
     } else {
         Err(SchedError::invalid(
             field,
-            format!("{value:?} is not a procedure code (2-16 of A-Z, 0-9, -)"),
+            format!(
+                "{} is not a procedure code (2-16 of A-Z, 0-9, -)",
+                shown(value)
+            ),
         ))
     }
 }

@@ -1,4 +1,9 @@
 //! The `Intake` service: for intake systems with an intake-role certificate (operators may read).
+//!
+//! An intake system acts only for the wards its certificate names (`signq pki client --role
+//! intake --ward W`): it submits, reads, lists, watches and cancels their records and no others.
+//! A record of another ward is answered as if it did not exist; a ward it may not act for is
+//! refused with the wards it may. Operators act for every ward.
 
 use std::pin::Pin;
 
@@ -22,18 +27,72 @@ const MAX_REASON: usize = 500;
 /// Largest page.
 const MAX_PAGE: i32 = 500;
 
-fn caller<T>(request: &Request<T>, roles: &[Role]) -> Result<String, SchedError> {
-    peer(request, roles).map(|id| id.common_name)
+/// Who calls, and for which wards.
+struct Caller {
+    /// The certificate's name.
+    name: String,
+    /// The wards it may act for; `None` for every ward (an operator).
+    wards: Option<Vec<String>>,
+}
+
+impl Caller {
+    fn of<T>(request: &Request<T>, roles: &[Role]) -> Result<Caller, SchedError> {
+        let id = peer(request, roles)?;
+        let wards = (!id.has_role(Role::Operator)).then_some(id.wards);
+        Ok(Caller {
+            name: id.common_name,
+            wards,
+        })
+    }
+
+    fn may_act_for(&self, ward: &str) -> bool {
+        self.wards
+            .as_ref()
+            .is_none_or(|wards| wards.iter().any(|w| w == ward))
+    }
+
+    /// Refuses a ward the certificate does not name, saying which it does.
+    fn check_ward(&self, ward: &str) -> Result<(), SchedError> {
+        if self.may_act_for(ward) {
+            return Ok(());
+        }
+        let named = self.wards.as_deref().unwrap_or_default();
+        Err(SchedError::PermissionDenied(format!(
+            "ward: certificate {:?} acts for {}; ask for a certificate naming this ward",
+            self.name,
+            if named.is_empty() {
+                "no ward".to_string()
+            } else {
+                format!("ward(s) {}", named.join(", "))
+            }
+        )))
+    }
 }
 
 impl Api {
+    /// The record `id`, if the caller may see it: a record of a ward the caller does not act for
+    /// is answered as one that does not exist.
+    async fn record_for(
+        &self,
+        client: &Caller,
+        id: &str,
+    ) -> Result<crate::model::Record, SchedError> {
+        self.engine
+            .store()
+            .get(id)
+            .await?
+            .filter(|r| client.may_act_for(&r.meta.ward))
+            .ok_or_else(|| SchedError::NotFound(format!("id: no record {}", fields::shown(id))))
+    }
+
     async fn submit_checked(
         &self,
         request: Request<pb::SubmitRequest>,
     ) -> Result<pb::SubmitResponse, SchedError> {
-        let client = caller(&request, &[Role::Intake])?;
+        let client = Caller::of(&request, &[Role::Intake])?;
         let req = request.into_inner();
         fields::id("ward", &req.ward)?;
+        client.check_ward(&req.ward)?;
         fields::procedure_code("procedure_code", &req.procedure_code)?;
         fields::text("title", &req.title, MAX_TITLE)?;
         if req.document.is_empty() {
@@ -47,7 +106,7 @@ impl Api {
             }
             None => None,
         };
-        self.limits.submit(&client, &req.ward)?;
+        self.limits.submit(&client.name, &req.ward)?;
         let submission = Submission {
             ward: req.ward,
             procedure_code: req.procedure_code,
@@ -59,7 +118,7 @@ impl Api {
         };
         let (record, _) = self
             .engine
-            .submit(submission, Actor::Intake(client))
+            .submit(submission, Actor::Intake(client.name))
             .await?;
         Ok(pb::SubmitResponse {
             record: Some(convert::record(&record, false)),
@@ -70,14 +129,11 @@ impl Api {
         &self,
         request: Request<pb::GetRecordRequest>,
     ) -> Result<pb::GetRecordResponse, SchedError> {
-        caller(&request, &[Role::Intake, Role::Operator])?;
+        let client = Caller::of(&request, &[Role::Intake, Role::Operator])?;
         let req = request.into_inner();
         fields::id("id", &req.id)?;
+        let record = self.record_for(&client, &req.id).await?;
         let store = self.engine.store();
-        let record = store
-            .get(&req.id)
-            .await?
-            .ok_or_else(|| SchedError::NotFound(format!("id: no record {}", req.id)))?;
         let mut out = convert::record(&record, true);
         if req.include_document {
             out.document = store.document(&req.id).await?.unwrap_or_default();
@@ -89,9 +145,11 @@ impl Api {
         &self,
         request: Request<pb::ListRecordsRequest>,
     ) -> Result<pb::ListRecordsResponse, SchedError> {
-        caller(&request, &[Role::Intake, Role::Operator])?;
+        let client = Caller::of(&request, &[Role::Intake, Role::Operator])?;
         let req = request.into_inner();
         fields::id("ward", &req.ward)?;
+        client.check_ward(&req.ward)?;
+        self.known_ward(&req.ward)?;
         let state = convert::from_state(fields::known_enum("state", req.state)?);
         if !(0..=MAX_PAGE).contains(&req.page_size) {
             return Err(SchedError::invalid(
@@ -141,13 +199,14 @@ impl Api {
         &self,
         request: Request<pb::CancelRecordRequest>,
     ) -> Result<pb::CancelRecordResponse, SchedError> {
-        let client = caller(&request, &[Role::Intake, Role::Operator])?;
+        let client = Caller::of(&request, &[Role::Intake, Role::Operator])?;
         let req = request.into_inner();
         fields::id("id", &req.id)?;
         fields::text("reason", &req.reason, MAX_REASON)?;
+        self.record_for(&client, &req.id).await?;
         let record = self
             .engine
-            .cancel(&req.id, req.reason, Actor::Intake(client))
+            .cancel(&req.id, req.reason, Actor::Intake(client.name))
             .await?;
         Ok(pb::CancelRecordResponse {
             record: Some(convert::record(&record, false)),
@@ -192,19 +251,11 @@ impl Intake for Api {
     ) -> Result<Response<WatchStream>, Status> {
         let checked = (|| {
             self.limits.global(SERVICE)?;
-            caller(&request, &[Role::Intake, Role::Operator])?;
+            let client = Caller::of(&request, &[Role::Intake, Role::Operator])?;
             let req = request.get_ref();
             fields::id("ward", &req.ward)?;
-            if !self
-                .engine
-                .with_directory(|d| d.wards.contains_key(&req.ward))
-            {
-                return Err(SchedError::NotFound(format!(
-                    "ward: no ward {:?}",
-                    req.ward
-                )));
-            }
-            Ok(())
+            client.check_ward(&req.ward)?;
+            self.known_ward(&req.ward)
         })();
         observe(SERVICE, "WatchRecords", checked)?;
         let req = request.into_inner();

@@ -109,6 +109,18 @@ impl Api {
 }
 
 impl Api {
+    /// NOT_FOUND unless `ward` is a ward of this scheduler.
+    pub fn known_ward(&self, ward: &str) -> Result<(), SchedError> {
+        if self.engine.with_directory(|d| d.wards.contains_key(ward)) {
+            Ok(())
+        } else {
+            Err(SchedError::NotFound(format!(
+                "ward: no ward {}",
+                fields::shown(ward)
+            )))
+        }
+    }
+
     /// Every handler's frame: the global call ceiling first, then `work`, then the call counted
     /// by its outcome and any error turned into its status.
     pub async fn handle<T>(

@@ -303,6 +303,7 @@ impl Engine {
                 for ward in wards {
                     engine.dispatch_ward(&ward).await;
                 }
+                engine.checkpoint_or_log().await;
             }
         });
     }

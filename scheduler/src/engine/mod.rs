@@ -11,9 +11,11 @@
 //! - [`expiry`]: one timer for every lease's deadline.
 //! - [`signing`]: approve (through the signer service, exactly once) and reject.
 //! - [`sessions`]: signer sessions.
+//! - [`checkpoints`]: the audit chain's head, signed by the signing service.
 //! - [`inboxes`]: the open inbox streams.
 
 pub mod admin;
+pub mod checkpoints;
 pub mod directory;
 pub mod dispatch;
 pub mod expiry;
@@ -87,6 +89,8 @@ pub struct Engine {
     leases: Mutex<HashMap<String, Held>>,
     /// Their deadlines.
     expiries: expiry::Expiries,
+    /// Held while a checkpoint is asked for, so requests reach the signing service in order.
+    checkpointing: tokio::sync::Mutex<()>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -130,6 +134,7 @@ impl Engine {
             approving: Mutex::new(HashSet::new()),
             leases: Mutex::new(HashMap::new()),
             expiries: expiry::Expiries::default(),
+            checkpointing: tokio::sync::Mutex::new(()),
         });
         expiry::spawn(Arc::downgrade(&engine));
         engine.install_directory(directory).await?;

@@ -141,6 +141,9 @@ impl Engine {
             }
         }
         self.dispatch_signer(signer, usize::MAX).await;
+        // Every signature is followed by a checkpoint of the chain that now records it.
+        let engine = Arc::clone(self);
+        tokio::spawn(async move { engine.checkpoint_or_log().await });
         Ok(ids.iter().filter_map(|id| done.remove(id)).collect())
     }
 

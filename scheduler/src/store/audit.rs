@@ -3,19 +3,24 @@
 //! Every state change appends one [`AuditEntry`] in the same transaction as the change. Each
 //! entry's hash covers all of its fields and the previous entry's hash, so editing, deleting,
 //! reordering or inserting an entry breaks the chain at that entry, and [`verify_chain`] names it.
-//! What a chain alone cannot show is the loss of its newest entries (truncation): for that, keep
-//! the head hash somewhere else too (a report, a backup, another ward).
+//! What a chain alone cannot show is an edit whose author re-computed every hash after it, or the
+//! loss of its newest entries: for those, the signing service signs checkpoints of the chain's
+//! head ([`Checkpoint`]), which [`verify_database`] checks the chain against.
 //!
 //! The hash input is an unambiguous encoding: a version tag, the sequence number and time as
 //! fixed-width integers, and every text field length-prefixed, so no two different entries can
 //! encode to the same bytes.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use ring::digest::{SHA256, digest};
 use rusqlite::types::Type;
 use rusqlite::{Connection, OpenFlags, Row};
+use signq_signer::cms::TrustStore;
 use time::OffsetDateTime;
+
+use super::sqlite::checkpoints;
 
 /// The `prev_hash` of the first entry: 64 zeros.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -75,6 +80,21 @@ fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(bytes);
 }
 
+/// The audit chain's head as the signing service signed it (see `signq_signer::checkpoint`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// The sequence number of the entry it covers.
+    pub seq: u64,
+    /// That entry's hash (hex), as the scheduler sent it to be signed.
+    pub head_hash: String,
+    /// The statement the signing service signed.
+    pub statement: Vec<u8>,
+    /// The detached CMS signature over the statement.
+    pub signature: Vec<u8>,
+    /// When it was signed.
+    pub signed_at: OffsetDateTime,
+}
+
 /// Why a chain does not verify: the first broken entry and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("audit chain broken at seq {seq}: {reason}")]
@@ -94,6 +114,27 @@ pub enum AuditVerifyError {
     /// The chain is broken.
     #[error(transparent)]
     Break(#[from] ChainBreak),
+    /// The chain disagrees with what the signing service signed: rewritten or cut short.
+    #[error("audit checkpoint at seq {seq}: {reason}")]
+    Checkpoint {
+        /// The sequence number the checkpoint covers.
+        seq: u64,
+        /// What disagrees.
+        reason: String,
+    },
+}
+
+/// What [`verify_database`] checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// Entries in the chain, all verified.
+    pub entries: u64,
+    /// Signed checkpoints, all verified against the chain.
+    pub checkpoints: u64,
+    /// The newest checkpoint: the entry it covers, when and by whom it was signed.
+    pub newest: Option<(u64, OffsetDateTime, String)>,
+    /// The newest head the signing service itself remembers signing, when its state was given.
+    pub signer_last: Option<u64>,
 }
 
 /// Checks a chain one entry at a time, so a database of any size is verified in constant memory.
@@ -159,29 +200,114 @@ pub fn verify_chain(entries: impl IntoIterator<Item = AuditEntry>) -> Result<u64
 /// Opens a store database file read-only and verifies its whole audit chain, streaming (one
 /// entry in memory at a time), inside one read transaction so a running scheduler may keep
 /// appending meanwhile. For `signq audit verify`.
-pub fn verify_database(path: &Path) -> Result<u64, AuditVerifyError> {
-    let db = |what: &str, e: rusqlite::Error| {
+///
+/// Beyond the chain's own links, every checkpoint the signing service signed is verified (its
+/// signature to the ward CA in `trust`, by a signing-service certificate) and compared with the
+/// entry it covers, and the chain must reach the newest one: an edited entry whose author
+/// re-computed every hash after it, or entries deleted from the end, no longer agree. With
+/// `signer_state` (the signing service's state database), the chain must also reach the newest
+/// head the signing service remembers, which catches deleting checkpoints along with entries.
+pub fn verify_database(
+    path: &Path,
+    trust: &TrustStore,
+    signer_state: Option<&Path>,
+) -> Result<VerifyReport, AuditVerifyError> {
+    let db = |what: &str, e: &dyn std::fmt::Display| {
         AuditVerifyError::Db(format!("{what} {}: {e}", path.display()))
     };
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags).map_err(|e| db("opening", e))?;
+    let mut conn = Connection::open_with_flags(path, flags).map_err(|e| db("opening", &e))?;
     conn.busy_timeout(std::time::Duration::from_secs(5))
-        .map_err(|e| db("configuring", e))?;
-    let mut stmt = conn
+        .map_err(|e| db("configuring", &e))?;
+    let tx = conn.transaction().map_err(|e| db("reading", &e))?;
+    let chain_id = checkpoints::chain_id(&tx).map_err(|e| db("reading", &e))?;
+    let mut signed = BTreeMap::new();
+    for c in checkpoints::all(&tx).map_err(|e| db("reading", &e))? {
+        let broken = |reason: String| AuditVerifyError::Checkpoint { seq: c.seq, reason };
+        let verified = signq_signer::checkpoint::verify(&c.statement, &c.signature, trust)
+            .map_err(|e| broken(e.to_string()))?;
+        let st = &verified.statement;
+        if st.chain_id != chain_id || st.seq != c.seq || hex::encode(st.head) != c.head_hash {
+            return Err(broken(format!(
+                "the signed statement ({st}) does not match the stored checkpoint"
+            )));
+        }
+        signed.insert(c.seq, verified);
+    }
+    let remembered = match signer_state {
+        Some(state) => signq_signer::service::state::State::last_checkpoint_in(state, &chain_id)
+            .map_err(|e| db("reading the signing service's state for", &e))?,
+        None => None,
+    };
+    let mut stmt = tx
         .prepare(&format!("SELECT {AUDIT_COLUMNS} FROM audit ORDER BY seq"))
-        .map_err(|e| db("reading the audit log of", e))?;
+        .map_err(|e| db("reading the audit log of", &e))?;
     let mut rows = stmt
         .query([])
-        .map_err(|e| db("reading the audit log of", e))?;
+        .map_err(|e| db("reading the audit log of", &e))?;
     let mut check = ChainCheck::new();
-    while let Some(row) = rows.next().map_err(|e| db("reading the audit log of", e))? {
+    while let Some(row) = rows
+        .next()
+        .map_err(|e| db("reading the audit log of", &e))?
+    {
         let entry = entry_from_row(row).map_err(|e| ChainBreak {
             seq: check.expected_seq(),
             reason: format!("unreadable entry: {e}"),
         })?;
         check.push(&entry)?;
+        if let Some(c) = signed.get(&entry.seq)
+            && hex::encode(c.statement.head) != entry.hash
+        {
+            return Err(AuditVerifyError::Checkpoint {
+                seq: entry.seq,
+                reason: format!(
+                    "the entry differs from what {} signed at {}: the log was rewritten",
+                    c.signed_by,
+                    signq_signer::delegation::signed::rfc3339(c.signed_at)
+                ),
+            });
+        }
+        if let Some((seq, head)) = &remembered
+            && *seq == entry.seq
+            && head.as_slice() != hex::decode(&entry.hash).unwrap_or_default().as_slice()
+        {
+            return Err(AuditVerifyError::Checkpoint {
+                seq: *seq,
+                reason: "the entry differs from the head the signing service remembers signing: the log was rewritten".into(),
+            });
+        }
     }
-    Ok(check.checked)
+    let entries = check.checked;
+    if let Some((&seq, c)) = signed.last_key_value()
+        && seq > entries
+    {
+        return Err(AuditVerifyError::Checkpoint {
+            seq,
+            reason: format!(
+                "{} signed this entry at {}, but the log ends at seq {entries}: entries were deleted",
+                c.signed_by,
+                signq_signer::delegation::signed::rfc3339(c.signed_at)
+            ),
+        });
+    }
+    if let Some((seq, _)) = &remembered
+        && *seq > entries
+    {
+        return Err(AuditVerifyError::Checkpoint {
+            seq: *seq,
+            reason: format!(
+                "the signing service remembers signing this entry, but the log ends at seq {entries}: entries (and their checkpoints) were deleted"
+            ),
+        });
+    }
+    Ok(VerifyReport {
+        entries,
+        checkpoints: signed.len() as u64,
+        newest: signed
+            .last_key_value()
+            .map(|(seq, c)| (*seq, c.signed_at, c.signed_by.clone())),
+        signer_last: remembered.map(|(seq, _)| seq),
+    })
 }
 
 /// Reads one `audit` row selected with [`AUDIT_COLUMNS`].

@@ -18,7 +18,7 @@ use time::OffsetDateTime;
 use crate::model::{
     Actor, Delegation, Event, Procedure, Record, RecordMeta, RecordState, Signer, Transition, Ward,
 };
-pub use audit::AuditEntry;
+pub use audit::{AuditEntry, Checkpoint};
 
 /// Why the store refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -150,4 +150,13 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn delegations(&self, ward: Option<&str>) -> Result<Vec<Delegation>, StoreError>;
     /// Audit entries with sequence numbers above `after`, oldest first, at most `limit`.
     async fn audit_entries(&self, after: u64, limit: usize) -> Result<Vec<AuditEntry>, StoreError>;
+    /// The audit chain's id, fixed when the store was made (what the signing service's
+    /// checkpoints name).
+    async fn chain_id(&self) -> Result<String, StoreError>;
+    /// The newest audit entry's sequence number and hash (`0` and the genesis hash when empty).
+    async fn audit_head(&self) -> Result<(u64, String), StoreError>;
+    /// Stores a signed checkpoint of the chain. Not itself an audited change.
+    async fn put_checkpoint(&self, checkpoint: Checkpoint) -> Result<(), StoreError>;
+    /// The newest checkpoint, if any.
+    async fn latest_checkpoint(&self) -> Result<Option<Checkpoint>, StoreError>;
 }

@@ -12,8 +12,10 @@
 //! - [`transition`]: the state machine and its fences, without a database.
 //! - [`config`]: wards, signers, procedures and delegations.
 //! - [`queries`]: record reads, events, statistics, the audit log.
+//! - [`checkpoints`]: the audit chain's id and its signed checkpoints.
 //! - [`codec`]: rows to domain types and back.
 
+pub(crate) mod checkpoints;
 mod codec;
 mod config;
 mod queries;
@@ -31,7 +33,7 @@ use std::thread::JoinHandle;
 use rusqlite::Connection;
 use time::OffsetDateTime;
 
-use super::{AuditEntry, Store, StoreError, WardCounts};
+use super::{AuditEntry, Checkpoint, Store, StoreError, WardCounts};
 use crate::model::{
     Actor, Delegation, Event, Procedure, Record, RecordMeta, RecordState, Signer, Transition, Ward,
 };
@@ -334,5 +336,22 @@ impl Store for SqliteStore {
     async fn audit_entries(&self, after: u64, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
         self.read(move |conn| queries::audit_entries(conn, after, limit))
             .await
+    }
+
+    async fn chain_id(&self) -> Result<String, StoreError> {
+        self.read(|conn| checkpoints::chain_id(conn)).await
+    }
+
+    async fn audit_head(&self) -> Result<(u64, String), StoreError> {
+        self.read(|conn| checkpoints::audit_head(conn)).await
+    }
+
+    async fn put_checkpoint(&self, checkpoint: Checkpoint) -> Result<(), StoreError> {
+        self.write(move |cx| checkpoints::put(cx.conn, &checkpoint))
+            .await
+    }
+
+    async fn latest_checkpoint(&self) -> Result<Option<Checkpoint>, StoreError> {
+        self.read(|conn| checkpoints::latest(conn)).await
     }
 }

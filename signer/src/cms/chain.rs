@@ -35,18 +35,30 @@ pub struct TrustStore {
     pub crls: Vec<Vec<u8>>,
 }
 
+/// What a signature's certificate must be good for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    /// A person's signature on a document: the emailProtection EKU, as stock OpenSSL expects.
+    Document,
+    /// A service's own statement (the signing service's audit checkpoints): the clientAuth EKU
+    /// every signq service certificate carries.
+    Service,
+}
+
 /// Verifies that `signer` (DER, and parsed as `signer_cert`) chains to `trust` at
 /// `at`, using `others` (the other certificates of the SignedData) as intermediates,
-/// with the emailProtection EKU and, when the trust store has CRLs, an end-entity
-/// revocation check.
+/// with the extended key usage `purpose` asks for and, when the trust store has CRLs, an
+/// end-entity revocation check.
 pub(super) fn check(
     trust: &TrustStore,
     signer: &[u8],
     signer_cert: &Certificate,
     others: &[&[u8]],
     at: OffsetDateTime,
+    purpose: Purpose,
 ) -> Result<(), CmsError> {
-    if !has_extended_key_usage(signer_cert, ID_KP_EMAIL_PROTECTION)? {
+    if purpose == Purpose::Document && !has_extended_key_usage(signer_cert, ID_KP_EMAIL_PROTECTION)?
+    {
         return Err(CmsError::UntrustedChain(
             "the signer's certificate lacks the emailProtection extended key usage".to_owned(),
         ));
@@ -100,7 +112,10 @@ pub(super) fn check(
         &anchors,
         &intermediates,
         UnixTime::since_unix_epoch(Duration::from_secs(seconds)),
-        KeyUsage::required_if_present(EMAIL_PROTECTION_OID_DER_CONTENT),
+        match purpose {
+            Purpose::Document => KeyUsage::required_if_present(EMAIL_PROTECTION_OID_DER_CONTENT),
+            Purpose::Service => KeyUsage::client_auth(),
+        },
         revocation,
         None,
     )
@@ -125,5 +140,5 @@ pub fn check_signing_certificate(
     use der::Decode;
     let cert = Certificate::from_der(cert_der)
         .map_err(|e| CmsError::InvalidCertificate(format!("signer certificate: {e}")))?;
-    check(trust, cert_der, &cert, &[], at)
+    check(trust, cert_der, &cert, &[], at, Purpose::Document)
 }

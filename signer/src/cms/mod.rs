@@ -32,7 +32,7 @@ mod verify;
 mod tests;
 
 pub use attributes::SignedAttribute;
-pub use chain::{TrustStore, check_signing_certificate};
+pub use chain::{Purpose, TrustStore, check_signing_certificate};
 pub use error::CmsError;
 pub use sign::CmsSigner;
-pub use verify::{Verified, verify};
+pub use verify::{Verified, verify, verify_for};

@@ -15,7 +15,7 @@ use x509_cert::spki::AlgorithmIdentifierRef;
 
 use super::attributes::{self, SignedAttribute};
 use super::certificate::p256_public_key;
-use super::chain::{self, TrustStore};
+use super::chain::{self, Purpose, TrustStore};
 use super::encode::{TAG_SET, put_header, tlv_len};
 use super::error::CmsError;
 use super::oids::{ECDSA_WITH_SHA256, ID_SHA256};
@@ -46,6 +46,16 @@ pub fn verify(
     cms_der: &[u8],
     detached_content: Option<&[u8]>,
     trust: &TrustStore,
+) -> Result<Verified, CmsError> {
+    verify_for(cms_der, detached_content, trust, Purpose::Document)
+}
+
+/// As [`verify`], for a signature whose certificate must be good for `purpose`.
+pub fn verify_for(
+    cms_der: &[u8],
+    detached_content: Option<&[u8]>,
+    trust: &TrustStore,
+    purpose: Purpose,
 ) -> Result<Verified, CmsError> {
     let sd = parse::signed_data(cms_der)?;
     let si = &sd.signer;
@@ -87,7 +97,14 @@ pub fn verify(
         .copied()
         .filter(|c| *c != signer_der)
         .collect();
-    chain::check(trust, signer_der, &signer_cert, &others, attrs.signing_time)?;
+    chain::check(
+        trust,
+        signer_der,
+        &signer_cert,
+        &others,
+        attrs.signing_time,
+        purpose,
+    )?;
 
     Ok(Verified {
         signer_cert: signer_der.to_vec(),

@@ -44,6 +44,9 @@ pub enum SignError {
     /// The delegation verifies but does not allow this batch.
     #[error("{0}")]
     Refused(#[from] Refusal),
+    /// An audit checkpoint contradicts the last one signed for its chain.
+    #[error("audit checkpoint refused: {0}")]
+    Checkpoint(crate::service::state::CheckpointRefusal),
     /// Something on the service's side failed; the batch was not signed.
     #[error("internal error: {0}")]
     Internal(String),
@@ -73,6 +76,7 @@ impl SignError {
                 Refusal::DailyCapReached { .. } => "delegation_daily_cap",
                 Refusal::Missing { .. } => "delegation_missing",
             },
+            SignError::Checkpoint(_) => "checkpoint_refused",
             SignError::Internal(_) => "internal",
         }
     }
@@ -120,6 +124,7 @@ impl From<SignError> for Status {
             SignError::Delegation(_)
             | SignError::Refused(_)
             | SignError::CertificateUnusable { .. } => Status::permission_denied(message),
+            SignError::Checkpoint(_) => Status::failed_precondition(message),
             SignError::Internal(_) => Status::internal(message),
         }
     }

@@ -10,8 +10,8 @@ use signq_proto::v1::signer_server::Signer;
 use signq_proto::v1::{
     DocumentSignature, GetSignerKeyRequest, GetSignerKeyResponse, ListSignerKeysRequest,
     ListSignerKeysResponse, RevokeDelegationRequest, RevokeDelegationResponse,
-    SignDelegationRequest, SignDelegationResponse, SignRequest, SignResponse, SignerKey,
-    SignerRole, VerifyPinRequest, VerifyPinResponse,
+    SignCheckpointRequest, SignCheckpointResponse, SignDelegationRequest, SignDelegationResponse,
+    SignRequest, SignResponse, SignerKey, SignerRole, VerifyPinRequest, VerifyPinResponse,
 };
 use time::OffsetDateTime;
 use tonic::{Request, Response, Status};
@@ -36,14 +36,22 @@ pub struct SignerService {
     state: Arc<State>,
     limits: Limits,
     attempts: Attempts,
+    /// The service's own key and certificate, which sign audit checkpoints.
+    checkpoints: CmsSigner,
 }
 
 /// Longest accepted record id, signer id and delegation id.
 const MAX_ID_LEN: usize = 200;
 
 impl SignerService {
-    /// A service over an opened keystore and state.
-    pub fn new(config: SignerConfig, keystore: Arc<Keystore>, state: Arc<State>) -> Self {
+    /// A service over an opened keystore and state; `checkpoints` is the service's own signer
+    /// (its TLS key and certificate), for audit checkpoints.
+    pub fn new(
+        config: SignerConfig,
+        keystore: Arc<Keystore>,
+        state: Arc<State>,
+        checkpoints: CmsSigner,
+    ) -> Self {
         let limits = Limits::new(config.rates);
         SignerService {
             config,
@@ -51,6 +59,7 @@ impl SignerService {
             state,
             limits,
             attempts: Attempts::default(),
+            checkpoints,
         }
     }
 
@@ -424,6 +433,17 @@ impl Signer for SignerService {
         Ok(Response::new(ListSignerKeysResponse { keys }))
     }
 
+    async fn sign_checkpoint(
+        &self,
+        request: Request<SignCheckpointRequest>,
+    ) -> Result<Response<SignCheckpointResponse>, Status> {
+        let result = self.sign_checkpoint_checked(request.into_inner()).await;
+        if let Err(error) = &result {
+            metrics::refused(error.reason());
+        }
+        Ok(Response::new(result?))
+    }
+
     async fn revoke_delegation(
         &self,
         request: Request<RevokeDelegationRequest>,
@@ -451,6 +471,53 @@ impl Signer for SignerService {
 }
 
 impl SignerService {
+    /// Signs the head of a scheduler's audit chain, unless it contradicts the last one signed for
+    /// that chain.
+    async fn sign_checkpoint_checked(
+        &self,
+        req: SignCheckpointRequest,
+    ) -> Result<SignCheckpointResponse, SignError> {
+        let id_ok = !req.chain_id.is_empty()
+            && req.chain_id.len() <= 128
+            && req
+                .chain_id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b));
+        if !id_ok {
+            return Err(SignError::invalid(
+                "chain_id",
+                "is not a chain id (1-128 of A-Z a-z 0-9 - _)",
+            ));
+        }
+        if req.seq == 0 {
+            return Err(SignError::invalid("seq", "is 0; the first entry is 1"));
+        }
+        let head: [u8; 32] = req.head_hash.as_slice().try_into().map_err(|_| {
+            SignError::invalid(
+                "head_hash",
+                format!("{} bytes; a SHA-256 hash is 32", req.head_hash.len()),
+            )
+        })?;
+        let now = OffsetDateTime::now_utc();
+        let (chain, seq) = (req.chain_id.clone(), req.seq);
+        self.db(move |s| s.advance_checkpoint(&chain, seq, &head, now))
+            .await?
+            .map_err(SignError::Checkpoint)?;
+        let statement = crate::checkpoint::Statement {
+            chain_id: req.chain_id,
+            seq: req.seq,
+            head,
+        };
+        let signature = statement
+            .sign(&self.checkpoints, now)
+            .map_err(|e| SignError::Internal(e.to_string()))?;
+        Ok(SignCheckpointResponse {
+            statement: statement.encode(),
+            signature,
+            signed_at: Some(timestamp(now)),
+        })
+    }
+
     /// Signs a delegation with a director's key, after the same checks as a batch: the form of
     /// the request, the director's certificate, the PIN and its lockout.
     async fn sign_delegation_checked(

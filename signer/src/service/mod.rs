@@ -42,12 +42,30 @@ pub enum ServiceError {
     /// The state database could not be opened.
     #[error(transparent)]
     State(#[from] state::StateError),
+    /// The service's own key cannot sign audit checkpoints.
+    #[error("audit checkpoint key: {0}")]
+    Checkpoints(String),
     /// The reflection service could not be built.
     #[error("reflection: {0}")]
     Reflection(String),
     /// The gRPC server failed.
     #[error("gRPC server: {0}")]
     Transport(#[from] tonic::transport::Error),
+}
+
+/// The service's own key and certificate as a CMS signer, for audit checkpoints.
+fn own_signer(config: &SignerConfig) -> Result<crate::cms::CmsSigner, ServiceError> {
+    let (certs, key) = config.tls.identity()?;
+    let cert = certs
+        .first()
+        .map(|c| c.to_vec())
+        .ok_or_else(|| ServiceError::Checkpoints("no certificate".into()))?;
+    let chain = tls::material::read_certs(&config.tls.ca)?
+        .into_iter()
+        .map(|c| c.to_vec())
+        .collect();
+    crate::cms::CmsSigner::new(key.secret_der(), cert, chain)
+        .map_err(|e| ServiceError::Checkpoints(e.to_string()))
 }
 
 /// Serves the signer service on `listener` until `shutdown` completes, then drains in-flight calls.
@@ -69,8 +87,9 @@ pub async fn run(
         chain,
     )?);
     let state = Arc::new(state::State::open(&config.state_path)?);
+    let checkpoints = own_signer(&config)?;
     let max_request = config.max_request_bytes;
-    let service = Arc::new(SignerService::new(config, keystore, state));
+    let service = Arc::new(SignerService::new(config, keystore, state, checkpoints));
 
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<SignerServer<SignerService>>().await;

@@ -1,5 +1,6 @@
 //! The signer service's durable state (SQLite, WAL): wrong-PIN history and lockouts, so that a
-//! lockout survives a restart; revoked delegations; signatures used per delegation and day.
+//! lockout survives a restart; revoked delegations; signatures used per delegation and day; the
+//! last audit checkpoint signed for each scheduler chain.
 //!
 //! Every method is one short transaction. Callers on the async runtime go through
 //! `spawn_blocking`; the connection sits behind a mutex because SQLite serialises writers anyway.
@@ -55,6 +56,9 @@ impl State {
              CREATE TABLE IF NOT EXISTS lockouts (signer_id TEXT PRIMARY KEY, locked_until_ms INTEGER NOT NULL);
              CREATE TABLE IF NOT EXISTS revoked_delegations (
                  id TEXT PRIMARY KEY, revoked_at_ms INTEGER NOT NULL, reason TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS checkpoints (
+                 chain_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, head BLOB NOT NULL,
+                 at_ms INTEGER NOT NULL);
              CREATE TABLE IF NOT EXISTS daily_use (
                  delegation_id TEXT NOT NULL, day TEXT NOT NULL, used INTEGER NOT NULL,
                  PRIMARY KEY (delegation_id, day));",
@@ -201,6 +205,84 @@ impl State {
     }
 }
 
+/// Why a checkpoint was not signed: the chain would go backwards or fork.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CheckpointRefusal {
+    /// The chain already had a later entry signed: entries were removed since.
+    #[error("the chain went backwards: seq {seq} was asked after seq {last} was signed")]
+    Backwards { seq: u64, last: u64 },
+    /// The same entry was signed with another hash: the chain was rewritten since.
+    #[error("the chain forked: seq {seq} was signed before with another hash")]
+    Fork { seq: u64 },
+}
+
+impl State {
+    /// Records that `chain_id` reached `seq` with hash `head`, unless that contradicts the last
+    /// head signed for it. The outer `Result` is the database's; the inner one the verdict.
+    pub fn advance_checkpoint(
+        &self,
+        chain_id: &str,
+        seq: u64,
+        head: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<Result<(), CheckpointRefusal>, StateError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let last: Option<(i64, Vec<u8>)> = tx
+            .query_row(
+                "SELECT seq, head FROM checkpoints WHERE chain_id = ?1",
+                params![chain_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        if let Some((last, last_head)) = last {
+            let last = u64::try_from(last).unwrap_or(0);
+            if seq < last {
+                return Ok(Err(CheckpointRefusal::Backwards { seq, last }));
+            }
+            if seq == last && last_head != head {
+                return Ok(Err(CheckpointRefusal::Fork { seq }));
+            }
+        }
+        let seq_i = i64::try_from(seq).unwrap_or(i64::MAX);
+        tx.execute(
+            "INSERT INTO checkpoints (chain_id, seq, head, at_ms) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (chain_id) DO UPDATE SET seq = excluded.seq, head = excluded.head,
+                 at_ms = excluded.at_ms",
+            params![chain_id, seq_i, head, ms(now)],
+        )?;
+        tx.commit()?;
+        Ok(Ok(()))
+    }
+
+    /// The last checkpoint signed for `chain_id` according to the state database at `path`,
+    /// opened read-only (for `signq audit verify` beside a running service).
+    pub fn last_checkpoint_in(
+        path: &Path,
+        chain_id: &str,
+    ) -> Result<Option<(u64, Vec<u8>)>, StateError> {
+        let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        let state = State {
+            conn: Mutex::new(conn),
+        };
+        state.last_checkpoint(chain_id)
+    }
+
+    /// The last checkpoint signed for `chain_id`: its sequence number and head hash.
+    pub fn last_checkpoint(&self, chain_id: &str) -> Result<Option<(u64, Vec<u8>)>, StateError> {
+        let row: Option<(i64, Vec<u8>)> = self
+            .conn()
+            .query_row(
+                "SELECT seq, head FROM checkpoints WHERE chain_id = ?1",
+                params![chain_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        Ok(row.map(|(seq, head)| (u64::try_from(seq).unwrap_or(0), head)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,5 +360,51 @@ mod tests {
             state.revocation("d").expect("db").map(|r| r.1),
             Some("left the post".to_string())
         );
+    }
+
+    #[test]
+    fn checkpoints_only_move_forward_on_one_chain() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let state = State::open(&dir.path().join("s.db")).expect("open");
+        let now = OffsetDateTime::now_utc();
+        assert_eq!(
+            state
+                .advance_checkpoint("c", 10, &[1; 32], now)
+                .expect("db"),
+            Ok(())
+        );
+        assert_eq!(
+            state
+                .advance_checkpoint("c", 10, &[1; 32], now)
+                .expect("db"),
+            Ok(())
+        );
+        assert_eq!(
+            state
+                .advance_checkpoint("c", 10, &[2; 32], now)
+                .expect("db"),
+            Err(CheckpointRefusal::Fork { seq: 10 })
+        );
+        assert_eq!(
+            state.advance_checkpoint("c", 9, &[1; 32], now).expect("db"),
+            Err(CheckpointRefusal::Backwards { seq: 9, last: 10 })
+        );
+        assert_eq!(
+            state
+                .advance_checkpoint("c", 11, &[3; 32], now)
+                .expect("db"),
+            Ok(())
+        );
+        assert_eq!(
+            state
+                .advance_checkpoint("other", 1, &[3; 32], now)
+                .expect("db"),
+            Ok(())
+        );
+        assert_eq!(
+            state.last_checkpoint("c").expect("db"),
+            Some((11, vec![3; 32]))
+        );
+        assert_eq!(state.last_checkpoint("none").expect("db"), None);
     }
 }

@@ -17,7 +17,7 @@ use super::codec::backend;
 use crate::store::StoreError;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 /// How long a connection waits for a lock held by another process before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -146,6 +146,21 @@ CREATE TABLE IF NOT EXISTS audit (
     prev_hash TEXT NOT NULL,
     hash      TEXT NOT NULL
 ) STRICT;
+
+-- Facts about the database itself: `chain_id`, the audit chain's id, made with it.
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) STRICT;
+
+-- The audit chain's head as signed by the signing service (see `signq_signer::checkpoint`).
+CREATE TABLE IF NOT EXISTS checkpoints (
+    seq       INTEGER PRIMARY KEY,
+    head_hash TEXT NOT NULL,
+    statement BLOB NOT NULL,
+    signature BLOB NOT NULL,
+    signed_at INTEGER NOT NULL
+) STRICT;
 "#;
 
 /// Opens (creating if needed) the database for the writer thread and brings its schema up.
@@ -187,6 +202,13 @@ pub(super) fn open_writer(path: &Path) -> Result<Connection, StoreError> {
     let tx = conn.transaction().map_err(backend("creating the schema"))?;
     tx.execute_batch(SCHEMA)
         .map_err(backend("creating the schema"))?;
+    let mut chain_id = [0u8; 16];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut chain_id);
+    tx.execute(
+        "INSERT OR IGNORE INTO meta (key, value) VALUES ('chain_id', ?1)",
+        [hex::encode(chain_id)],
+    )
+    .map_err(backend("creating the schema"))?;
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)
         .map_err(backend("creating the schema"))?;
     tx.commit().map_err(backend("creating the schema"))?;

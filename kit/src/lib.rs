@@ -6,12 +6,16 @@
 //! - [`secrets`]: the key-encryption keys that open key files, kept outside the data directory.
 //! - [`tls`]: mutual TLS servers and clients, judged against the ward CA and its CRL.
 //! - [`auth`]: admitting gRPC calls by certificate role.
+//! - [`guard`]: every call's limits in one tower layer: rate, load shedding, time, size.
 //! - [`limit`]: RESOURCE_EXHAUSTED answers with a retry delay.
+//! - [`echo`]: quoting what a caller sent in a refusal, briefly.
 //! - [`metrics_http`]: the Prometheus endpoint.
 //! - [`telemetry`]: structured logs.
 //! - [`shutdown`]: SIGTERM and Ctrl-C.
 
 pub mod auth;
+pub mod echo;
+pub mod guard;
 pub mod identity;
 pub mod keyfile;
 pub mod limit;

@@ -17,10 +17,8 @@ pub struct RateLimits {
     pub submit_per_ward: NonZeroU32,
     /// Approve calls per minute per signer.
     pub approve_per_signer: NonZeroU32,
-    /// OpenSession calls per minute per signer id (against credential guessing).
+    /// OpenSession calls per minute per signer (the device's), against PIN guessing.
     pub sessions_per_signer: NonZeroU32,
-    /// All calls per second, whoever makes them: the ceiling that protects the process.
-    pub global: NonZeroU32,
 }
 
 fn nz(v: u32) -> NonZeroU32 {
@@ -34,7 +32,6 @@ impl Default for RateLimits {
             submit_per_ward: nz(100),
             approve_per_signer: nz(60),
             sessions_per_signer: nz(10),
-            global: nz(5_000),
         }
     }
 }
@@ -58,6 +55,11 @@ pub struct SchedulerConfig {
     pub balancer: BalancerConfig,
     /// Rate limits.
     pub limits: RateLimits,
+    /// Call and connection limits every call shares (the guard layer).
+    pub serving: signq_kit::guard::Serving,
+    /// The largest request the signing service accepts: approvals are sent to it in batches no
+    /// larger.
+    pub signer_max_request_bytes: usize,
     /// The wards' time zone (Vietnam: UTC+7), for daily caps and "today".
     pub utc_offset: UtcOffset,
 }

@@ -55,6 +55,35 @@ impl SchedError {
     }
 }
 
+impl SchedError {
+    /// A refusal of the signing service whose BadRequest field paths are the signing service's
+    /// request's, renamed by `rename` into the paths of the caller's own request.
+    pub fn signer_with_fields(status: Status, rename: impl Fn(&str) -> String) -> SchedError {
+        let mut details = status.get_error_details();
+        let Some(bad) = details.bad_request() else {
+            return SchedError::Signer(status);
+        };
+        let violations: Vec<_> = bad
+            .field_violations
+            .iter()
+            .map(|v| (rename(&v.field), v.description.clone()))
+            .collect();
+        let mut message = status.message().to_string();
+        if let (Some(first), Some((field, _))) = (bad.field_violations.first(), violations.first())
+            && let Some(rest) = message.strip_prefix(&format!("{}: ", first.field))
+        {
+            message = format!("{field}: {rest}");
+        }
+        details.set_bad_request(
+            violations
+                .into_iter()
+                .map(|(field, description)| tonic_types::FieldViolation::new(field, description))
+                .collect::<Vec<_>>(),
+        );
+        SchedError::Signer(Status::with_error_details(status.code(), message, details))
+    }
+}
+
 impl From<StoreError> for SchedError {
     fn from(e: StoreError) -> Self {
         match e {

@@ -1,11 +1,16 @@
-//! Rate limits on every service (governor): per intake client and per ward on Submit, per signer
-//! on Approve and on opening sessions (against credential guessing), and a global ceiling on all
-//! calls. Each refusal is RESOURCE_EXHAUSTED with the delay after which a retry can pass.
+//! Rate limits per caller (governor): per intake client and per ward on Submit, per signer on
+//! Approve and on opening sessions (against PIN guessing). Each refusal is RESOURCE_EXHAUSTED with
+//! the delay after which a retry can pass. (The ceiling on all calls is the guard layer's.)
+//!
+//! Every key is a verified identity, never a value a caller merely sent: the intake client is its
+//! certificate's name, the ward one its certificate names, the signer the one its device or
+//! session proves. So nobody can grow the limiters' tables by inventing names, and [`Limiters::
+//! prune`] forgets the keys that have been quiet long enough to be back at a full quota.
 
 use std::hash::Hash;
 
 use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota};
+use governor::{DefaultKeyedRateLimiter, Quota};
 
 use crate::config::RateLimits;
 use crate::error::SchedError;
@@ -17,7 +22,6 @@ pub struct Limiters {
     submit_ward: DefaultKeyedRateLimiter<String>,
     approve: DefaultKeyedRateLimiter<String>,
     sessions: DefaultKeyedRateLimiter<String>,
-    global: DefaultDirectRateLimiter,
     clock: DefaultClock,
 }
 
@@ -31,7 +35,6 @@ impl Limiters {
             submit_ward: governor::RateLimiter::keyed(Quota::per_second(limits.submit_per_ward)),
             approve: governor::RateLimiter::keyed(Quota::per_minute(limits.approve_per_signer)),
             sessions: governor::RateLimiter::keyed(Quota::per_minute(limits.sessions_per_signer)),
-            global: governor::RateLimiter::direct(Quota::per_second(limits.global)),
             clock: DefaultClock::default(),
         }
     }
@@ -53,15 +56,17 @@ impl Limiters {
         })
     }
 
-    /// Every call passes here first.
-    pub fn global(&self, service: &'static str) -> Result<(), SchedError> {
-        self.global.check().map_err(|not_until| {
-            crate::metrics::rate_limited(service, "global");
-            SchedError::RateLimited {
-                what: "the scheduler is at its call ceiling".into(),
-                retry_after: not_until.wait_time_from(self.clock.now()),
-            }
-        })
+    /// Forgets the keys whose quota has refilled (called every minute).
+    pub fn prune(&self) {
+        for limiter in [
+            &self.submit_client,
+            &self.submit_ward,
+            &self.approve,
+            &self.sessions,
+        ] {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
     }
 
     /// A submit by intake client `client` for `ward`.

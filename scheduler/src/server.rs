@@ -5,6 +5,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use signq_kit::guard::{self, GuardLayer};
 use signq_kit::tls::{self, ClientTls, Trust};
 use signq_proto::v1::admin_server::AdminServer;
 use signq_proto::v1::inbox_server::InboxServer;
@@ -20,6 +21,21 @@ use crate::store::sqlite::SqliteStore;
 
 /// How often at-risk records are offered to directors and pool gauges refreshed.
 const TICK: Duration = Duration::from_secs(15);
+
+/// The streaming calls the scheduler serves (exempt from the unary time limit, counted apart).
+const STREAMS: &[&str] = &[
+    "/signq.v1.Inbox/StreamInbox",
+    "/signq.v1.Intake/WatchRecords",
+    "/grpc.health.v1.Health/Watch",
+    "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+];
+
+/// The largest reply the scheduler takes from the signing service: a batch of 100 signatures is
+/// well under a megabyte.
+const SIGNER_REPLY_LIMIT: usize = 16 * 1024 * 1024;
+
+/// How often the rate limiters forget quiet callers.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
 /// How long open calls get to finish after the shutdown signal.
 const DRAIN_GRACE: Duration = Duration::from_secs(5);
@@ -55,9 +71,11 @@ pub async fn run(
     let server_tls = tls::server::server_config(&config.tls, &trust)?;
     let client_tls = ClientTls::new(&config.tls)?;
     let channel = tls::client::connect_lazy(&config.signer_addr, &client_tls)?;
+    // Requests as large as the signing service accepts; replies of a batch's signatures (a few
+    // kilobytes each) well within SIGNER_REPLY_LIMIT.
     let signer = SignerClient::new(channel)
-        .max_decoding_message_size(usize::MAX)
-        .max_encoding_message_size(usize::MAX);
+        .max_decoding_message_size(SIGNER_REPLY_LIMIT)
+        .max_encoding_message_size(config.signer_max_request_bytes);
     let ca_chain = tls::material::read_certs(&config.tls.ca)?
         .into_iter()
         .map(|c| c.to_vec())
@@ -70,26 +88,35 @@ pub async fn run(
         utc_offset: config.utc_offset,
         ca: config.tls.ca.clone(),
         crl: config.tls.crl.clone(),
+        signer_max_request_bytes: config.signer_max_request_bytes,
     };
     let engine = Engine::start(store, signer, ca_chain, config.balancer.clone(), settings).await?;
     engine.spawn_ticker(TICK);
-    let api = Api {
-        engine,
-        limits: Arc::new(Limiters::new(&config.limits)),
-    };
+    let limits = Arc::new(Limiters::new(&config.limits));
+    let prune = Arc::downgrade(&limits);
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(PRUNE_EVERY);
+        loop {
+            every.tick().await;
+            let Some(limits) = prune.upgrade() else {
+                return;
+            };
+            limits.prune();
+        }
+    });
+    let api = Api { engine, limits };
 
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<IntakeServer<Api>>().await;
     health.set_serving::<InboxServer<Api>>().await;
     health.set_serving::<AdminServer<Api>>().await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(signq_proto::FILE_DESCRIPTOR_SET)
-        .build_v1()
-        .map_err(|e| ServerError::Reflection(e.to_string()))?;
+    let reflection =
+        signq_proto::reflection(&["signq.v1.Intake", "signq.v1.Inbox", "signq.v1.Admin"])
+            .map_err(|e| ServerError::Reflection(e.to_string()))?;
     // Documents travel in Submit and GetDocument; leave room for the largest plus the envelope.
     let max_message = config.max_document_bytes + 64 * 1024;
     let addr = listener.local_addr().ok();
-    let incoming = tls::serve_incoming(listener, server_tls, trust);
+    let incoming = tls::serve_incoming(listener, server_tls, trust, config.serving.connections);
     tracing::info!(?addr, policy = ?config.balancer.policy, "scheduler listening (mutual TLS, gRPC-web)");
     let draining = Arc::new(tokio::sync::Notify::new());
     let drain = {
@@ -116,7 +143,19 @@ pub async fn run(
         .layer(tonic_web::GrpcWebLayer::new())
         // Browsers get the tablet app from the same origin as the API it calls.
         .fallback_service(signq_tablet::router());
-    let serve = tonic::transport::Server::builder()
+    let guard = GuardLayer::new(guard::Limits {
+        service: "scheduler",
+        calls_per_second: config.serving.calls_per_second,
+        max_unary: config.serving.max_unary,
+        max_streams: config.serving.max_streams,
+        unary_timeout: config.serving.unary_timeout,
+        streams: STREAMS,
+        max_request: format!(
+            "a Submit carries at most {} bytes of document ({} bytes with its other fields)",
+            config.max_document_bytes, max_message
+        ),
+    });
+    let serve = guard::server(guard)
         .accept_http1(true)
         .add_routes(routes.into())
         .serve_with_incoming_shutdown(incoming, drain);

@@ -314,6 +314,7 @@ pub async fn run(mut args: DevArgs, data: &DataDir) -> anyhow::Result<()> {
         .scheduler_addr()
         .ok_or_else(|| anyhow::anyhow!("scheduler not bound"))?;
     args.scheduler.signer_addr = format!("localhost:{}", signer_addr.port());
+    args.scheduler.signer_max_request_bytes = args.signer.max_request_bytes;
     services.scheduler = Some(args.scheduler.clone());
     let serving = {
         let data = data.clone();

@@ -5,6 +5,7 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use clap::Args;
+use signq_kit::guard::Serving;
 use signq_scheduler::balancer::{BalancerConfig, Policy};
 use signq_scheduler::config::{RateLimits, SchedulerConfig};
 
@@ -67,6 +68,10 @@ pub struct SchedulerArgs {
     /// All calls per second.
     #[arg(long, default_value_t = NonZeroU32::new(5000).unwrap_or(NonZeroU32::MIN))]
     pub global_calls_per_second: NonZeroU32,
+    /// The largest request the signing service accepts (its --max-request-bytes); approvals
+    /// are sent to it in requests no larger.
+    #[arg(long, default_value_t = signq_signer::service::config::DEFAULT_MAX_REQUEST_BYTES)]
+    pub signer_max_request_bytes: usize,
 }
 
 impl SchedulerArgs {
@@ -90,8 +95,12 @@ impl SchedulerArgs {
                 submit_per_ward: self.submit_per_ward,
                 approve_per_signer: self.approve_per_signer,
                 sessions_per_signer: self.sessions_per_signer,
-                global: self.global_calls_per_second,
             },
+            serving: Serving {
+                calls_per_second: self.global_calls_per_second,
+                ..Serving::default()
+            },
+            signer_max_request_bytes: self.signer_max_request_bytes,
             utc_offset: time::UtcOffset::from_hms(7, 0, 0).unwrap_or(time::UtcOffset::UTC),
         })
     }

@@ -29,6 +29,9 @@ pub struct SignerArgs {
     /// Bytes per document, at most.
     #[arg(long, default_value_t = service::config::DEFAULT_MAX_DOCUMENT_BYTES)]
     pub max_document_bytes: usize,
+    /// Bytes per request, at most (a batch's documents together).
+    #[arg(long, default_value_t = service::config::DEFAULT_MAX_REQUEST_BYTES)]
+    pub max_request_bytes: usize,
     /// Wrong PINs within the lockout window that lock a key.
     #[arg(long, default_value_t = 5)]
     pub lockout_failures: u32,
@@ -61,6 +64,7 @@ impl SignerArgs {
         );
         config.max_batch = self.max_batch;
         config.max_document_bytes = self.max_document_bytes;
+        config.max_request_bytes = self.max_request_bytes;
         config.lockout.max_failures = self.lockout_failures;
         config.lockout.window = Duration::from_secs(self.lockout_window_secs);
         config.lockout.lock_for = Duration::from_secs(self.lockout_secs);

@@ -11,13 +11,16 @@
 //! - [`material`]: loading PEM certificates, CRLs and encrypted keys.
 //! - [`trust`]: the ward CA and its CRL as verifiers, refreshed when the CRL changes.
 //! - [`server`]: the TLS listener that yields authenticated connections to tonic.
+//! - [`admission`]: which connections are let in, and when an idle one closes.
 //! - [`client`]: a tonic channel over mutual TLS.
 
+pub mod admission;
 pub mod client;
 pub mod material;
 pub mod server;
 pub mod trust;
 
+pub use admission::{CallActivity, ConnLimits};
 pub use client::{ClientTls, connect};
 pub use material::{TlsError, TlsFiles};
 pub use server::{ConnInfo, PeerAuth, TlsIncoming, serve_incoming};

@@ -1,6 +1,7 @@
 //! The TLS listener: accepts TCP connections, runs each handshake in its own task (a slow client
-//! cannot hold up the others), judges the client certificate, and hands finished connections to
-//! tonic with the verdict attached as [`ConnInfo`].
+//! cannot hold up the others) under the admission limits of [`super::admission`], judges the
+//! client certificate, and hands finished connections to tonic with the verdict attached as
+//! [`ConnInfo`]. A connection closes itself once it has been idle too long.
 
 use std::io;
 use std::net::SocketAddr;
@@ -18,20 +19,15 @@ use rustls::{
 use rustls_pki_types::{CertificateDer, UnixTime};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 use tokio_stream::wrappers::ReceiverStream;
 
+use super::admission::{Activity, Admission, ConnLimits, Ticket};
 use super::material::{TlsError, TlsFiles};
 use super::trust::Trust;
 use crate::identity::PeerIdentity;
-
-/// How long a client may take to finish the TLS handshake before it is dropped.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Handshakes in progress at once; past this, new connections wait in the kernel's backlog
-/// instead of costing memory here.
-const MAX_PENDING_HANDSHAKES: usize = 256;
 
 /// The outcome of judging a client certificate: who it is, or why it is refused.
 pub type PeerAuth = Result<PeerIdentity, AuthFailure>;
@@ -57,7 +53,7 @@ pub enum AuthFailure {
     /// The certificate is not meant for TLS clients (extended key usage).
     #[error("client certificate is not valid for TLS client authentication")]
     WrongPurpose,
-    /// Any other defect, with rustls's description.
+    /// Any other defect, said in a sentence.
     #[error("client certificate rejected: {0}")]
     Other(String),
 }
@@ -69,13 +65,40 @@ pub struct ConnInfo {
     pub remote: Option<SocketAddr>,
     /// The verdict on the client's certificate.
     pub auth: Arc<PeerAuth>,
+    /// The calls in flight on the connection (see [`crate::guard`]).
+    pub activity: Arc<Activity>,
 }
 
-/// A server-side TLS connection carrying its [`ConnInfo`].
+/// A server-side TLS connection carrying its [`ConnInfo`]; it reads as ended once it has had no
+/// call in flight for its idle time, which closes it.
 #[derive(Debug)]
 pub struct TlsConn {
     stream: TlsStream<TcpStream>,
     info: ConnInfo,
+    /// Its admission slot, freed when the connection closes.
+    _ticket: Ticket,
+    /// How long it may stay idle.
+    idle: Duration,
+    /// Fires when it would become idle; re-armed while calls keep it busy.
+    idle_timer: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl TlsConn {
+    /// Whether the connection has been idle for its idle time (re-arming the timer otherwise).
+    fn expired(&mut self, cx: &mut Context<'_>) -> bool {
+        while self.idle_timer.as_mut().poll(cx).is_ready() {
+            match self.info.activity.idle_at(self.idle) {
+                Some(at) if at <= tokio::time::Instant::now() => return true,
+                Some(at) => self.idle_timer.as_mut().reset(at),
+                // Busy: look again an idle time from now.
+                None => self
+                    .idle_timer
+                    .as_mut()
+                    .reset(tokio::time::Instant::now() + self.idle),
+            }
+        }
+        false
+    }
 }
 
 impl tonic::transport::server::Connected for TlsConn {
@@ -91,6 +114,10 @@ impl AsyncRead for TlsConn {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
+        if self.expired(cx) {
+            // End of stream: the server closes the connection.
+            return Poll::Ready(Ok(()));
+        }
         Pin::new(&mut self.stream).poll_read(cx, buf)
     }
 }
@@ -149,20 +176,18 @@ pub fn server_config(files: &TlsFiles, trust: &Trust) -> Result<Arc<ServerConfig
     Ok(Arc::new(config))
 }
 
-/// Accepts connections on `listener` until the returned stream is dropped.
+/// Accepts connections on `listener` under `limits` until the returned stream is dropped.
 pub fn serve_incoming(
     listener: TcpListener,
     config: Arc<ServerConfig>,
     trust: Arc<Trust>,
+    limits: ConnLimits,
 ) -> TlsIncoming {
     let (tx, rx) = mpsc::channel(64);
     let acceptor = TlsAcceptor::from(config);
-    let permits = Arc::new(Semaphore::new(MAX_PENDING_HANDSHAKES));
+    let admission = Admission::new(limits);
     tokio::spawn(async move {
         loop {
-            let Ok(permit) = permits.clone().acquire_owned().await else {
-                return;
-            };
             let accepted = tokio::select! {
                 accepted = listener.accept() => accepted,
                 () = tx.closed() => return,
@@ -175,11 +200,21 @@ pub fn serve_incoming(
                     continue;
                 }
             };
+            // Past the handshake limits the connection is closed at once: it never waits for a
+            // slot, so nobody's slow handshakes delay anybody else's.
+            let Some(handshake) = admission.handshake(remote.ip()) else {
+                tracing::debug!(%remote, "too many handshakes in progress; connection closed");
+                continue;
+            };
             let _ = tcp.set_nodelay(true);
             let (acceptor, trust, tx) = (acceptor.clone(), trust.clone(), tx.clone());
+            let admission = admission.clone();
             tokio::spawn(async move {
-                let _permit = permit;
-                match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                let limits = *admission.limits();
+                let handshaken =
+                    tokio::time::timeout(limits.handshake_timeout, acceptor.accept(tcp)).await;
+                drop(handshake);
+                match handshaken {
                     Ok(Ok(stream)) => {
                         let auth = judge(&trust, stream.get_ref().1.peer_certificates());
                         match &auth {
@@ -192,11 +227,23 @@ pub fn serve_incoming(
                             }
                             Ok(_) => {}
                         }
+                        let Some(ticket) = admission.connection(remote.ip(), auth.is_ok()) else {
+                            tracing::debug!(%remote, "connection limit reached; connection closed");
+                            return;
+                        };
                         let info = ConnInfo {
                             remote: Some(remote),
                             auth: Arc::new(auth),
+                            activity: Activity::new(),
                         };
-                        let _ = tx.send(Ok(TlsConn { stream, info })).await;
+                        let conn = TlsConn {
+                            stream,
+                            info,
+                            _ticket: ticket,
+                            idle: limits.idle,
+                            idle_timer: Box::pin(tokio::time::sleep(limits.idle)),
+                        };
+                        let _ = tx.send(Ok(conn)).await;
                     }
                     Ok(Err(error)) => tracing::debug!(%remote, %error, "TLS handshake failed"),
                     Err(_) => tracing::debug!(%remote, "TLS handshake timed out"),
@@ -205,6 +252,12 @@ pub fn serve_incoming(
         }
     });
     ReceiverStream::new(rx)
+}
+
+/// Judges one client certificate (DER, sent without intermediates) exactly as a connection's is
+/// judged after its handshake; the entry point of the client-certificate fuzz target.
+pub fn judge_certificate(trust: &Trust, der: &[u8]) -> PeerAuth {
+    judge(trust, Some(&[CertificateDer::from(der.to_vec())]))
 }
 
 /// Judges a client's certificate chain against the CA and the current CRL.
@@ -229,12 +282,40 @@ fn judge(trust: &Trust, chain: Option<&[CertificateDer<'static>]>) -> PeerAuth {
                 CertificateError::Revoked => AuthFailure::Revoked,
                 CertificateError::InvalidPurpose
                 | CertificateError::InvalidPurposeContext { .. } => AuthFailure::WrongPurpose,
-                other => AuthFailure::Other(format!("{other:?}")),
+                other => AuthFailure::Other(certificate_problem(&other)),
             },
-            other => AuthFailure::Other(other.to_string()),
+            _ => AuthFailure::Other("it does not verify against the ward CA".to_string()),
         })?;
     PeerIdentity::from_der(end_entity)
-        .map_err(|e| AuthFailure::Other(format!("unreadable certificate: {e}")))
+        .map_err(|_| AuthFailure::Other("it cannot be read as an X.509 certificate".to_string()))
+}
+
+/// What is wrong with a certificate, as a sentence for the person or program that presented it
+/// (never the verifier's internal names).
+fn certificate_problem(error: &CertificateError) -> String {
+    let webpki = match error {
+        CertificateError::Other(other) => other.0.downcast_ref::<webpki::Error>(),
+        _ => None,
+    };
+    let text = match (error, webpki) {
+        (CertificateError::BadEncoding, _) | (_, Some(webpki::Error::BadDer)) => {
+            "it cannot be read as an X.509 certificate"
+        }
+        (_, Some(webpki::Error::CaUsedAsEndEntity)) => {
+            "it is a CA certificate, not a client certificate issued by the ward CA"
+        }
+        (_, Some(webpki::Error::UnsupportedSignatureAlgorithmContext(_)))
+        | (_, Some(webpki::Error::UnsupportedSignatureAlgorithmForPublicKeyContext(_))) => {
+            "it is signed with an algorithm signq does not accept"
+        }
+        (CertificateError::UnhandledCriticalExtension, _)
+        | (_, Some(webpki::Error::UnsupportedCriticalExtension)) => {
+            "it carries a critical extension signq does not understand"
+        }
+        (CertificateError::UnknownRevocationStatus, _) => "its revocation status is unknown",
+        _ => "it does not verify against the ward CA",
+    };
+    text.to_string()
 }
 
 /// Requests a client certificate and checks that the client holds its key, leaving the judgement

@@ -258,10 +258,23 @@ impl Admin for Api {
                 return Err(SchedError::invalid("procedure_codes", "names no procedure"));
             }
             for (i, code) in req.procedure_codes.iter().enumerate() {
-                fields::procedure_code(&format!("procedure_codes[{i}]"), code)?;
+                let field = format!("procedure_codes[{i}]");
+                fields::procedure_code(&field, code)?;
+                self.known_procedure(&field, code)?;
             }
-            if req.not_after.is_none() {
-                return Err(SchedError::invalid("not_after", "is missing"));
+            let now = time::OffsetDateTime::now_utc();
+            let not_after = req
+                .not_after
+                .as_ref()
+                .ok_or_else(|| SchedError::invalid("not_after", "is missing"))?;
+            let not_after = fields::timestamp("not_after", not_after)?;
+            if not_after <= now {
+                return Err(SchedError::invalid("not_after", "is in the past"));
+            }
+            if let Some(not_before) = &req.not_before
+                && fields::timestamp("not_before", not_before)? >= not_after
+            {
+                return Err(SchedError::invalid("not_before", "is not before not_after"));
             }
             fields::pin(&req.pin)?;
             let delegation = pb::Delegation {

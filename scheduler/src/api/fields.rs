@@ -1,24 +1,19 @@
-//! Field checks shared by the services; each failure names the field.
-//!
-//! A refusal that echoes a value shows only its start ([`shown`]): the message must stay small
-//! enough for every client's metadata limits whatever the caller sent.
+//! Field checks shared by the services; each failure names the field. A refusal that echoes a
+//! value shows only its start ([`shown`]).
 
 use crate::error::SchedError;
 
-/// Characters of a value echoed in a message, at most.
-const SHOWN: usize = 48;
+pub use signq_kit::echo::shown;
 
-/// `value` quoted for a message, cut to its first characters.
-pub fn shown(value: &str) -> String {
-    if value.chars().count() <= SHOWN {
-        format!("{value:?}")
-    } else {
-        let start: String = value.chars().take(SHOWN).collect();
-        format!("{start:?}… ({} characters)", value.chars().count())
-    }
+/// Whether `c` changes the direction in which text around it is displayed (U+061C, U+200E,
+/// U+200F, U+202A to U+202E, U+2066 to U+2069): with one, a title could show a reader something
+/// other than what it says (U+202E turns "cod.exe" into "exe.doc").
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
-/// A required text field of 1 to `max` characters without control characters.
+/// A required text field of 1 to `max` characters without control or bidirectional formatting
+/// characters.
 pub fn text(field: &str, value: &str, max: usize) -> Result<(), SchedError> {
     let n = value.chars().count();
     if value.trim().is_empty() {
@@ -30,10 +25,38 @@ pub fn text(field: &str, value: &str, max: usize) -> Result<(), SchedError> {
             format!("{n} characters; at most {max}"),
         ));
     }
-    if value.chars().any(char::is_control) {
-        return Err(SchedError::invalid(field, "contains control characters"));
+    if let Some(c) = value.chars().find(|c| c.is_control()) {
+        return Err(SchedError::invalid(
+            field,
+            format!("contains the control character U+{:04X}", u32::from(c)),
+        ));
+    }
+    if let Some(c) = value.chars().find(|c| is_bidi_control(*c)) {
+        return Err(SchedError::invalid(
+            field,
+            format!(
+                "contains the bidirectional formatting character U+{:04X}, which could make it display as something other than what it says",
+                u32::from(c)
+            ),
+        ));
     }
     Ok(())
+}
+
+/// A timestamp: nanoseconds within a second, and a time signq can store (years 1677 to 2262).
+pub fn timestamp(
+    field: &str,
+    value: &prost_types::Timestamp,
+) -> Result<time::OffsetDateTime, SchedError> {
+    if !(0..1_000_000_000).contains(&value.nanos) {
+        return Err(SchedError::invalid(
+            field,
+            format!("nanos {} is outside 0 to 999,999,999", value.nanos),
+        ));
+    }
+    super::convert::from_ts(value)
+        .filter(|t| i64::try_from(t.unix_timestamp_nanos()).is_ok())
+        .ok_or_else(|| SchedError::invalid(field, "is out of range (years 1677 to 2262)"))
 }
 
 /// An id: 1 to 128 of letters, digits and `-_./:`.

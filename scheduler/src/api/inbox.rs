@@ -13,7 +13,7 @@ use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
 use super::convert::{self, ts};
-use super::{Api, device, fields, observe};
+use super::{Api, bearer, device, fields, observe};
 use crate::error::SchedError;
 
 const SERVICE: &str = "inbox";
@@ -122,6 +122,10 @@ impl Api {
         let session = self.session(&request)?;
         let req = request.into_inner();
         fields::id("record_id", &req.record_id)?;
+        let store = self.engine.store();
+        let record = store.get(&req.record_id).await?.ok_or_else(|| {
+            SchedError::NotFound(format!("record_id: no record {}", req.record_id))
+        })?;
         if !self
             .engine
             .leased_to(&session.signer_id)
@@ -132,11 +136,6 @@ impl Api {
                 req.record_id
             )));
         }
-        let store = self.engine.store();
-        let record = store
-            .get(&req.record_id)
-            .await?
-            .ok_or_else(|| SchedError::NotFound(format!("record_id: {}", req.record_id)))?;
         let mut out = convert::record(&record, false);
         out.document = store.document(&req.record_id).await?.unwrap_or_default();
         Ok(pb::GetDocumentResponse { record: Some(out) })
@@ -168,24 +167,16 @@ impl Inbox for Api {
         &self,
         request: Request<pb::CloseSessionRequest>,
     ) -> Result<Response<pb::CloseSessionResponse>, Status> {
-        let result = async {
+        self.handle(SERVICE, "CloseSession", async {
             let session = self.session(&request)?;
-            let token = request
-                .metadata()
-                .get("authorization")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "))
-                .unwrap_or_default()
-                .to_string();
-            self.engine.sessions().close(&token);
+            self.engine.sessions().close(bearer(&request)?);
             // A signer who signs out is no longer there to act on their leases.
             self.engine
                 .release_all(&session.signer_id, crate::model::ReleaseReason::Away)
                 .await;
             Ok(pb::CloseSessionResponse {})
-        }
-        .await;
-        observe(SERVICE, "CloseSession", result).map(Response::new)
+        })
+        .await
     }
 
     type StreamInboxStream = InboxStream;
@@ -195,7 +186,6 @@ impl Inbox for Api {
         request: Request<pb::StreamInboxRequest>,
     ) -> Result<Response<InboxStream>, Status> {
         let result = async {
-            self.limits.global(SERVICE)?;
             let session = self.session(&request)?;
             self.engine.open_inbox(&session.signer_id).await
         }
@@ -210,8 +200,7 @@ impl Inbox for Api {
         &self,
         request: Request<pb::PullNextRequest>,
     ) -> Result<Response<pb::PullNextResponse>, Status> {
-        let result = async {
-            self.limits.global(SERVICE)?;
+        self.handle(SERVICE, "PullNext", async {
             let session = self.session(&request)?;
             let max = request.get_ref().max;
             if max < 0 {
@@ -222,9 +211,8 @@ impl Inbox for Api {
             Ok(pb::PullNextResponse {
                 records: records.iter().map(|r| convert::record(r, false)).collect(),
             })
-        }
-        .await;
-        observe(SERVICE, "PullNext", result).map(Response::new)
+        })
+        .await
     }
 
     async fn approve(
@@ -247,17 +235,15 @@ impl Inbox for Api {
         &self,
         request: Request<pb::SetAwayRequest>,
     ) -> Result<Response<pb::SetAwayResponse>, Status> {
-        let result = async {
-            self.limits.global(SERVICE)?;
+        self.handle(SERVICE, "SetAway", async {
             let session = self.session(&request)?;
             let away = self
                 .engine
                 .set_away(&session.signer_id, request.get_ref().away)
                 .await?;
             Ok(pb::SetAwayResponse { away })
-        }
-        .await;
-        observe(SERVICE, "SetAway", result).map(Response::new)
+        })
+        .await
     }
 
     async fn get_document(

@@ -53,6 +53,22 @@ pub struct Device {
     pub serial: String,
 }
 
+/// The session token of the `authorization: Bearer <token>` metadata.
+pub fn bearer<T>(request: &Request<T>) -> Result<&str, SchedError> {
+    let header = request.metadata().get("authorization").ok_or_else(|| {
+        SchedError::Unauthenticated(
+            "no session: sign in with OpenSession and send authorization: Bearer <token>".into(),
+        )
+    })?;
+    header
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| {
+            SchedError::Unauthenticated("authorization metadata is not \"Bearer <token>\"".into())
+        })
+}
+
 /// The device of the connection. Signing in, and every call made with a session, needs one.
 pub fn device<T>(request: &Request<T>) -> Result<Device, SchedError> {
     const HOW: &str = "signing in needs a device enrolled for the signer (signq pki device)";
@@ -77,21 +93,7 @@ impl Api {
     /// that opened it.
     pub fn session<T>(&self, request: &Request<T>) -> Result<Session, SchedError> {
         let device = device(request)?;
-        let header = request.metadata().get("authorization").ok_or_else(|| {
-            SchedError::Unauthenticated(
-                "no session: sign in with OpenSession and send authorization: Bearer <token>"
-                    .into(),
-            )
-        })?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or_else(|| {
-                SchedError::Unauthenticated(
-                    "authorization metadata is not \"Bearer <token>\"".into(),
-                )
-            })?;
+        let token = bearer(request)?;
         let session = self
             .engine
             .sessions()
@@ -121,19 +123,31 @@ impl Api {
         }
     }
 
-    /// Every handler's frame: the global call ceiling first, then `work`, then the call counted
-    /// by its outcome and any error turned into its status.
+    /// INVALID_ARGUMENT naming `field` unless `code` is in the catalogue.
+    pub fn known_procedure(&self, field: &str, code: &str) -> Result<(), SchedError> {
+        if self
+            .engine
+            .with_directory(|d| d.procedures.contains_key(code))
+        {
+            Ok(())
+        } else {
+            Err(SchedError::invalid(
+                field,
+                format!("{} is not in the catalogue", fields::shown(code)),
+            ))
+        }
+    }
+
+    /// Every unary handler's frame: `work`, then the call counted by its outcome and any error
+    /// turned into its status. (The limits every call shares are applied before any handler, by
+    /// the guard layer: see `signq_kit::guard`.)
     pub async fn handle<T>(
         &self,
         service: &'static str,
         method: &'static str,
         work: impl Future<Output = Result<T, SchedError>>,
     ) -> Result<tonic::Response<T>, Status> {
-        let result = match self.limits.global(service) {
-            Ok(()) => work.await,
-            Err(e) => Err(e),
-        };
-        observe(service, method, result).map(tonic::Response::new)
+        observe(service, method, work.await).map(tonic::Response::new)
     }
 }
 

@@ -118,6 +118,24 @@ impl Engine {
             other => SchedError::PermissionDenied(other.to_string()),
         })?;
         let doc = verified.doc;
+        let unknown = self.with_directory(|d| {
+            doc.procedure_codes
+                .iter()
+                .find(|c| !d.procedures.contains_key(*c))
+                .cloned()
+        });
+        if let Some(code) = unknown {
+            return Err(SchedError::invalid(
+                "signed_delegation",
+                format!("procedure {code} is not in the catalogue"),
+            ));
+        }
+        if doc.not_after <= OffsetDateTime::now_utc() {
+            return Err(SchedError::invalid(
+                "signed_delegation",
+                "the delegation ended in the past",
+            ));
+        }
         if only_director.is_some_and(|d| d != doc.director_id) {
             return Err(SchedError::PermissionDenied(format!(
                 "the delegation is granted by {}, not by you",
@@ -201,7 +219,12 @@ impl Engine {
             .clone()
             .sign_delegation(request)
             .await
-            .map_err(SchedError::Signer)?;
+            // The signing service names `delegation.not_after`; the caller sent `not_after`.
+            .map_err(|s| {
+                SchedError::signer_with_fields(s, |f| {
+                    f.strip_prefix("delegation.").unwrap_or(f).to_string()
+                })
+            })?;
         Ok(reply.into_inner().signed_delegation)
     }
 

@@ -56,6 +56,8 @@ pub struct EngineSettings {
     pub ca: std::path::PathBuf,
     /// The CRL file.
     pub crl: Option<std::path::PathBuf>,
+    /// The largest request the signing service accepts (approvals are split to fit).
+    pub signer_max_request_bytes: usize,
 }
 
 /// The current lease of a record, as the engine tracks it.

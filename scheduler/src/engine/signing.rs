@@ -16,6 +16,34 @@ use crate::model::{Actor, Record, RecordState, SignerRole, Transition};
 /// Records per approval, at most (the signer service's batch limit).
 pub const MAX_APPROVE: usize = 100;
 
+/// Bytes of a Sign request beyond its documents and delegation: signer id, PIN, framing.
+const REQUEST_ENVELOPE: usize = 64 * 1024;
+/// Bytes of one document's entry beyond its content: record id, procedure code, framing.
+const DOCUMENT_ENVELOPE: usize = 512;
+
+/// Splits `batch` into parts whose documents add up to at most `budget` bytes each (a document
+/// alone over the budget still gets a part of its own: the signing service then refuses it).
+fn by_size(batch: Vec<Pending>, budget: usize) -> Vec<Vec<Pending>> {
+    let mut parts: Vec<Vec<Pending>> = Vec::new();
+    let mut used: usize = 0;
+    for p in batch {
+        let size = usize::try_from(p.record.meta.document_size)
+            .unwrap_or(usize::MAX)
+            .saturating_add(DOCUMENT_ENVELOPE);
+        match parts.last_mut() {
+            Some(part) if used.saturating_add(size) <= budget => {
+                used += size;
+                part.push(p);
+            }
+            _ => {
+                used = size;
+                parts.push(vec![p]);
+            }
+        }
+    }
+    parts
+}
+
 /// Holds the claim on records being approved; released when dropped, whatever happens.
 struct Claim<'a> {
     engine: &'a Engine,
@@ -106,6 +134,17 @@ impl Engine {
                     });
                 }
                 (state, _) => {
+                    let code = &record.meta.procedure_code;
+                    if who.role == SignerRole::Deputy
+                        && self.with_directory(|d| {
+                            d.covering(signer, code, OffsetDateTime::now_utc())
+                                .is_none()
+                        })
+                    {
+                        return Err(SchedError::PermissionDenied(format!(
+                            "record_ids[{i}]: record {id} ({code}) is not yours to sign: no delegation to {signer} covers {code}"
+                        )));
+                    }
                     return Err(SchedError::FailedPrecondition(format!(
                         "record_ids[{i}]: record {id} is {} and not leased to {signer}",
                         state.as_str()
@@ -164,36 +203,6 @@ impl Engine {
                 .ok_or_else(|| SchedError::Internal(format!("delegation {id} vanished")))?,
             None => (Vec::new(), String::new()),
         };
-        let mut documents = Vec::with_capacity(batch.len());
-        for p in &batch {
-            let content = self
-                .store
-                .document(&p.record.meta.id)
-                .await?
-                .ok_or_else(|| {
-                    SchedError::Internal(format!("document of {} missing", p.record.meta.id))
-                })?;
-            documents.push(Document {
-                record_id: p.record.meta.id.clone(),
-                procedure_code: p.record.meta.procedure_code.clone(),
-                content,
-            });
-        }
-        let request = SignRequest {
-            signer_id: who.id.clone(),
-            pin: pin.to_string(),
-            delegation: signed_delegation,
-            documents,
-        };
-        let started = std::time::Instant::now();
-        let reply = self
-            .signer
-            .clone()
-            .sign(request)
-            .await
-            .map_err(SchedError::Signer)?
-            .into_inner();
-        crate::metrics::signer_call(started.elapsed());
         let mut chain = vec![who.certificate.clone()];
         chain.extend(self.ca_chain.iter().cloned());
         let actor = match &delegation {
@@ -204,37 +213,86 @@ impl Engine {
             },
             None => Actor::Signer(who.id.clone()),
         };
+        // The signing service takes requests up to its size limit: send the documents in as few
+        // requests as fit under it.
+        let budget = self
+            .settings
+            .signer_max_request_bytes
+            .saturating_sub(REQUEST_ENVELOPE + signed_delegation.len());
         let mut out = Vec::with_capacity(batch.len());
-        for (p, signature) in batch.into_iter().zip(reply.signatures) {
-            let id = p.record.meta.id.clone();
-            if signature.record_id != id {
+        for part in by_size(batch, budget) {
+            let mut documents = Vec::with_capacity(part.len());
+            for p in &part {
+                let content = self
+                    .store
+                    .document(&p.record.meta.id)
+                    .await?
+                    .ok_or_else(|| {
+                        SchedError::Internal(format!("document of {} missing", p.record.meta.id))
+                    })?;
+                documents.push(Document {
+                    record_id: p.record.meta.id.clone(),
+                    procedure_code: p.record.meta.procedure_code.clone(),
+                    content,
+                });
+            }
+            let request = SignRequest {
+                signer_id: who.id.clone(),
+                pin: pin.to_string(),
+                delegation: signed_delegation.clone(),
+                documents,
+            };
+            let started = std::time::Instant::now();
+            let reply = self
+                .signer
+                .clone()
+                .sign(request)
+                .await
+                .map_err(SchedError::Signer)?
+                .into_inner();
+            crate::metrics::signer_call(started.elapsed());
+            if reply.signatures.len() != part.len() {
                 return Err(SchedError::Internal(format!(
-                    "signer service answered for {} instead of {id}",
-                    signature.record_id
+                    "the signer service returned {} signatures for {} documents; none was stored",
+                    reply.signatures.len(),
+                    part.len()
                 )));
             }
-            let t = Transition::Sign {
-                id: id.clone(),
-                attempt: p.attempt,
-                signer_id: who.id.clone(),
-                delegation_id: delegation.clone(),
-                signature: signature.cms,
-                chain: chain.clone(),
-            };
-            let record = self.store.apply(t, actor.clone()).await?;
-            self.forget_lease(&id);
+            if let Some((p, s)) = part
+                .iter()
+                .zip(&reply.signatures)
+                .find(|(p, s)| s.record_id != p.record.meta.id)
             {
-                let mut balancer = lock(&self.balancer);
-                balancer.remove(&id);
-                let service = (OffsetDateTime::now_utc() - record.meta.submitted_at)
-                    .try_into()
-                    .unwrap_or_default();
-                balancer.note_signed(&id, &who.id, delegation.as_deref(), service);
+                return Err(SchedError::Internal(format!(
+                    "the signer service answered for {} instead of {}; none was stored",
+                    s.record_id, p.record.meta.id
+                )));
             }
-            self.lease_ended(&who.id, &id, "signed");
-            crate::metrics::finished(&record, who.role == SignerRole::Director);
-            self.notify(&record.meta.ward);
-            out.push(record);
+            for (p, signature) in part.into_iter().zip(reply.signatures) {
+                let id = p.record.meta.id.clone();
+                let t = Transition::Sign {
+                    id: id.clone(),
+                    attempt: p.attempt,
+                    signer_id: who.id.clone(),
+                    delegation_id: delegation.clone(),
+                    signature: signature.cms,
+                    chain: chain.clone(),
+                };
+                let record = self.store.apply(t, actor.clone()).await?;
+                self.forget_lease(&id);
+                {
+                    let mut balancer = lock(&self.balancer);
+                    balancer.remove(&id);
+                    let service = (OffsetDateTime::now_utc() - record.meta.submitted_at)
+                        .try_into()
+                        .unwrap_or_default();
+                    balancer.note_signed(&id, &who.id, delegation.as_deref(), service);
+                }
+                self.lease_ended(&who.id, &id, "signed");
+                crate::metrics::finished(&record, who.role == SignerRole::Director);
+                self.notify(&record.meta.ward);
+                out.push(record);
+            }
         }
         Ok(out)
     }
@@ -249,15 +307,18 @@ impl Engine {
     ) -> Result<Record, SchedError> {
         let held = lock(&self.leases).get(id).cloned();
         let Some(held) = held.filter(|h| h.signer == signer) else {
-            if let Some(record) = self.store.get(id).await?
-                && record.state == RecordState::Rejected
-                && record.signer_id.as_deref() == Some(signer)
-            {
-                return Ok(record);
-            }
-            return Err(SchedError::FailedPrecondition(format!(
-                "record_id: record {id} is not leased to {signer}"
-            )));
+            return match self.store.get(id).await? {
+                Some(record)
+                    if record.state == RecordState::Rejected
+                        && record.signer_id.as_deref() == Some(signer) =>
+                {
+                    Ok(record)
+                }
+                Some(_) => Err(SchedError::FailedPrecondition(format!(
+                    "record_id: record {id} is not leased to {signer}"
+                ))),
+                None => Err(SchedError::NotFound(format!("record_id: no record {id}"))),
+            };
         };
         let _claim = self.claim(&[id.to_string()])?;
         let t = Transition::Reject {

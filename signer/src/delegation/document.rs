@@ -89,7 +89,10 @@ impl DelegationDoc {
         if let Some(bad) = self.procedure_codes.iter().find(|c| !is_procedure_code(c)) {
             return Err(invalid(
                 "procedure_codes",
-                format!("{bad:?} is not a procedure code (2-16 of A-Z, 0-9, -)"),
+                format!(
+                    "{} is not a procedure code (2-16 of A-Z, 0-9, -)",
+                    signq_kit::echo::shown(bad)
+                ),
             ));
         }
         if self.not_after <= self.not_before {

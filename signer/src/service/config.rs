@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use signq_kit::guard::Serving;
 use signq_kit::secrets::Kek;
 use signq_kit::tls::TlsFiles;
 use time::UtcOffset;
@@ -40,6 +41,8 @@ pub struct SignerConfig {
     pub rates: RateSettings,
     /// The wards' time zone, for daily caps (Vietnam: UTC+7).
     pub utc_offset: UtcOffset,
+    /// Call and connection limits.
+    pub serving: Serving,
 }
 
 impl SignerConfig {
@@ -56,6 +59,7 @@ impl SignerConfig {
             lockout: LockoutPolicy::default(),
             rates: RateSettings::default(),
             utc_offset: UtcOffset::from_hms(7, 0, 0).unwrap_or(UtcOffset::UTC),
+            serving: Serving::default(),
         }
     }
 }

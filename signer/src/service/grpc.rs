@@ -63,6 +63,11 @@ impl SignerService {
         }
     }
 
+    /// Forgets rate-limiter keys of signers who have been quiet (called every minute).
+    pub fn prune_limits(&self) {
+        self.limits.prune();
+    }
+
     /// Runs `f` with the state on a blocking thread.
     async fn db<T: Send + 'static>(
         &self,
@@ -101,8 +106,8 @@ impl SignerService {
                 return Err(SignError::invalid(
                     format!("documents[{i}].procedure_code"),
                     format!(
-                        "{:?} is not a procedure code (2-16 of A-Z, 0-9, -)",
-                        doc.procedure_code
+                        "{} is not a procedure code (2-16 of A-Z, 0-9, -)",
+                        signq_kit::echo::shown(&doc.procedure_code)
                     ),
                 ));
             }

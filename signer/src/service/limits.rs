@@ -51,6 +51,15 @@ impl Limits {
         }
     }
 
+    /// Forgets the signers whose quota has refilled. Keys are only ever signers the keystore holds
+    /// (the service checks the signer before any limiter), so the tables stay small anyway.
+    pub fn prune(&self) {
+        for limiter in [&self.pins, &self.signatures] {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
+    }
+
     /// Takes one PIN attempt for `signer`, or says how long to wait.
     pub fn pin_attempt(&self, signer: &str) -> Result<(), Duration> {
         self.pins

@@ -22,6 +22,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use signq_kit::auth::RequireRole;
+use signq_kit::guard::{self, GuardLayer};
 use signq_kit::identity::Role;
 use signq_kit::tls::{self, Trust};
 use signq_proto::v1::signer_server::SignerServer;
@@ -52,6 +53,12 @@ pub enum ServiceError {
     #[error("gRPC server: {0}")]
     Transport(#[from] tonic::transport::Error),
 }
+
+/// The streaming calls the service serves (exempt from the unary time limit).
+const STREAMS: &[&str] = &[
+    "/grpc.health.v1.Health/Watch",
+    "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+];
 
 /// The service's own key and certificate as a CMS signer, for audit checkpoints.
 fn own_signer(config: &SignerConfig) -> Result<crate::cms::CmsSigner, ServiceError> {
@@ -89,13 +96,23 @@ pub async fn run(
     let state = Arc::new(state::State::open(&config.state_path)?);
     let checkpoints = own_signer(&config)?;
     let max_request = config.max_request_bytes;
+    let config_limits = config.serving;
     let service = Arc::new(SignerService::new(config, keystore, state, checkpoints));
+    let prune = Arc::downgrade(&service);
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            every.tick().await;
+            let Some(service) = prune.upgrade() else {
+                return;
+            };
+            service.prune_limits();
+        }
+    });
 
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<SignerServer<SignerService>>().await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(signq_proto::FILE_DESCRIPTOR_SET)
-        .build_v1()
+    let reflection = signq_proto::reflection(&["signq.v1.Signer"])
         .map_err(|e| ServiceError::Reflection(e.to_string()))?;
     let signer = SignerServer::from_arc(service)
         .max_decoding_message_size(max_request)
@@ -106,7 +123,7 @@ pub async fn run(
     );
 
     let addr = listener.local_addr().ok();
-    let incoming = tls::serve_incoming(listener, server_tls, trust);
+    let incoming = tls::serve_incoming(listener, server_tls, trust, config_limits.connections);
     tracing::info!(?addr, "signer service listening (mutual TLS)");
     let drain = async move {
         shutdown.await;
@@ -114,7 +131,16 @@ pub async fn run(
             .set_not_serving::<SignerServer<SignerService>>()
             .await;
     };
-    tonic::transport::Server::builder()
+    let guard = GuardLayer::new(guard::Limits {
+        service: "signer",
+        calls_per_second: config_limits.calls_per_second,
+        max_unary: config_limits.max_unary,
+        max_streams: config_limits.max_streams,
+        unary_timeout: config_limits.unary_timeout,
+        streams: STREAMS,
+        max_request: format!("at most {max_request} bytes per request"),
+    });
+    guard::server(guard)
         .add_service(health_service)
         .add_service(reflection)
         .add_service(guarded)

@@ -4,6 +4,7 @@
 #![allow(unreachable_pub)] // test modules share helpers with `pub`
 
 mod it {
+    pub mod abuse;
     pub mod audit;
     pub mod auth;
     pub mod crash;

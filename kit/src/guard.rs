@@ -239,7 +239,7 @@ where
                     }
                 }
             };
-            if is_oversize(&response) {
+            if is_oversize(response.headers()) {
                 return Ok(shared.refuse(
                     "size",
                     Status::resource_exhausted(format!(
@@ -264,14 +264,11 @@ where
 }
 
 /// Whether tonic refused the request for its size (OUT_OF_RANGE, "decoded message length too
-/// large"), in a trailers-only response.
-fn is_oversize<B>(response: &Response<B>) -> bool {
-    let headers = response.headers();
-    headers.get("grpc-status").is_some_and(|v| v == "11")
-        && headers
-            .get("grpc-message")
-            .and_then(|m| m.to_str().ok())
-            .is_some_and(|m| m.contains("message length too large"))
+/// large"), which it does in the headers of a trailers-only response.
+fn is_oversize(headers: &tonic::codegen::http::HeaderMap) -> bool {
+    Status::from_header_map(headers).is_some_and(|s| {
+        s.code() == tonic::Code::OutOfRange && s.message().contains("message length too large")
+    })
 }
 
 /// A response body that holds its call's permit and activity until it ends.

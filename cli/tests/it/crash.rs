@@ -1,10 +1,15 @@
 //! Crash safety: the scheduler is killed with SIGKILL in the middle of a stream of submits and
 //! approvals, 20 times; after each restart every acknowledged submit exists, every acknowledged
 //! approval is signed, no record has two signatures, and the audit chain verifies.
+//!
+//! Each round drives work until it has been acknowledged (at least a few submits and one
+//! approval since the restart, however slow the machine), and only then kills: the test proves
+//! its point on a busy machine as well as on a fast one.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use signq_proto::v1::{ApproveRequest, GetRecordRequest, PullNextRequest, RecordState};
 
@@ -12,6 +17,11 @@ use super::fixture::{DEPUTY_2, Ward, intake, run, sign_in, submission};
 
 /// Kill points per run.
 const KILLS: usize = 20;
+/// Acknowledged submits and approvals each round must see before its kill.
+const SUBMITS_PER_ROUND: usize = 5;
+const APPROVALS_PER_ROUND: usize = 1;
+/// The longest a round may take to get there.
+const ROUND_LIMIT: Duration = Duration::from_secs(120);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nothing_acknowledged_is_lost_across_kill_9() {
@@ -21,8 +31,11 @@ async fn nothing_acknowledged_is_lost_across_kill_9() {
     let mut next_key = 0u64;
     for kill in 0..KILLS {
         // Submits and approvals run while the process is killed under them.
+        let submits = Arc::new(AtomicUsize::new(0));
+        let approvals = Arc::new(AtomicUsize::new(0));
         let submitter = {
-            let (ward_intake, acked) = (intake(&ward).await, acked.clone());
+            let (ward_intake, acked, submits) =
+                (intake(&ward).await, acked.clone(), submits.clone());
             let start = next_key;
             next_key += 10_000;
             tokio::spawn(async move {
@@ -31,10 +44,9 @@ async fn nothing_acknowledged_is_lost_across_kill_9() {
                     let key = format!("crash-{k}");
                     match intake.submit(submission("HT-KS", &key)).await {
                         Ok(r) => {
-                            acked
-                                .lock()
-                                .expect("lock")
-                                .insert(key, r.into_inner().record.expect("record").id);
+                            let id = r.into_inner().record.expect("record").id;
+                            acked.lock().expect("lock").insert(key, id);
+                            submits.fetch_add(1, Ordering::SeqCst);
                         }
                         Err(_) => return,
                     }
@@ -42,7 +54,11 @@ async fn nothing_acknowledged_is_lost_across_kill_9() {
             })
         };
         let approver = {
-            let (mut inbox, signed) = (sign_in(&ward, DEPUTY_2).await, signed.clone());
+            let (mut inbox, signed, approvals) = (
+                sign_in(&ward, DEPUTY_2).await,
+                signed.clone(),
+                approvals.clone(),
+            );
             tokio::spawn(async move {
                 loop {
                     let Ok(pulled) = inbox.pull_next(PullNextRequest { max: 0 }).await else {
@@ -65,16 +81,33 @@ async fn nothing_acknowledged_is_lost_across_kill_9() {
                         })
                         .await
                     {
-                        Ok(r) => signed
-                            .lock()
-                            .expect("lock")
-                            .extend(r.into_inner().records.into_iter().map(|r| r.id)),
+                        Ok(r) => {
+                            signed
+                                .lock()
+                                .expect("lock")
+                                .extend(r.into_inner().records.into_iter().map(|r| r.id));
+                            approvals.fetch_add(1, Ordering::SeqCst);
+                        }
                         Err(_) => return,
                     }
                 }
             })
         };
-        tokio::time::sleep(Duration::from_millis(150 + 37 * kill as u64 % 300)).await;
+        // Drive until this round's work is acknowledged, then kill at a moment that varies from
+        // round to round (work keeps flowing meanwhile).
+        let started = Instant::now();
+        while submits.load(Ordering::SeqCst) < SUBMITS_PER_ROUND
+            || approvals.load(Ordering::SeqCst) < APPROVALS_PER_ROUND
+        {
+            assert!(
+                started.elapsed() < ROUND_LIMIT,
+                "round {kill}: only {} submits and {} approvals acknowledged in {ROUND_LIMIT:?}",
+                submits.load(Ordering::SeqCst),
+                approvals.load(Ordering::SeqCst)
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(37 * kill as u64 % 200)).await;
         ward.kill_and_restart();
         let _ = submitter.await;
         let _ = approver.await;
@@ -123,8 +156,8 @@ async fn nothing_acknowledged_is_lost_across_kill_9() {
     }
     let acked = acked.lock().expect("lock").len();
     let signed = signed.lock().expect("lock").len();
-    assert!(acked > KILLS, "the load ran ({acked} submits acknowledged)");
-    assert!(signed > 0, "approvals ran ({signed} signed)");
+    assert!(acked >= KILLS * SUBMITS_PER_ROUND, "{acked} submits");
+    assert!(signed >= KILLS * APPROVALS_PER_ROUND, "{signed} approvals");
 
     // Every record has at most one signature in the audit log, and the chain verifies.
     let verified = run(&ward, &["audit", "verify"], None);

@@ -211,6 +211,11 @@ impl Balancer {
         ));
     }
 
+    /// The signatures used today under a delegation (leases not counted).
+    pub fn used_today(&self, delegation_id: &str) -> u32 {
+        self.used.get(delegation_id).copied().unwrap_or(0)
+    }
+
     /// Zeroes every delegation's signatures used today (the engine calls it at midnight).
     /// Records still leased stay counted until signed or released.
     pub fn reset_day(&mut self) {

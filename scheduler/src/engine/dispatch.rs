@@ -298,6 +298,9 @@ impl Engine {
                 let Some(engine) = engine.upgrade() else {
                     return;
                 };
+                if let Err(error) = engine.roll_day(time::OffsetDateTime::now_utc()).await {
+                    tracing::warn!(%error, "could not start the new day's daily caps");
+                }
                 let wards: Vec<String> =
                     engine.with_directory(|d| d.wards.keys().cloned().collect());
                 for ward in wards {

@@ -12,10 +12,12 @@
 //! - [`signing`]: approve (through the signer service, exactly once) and reject.
 //! - [`sessions`]: signer sessions.
 //! - [`checkpoints`]: the audit chain's head, signed by the signing service.
+//! - [`day`]: the wards' day, when daily caps start again.
 //! - [`inboxes`]: the open inbox streams.
 
 pub mod admin;
 pub mod checkpoints;
+pub mod day;
 pub mod directory;
 pub mod dispatch;
 pub mod expiry;
@@ -23,6 +25,8 @@ pub mod inboxes;
 pub mod intake;
 pub mod sessions;
 pub mod signing;
+#[cfg(test)]
+mod testing;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
@@ -93,6 +97,8 @@ pub struct Engine {
     expiries: expiry::Expiries,
     /// Held while a checkpoint is asked for, so requests reach the signing service in order.
     checkpointing: tokio::sync::Mutex<()>,
+    /// The wards' date whose signatures the balancer's daily caps count.
+    day: Mutex<time::Date>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -123,6 +129,7 @@ impl Engine {
             directory.delegations.insert(d.id.clone(), d);
         }
         let (changes, _) = broadcast::channel(4096);
+        let settings_offset = settings.utc_offset;
         let engine = Arc::new(Engine {
             store,
             balancer: Mutex::new(Balancer::new(balancer)),
@@ -137,6 +144,7 @@ impl Engine {
             leases: Mutex::new(HashMap::new()),
             expiries: expiry::Expiries::default(),
             checkpointing: tokio::sync::Mutex::new(()),
+            day: Mutex::new(OffsetDateTime::now_utc().to_offset(settings_offset).date()),
         });
         expiry::spawn(Arc::downgrade(&engine));
         engine.install_directory(directory).await?;

@@ -340,3 +340,129 @@ impl Engine {
         Ok(record)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use signq_proto::v1 as pb;
+    use signq_proto::v1::signer_client::SignerClient;
+    use signq_proto::v1::signer_server::{Signer, SignerServer};
+    use tonic::{Request, Response, Status};
+
+    use super::*;
+    use crate::engine::intake::Submission;
+    use crate::engine::testing::{DIRECTOR, engine};
+    use crate::model::Priority;
+
+    /// A signing service that signs only the first document of every batch.
+    struct Short;
+
+    #[tonic::async_trait]
+    impl Signer for Short {
+        async fn sign(
+            &self,
+            request: Request<pb::SignRequest>,
+        ) -> Result<Response<pb::SignResponse>, Status> {
+            let first = request.into_inner().documents.into_iter().next();
+            Ok(Response::new(pb::SignResponse {
+                signatures: first
+                    .map(|d| pb::DocumentSignature {
+                        record_id: d.record_id,
+                        cms: b"signature".to_vec(),
+                        signing_time: None,
+                    })
+                    .into_iter()
+                    .collect(),
+            }))
+        }
+        async fn verify_pin(
+            &self,
+            _: Request<pb::VerifyPinRequest>,
+        ) -> Result<Response<pb::VerifyPinResponse>, Status> {
+            Err(Status::unimplemented("not in this test"))
+        }
+        async fn sign_delegation(
+            &self,
+            _: Request<pb::SignDelegationRequest>,
+        ) -> Result<Response<pb::SignDelegationResponse>, Status> {
+            Err(Status::unimplemented("not in this test"))
+        }
+        async fn get_signer_key(
+            &self,
+            _: Request<pb::GetSignerKeyRequest>,
+        ) -> Result<Response<pb::GetSignerKeyResponse>, Status> {
+            Err(Status::unimplemented("not in this test"))
+        }
+        async fn list_signer_keys(
+            &self,
+            _: Request<pb::ListSignerKeysRequest>,
+        ) -> Result<Response<pb::ListSignerKeysResponse>, Status> {
+            Err(Status::unimplemented("not in this test"))
+        }
+        async fn revoke_delegation(
+            &self,
+            _: Request<pb::RevokeDelegationRequest>,
+        ) -> Result<Response<pb::RevokeDelegationResponse>, Status> {
+            Err(Status::unimplemented("not in this test"))
+        }
+        async fn sign_checkpoint(
+            &self,
+            _: Request<pb::SignCheckpointRequest>,
+        ) -> Result<Response<pb::SignCheckpointResponse>, Status> {
+            Err(Status::unimplemented("not in this test"))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_signing_service_that_returns_fewer_signatures_signs_nothing() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_service(SignerServer::new(Short))
+                .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+        );
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+            .expect("endpoint")
+            .connect_lazy();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let engine = engine(&dir, SignerClient::new(channel)).await;
+        let mut ids = Vec::new();
+        for key in ["a", "b"] {
+            let submission = Submission {
+                ward: "w".into(),
+                procedure_code: "DD-BD".into(),
+                title: format!("Record {key}"),
+                document: key.as_bytes().to_vec(),
+                deadline: None,
+                priority: Priority::Normal,
+                idempotency_key: key.into(),
+            };
+            let (record, _) = engine
+                .submit(submission, Actor::Intake("desk".into()))
+                .await
+                .expect("submit");
+            ids.push(record.meta.id);
+        }
+        let leased = engine.dispatch_signer(DIRECTOR, 10).await;
+        assert_eq!(leased.len(), 2);
+        let error = engine
+            .approve(DIRECTOR, ids.clone(), "246810".into())
+            .await
+            .expect_err("fewer signatures than documents");
+        assert!(
+            error
+                .to_string()
+                .contains("returned 1 signatures for 2 documents"),
+            "{error}"
+        );
+        // Neither record was signed (before, the first was stored and the second vanished from
+        // the reply): both are still leased, ready for another approval.
+        for id in &ids {
+            let record = engine.store().get(id).await.expect("get").expect("record");
+            assert_eq!(record.state, RecordState::Leased, "{id}");
+        }
+        assert_eq!(engine.leased_to(DIRECTOR).len(), 2);
+    }
+}

@@ -1,0 +1,104 @@
+//! For the engine's unit tests: a ward in a temporary store (a director, a deputy holding one
+//! delegation with a daily cap of one, two procedures) and an engine over it, whose signing
+//! client is whatever the test injects.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use signq_proto::v1::signer_client::SignerClient;
+use time::OffsetDateTime;
+use tonic::transport::Channel;
+
+use super::{Engine, EngineSettings};
+use crate::balancer::BalancerConfig;
+use crate::model::{Actor, Delegation, Procedure, Signer, SignerRole, Ward};
+use crate::store::Store;
+use crate::store::sqlite::SqliteStore;
+
+/// The ward's director and deputy.
+pub(crate) const DIRECTOR: &str = "w/director";
+pub(crate) const DEPUTY: &str = "w/deputy";
+
+/// A signing client that connects only when used, to an address where nothing listens.
+pub(crate) fn unused_signer() -> SignerClient<Channel> {
+    SignerClient::new(tonic::transport::Endpoint::from_static("http://127.0.0.1:9").connect_lazy())
+}
+
+/// The ward, in a store in `dir`, and an engine over it with `signer` as its signing client.
+pub(crate) async fn engine(dir: &tempfile::TempDir, signer: SignerClient<Channel>) -> Arc<Engine> {
+    let store = Arc::new(SqliteStore::open(&dir.path().join("s.db")).expect("store"));
+    let system = || Actor::System;
+    store
+        .put_ward(
+            Ward {
+                id: "w".into(),
+                name: "W".into(),
+            },
+            system(),
+        )
+        .await
+        .expect("ward");
+    for code in ["HT-KS", "DD-BD"] {
+        store
+            .put_procedure(
+                Procedure {
+                    code: code.into(),
+                    name: code.into(),
+                    time_limit: Duration::from_secs(86_400),
+                },
+                system(),
+            )
+            .await
+            .expect("procedure");
+    }
+    for (id, role) in [
+        (DIRECTOR, SignerRole::Director),
+        (DEPUTY, SignerRole::Deputy),
+    ] {
+        let signer = Signer {
+            id: id.into(),
+            display_name: id.into(),
+            ward: "w".into(),
+            role,
+            certificate: Vec::new(),
+            away: false,
+        };
+        store.put_signer(signer, system()).await.expect("signer");
+    }
+    let now = OffsetDateTime::now_utc();
+    let delegation = Delegation {
+        id: "d".into(),
+        ward: "w".into(),
+        director_id: DIRECTOR.into(),
+        deputy_id: DEPUTY.into(),
+        procedure_codes: vec!["HT-KS".into()],
+        not_before: now - Duration::from_secs(60),
+        not_after: now + Duration::from_secs(86_400 * 30),
+        daily_cap: 1,
+        signed: Vec::new(),
+        revoked_at: None,
+        revoke_reason: None,
+    };
+    store
+        .put_delegation(delegation, system())
+        .await
+        .expect("delegation");
+    let settings = EngineSettings {
+        max_document_bytes: 1024,
+        lease_timeout: Duration::from_secs(600),
+        session_ttl: Duration::from_secs(3600),
+        utc_offset: time::UtcOffset::from_hms(7, 0, 0).expect("offset"),
+        ca: dir.path().join("ca.pem"),
+        crl: None,
+        signer_max_request_bytes: 1 << 20,
+    };
+    Engine::start(
+        store,
+        signer,
+        Vec::new(),
+        BalancerConfig::default(),
+        settings,
+    )
+    .await
+    .expect("engine")
+}

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::Args;
 use signq_kit::guard::Serving;
+use signq_kit::tls::ConnLimits;
 use signq_scheduler::balancer::{BalancerConfig, Policy};
 use signq_scheduler::config::{RateLimits, SchedulerConfig};
 
@@ -68,6 +69,9 @@ pub struct SchedulerArgs {
     /// All calls per second.
     #[arg(long, default_value_t = NonZeroU32::new(5000).unwrap_or(NonZeroU32::MIN))]
     pub global_calls_per_second: NonZeroU32,
+    /// Seconds a connection may stay without a call in flight before it is closed.
+    #[arg(long, default_value_t = 300)]
+    pub connection_idle_secs: u64,
     /// The largest request the signing service accepts (its --max-request-bytes); approvals
     /// are sent to it in requests no larger.
     #[arg(long, default_value_t = signq_signer::service::config::DEFAULT_MAX_REQUEST_BYTES)]
@@ -98,6 +102,10 @@ impl SchedulerArgs {
             },
             serving: Serving {
                 calls_per_second: self.global_calls_per_second,
+                connections: ConnLimits {
+                    idle: Duration::from_secs(self.connection_idle_secs.max(1)),
+                    ..ConnLimits::default()
+                },
                 ..Serving::default()
             },
             signer_max_request_bytes: self.signer_max_request_bytes,

@@ -44,6 +44,10 @@ pub(crate) const EMAIL_PROTECTION_OID_DER_CONTENT: &[u8] =
 /// shorter than three octets, yet `2.25.1` (UUID-based private arcs, used for custom
 /// content types) encodes in two. Those are decoded here arc by arc and rebuilt from
 /// their dotted form, which const-oid accepts.
+///
+/// Only those: an encoding of three octets or more that `from_bytes` refuses holds an
+/// arc const-oid cannot read back (e.g. a five-octet arc, "ArcTooBig"). Rebuilding it
+/// from its dotted form would succeed, but printing the identifier would then panic.
 pub(super) fn from_der_content(content: &[u8]) -> Option<ObjectIdentifier> {
     // DER: no subidentifier may start with 0x80 (const-oid 0.9 lets that through).
     let mut at_start = true;
@@ -55,6 +59,9 @@ pub(super) fn from_der_content(content: &[u8]) -> Option<ObjectIdentifier> {
     }
     if let Ok(oid) = ObjectIdentifier::from_bytes(content) {
         return Some(oid);
+    }
+    if content.len() >= 3 {
+        return None;
     }
     let mut arcs: Vec<u32> = Vec::new();
     let mut value: u32 = 0;
@@ -106,6 +113,32 @@ mod tests {
             from_der_content(&[0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]),
             None
         );
+    }
+
+    #[test]
+    fn arcs_const_oid_cannot_print_are_refused() {
+        // 1.2.840.1861144302.103, from a fuzzed contentType: the five-octet arc encodes,
+        // but const-oid's arc reader calls it too big and its Display panicked on it.
+        let content = [0x2a, 0x86, 0x48, 0x86, 0xf7, 0xbb, 0x9d, 0x6e, 0x67];
+        assert!(ObjectIdentifier::from_bytes(&content).is_err());
+        assert_eq!(from_der_content(&content), None);
+        let mut cms = vec![0x30, 0x0b, 0x06, 0x09];
+        cms.extend_from_slice(&content);
+        let err = crate::cms::parse::signed_data(&cms).expect_err("refused");
+        assert_eq!(
+            err.to_string(),
+            "malformed CMS: ContentInfo.contentType: malformed OBJECT IDENTIFIER"
+        );
+        // Whatever is accepted can be printed.
+        for content in [
+            &[0x69, 0x01][..],
+            &[0x2a, 0x03],
+            &[0x2a, 0x86, 0x48, 0x86, 0x00],
+        ] {
+            if let Some(oid) = from_der_content(content) {
+                assert!(!oid.to_string().is_empty());
+            }
+        }
     }
 
     #[test]

@@ -131,6 +131,10 @@ impl GuardLayer {
             metrics::Unit::Count,
             "Calls refused before any handler ran, by service and reason (rate, overload, timeout, size)."
         );
+        // Every series exported from the start at zero, so that alerts on their rate can fire.
+        for reason in ["rate", "overload", "timeout", "size"] {
+            metrics::counter!(SHED, "service" => limits.service, "reason" => reason).increment(0);
+        }
         GuardLayer {
             shared: Arc::new(Shared {
                 rate: governor::RateLimiter::direct(Quota::per_second(limits.calls_per_second)),

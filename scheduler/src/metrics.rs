@@ -127,6 +127,8 @@ pub fn describe() {
         Unit::Count,
         "Audit checkpoints the signing service did not sign."
     );
+    // Exported from the start at zero, so that an alert on its increase can fire.
+    counter!(CHECKPOINT_FAILURES).absolute(0);
 }
 
 fn secs(from: OffsetDateTime, to: OffsetDateTime) -> f64 {

@@ -113,6 +113,13 @@ impl Admission {
             metrics::Unit::Count,
             "TLS connections refused at admission, by reason."
         );
+        // Every series exported from the start at zero, so that alerts on their rate can fire.
+        for slot in [Slot::Handshake, Slot::Unauthenticated, Slot::Authenticated] {
+            metrics::gauge!(CONNECTIONS, "kind" => slot.label()).set(0.0);
+            for limit in ["total", "per_source"] {
+                metrics::counter!(REFUSED, "kind" => slot.label(), "limit" => limit).increment(0);
+            }
+        }
         Arc::new(Admission {
             limits,
             counts: Mutex::new(HashMap::new()),

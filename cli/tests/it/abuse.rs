@@ -10,8 +10,8 @@ use tonic::transport::Channel;
 use tonic_types::StatusExt;
 
 use super::fixture::{
-    BearerToken, DEPUTY_1, DIRECTOR, Ward, device_channel, intake, run, scheduler_channel,
-    session_token, sign_in, submission,
+    BearerToken, DEPUTY_1, DIRECTOR, Ward, another_ward_and_desk, device_channel, intake,
+    scheduler_channel, session_token, sign_in, submission,
 };
 
 /// A SubmitRequest whose title is raw bytes, to send what no well-behaved client can.
@@ -87,35 +87,15 @@ async fn every_abuse_is_refused_precisely_and_changes_nothing() {
         .record
         .expect("record");
     // Another ward with its own desk, whose certificate names that ward only.
-    let mut operator = AdminClient::new(scheduler_channel(&ward, Some("operator")).await);
-    operator
-        .create_ward(pb::CreateWardRequest {
-            ward: Some(pb::Ward {
-                id: "an-khanh".into(),
-                name: "Phường An Khánh".into(),
-            }),
-        })
-        .await
-        .expect("ward");
-    let issued = run(
+    another_ward_and_desk(
         &ward,
-        &[
-            "pki",
-            "client",
-            "--name",
-            "an-khanh-desk",
-            "--role",
-            "intake",
-            "--ward",
-            "an-khanh",
-        ],
-        None,
-    );
-    assert!(
-        issued.status.success(),
-        "{}",
-        String::from_utf8_lossy(&issued.stderr)
-    );
+        "an-khanh",
+        "Phường An Khánh",
+        "an-khanh-desk",
+        &["an-khanh"],
+    )
+    .await;
+    let mut operator = AdminClient::new(scheduler_channel(&ward, Some("operator")).await);
     let mut stranger = IntakeClient::new(scheduler_channel(&ward, Some("an-khanh-desk")).await);
     let mut deputy = sign_in(&ward, DEPUTY_1).await;
     let mut director = AdminClient::with_interceptor(

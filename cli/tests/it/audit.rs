@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 use signq_proto::v1::{ApproveRequest, PullNextRequest};
-use signq_scheduler::store::audit::AuditEntry;
+use signq_scheduler::store::audit::{AUDIT_COLUMNS, AuditEntry, entry_from_row};
 
 use super::fixture::{DEPUTY_2, Ward, intake, run, sign_in, submission};
 
@@ -68,24 +68,12 @@ async fn sign_some(ward: &Ward, n: usize) -> u64 {
 
 fn entries(db: &Connection) -> Vec<AuditEntry> {
     let mut stmt = db
-        .prepare("SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM audit ORDER BY seq")
+        .prepare(&format!("SELECT {AUDIT_COLUMNS} FROM audit ORDER BY seq"))
         .expect("prepare");
-    stmt.query_map([], |r| {
-        Ok(AuditEntry {
-            seq: r.get::<_, i64>(0)? as u64,
-            at: time::OffsetDateTime::from_unix_timestamp_nanos(r.get::<_, i64>(1)?.into())
-                .expect("time"),
-            actor: r.get(2)?,
-            action: r.get(3)?,
-            subject: r.get(4)?,
-            detail: r.get(5)?,
-            prev_hash: r.get(6)?,
-            hash: r.get(7)?,
-        })
-    })
-    .expect("query")
-    .collect::<Result<_, _>>()
-    .expect("rows")
+    stmt.query_map([], entry_from_row)
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows")
 }
 
 /// Edits entry `seq` and re-computes every hash from it on, as someone with the database would.
@@ -138,29 +126,7 @@ async fn a_rehashed_edit_and_a_cut_off_end_are_caught_by_the_signed_checkpoints(
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .expect("checkpoint");
-    let (st, sig) = (
-        ward.dir.path().join("cp.txt"),
-        ward.dir.path().join("cp.p7s"),
-    );
-    std::fs::write(&st, &statement).expect("write");
-    std::fs::write(&sig, &signature).expect("write");
-    let openssl = std::process::Command::new("openssl")
-        .args([
-            "cms", "-verify", "-binary", "-inform", "DER", "-purpose", "any", "-in",
-        ])
-        .arg(&sig)
-        .arg("-content")
-        .arg(&st)
-        .arg("-CAfile")
-        .arg(ward.path("pki/ca.crt.pem"))
-        .args(["-out", "/dev/null"])
-        .output()
-        .expect("openssl");
-    assert!(
-        openssl.status.success(),
-        "{}",
-        String::from_utf8_lossy(&openssl.stderr)
-    );
+    super::fixture::openssl_verifies(&ward, &statement, &signature, Some("any"));
     assert!(String::from_utf8_lossy(&statement).contains(&format!("seq: {head}")));
 
     // Stop the scheduler, then edit an early entry and re-hash the rest of the chain: the chain is

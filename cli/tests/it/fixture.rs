@@ -397,3 +397,58 @@ pub fn http_get(url: &str) -> String {
         .map(|(_, b)| b.to_string())
         .unwrap_or_default()
 }
+
+/// Asserts that `openssl cms -verify` accepts the detached `signature` over `content` against the
+/// ward's CA (`purpose`: `None` for the document signer's default, `Some("any")` for a service's).
+pub fn openssl_verifies(ward: &Ward, content: &[u8], signature: &[u8], purpose: Option<&str>) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (doc, sig) = (dir.path().join("content"), dir.path().join("content.p7s"));
+    std::fs::write(&doc, content).expect("write");
+    std::fs::write(&sig, signature).expect("write");
+    let mut openssl = Command::new("openssl");
+    openssl.args(["cms", "-verify", "-binary", "-inform", "DER"]);
+    if let Some(purpose) = purpose {
+        openssl.args(["-purpose", purpose]);
+    }
+    let out = openssl
+        .arg("-in")
+        .arg(&sig)
+        .arg("-content")
+        .arg(&doc)
+        .arg("-CAfile")
+        .arg(ward.path("pki/ca.crt.pem"))
+        .args(["-out", "/dev/null"])
+        .output()
+        .expect("openssl");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Adds the ward `id` (as the operator) and issues an intake certificate `desk` acting for
+/// `wards` (as `signq pki client` does).
+pub async fn another_ward_and_desk(ward: &Ward, id: &str, name: &str, desk: &str, wards: &[&str]) {
+    signq_proto::v1::admin_client::AdminClient::new(
+        scheduler_channel(ward, Some("operator")).await,
+    )
+    .create_ward(signq_proto::v1::CreateWardRequest {
+        ward: Some(signq_proto::v1::Ward {
+            id: id.into(),
+            name: name.into(),
+        }),
+    })
+    .await
+    .expect("ward");
+    let mut args = vec!["pki", "client", "--name", desk, "--role", "intake"];
+    for w in wards {
+        args.extend(["--ward", w]);
+    }
+    let issued = run(ward, &args, None);
+    assert!(
+        issued.status.success(),
+        "{}",
+        String::from_utf8_lossy(&issued.stderr)
+    );
+}

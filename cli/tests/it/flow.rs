@@ -93,24 +93,7 @@ async fn submit_lease_approve_verify_and_watch() {
         .record
         .expect("record");
     assert_eq!(got.certificate_chain.len(), 2);
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("doc"), &got.document).expect("write");
-    std::fs::write(dir.path().join("doc.p7s"), &got.signature).expect("write");
-    let openssl = std::process::Command::new("openssl")
-        .args(["cms", "-verify", "-binary", "-inform", "DER", "-in"])
-        .arg(dir.path().join("doc.p7s"))
-        .arg("-content")
-        .arg(dir.path().join("doc"))
-        .arg("-CAfile")
-        .arg(ward.path("pki/ca.crt.pem"))
-        .args(["-out", "/dev/null"])
-        .output()
-        .expect("openssl");
-    assert!(
-        openssl.status.success(),
-        "{}",
-        String::from_utf8_lossy(&openssl.stderr)
-    );
+    super::fixture::openssl_verifies(&ward, &got.document, &got.signature, None);
 
     // The watcher saw queued, leased and signed, in order.
     let mut states = Vec::new();

@@ -10,7 +10,8 @@ use tonic::Code;
 use tonic_types::StatusExt;
 
 use super::fixture::{
-    DEPUTY_1, Ward, http_get as get, intake, run, scheduler_channel, sign_in, submission,
+    DEPUTY_1, Ward, another_ward_and_desk, http_get as get, intake, scheduler_channel, sign_in,
+    submission,
 };
 
 fn invalid(status: &tonic::Status, field: &str, case: &str) {
@@ -427,38 +428,15 @@ async fn promtool_accepts_the_metrics_page() {
 #[tokio::test]
 async fn one_wards_burst_does_not_hold_back_another_ward() {
     let ward = Ward::start(&["--submit-per-ward", "5", "--submit-per-client", "1000"]);
-    let mut admin = AdminClient::new(scheduler_channel(&ward, Some("operator")).await);
-    admin
-        .create_ward(pb::CreateWardRequest {
-            ward: Some(pb::Ward {
-                id: "an-khanh".into(),
-                name: "Phường An Khánh".into(),
-            }),
-        })
-        .await
-        .expect("second ward");
     // A provincial desk whose certificate names both wards.
-    let issued = run(
+    another_ward_and_desk(
         &ward,
-        &[
-            "pki",
-            "client",
-            "--name",
-            "province-desk",
-            "--role",
-            "intake",
-            "--ward",
-            "cat-lai",
-            "--ward",
-            "an-khanh",
-        ],
-        None,
-    );
-    assert!(
-        issued.status.success(),
-        "{}",
-        String::from_utf8_lossy(&issued.stderr)
-    );
+        "an-khanh",
+        "Phường An Khánh",
+        "province-desk",
+        &["cat-lai", "an-khanh"],
+    )
+    .await;
     let mut intake = signq_proto::v1::intake_client::IntakeClient::new(
         scheduler_channel(&ward, Some("province-desk")).await,
     );

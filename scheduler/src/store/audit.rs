@@ -29,7 +29,7 @@ pub const GENESIS_HASH: &str = "000000000000000000000000000000000000000000000000
 const HASH_DOMAIN: &[u8] = b"signq-audit-v1";
 
 /// The columns of the `audit` table, in the order [`entry_from_row`] reads them.
-pub(crate) const AUDIT_COLUMNS: &str = "seq, at, actor, action, subject, detail, prev_hash, hash";
+pub const AUDIT_COLUMNS: &str = "seq, at, actor, action, subject, detail, prev_hash, hash";
 
 /// One audit entry: an append-only, hash-chained record of one state change.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -311,7 +311,7 @@ pub fn verify_database(
 }
 
 /// Reads one `audit` row selected with [`AUDIT_COLUMNS`].
-pub(crate) fn entry_from_row(row: &Row<'_>) -> rusqlite::Result<AuditEntry> {
+pub fn entry_from_row(row: &Row<'_>) -> rusqlite::Result<AuditEntry> {
     let seq: i64 = row.get(0)?;
     let at: i64 = row.get(1)?;
     Ok(AuditEntry {

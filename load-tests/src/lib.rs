@@ -9,6 +9,7 @@
 //! - [`runner`]: a scenario against the real services, with simulated signers.
 //! - [`scenario`]: scenario files (TOML) shared by load runs and the simulator.
 //! - [`cpu`]: CPU time of a process, so that rates are per core, not per wall-clock second.
+//! - [`memory`]: resident memory of a process (now and its peak), from `/proc` (Linux only).
 //! - [`report`]: the report of a run or a simulation: Markdown and JSON summaries, `.hgrm`
 //!   percentile files, and SVG/PNG charts, from measured series.
 //! - [`queueing`]: the yardsticks: Erlang C, Kingman, Allen–Cunneen; batch-means intervals.
@@ -18,6 +19,7 @@
 
 pub mod arrivals;
 pub mod cpu;
+pub mod memory;
 pub mod open_loop;
 pub mod pipeline;
 pub mod queueing;

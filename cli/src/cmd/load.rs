@@ -1,6 +1,7 @@
-//! `signq load`: benchmarks that drive real services. `signq load sign` provisions a throw-away
-//! demo ward, starts `signq signer` as a child process on a loopback port, and measures signing
-//! through it beside `openssl speed`.
+//! `signq load`: benchmarks that drive real services on loopback ports, each in a throw-away demo
+//! ward. `signq load sign` measures signing through `signq signer` beside `openssl speed`;
+//! `signq load submit` finds the knee of durable submits beside a trivial handler's, then the
+//! scheduler's memory under ten times that load and with hundreds of idle connections.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,7 +22,8 @@ use crate::layout::DataDir;
 pub enum LoadCmd {
     /// Signatures per second per core through the signer service, beside openssl speed.
     Sign(SignLoadArgs),
-    /// Durable submits at fixed offered rates, beside a trivial handler behind the same TLS.
+    /// The knee of durable submits beside a trivial handler's behind the same TLS; memory under
+    /// overload and with idle connections.
     Submit(SubmitLoadArgs),
     /// A scenario against the real services (every policy), with simulated signers.
     Run(RunArgs),
@@ -96,19 +98,55 @@ pub struct YardstickArgs {
 #[derive(Debug, Clone, Args)]
 pub struct SubmitLoadArgs {
     /// Seconds per offered rate (and per side).
-    #[arg(long, default_value_t = 5)]
-    pub seconds: u64,
-    /// Offered rates, requests per second.
-    #[arg(long, value_delimiter = ',', default_value = "250,500,1000,2000")]
-    pub rates: Vec<f64>,
+    #[arg(long, default_value_t = 3.0)]
+    pub seconds: f64,
+    /// The first offered rate of each side's climb, requests per second.
+    #[arg(long, default_value_t = 2000.0)]
+    pub start_rate: f64,
+    /// The highest rate offered to either side.
+    #[arg(long, default_value_t = 100_000.0)]
+    pub max_rate: f64,
+    /// The factor between one offered rate and the next while climbing.
+    #[arg(long, default_value_t = 2.0)]
+    pub step: f64,
+    /// Geometric bisections of the bracket around each knee once it is crossed.
+    #[arg(long, default_value_t = 4)]
+    pub refine: usize,
+    /// The most rates run per side (climbing and bisecting together).
+    #[arg(long, default_value_t = 14)]
+    pub max_steps: usize,
+    /// A rate is past the knee once its throughput falls below this share of it (or once calls
+    /// are shed, fail or cannot be sent: see --tolerate).
+    #[arg(long, default_value_t = 0.9)]
+    pub knee: f64,
+    /// The share of a rate's calls that may be shed, fail or not be sent before it counts as
+    /// past the knee (0: any such call marks the knee).
+    #[arg(long, default_value_t = 0.0)]
+    pub tolerate: f64,
     /// TLS connections to spread requests over.
     #[arg(long, default_value_t = 4)]
     pub connections: usize,
+    /// Requests in flight at once from the load generator, at most (more are counted not sent).
+    #[arg(long, default_value_t = 4096)]
+    pub max_outstanding: usize,
     /// Bytes per document.
     #[arg(long, default_value_t = 1024)]
     pub document_bytes: usize,
+    /// The overload, as a multiple of the durable-submit knee (0: no overload).
+    #[arg(long, default_value_t = 10.0)]
+    pub overload: f64,
+    /// Seconds of overload.
+    #[arg(long, default_value_t = 5.0)]
+    pub overload_seconds: f64,
+    /// TLS connections the overload is sent over.
+    #[arg(long, default_value_t = 16)]
+    pub overload_connections: usize,
+    /// Idle TLS connections held open to measure their memory (0: none).
+    #[arg(long, default_value_t = 500)]
+    pub idle_connections: usize,
     /// Drive an already running scheduler at this loopback address (with the data directory's
-    /// intake certificate) instead of starting a throw-away `signq dev`.
+    /// intake certificate) instead of starting a throw-away `signq dev`. Its memory is not
+    /// measured and it is not overloaded.
     #[arg(long)]
     pub scheduler: Option<String>,
 }
@@ -171,12 +209,37 @@ fn start_dev(data: &DataDir, extra: &[&str]) -> anyhow::Result<(Service, String,
 }
 
 async fn submit(args: SubmitLoadArgs, given: &DataDir) -> anyhow::Result<()> {
+    use signq_load_tests::submit_bench::{self, Bench, Call, Ladder, Target};
+    let ladder = Ladder {
+        start_rate: args.start_rate,
+        max_rate: args.max_rate,
+        step: args.step,
+        refine: args.refine,
+        max_steps: args.max_steps,
+        knee: args.knee,
+        tolerate: args.tolerate,
+        seconds: args.seconds,
+        max_outstanding: args.max_outstanding,
+    };
+    ladder.validate()?;
+    anyhow::ensure!(
+        args.overload >= 0.0 && args.overload.is_finite(),
+        "--overload {}: a multiple of the knee, 0 for none",
+        args.overload
+    );
+    anyhow::ensure!(
+        args.overload_seconds > 0.0 && args.overload_seconds <= 60.0,
+        "--overload-seconds {}: more than 0, at most 60",
+        args.overload_seconds
+    );
+    anyhow::ensure!(
+        args.idle_connections <= 5_000,
+        "--idle-connections {}: at most 5,000",
+        args.idle_connections
+    );
     let tmp = tempfile::tempdir()?;
     let (guard, scheduler, data) = match &args.scheduler {
-        Some(addr) => {
-            services::loopback(addr).context("--scheduler")?;
-            (None, addr.clone(), given.clone())
-        }
+        Some(addr) => (None, addr.clone(), given.clone()),
         None => {
             let data = DataDir::within(tmp.path());
             let unlimited = "1000000000";
@@ -193,25 +256,94 @@ async fn submit(args: SubmitLoadArgs, given: &DataDir) -> anyhow::Result<()> {
             (Some(guard), scheduler, data)
         }
     };
-    let mut channels = Vec::new();
-    for _ in 0..args.connections.max(1) {
-        channels.push(super::client::channel_as(&scheduler, &data, dev::INTAKE_CERT).await?);
+    // Load goes to loopback only (every connection is checked again as it is made).
+    services::loopback(&scheduler).context("--scheduler")?;
+    let target = Target {
+        addr: scheduler.clone(),
+        tls: signq_kit::tls::ClientTls::new(&data.tls(dev::INTAKE_CERT, None)?)?,
+    };
+    let bench = Bench::new(&target, args.connections, args.document_bytes).await?;
+    println!("{}", command_line());
+    if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
+        let load: Vec<&str> = load.split_whitespace().take(3).collect();
+        println!("load average before the run: {}", load.join(" "));
     }
     println!(
-        "open loop, {} s per rate and side, {} B documents, {} TLS connections, scheduler at {scheduler}",
+        "open loop, {} s per rate, {} B documents, {} TLS connections, scheduler at {scheduler}; \
+         each side climbs from {:.0}/s by x{} (at most {:.0}/s, {} rates, {} requests) to where \
+         throughput < {:.0}% of offered or more than {}% of calls are shed, fail or go unsent",
         args.seconds,
         args.document_bytes,
-        channels.len(),
+        bench.channels(),
+        ladder.start_rate,
+        ladder.step,
+        ladder.max_rate,
+        ladder.max_steps,
+        ladder.max_requests_per_side(),
+        100.0 * ladder.knee,
+        100.0 * ladder.tolerate,
     );
-    let steps = signq_load_tests::submit_bench::run(
-        &channels,
-        &args.rates,
-        args.seconds,
-        args.document_bytes,
-    )
-    .await?;
+    let mut sides = Vec::new();
+    for call in [Call::Check, Call::Submit] {
+        println!();
+        println!("{}, climbing:", call.name());
+        println!("{}", submit_bench::step_header());
+        let mut progress = |s: &submit_bench::Step| println!("{}", submit_bench::step_row(s));
+        sides.push(bench.find_knee(call, &ladder, &mut progress).await?);
+    }
+    let (check, durable) = (&sides[0], &sides[1]);
+    submit_bench::report_side(check);
+    submit_bench::report_side(durable);
+    println!();
+    println!("{}", submit_bench::headline(durable, check));
+
+    let Some(guard) = guard else {
+        println!("memory: not measured against a scheduler this command did not start");
+        return Ok(());
+    };
+    let pid = guard.pid();
+    if signq_load_tests::memory::resident(pid).is_none() {
+        println!("memory: not measured (/proc/{pid}/status is read on Linux only)");
+        return Ok(());
+    }
+    let rate = (args.overload * durable.knee).min(args.overload * args.max_rate);
+    if args.idle_connections == 0 && rate <= 0.0 {
+        println!("memory: not measured (no idle connections and no overload)");
+        return Ok(());
+    }
+    println!();
+    println!(
+        "memory: {} idle connections, then {:.0} x the durable-submit knee ({rate:.0}/s) for {} s \
+         (at most {:.0} requests, {} outstanding)...",
+        args.idle_connections,
+        args.overload,
+        args.overload_seconds,
+        (rate * args.overload_seconds).ceil(),
+        args.max_outstanding
+    );
+    let idle = match args.idle_connections {
+        0 => None,
+        n => Some(submit_bench::idle_connections(&target, n, Duration::from_secs(2), pid).await?),
+    };
+    let over = if rate > 0.0 {
+        Some(
+            submit_bench::overload(
+                &bench,
+                &target,
+                args.overload_connections,
+                rate,
+                args.overload_seconds,
+                args.max_outstanding,
+                pid,
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
+    submit_bench::report_memory(pid, idle.as_ref(), over.as_ref(), durable.knee);
+    println!("reproduce: {}", command_line());
     drop(guard);
-    signq_load_tests::submit_bench::report(&steps);
     Ok(())
 }
 

@@ -71,15 +71,10 @@ impl Default for Serving {
 pub struct Limits {
     /// The service's name in metric labels (`scheduler`, `signer`).
     pub service: &'static str,
-    /// Calls per second, all callers together.
-    pub calls_per_second: std::num::NonZeroU32,
-    /// Unary calls in flight at once before new ones are shed.
-    pub max_unary: usize,
-    /// Streams open at once before new ones are shed.
-    pub max_streams: usize,
-    /// How long a unary call may take.
-    pub unary_timeout: Duration,
-    /// The paths (`/package.Service/Method`) of streaming calls, exempt from the time limit.
+    /// The rate, in-flight and time limits as configured.
+    pub serving: Serving,
+    /// The paths (`/package.Service/Method`) of streaming calls, exempt from the time limit and
+    /// counted apart.
     pub streams: &'static [&'static str],
     /// The documented limit on a request, quoted when one is larger.
     pub max_request: String,
@@ -137,9 +132,11 @@ impl GuardLayer {
         }
         GuardLayer {
             shared: Arc::new(Shared {
-                rate: governor::RateLimiter::direct(Quota::per_second(limits.calls_per_second)),
-                unary: Arc::new(Semaphore::new(limits.max_unary)),
-                streams: Arc::new(Semaphore::new(limits.max_streams)),
+                rate: governor::RateLimiter::direct(Quota::per_second(
+                    limits.serving.calls_per_second,
+                )),
+                unary: Arc::new(Semaphore::new(limits.serving.max_unary)),
+                streams: Arc::new(Semaphore::new(limits.serving.max_streams)),
                 clock: DefaultClock::default(),
                 limits,
             }),
@@ -209,9 +206,17 @@ where
             }
             let streaming = shared.limits.streams.contains(&request.uri().path());
             let (slots, most, what) = if streaming {
-                (&shared.streams, shared.limits.max_streams, "streams open")
+                (
+                    &shared.streams,
+                    shared.limits.serving.max_streams,
+                    "streams open",
+                )
             } else {
-                (&shared.unary, shared.limits.max_unary, "calls in flight")
+                (
+                    &shared.unary,
+                    shared.limits.serving.max_unary,
+                    "calls in flight",
+                )
             };
             let Ok(permit) = slots.clone().try_acquire_owned() else {
                 return Ok(shared.refuse(
@@ -230,14 +235,14 @@ where
             let response = if streaming {
                 call.await?
             } else {
-                match tokio::time::timeout(shared.limits.unary_timeout, call).await {
+                match tokio::time::timeout(shared.limits.serving.unary_timeout, call).await {
                     Ok(response) => response?,
                     Err(_) => {
                         return Ok(shared.refuse(
                             "timeout",
                             Status::deadline_exceeded(format!(
                                 "the call did not finish within {} s; retry it (a retried Submit or Approve never acts twice)",
-                                shared.limits.unary_timeout.as_secs()
+                                shared.limits.serving.unary_timeout.as_secs()
                             )),
                         ));
                     }

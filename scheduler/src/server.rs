@@ -145,10 +145,7 @@ pub async fn run(
         .fallback_service(signq_tablet::router());
     let guard = GuardLayer::new(guard::Limits {
         service: "scheduler",
-        calls_per_second: config.serving.calls_per_second,
-        max_unary: config.serving.max_unary,
-        max_streams: config.serving.max_streams,
-        unary_timeout: config.serving.unary_timeout,
+        serving: config.serving,
         streams: STREAMS,
         max_request: format!(
             "a Submit carries at most {} bytes of document ({} bytes with its other fields)",

@@ -96,7 +96,7 @@ pub async fn run(
     let state = Arc::new(state::State::open(&config.state_path)?);
     let checkpoints = own_signer(&config)?;
     let max_request = config.max_request_bytes;
-    let config_limits = config.serving;
+    let serving = config.serving;
     let service = Arc::new(SignerService::new(config, keystore, state, checkpoints));
     let prune = Arc::downgrade(&service);
     tokio::spawn(async move {
@@ -123,7 +123,7 @@ pub async fn run(
     );
 
     let addr = listener.local_addr().ok();
-    let incoming = tls::serve_incoming(listener, server_tls, trust, config_limits.connections);
+    let incoming = tls::serve_incoming(listener, server_tls, trust, serving.connections);
     tracing::info!(?addr, "signer service listening (mutual TLS)");
     let drain = async move {
         shutdown.await;
@@ -133,10 +133,7 @@ pub async fn run(
     };
     let guard = GuardLayer::new(guard::Limits {
         service: "signer",
-        calls_per_second: config_limits.calls_per_second,
-        max_unary: config_limits.max_unary,
-        max_streams: config_limits.max_streams,
-        unary_timeout: config_limits.unary_timeout,
+        serving,
         streams: STREAMS,
         max_request: format!("at most {max_request} bytes per request"),
     });

@@ -14,6 +14,7 @@ mod it {
     pub mod devices;
     pub mod director;
     pub mod exactly_once;
+    pub mod fail_fast;
     pub mod fixture;
     pub mod flow;
     pub mod input;

@@ -72,6 +72,8 @@ pub async fn through_service(
                     record_id: format!("bench-{i}"),
                     procedure_code: bench.procedure.clone(),
                     content: document.clone(),
+                    // Ad hoc: every call signs anew, which is what is measured.
+                    attempt: 0,
                 })
                 .collect(),
         };

@@ -62,4 +62,6 @@ pub struct SchedulerConfig {
     pub signer_max_request_bytes: usize,
     /// The wards' time zone (Vietnam: UTC+7), for daily caps and "today".
     pub utc_offset: UtcOffset,
+    /// Deadlines of calls to the signing service, and its circuit breaker.
+    pub signer_link: crate::signer_link::LinkSettings,
 }

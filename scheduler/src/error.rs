@@ -7,6 +7,10 @@ use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::store::StoreError;
 
+/// When a caller refused for a full disk should try again: long enough for an operator's alert
+/// to be seen, short enough that intake resumes soon after space is freed.
+const STORE_FULL_RETRY: Duration = Duration::from_secs(30);
+
 /// Why a scheduler call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SchedError {
@@ -37,9 +41,23 @@ pub enum SchedError {
     /// A dependency (the signer service) is unreachable; nothing was changed.
     #[error("{0}")]
     Unavailable(String),
+    /// The signing service gave no answer (unreachable, hung, or the breaker refuses calls for a
+    /// while); nothing was signed or changed. Retry after `retry_after`.
+    #[error("the signing service {reason}")]
+    SignerUnavailable {
+        reason: String,
+        retry_after: Duration,
+    },
     /// The signer service refused with its own status, passed through.
     #[error("signer service: {}", .0.message())]
     Signer(Status),
+    /// The disk under the store is full; nothing was written. Writes succeed again once space
+    /// is freed.
+    #[error("the scheduler's disk is full; nothing was written ({0})")]
+    StoreFull(String),
+    /// Stored data failed its check (a hash, SQLite's own); it is not served.
+    #[error("{0}")]
+    DataLoss(String),
     /// An internal failure; nothing half-written.
     #[error("internal error: {0}")]
     Internal(String),
@@ -94,6 +112,8 @@ impl From<StoreError> for SchedError {
                 what: "the store is saturated".into(),
                 retry_after: Duration::from_millis(200),
             },
+            StoreError::Full(m) => SchedError::StoreFull(m),
+            StoreError::Damaged(m) => SchedError::DataLoss(m),
             StoreError::Backend(m) => SchedError::Internal(m),
         }
     }
@@ -118,6 +138,9 @@ impl From<SchedError> for Status {
             }
             SchedError::AlreadyExists(_) => Status::already_exists(message),
             SchedError::Unavailable(_) => Status::unavailable(message),
+            SchedError::SignerUnavailable { retry_after, .. } => {
+                signq_kit::limit::unavailable(&message, retry_after)
+            }
             // The signing service's details (RetryInfo of a lockout, BadRequest of a field) reach
             // the caller intact.
             SchedError::Signer(status) => Status::with_details(
@@ -125,6 +148,8 @@ impl From<SchedError> for Status {
                 format!("signer service: {}", status.message()),
                 status.details().to_vec().into(),
             ),
+            SchedError::StoreFull(_) => signq_kit::limit::unavailable(&message, STORE_FULL_RETRY),
+            SchedError::DataLoss(_) => Status::data_loss(message),
             SchedError::Internal(_) => Status::internal(message),
         }
     }

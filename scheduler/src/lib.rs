@@ -8,9 +8,11 @@
 //! - [`catalogue`]: the procedure catalogue with statutory time limits.
 //! - [`engine`]: where store, balancer, signer service and inbox streams meet.
 //! - [`api`]: the Intake, Inbox and Admin gRPC services.
+//! - [`health`]: each service's health from probes of what it needs.
 //! - [`limits`]: rate limits.
 //! - [`metrics`]: metric names and recording.
 //! - [`error`]: failures and their gRPC statuses (the one mapping).
+//! - [`signer_link`]: calls to the signing service: deadlines, circuit breaker, metrics.
 //! - [`config`], [`server`]: settings and running the whole.
 
 pub mod api;
@@ -19,8 +21,10 @@ pub mod catalogue;
 pub mod config;
 pub mod engine;
 pub mod error;
+pub mod health;
 pub mod limits;
 pub mod metrics;
 pub mod model;
 pub mod server;
+pub mod signer_link;
 pub mod store;

@@ -39,8 +39,17 @@ pub const RELEASES: &str = "signq_scheduler_lease_releases_total";
 pub const RATE_LIMITED: &str = "signq_scheduler_rate_limited_total";
 /// gRPC calls by service, method and status code.
 pub const CALLS: &str = "signq_scheduler_grpc_calls_total";
-/// Signer service call time, seconds.
+/// Signer service call time, seconds, by call.
 pub const SIGNER_CALL: &str = "signq_scheduler_signer_call_seconds";
+/// Calls to the signing service by call and outcome (ok, refused, unreachable, deadline,
+/// circuit_open).
+pub const SIGNER_CALLS: &str = "signq_scheduler_signer_calls_total";
+/// 1 while the circuit breaker refuses calls to the signing service, else 0.
+pub const SIGNER_CIRCUIT_OPEN: &str = "signq_scheduler_signer_circuit_open";
+/// Writes refused because the disk under the store is full.
+pub const STORE_FULL: &str = "signq_scheduler_store_disk_full_total";
+/// 1 while a dependency answers its health probe, else 0, by dependency (store, signer).
+pub const DEPENDENCY_UP: &str = "signq_scheduler_dependency_up";
 /// The audit entry covered by the newest signed checkpoint.
 pub const CHECKPOINT_SEQ: &str = "signq_scheduler_audit_checkpoint_seq";
 /// Checkpoints the signing service did not sign (unreachable, or the chain went backwards).
@@ -115,7 +124,29 @@ pub fn describe() {
     describe_histogram!(
         SIGNER_CALL,
         Unit::Seconds,
-        "Time of Sign calls to the signer service."
+        "Time of calls to the signing service, by call."
+    );
+    describe_counter!(
+        SIGNER_CALLS,
+        Unit::Count,
+        "Calls to the signing service by call and outcome (ok, refused, unreachable, deadline, circuit_open)."
+    );
+    describe_gauge!(
+        SIGNER_CIRCUIT_OPEN,
+        Unit::Count,
+        "1 while calls to the signing service are refused at once after it stopped answering."
+    );
+    gauge!(SIGNER_CIRCUIT_OPEN).set(0.0);
+    describe_counter!(
+        STORE_FULL,
+        Unit::Count,
+        "Store operations refused because the disk under the store is full."
+    );
+    counter!(STORE_FULL).absolute(0);
+    describe_gauge!(
+        DEPENDENCY_UP,
+        Unit::Count,
+        "1 while a dependency (store, signer) answers the health probe, else 0."
     );
     describe_gauge!(
         CHECKPOINT_SEQ,
@@ -185,9 +216,26 @@ pub fn pool(ward: &str, (depth, oldest): (usize, Option<OffsetDateTime>), leased
     gauge!(OLDEST_AGE, "ward" => ward.to_string()).set(age);
 }
 
-/// A call to the signer service finished.
-pub fn signer_call(took: Duration) {
-    histogram!(SIGNER_CALL).record(took.as_secs_f64());
+/// A call to the signing service ended with `outcome` after `took` (none if never sent); the
+/// breaker is `open` now.
+pub fn signer_call(call: &'static str, outcome: &'static str, took: Option<Duration>, open: bool) {
+    counter!(SIGNER_CALLS, "call" => call, "outcome" => outcome).increment(1);
+    if let Some(took) = took {
+        histogram!(SIGNER_CALL, "call" => call).record(took.as_secs_f64());
+    }
+    gauge!(SIGNER_CIRCUIT_OPEN).set(if open { 1.0 } else { 0.0 });
+}
+
+/// A store operation failed on a full disk.
+pub fn store_full() {
+    counter!(STORE_FULL).increment(1);
+}
+
+/// What the health probe found.
+pub fn dependencies(store: bool, signer: bool) {
+    let up = |ok: bool| if ok { 1.0 } else { 0.0 };
+    gauge!(DEPENDENCY_UP, "dependency" => "store").set(up(store));
+    gauge!(DEPENDENCY_UP, "dependency" => "signer").set(up(signer));
 }
 
 /// The signing service signed a checkpoint of the audit chain at `seq`.

@@ -10,13 +10,14 @@ use signq_kit::tls::{self, ClientTls, Trust};
 use signq_proto::v1::admin_server::AdminServer;
 use signq_proto::v1::inbox_server::InboxServer;
 use signq_proto::v1::intake_server::IntakeServer;
-use signq_proto::v1::signer_client::SignerClient;
 use tokio::net::TcpListener;
 
 use crate::api::Api;
 use crate::config::SchedulerConfig;
 use crate::engine::{Engine, EngineSettings};
+use crate::health::Dependencies;
 use crate::limits::Limiters;
+use crate::signer_link::SignerLink;
 use crate::store::sqlite::SqliteStore;
 
 /// How often at-risk records are offered to directors and pool gauges refreshed.
@@ -73,9 +74,12 @@ pub async fn run(
     let channel = tls::client::connect_lazy(&config.signer_addr, &client_tls)?;
     // Requests as large as the signing service accepts; replies of a batch's signatures (a few
     // kilobytes each) well within SIGNER_REPLY_LIMIT.
-    let signer = SignerClient::new(channel)
-        .max_decoding_message_size(SIGNER_REPLY_LIMIT)
-        .max_encoding_message_size(config.signer_max_request_bytes);
+    let signer = SignerLink::over_channel(
+        channel,
+        config.signer_link,
+        SIGNER_REPLY_LIMIT,
+        config.signer_max_request_bytes,
+    );
     let ca_chain = tls::material::read_certs(&config.tls.ca)?
         .into_iter()
         .map(|c| c.to_vec())
@@ -104,12 +108,13 @@ pub async fn run(
             limits.prune();
         }
     });
+    let engine_for_drain = engine.clone();
     let api = Api { engine, limits };
 
     let (health, health_service) = tonic_health::server::health_reporter();
-    health.set_serving::<IntakeServer<Api>>().await;
-    health.set_serving::<InboxServer<Api>>().await;
-    health.set_serving::<AdminServer<Api>>().await;
+    // Known before the first call is served, then kept current.
+    crate::health::report(&health, Dependencies::probe(&engine_for_drain).await).await;
+    let probes = crate::health::spawn(&engine_for_drain, health.clone());
     let reflection =
         signq_proto::reflection(&["signq.v1.Intake", "signq.v1.Inbox", "signq.v1.Admin"])
             .map_err(|e| ServerError::Reflection(e.to_string()))?;
@@ -121,12 +126,15 @@ pub async fn run(
     let draining = Arc::new(tokio::sync::Notify::new());
     let drain = {
         let draining = draining.clone();
+        let engine = engine_for_drain;
         async move {
             shutdown.await;
             draining.notify_one();
-            health.set_not_serving::<IntakeServer<Api>>().await;
-            health.set_not_serving::<InboxServer<Api>>().await;
-            health.set_not_serving::<AdminServer<Api>>().await;
+            probes.abort();
+            crate::health::stop(&health).await;
+            // Streams never end by themselves: end them now, so that the drain waits only for
+            // unary calls and every stream's client resumes at once.
+            engine.close_streams();
         }
     };
     let routes = tonic::service::Routes::new(health_service)
@@ -156,14 +164,14 @@ pub async fn run(
         .accept_http1(true)
         .add_routes(routes.into())
         .serve_with_incoming_shutdown(incoming, drain);
-    // Unary calls finish during the drain; inbox and watch streams never end by themselves, so
-    // after the grace period they are cut (tablets and watchers reconnect and resume).
+    // The drain ends the streams at once (above) and lets unary calls finish; a call still
+    // running after the grace period is cut.
     tokio::select! {
         served = serve => served?,
         () = async {
             draining.notified().await;
             tokio::time::sleep(DRAIN_GRACE).await;
-        } => tracing::info!(grace = ?DRAIN_GRACE, "closing the streams still open after the drain"),
+        } => tracing::info!(grace = ?DRAIN_GRACE, "closing the calls still open after the drain"),
     }
     Ok(())
 }

@@ -1305,3 +1305,91 @@ async fn store_keeps_its_chain_id_head_and_checkpoints() {
     assert_eq!((latest.seq, latest.head_hash.as_str()), (head.0, "hash-2"));
     assert_eq!(latest.signed_at, t0());
 }
+
+/// A small tmpfs, mounted for one test and unmounted after it (root only).
+struct Tmpfs(TempDir);
+
+impl Tmpfs {
+    /// Mounts `mib` MiB of tmpfs on a fresh directory, or says why it cannot.
+    fn mount(mib: u64) -> Result<Tmpfs, String> {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let out = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={mib}m"), "tmpfs"])
+            .arg(dir.path())
+            .output()
+            .map_err(|e| format!("mount: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "mount -t tmpfs: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(Tmpfs(dir))
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(self.0.path())
+            .status();
+    }
+}
+
+#[tokio::test]
+async fn store_full_disk_is_its_own_error_and_writes_resume_once_space_is_freed() {
+    let tmpfs = match Tmpfs::mount(8) {
+        Ok(t) => t,
+        Err(why) => {
+            eprintln!("skipped: a full disk needs a tmpfs of our own ({why})");
+            return;
+        }
+    };
+    let store = SqliteStore::open(&tmpfs.0.path().join("signq.db")).unwrap();
+    submit(&store, "r0", "w1", t0()).await;
+    // Fill what is left of the disk.
+    let filler = tmpfs.0.path().join("filler");
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&filler).unwrap();
+        let chunk = vec![0u8; 64 * 1024];
+        while f.write_all(&chunk).is_ok() {}
+        for _ in 0..64 {
+            let _ = f.write_all(&[0u8; 512]);
+        }
+    }
+    // Writes fail as Full (never a generic failure), and nothing half-written stays.
+    let mut full = None;
+    for i in 1..200 {
+        let doc = vec![b'x'; 32 * 1024];
+        let id = format!("r{i}");
+        match store
+            .submit(meta(&id, "w1", &id, &doc, t0()), doc, intake())
+            .await
+        {
+            Ok(_) => continue,
+            Err(e) => {
+                full = Some((id, e));
+                break;
+            }
+        }
+    }
+    let (id, error) = full.expect("a write failed on the full disk");
+    assert!(matches!(error, StoreError::Full(_)), "{error:?}");
+    assert!(error.to_string().contains("disk is full"), "{error}");
+    assert!(
+        store.get(&id).await.unwrap().is_none(),
+        "nothing of it was written"
+    );
+    assert!(store.probe().await.is_err(), "the health probe sees it");
+    // Space freed: the same write succeeds, with the same store (no restart).
+    std::fs::remove_file(&filler).unwrap();
+    let doc = vec![b'x'; 32 * 1024];
+    store
+        .submit(meta(&id, "w1", &id, &doc, t0()), doc, intake())
+        .await
+        .unwrap();
+    store.probe().await.unwrap();
+    drop(store);
+    drop(tmpfs);
+}

@@ -9,6 +9,7 @@ use signq_kit::guard::Serving;
 use signq_kit::tls::ConnLimits;
 use signq_scheduler::balancer::{BalancerConfig, Policy};
 use signq_scheduler::config::{RateLimits, SchedulerConfig};
+use signq_scheduler::signer_link::LinkSettings;
 
 use crate::layout::DataDir;
 
@@ -76,6 +77,13 @@ pub struct SchedulerArgs {
     /// are sent to it in requests no larger.
     #[arg(long, default_value_t = signq_signer::service::config::DEFAULT_MAX_REQUEST_BYTES)]
     pub signer_max_request_bytes: usize,
+    /// Seconds the signing service gets to sign a batch before the approval fails UNAVAILABLE.
+    #[arg(long, default_value_t = 15.0)]
+    pub signer_sign_deadline_secs: f64,
+    /// Seconds the signing service gets for any other call (PIN check at sign-in, checkpoint,
+    /// delegation).
+    #[arg(long, default_value_t = 5.0)]
+    pub signer_deadline_secs: f64,
 }
 
 impl SchedulerArgs {
@@ -110,6 +118,14 @@ impl SchedulerArgs {
             },
             signer_max_request_bytes: self.signer_max_request_bytes,
             utc_offset: time::UtcOffset::from_hms(7, 0, 0).unwrap_or(time::UtcOffset::UTC),
+            signer_link: LinkSettings {
+                sign: seconds(
+                    "--signer-sign-deadline-secs",
+                    self.signer_sign_deadline_secs,
+                )?,
+                other: seconds("--signer-deadline-secs", self.signer_deadline_secs)?,
+                ..LinkSettings::default()
+            },
         })
     }
 }

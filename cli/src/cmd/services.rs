@@ -1,7 +1,13 @@
 //! Running services in this process: the signer service, the scheduler, or both (`signq dev`),
 //! with one metrics endpoint, until the shutdown signal; then both drain.
+//!
+//! A service that cannot serve (its store does not open, its port fails) stops the whole process
+//! with an error naming the cause and a non-zero exit: a process that stays up with nothing
+//! behind its port would only keep a supervisor from restarting it.
 
 use std::net::SocketAddr;
+
+use anyhow::Context;
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -102,7 +108,12 @@ impl Services {
         if let (Some(args), Some(listener)) = (&self.signer, bound.signer) {
             let config = args.config(data)?;
             if let Some(dir) = config.state_path.parent() {
-                std::fs::create_dir_all(dir)?;
+                std::fs::create_dir_all(dir).with_context(|| {
+                    format!(
+                        "creating the directory of the signer's state {}",
+                        config.state_path.display()
+                    )
+                })?;
             }
             let w = wait();
             tasks.spawn(async move {
@@ -114,7 +125,12 @@ impl Services {
         if let (Some(args), Some(listener)) = (&self.scheduler, bound.scheduler) {
             let config = args.config(data)?;
             if let Some(dir) = config.database.parent() {
-                std::fs::create_dir_all(dir)?;
+                std::fs::create_dir_all(dir).with_context(|| {
+                    format!(
+                        "creating the directory of the scheduler's store {}",
+                        config.database.display()
+                    )
+                })?;
             }
             let w = wait();
             tasks.spawn(async move {
@@ -123,15 +139,22 @@ impl Services {
                     .map_err(anyhow::Error::from)
             });
         }
-        tokio::spawn(async move {
-            shutdown.await;
-            let _ = stop.send(true);
-        });
+        let stop = std::sync::Arc::new(stop);
+        {
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                shutdown.await;
+                let _ = stop.send(true);
+            });
+        }
         let mut first_error = None;
         while let Some(done) = tasks.join_next().await {
             let result = done.map_err(anyhow::Error::from).and_then(|r| r);
             if let Err(e) = result {
-                tracing::error!(error = %e, "service stopped with an error");
+                tracing::error!(error = %e, "service stopped with an error; stopping the others");
+                // The others stop too: the process exits with the error rather than serving
+                // half of what it should.
+                let _ = stop.send(true);
                 first_error.get_or_insert(e);
             }
         }

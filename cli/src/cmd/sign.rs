@@ -46,6 +46,8 @@ pub async fn run(args: SignArgs, data: &DataDir) -> anyhow::Result<()> {
             record_id,
             procedure_code: args.procedure.clone(),
             content,
+            // Outside the queue: no lease, a new signature every time.
+            attempt: 0,
         });
     }
     let delegation = match &args.delegation {

@@ -160,3 +160,77 @@ async fn the_daily_cap_holds() {
         .expect_err("over the cap");
     denied(&status, "allows 3 signatures a day; 2 used today");
 }
+
+/// A batch of the scheduler's: records `ids` at lease attempt `attempt`.
+fn leased(
+    ids: &[&str],
+    attempt: u32,
+    content: &str,
+    delegation: Vec<u8>,
+) -> signq_proto::v1::SignRequest {
+    let mut request = batch(DEPUTY_1, "CT-BS", ids.len(), delegation);
+    for (doc, id) in request.documents.iter_mut().zip(ids) {
+        doc.record_id = (*id).to_string();
+        doc.attempt = attempt;
+        doc.content = format!("{content} {id}").into_bytes();
+    }
+    request
+}
+
+/// The scheduler can die between the signing service's reply and its own commit; the tablet
+/// then approves again, with the same lease attempt. The retry gets the signature already made,
+/// and the daily cap counts each record once.
+#[tokio::test]
+async fn a_retried_lease_attempt_gets_the_same_signature_and_counts_once() {
+    let ward = Ward::start(&[]);
+    let capped = create(
+        &ward,
+        "capped",
+        &[
+            "--procedures",
+            "CT-BS",
+            "--daily-cap",
+            "2",
+            "--id",
+            "cat-lai/capped-twice",
+        ],
+    );
+    let mut client = ward.scheduler().await;
+    let first = client
+        .sign(leased(&["R-A", "R-B"], 1, "record", capped.clone()))
+        .await
+        .expect("within the cap")
+        .into_inner();
+    // The same request again (the reply was lost): the same signatures, though the cap of two
+    // is used up.
+    let again = client
+        .sign(leased(&["R-A", "R-B"], 1, "record", capped.clone()))
+        .await
+        .expect("a retry is answered, not counted")
+        .into_inner();
+    assert_eq!(first.signatures, again.signatures);
+    // A later lease of a record signed today signs anew (the first signature never reached a
+    // record) without counting it again.
+    let later = client
+        .sign(leased(&["R-A"], 2, "record", capped.clone()))
+        .await
+        .expect("the same record, counted once")
+        .into_inner();
+    assert_eq!(later.signatures.len(), 1);
+    // A third record is over the cap.
+    let status = client
+        .sign(leased(&["R-C"], 1, "record", capped.clone()))
+        .await
+        .expect_err("over the cap");
+    denied(&status, "allows 2 signatures a day; 2 used today");
+    // The same lease attempt over other bytes contradicts what was signed: refused.
+    let status = client
+        .sign(leased(&["R-B"], 1, "altered", capped))
+        .await
+        .expect_err("other bytes");
+    assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+    assert!(
+        status.message().contains("R-B") && status.message().contains("another document"),
+        "{status:?}"
+    );
+}

@@ -248,6 +248,7 @@ pub fn batch(signer: (&str, &str), procedure: &str, n: usize, delegation: Vec<u8
                 record_id: format!("R-{i}"),
                 procedure_code: procedure.into(),
                 content: format!("record {i}").into_bytes(),
+                attempt: 0,
             })
             .collect(),
     }

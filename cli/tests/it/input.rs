@@ -92,6 +92,7 @@ async fn every_bad_field_is_named() {
                     record_id: "R-9".into(),
                     procedure_code: "CT-BS".into(),
                     content: b"x".to_vec(),
+                    attempt: 0,
                 });
                 r
             },

@@ -181,13 +181,11 @@ impl Engine {
         // The signer service first: once it refuses, no signature can be made under the delegation,
         // whatever happens to the scheduler next.
         self.signer
-            .clone()
             .revoke_delegation(RevokeDelegationRequest {
                 delegation_id: id.to_string(),
                 reason: reason.to_string(),
             })
-            .await
-            .map_err(SchedError::Signer)?;
+            .await?;
         let delegation = self.store.revoke_delegation(id, reason, actor).await?;
         self.refresh_delegations(&delegation).await;
         Ok(delegation)
@@ -216,16 +214,16 @@ impl Engine {
         };
         let reply = self
             .signer
-            .clone()
             .sign_delegation(request)
             .await
             // The signing service names `delegation.not_after`; the caller sent `not_after`.
-            .map_err(|s| {
-                SchedError::signer_with_fields(s, |f| {
+            .map_err(|e| match e {
+                SchedError::Signer(s) => SchedError::signer_with_fields(s, |f| {
                     f.strip_prefix("delegation.").unwrap_or(f).to_string()
-                })
+                }),
+                other => other,
             })?;
-        Ok(reply.into_inner().signed_delegation)
+        Ok(reply.signed_delegation)
     }
 
     /// Checks a signer's PIN with the signer service and opens a session on the device whose
@@ -244,13 +242,11 @@ impl Engine {
                 ))
             })?;
         self.signer
-            .clone()
             .verify_pin(VerifyPinRequest {
                 signer_id: signer_id.to_string(),
                 pin: pin.to_string(),
             })
-            .await
-            .map_err(SchedError::Signer)?;
+            .await?;
         let (token, session) = self
             .sessions
             .create(signer_id, device, OffsetDateTime::now_utc());

@@ -28,15 +28,12 @@ impl Engine {
             .map_err(|_| SchedError::Internal(format!("audit entry {seq} has a malformed hash")))?;
         let reply = self
             .signer
-            .clone()
             .sign_checkpoint(SignCheckpointRequest {
                 chain_id: self.store.chain_id().await?,
                 seq,
                 head_hash,
             })
-            .await
-            .map_err(SchedError::Signer)?
-            .into_inner();
+            .await?;
         let signed_at = reply
             .signed_at
             .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t.seconds).ok())

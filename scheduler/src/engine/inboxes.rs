@@ -47,6 +47,12 @@ impl Inboxes {
         online
     }
 
+    /// Ends every stream (the scheduler is shutting down): each tablet sees its stream end and
+    /// reconnects, to this scheduler once it is back or to another replica.
+    pub fn close_all(&self) {
+        self.streams().clear();
+    }
+
     /// Sends `event` to every stream of `signer`; a stream that is full or closed is dropped.
     pub fn send(&self, signer: &str, event: StreamInboxResponse) {
         let mut streams = self.streams();

@@ -149,8 +149,17 @@ impl Engine {
         let (tx, rx) = mpsc::channel(WATCH_PAGE);
         let engine = self.clone();
         let mut changes = self.changes.subscribe();
+        let mut closing = self.closing.subscribe();
         tokio::spawn(async move {
             loop {
+                if *closing.borrow_and_update() {
+                    let _ = tx
+                        .send(Err(SchedError::Unavailable(format!(
+                            "the scheduler is shutting down; watch again after cursor {cursor}"
+                        ))))
+                        .await;
+                    return;
+                }
                 let page = match engine.store.events_after(&ward, cursor, WATCH_PAGE).await {
                     Ok(page) => page,
                     Err(e) => {
@@ -181,13 +190,17 @@ impl Engine {
                         }
                     }
                 };
-                match tokio::time::timeout(Duration::from_secs(15), wait).await {
-                    Ok(false) => return,
-                    Ok(true) | Err(_) => {
-                        if tx.is_closed() {
-                            return;
+                tokio::select! {
+                    woke = tokio::time::timeout(Duration::from_secs(15), wait) => match woke {
+                        Ok(false) => return,
+                        Ok(true) | Err(_) => {
+                            if tx.is_closed() {
+                                return;
+                            }
                         }
-                    }
+                    },
+                    // Shutting down: the loop's first check says so to the watcher.
+                    _ = closing.changed() => {}
                 }
             }
         });

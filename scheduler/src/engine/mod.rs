@@ -26,20 +26,19 @@ pub mod intake;
 pub mod sessions;
 pub mod signing;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use signq_proto::v1::signer_client::SignerClient;
 use time::{OffsetDateTime, UtcOffset};
 use tokio::sync::broadcast;
-use tonic::transport::Channel;
 
 use crate::balancer::{Balancer, BalancerConfig, SignerView};
 use crate::error::SchedError;
 use crate::model::Signer;
+use crate::signer_link::SignerLink;
 use crate::store::Store;
 use directory::Directory;
 use inboxes::Inboxes;
@@ -81,7 +80,7 @@ pub struct Engine {
     store: Arc<dyn Store>,
     balancer: Mutex<Balancer>,
     directory: RwLock<Directory>,
-    signer: SignerClient<Channel>,
+    signer: SignerLink,
     ca_chain: Vec<Vec<u8>>,
     settings: EngineSettings,
     sessions: Sessions,
@@ -99,6 +98,8 @@ pub struct Engine {
     checkpointing: tokio::sync::Mutex<()>,
     /// The wards' date whose signatures the balancer's daily caps count.
     day: Mutex<time::Date>,
+    /// Set when the scheduler is shutting down: open streams end at once.
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -110,7 +111,7 @@ impl Engine {
     /// return to the pool; leases that expired while the scheduler was down return too.
     pub async fn start(
         store: Arc<dyn Store>,
-        signer: SignerClient<Channel>,
+        signer: SignerLink,
         ca_chain: Vec<Vec<u8>>,
         balancer: BalancerConfig,
         settings: EngineSettings,
@@ -144,6 +145,7 @@ impl Engine {
             leases: Mutex::new(HashMap::new()),
             expiries: expiry::Expiries::default(),
             checkpointing: tokio::sync::Mutex::new(()),
+            closing: tokio::sync::watch::Sender::new(false),
             day: Mutex::new(OffsetDateTime::now_utc().to_offset(settings_offset).date()),
         });
         expiry::spawn(Arc::downgrade(&engine));
@@ -196,6 +198,11 @@ impl Engine {
         &self.store
     }
 
+    /// The link to the signing service.
+    pub fn signer(&self) -> &SignerLink {
+        &self.signer
+    }
+
     /// Signer sessions.
     pub fn sessions(&self) -> &Sessions {
         &self.sessions
@@ -225,6 +232,13 @@ impl Engine {
         let held = lock(&self.leases).remove(id)?;
         self.expiries.remove(id, held.attempt, held.expires_at);
         Some(held)
+    }
+
+    /// Ends every open stream, inbox and watch alike, so that a shutdown does not wait for them
+    /// and their clients resume at once (elsewhere, or here once the scheduler is back).
+    pub fn close_streams(&self) {
+        self.closing.send_replace(true);
+        self.inboxes.close_all();
     }
 
     /// Tells watchers of `ward` that its event log grew.

@@ -234,6 +234,9 @@ impl Engine {
                     record_id: p.record.meta.id.clone(),
                     procedure_code: p.record.meta.procedure_code.clone(),
                     content,
+                    // The signing service answers a retry of the same lease attempt with the
+                    // signature it already made (one whose reply was lost with a crash).
+                    attempt: p.attempt,
                 });
             }
             let request = SignRequest {
@@ -242,15 +245,7 @@ impl Engine {
                 delegation: signed_delegation.clone(),
                 documents,
             };
-            let started = std::time::Instant::now();
-            let reply = self
-                .signer
-                .clone()
-                .sign(request)
-                .await
-                .map_err(SchedError::Signer)?
-                .into_inner();
-            crate::metrics::signer_call(started.elapsed());
+            let reply = self.signer.sign(request).await?;
             if reply.signatures.len() != part.len() {
                 return Err(SchedError::Internal(format!(
                     "the signer service returned {} signatures for {} documents; none was stored",
@@ -344,90 +339,33 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use signq_proto::v1 as pb;
-    use signq_proto::v1::signer_client::SignerClient;
-    use signq_proto::v1::signer_server::{Signer, SignerServer};
-    use tonic::{Request, Response, Status};
 
     use super::*;
     use crate::engine::intake::Submission;
-    use crate::engine::testing::{DIRECTOR, engine};
+    use crate::engine::testing::{DIRECTOR, FakeSigner, engine};
     use crate::model::Priority;
+    use crate::signer_link::LinkSettings;
 
-    /// A signing service that signs only the first document of every batch.
-    struct Short;
-
-    #[tonic::async_trait]
-    impl Signer for Short {
-        async fn sign(
-            &self,
-            request: Request<pb::SignRequest>,
-        ) -> Result<Response<pb::SignResponse>, Status> {
-            let first = request.into_inner().documents.into_iter().next();
-            Ok(Response::new(pb::SignResponse {
-                signatures: first
-                    .map(|d| pb::DocumentSignature {
-                        record_id: d.record_id,
-                        cms: b"signature".to_vec(),
-                        signing_time: None,
-                    })
-                    .into_iter()
-                    .collect(),
-            }))
-        }
-        async fn verify_pin(
-            &self,
-            _: Request<pb::VerifyPinRequest>,
-        ) -> Result<Response<pb::VerifyPinResponse>, Status> {
-            Err(Status::unimplemented("not in this test"))
-        }
-        async fn sign_delegation(
-            &self,
-            _: Request<pb::SignDelegationRequest>,
-        ) -> Result<Response<pb::SignDelegationResponse>, Status> {
-            Err(Status::unimplemented("not in this test"))
-        }
-        async fn get_signer_key(
-            &self,
-            _: Request<pb::GetSignerKeyRequest>,
-        ) -> Result<Response<pb::GetSignerKeyResponse>, Status> {
-            Err(Status::unimplemented("not in this test"))
-        }
-        async fn list_signer_keys(
-            &self,
-            _: Request<pb::ListSignerKeysRequest>,
-        ) -> Result<Response<pb::ListSignerKeysResponse>, Status> {
-            Err(Status::unimplemented("not in this test"))
-        }
-        async fn revoke_delegation(
-            &self,
-            _: Request<pb::RevokeDelegationRequest>,
-        ) -> Result<Response<pb::RevokeDelegationResponse>, Status> {
-            Err(Status::unimplemented("not in this test"))
-        }
-        async fn sign_checkpoint(
-            &self,
-            _: Request<pb::SignCheckpointRequest>,
-        ) -> Result<Response<pb::SignCheckpointResponse>, Status> {
-            Err(Status::unimplemented("not in this test"))
-        }
+    /// Signs only the first document of every batch.
+    fn short(request: pb::SignRequest) -> Result<pb::SignResponse, tonic::Status> {
+        let first = request.documents.into_iter().next();
+        Ok(pb::SignResponse {
+            signatures: first
+                .map(|d| pb::DocumentSignature {
+                    record_id: d.record_id,
+                    cms: b"signature".to_vec(),
+                    signing_time: None,
+                })
+                .into_iter()
+                .collect(),
+        })
     }
 
     #[tokio::test]
     async fn a_signing_service_that_returns_fewer_signatures_signs_nothing() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        tokio::spawn(
-            tonic::transport::Server::builder()
-                .add_service(SignerServer::new(Short))
-                .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
-        );
-        let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-            .expect("endpoint")
-            .connect_lazy();
+        let signer = FakeSigner { sign: Some(short) }.link(LinkSettings::default());
         let dir = tempfile::tempdir().expect("tempdir");
-        let engine = engine(&dir, SignerClient::new(channel)).await;
+        let engine = engine(&dir, signer).await;
         let mut ids = Vec::new();
         for key in ["a", "b"] {
             let submission = Submission {
@@ -464,5 +402,52 @@ mod tests {
             assert_eq!(record.state, RecordState::Leased, "{id}");
         }
         assert_eq!(engine.leased_to(DIRECTOR).len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_hung_signing_service_fails_approval_and_sign_in_unavailable_leaving_the_lease() {
+        let quick = LinkSettings {
+            sign: std::time::Duration::from_millis(300),
+            other: std::time::Duration::from_millis(300),
+            ..LinkSettings::default()
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let engine = engine(&dir, FakeSigner::HUNG.link(quick)).await;
+        let submission = Submission {
+            ward: "w".into(),
+            procedure_code: "DD-BD".into(),
+            title: "Record".into(),
+            document: b"doc".to_vec(),
+            deadline: None,
+            priority: Priority::Normal,
+            idempotency_key: "k".into(),
+        };
+        let (record, _) = engine
+            .submit(submission, Actor::Intake("desk".into()))
+            .await
+            .expect("submit");
+        assert_eq!(engine.dispatch_signer(DIRECTOR, 10).await.len(), 1);
+        let approval = engine
+            .approve(DIRECTOR, vec![record.meta.id.clone()], "246810".into())
+            .await
+            .expect_err("no answer");
+        let status = tonic::Status::from(approval);
+        assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
+        assert!(
+            signq_kit::limit::retry_after(&status).is_some(),
+            "{status:?}"
+        );
+        let sign_in = engine
+            .sign_in(DIRECTOR, "246810", "device")
+            .await
+            .expect_err("no answer");
+        assert_eq!(
+            tonic::Status::from(sign_in).code(),
+            tonic::Code::Unavailable
+        );
+        // Nothing changed: the record is still leased to the director, ready for a retry.
+        let stored = engine.store().get(&record.meta.id).await.expect("get");
+        assert_eq!(stored.expect("record").state, RecordState::Leased);
+        assert_eq!(engine.leased_to(DIRECTOR), vec![record.meta.id]);
     }
 }

@@ -5,13 +5,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use signq_proto::v1::signer_client::SignerClient;
+use signq_proto::v1 as pb;
+use signq_proto::v1::signer_server::{Signer as SignerService, SignerServer};
 use time::OffsetDateTime;
-use tonic::transport::Channel;
+use tonic::{Request, Response, Status};
 
 use super::{Engine, EngineSettings};
 use crate::balancer::BalancerConfig;
 use crate::model::{Actor, Delegation, Procedure, Signer, SignerRole, Ward};
+use crate::signer_link::{LinkSettings, SignerLink, TransportError};
 use crate::store::Store;
 use crate::store::sqlite::SqliteStore;
 
@@ -20,12 +22,95 @@ pub(crate) const DIRECTOR: &str = "w/director";
 pub(crate) const DEPUTY: &str = "w/deputy";
 
 /// A signing client that connects only when used, to an address where nothing listens.
-pub(crate) fn unused_signer() -> SignerClient<Channel> {
-    SignerClient::new(tonic::transport::Endpoint::from_static("http://127.0.0.1:9").connect_lazy())
+pub(crate) fn unused_signer() -> SignerLink {
+    SignerLink::over_channel(
+        tonic::transport::Endpoint::from_static("http://127.0.0.1:9").connect_lazy(),
+        LinkSettings::default(),
+        1 << 20,
+        1 << 20,
+    )
+}
+
+/// A signing service for tests: Sign answers with `sign`, or never answers (`None`); every other
+/// call never answers either.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FakeSigner {
+    pub(crate) sign: Option<fn(pb::SignRequest) -> Result<pb::SignResponse, Status>>,
+}
+
+impl FakeSigner {
+    /// A signing service that is there but never answers (hung, or stopped).
+    pub(crate) const HUNG: FakeSigner = FakeSigner { sign: None };
+
+    /// A link to this service in the same process, with `settings`.
+    pub(crate) fn link(self, settings: LinkSettings) -> SignerLink {
+        let service = tower::ServiceBuilder::new()
+            .map_err(|never: std::convert::Infallible| -> TransportError { match never {} })
+            .service(SignerServer::new(self));
+        SignerLink::new(
+            tower::util::BoxCloneSyncService::new(service),
+            settings,
+            1 << 20,
+            1 << 20,
+        )
+    }
+}
+
+async fn never<T>() -> Result<Response<T>, Status> {
+    std::future::pending().await
+}
+
+#[tonic::async_trait]
+impl SignerService for FakeSigner {
+    async fn sign(
+        &self,
+        request: Request<pb::SignRequest>,
+    ) -> Result<Response<pb::SignResponse>, Status> {
+        match self.sign {
+            Some(sign) => sign(request.into_inner()).map(Response::new),
+            None => never().await,
+        }
+    }
+    async fn verify_pin(
+        &self,
+        _: Request<pb::VerifyPinRequest>,
+    ) -> Result<Response<pb::VerifyPinResponse>, Status> {
+        never().await
+    }
+    async fn sign_delegation(
+        &self,
+        _: Request<pb::SignDelegationRequest>,
+    ) -> Result<Response<pb::SignDelegationResponse>, Status> {
+        never().await
+    }
+    async fn get_signer_key(
+        &self,
+        _: Request<pb::GetSignerKeyRequest>,
+    ) -> Result<Response<pb::GetSignerKeyResponse>, Status> {
+        never().await
+    }
+    async fn list_signer_keys(
+        &self,
+        _: Request<pb::ListSignerKeysRequest>,
+    ) -> Result<Response<pb::ListSignerKeysResponse>, Status> {
+        never().await
+    }
+    async fn revoke_delegation(
+        &self,
+        _: Request<pb::RevokeDelegationRequest>,
+    ) -> Result<Response<pb::RevokeDelegationResponse>, Status> {
+        never().await
+    }
+    async fn sign_checkpoint(
+        &self,
+        _: Request<pb::SignCheckpointRequest>,
+    ) -> Result<Response<pb::SignCheckpointResponse>, Status> {
+        never().await
+    }
 }
 
 /// The ward, in a store in `dir`, and an engine over it with `signer` as its signing client.
-pub(crate) async fn engine(dir: &tempfile::TempDir, signer: SignerClient<Channel>) -> Arc<Engine> {
+pub(crate) async fn engine(dir: &tempfile::TempDir, signer: SignerLink) -> Arc<Engine> {
     let store = Arc::new(SqliteStore::open(&dir.path().join("s.db")).expect("store"));
     let system = || Actor::System;
     store

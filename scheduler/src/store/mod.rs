@@ -21,7 +21,7 @@ use crate::model::{
 pub use audit::{AuditEntry, Checkpoint};
 
 /// Why the store refused or failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// No such record (or ward, signer, delegation), named.
     #[error("{0} not found")]
@@ -40,9 +40,29 @@ pub enum StoreError {
     /// Too many writes are waiting; this one was shed without being written. Retry shortly.
     #[error("the store is saturated; the write was shed")]
     Overloaded,
+    /// The disk holding the store is full: nothing of the operation was written, and writes
+    /// succeed again once space is freed (no restart needed).
+    #[error("store: the disk is full ({0})")]
+    Full(String),
+    /// The store's data is damaged: a page SQLite cannot read, or bytes that no longer match the
+    /// hash recorded when they were written. Nothing damaged is served.
+    #[error("store: damaged data: {0}")]
+    Damaged(String),
     /// The database failed; nothing of the operation was written.
     #[error("store: {0}")]
     Backend(String),
+}
+
+impl StoreError {
+    /// The same error, its message prefixed with `context` (a file, an operation).
+    pub fn context(self, context: impl std::fmt::Display) -> StoreError {
+        match self {
+            StoreError::Full(m) => StoreError::Full(format!("{context}: {m}")),
+            StoreError::Damaged(m) => StoreError::Damaged(format!("{context}: {m}")),
+            StoreError::Backend(m) => StoreError::Backend(format!("{context}: {m}")),
+            other => other,
+        }
+    }
 }
 
 /// Counts for a ward's statistics.
@@ -159,4 +179,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn put_checkpoint(&self, checkpoint: Checkpoint) -> Result<(), StoreError>;
     /// The newest checkpoint, if any.
     async fn latest_checkpoint(&self) -> Result<Option<Checkpoint>, StoreError>;
+    /// Writes a heartbeat through the same path as every change: Ok while the store takes
+    /// writes (health's probe).
+    async fn probe(&self) -> Result<(), StoreError>;
 }

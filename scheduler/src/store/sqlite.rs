@@ -70,7 +70,7 @@ impl SqliteStore {
     /// Opens the database at `path`, creating the file (and its directory) and the schema if
     /// needed, and starts the writer thread.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
-        let conn = schema::open_writer(path)?;
+        let conn = schema::open_writer(path).map_err(|e| e.context(path.display()))?;
         let commits = Arc::new(AtomicU64::new(0));
         let (jobs, writer) = writer::spawn(conn, Arc::clone(&commits))?;
         let readers = Arc::new(ReadPool {
@@ -353,5 +353,20 @@ impl Store for SqliteStore {
 
     async fn latest_checkpoint(&self) -> Result<Option<Checkpoint>, StoreError> {
         self.read(|conn| checkpoints::latest(conn)).await
+    }
+
+    async fn probe(&self) -> Result<(), StoreError> {
+        self.write(|cx| {
+            let at = codec::db_time(cx.now, "the probe's time")?;
+            cx.conn
+                .execute(
+                    "INSERT INTO meta (key, value) VALUES ('probed_at', ?1)
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    [at.to_string()],
+                )
+                .map_err(codec::backend("writing the health probe"))?;
+            Ok(())
+        })
+        .await
     }
 }

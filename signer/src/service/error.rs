@@ -6,8 +6,12 @@ use time::OffsetDateTime;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
+use super::state::StateError;
 use crate::delegation::signed::rfc3339;
 use crate::delegation::{DelegationError, Refusal};
+
+/// When a caller refused for a full disk should try again.
+const STATE_FULL_RETRY: Duration = Duration::from_secs(30);
 
 /// Why a call to the signer service failed.
 #[derive(Debug, thiserror::Error)]
@@ -47,9 +51,33 @@ pub enum SignError {
     /// An audit checkpoint contradicts the last one signed for its chain.
     #[error("audit checkpoint refused: {0}")]
     Checkpoint(crate::service::state::CheckpointRefusal),
+    /// A repeated lease attempt contradicts the signature kept for it (another signer, other
+    /// bytes): nothing was signed.
+    #[error("{0}")]
+    Contradicts(String),
+    /// The disk under the service's state database is full: nothing was signed or recorded.
+    /// Calls succeed again once space is freed.
+    #[error("the signing service's disk is full; nothing was signed ({0})")]
+    StateFull(String),
+    /// The service's state database is damaged; nothing was signed.
+    #[error("the signing service's state is damaged: {0}")]
+    StateDamaged(String),
     /// Something on the service's side failed; the batch was not signed.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl From<StateError> for SignError {
+    fn from(e: StateError) -> SignError {
+        if e.is_disk_full() {
+            ::metrics::counter!(super::metrics::DISK_FULL).increment(1);
+            SignError::StateFull(e.to_string())
+        } else if e.is_damaged() {
+            SignError::StateDamaged(e.to_string())
+        } else {
+            SignError::Internal(e.to_string())
+        }
+    }
 }
 
 impl SignError {
@@ -77,6 +105,9 @@ impl SignError {
                 Refusal::Missing { .. } => "delegation_missing",
             },
             SignError::Checkpoint(_) => "checkpoint_refused",
+            SignError::Contradicts(_) => "lease_contradicted",
+            SignError::StateFull(_) => "disk_full",
+            SignError::StateDamaged(_) => "state_damaged",
             SignError::Internal(_) => "internal",
         }
     }
@@ -124,7 +155,11 @@ impl From<SignError> for Status {
             SignError::Delegation(_)
             | SignError::Refused(_)
             | SignError::CertificateUnusable { .. } => Status::permission_denied(message),
-            SignError::Checkpoint(_) => Status::failed_precondition(message),
+            SignError::Checkpoint(_) | SignError::Contradicts(_) => {
+                Status::failed_precondition(message)
+            }
+            SignError::StateFull(_) => signq_kit::limit::unavailable(&message, STATE_FULL_RETRY),
+            SignError::StateDamaged(_) => Status::data_loss(message),
             SignError::Internal(_) => Status::internal(message),
         }
     }

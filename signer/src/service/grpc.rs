@@ -1,5 +1,6 @@
-//! The `signq.v1.Signer` gRPC service: request validation, PIN and lockout, delegation checks,
-//! rate limits, then the batch signed on a blocking thread.
+//! The `signq.v1.Signer` gRPC service: its calls, the PIN check and lockout every signing call
+//! goes through, and the service's shared parts. A Sign call's own steps are in
+//! [`super::batch`].
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -8,10 +9,10 @@ use prost_types::Timestamp;
 use signq_kit::identity::Role;
 use signq_proto::v1::signer_server::Signer;
 use signq_proto::v1::{
-    DocumentSignature, GetSignerKeyRequest, GetSignerKeyResponse, ListSignerKeysRequest,
-    ListSignerKeysResponse, RevokeDelegationRequest, RevokeDelegationResponse,
-    SignCheckpointRequest, SignCheckpointResponse, SignDelegationRequest, SignDelegationResponse,
-    SignRequest, SignResponse, SignerKey, SignerRole, VerifyPinRequest, VerifyPinResponse,
+    GetSignerKeyRequest, GetSignerKeyResponse, ListSignerKeysRequest, ListSignerKeysResponse,
+    RevokeDelegationRequest, RevokeDelegationResponse, SignCheckpointRequest,
+    SignCheckpointResponse, SignDelegationRequest, SignDelegationResponse, SignRequest,
+    SignResponse, SignerKey, SignerRole, VerifyPinRequest, VerifyPinResponse,
 };
 use time::OffsetDateTime;
 use tonic::{Request, Response, Status};
@@ -22,26 +23,24 @@ use super::error::SignError;
 use super::limits::Limits;
 use super::metrics;
 use super::state::{FailureOutcome, State};
-use crate::cms::{CmsSigner, TrustStore, check_signing_certificate};
-use crate::delegation::attributes::{acting_under, content_hint, record_description};
-use crate::delegation::document::is_procedure_code;
-use crate::delegation::{DelegationDoc, KIND, Refusal, SignedDelegation};
+use crate::cms::{CmsSigner, check_signing_certificate};
+use crate::delegation::{DelegationDoc, KIND};
 use crate::keystore::{Keystore, KeystoreError, SignerEntry};
 
 /// The service's shared parts.
 #[derive(Debug)]
 pub struct SignerService {
-    config: SignerConfig,
+    pub(super) config: SignerConfig,
     keystore: Arc<Keystore>,
     state: Arc<State>,
-    limits: Limits,
+    pub(super) limits: Limits,
     attempts: Attempts,
     /// The service's own key and certificate, which sign audit checkpoints.
     checkpoints: CmsSigner,
 }
 
 /// Longest accepted record id, signer id and delegation id.
-const MAX_ID_LEN: usize = 200;
+pub(super) const MAX_ID_LEN: usize = 200;
 
 impl SignerService {
     /// A service over an opened keystore and state; `checkpoints` is the service's own signer
@@ -69,7 +68,7 @@ impl SignerService {
     }
 
     /// Runs `f` with the state on a blocking thread.
-    async fn db<T: Send + 'static>(
+    pub(super) async fn db<T: Send + 'static>(
         &self,
         f: impl FnOnce(&State) -> Result<T, super::state::StateError> + Send + 'static,
     ) -> Result<T, SignError> {
@@ -77,63 +76,23 @@ impl SignerService {
         tokio::task::spawn_blocking(move || f(&state))
             .await
             .map_err(|e| SignError::Internal(e.to_string()))?
-            .map_err(|e| SignError::Internal(e.to_string()))
+            .map_err(SignError::from)
     }
 
-    fn validate(&self, req: &SignRequest) -> Result<(), SignError> {
-        validate_credentials(&req.signer_id, &req.pin)?;
-        if req.documents.is_empty() {
-            return Err(SignError::invalid("documents", "the batch is empty"));
-        }
-        if req.documents.len() > self.config.max_batch {
-            return Err(SignError::invalid(
-                "documents",
-                format!(
-                    "{} documents; a batch holds at most {}",
-                    req.documents.len(),
-                    self.config.max_batch
-                ),
-            ));
-        }
-        for (i, doc) in req.documents.iter().enumerate() {
-            if doc.record_id.is_empty() || doc.record_id.len() > MAX_ID_LEN {
-                return Err(SignError::invalid(
-                    format!("documents[{i}].record_id"),
-                    "is empty or longer than 200 bytes",
-                ));
-            }
-            if !is_procedure_code(&doc.procedure_code) {
-                return Err(SignError::invalid(
-                    format!("documents[{i}].procedure_code"),
-                    format!(
-                        "{} is not a procedure code (2-16 of A-Z, 0-9, -)",
-                        signq_kit::echo::shown(&doc.procedure_code)
-                    ),
-                ));
-            }
-            if doc.content.is_empty() {
-                return Err(SignError::invalid(
-                    format!("documents[{i}].content"),
-                    "is empty",
-                ));
-            }
-            if doc.content.len() > self.config.max_document_bytes {
-                return Err(SignError::invalid(
-                    format!("documents[{i}].content"),
-                    format!(
-                        "{} bytes; a document holds at most {}",
-                        doc.content.len(),
-                        self.config.max_document_bytes
-                    ),
-                ));
-            }
-        }
-        Ok(())
+    /// Whether the state database takes writes (the health probe).
+    pub async fn probe(&self) -> bool {
+        self.db(|s| s.probe(OffsetDateTime::now_utc()))
+            .await
+            .is_ok()
     }
 
     /// Unlocks the key, counting a wrong PIN towards the lockout. The signer's checks take turns
     /// (see [`Attempts`]), so the lockout read here and the failure recorded below are one step.
-    async fn unlock(&self, entry: &SignerEntry, pin: String) -> Result<CmsSigner, SignError> {
+    pub(super) async fn unlock(
+        &self,
+        entry: &SignerEntry,
+        pin: String,
+    ) -> Result<CmsSigner, SignError> {
         let signer = entry.signer_id.clone();
         let _turn = self.attempts.turn(&signer).await;
         if let Some(until) = self
@@ -189,106 +148,10 @@ impl SignerService {
             Err(other) => Err(SignError::Internal(other.to_string())),
         }
     }
-
-    /// Checks a deputy's delegation against every document; returns it for the signatures.
-    async fn check_delegation(
-        &self,
-        entry: &SignerEntry,
-        req: &SignRequest,
-        trust: &TrustStore,
-        now: OffsetDateTime,
-    ) -> Result<SignedDelegation, SignError> {
-        let delegation = SignedDelegation::verify(&req.delegation, trust)?;
-        let id = delegation.doc.id.clone();
-        if let Some((at, reason)) = self.db(move |s| s.revocation(&id)).await? {
-            return Err(Refusal::Revoked {
-                id: delegation.doc.id.clone(),
-                at: crate::delegation::signed::rfc3339(at),
-                reason,
-            }
-            .into());
-        }
-        for doc in &req.documents {
-            delegation.authorizes(
-                &entry.signer_id,
-                &entry.ward,
-                &doc.record_id,
-                &doc.procedure_code,
-                now,
-            )?;
-        }
-        Ok(delegation)
-    }
-
-    async fn sign_batch(
-        &self,
-        req: SignRequest,
-    ) -> Result<(Role, Vec<DocumentSignature>), SignError> {
-        self.validate(&req)?;
-        let entry = self.entry(&req.signer_id)?;
-        if entry.role == Role::Director && !req.delegation.is_empty() {
-            return Err(SignError::invalid(
-                "delegation",
-                "a director signs under their own authority; leave it empty",
-            ));
-        }
-        if entry.role == Role::Deputy && req.delegation.is_empty() {
-            return Err(Refusal::Missing {
-                signer: entry.signer_id.clone(),
-            }
-            .into());
-        }
-        // The CA and CRL are re-read for every batch, so a revocation takes effect at once.
-        let trust = crate::trust::load(&self.config.tls.ca, self.config.tls.crl.as_deref())
-            .map_err(|e| SignError::Internal(e.to_string()))?;
-        let now = OffsetDateTime::now_utc();
-        check_signing_certificate(&trust, &entry.cert_der, now).map_err(|e| {
-            SignError::CertificateUnusable {
-                signer: entry.signer_id.clone(),
-                reason: e.to_string(),
-            }
-        })?;
-        let key = self.unlock(&entry, req.pin.clone()).await?;
-        let delegation = match entry.role {
-            Role::Deputy => Some(self.check_delegation(&entry, &req, &trust, now).await?),
-            _ => None,
-        };
-        let batch = req.documents.len() as u32;
-        self.limits
-            .signatures(&entry.signer_id, batch)
-            .map_err(|retry_after| SignError::RateLimited {
-                what: "signatures for this signer",
-                retry_after,
-            })?;
-        if let Some(d) = delegation.as_ref().filter(|d| d.doc.daily_cap > 0) {
-            let (id, cap) = (d.doc.id.clone(), d.doc.daily_cap);
-            let day = now.to_offset(self.config.utc_offset).date().to_string();
-            if let Err(used) = self
-                .db(move |s| s.reserve_daily(&id, &day, batch, cap))
-                .await?
-            {
-                return Err(Refusal::DailyCapReached {
-                    id: d.doc.id.clone(),
-                    cap,
-                    used,
-                    batch,
-                }
-                .into());
-            }
-        }
-        let role = entry.role;
-        let ward = entry.ward.clone();
-        let claim = delegation.map(|d| (d.doc.id, d.doc.director_id));
-        let signatures =
-            tokio::task::spawn_blocking(move || sign_documents(&key, req, &ward, claim, now))
-                .await
-                .map_err(|e| SignError::Internal(e.to_string()))??;
-        Ok((role, signatures))
-    }
 }
 
 /// Checks the form of a signer id and PIN.
-fn validate_credentials(signer_id: &str, pin: &str) -> Result<(), SignError> {
+pub(super) fn validate_credentials(signer_id: &str, pin: &str) -> Result<(), SignError> {
     if signer_id.is_empty() {
         return Err(SignError::invalid("signer_id", "is empty"));
     }
@@ -301,46 +164,7 @@ fn validate_credentials(signer_id: &str, pin: &str) -> Result<(), SignError> {
     crate::pin::check(pin).map_err(|e| SignError::invalid("pin", e.to_string()))
 }
 
-/// Signs every document of the batch; the key is dropped (and its PKCS#8 buffer was zeroized)
-/// when this returns.
-fn sign_documents(
-    key: &CmsSigner,
-    req: SignRequest,
-    ward: &str,
-    claim: Option<(String, String)>,
-    now: OffsetDateTime,
-) -> Result<Vec<DocumentSignature>, SignError> {
-    let internal = |e: &dyn std::fmt::Display| SignError::Internal(e.to_string());
-    let acting = claim
-        .map(|(id, director)| acting_under(&id, &director))
-        .transpose()
-        .map_err(|e| internal(&e))?;
-    let signing_time = timestamp(now);
-    req.documents
-        .into_iter()
-        .map(|doc| {
-            let mut attrs = vec![
-                content_hint(record_description(
-                    &doc.record_id,
-                    &doc.procedure_code,
-                    ward,
-                ))
-                .map_err(|e| internal(&e))?,
-            ];
-            attrs.extend(acting.clone());
-            let cms = key
-                .sign_detached(&doc.content, now, &attrs)
-                .map_err(|e| internal(&e))?;
-            Ok(DocumentSignature {
-                record_id: doc.record_id,
-                cms,
-                signing_time: Some(signing_time),
-            })
-        })
-        .collect()
-}
-
-fn timestamp(t: OffsetDateTime) -> Timestamp {
+pub(super) fn timestamp(t: OffsetDateTime) -> Timestamp {
     Timestamp {
         seconds: t.unix_timestamp(),
         nanos: 0,
@@ -362,14 +186,18 @@ impl Signer for SignerService {
         let req = request.into_inner();
         let signer_id = req.signer_id.clone();
         match self.sign_batch(req).await {
-            Ok((role, signatures)) => {
+            Ok(signed) => {
+                let documents = signed.signatures.len();
                 metrics::signed(
-                    role.as_str(),
-                    signatures.len(),
+                    signed.role.as_str(),
+                    signed.made,
+                    documents - signed.made,
                     started.elapsed().as_secs_f64(),
                 );
-                tracing::info!(signer = %signer_id, documents = signatures.len(), "batch signed");
-                Ok(Response::new(SignResponse { signatures }))
+                tracing::info!(signer = %signer_id, documents, made = signed.made, "batch signed");
+                Ok(Response::new(SignResponse {
+                    signatures: signed.signatures,
+                }))
             }
             Err(error) => {
                 metrics::refused(error.reason());
@@ -603,7 +431,7 @@ impl SignerService {
     }
 
     /// The keystore entry of a signer.
-    fn entry(&self, signer_id: &str) -> Result<SignerEntry, SignError> {
+    pub(super) fn entry(&self, signer_id: &str) -> Result<SignerEntry, SignError> {
         self.keystore.get(signer_id).map_err(|e| match e {
             KeystoreError::UnknownSigner(s) => SignError::UnknownSigner(s),
             other => SignError::Internal(other.to_string()),

@@ -1,6 +1,8 @@
 //! The signer service's metrics, all prefixed `signq_signer_`, described once at start-up.
 
-use metrics::{Unit, counter, describe_counter, describe_histogram, histogram};
+use metrics::{
+    Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram,
+};
 
 /// Signatures made, by signer role.
 pub const SIGNATURES: &str = "signq_signer_signatures_total";
@@ -16,6 +18,12 @@ pub const REFUSALS: &str = "signq_signer_refusals_total";
 pub const SIGN_SECONDS: &str = "signq_signer_sign_duration_seconds";
 /// Time to unlock a key with a PIN (key derivation and decryption), in seconds.
 pub const UNLOCK_SECONDS: &str = "signq_signer_key_unlock_duration_seconds";
+/// Signatures answered from the ledger: a repeated request for a lease attempt already signed.
+pub const REPLAYED: &str = "signq_signer_signatures_replayed_total";
+/// Calls refused because the disk under the state database is full.
+pub const DISK_FULL: &str = "signq_signer_state_disk_full_total";
+/// 1 while the state database takes writes (the health probe), else 0.
+pub const STATE_UP: &str = "signq_signer_state_up";
 /// Documents per batch.
 pub const BATCH_SIZE: &str = "signq_signer_batch_documents";
 
@@ -44,8 +52,23 @@ pub fn describe() {
         "Time to unlock a key with the PIN."
     );
     describe_histogram!(BATCH_SIZE, Unit::Count, "Documents per signed batch.");
+    describe_counter!(
+        REPLAYED,
+        Unit::Count,
+        "Signatures answered from the ledger for a lease attempt signed before (a retry)."
+    );
+    describe_counter!(
+        DISK_FULL,
+        Unit::Count,
+        "Calls refused because the disk under the state database is full."
+    );
+    describe_gauge!(
+        STATE_UP,
+        Unit::Count,
+        "1 while the state database takes writes, else 0."
+    );
     // Make the counters visible at zero, so alerts and dashboards see them before the first event.
-    for name in [PIN_FAILURES, LOCKOUTS] {
+    for name in [PIN_FAILURES, LOCKOUTS, REPLAYED, DISK_FULL] {
         counter!(name).increment(0);
     }
 }
@@ -55,10 +78,16 @@ pub fn refused(reason: &'static str) {
     counter!(REFUSALS, "reason" => reason).increment(1);
 }
 
-/// Records a signed batch.
-pub fn signed(role: &'static str, documents: usize, seconds: f64) {
-    counter!(SIGNATURES, "role" => role).increment(documents as u64);
+/// Records a signed batch: `made` signatures made now, `replayed` answered from the ledger.
+pub fn signed(role: &'static str, made: usize, replayed: usize, seconds: f64) {
+    counter!(SIGNATURES, "role" => role).increment(made as u64);
+    counter!(REPLAYED).increment(replayed as u64);
     counter!(BATCHES).increment(1);
-    histogram!(BATCH_SIZE).record(documents as f64);
+    histogram!(BATCH_SIZE).record((made + replayed) as f64);
     histogram!(SIGN_SECONDS).record(seconds);
+}
+
+/// What the state probe found.
+pub fn state_up(up: bool) {
+    gauge!(STATE_UP).set(if up { 1.0 } else { 0.0 });
 }

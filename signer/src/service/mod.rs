@@ -5,15 +5,19 @@
 //! - [`config`]: settings and defaults.
 //! - [`attempts`]: one PIN check at a time per signer, so wrong PINs are counted exactly.
 //! - [`grpc`]: the `Signer` service.
+//! - [`batch`]: one Sign call, from request to signatures.
+//! - [`ledger`]: signatures kept per lease attempt, so a retry is answered, not signed again.
 //! - [`error`]: failures and their gRPC statuses (the one mapping).
 //! - [`state`]: durable lockouts, revoked delegations, daily use (SQLite).
 //! - [`limits`]: per-signer rate limits (governor).
 //! - [`metrics`]: metric names and help.
 
 pub mod attempts;
+pub mod batch;
 pub mod config;
 pub mod error;
 pub mod grpc;
+pub mod ledger;
 pub mod limits;
 pub mod metrics;
 pub mod state;
@@ -59,6 +63,21 @@ const STREAMS: &[&str] = &[
     "/grpc.health.v1.Health/Watch",
     "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
 ];
+
+/// How often the state database is probed for health.
+const STATE_PROBE_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Health of the Signer service and the server as a whole: SERVING while the state takes writes.
+async fn report_state(health: &tonic_health::server::HealthReporter, up: bool) {
+    metrics::state_up(up);
+    let status = if up {
+        tonic_health::ServingStatus::Serving
+    } else {
+        tonic_health::ServingStatus::NotServing
+    };
+    health.set_service_status("", status).await;
+    health.set_service_status("signq.v1.Signer", status).await;
+}
 
 /// The service's own key and certificate as a CMS signer, for audit checkpoints.
 fn own_signer(config: &SignerConfig) -> Result<crate::cms::CmsSigner, ServiceError> {
@@ -111,7 +130,23 @@ pub async fn run(
     });
 
     let (health, health_service) = tonic_health::server::health_reporter();
-    health.set_serving::<SignerServer<SignerService>>().await;
+    // The service serves while its state database takes writes: probed now and then every few
+    // seconds, so a full or vanished disk shows in health, and so does its return.
+    report_state(&health, service.probe().await).await;
+    let probes = {
+        let (health, service) = (health.clone(), Arc::downgrade(&service));
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(STATE_PROBE_EVERY);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                let Some(service) = service.upgrade() else {
+                    return;
+                };
+                report_state(&health, service.probe().await).await;
+            }
+        })
+    };
     let reflection = signq_proto::reflection(&["signq.v1.Signer"])
         .map_err(|e| ServiceError::Reflection(e.to_string()))?;
     let signer = SignerServer::from_arc(service)
@@ -127,9 +162,8 @@ pub async fn run(
     tracing::info!(?addr, "signer service listening (mutual TLS)");
     let drain = async move {
         shutdown.await;
-        health
-            .set_not_serving::<SignerServer<SignerService>>()
-            .await;
+        probes.abort();
+        report_state(&health, false).await;
     };
     let guard = GuardLayer::new(guard::Limits {
         service: "signer",

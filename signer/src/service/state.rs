@@ -12,12 +12,45 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, params};
 use time::OffsetDateTime;
 
+use super::ledger::Capped;
 use crate::pin::LockoutPolicy;
 
 /// Why the state could not be read or written.
 #[derive(Debug, thiserror::Error)]
-#[error("signer state database: {0}")]
-pub struct StateError(#[from] rusqlite::Error);
+pub enum StateError {
+    /// The database at `path` could not be opened or set up.
+    #[error("signer state database {path}: {source}")]
+    Open {
+        path: std::path::PathBuf,
+        source: rusqlite::Error,
+    },
+    /// A read or write failed.
+    #[error("signer state database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+impl StateError {
+    fn code(&self) -> Option<rusqlite::ErrorCode> {
+        match self {
+            StateError::Open { source, .. } | StateError::Sqlite(source) => {
+                source.sqlite_error_code()
+            }
+        }
+    }
+
+    /// Whether the disk under the database is full (writes succeed again once space is freed).
+    pub fn is_disk_full(&self) -> bool {
+        self.code() == Some(rusqlite::ErrorCode::DiskFull)
+    }
+
+    /// Whether the database file is damaged.
+    pub fn is_damaged(&self) -> bool {
+        matches!(
+            self.code(),
+            Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+        )
+    }
+}
 
 /// What one wrong PIN led to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,18 +67,26 @@ pub struct State {
     conn: Mutex<Connection>,
 }
 
-fn ms(t: OffsetDateTime) -> i64 {
+pub(super) fn ms(t: OffsetDateTime) -> i64 {
     (t.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
-fn from_ms(v: i64) -> OffsetDateTime {
+pub(super) fn from_ms(v: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(v) * 1_000_000)
         .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
 impl State {
-    /// Opens (creating if needed) the database at `path`.
+    /// Opens (creating if needed) the database at `path`, and checks it (SQLite's quick check):
+    /// a damaged file is refused here rather than found by a signature later.
     pub fn open(path: &Path) -> Result<State, StateError> {
+        State::open_unchecked(path).map_err(|source| StateError::Open {
+            path: path.to_owned(),
+            source,
+        })
+    }
+
+    fn open_unchecked(path: &Path) -> Result<State, rusqlite::Error> {
         let conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
@@ -61,15 +102,34 @@ impl State {
                  at_ms INTEGER NOT NULL);
              CREATE TABLE IF NOT EXISTS daily_use (
                  delegation_id TEXT NOT NULL, day TEXT NOT NULL, used INTEGER NOT NULL,
-                 PRIMARY KEY (delegation_id, day));",
+                 PRIMARY KEY (delegation_id, day));
+             CREATE TABLE IF NOT EXISTS probe (id INTEGER PRIMARY KEY CHECK (id = 1), at_ms INTEGER NOT NULL);",
         )?;
+        conn.execute_batch(super::ledger::SCHEMA)?;
+        let check: String = conn.query_row("PRAGMA quick_check(1)", [], |r| r.get(0))?;
+        if check != "ok" {
+            return Err(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT),
+                Some(format!("SQLite's quick check failed: {check}")),
+            ));
+        }
         Ok(State {
             conn: Mutex::new(conn),
         })
     }
 
-    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+    pub(super) fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Writes a heartbeat: Ok while the database takes writes (the health probe).
+    pub fn probe(&self, now: OffsetDateTime) -> Result<(), StateError> {
+        self.conn().execute(
+            "INSERT INTO probe (id, at_ms) VALUES (1, ?1)
+             ON CONFLICT (id) DO UPDATE SET at_ms = excluded.at_ms",
+            params![ms(now)],
+        )?;
+        Ok(())
     }
 
     /// The end of the signer's lockout, if the key is locked at `now`.
@@ -184,25 +244,46 @@ impl State {
     ) -> Result<Result<(), u32>, StateError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let used: u32 = tx
-            .query_row(
-                "SELECT used FROM daily_use WHERE delegation_id = ?1 AND day = ?2",
-                params![delegation_id, day],
-                |r| r.get(0),
-            )
-            .optional()?
-            .unwrap_or(0);
-        if used.saturating_add(n) > cap {
-            return Ok(Err(used));
-        }
-        tx.execute(
-            "INSERT INTO daily_use (delegation_id, day, used) VALUES (?1, ?2, ?3)
-             ON CONFLICT (delegation_id, day) DO UPDATE SET used = used + ?3",
-            params![delegation_id, day, n],
-        )?;
+        let cap = Capped {
+            delegation_id,
+            daily_cap: cap,
+            day,
+        };
+        let counted = count_against_cap(&tx, &cap, n)?;
         tx.commit()?;
-        Ok(Ok(()))
+        Ok(counted)
     }
+}
+
+/// Records of a delegation counted against its cap on a day.
+pub(super) fn used(conn: &Connection, cap: &Capped<'_>) -> Result<u32, rusqlite::Error> {
+    Ok(conn
+        .query_row(
+            "SELECT used FROM daily_use WHERE delegation_id = ?1 AND day = ?2",
+            params![cap.delegation_id, cap.day],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(0))
+}
+
+/// Counts `n` more records against the cap (0: no cap), unless that would pass it; then returns
+/// the count so far.
+pub(super) fn count_against_cap(
+    conn: &Connection,
+    cap: &Capped<'_>,
+    n: u32,
+) -> Result<Result<(), u32>, rusqlite::Error> {
+    let used = used(conn, cap)?;
+    if cap.daily_cap > 0 && used.saturating_add(n) > cap.daily_cap {
+        return Ok(Err(used));
+    }
+    conn.execute(
+        "INSERT INTO daily_use (delegation_id, day, used) VALUES (?1, ?2, ?3)
+         ON CONFLICT (delegation_id, day) DO UPDATE SET used = used + ?3",
+        params![cap.delegation_id, cap.day, n],
+    )?;
+    Ok(Ok(()))
 }
 
 /// Why a checkpoint was not signed: the chain would go backwards or fork.

@@ -10,9 +10,23 @@ use time::OffsetDateTime;
 use crate::model::{Event, Lease, Priority, Record, RecordMeta, RecordState};
 use crate::store::StoreError;
 
-/// Maps a rusqlite error to [`StoreError::Backend`], saying what the store was doing.
+/// Maps a rusqlite error to a [`StoreError`], saying what the store was doing: a full disk is
+/// [`StoreError::Full`], a damaged file [`StoreError::Damaged`], anything else
+/// [`StoreError::Backend`].
 pub(super) fn backend(context: &str) -> impl FnOnce(rusqlite::Error) -> StoreError + '_ {
-    move |e| StoreError::Backend(format!("{context}: {e}"))
+    move |e| {
+        let message = format!("{context}: {e}");
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DiskFull) => {
+                crate::metrics::store_full();
+                StoreError::Full(message)
+            }
+            Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) => {
+                StoreError::Damaged(message)
+            }
+            _ => StoreError::Backend(message),
+        }
+    }
 }
 
 /// A time as stored: unix nanoseconds. Times outside 1677..2262 cannot be stored.

@@ -109,7 +109,7 @@ pub(super) trait Job: Send {
     /// Records a failure that kept the job from running or being kept.
     fn fail(&mut self, error: StoreError);
     /// Replies to the caller, once the batch is committed (`None`) or has failed.
-    fn finish(self: Box<Self>, batch_error: Option<&str>);
+    fn finish(self: Box<Self>, batch_error: Option<&StoreError>);
 }
 
 /// A [`Job`] made of a closure and the channel its result goes back on.
@@ -138,11 +138,11 @@ where
         self.result = Some(Err(error));
     }
 
-    fn finish(self: Box<Self>, batch_error: Option<&str>) {
+    fn finish(self: Box<Self>, batch_error: Option<&StoreError>) {
         let result = match (self.result, batch_error) {
             // A job that failed on its own wrote nothing either way: its own error says more.
             (Some(Err(e)), _) => Err(e),
-            (_, Some(e)) => Err(StoreError::Backend(e.to_owned())),
+            (_, Some(e)) => Err(e.clone()),
             (Some(Ok(v)), None) => Ok(v),
             (None, None) => Err(StoreError::Backend("store job never ran".to_owned())),
         };
@@ -210,8 +210,7 @@ fn run(mut conn: Connection, mut head: ChainHead, rx: Receiver<Box<dyn Job>>, co
             Err(e) => {
                 tracing::error!(error = %e, jobs = batch.len(), "store batch failed; nothing of it was written");
                 head = start;
-                let message = e.to_string();
-                batch.into_iter().for_each(|job| job.finish(Some(&message)));
+                batch.into_iter().for_each(|job| job.finish(Some(&e)));
             }
         }
     }

@@ -1,0 +1,349 @@
+//! One Sign call, from request to signatures: the request's form, the signer's certificate, PIN
+//! and lockout, the deputy's delegation, rate limits, the daily cap, and the ledger that makes a
+//! repeated request for the same lease attempt return the signature already made (see
+//! [`super::ledger`]). Signing itself runs on a blocking thread.
+
+use signq_kit::identity::Role;
+use signq_proto::v1::{Document, DocumentSignature, SignRequest};
+use time::OffsetDateTime;
+
+use super::error::SignError;
+use super::grpc::{MAX_ID_LEN, SignerService, timestamp, validate_credentials};
+use super::ledger::{Capped, Lease, Made, Prior};
+use crate::cms::{CmsSigner, TrustStore, check_signing_certificate};
+use crate::delegation::attributes::{acting_under, content_hint, record_description};
+use crate::delegation::document::is_procedure_code;
+use crate::delegation::{Refusal, SignedDelegation};
+use crate::keystore::SignerEntry;
+
+/// A batch's signatures, in request order, and how many of them were made by this call (the
+/// others were kept from an earlier call for the same lease attempts).
+#[derive(Debug)]
+pub struct Signed {
+    /// The signer's role.
+    pub role: Role,
+    /// One per document, in order.
+    pub signatures: Vec<DocumentSignature>,
+    /// Made by this call.
+    pub made: usize,
+}
+
+impl SignerService {
+    fn validate(&self, req: &SignRequest) -> Result<(), SignError> {
+        validate_credentials(&req.signer_id, &req.pin)?;
+        if req.documents.is_empty() {
+            return Err(SignError::invalid("documents", "the batch is empty"));
+        }
+        if req.documents.len() > self.config.max_batch {
+            return Err(SignError::invalid(
+                "documents",
+                format!(
+                    "{} documents; a batch holds at most {}",
+                    req.documents.len(),
+                    self.config.max_batch
+                ),
+            ));
+        }
+        for (i, doc) in req.documents.iter().enumerate() {
+            if doc.record_id.is_empty() || doc.record_id.len() > MAX_ID_LEN {
+                return Err(SignError::invalid(
+                    format!("documents[{i}].record_id"),
+                    "is empty or longer than 200 bytes",
+                ));
+            }
+            if !is_procedure_code(&doc.procedure_code) {
+                return Err(SignError::invalid(
+                    format!("documents[{i}].procedure_code"),
+                    format!(
+                        "{} is not a procedure code (2-16 of A-Z, 0-9, -)",
+                        signq_kit::echo::shown(&doc.procedure_code)
+                    ),
+                ));
+            }
+            if doc.content.is_empty() {
+                return Err(SignError::invalid(
+                    format!("documents[{i}].content"),
+                    "is empty",
+                ));
+            }
+            if doc.content.len() > self.config.max_document_bytes {
+                return Err(SignError::invalid(
+                    format!("documents[{i}].content"),
+                    format!(
+                        "{} bytes; a document holds at most {}",
+                        doc.content.len(),
+                        self.config.max_document_bytes
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks a deputy's delegation against every document; returns it for the signatures.
+    async fn check_delegation(
+        &self,
+        entry: &SignerEntry,
+        req: &SignRequest,
+        trust: &TrustStore,
+        now: OffsetDateTime,
+    ) -> Result<SignedDelegation, SignError> {
+        let delegation = SignedDelegation::verify(&req.delegation, trust)?;
+        let id = delegation.doc.id.clone();
+        if let Some((at, reason)) = self.db(move |s| s.revocation(&id)).await? {
+            return Err(Refusal::Revoked {
+                id: delegation.doc.id.clone(),
+                at: crate::delegation::signed::rfc3339(at),
+                reason,
+            }
+            .into());
+        }
+        for doc in &req.documents {
+            delegation.authorizes(
+                &entry.signer_id,
+                &entry.ward,
+                &doc.record_id,
+                &doc.procedure_code,
+                now,
+            )?;
+        }
+        Ok(delegation)
+    }
+
+    /// Signs a batch; see the module's documentation for the order of the checks.
+    pub(super) async fn sign_batch(&self, req: SignRequest) -> Result<Signed, SignError> {
+        self.validate(&req)?;
+        let entry = self.entry(&req.signer_id)?;
+        if entry.role == Role::Director && !req.delegation.is_empty() {
+            return Err(SignError::invalid(
+                "delegation",
+                "a director signs under their own authority; leave it empty",
+            ));
+        }
+        if entry.role == Role::Deputy && req.delegation.is_empty() {
+            return Err(Refusal::Missing {
+                signer: entry.signer_id.clone(),
+            }
+            .into());
+        }
+        // The CA and CRL are re-read for every batch, so a revocation takes effect at once.
+        let trust = crate::trust::load(&self.config.tls.ca, self.config.tls.crl.as_deref())
+            .map_err(|e| SignError::Internal(e.to_string()))?;
+        let now = OffsetDateTime::now_utc();
+        check_signing_certificate(&trust, &entry.cert_der, now).map_err(|e| {
+            SignError::CertificateUnusable {
+                signer: entry.signer_id.clone(),
+                reason: e.to_string(),
+            }
+        })?;
+        // A retry needs the PIN as much as the first request did.
+        let key = self.unlock(&entry, req.pin.clone()).await?;
+        let delegation = match entry.role {
+            Role::Deputy => Some(self.check_delegation(&entry, &req, &trust, now).await?),
+            _ => None,
+        };
+        let day = now.to_offset(self.config.utc_offset).date().to_string();
+        let cap = delegation.as_ref().map(|d| Capped {
+            delegation_id: &d.doc.id,
+            daily_cap: d.doc.daily_cap,
+            day: &day,
+        });
+        let SignRequest { documents, .. } = req;
+        let leases: Vec<Option<Lease>> = documents.iter().map(lease_of).collect();
+        let priors = self.priors(&entry.signer_id, &leases).await?;
+        let fresh: Vec<usize> = (0..documents.len())
+            .filter(|&i| !matches!(priors[i], Prior::Same(_)))
+            .collect();
+        if !fresh.is_empty() {
+            self.limits
+                .signatures(&entry.signer_id, fresh.len() as u32)
+                .map_err(|retry_after| SignError::RateLimited {
+                    what: "signatures for this signer",
+                    retry_after,
+                })?;
+        }
+        // Ad-hoc documents (no lease) count against the cap every time, before signing.
+        let ad_hoc = fresh.iter().filter(|&&i| leases[i].is_none()).count() as u32;
+        if let (Some(cap), true) = (&cap, ad_hoc > 0) {
+            let (id, c, d) = (cap.delegation_id.to_string(), cap.daily_cap, day.clone());
+            if let Err(used) = self
+                .db(move |s| s.reserve_daily(&id, &d, ad_hoc, c))
+                .await?
+            {
+                return Err(cap_reached(cap, used, ad_hoc));
+            }
+        }
+        let role = entry.role;
+        let claim = delegation
+            .as_ref()
+            .map(|d| (d.doc.id.clone(), d.doc.director_id.clone()));
+        let mut slots: Vec<Option<DocumentSignature>> = priors
+            .into_iter()
+            .zip(&documents)
+            .map(|(prior, doc)| match prior {
+                Prior::Same(kept) => Some(DocumentSignature {
+                    record_id: doc.record_id.clone(),
+                    cms: kept.cms,
+                    signing_time: Some(timestamp(kept.signed_at)),
+                }),
+                _ => None,
+            })
+            .collect();
+        let made = fresh.len();
+        if made > 0 {
+            let to_sign: Vec<Document> = fresh.iter().map(|&i| documents[i].clone()).collect();
+            let ward = entry.ward.clone();
+            let signatures = tokio::task::spawn_blocking(move || {
+                sign_documents(&key, to_sign, &ward, claim, now)
+            })
+            .await
+            .map_err(|e| SignError::Internal(e.to_string()))??;
+            let mut keep = Vec::new();
+            for (&i, signature) in fresh.iter().zip(signatures) {
+                if let Some(lease) = &leases[i] {
+                    keep.push((
+                        i,
+                        Made {
+                            lease: lease.clone(),
+                            cms: signature.cms.clone(),
+                        },
+                    ));
+                }
+                slots[i] = Some(signature);
+            }
+            // Kept with their count against the cap in one transaction: a signature is only
+            // returned once it is kept, so a retry always finds it.
+            if !keep.is_empty() {
+                let signer = entry.signer_id.clone();
+                let owned_cap = cap
+                    .as_ref()
+                    .map(|c| (c.delegation_id.to_string(), c.daily_cap, c.day.to_string()));
+                let made: Vec<Made> = keep.iter().map(|(_, m)| m.clone()).collect();
+                let kept = self
+                    .db(move |s| {
+                        let cap = owned_cap.as_ref().map(|(id, c, d)| Capped {
+                            delegation_id: id,
+                            daily_cap: *c,
+                            day: d,
+                        });
+                        s.keep(&signer, cap.as_ref(), &made, now)
+                    })
+                    .await?;
+                let kept = match kept {
+                    Ok(kept) => kept,
+                    Err(reached) => {
+                        let cap = cap.as_ref().ok_or_else(|| {
+                            SignError::Internal("a cap refused a batch without one".into())
+                        })?;
+                        return Err(cap_reached(cap, reached.used, reached.new));
+                    }
+                };
+                for ((i, _), k) in keep.iter().zip(kept) {
+                    if let Some(slot) = slots[*i].as_mut() {
+                        slot.cms = k.cms;
+                        slot.signing_time = Some(timestamp(k.signed_at));
+                    }
+                }
+            }
+        }
+        let signatures = slots
+            .into_iter()
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| SignError::Internal("a document of the batch was not signed".into()))?;
+        Ok(Signed {
+            role,
+            signatures,
+            made,
+        })
+    }
+
+    /// What the ledger holds for each leased document; a contradiction refuses the batch.
+    async fn priors(
+        &self,
+        signer_id: &str,
+        leases: &[Option<Lease>],
+    ) -> Result<Vec<Prior>, SignError> {
+        let asked: Vec<Lease> = leases.iter().flatten().cloned().collect();
+        let found = if asked.is_empty() {
+            Vec::new()
+        } else {
+            let signer = signer_id.to_string();
+            self.db(move |s| s.priors(&signer, &asked)).await?
+        };
+        let mut found = found.into_iter();
+        let priors: Vec<Prior> = leases
+            .iter()
+            .map(|l| match l {
+                Some(_) => found.next().unwrap_or(Prior::None),
+                None => Prior::None,
+            })
+            .collect();
+        if let Some(Prior::Contradicts(why)) =
+            priors.iter().find(|p| matches!(p, Prior::Contradicts(_)))
+        {
+            return Err(SignError::Contradicts(why.clone()));
+        }
+        Ok(priors)
+    }
+}
+
+/// The ledger's key of a document: its lease attempt (none for an ad-hoc document).
+fn lease_of(doc: &Document) -> Option<Lease> {
+    (doc.attempt > 0).then(|| Lease {
+        record_id: doc.record_id.clone(),
+        attempt: doc.attempt,
+        document_sha256: ring::digest::digest(&ring::digest::SHA256, &doc.content)
+            .as_ref()
+            .try_into()
+            .unwrap_or([0; 32]),
+    })
+}
+
+fn cap_reached(cap: &Capped<'_>, used: u32, batch: u32) -> SignError {
+    Refusal::DailyCapReached {
+        id: cap.delegation_id.to_string(),
+        cap: cap.daily_cap,
+        used,
+        batch,
+    }
+    .into()
+}
+
+/// Signs every document of the batch; the key is dropped (and its PKCS#8 buffer was zeroized)
+/// when this returns.
+fn sign_documents(
+    key: &CmsSigner,
+    documents: Vec<Document>,
+    ward: &str,
+    claim: Option<(String, String)>,
+    now: OffsetDateTime,
+) -> Result<Vec<DocumentSignature>, SignError> {
+    let internal = |e: &dyn std::fmt::Display| SignError::Internal(e.to_string());
+    let acting = claim
+        .map(|(id, director)| acting_under(&id, &director))
+        .transpose()
+        .map_err(|e| internal(&e))?;
+    let signing_time = timestamp(now);
+    documents
+        .into_iter()
+        .map(|doc| {
+            let mut attrs = vec![
+                content_hint(record_description(
+                    &doc.record_id,
+                    &doc.procedure_code,
+                    ward,
+                ))
+                .map_err(|e| internal(&e))?,
+            ];
+            attrs.extend(acting.clone());
+            let cms = key
+                .sign_detached(&doc.content, now, &attrs)
+                .map_err(|e| internal(&e))?;
+            Ok(DocumentSignature {
+                record_id: doc.record_id,
+                cms,
+                signing_time: Some(signing_time),
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,227 @@
+//! The ledger of signatures made for the scheduler's leases, in the service's state database.
+//!
+//! The scheduler can die between this service's reply and its own commit: the signature was made
+//! but no record holds it, and the tablet approves again. So every signature made for a lease
+//! attempt (`record_id`, `attempt`) is kept, in the same transaction that counts it against its
+//! delegation's daily cap; a repeated request gets the kept signature back and counts nothing,
+//! and a later lease attempt of the same record on the same day signs anew without counting
+//! again: a cap counts each record once a day.
+//!
+//! Kept for [`RETENTION`]: longer than any lease lives, shorter than the disk cares about.
+
+use std::time::Duration;
+
+use rusqlite::{OptionalExtension, params};
+use time::OffsetDateTime;
+
+use super::state::{State, StateError, count_against_cap, from_ms, ms, used};
+
+/// How long a signature stays in the ledger.
+pub const RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// The ledger's table.
+pub(super) const SCHEMA: &str = "
+    CREATE TABLE IF NOT EXISTS signatures (
+        record_id       TEXT NOT NULL,
+        attempt         INTEGER NOT NULL,
+        signer_id       TEXT NOT NULL,
+        delegation_id   TEXT,
+        day             TEXT NOT NULL,
+        document_sha256 BLOB NOT NULL,
+        cms             BLOB NOT NULL,
+        signed_at_ms    INTEGER NOT NULL,
+        PRIMARY KEY (record_id, attempt));
+    CREATE INDEX IF NOT EXISTS signatures_by_delegation_day
+        ON signatures (delegation_id, day, record_id);
+    CREATE INDEX IF NOT EXISTS signatures_by_time ON signatures (signed_at_ms);";
+
+/// One document of a request, as the ledger knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// The record.
+    pub record_id: String,
+    /// The lease attempt.
+    pub attempt: u32,
+    /// SHA-256 of the document's bytes.
+    pub document_sha256: [u8; 32],
+}
+
+/// A signature kept in the ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Kept {
+    /// The CMS signature.
+    pub cms: Vec<u8>,
+    /// When it was made (its signing time).
+    pub signed_at: OffsetDateTime,
+}
+
+/// What the ledger holds for a lease attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Prior {
+    /// Nothing: sign it.
+    None,
+    /// This signature, made for the same signer over the same document: answer with it.
+    Same(Kept),
+    /// A signature by another signer, or over other bytes: the request contradicts it.
+    Contradicts(String),
+}
+
+/// Why new signatures were not kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CapReached {
+    /// Records already counted against the cap today.
+    pub used: u32,
+    /// Records of this request new to the cap.
+    pub new: u32,
+}
+
+/// A signature just made, to keep.
+#[derive(Debug, Clone)]
+pub struct Made {
+    /// Its lease attempt.
+    pub lease: Lease,
+    /// The signature.
+    pub cms: Vec<u8>,
+}
+
+/// The delegation a batch is signed under, with its cap.
+#[derive(Debug, Clone)]
+pub struct Capped<'a> {
+    /// The delegation's id.
+    pub delegation_id: &'a str,
+    /// Records a day, at most (0: no cap).
+    pub daily_cap: u32,
+    /// The ward's date, as `YYYY-MM-DD`.
+    pub day: &'a str,
+}
+
+impl State {
+    /// What the ledger holds for each of `leases` of `signer_id`, in order.
+    pub fn priors(&self, signer_id: &str, leases: &[Lease]) -> Result<Vec<Prior>, StateError> {
+        let conn = self.conn();
+        let mut find = conn.prepare_cached(
+            "SELECT signer_id, document_sha256, cms, signed_at_ms FROM signatures
+             WHERE record_id = ?1 AND attempt = ?2",
+        )?;
+        leases
+            .iter()
+            .map(|l| {
+                let row = find
+                    .query_row(params![l.record_id, l.attempt], |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, Vec<u8>>(1)?,
+                            r.get::<_, Vec<u8>>(2)?,
+                            r.get::<_, i64>(3)?,
+                        ))
+                    })
+                    .optional()?;
+                Ok(match row {
+                    None => Prior::None,
+                    Some((signer, _, _, _)) if signer != signer_id => Prior::Contradicts(format!(
+                        "record {} at lease attempt {} was signed by {signer}",
+                        l.record_id, l.attempt
+                    )),
+                    Some((_, hash, _, _)) if hash != l.document_sha256 => {
+                        Prior::Contradicts(format!(
+                            "record {} at lease attempt {} was signed over another document",
+                            l.record_id, l.attempt
+                        ))
+                    }
+                    Some((_, _, cms, at)) => Prior::Same(Kept {
+                        cms,
+                        signed_at: from_ms(at),
+                    }),
+                })
+            })
+            .collect()
+    }
+
+    /// Records already counted against `cap` today: a cheap check before signing (the
+    /// authoritative one is [`State::keep`]'s).
+    pub fn used_today(&self, cap: &Capped<'_>) -> Result<u32, StateError> {
+        Ok(used(&self.conn(), cap)?)
+    }
+
+    /// Keeps `made` (signed by `signer_id` at `now`) and counts the records new today against the
+    /// cap, in one transaction; or keeps nothing if the cap would be passed. Returns the kept
+    /// signature of each, in order: the one made here, or the one a concurrent identical request
+    /// kept first.
+    pub fn keep(
+        &self,
+        signer_id: &str,
+        cap: Option<&Capped<'_>>,
+        made: &[Made],
+        now: OffsetDateTime,
+    ) -> Result<Result<Vec<Kept>, CapReached>, StateError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        if let Some(cap) = cap {
+            let mut new = 0u32;
+            {
+                let mut counted = tx.prepare_cached(
+                    "SELECT 1 FROM signatures
+                     WHERE delegation_id = ?1 AND day = ?2 AND record_id = ?3 LIMIT 1",
+                )?;
+                let mut seen = std::collections::HashSet::new();
+                for m in made {
+                    if seen.insert(m.lease.record_id.as_str())
+                        && !counted.exists(params![
+                            cap.delegation_id,
+                            cap.day,
+                            m.lease.record_id
+                        ])?
+                    {
+                        new += 1;
+                    }
+                }
+            }
+            if let Err(used) = count_against_cap(&tx, cap, new)? {
+                return Ok(Err(CapReached { used, new }));
+            }
+        }
+        let (delegation, day) = match cap {
+            Some(c) => (Some(c.delegation_id), c.day.to_string()),
+            None => (None, now.date().to_string()),
+        };
+        let mut kept = Vec::with_capacity(made.len());
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO signatures (record_id, attempt, signer_id, delegation_id, day,
+                     document_sha256, cms, signed_at_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (record_id, attempt) DO NOTHING",
+            )?;
+            let mut stored = tx.prepare_cached(
+                "SELECT cms, signed_at_ms FROM signatures WHERE record_id = ?1 AND attempt = ?2",
+            )?;
+            for m in made {
+                let l = &m.lease;
+                insert.execute(params![
+                    l.record_id,
+                    l.attempt,
+                    signer_id,
+                    delegation,
+                    day,
+                    l.document_sha256.as_slice(),
+                    m.cms,
+                    ms(now)
+                ])?;
+                let (cms, at) = stored.query_row(params![l.record_id, l.attempt], |r| {
+                    Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?))
+                })?;
+                kept.push(Kept {
+                    cms,
+                    signed_at: from_ms(at),
+                });
+            }
+        }
+        let horizon = ms(now) - i64::try_from(RETENTION.as_millis()).unwrap_or(i64::MAX);
+        tx.execute(
+            "DELETE FROM signatures WHERE signed_at_ms < ?1",
+            params![horizon],
+        )?;
+        tx.commit()?;
+        Ok(Ok(kept))
+    }
+}

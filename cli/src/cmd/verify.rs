@@ -1,6 +1,8 @@
 //! `signq verify`: checks a detached signature against its document and the ward CA (chain,
 //! revocation, message digest, signing time inside the certificate's validity) and says who
-//! signed, when, in which role, and under which delegation.
+//! signed, when, in which role, and under which delegation. A signing time in the future (beyond
+//! a few minutes of clock skew) is warned about: the signing machine's clock ran fast, and the
+//! time a record was signed at is part of what the signature proves.
 
 use std::path::PathBuf;
 
@@ -12,6 +14,9 @@ use signq_signer::delegation::attributes::read_claims;
 use signq_signer::delegation::signed::rfc3339;
 
 use crate::layout::DataDir;
+
+/// Clock skew between machines tolerated before a signing time counts as in the future.
+const FUTURE_TOLERANCE: time::Duration = time::Duration::minutes(5);
 
 /// Options of `signq verify`.
 #[derive(Debug, Clone, Args)]
@@ -60,6 +65,15 @@ pub fn run(args: VerifyArgs, data: &DataDir) -> anyhow::Result<()> {
     println!("signer id:  {}", signer.signer_id.as_deref().unwrap_or("-"));
     println!("ward:       {}", signer.ward().unwrap_or("-"));
     println!("signed at:  {}", rfc3339(verified.signing_time));
+    let ahead = verified.signing_time - time::OffsetDateTime::now_utc();
+    if ahead > FUTURE_TOLERANCE {
+        eprintln!(
+            "warning: the signing time is {} ahead of this machine's clock (more than the {} \
+             minutes of skew tolerated): the signing service's clock was probably fast",
+            humanize(ahead),
+            FUTURE_TOLERANCE.whole_minutes()
+        );
+    }
     println!("serial:     {}", signer.serial);
     if let Some(description) = &claims.description {
         println!("record:     {description}");
@@ -103,4 +117,13 @@ pub fn run(args: VerifyArgs, data: &DataDir) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// A duration as people read it: the largest whole unit.
+fn humanize(d: time::Duration) -> String {
+    match (d.whole_days(), d.whole_hours(), d.whole_minutes()) {
+        (days, _, _) if days > 0 => format!("{days} day(s)"),
+        (_, hours, _) if hours > 0 => format!("{hours} hour(s)"),
+        (_, _, minutes) => format!("{minutes} minute(s)"),
+    }
 }

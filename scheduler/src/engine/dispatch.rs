@@ -3,9 +3,11 @@
 //! (a fenced `Lease` in the store) before the signer hears of it.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use signq_proto::v1::{InboxSnapshot, LeaseEnded, StreamInboxResponse, stream_inbox_response};
 use time::OffsetDateTime;
+use tokio::time::Instant;
 
 use super::intake::entry;
 use super::{Engine, Held, lock};
@@ -19,6 +21,7 @@ impl Engine {
         let open = self.store.open_records().await?;
         let mut queued = 0;
         let mut returned = 0;
+        let started = Instant::now();
         for record in open {
             match record.lease.clone() {
                 Some(lease) if lease.expires_at > now => {
@@ -27,15 +30,23 @@ impl Engine {
                         balancer.enqueue(entry(&record), now);
                         balancer.mark_leased(&record.meta.id, &lease.signer_id);
                     }
+                    // What is left of the lease, by the wall clock of then and now: never more
+                    // than a whole lease (a lease made while the clock ran fast would otherwise
+                    // outlive its timeout by as much as the clock was wrong).
+                    let left = (lease.expires_at - now)
+                        .try_into()
+                        .unwrap_or(Duration::ZERO)
+                        .min(self.settings.lease_timeout);
                     lock(&self.leases).insert(
                         record.meta.id.clone(),
                         Held {
                             signer: lease.signer_id.clone(),
                             attempt: lease.attempt,
-                            expires_at: lease.expires_at,
+                            expires_at: now + left,
+                            due: started + left,
                         },
                     );
-                    self.schedule_expiry(record.meta.id.clone(), lease.attempt, lease.expires_at);
+                    self.schedule_expiry(record.meta.id.clone(), lease.attempt, started + left);
                 }
                 Some(lease) => {
                     let t = Transition::Release {
@@ -132,6 +143,7 @@ impl Engine {
             .await?
             .ok_or_else(|| SchedError::NotFound(format!("record {id}")))?;
         let expires_at = now + self.settings.lease_timeout;
+        let due = Instant::now() + self.settings.lease_timeout;
         let t = Transition::Lease {
             id: id.to_string(),
             attempt: current.attempt,
@@ -155,9 +167,10 @@ impl Engine {
                 signer: signer.to_string(),
                 attempt,
                 expires_at,
+                due,
             },
         );
-        self.schedule_expiry(id.to_string(), attempt, expires_at);
+        self.schedule_expiry(id.to_string(), attempt, due);
         crate::metrics::leased(&record, escalated, now);
         self.inboxes.send(
             signer,
@@ -172,7 +185,7 @@ impl Engine {
     }
 
     /// Returns the record to the pool when its lease ends, unless it moved on meanwhile.
-    fn schedule_expiry(&self, id: String, attempt: u32, at: OffsetDateTime) {
+    fn schedule_expiry(&self, id: String, attempt: u32, at: Instant) {
         self.expiries.add(&id, attempt, at);
     }
 
@@ -189,7 +202,7 @@ impl Engine {
             self.schedule_expiry(
                 id.to_string(),
                 attempt,
-                OffsetDateTime::now_utc() + std::time::Duration::from_secs(1),
+                Instant::now() + Duration::from_secs(1),
             );
             return;
         }

@@ -70,8 +70,10 @@ pub struct Held {
     pub signer: String,
     /// The lease attempt (fencing token).
     pub attempt: u32,
-    /// When the lease ends if not acted on.
+    /// When the lease ends if not acted on, as people read it.
     pub expires_at: OffsetDateTime,
+    /// When the lease ends, on the monotonic clock: what ends it.
+    pub due: tokio::time::Instant,
 }
 
 /// The scheduler's engine.
@@ -230,7 +232,7 @@ impl Engine {
     /// Forgets a lease that ended, and its deadline.
     fn forget_lease(&self, id: &str) -> Option<Held> {
         let held = lock(&self.leases).remove(id)?;
-        self.expiries.remove(id, held.attempt, held.expires_at);
+        self.expiries.remove(id, held.attempt, held.due);
         Some(held)
     }
 

@@ -111,6 +111,11 @@ impl SignerService for FakeSigner {
 
 /// The ward, in a store in `dir`, and an engine over it with `signer` as its signing client.
 pub(crate) async fn engine(dir: &tempfile::TempDir, signer: SignerLink) -> Arc<Engine> {
+    engine_over(dir, ward_store(dir).await, signer).await
+}
+
+/// The ward, in a store in `dir`.
+pub(crate) async fn ward_store(dir: &tempfile::TempDir) -> Arc<SqliteStore> {
     let store = Arc::new(SqliteStore::open(&dir.path().join("s.db")).expect("store"));
     let system = || Actor::System;
     store
@@ -168,9 +173,21 @@ pub(crate) async fn engine(dir: &tempfile::TempDir, signer: SignerLink) -> Arc<E
         .put_delegation(delegation, system())
         .await
         .expect("delegation");
+    store
+}
+
+/// The lease timeout of the engines made here.
+pub(crate) const LEASE_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// An engine over `store` (in `dir`) with `signer` as its signing client.
+pub(crate) async fn engine_over(
+    dir: &tempfile::TempDir,
+    store: Arc<SqliteStore>,
+    signer: SignerLink,
+) -> Arc<Engine> {
     let settings = EngineSettings {
         max_document_bytes: 1024,
-        lease_timeout: Duration::from_secs(600),
+        lease_timeout: LEASE_TIMEOUT,
         session_ttl: Duration::from_secs(3600),
         utc_offset: time::UtcOffset::from_hms(7, 0, 0).expect("offset"),
         ca: dir.path().join("ca.pem"),

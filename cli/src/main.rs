@@ -55,6 +55,9 @@ enum Command {
     /// The audit log.
     #[command(subcommand)]
     Audit(cmd::audit::AuditCmd),
+    /// The databases themselves.
+    #[command(subcommand)]
+    Store(cmd::store::StoreCmd),
     /// Load tests and benchmarks against the real services.
     #[command(subcommand)]
     Load(cmd::load::LoadCmd),
@@ -82,6 +85,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Sign(args) => cmd::sign::run(args, &data).await,
         Command::Verify(args) => cmd::verify::run(args, &data),
         Command::Audit(c) => cmd::audit::run(c, &data),
+        Command::Store(c) => cmd::store::run(c, &data),
         Command::Load(c) => cmd::load::run(c, &data).await,
         Command::Simulate(args) => cmd::simulate::run(args),
     }

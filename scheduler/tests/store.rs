@@ -1393,3 +1393,155 @@ async fn store_full_disk_is_its_own_error_and_writes_resume_once_space_is_freed(
     drop(store);
     drop(tmpfs);
 }
+
+/// Runs `sql` on the database file from outside the store (as damage or an intruder would).
+fn tamper(path: &std::path::Path, sql: &str) {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute_batch(sql).unwrap();
+}
+
+fn assert_damaged<T: std::fmt::Debug>(result: Result<T, StoreError>, id: &str, what: &str) {
+    match result {
+        Err(StoreError::Damaged(m)) => {
+            assert!(m.contains(id) && m.contains(what), "{m}");
+        }
+        other => panic!("expected Damaged naming {id} ({what}), got {other:?}"),
+    }
+}
+
+fn assert_mismatch(path: &std::path::Path, id: &str, what: &str) {
+    match verify_database(path, &TrustStore::default(), None) {
+        Err(AuditVerifyError::Record(m)) => {
+            assert_eq!(m.id, id);
+            assert!(m.reason.contains(what), "{m}");
+        }
+        other => panic!("expected a mismatch of {id} ({what}), got {other:?}"),
+    }
+}
+
+/// A store with a signed record `sig`, a queued one `doc`, and the untouched signed `fine`.
+async fn store_to_damage() -> (TempDir, std::path::PathBuf, SqliteStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("signq.db");
+    let store = SqliteStore::open(&path).unwrap();
+    for id in ["sig", "doc", "fine"] {
+        submit(&store, id, "w", t0()).await;
+    }
+    lease_and_sign(&store, "sig", 0, "w/director", None).await;
+    lease_and_sign(&store, "fine", 0, "w/director", None).await;
+    let report = verify_database(&path, &TrustStore::default(), None).unwrap();
+    assert_eq!(report.records, 3);
+    (dir, path, store)
+}
+
+/// The untouched record is served as before.
+async fn fine_is_served(store: &SqliteStore) {
+    let fine = store.get("fine").await.unwrap().unwrap();
+    assert_eq!(fine.state, RecordState::Signed);
+    assert!(store.document("fine").await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn store_a_flipped_bit_in_a_signature_is_found_and_never_served() {
+    let (_dir, path, store) = store_to_damage().await;
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let mut cms: Vec<u8> = conn
+            .query_row(
+                "SELECT cms FROM signatures WHERE record_id = 'sig'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let middle = cms.len() / 2;
+        cms[middle] ^= 0x01;
+        conn.execute(
+            "UPDATE signatures SET cms = ?1 WHERE record_id = 'sig'",
+            [&cms],
+        )
+        .unwrap();
+    }
+    assert_damaged(store.get("sig").await, "sig", "signature does not match");
+    assert_damaged(store.list("w", None, None, 10).await, "sig", "signature");
+    assert_mismatch(&path, "sig", "signature does not match");
+    fine_is_served(&store).await;
+}
+
+#[tokio::test]
+async fn store_a_missing_signature_is_found() {
+    let (_dir, path, store) = store_to_damage().await;
+    tamper(&path, "DELETE FROM signatures WHERE record_id = 'sig'");
+    assert_damaged(store.get("sig").await, "sig", "holds no signature");
+    assert_mismatch(&path, "sig", "signature is missing");
+    fine_is_served(&store).await;
+}
+
+#[tokio::test]
+async fn store_replaced_document_bytes_are_found_and_never_served() {
+    let (_dir, path, store) = store_to_damage().await;
+    tamper(
+        &path,
+        "UPDATE documents SET bytes = CAST('another document' AS BLOB) WHERE record_id = 'doc'",
+    );
+    assert_damaged(store.document("doc").await, "doc", "does not match");
+    assert_mismatch(&path, "doc", "bytes do not match");
+    fine_is_served(&store).await;
+}
+
+#[tokio::test]
+async fn store_a_queued_record_forced_to_signed_is_found() {
+    let (_dir, path, store) = store_to_damage().await;
+    tamper(
+        &path,
+        "UPDATE records SET state = 'signed' WHERE id = 'doc'",
+    );
+    assert_damaged(store.get("doc").await, "doc", "holds no signature");
+    assert_mismatch(&path, "doc", "it is signed, but the audit log says queued");
+    fine_is_served(&store).await;
+}
+
+#[tokio::test]
+async fn store_a_deleted_record_is_found_by_the_audit_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("signq.db");
+    let store = SqliteStore::open(&path).unwrap();
+    submit(&store, "gone", "w", t0()).await;
+    submit(&store, "kept", "w", t0()).await;
+    drop(store);
+    tamper(
+        &path,
+        "PRAGMA foreign_keys = OFF; DELETE FROM records WHERE id = 'gone';",
+    );
+    assert_mismatch(&path, "gone", "the record is gone");
+}
+
+#[tokio::test]
+async fn store_page_damage_is_refused_at_open_and_named_by_the_full_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("signq.db");
+    let store = SqliteStore::open(&path).unwrap();
+    for i in 0..200 {
+        submit(&store, &format!("r{i}"), "w", t0()).await;
+    }
+    drop(store);
+    SqliteStore::check_file(&path).unwrap();
+    // Fold the WAL into the file, then overwrite a page in the middle of it (not the header).
+    tamper(&path, "PRAGMA wal_checkpoint(TRUNCATE);");
+    let len = std::fs::metadata(&path).unwrap().len();
+    let page = 4096;
+    let target = (len / page / 2) * page;
+    {
+        use std::io::{Seek, SeekFrom, Write};
+        let mut f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        f.seek(SeekFrom::Start(target)).unwrap();
+        f.write_all(&vec![0xa5; page as usize]).unwrap();
+    }
+    match SqliteStore::open(&path) {
+        Err(StoreError::Damaged(m)) => assert!(m.contains("signq.db"), "{m}"),
+        other => panic!("a damaged file must not open: {other:?}"),
+    }
+    match SqliteStore::check_file(&path) {
+        Err(StoreError::Damaged(m)) => assert!(m.contains("integrity check"), "{m}"),
+        other => panic!("the full check names the damage: {other:?}"),
+    }
+}

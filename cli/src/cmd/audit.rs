@@ -35,6 +35,10 @@ pub fn run(cmd: AuditCmd, data: &DataDir) -> anyhow::Result<()> {
     let report = signq_scheduler::store::audit::verify_database(&path, &trust, state.as_deref())
         .map_err(|e| anyhow::anyhow!("audit chain BROKEN: {e}"))?;
     println!("audit chain OK: {} entries", report.entries);
+    println!(
+        "records OK: {} records agree with the chain (state, document, signature)",
+        report.records
+    );
     match &report.newest {
         Some((seq, at, by)) => println!(
             "checkpoints OK: {} signed by {by}, the newest at seq {seq} ({}); {} newer entries not yet checkpointed",

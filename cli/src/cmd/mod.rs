@@ -13,4 +13,5 @@ pub mod services;
 pub mod sign;
 pub mod signer;
 pub mod simulate;
+pub mod store;
 pub mod verify;

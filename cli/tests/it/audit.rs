@@ -156,3 +156,52 @@ async fn a_rehashed_edit_and_a_cut_off_end_are_caught_by_the_signed_checkpoints(
     assert!(!ok, "{text}");
     assert!(text.contains("deleted"), "{text}");
 }
+
+/// A signed record whose signature is swapped for another record's, and the store checks: the
+/// scheduler refuses to serve it (DATA_LOSS naming it), `signq audit verify` names it, and
+/// `signq store check` passes (the pages are sound: this is tampering, not disk damage).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_swapped_signature_is_refused_and_named() {
+    let mut ward = Ward::start(&[]);
+    sign_some(&ward, 2).await;
+    let (ok, text) = verify(&ward);
+    assert!(ok && text.contains("records OK: 2 records agree"), "{text}");
+    let db = Connection::open(ward.path("scheduler/signq.db")).expect("db");
+    let ids: Vec<String> = db
+        .prepare("SELECT record_id FROM signatures ORDER BY record_id")
+        .expect("prepare")
+        .query_map([], |r| r.get(0))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("ids");
+    db.execute(
+        "UPDATE signatures SET cms = (SELECT cms FROM signatures WHERE record_id = ?1) \
+         WHERE record_id = ?2",
+        [&ids[0], &ids[1]],
+    )
+    .expect("swap");
+    let mut intake = intake(&ward).await;
+    let status = intake
+        .get_record(signq_proto::v1::GetRecordRequest {
+            id: ids[1].clone(),
+            include_document: false,
+        })
+        .await
+        .expect_err("damaged");
+    assert_eq!(status.code(), tonic::Code::DataLoss, "{status:?}");
+    assert!(status.message().contains(&ids[1]), "{status:?}");
+    ward.kill();
+    let (ok, text) = verify(&ward);
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains(&format!("record {}: its signature does not match", ids[1])),
+        "{text}"
+    );
+    let checked = run(&ward, &["store", "check"], None);
+    assert!(
+        checked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    assert!(String::from_utf8_lossy(&checked.stdout).contains("scheduler store OK"));
+}

@@ -114,6 +114,10 @@ pub enum AuditVerifyError {
     /// The chain is broken.
     #[error(transparent)]
     Break(#[from] ChainBreak),
+    /// A record disagrees with the chain: its state, its document or its signature was changed
+    /// outside the store, or the record was deleted.
+    #[error("{0}")]
+    Record(crate::store::sqlite::integrity::RecordMismatch),
     /// The chain disagrees with what the signing service signed: rewritten or cut short.
     #[error("audit checkpoint at seq {seq}: {reason}")]
     Checkpoint {
@@ -135,6 +139,8 @@ pub struct VerifyReport {
     pub newest: Option<(u64, OffsetDateTime, String)>,
     /// The newest head the signing service itself remembers signing, when its state was given.
     pub signer_last: Option<u64>,
+    /// Records held against the chain (state, document hash and bytes, signature), all agreeing.
+    pub records: u64,
 }
 
 /// Checks a chain one entry at a time, so a database of any size is verified in constant memory.
@@ -300,7 +306,12 @@ pub fn verify_database(
             ),
         });
     }
+    let records = crate::store::sqlite::integrity::compare_records(&tx).map_err(|e| match e {
+        crate::store::sqlite::integrity::CompareError::Mismatch(m) => AuditVerifyError::Record(m),
+        crate::store::sqlite::integrity::CompareError::Db(e) => db("comparing the records of", &e),
+    })?;
     Ok(VerifyReport {
+        records,
         entries,
         checkpoints: signed.len() as u64,
         newest: signed

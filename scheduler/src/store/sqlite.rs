@@ -13,11 +13,14 @@
 //! - [`config`]: wards, signers, procedures and delegations.
 //! - [`queries`]: record reads, events, statistics, the audit log.
 //! - [`checkpoints`]: the audit chain's id and its signed checkpoints.
+//! - [`integrity`]: damage found, not served: hashes on every read, SQLite's checks, records
+//!   against the audit chain.
 //! - [`codec`]: rows to domain types and back.
 
 pub(crate) mod checkpoints;
 mod codec;
 mod config;
+pub mod integrity;
 mod queries;
 mod records;
 mod schema;
@@ -84,6 +87,13 @@ impl SqliteStore {
             commits,
             readers,
         })
+    }
+
+    /// Runs SQLite's full integrity check on the database at `path` (read-only, beside a running
+    /// scheduler): every page and every index. Slower than the quick check made at every open.
+    pub fn check_file(path: &Path) -> Result<(), StoreError> {
+        let conn = schema::open_reader(path)?;
+        integrity::integrity_check(&conn).map_err(|e| e.context(path.display()))
     }
 
     /// The database file.

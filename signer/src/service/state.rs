@@ -106,13 +106,7 @@ impl State {
              CREATE TABLE IF NOT EXISTS probe (id INTEGER PRIMARY KEY CHECK (id = 1), at_ms INTEGER NOT NULL);",
         )?;
         conn.execute_batch(super::ledger::SCHEMA)?;
-        let check: String = conn.query_row("PRAGMA quick_check(1)", [], |r| r.get(0))?;
-        if check != "ok" {
-            return Err(rusqlite::Error::SqliteFailure(
-                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT),
-                Some(format!("SQLite's quick check failed: {check}")),
-            ));
-        }
+        check(&conn, "quick_check")?;
         Ok(State {
             conn: Mutex::new(conn),
         })
@@ -255,6 +249,18 @@ impl State {
     }
 }
 
+/// SQLite's `quick_check` or `integrity_check`: damage is an error (SQLITE_CORRUPT) naming it.
+fn check(conn: &Connection, pragma: &str) -> Result<(), rusqlite::Error> {
+    let found: String = conn.query_row(&format!("PRAGMA {pragma}(1)"), [], |r| r.get(0))?;
+    if found == "ok" {
+        return Ok(());
+    }
+    Err(rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT),
+        Some(format!("SQLite's {pragma} found damage: {found}")),
+    ))
+}
+
 /// Records of a delegation counted against its cap on a day.
 pub(super) fn used(conn: &Connection, cap: &Capped<'_>) -> Result<u32, rusqlite::Error> {
     Ok(conn
@@ -334,6 +340,18 @@ impl State {
         )?;
         tx.commit()?;
         Ok(Ok(()))
+    }
+
+    /// SQLite's full integrity check of the state database at `path`, opened read-only.
+    pub fn check_file(path: &Path) -> Result<(), StateError> {
+        let open = |source| StateError::Open {
+            path: path.to_owned(),
+            source,
+        };
+        let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(open)?;
+        conn.busy_timeout(Duration::from_secs(5)).map_err(open)?;
+        check(&conn, "integrity_check").map_err(open)
     }
 
     /// The last checkpoint signed for `chain_id` according to the state database at `path`,

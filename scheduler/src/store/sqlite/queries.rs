@@ -15,6 +15,7 @@ use super::codec::{
     EVENT_SELECT, RECORD_SELECT, backend, db_time, event_from_row, limit_param, record_from_row,
     state_col,
 };
+use super::integrity;
 use crate::model::{Event, Record, RecordState};
 use crate::store::audit::{AUDIT_COLUMNS, AuditEntry, entry_from_row};
 use crate::store::{StoreError, WardCounts};
@@ -34,10 +35,14 @@ fn chain(conn: &Connection, id: &str) -> Result<Vec<Vec<u8>>, StoreError> {
     rows.collect::<Result<_, _>>().map_err(backend(context))
 }
 
-/// Fills in the chains of the signed records among `records`.
+/// Checks every record's signature against its audit entry and fills in the chains of the
+/// signed ones.
 fn with_chains(conn: &Connection, mut records: Vec<Record>) -> Result<Vec<Record>, StoreError> {
-    for record in records.iter_mut().filter(|r| r.signature.is_some()) {
-        record.chain = chain(conn, &record.meta.id)?;
+    for record in records.iter_mut() {
+        integrity::check_signature(conn, record)?;
+        if record.signature.is_some() {
+            record.chain = chain(conn, &record.meta.id)?;
+        }
     }
     Ok(records)
 }
@@ -78,11 +83,22 @@ pub(super) fn get(conn: &mut Connection, id: &str) -> Result<Option<Record>, Sto
     get_record(&tx, id)
 }
 
-/// A record's document.
+/// A record's document, checked against the hash recorded at submission.
 pub(super) fn document(conn: &Connection, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
-    conn.prepare_cached("SELECT bytes FROM documents WHERE record_id = ?1")
-        .and_then(|mut stmt| stmt.query_row([id], |row| row.get(0)).optional())
-        .map_err(backend("reading a document"))
+    let found: Option<(Option<Vec<u8>>, String)> = conn
+        .prepare_cached(
+            "SELECT d.bytes, r.document_sha256 FROM records r \
+             LEFT JOIN documents d ON d.record_id = r.id WHERE r.id = ?1",
+        )
+        .and_then(|mut stmt| {
+            stmt.query_row([id], |row| Ok((row.get(0)?, row.get(1)?)))
+                .optional()
+        })
+        .map_err(backend("reading a document"))?;
+    let Some((bytes, recorded)) = found else {
+        return Ok(None);
+    };
+    integrity::check_document(id, &recorded, bytes).map(Some)
 }
 
 /// A page of a ward's records, newest first by (submitted_at, id), strictly after record `after`.

@@ -173,6 +173,8 @@ pub(super) fn open_writer(path: &Path) -> Result<Connection, StoreError> {
     let mut conn = Connection::open(path).map_err(backend(&format!("opening {}", at())))?;
     conn.busy_timeout(BUSY_TIMEOUT)
         .map_err(backend("setting the busy timeout"))?;
+    // A damaged file is refused here, not found record by record later.
+    super::integrity::quick_check(&conn)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     let mode: String = conn
         .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
@@ -201,6 +203,8 @@ pub(super) fn open_writer(path: &Path) -> Result<Connection, StoreError> {
     }
     let tx = conn.transaction().map_err(backend("creating the schema"))?;
     tx.execute_batch(SCHEMA)
+        .map_err(backend("creating the schema"))?;
+    tx.execute_batch(super::integrity::SCHEMA)
         .map_err(backend("creating the schema"))?;
     let mut chain_id = [0u8; 16];
     rand::RngCore::fill_bytes(&mut rand::rng(), &mut chain_id);

@@ -23,6 +23,7 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 use tower::BoxError;
 use tower::util::BoxCloneSyncService;
+use tracing::Instrument;
 
 pub use breaker::BreakerSettings;
 use breaker::{Admission, Breaker};
@@ -184,7 +185,9 @@ impl SignerLink {
         // The service learns the deadline too (grpc-timeout) and stops work nobody waits for.
         request.set_timeout(deadline);
         let started = tokio::time::Instant::now();
-        let answer = tokio::time::timeout(deadline, f(self.client.clone(), request)).await;
+        let answer = tokio::time::timeout(deadline, f(self.client.clone(), request))
+            .instrument(tracing::info_span!("signer_call", call = name))
+            .await;
         let took = started.elapsed();
         let failed = |outcome, reason: String| {
             if self.breaker.unanswered() {

@@ -112,7 +112,83 @@ impl SignerService {
 
     /// Signs a batch; see the module's documentation for the order of the checks.
     pub(super) async fn sign_batch(&self, req: SignRequest) -> Result<Signed, SignError> {
-        self.validate(&req)?;
+        let now = OffsetDateTime::now_utc();
+        let (entry, key, delegation) = self.authorize(&req, now).await?;
+        let cap = delegation.as_ref().map(|d| Capped {
+            delegation_id: d.doc.id.clone(),
+            daily_cap: d.doc.daily_cap,
+            day: now.to_offset(self.config.utc_offset).date().to_string(),
+        });
+        let SignRequest { documents, .. } = req;
+        let leases: Vec<Option<Lease>> = documents.iter().map(lease_of).collect();
+        let priors = self.priors(&entry.signer_id, &leases).await?;
+        // Answered from the ledger: a retry of a lease attempt signed before.
+        let mut slots: Vec<Option<DocumentSignature>> = priors
+            .into_iter()
+            .zip(&documents)
+            .map(|(prior, doc)| match prior {
+                Prior::Same(kept) => Some(DocumentSignature {
+                    record_id: doc.record_id.clone(),
+                    cms: kept.cms,
+                    signing_time: Some(timestamp(kept.signed_at)),
+                }),
+                _ => None,
+            })
+            .collect();
+        let fresh: Vec<usize> = (0..documents.len())
+            .filter(|&i| slots[i].is_none())
+            .collect();
+        if !fresh.is_empty() {
+            self.limits
+                .signatures(&entry.signer_id, fresh.len() as u32)
+                .map_err(|retry_after| SignError::RateLimited {
+                    what: "signatures for this signer",
+                    retry_after,
+                })?;
+            // Ad-hoc documents (no lease) count against the cap every time, before signing.
+            let ad_hoc = fresh.iter().filter(|&&i| leases[i].is_none()).count() as u32;
+            if let Some(cap) = cap.as_ref().filter(|_| ad_hoc > 0) {
+                let counted = cap.clone();
+                if let Err(used) = self.db(move |s| s.reserve_daily(&counted, ad_hoc)).await? {
+                    return Err(cap_reached(cap, used, ad_hoc));
+                }
+            }
+            let to_sign: Vec<Document> = fresh.iter().map(|&i| documents[i].clone()).collect();
+            let claim = delegation
+                .as_ref()
+                .map(|d| (d.doc.id.clone(), d.doc.director_id.clone()));
+            let ward = entry.ward.clone();
+            let signatures = tokio::task::spawn_blocking(move || {
+                sign_documents(&key, to_sign, &ward, claim, now)
+            })
+            .await
+            .map_err(|e| SignError::Internal(e.to_string()))??;
+            for (&i, signature) in fresh.iter().zip(signatures) {
+                slots[i] = Some(signature);
+            }
+            self.keep(&entry.signer_id, cap, &leases, &fresh, &mut slots, now)
+                .await?;
+        }
+        let signatures = slots
+            .into_iter()
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| SignError::Internal("a document of the batch was not signed".into()))?;
+        Ok(Signed {
+            role: entry.role,
+            signatures,
+            made: fresh.len(),
+        })
+    }
+
+    /// Everything a batch must pass before anything is signed: its form, the signer's role,
+    /// certificate and PIN, a deputy's delegation. Returns the signer, the unlocked key and the
+    /// verified delegation.
+    async fn authorize(
+        &self,
+        req: &SignRequest,
+        now: OffsetDateTime,
+    ) -> Result<(SignerEntry, CmsSigner, Option<SignedDelegation>), SignError> {
+        self.validate(req)?;
         let entry = self.entry(&req.signer_id)?;
         if entry.role == Role::Director && !req.delegation.is_empty() {
             return Err(SignError::invalid(
@@ -129,7 +205,6 @@ impl SignerService {
         // The CA and CRL are re-read for every batch, so a revocation takes effect at once.
         let trust = crate::trust::load(&self.config.tls.ca, self.config.tls.crl.as_deref())
             .map_err(|e| SignError::Internal(e.to_string()))?;
-        let now = OffsetDateTime::now_utc();
         check_signing_certificate(&trust, &entry.cert_der, now).map_err(|e| {
             SignError::CertificateUnusable {
                 signer: entry.signer_id.clone(),
@@ -139,122 +214,58 @@ impl SignerService {
         // A retry needs the PIN as much as the first request did.
         let key = self.unlock(&entry, req.pin.clone()).await?;
         let delegation = match entry.role {
-            Role::Deputy => Some(self.check_delegation(&entry, &req, &trust, now).await?),
+            Role::Deputy => Some(self.check_delegation(&entry, req, &trust, now).await?),
             _ => None,
         };
-        let day = now.to_offset(self.config.utc_offset).date().to_string();
-        let cap = delegation.as_ref().map(|d| Capped {
-            delegation_id: &d.doc.id,
-            daily_cap: d.doc.daily_cap,
-            day: &day,
-        });
-        let SignRequest { documents, .. } = req;
-        let leases: Vec<Option<Lease>> = documents.iter().map(lease_of).collect();
-        let priors = self.priors(&entry.signer_id, &leases).await?;
-        let fresh: Vec<usize> = (0..documents.len())
-            .filter(|&i| !matches!(priors[i], Prior::Same(_)))
-            .collect();
-        if !fresh.is_empty() {
-            self.limits
-                .signatures(&entry.signer_id, fresh.len() as u32)
-                .map_err(|retry_after| SignError::RateLimited {
-                    what: "signatures for this signer",
-                    retry_after,
-                })?;
-        }
-        // Ad-hoc documents (no lease) count against the cap every time, before signing.
-        let ad_hoc = fresh.iter().filter(|&&i| leases[i].is_none()).count() as u32;
-        if let (Some(cap), true) = (&cap, ad_hoc > 0) {
-            let (id, c, d) = (cap.delegation_id.to_string(), cap.daily_cap, day.clone());
-            if let Err(used) = self
-                .db(move |s| s.reserve_daily(&id, &d, ad_hoc, c))
-                .await?
-            {
-                return Err(cap_reached(cap, used, ad_hoc));
-            }
-        }
-        let role = entry.role;
-        let claim = delegation
-            .as_ref()
-            .map(|d| (d.doc.id.clone(), d.doc.director_id.clone()));
-        let mut slots: Vec<Option<DocumentSignature>> = priors
-            .into_iter()
-            .zip(&documents)
-            .map(|(prior, doc)| match prior {
-                Prior::Same(kept) => Some(DocumentSignature {
-                    record_id: doc.record_id.clone(),
-                    cms: kept.cms,
-                    signing_time: Some(timestamp(kept.signed_at)),
-                }),
-                _ => None,
+        Ok((entry, key, delegation))
+    }
+
+    /// Keeps the signatures just made for lease attempts (`fresh` among `slots`) in the ledger,
+    /// with their count against the cap, in one transaction: a signature is returned only once
+    /// it is kept, so a retry always finds it. A concurrent identical request may have kept its
+    /// own first: then that one is returned, so both callers get the same.
+    async fn keep(
+        &self,
+        signer_id: &str,
+        cap: Option<Capped>,
+        leases: &[Option<Lease>],
+        fresh: &[usize],
+        slots: &mut [Option<DocumentSignature>],
+        now: OffsetDateTime,
+    ) -> Result<(), SignError> {
+        let made: Vec<(usize, Made)> = fresh
+            .iter()
+            .filter_map(|&i| {
+                let lease = leases[i].clone()?;
+                let cms = slots[i].as_ref()?.cms.clone();
+                Some((i, Made { lease, cms }))
             })
             .collect();
-        let made = fresh.len();
-        if made > 0 {
-            let to_sign: Vec<Document> = fresh.iter().map(|&i| documents[i].clone()).collect();
-            let ward = entry.ward.clone();
-            let signatures = tokio::task::spawn_blocking(move || {
-                sign_documents(&key, to_sign, &ward, claim, now)
-            })
-            .await
-            .map_err(|e| SignError::Internal(e.to_string()))??;
-            let mut keep = Vec::new();
-            for (&i, signature) in fresh.iter().zip(signatures) {
-                if let Some(lease) = &leases[i] {
-                    keep.push((
-                        i,
-                        Made {
-                            lease: lease.clone(),
-                            cms: signature.cms.clone(),
-                        },
-                    ));
-                }
-                slots[i] = Some(signature);
+        if made.is_empty() {
+            return Ok(());
+        }
+        let signer = signer_id.to_string();
+        let to_keep: Vec<Made> = made.iter().map(|(_, m)| m.clone()).collect();
+        let refused_cap = cap.clone();
+        let kept = self
+            .db(move |s| s.keep(&signer, cap.as_ref(), &to_keep, now))
+            .await?;
+        let kept = match (kept, refused_cap) {
+            (Ok(kept), _) => kept,
+            (Err(reached), Some(cap)) => return Err(cap_reached(&cap, reached.used, reached.new)),
+            (Err(_), None) => {
+                return Err(SignError::Internal(
+                    "a cap refused a batch without one".into(),
+                ));
             }
-            // Kept with their count against the cap in one transaction: a signature is only
-            // returned once it is kept, so a retry always finds it.
-            if !keep.is_empty() {
-                let signer = entry.signer_id.clone();
-                let owned_cap = cap
-                    .as_ref()
-                    .map(|c| (c.delegation_id.to_string(), c.daily_cap, c.day.to_string()));
-                let made: Vec<Made> = keep.iter().map(|(_, m)| m.clone()).collect();
-                let kept = self
-                    .db(move |s| {
-                        let cap = owned_cap.as_ref().map(|(id, c, d)| Capped {
-                            delegation_id: id,
-                            daily_cap: *c,
-                            day: d,
-                        });
-                        s.keep(&signer, cap.as_ref(), &made, now)
-                    })
-                    .await?;
-                let kept = match kept {
-                    Ok(kept) => kept,
-                    Err(reached) => {
-                        let cap = cap.as_ref().ok_or_else(|| {
-                            SignError::Internal("a cap refused a batch without one".into())
-                        })?;
-                        return Err(cap_reached(cap, reached.used, reached.new));
-                    }
-                };
-                for ((i, _), k) in keep.iter().zip(kept) {
-                    if let Some(slot) = slots[*i].as_mut() {
-                        slot.cms = k.cms;
-                        slot.signing_time = Some(timestamp(k.signed_at));
-                    }
-                }
+        };
+        for ((i, _), k) in made.iter().zip(kept) {
+            if let Some(slot) = slots[*i].as_mut() {
+                slot.cms = k.cms;
+                slot.signing_time = Some(timestamp(k.signed_at));
             }
         }
-        let signatures = slots
-            .into_iter()
-            .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| SignError::Internal("a document of the batch was not signed".into()))?;
-        Ok(Signed {
-            role,
-            signatures,
-            made,
-        })
+        Ok(())
     }
 
     /// What the ledger holds for each leased document; a contradiction refuses the batch.
@@ -299,9 +310,9 @@ fn lease_of(doc: &Document) -> Option<Lease> {
     })
 }
 
-fn cap_reached(cap: &Capped<'_>, used: u32, batch: u32) -> SignError {
+fn cap_reached(cap: &Capped, used: u32, batch: u32) -> SignError {
     Refusal::DailyCapReached {
-        id: cap.delegation_id.to_string(),
+        id: cap.delegation_id.clone(),
         cap: cap.daily_cap,
         used,
         batch,

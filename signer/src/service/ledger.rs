@@ -14,7 +14,7 @@ use std::time::Duration;
 use rusqlite::{OptionalExtension, params};
 use time::OffsetDateTime;
 
-use super::state::{State, StateError, count_against_cap, from_ms, ms, used};
+use super::state::{State, StateError, count_against_cap, from_ms, ms};
 
 /// How long a signature stays in the ledger.
 pub const RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -85,14 +85,14 @@ pub struct Made {
 }
 
 /// The delegation a batch is signed under, with its cap.
-#[derive(Debug, Clone)]
-pub struct Capped<'a> {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Capped {
     /// The delegation's id.
-    pub delegation_id: &'a str,
+    pub delegation_id: String,
     /// Records a day, at most (0: no cap).
     pub daily_cap: u32,
     /// The ward's date, as `YYYY-MM-DD`.
-    pub day: &'a str,
+    pub day: String,
 }
 
 impl State {
@@ -137,12 +137,6 @@ impl State {
             .collect()
     }
 
-    /// Records already counted against `cap` today: a cheap check before signing (the
-    /// authoritative one is [`State::keep`]'s).
-    pub fn used_today(&self, cap: &Capped<'_>) -> Result<u32, StateError> {
-        Ok(used(&self.conn(), cap)?)
-    }
-
     /// Keeps `made` (signed by `signer_id` at `now`) and counts the records new today against the
     /// cap, in one transaction; or keeps nothing if the cap would be passed. Returns the kept
     /// signature of each, in order: the one made here, or the one a concurrent identical request
@@ -150,7 +144,7 @@ impl State {
     pub fn keep(
         &self,
         signer_id: &str,
-        cap: Option<&Capped<'_>>,
+        cap: Option<&Capped>,
         made: &[Made],
         now: OffsetDateTime,
     ) -> Result<Result<Vec<Kept>, CapReached>, StateError> {
@@ -181,7 +175,7 @@ impl State {
             }
         }
         let (delegation, day) = match cap {
-            Some(c) => (Some(c.delegation_id), c.day.to_string()),
+            Some(c) => (Some(c.delegation_id.as_str()), c.day.clone()),
             None => (None, now.date().to_string()),
         };
         let mut kept = Vec::with_capacity(made.len());

@@ -227,23 +227,12 @@ impl State {
         Ok(row.map(|(at, reason)| (from_ms(at), reason)))
     }
 
-    /// Reserves `n` signatures of a delegation's daily cap for `day`; on refusal returns the
-    /// number already used.
-    pub fn reserve_daily(
-        &self,
-        delegation_id: &str,
-        day: &str,
-        n: u32,
-        cap: u32,
-    ) -> Result<Result<(), u32>, StateError> {
+    /// Counts `n` ad-hoc signatures (no lease: each counts) against `cap`; on refusal returns
+    /// the number already counted today.
+    pub fn reserve_daily(&self, cap: &Capped, n: u32) -> Result<Result<(), u32>, StateError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let cap = Capped {
-            delegation_id,
-            daily_cap: cap,
-            day,
-        };
-        let counted = count_against_cap(&tx, &cap, n)?;
+        let counted = count_against_cap(&tx, cap, n)?;
         tx.commit()?;
         Ok(counted)
     }
@@ -262,7 +251,7 @@ fn check(conn: &Connection, pragma: &str) -> Result<(), rusqlite::Error> {
 }
 
 /// Records of a delegation counted against its cap on a day.
-pub(super) fn used(conn: &Connection, cap: &Capped<'_>) -> Result<u32, rusqlite::Error> {
+fn used(conn: &Connection, cap: &Capped) -> Result<u32, rusqlite::Error> {
     Ok(conn
         .query_row(
             "SELECT used FROM daily_use WHERE delegation_id = ?1 AND day = ?2",
@@ -277,7 +266,7 @@ pub(super) fn used(conn: &Connection, cap: &Capped<'_>) -> Result<u32, rusqlite:
 /// the count so far.
 pub(super) fn count_against_cap(
     conn: &Connection,
-    cap: &Capped<'_>,
+    cap: &Capped,
     n: u32,
 ) -> Result<Result<(), u32>, rusqlite::Error> {
     let used = used(conn, cap)?;
@@ -433,20 +422,28 @@ mod tests {
         );
     }
 
+    fn cap(day: &str) -> Capped {
+        Capped {
+            delegation_id: "d".into(),
+            daily_cap: 5,
+            day: day.into(),
+        }
+    }
+
     #[test]
     fn daily_cap_and_revocation() {
         let dir = tempfile::tempdir().expect("tempdir");
         let state = State::open(&dir.path().join("s.db")).expect("open");
         assert_eq!(
-            state.reserve_daily("d", "2026-11-21", 3, 5).expect("db"),
+            state.reserve_daily(&cap("2026-11-21"), 3).expect("db"),
             Ok(())
         );
         assert_eq!(
-            state.reserve_daily("d", "2026-11-21", 3, 5).expect("db"),
+            state.reserve_daily(&cap("2026-11-21"), 3).expect("db"),
             Err(3)
         );
         assert_eq!(
-            state.reserve_daily("d", "2026-11-22", 5, 5).expect("db"),
+            state.reserve_daily(&cap("2026-11-22"), 5).expect("db"),
             Ok(())
         );
         let now = OffsetDateTime::now_utc();

@@ -219,3 +219,95 @@ impl State {
         Ok(Ok(kept))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lease(record: &str, attempt: u32) -> Lease {
+        Lease {
+            record_id: record.into(),
+            attempt,
+            document_sha256: [7; 32],
+        }
+    }
+
+    fn made(record: &str, attempt: u32, cms: &[u8]) -> Made {
+        Made {
+            lease: lease(record, attempt),
+            cms: cms.to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_kept_signature_answers_its_lease_until_it_ages_out() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let state = State::open(&dir.path().join("s.db")).expect("open");
+        let now = OffsetDateTime::now_utc();
+        let kept = state
+            .keep("w/director", None, &[made("r1", 1, b"first")], now)
+            .expect("db")
+            .expect("no cap");
+        assert_eq!(kept[0].cms, b"first");
+        // A second keep of the same lease attempt (a concurrent request) gets the first.
+        let again = state
+            .keep("w/director", None, &[made("r1", 1, b"second")], now)
+            .expect("db")
+            .expect("no cap");
+        assert_eq!(again[0].cms, b"first");
+        let priors = state
+            .priors("w/director", &[lease("r1", 1), lease("r1", 2)])
+            .expect("db");
+        assert!(matches!(&priors[0], Prior::Same(k) if k.cms == b"first"));
+        assert_eq!(priors[1], Prior::None);
+        // Another signer, or other bytes, contradict it.
+        assert!(matches!(
+            &state.priors("w/deputy", &[lease("r1", 1)]).expect("db")[0],
+            Prior::Contradicts(_)
+        ));
+        let mut other = lease("r1", 1);
+        other.document_sha256 = [8; 32];
+        assert!(matches!(
+            &state.priors("w/director", &[other]).expect("db")[0],
+            Prior::Contradicts(_)
+        ));
+        // Past the retention, the next keep forgets it.
+        let later = now + RETENTION + std::time::Duration::from_secs(1);
+        state
+            .keep("w/director", None, &[made("r2", 1, b"later")], later)
+            .expect("db")
+            .expect("no cap");
+        assert_eq!(
+            state.priors("w/director", &[lease("r1", 1)]).expect("db"),
+            vec![Prior::None]
+        );
+    }
+
+    #[test]
+    fn a_cap_counts_each_record_once_a_day() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let state = State::open(&dir.path().join("s.db")).expect("open");
+        let now = OffsetDateTime::now_utc();
+        let cap = |day: &str| Capped {
+            delegation_id: "d".into(),
+            daily_cap: 2,
+            day: day.into(),
+        };
+        let today = cap("2026-11-30");
+        let keep = |m: &[Made], c: &Capped| state.keep("w/deputy", Some(c), m, now).expect("db");
+        assert!(keep(&[made("r1", 1, b"a"), made("r2", 1, b"b")], &today).is_ok());
+        // r1 leased again: signed anew, not counted again.
+        assert!(keep(&[made("r1", 2, b"c")], &today).is_ok());
+        assert_eq!(
+            keep(&[made("r3", 1, b"d")], &today),
+            Err(CapReached { used: 2, new: 1 })
+        );
+        // Nothing of the refused batch was kept.
+        assert_eq!(
+            state.priors("w/deputy", &[lease("r3", 1)]).expect("db"),
+            vec![Prior::None]
+        );
+        // A new day counts again.
+        assert!(keep(&[made("r3", 1, b"d")], &cap("2026-12-01")).is_ok());
+    }
+}

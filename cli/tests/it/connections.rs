@@ -1,10 +1,12 @@
 //! Slow or idle clients cannot lock others out: connections that never finish their handshake
-//! hold only their own address's few slots (the rest are closed at once), a legitimate client
-//! still gets through beside them, and a connection left without calls is closed.
+//! hold only their own address's few slots (the rest are closed at once), spread over many
+//! addresses they give way to newcomers, a legitimate client still gets through beside them, and
+//! a connection left without calls is closed.
 
 use std::io::Read;
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use signq_proto::v1 as pb;
@@ -22,11 +24,10 @@ fn silent(from: [u8; 4], to: SocketAddr) -> TcpStream {
     socket.into()
 }
 
-/// Whether the server has closed `stream` (read returns end of file, or a reset).
+/// Whether the server has closed `stream` (read returns end of file, or a reset), without
+/// waiting.
 fn closed_by_server(stream: &mut TcpStream) -> bool {
-    stream
-        .set_read_timeout(Some(Duration::from_millis(20)))
-        .expect("timeout");
+    stream.set_nonblocking(true).expect("nonblocking");
     let mut byte = [0u8; 1];
     match stream.read(&mut byte) {
         Ok(0) => true,
@@ -69,6 +70,58 @@ async fn half_open_connections_from_one_address_cannot_shut_out_another() {
         .expect("record");
     assert_eq!(record.state, pb::RecordState::Queued as i32);
     drop(silent);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_open_connections_from_many_addresses_give_way_to_a_newcomer() {
+    let ward = Ward::start(&[]);
+    let to: SocketAddr = ward.scheduler.parse().expect("address");
+    // Sixteen from each of twenty addresses: within each address's share, past the 256
+    // handshakes allowed in all. Each one the server closes is opened again, so every slot stays
+    // held for as long as the flood lasts.
+    let stop = Arc::new(AtomicBool::new(false));
+    let closed = Arc::new(AtomicUsize::new(0));
+    let flood = {
+        let (stop, closed) = (stop.clone(), closed.clone());
+        std::thread::spawn(move || {
+            let sources: Vec<[u8; 4]> = (10..30)
+                .flat_map(|last| (0..16).map(move |_| [127, 0, 0, last]))
+                .collect();
+            let mut open: Vec<TcpStream> = sources.iter().map(|from| silent(*from, to)).collect();
+            while !stop.load(Ordering::SeqCst) {
+                for (stream, from) in open.iter_mut().zip(&sources) {
+                    if closed_by_server(stream) {
+                        closed.fetch_add(1, Ordering::SeqCst);
+                        *stream = silent(*from, to);
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while closed.load(Ordering::SeqCst) < 64 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let evicted = closed.load(Ordering::SeqCst);
+    // Every slot is taken by a slow handshake, and the intake desk still gets through.
+    let submitted = tokio::time::timeout(Duration::from_secs(60), async {
+        intake(&ward)
+            .await
+            .submit(submission("HT-KS", "beside-a-spread-flood"))
+            .await
+    })
+    .await;
+    stop.store(true, Ordering::SeqCst);
+    flood.join().expect("the flood");
+    assert!(evicted >= 64, "only {evicted} of 320 closed to make room");
+    let record = submitted
+        .expect("an answer")
+        .expect("a newcomer is served while every handshake slot is held")
+        .into_inner()
+        .record
+        .expect("record");
+    assert_eq!(record.state, pb::RecordState::Queued as i32);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

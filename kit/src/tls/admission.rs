@@ -2,15 +2,15 @@
 //! clients from locking everyone else out.
 //!
 //! - **Handshakes** run each in its own task with a short time limit, never one after another, and
-//!   only so many at once from one address and in all: a client that opens connections and never
-//!   finishes the handshake holds a few slots of its own, not the door.
+//!   only so many at once from one address and in all ([`super::handshakes`]): a client that opens
+//!   connections and never finishes the handshake holds a few slots of its own, not the door.
 //! - **Connections without a valid certificate** (browsers before their tablet is enrolled, health
 //!   probes, strangers) are capped per address and in all, apart from authenticated ones, so they
 //!   can never crowd out the scheduler, intake systems and enrolled tablets.
 //! - **Idle connections** close: a connection with no call in flight for a while is ended (a
 //!   client reconnects in one round trip when it needs to).
 //!
-//! Each admitted connection holds a [`Ticket`]; its slot is free again when the ticket drops.
+//! Each established connection holds a [`Ticket`]; its slot is free again when the ticket drops.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -59,7 +59,6 @@ impl Default for ConnLimits {
 /// What a ticket holds a slot of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Slot {
-    Handshake,
     Unauthenticated,
     Authenticated,
 }
@@ -67,7 +66,6 @@ enum Slot {
 impl Slot {
     fn label(self) -> &'static str {
         match self {
-            Slot::Handshake => "handshake",
             Slot::Unauthenticated => "unauthenticated",
             Slot::Authenticated => "authenticated",
         }
@@ -114,7 +112,7 @@ impl Admission {
             "TLS connections refused at admission, by reason."
         );
         // Every series exported from the start at zero, so that alerts on their rate can fire.
-        for slot in [Slot::Handshake, Slot::Unauthenticated, Slot::Authenticated] {
+        for slot in [Slot::Unauthenticated, Slot::Authenticated] {
             metrics::gauge!(CONNECTIONS, "kind" => slot.label()).set(0.0);
             for limit in ["total", "per_source"] {
                 metrics::counter!(REFUSED, "kind" => slot.label(), "limit" => limit).increment(0);
@@ -129,15 +127,6 @@ impl Admission {
     /// The limits.
     pub fn limits(&self) -> &ConnLimits {
         &self.limits
-    }
-
-    /// A handshake slot for a connection from `source`, if one is free.
-    pub fn handshake(self: &Arc<Self>, source: IpAddr) -> Option<Ticket> {
-        let (total, per_source) = (
-            self.limits.max_handshakes,
-            self.limits.max_handshakes_per_source,
-        );
-        self.take(Slot::Handshake, source, total, Some(per_source))
     }
 
     /// A slot for an established connection from `source`, authenticated or not.

@@ -12,10 +12,12 @@
 //! - [`trust`]: the ward CA and its CRL as verifiers, refreshed when the CRL changes.
 //! - [`server`]: the TLS listener that yields authenticated connections to tonic.
 //! - [`admission`]: which connections are let in, and when an idle one closes.
+//! - [`handshakes`]: the handshakes in progress, and which gives way when they are too many.
 //! - [`client`]: a tonic channel over mutual TLS.
 
 pub mod admission;
 pub mod client;
+pub mod handshakes;
 pub mod material;
 pub mod server;
 pub mod trust;

@@ -25,6 +25,7 @@ use tokio_rustls::server::TlsStream;
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::admission::{Activity, Admission, ConnLimits, Ticket};
+use super::handshakes::Handshakes;
 use super::material::{TlsError, TlsFiles};
 use super::trust::Trust;
 use crate::identity::PeerIdentity;
@@ -186,6 +187,7 @@ pub fn serve_incoming(
     let (tx, rx) = mpsc::channel(64);
     let acceptor = TlsAcceptor::from(config);
     let admission = Admission::new(limits);
+    let handshakes = Handshakes::new(&limits);
     tokio::spawn(async move {
         loop {
             let accepted = tokio::select! {
@@ -200,10 +202,10 @@ pub fn serve_incoming(
                     continue;
                 }
             };
-            // Past the handshake limits the connection is closed at once: it never waits for a
-            // slot, so nobody's slow handshakes delay anybody else's.
-            let Some(handshake) = admission.handshake(remote.ip()) else {
-                tracing::debug!(%remote, "too many handshakes in progress; connection closed");
+            // Past its address's share of handshakes the connection is closed at once: it never
+            // waits for a slot, so nobody's slow handshakes delay anybody else's.
+            let Some(mut handshake) = handshakes.begin(remote.ip()) else {
+                tracing::debug!(%remote, "too many handshakes from this address; connection closed");
                 continue;
             };
             let _ = tcp.set_nodelay(true);
@@ -211,8 +213,13 @@ pub fn serve_incoming(
             let admission = admission.clone();
             tokio::spawn(async move {
                 let limits = *admission.limits();
-                let handshaken =
-                    tokio::time::timeout(limits.handshake_timeout, acceptor.accept(tcp)).await;
+                let handshaken = tokio::select! {
+                    handshaken = tokio::time::timeout(limits.handshake_timeout, acceptor.accept(tcp)) => handshaken,
+                    () = handshake.evicted() => {
+                        tracing::debug!(%remote, "unfinished handshake closed to make room");
+                        return;
+                    }
+                };
                 drop(handshake);
                 match handshaken {
                     Ok(Ok(stream)) => {

@@ -114,10 +114,23 @@ impl Outcome {
     }
 }
 
-/// Whether a failed call never got the signing service's answer. A status the service sent has
-/// no source; one tonic made here from a connection error (refused, reset, broken mid-call) has.
-fn unanswered(status: &Status) -> bool {
-    std::error::Error::source(status).is_some() && status.code() != tonic::Code::Cancelled
+/// Whether a failed call never got the signing service's answer, and why. A status the service
+/// sent has no source; one tonic made here has: from a connection error (refused, reset, broken
+/// mid-call), or from the channel's own timer for the deadline the request carries, which may
+/// fire before ours does.
+fn unanswered(status: &Status) -> Option<Outcome> {
+    let mut chain = std::error::Error::source(status);
+    chain?;
+    while let Some(error) = chain {
+        let wrapped = error.downcast_ref::<TransportError>().map(|t| &*t.0);
+        if error.is::<tonic::TimeoutExpired>()
+            || wrapped.is_some_and(|e| e.is::<tonic::TimeoutExpired>())
+        {
+            return Some(Outcome::Deadline);
+        }
+        chain = error.source();
+    }
+    (status.code() != tonic::Code::Cancelled).then_some(Outcome::Unreachable)
 }
 
 impl SignerLink {
@@ -201,20 +214,18 @@ impl SignerLink {
                 retry_after,
             })
         };
+        let late = || format!("did not answer within {} ms", deadline.as_millis());
         match answer {
-            Err(_) => failed(
-                Outcome::Deadline,
-                format!("did not answer within {} ms", deadline.as_millis()),
-            ),
-            Ok(Err(status)) if unanswered(&status) => failed(
-                Outcome::Unreachable,
-                format!("is unreachable ({})", status.message()),
-            ),
-            Ok(Err(status)) => {
-                self.breaker.answered();
-                self.record(name, Outcome::Refused, Some(took));
-                Err(SchedError::Signer(status))
-            }
+            Err(_) => failed(Outcome::Deadline, late()),
+            Ok(Err(status)) => match unanswered(&status) {
+                Some(Outcome::Deadline) => failed(Outcome::Deadline, late()),
+                Some(outcome) => failed(outcome, format!("is unreachable ({})", status.message())),
+                None => {
+                    self.breaker.answered();
+                    self.record(name, Outcome::Refused, Some(took));
+                    Err(SchedError::Signer(status))
+                }
+            },
             Ok(Ok(reply)) => {
                 self.breaker.answered();
                 self.record(name, Outcome::Ok, Some(took));

@@ -117,6 +117,41 @@ async fn a_service_that_is_not_there_is_unavailable() {
     assert!(retry_after(&error).is_some(), "{error:?}");
 }
 
+/// A signing service that takes calls over a real connection and never answers: whichever timer
+/// fires first, the link's or the channel's own for the deadline the request carries, the caller
+/// hears UNAVAILABLE with a time to retry, never CANCELLED.
+#[tokio::test]
+async fn a_hung_service_over_a_connection_is_unavailable_not_cancelled() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(signq_proto::v1::signer_server::SignerServer::new(
+                FakeSigner::HUNG,
+            ))
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+    );
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .expect("endpoint")
+        .connect_lazy();
+    let short = LinkSettings {
+        other: Duration::from_millis(200),
+        ..settings()
+    };
+    let link = SignerLink::over_channel(channel, short, 1 << 20, 1 << 20);
+    for _ in 0..short.breaker.failures_to_open {
+        let request = pb::VerifyPinRequest {
+            signer_id: "w/director".into(),
+            pin: "246810".into(),
+        };
+        let error = status(link.verify_pin(request).await.expect_err("hung"));
+        assert_eq!(error.code(), Code::Unavailable, "{error:?}");
+        assert!(error.message().contains("did not answer"), "{error:?}");
+        assert!(retry_after(&error).is_some(), "{error:?}");
+    }
+    assert!(link.is_open(), "three unanswered calls open the circuit");
+}
+
 /// A signing service that takes a Sign call and then dies with it (its connection cut) — like a
 /// `kill -9` mid-call.
 #[tokio::test]

@@ -225,8 +225,16 @@ pub fn verify_database(
     let mut conn = Connection::open_with_flags(path, flags).map_err(|e| db("opening", &e))?;
     conn.busy_timeout(std::time::Duration::from_secs(5))
         .map_err(|e| db("configuring", &e))?;
+    let chain_id = checkpoints::chain_id(&conn).map_err(|e| db("reading", &e))?;
+    // The signing service's memory first, the chain's snapshot after it: on a running ward the
+    // chain read is then at least as long as the head the service remembers signing, so a
+    // checkpoint signed in between is never mistaken for deleted entries.
+    let remembered = match signer_state {
+        Some(state) => signq_signer::service::state::State::last_checkpoint_in(state, &chain_id)
+            .map_err(|e| db("reading the signing service's state for", &e))?,
+        None => None,
+    };
     let tx = conn.transaction().map_err(|e| db("reading", &e))?;
-    let chain_id = checkpoints::chain_id(&tx).map_err(|e| db("reading", &e))?;
     let mut signed = BTreeMap::new();
     for c in checkpoints::all(&tx).map_err(|e| db("reading", &e))? {
         let broken = |reason: String| AuditVerifyError::Checkpoint { seq: c.seq, reason };
@@ -240,11 +248,6 @@ pub fn verify_database(
         }
         signed.insert(c.seq, verified);
     }
-    let remembered = match signer_state {
-        Some(state) => signq_signer::service::state::State::last_checkpoint_in(state, &chain_id)
-            .map_err(|e| db("reading the signing service's state for", &e))?,
-        None => None,
-    };
     let mut stmt = tx
         .prepare(&format!("SELECT {AUDIT_COLUMNS} FROM audit ORDER BY seq"))
         .map_err(|e| db("reading the audit log of", &e))?;

@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use super::error::SignError;
 use super::grpc::{MAX_ID_LEN, SignerService, timestamp, validate_credentials};
 use super::ledger::{Capped, Lease, Made, Prior};
-use crate::cms::{CmsSigner, TrustStore, check_signing_certificate};
+use crate::cms::{CmsSigner, TrustStore};
 use crate::delegation::attributes::{acting_under, content_hint, record_description};
 use crate::delegation::document::is_procedure_code;
 use crate::delegation::{Refusal, SignedDelegation};
@@ -203,14 +203,7 @@ impl SignerService {
             .into());
         }
         // The CA and CRL are re-read for every batch, so a revocation takes effect at once.
-        let trust = crate::trust::load(&self.config.tls.ca, self.config.tls.crl.as_deref())
-            .map_err(|e| SignError::Internal(e.to_string()))?;
-        check_signing_certificate(&trust, &entry.cert_der, now).map_err(|e| {
-            SignError::CertificateUnusable {
-                signer: entry.signer_id.clone(),
-                reason: e.to_string(),
-            }
-        })?;
+        let trust = self.usable_certificate(&entry, now)?;
         // A retry needs the PIN as much as the first request did.
         let key = self.unlock(&entry, req.pin.clone()).await?;
         let delegation = match entry.role {

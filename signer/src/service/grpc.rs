@@ -23,7 +23,7 @@ use super::error::SignError;
 use super::limits::Limits;
 use super::metrics;
 use super::state::{FailureOutcome, State};
-use crate::cms::{CmsSigner, check_signing_certificate};
+use crate::cms::{CmsSigner, TrustStore, check_signing_certificate};
 use crate::delegation::{DelegationDoc, KIND};
 use crate::keystore::{Keystore, KeystoreError, SignerEntry};
 
@@ -84,6 +84,24 @@ impl SignerService {
         self.db(|s| s.probe(OffsetDateTime::now_utc()))
             .await
             .is_ok()
+    }
+
+    /// The ward's trust, read afresh (so a revocation takes effect at once), after checking that
+    /// the signer's certificate may sign at `now`.
+    pub(super) fn usable_certificate(
+        &self,
+        entry: &SignerEntry,
+        now: OffsetDateTime,
+    ) -> Result<TrustStore, SignError> {
+        let trust = crate::trust::load(&self.config.tls.ca, self.config.tls.crl.as_deref())
+            .map_err(|e| SignError::Internal(e.to_string()))?;
+        check_signing_certificate(&trust, &entry.cert_der, now).map_err(|e| {
+            SignError::CertificateUnusable {
+                signer: entry.signer_id.clone(),
+                reason: e.to_string(),
+            }
+        })?;
+        Ok(trust)
     }
 
     /// Unlocks the key, counting a wrong PIN towards the lockout. The signer's checks take turns
@@ -411,14 +429,7 @@ impl SignerService {
         };
         doc.validate()
             .map_err(|e| SignError::invalid(format!("delegation.{}", e.field), e.reason))?;
-        let trust = crate::trust::load(&self.config.tls.ca, self.config.tls.crl.as_deref())
-            .map_err(|e| SignError::Internal(e.to_string()))?;
-        check_signing_certificate(&trust, &entry.cert_der, now).map_err(|e| {
-            SignError::CertificateUnusable {
-                signer: entry.signer_id.clone(),
-                reason: e.to_string(),
-            }
-        })?;
+        self.usable_certificate(&entry, now)?;
         let key = self.unlock(&entry, req.pin).await?;
         let director = entry.signer_id.clone();
         let signed_delegation = tokio::task::spawn_blocking(move || {

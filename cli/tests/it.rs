@@ -16,6 +16,7 @@ mod it {
     pub mod director;
     pub mod exactly_once;
     pub mod fail_fast;
+    pub mod faults;
     pub mod fixture;
     pub mod flow;
     pub mod input;
@@ -25,6 +26,7 @@ mod it {
     pub mod openssl;
     pub mod scheduler_input;
     pub mod secrets;
+    pub mod services;
     pub mod shutdown;
     pub mod tablet;
 }

@@ -31,6 +31,21 @@ fn exited(mut child: Child) -> (std::process::ExitStatus, String) {
     }
 }
 
+/// `signq scheduler` on `ward`'s data, on ephemeral ports, with no signing service listening.
+fn scheduler_without_signer(ward: &Ward) -> std::process::Command {
+    let mut command = signq();
+    command.arg("--data-dir").arg(ward.data()).args([
+        "scheduler",
+        "--scheduler-listen",
+        "127.0.0.1:0",
+        "--metrics-listen",
+        "127.0.0.1:0",
+        "--signer-addr",
+        "localhost:1",
+    ]);
+    command
+}
+
 #[test]
 fn a_scheduler_whose_store_will_not_open_exits_naming_the_cause() {
     let mut ward = Ward::start(&[]);
@@ -46,19 +61,8 @@ fn a_scheduler_whose_store_will_not_open_exits_naming_the_cause() {
             ward.dir.path().join("damaged.db").join("signq.db"),
         ),
     ] {
-        let child = signq()
-            .arg("--data-dir")
-            .arg(ward.data())
-            .args([
-                "scheduler",
-                "--scheduler-listen",
-                "127.0.0.1:0",
-                "--metrics-listen",
-                "127.0.0.1:0",
-                "--signer-addr",
-                "localhost:1",
-                "--database",
-            ])
+        let child = scheduler_without_signer(&ward)
+            .arg("--database")
             .arg(&database)
             .env("RUST_LOG", "error")
             .stdout(Stdio::null())
@@ -110,18 +114,7 @@ async fn health_says_what_a_missing_signing_service_stops() {
     // A scheduler on the demo ward's data whose signing service is not running.
     let mut ward = Ward::start(&[]);
     ward.kill();
-    let mut child = signq()
-        .arg("--data-dir")
-        .arg(ward.data())
-        .args([
-            "scheduler",
-            "--scheduler-listen",
-            "127.0.0.1:0",
-            "--metrics-listen",
-            "127.0.0.1:0",
-            "--signer-addr",
-            "localhost:1",
-        ])
+    let mut child = scheduler_without_signer(&ward)
         .stdout(Stdio::piped())
         .spawn()
         .expect("spawn");

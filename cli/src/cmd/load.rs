@@ -144,9 +144,27 @@ pub struct SubmitLoadArgs {
     /// Idle TLS connections held open to measure their memory (0: none).
     #[arg(long, default_value_t = 500)]
     pub idle_connections: usize,
+    /// Connections held in TLS handshakes that never finish, from --slow-client-source, while a
+    /// fresh client's connect time is measured (0: no slow-client attack).
+    #[arg(long, default_value_t = 400)]
+    pub slow_clients: usize,
+    /// The loopback address the slow clients connect from (not the fresh client's).
+    #[arg(long, default_value = "127.0.0.2")]
+    pub slow_client_source: std::net::IpAddr,
+    /// Consecutive addresses from --slow-client-source the slow clients share (1: one address,
+    /// held to the server's per-address limits; more reach its limits in total).
+    #[arg(long, default_value_t = 1)]
+    pub slow_client_sources: usize,
+    /// Fresh-client connect times measured without the attack, and again during it.
+    #[arg(long, default_value_t = 40)]
+    pub connect_samples: usize,
+    /// Seconds each side's fresh clients are spread over (the attack lasts as long, longer than
+    /// the server's 5 s handshake time limit).
+    #[arg(long, default_value_t = 15.0)]
+    pub slow_client_seconds: f64,
     /// Drive an already running scheduler at this loopback address (with the data directory's
     /// intake certificate) instead of starting a throw-away `signq dev`. Its memory is not
-    /// measured and it is not overloaded.
+    /// measured, it is not overloaded, and no slow clients attack it.
     #[arg(long)]
     pub scheduler: Option<String>,
 }
@@ -237,6 +255,31 @@ async fn submit(args: SubmitLoadArgs, given: &DataDir) -> anyhow::Result<()> {
         "--idle-connections {}: at most 5,000",
         args.idle_connections
     );
+    anyhow::ensure!(
+        args.slow_clients <= 5_000,
+        "--slow-clients {}: at most 5,000",
+        args.slow_clients
+    );
+    anyhow::ensure!(
+        args.connect_samples <= 1_000,
+        "--connect-samples {}: at most 1,000",
+        args.connect_samples
+    );
+    anyhow::ensure!(
+        args.slow_client_seconds > 0.0 && args.slow_client_seconds <= 120.0,
+        "--slow-client-seconds {}: more than 0, at most 120",
+        args.slow_client_seconds
+    );
+    anyhow::ensure!(
+        (1..=250).contains(&args.slow_client_sources),
+        "--slow-client-sources {}: 1 to 250",
+        args.slow_client_sources
+    );
+    anyhow::ensure!(
+        args.slow_client_source.is_loopback(),
+        "--slow-client-source {}: a loopback address",
+        args.slow_client_source
+    );
     let tmp = tempfile::tempdir()?;
     let (guard, scheduler, data) = match &args.scheduler {
         Some(addr) => (None, addr.clone(), given.clone()),
@@ -299,49 +342,76 @@ async fn submit(args: SubmitLoadArgs, given: &DataDir) -> anyhow::Result<()> {
 
     let Some(guard) = guard else {
         println!("memory: not measured against a scheduler this command did not start");
+        println!("slow clients: no attack on a scheduler this command did not start");
         return Ok(());
     };
     let pid = guard.pid();
+    let rate = (args.overload * durable.knee).min(args.overload * args.max_rate);
     if signq_load_tests::memory::resident(pid).is_none() {
         println!("memory: not measured (/proc/{pid}/status is read on Linux only)");
-        return Ok(());
-    }
-    let rate = (args.overload * durable.knee).min(args.overload * args.max_rate);
-    if args.idle_connections == 0 && rate <= 0.0 {
+    } else if args.idle_connections == 0 && rate <= 0.0 {
         println!("memory: not measured (no idle connections and no overload)");
-        return Ok(());
-    }
-    println!();
-    println!(
-        "memory: {} idle connections, then {:.0} x the durable-submit knee ({rate:.0}/s) for {} s \
-         (at most {:.0} requests, {} outstanding)...",
-        args.idle_connections,
-        args.overload,
-        args.overload_seconds,
-        (rate * args.overload_seconds).ceil(),
-        args.max_outstanding
-    );
-    let idle = match args.idle_connections {
-        0 => None,
-        n => Some(submit_bench::idle_connections(&target, n, Duration::from_secs(2), pid).await?),
-    };
-    let over = if rate > 0.0 {
-        Some(
-            submit_bench::overload(
-                &bench,
-                &target,
-                args.overload_connections,
-                rate,
-                args.overload_seconds,
-                args.max_outstanding,
-                pid,
-            )
-            .await?,
-        )
     } else {
-        None
-    };
-    submit_bench::report_memory(pid, idle.as_ref(), over.as_ref(), durable.knee);
+        println!();
+        println!(
+            "memory: {} idle connections, then {:.0} x the durable-submit knee ({rate:.0}/s) for \
+             {} s (at most {:.0} requests, {} outstanding)...",
+            args.idle_connections,
+            args.overload,
+            args.overload_seconds,
+            (rate * args.overload_seconds).ceil(),
+            args.max_outstanding
+        );
+        let idle = match args.idle_connections {
+            0 => None,
+            n => {
+                Some(submit_bench::idle_connections(&target, n, Duration::from_secs(2), pid).await?)
+            }
+        };
+        let over = if rate > 0.0 {
+            Some(
+                submit_bench::overload(
+                    &bench,
+                    &target,
+                    args.overload_connections,
+                    rate,
+                    args.overload_seconds,
+                    args.max_outstanding,
+                    pid,
+                )
+                .await?,
+            )
+        } else {
+            None
+        };
+        submit_bench::report_memory(pid, idle.as_ref(), over.as_ref(), durable.knee);
+    }
+    if args.slow_clients > 0 && args.connect_samples > 0 {
+        println!();
+        println!(
+            "slow clients: {} fresh clients over {} s, then {} connections from {} ({} \
+             addresses) holding TLS handshakes open while {} fresh clients connect over {} s...",
+            args.connect_samples,
+            args.slow_client_seconds,
+            args.slow_clients,
+            args.slow_client_source,
+            args.slow_client_sources,
+            args.connect_samples,
+            args.slow_client_seconds
+        );
+        // Let the overload's backlog drain before the baseline.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let attack = submit_bench::slow_clients(
+            &target,
+            args.slow_client_source,
+            args.slow_client_sources,
+            args.slow_clients,
+            args.connect_samples,
+            Duration::from_secs_f64(args.slow_client_seconds),
+        )
+        .await?;
+        submit_bench::report_slow_clients(&attack);
+    }
     println!("reproduce: {}", command_line());
     drop(guard);
     Ok(())

@@ -16,21 +16,32 @@
 //! overload of several times the durable-submit knee (what load shedding and connection admission
 //! are for). Memory comes from `/proc` (see [`crate::memory`]), so those figures are Linux only.
 //!
+//! Last, a slow-client attack: hundreds of connections from another loopback address start a TLS
+//! handshake and never finish it, and a fresh client's connect time (TCP, TLS, one call) is
+//! measured during the attack beside the same without it, with what the server did to the
+//! attacking connections (what concurrent handshakes with a time limit and per-address caps are
+//! for).
+//!
 //! Requests go to loopback addresses only, and every phase is bounded in requests and time.
 
 //!
 //! # Layout
 //! - [`climb`]: each side's ladder of offered rates to its own knee, and the calls it makes.
 //! - [`pressure`]: memory under an overload and with many idle connections.
+//! - [`slow_clients`]: a fresh client's connect time during a slow-client attack.
 //! - [`report`]: the tables and the headline.
 
 pub mod climb;
 pub mod pressure;
 pub mod report;
+pub mod slow_clients;
 
 pub use climb::{Bench, Ladder, Side, Step};
 pub use pressure::{IdleConnections, Overload, idle_connections, overload};
-pub use report::{headline, report_memory, report_side, step_header, step_row};
+pub use report::{
+    headline, report_memory, report_side, report_slow_clients, step_header, step_row,
+};
+pub use slow_clients::{SlowClients, slow_clients};
 
 use signq_kit::tls::ClientTls;
 use tonic::transport::Channel;

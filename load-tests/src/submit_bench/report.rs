@@ -6,6 +6,7 @@ use crate::memory::Resident;
 
 use super::climb::{Side, Step};
 use super::pressure::{IdleConnections, Overload};
+use super::slow_clients::{FreshClients, Rank, SlowClients, percentile};
 
 /// The header of a step table.
 pub fn step_header() -> String {
@@ -194,6 +195,91 @@ fn report_overload(over: &Overload, knee: f64) {
             println!(
                 "overload: resident memory grew {:.2} KiB per submit it accepted (queued records)",
                 (a.rss_kib as f64 - b.rss_kib as f64) / f.ok as f64
+            );
+        }
+    }
+}
+
+fn ms(r: Rank) -> String {
+    match r {
+        Rank::Ms(v) => format!("{v:.1}"),
+        Rank::Failed => "failed".into(),
+        Rank::None => "-".into(),
+    }
+}
+
+/// Prints a fresh client's connect time without and during the slow-client attack, their ratio,
+/// and what the server did to the attacking connections.
+pub fn report_slow_clients(a: &SlowClients) {
+    println!();
+    let from = match a.sources {
+        1 => a.source.to_string(),
+        n => format!("{n} addresses from {}", a.source),
+    };
+    println!(
+        "slow clients: {} connections from {from} that send the first 11 bytes of a TLS \
+         ClientHello and nothing more, each opened again 1 s after the server closes it, for \
+         {:.1} s",
+        a.attackers, a.seconds
+    );
+    println!(
+        "a fresh client from the default loopback address (TCP + TLS handshake + one \
+         Health/Check), one at a time, spread over {:.0} s each, ms:",
+        a.over_secs
+    );
+    println!(
+        "{:<24} {:>8} {:>9} {:>9} {:>9} {:>7}",
+        "", "samples", "median", "p90", "max", "failed"
+    );
+    let row = |label: &str, f: &FreshClients| {
+        let failed = f.failed_ms.len();
+        println!(
+            "{label:<24} {:>8} {:>9} {:>9} {:>9} {:>7}",
+            f.ms.len() + failed,
+            ms(percentile(&f.ms, failed, 0.5)),
+            ms(percentile(&f.ms, failed, 0.9)),
+            ms(percentile(&f.ms, failed, 1.0)),
+            failed
+        )
+    };
+    row("without the attack", &a.before);
+    row("during the attack", &a.during);
+    let ratio = |p: f64| match (
+        percentile(&a.during.ms, a.during.failed_ms.len(), p),
+        percentile(&a.before.ms, a.before.failed_ms.len(), p),
+    ) {
+        (Rank::Ms(d), Rank::Ms(b)) if b > 0.0 => format!("{:.2}", d / b),
+        _ => "-".into(),
+    };
+    println!(
+        "{:<24} {:>8} {:>9} {:>9}",
+        "ratio during / without",
+        "",
+        ratio(0.5),
+        ratio(0.9)
+    );
+    println!(
+        "attacking connections: {} opened, {} closed by the server during the attack ({} within \
+         1 s of opening, {} later; the longest stayed open {:.1} s), {} still open when it ended, \
+         {} connects failed",
+        a.opened,
+        a.closed,
+        a.closed_at_once,
+        a.closed - a.closed_at_once,
+        a.longest_open_secs,
+        a.open_at_end,
+        a.refused
+    );
+    for (when, f) in [("without", &a.before), ("during", &a.during)] {
+        let failed = f.failed_ms.len();
+        if failed > 0 {
+            println!(
+                "slow clients: {failed} of {} fresh clients {when} the attack did not connect and \
+                 answer (counted as slower than any that did), failing after {} ms (median); \
+                 the first: {}",
+                f.ms.len() + failed,
+                ms(percentile(&f.failed_ms, 0, 0.5)),
+                f.first_error.as_deref().unwrap_or("?")
             );
         }
     }

@@ -116,8 +116,9 @@ impl Outcome {
 
 /// Whether a failed call never got the signing service's answer, and why. A status the service
 /// sent has no source; one tonic made here has: from a connection error (refused, reset, broken
-/// mid-call), or from the channel's own timer for the deadline the request carries, which may
-/// fire before ours does.
+/// mid-call, or a request still queued on a connection that closed, which tonic calls CANCELLED),
+/// or from the channel's own timer for the deadline the request carries, which may fire before
+/// ours does.
 fn unanswered(status: &Status) -> Option<Outcome> {
     let mut chain = std::error::Error::source(status);
     chain?;
@@ -130,7 +131,7 @@ fn unanswered(status: &Status) -> Option<Outcome> {
         }
         chain = error.source();
     }
-    (status.code() != tonic::Code::Cancelled).then_some(Outcome::Unreachable)
+    Some(Outcome::Unreachable)
 }
 
 impl SignerLink {

@@ -215,3 +215,15 @@ async fn a_service_killed_mid_call_is_unavailable_not_unknown() {
     assert_eq!(error.code(), Code::Unavailable, "{error:?}");
     assert!(retry_after(&error).is_some(), "{error:?}");
 }
+
+/// A request still queued on a connection that closes ends CANCELLED with the transport's error
+/// as its source: the service never answered it.
+#[test]
+fn a_request_cancelled_by_its_closing_connection_went_unanswered() {
+    let mut status = Status::cancelled("operation was canceled");
+    status.set_source(std::sync::Arc::new(std::io::Error::other(
+        "connection closed",
+    )));
+    assert_eq!(unanswered(&status), Some(Outcome::Unreachable));
+    assert_eq!(unanswered(&Status::cancelled("sent by the service")), None);
+}

@@ -15,6 +15,7 @@
 //!   Art. 6.3): [`CutOff::HourBeforeClosing`].
 
 use std::fmt;
+use std::str::FromStr;
 
 use time::{Duration, OffsetDateTime, Time};
 
@@ -67,28 +68,107 @@ impl Rule {
     }
 }
 
-impl fmt::Display for TimeLimit {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TimeLimit::SameDay => f.write_str("the same working day"),
-            TimeLimit::WorkingDays(n) => write!(f, "{n} working days"),
-            TimeLimit::WorkingHours(n) => write!(f, "{n} working hours"),
+/// The most working days a time limit may have (the longest statutory limits are a few weeks).
+pub const MAX_WORKING_DAYS: u32 = 90;
+/// The most working hours a time limit may have.
+pub const MAX_WORKING_HOURS: u32 = 720;
+
+/// Why a time limit or a cut-off is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{given:?}: {reason}")]
+pub struct RuleError {
+    given: String,
+    reason: String,
+}
+
+impl RuleError {
+    fn new(given: &str, reason: impl Into<String>) -> RuleError {
+        RuleError {
+            given: given.into(),
+            reason: reason.into(),
         }
     }
 }
 
+impl TimeLimit {
+    /// A time limit within the bounds: at least one working day or hour, and at most
+    /// [`MAX_WORKING_DAYS`] or [`MAX_WORKING_HOURS`].
+    pub fn checked(self) -> Result<TimeLimit, RuleError> {
+        match self {
+            TimeLimit::WorkingDays(n) if n == 0 || n > MAX_WORKING_DAYS => Err(RuleError::new(
+                &self.to_string(),
+                format!("1 to {MAX_WORKING_DAYS} working days"),
+            )),
+            TimeLimit::WorkingHours(n) if n == 0 || n > MAX_WORKING_HOURS => Err(RuleError::new(
+                &self.to_string(),
+                format!("1 to {MAX_WORKING_HOURS} working hours"),
+            )),
+            ok => Ok(ok),
+        }
+    }
+}
+
+/// `same-day`, `3-working-days`, `8-working-hours`.
+impl fmt::Display for TimeLimit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TimeLimit::SameDay => f.write_str("same-day"),
+            TimeLimit::WorkingDays(n) => write!(f, "{n}-working-days"),
+            TimeLimit::WorkingHours(n) => write!(f, "{n}-working-hours"),
+        }
+    }
+}
+
+impl FromStr for TimeLimit {
+    type Err = RuleError;
+
+    fn from_str(text: &str) -> Result<TimeLimit, RuleError> {
+        if text == "same-day" {
+            return Ok(TimeLimit::SameDay);
+        }
+        let refuse = || RuleError::new(text, "same-day, N-working-days or N-working-hours");
+        let (n, unit) = text.split_once('-').ok_or_else(refuse)?;
+        let n: u32 = n.parse().map_err(|_| refuse())?;
+        match unit {
+            "working-days" | "working-day" => TimeLimit::WorkingDays(n),
+            "working-hours" | "working-hour" => TimeLimit::WorkingHours(n),
+            _ => return Err(refuse()),
+        }
+        .checked()
+    }
+}
+
+/// `closing`, `15:00`, `hour-before-closing`.
 impl fmt::Display for CutOff {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CutOff::Closing => f.write_str("counted from receipt"),
-            CutOff::At(t) => write!(
-                f,
-                "from the next working day after {:02}:{:02}",
-                t.hour(),
-                t.minute()
-            ),
-            CutOff::HourBeforeClosing => {
-                f.write_str("from the next working day within an hour of closing")
+            CutOff::Closing => f.write_str("closing"),
+            CutOff::At(t) => write!(f, "{:02}:{:02}", t.hour(), t.minute()),
+            CutOff::HourBeforeClosing => f.write_str("hour-before-closing"),
+        }
+    }
+}
+
+impl FromStr for CutOff {
+    type Err = RuleError;
+
+    fn from_str(text: &str) -> Result<CutOff, RuleError> {
+        match text {
+            "closing" => Ok(CutOff::Closing),
+            "hour-before-closing" => Ok(CutOff::HourBeforeClosing),
+            _ => {
+                let refuse = || RuleError::new(text, "closing, HH:MM or hour-before-closing");
+                let (h, m) = text.split_once(':').ok_or_else(refuse)?;
+                if h.len() != 2 || m.len() != 2 {
+                    return Err(refuse());
+                }
+                let (h, m) = (
+                    h.parse().map_err(|_| refuse())?,
+                    m.parse().map_err(|_| refuse())?,
+                );
+                Time::from_hms(h, m, 0)
+                    .map(CutOff::At)
+                    .map_err(|_| refuse())
             }
         }
     }
@@ -124,6 +204,37 @@ impl Calendar {
             TimeLimit::WorkingHours(n) => {
                 self.add_working_time(start, Duration::hours(i64::from(n)))
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn written_and_read_back() {
+        for text in ["same-day", "3-working-days", "8-working-hours"] {
+            let limit: TimeLimit = text.parse().expect(text);
+            assert_eq!(limit.to_string(), text);
+        }
+        assert_eq!("1-working-day".parse(), Ok(TimeLimit::WorkingDays(1)));
+        for text in ["closing", "15:00", "hour-before-closing"] {
+            let cut_off: CutOff = text.parse().expect(text);
+            assert_eq!(cut_off.to_string(), text);
+        }
+        for bad in [
+            "",
+            "3",
+            "0-working-days",
+            "91-working-days",
+            "3-days",
+            "-3-working-days",
+        ] {
+            assert!(bad.parse::<TimeLimit>().is_err(), "{bad:?}");
+        }
+        for bad in ["", "15h", "25:00", "3:00", "noon"] {
+            assert!(bad.parse::<CutOff>().is_err(), "{bad:?}");
         }
     }
 }

@@ -24,7 +24,7 @@ pub mod lunar;
 pub mod overrides;
 
 pub use calendar::{Calendar, Day, Days, VIETNAM};
-pub use deadline::{CutOff, Rule, TimeLimit};
+pub use deadline::{CutOff, Rule, RuleError, TimeLimit};
 pub use holidays::DayOff;
 pub use hours::{HoursError, OfficeHours};
 pub use overrides::{OverrideError, YearOverrides};

@@ -134,6 +134,10 @@ impl DataDir {
     pub fn signer_state(&self) -> PathBuf {
         self.data_dir.join("signer").join("state.db")
     }
+    /// The calendar's override files, one per year.
+    pub fn calendar_dir(&self) -> PathBuf {
+        self.data_dir.join("calendar")
+    }
     /// The scheduler's database.
     pub fn scheduler_db(&self) -> PathBuf {
         self.data_dir.join("scheduler").join("signq.db")

@@ -7,6 +7,7 @@
 // A binary exports nothing; `pub` marks what its modules offer each other.
 #![allow(unreachable_pub)]
 
+mod calendar_files;
 mod cmd;
 mod layout;
 

@@ -64,4 +64,6 @@ pub struct SchedulerConfig {
     pub utc_offset: UtcOffset,
     /// Deadlines of calls to the signing service, and its circuit breaker.
     pub signer_link: crate::signer_link::LinkSettings,
+    /// The working days and office hours deadlines are counted on.
+    pub calendar: signq_calendar::Calendar,
 }

@@ -1,8 +1,6 @@
 //! The scheduler's domain: records and their states, leases with fencing, wards, signers,
 //! procedures and delegations. Plain data shared by the store, the balancer and the services.
 
-use std::time::Duration;
-
 use time::OffsetDateTime;
 
 /// Where a record is in its life (the `.proto`'s `RecordState`).
@@ -306,8 +304,8 @@ pub struct Procedure {
     pub code: String,
     /// The name (e.g. `Đăng ký khai sinh`).
     pub name: String,
-    /// The statutory time limit from submission.
-    pub time_limit: Duration,
+    /// The statutory time limit, in working time, and its cut-off.
+    pub rule: signq_calendar::Rule,
 }
 
 /// A delegation registered with the scheduler.

@@ -93,6 +93,7 @@ pub async fn run(
         ca: config.tls.ca.clone(),
         crl: config.tls.crl.clone(),
         signer_max_request_bytes: config.signer_max_request_bytes,
+        calendar: config.calendar.clone(),
     };
     let engine = Engine::start(store, signer, ca_chain, config.balancer.clone(), settings).await?;
     engine.spawn_ticker(TICK);

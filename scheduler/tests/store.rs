@@ -846,13 +846,35 @@ async fn store_configuration_and_its_audit() {
         Err(StoreError::NotFound(_))
     ));
 
-    let procedure = Procedure {
-        code: "HT-KS".into(),
-        name: "Đăng ký khai sinh".into(),
-        time_limit: Duration::from_secs(86_400),
-    };
-    store.put_procedure(procedure.clone(), op()).await.unwrap();
-    assert_eq!(store.procedures().await.unwrap(), vec![procedure]);
+    // Every kind of time limit and cut-off is stored as given.
+    let mut procedures = Vec::new();
+    for (code, rule) in [
+        ("CT-BS", signq_calendar::Rule::SAME_DAY_15H),
+        ("HT-KS", signq_calendar::Rule::working_days_15h(1)),
+        (
+            "HT-KT",
+            signq_calendar::Rule {
+                limit: signq_calendar::TimeLimit::WorkingHours(8),
+                cut_off: signq_calendar::CutOff::HourBeforeClosing,
+            },
+        ),
+        (
+            "KD-HKD",
+            signq_calendar::Rule {
+                limit: signq_calendar::TimeLimit::WorkingDays(3),
+                cut_off: signq_calendar::CutOff::Closing,
+            },
+        ),
+    ] {
+        let procedure = Procedure {
+            code: code.into(),
+            name: "Đăng ký khai sinh".into(),
+            rule,
+        };
+        store.put_procedure(procedure.clone(), op()).await.unwrap();
+        procedures.push(procedure);
+    }
+    assert_eq!(store.procedures().await.unwrap(), procedures);
 
     let delegation = Delegation {
         id: "del-1".into(),
@@ -934,12 +956,15 @@ async fn store_configuration_and_its_audit() {
             ("signer", "signer:cat-lai/deputy-1"),
             ("away", "signer:cat-lai/deputy-1"),
             ("signer", "signer:cat-lai/deputy-1"),
+            ("procedure", "procedure:CT-BS"),
             ("procedure", "procedure:HT-KS"),
+            ("procedure", "procedure:HT-KT"),
+            ("procedure", "procedure:KD-HKD"),
             ("delegation", "delegation:del-1"),
             ("revoke", "delegation:del-1"),
         ]
     );
-    assert_eq!(verify_chain(audit).unwrap(), 9);
+    assert_eq!(verify_chain(audit).unwrap(), 12);
     assert_eq!(store.audit_entries(7, 1).await.unwrap()[0].seq, 8);
 }
 
@@ -1544,4 +1569,45 @@ async fn store_page_damage_is_refused_at_open_and_named_by_the_full_check() {
         Err(StoreError::Damaged(m)) => assert!(m.contains("integrity check"), "{m}"),
         other => panic!("the full check names the damage: {other:?}"),
     }
+}
+
+/// A store made before time limits were counted in working time opens with its procedures'
+/// limits carried over: up to 8 clock hours as the same day, longer ones as whole working days,
+/// all with the 15:00 cut-off.
+#[tokio::test]
+async fn store_version_2_procedures_are_brought_to_working_time() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("signq.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE procedures (code TEXT PRIMARY KEY, name TEXT NOT NULL, \
+             time_limit_seconds INTEGER NOT NULL) STRICT;
+             INSERT INTO procedures VALUES ('HT-KS', 'Đăng ký khai sinh', 28800),
+                 ('HT-NCMC', 'Đăng ký nhận cha, mẹ, con', 259200),
+                 ('DD-BD', 'Đăng ký biến động đất đai', 864000);
+             PRAGMA user_version = 2;",
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    let limits: Vec<(String, String, String)> = store
+        .procedures()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| (p.code, p.rule.limit.to_string(), p.rule.cut_off.to_string()))
+        .collect();
+    let expected = [
+        ("DD-BD", "10-working-days"),
+        ("HT-KS", "same-day"),
+        ("HT-NCMC", "3-working-days"),
+    ];
+    assert_eq!(
+        limits,
+        expected
+            .iter()
+            .map(|(c, l)| (c.to_string(), l.to_string(), "15:00".to_string()))
+            .collect::<Vec<_>>()
+    );
 }

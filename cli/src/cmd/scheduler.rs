@@ -84,6 +84,15 @@ pub struct SchedulerArgs {
     /// delegation).
     #[arg(long, default_value_t = 5.0)]
     pub signer_deadline_secs: f64,
+    /// The ward's office hours, in Vietnam's time: working time (and so every deadline) is
+    /// counted inside them.
+    #[arg(long, default_value = "07:30-11:30,13:30-17:00")]
+    pub office_hours: signq_calendar::OfficeHours,
+    /// The calendar's override files, one per year: the days off and swapped working days the
+    /// Prime Minister fixes (default: `calendar/` in the data directory; without it, the law's
+    /// defaults).
+    #[arg(long)]
+    pub calendar_dir: Option<std::path::PathBuf>,
 }
 
 impl SchedulerArgs {
@@ -126,6 +135,13 @@ impl SchedulerArgs {
                 other: seconds("--signer-deadline-secs", self.signer_deadline_secs)?,
                 ..LinkSettings::default()
             },
+            calendar: crate::calendar_files::load(
+                &self
+                    .calendar_dir
+                    .clone()
+                    .unwrap_or_else(|| data.calendar_dir()),
+                self.office_hours.clone(),
+            )?,
         })
     }
 }

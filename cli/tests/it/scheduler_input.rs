@@ -220,20 +220,67 @@ async fn every_bad_field_is_named() {
         .await
         .expect_err("ward");
     invalid(&status, "ward", "missing ward");
-    let status = admin
-        .put_procedure(pb::PutProcedureRequest {
+    let procedure = |limit: Option<pb::working_time_limit::Kind>,
+                     cut_off: Option<pb::cut_off::Kind>| {
+        pb::PutProcedureRequest {
             procedure: Some(pb::Procedure {
                 code: "HT-KS".into(),
                 name: "x".into(),
-                time_limit: Some(prost_types::Duration {
-                    seconds: 0,
-                    nanos: 0,
-                }),
+                limit: limit.map(|kind| pb::WorkingTimeLimit { kind: Some(kind) }),
+                cut_off: cut_off.map(|kind| pb::CutOff { kind: Some(kind) }),
             }),
-        })
+        }
+    };
+    use pb::cut_off::Kind as CutOff;
+    use pb::working_time_limit::Kind as Limit;
+    for (request, field, what) in [
+        (procedure(None, None), "procedure.limit", "no time limit"),
+        (
+            procedure(Some(Limit::WorkingDays(0)), None),
+            "procedure.limit",
+            "zero working days",
+        ),
+        (
+            procedure(Some(Limit::WorkingHours(100_000)), None),
+            "procedure.limit",
+            "too many hours",
+        ),
+        (
+            procedure(Some(Limit::SameDay(false)), None),
+            "procedure.limit.same_day",
+            "same_day false",
+        ),
+        (
+            procedure(
+                Some(Limit::SameDay(true)),
+                Some(CutOff::After("3pm".into())),
+            ),
+            "procedure.cut_off.after",
+            "a cut-off that is not HH:MM",
+        ),
+    ] {
+        let status = admin.put_procedure(request).await.expect_err(what);
+        invalid(&status, field, what);
+    }
+    // A good one is stored as sent.
+    let stored = admin
+        .put_procedure(procedure(
+            Some(Limit::WorkingDays(3)),
+            Some(CutOff::After("15:00".into())),
+        ))
         .await
-        .expect_err("procedure");
-    invalid(&status, "procedure.time_limit", "zero time limit");
+        .expect("a good procedure")
+        .into_inner()
+        .procedure
+        .expect("procedure");
+    assert_eq!(
+        stored.limit.and_then(|l| l.kind),
+        Some(Limit::WorkingDays(3))
+    );
+    assert_eq!(
+        stored.cut_off.and_then(|c| c.kind),
+        Some(CutOff::After("15:00".into()))
+    );
     let status = admin
         .enroll_signer(pb::EnrollSignerRequest {
             certificate: b"not DER".to_vec(),

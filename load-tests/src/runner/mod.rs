@@ -75,7 +75,7 @@ fn trace(scenario: &Scenario) -> anyhow::Result<Vec<Arrival>> {
                     catalogue
                         .iter()
                         .find(|c| c.code == p.code)
-                        .map(|c| c.time_limit.as_secs_f64())
+                        .map(|c| signq_scheduler::catalogue::clock_time_limit(c.rule).as_secs_f64())
                 })
                 .unwrap_or(86_400.0)
         })

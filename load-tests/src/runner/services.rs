@@ -135,31 +135,21 @@ pub async fn configure(
             .map_err(status)?;
     }
     let catalogue = signq_scheduler::catalogue::procedures();
+    // Every record is submitted with its scenario deadline (see `runner`); the rule is what the
+    // ward's screens show.
     for mix in &scenario.procedures {
-        let limit = mix
-            .time_limit_secs
-            .or_else(|| {
-                catalogue
-                    .iter()
-                    .find(|c| c.code == mix.code)
-                    .map(|c| c.time_limit.as_secs_f64())
-            })
-            .unwrap_or(86_400.0);
-        let procedure = pb::Procedure {
-            code: mix.code.clone(),
-            name: catalogue
-                .iter()
-                .find(|c| c.code == mix.code)
-                .map(|c| c.name.clone())
-                .unwrap_or_else(|| mix.code.clone()),
-            time_limit: Some(prost_types::Duration {
-                seconds: limit.max(1.0) as i64,
-                nanos: 0,
-            }),
-        };
+        let procedure = catalogue
+            .iter()
+            .find(|c| c.code == mix.code)
+            .cloned()
+            .unwrap_or_else(|| signq_scheduler::model::Procedure {
+                code: mix.code.clone(),
+                name: mix.code.clone(),
+                rule: signq_calendar::Rule::working_days_15h(1),
+            });
         admin
             .put_procedure(pb::PutProcedureRequest {
-                procedure: Some(procedure),
+                procedure: Some(signq_scheduler::api::convert::procedure(&procedure)),
             })
             .await
             .map_err(status)?;

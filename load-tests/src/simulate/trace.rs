@@ -63,7 +63,7 @@ impl Mix {
                 None => catalogue
                     .iter()
                     .find(|c| c.code == p.code)
-                    .map(|c| c.time_limit.as_secs_f64())
+                    .map(|c| signq_scheduler::catalogue::clock_time_limit(c.rule).as_secs_f64())
                     .ok_or_else(|| SimError::UnknownProcedure {
                         code: p.code.clone(),
                     })?,

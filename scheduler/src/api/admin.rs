@@ -1,8 +1,6 @@
 //! The `Admin` service: for operators (operator-role certificate); directors may also register and
 //! revoke their own ward's delegations with their session token.
 
-use std::time::Duration;
-
 use signq_kit::identity::Role;
 use signq_proto::v1 as pb;
 use signq_proto::v1::admin_server::Admin;
@@ -203,19 +201,11 @@ impl Admin for Api {
                 .ok_or_else(|| SchedError::invalid("procedure", "is missing"))?;
             fields::procedure_code("procedure.code", &p.code)?;
             fields::text("procedure.name", &p.name, 200)?;
-            let limit = p
-                .time_limit
-                .ok_or_else(|| SchedError::invalid("procedure.time_limit", "is missing"))?;
-            if limit.seconds <= 0 || limit.nanos < 0 {
-                return Err(SchedError::invalid(
-                    "procedure.time_limit",
-                    "must be positive",
-                ));
-            }
+            let rule = fields::rule(&p)?;
             let procedure = Procedure {
                 code: p.code,
                 name: p.name,
-                time_limit: Duration::from_secs(limit.seconds as u64),
+                rule,
             };
             let procedure = self.engine.put_procedure(procedure, actor).await?;
             Ok(pb::PutProcedureResponse {

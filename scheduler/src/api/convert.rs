@@ -116,12 +116,25 @@ pub fn ward(w: &Ward) -> pb::Ward {
 
 /// A procedure.
 pub fn procedure(p: &Procedure) -> pb::Procedure {
+    use pb::cut_off::Kind as CutOffKind;
+    use pb::working_time_limit::Kind as LimitKind;
+    use signq_calendar::{CutOff, TimeLimit};
+    let limit = match p.rule.limit {
+        TimeLimit::SameDay => LimitKind::SameDay(true),
+        TimeLimit::WorkingDays(n) => LimitKind::WorkingDays(n),
+        TimeLimit::WorkingHours(n) => LimitKind::WorkingHours(n),
+    };
+    let cut_off = match p.rule.cut_off {
+        CutOff::Closing => CutOffKind::AtClosing(true),
+        at @ CutOff::At(_) => CutOffKind::After(at.to_string()),
+        CutOff::HourBeforeClosing => CutOffKind::HourBeforeClosing(true),
+    };
     pb::Procedure {
         code: p.code.clone(),
         name: p.name.clone(),
-        time_limit: Some(prost_types::Duration {
-            seconds: p.time_limit.as_secs() as i64,
-            nanos: 0,
+        limit: Some(pb::WorkingTimeLimit { kind: Some(limit) }),
+        cut_off: Some(pb::CutOff {
+            kind: Some(cut_off),
         }),
     }
 }

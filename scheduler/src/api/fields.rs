@@ -105,3 +105,39 @@ pub fn known_enum<E: TryFrom<i32>>(field: &str, value: i32) -> Result<E, SchedEr
     E::try_from(value)
         .map_err(|_| SchedError::invalid(field, format!("{value} is not a known value")))
 }
+
+/// A procedure's deadline rule from the request: `procedure.limit` required and within bounds,
+/// `procedure.cut_off` optional (only after closing).
+pub fn rule(p: &signq_proto::v1::Procedure) -> Result<signq_calendar::Rule, SchedError> {
+    use signq_calendar::{CutOff, TimeLimit};
+    use signq_proto::v1::cut_off::Kind as CutOffKind;
+    use signq_proto::v1::working_time_limit::Kind as LimitKind;
+    let limit = match p.limit.as_ref().and_then(|l| l.kind.as_ref()) {
+        None => return Err(SchedError::invalid("procedure.limit", "is missing")),
+        Some(LimitKind::SameDay(false)) => {
+            return Err(SchedError::invalid(
+                "procedure.limit.same_day",
+                "is false: set a limit in working days or hours instead",
+            ));
+        }
+        Some(LimitKind::SameDay(true)) => TimeLimit::SameDay,
+        Some(LimitKind::WorkingDays(n)) => TimeLimit::WorkingDays(*n),
+        Some(LimitKind::WorkingHours(n)) => TimeLimit::WorkingHours(*n),
+    }
+    .checked()
+    .map_err(|e| SchedError::invalid("procedure.limit", e.to_string()))?;
+    let cut_off = match p.cut_off.as_ref().and_then(|c| c.kind.as_ref()) {
+        None | Some(CutOffKind::AtClosing(_)) => CutOff::Closing,
+        Some(CutOffKind::HourBeforeClosing(_)) => CutOff::HourBeforeClosing,
+        Some(CutOffKind::After(at)) => match at.parse() {
+            Ok(at @ CutOff::At(_)) => at,
+            _ => {
+                return Err(SchedError::invalid(
+                    "procedure.cut_off.after",
+                    format!("{} is not a time of day HH:MM", shown(at)),
+                ));
+            }
+        },
+    };
+    Ok(signq_calendar::Rule { limit, cut_off })
+}

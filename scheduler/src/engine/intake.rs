@@ -54,13 +54,13 @@ impl Engine {
         actor: Actor,
     ) -> Result<(Record, bool), SchedError> {
         let now = OffsetDateTime::now_utc();
-        let time_limit = self.with_directory(|d| {
+        let rule = self.with_directory(|d| {
             if !d.wards.contains_key(&s.ward) {
                 return Err(SchedError::NotFound(format!("ward: no ward {:?}", s.ward)));
             }
             d.procedures
                 .get(&s.procedure_code)
-                .map(|p| p.time_limit)
+                .map(|p| p.rule)
                 .ok_or_else(|| {
                     SchedError::invalid(
                         "procedure_code",
@@ -87,7 +87,12 @@ impl Engine {
                 ));
             }
             Some(d) => d,
-            None => now + time_limit,
+            // The statutory deadline, counted in working time from receipt.
+            None => self
+                .settings
+                .calendar
+                .due(now, rule)
+                .to_offset(time::UtcOffset::UTC),
         };
         let meta = RecordMeta {
             id: new_record_id(now),

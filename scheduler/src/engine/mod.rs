@@ -61,6 +61,8 @@ pub struct EngineSettings {
     pub crl: Option<std::path::PathBuf>,
     /// The largest request the signing service accepts (approvals are split to fit).
     pub signer_max_request_bytes: usize,
+    /// The working days and office hours deadlines are counted on.
+    pub calendar: signq_calendar::Calendar,
 }
 
 /// The current lease of a record, as the engine tracks it.

@@ -134,7 +134,7 @@ pub(crate) async fn ward_store(dir: &tempfile::TempDir) -> Arc<SqliteStore> {
                 Procedure {
                     code: code.into(),
                     name: code.into(),
-                    time_limit: Duration::from_secs(86_400),
+                    rule: signq_calendar::Rule::working_days_15h(1),
                 },
                 system(),
             )
@@ -193,6 +193,7 @@ pub(crate) async fn engine_over(
         ca: dir.path().join("ca.pem"),
         crl: None,
         signer_max_request_bytes: 1 << 20,
+        calendar: signq_calendar::Calendar::default(),
     };
     Engine::start(
         store,

@@ -5,8 +5,6 @@
 //! a signer already away marked away, a delegation revoked twice) writes nothing and appends no
 //! audit entry, so restarts that re-register their configuration do not grow the log.
 
-use std::time::Duration;
-
 use rusqlite::types::Type;
 use rusqlite::{Connection, Row, params};
 use serde_json::json;
@@ -215,41 +213,52 @@ pub(super) fn signers(conn: &Connection, ward: Option<&str>) -> Result<Vec<Signe
 
 // Procedures.
 
+/// A column written by `Display` and read back by `FromStr`.
+fn parsed_col<T: std::str::FromStr>(row: &Row<'_>, i: usize) -> rusqlite::Result<T>
+where
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    let text: String = row.get(i)?;
+    text.parse()
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, Type::Text, Box::new(e)))
+}
+
 fn procedure_from_row(row: &Row<'_>) -> rusqlite::Result<Procedure> {
     Ok(Procedure {
         code: row.get(0)?,
         name: row.get(1)?,
-        time_limit: Duration::from_secs(uint_col(row, 2)?),
+        rule: signq_calendar::Rule {
+            limit: parsed_col(row, 2)?,
+            cut_off: parsed_col(row, 3)?,
+        },
     })
 }
 
-/// Adds or updates a procedure. The time limit is kept in whole seconds.
+/// Adds or updates a procedure.
 pub(super) fn put_procedure(
     cx: &mut WriteCx<'_>,
     procedure: Procedure,
     actor: &Actor,
 ) -> Result<Procedure, StoreError> {
     let context = "storing a procedure";
-    let seconds = i64::try_from(procedure.time_limit.as_secs()).map_err(|_| {
-        StoreError::Backend(format!("procedure {}: time limit too long", procedure.code))
-    })?;
-    let procedure = Procedure {
-        time_limit: Duration::from_secs(procedure.time_limit.as_secs()),
-        ..procedure
-    };
-    let sql = "SELECT code, name, time_limit_seconds FROM procedures WHERE code = ?1";
+    let sql = "SELECT code, name, time_limit, cut_off FROM procedures WHERE code = ?1";
     let old = collect(cx.conn, sql, [&procedure.code], procedure_from_row, context)?;
     if old.first() == Some(&procedure) {
         return Ok(procedure);
     }
+    let (limit, cut_off) = (
+        procedure.rule.limit.to_string(),
+        procedure.rule.cut_off.to_string(),
+    );
     cx.conn
         .prepare_cached(
-            "INSERT INTO procedures (code, name, time_limit_seconds) VALUES (?1, ?2, ?3) ON CONFLICT (code) \
-             DO UPDATE SET name = excluded.name, time_limit_seconds = excluded.time_limit_seconds",
+            "INSERT INTO procedures (code, name, time_limit, cut_off) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (code) DO UPDATE SET name = excluded.name, \
+             time_limit = excluded.time_limit, cut_off = excluded.cut_off",
         )
-        .and_then(|mut stmt| stmt.execute(params![procedure.code, procedure.name, seconds]))
+        .and_then(|mut stmt| stmt.execute(params![procedure.code, procedure.name, limit, cut_off]))
         .map_err(backend(context))?;
-    let detail = json!({ "name": procedure.name, "time_limit_seconds": seconds });
+    let detail = json!({ "name": procedure.name, "time_limit": limit, "cut_off": cut_off });
     cx.audit(
         actor,
         "procedure",
@@ -261,7 +270,7 @@ pub(super) fn put_procedure(
 
 /// The catalogue, by code.
 pub(super) fn procedures(conn: &Connection) -> Result<Vec<Procedure>, StoreError> {
-    let sql = "SELECT code, name, time_limit_seconds FROM procedures ORDER BY code";
+    let sql = "SELECT code, name, time_limit, cut_off FROM procedures ORDER BY code";
     collect(conn, sql, [], procedure_from_row, "reading procedures")
 }
 

@@ -17,7 +17,18 @@ use super::codec::backend;
 use crate::store::StoreError;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
+
+/// Version 3 counts time limits in working time: a limit of up to 8 clock hours was "the same
+/// day", longer ones whole days, and every one had the 15:00 cut-off.
+const TO_VERSION_3: &str = "
+ALTER TABLE procedures ADD COLUMN time_limit TEXT NOT NULL DEFAULT 'same-day';
+ALTER TABLE procedures ADD COLUMN cut_off TEXT NOT NULL DEFAULT '15:00';
+UPDATE procedures SET time_limit = CASE
+    WHEN time_limit_seconds <= 28800 THEN 'same-day'
+    ELSE CAST((time_limit_seconds + 43200) / 86400 AS TEXT) || '-working-days' END;
+ALTER TABLE procedures DROP COLUMN time_limit_seconds;
+";
 
 /// How long a connection waits for a lock held by another process before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -114,10 +125,13 @@ CREATE TABLE IF NOT EXISTS signers (
 ) STRICT;
 CREATE INDEX IF NOT EXISTS signers_ward ON signers (ward, id);
 
+-- Time limits in working time (`same-day`, `3-working-days`, `8-working-hours`) and the cut-off
+-- after which counting starts on the next working day (`closing`, `15:00`, `hour-before-closing`).
 CREATE TABLE IF NOT EXISTS procedures (
-    code               TEXT PRIMARY KEY,
-    name               TEXT NOT NULL,
-    time_limit_seconds INTEGER NOT NULL
+    code       TEXT PRIMARY KEY,
+    name       TEXT NOT NULL,
+    time_limit TEXT NOT NULL,
+    cut_off    TEXT NOT NULL
 ) STRICT;
 
 CREATE TABLE IF NOT EXISTS delegations (
@@ -202,6 +216,10 @@ pub(super) fn open_writer(path: &Path) -> Result<Connection, StoreError> {
         )));
     }
     let tx = conn.transaction().map_err(backend("creating the schema"))?;
+    if (1..3).contains(&version) {
+        tx.execute_batch(TO_VERSION_3)
+            .map_err(backend("bringing the schema to version 3"))?;
+    }
     tx.execute_batch(SCHEMA)
         .map_err(backend("creating the schema"))?;
     tx.execute_batch(super::integrity::SCHEMA)

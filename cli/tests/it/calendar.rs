@@ -1,0 +1,101 @@
+//! Deadlines on the ward's calendar: Submit counts the statutory time limit in working time on
+//! the days the override files leave open, and a broken override file stops startup naming the
+//! file and the line.
+
+use std::process::Stdio;
+use std::sync::Arc;
+
+use signq_calendar::{Calendar, Days, OfficeHours, Rule, YearOverrides};
+use time::{Duration, OffsetDateTime};
+
+use super::fixture::{Ward, intake, signq, submission};
+
+fn at(t: &prost_types::Timestamp) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(t.seconds).expect("a time")
+        + Duration::nanoseconds(i64::from(t.nanos))
+}
+
+/// Override files (one per year touched) giving the ten days from `from` off.
+fn ten_days_off(dir: &std::path::Path, from: time::Date) {
+    let mut by_year = std::collections::BTreeMap::<i32, String>::new();
+    for i in 0..10 {
+        let day = from + Duration::days(i);
+        by_year
+            .entry(day.year())
+            .or_insert_with(|| format!("year = {}\n", day.year()))
+            .push_str(&format!("\n[[days_off]]\ndate = {day}\nname = \"Nghỉ\"\n"));
+    }
+    for (year, text) in by_year {
+        std::fs::write(dir.join(format!("{year}.toml")), text).expect("write");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_submit_is_due_on_the_calendar_the_override_files_set() {
+    // The next ten days off, whatever today is: a same-day certification cannot be due before
+    // they end.
+    let files = tempfile::tempdir().expect("tempdir");
+    let today = OffsetDateTime::now_utc()
+        .to_offset(signq_calendar::VIETNAM)
+        .date();
+    ten_days_off(files.path(), today);
+    let dir = files.path().to_str().expect("utf-8").to_string();
+    let ward = Ward::start(&["--calendar-dir", &dir]);
+    let record = intake(&ward)
+        .await
+        .submit(submission("CT-BS", "calendar-1"))
+        .await
+        .expect("submit")
+        .into_inner()
+        .record
+        .expect("record");
+    let received = at(record.submitted_at.as_ref().expect("submitted_at"));
+    let due = at(record.deadline.as_ref().expect("deadline"));
+    // The same calendar, built here from the same files.
+    let overrides = std::fs::read_dir(files.path())
+        .expect("dir")
+        .map(|e| {
+            YearOverrides::parse(&std::fs::read_to_string(e.expect("entry").path()).expect("read"))
+                .expect("parses")
+        })
+        .collect();
+    let calendar = Calendar::new(
+        Arc::new(Days::new(overrides).expect("days")),
+        OfficeHours::default(),
+    );
+    assert_eq!(due, calendar.due(received, Rule::SAME_DAY_15H));
+    let due_day = due.to_offset(signq_calendar::VIETNAM).date();
+    assert!(due_day >= today + Duration::days(10), "due {due}");
+    assert_eq!(
+        due.to_offset(signq_calendar::VIETNAM).time(),
+        time::macros::time!(17:00)
+    );
+}
+
+#[test]
+fn a_broken_override_file_stops_startup_naming_the_file_and_line() {
+    let mut ward = Ward::start(&[]);
+    ward.kill();
+    let files = tempfile::tempdir().expect("tempdir");
+    let broken = files.path().join("2027.toml");
+    std::fs::write(&broken, "year = 2027\n\n[[days_off]]\ndate = 2027-02-30\n").expect("write");
+    let output = signq()
+        .arg("--data-dir")
+        .arg(ward.data())
+        .args([
+            "scheduler",
+            "--scheduler-listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "127.0.0.1:0",
+            "--calendar-dir",
+        ])
+        .arg(files.path())
+        .stdout(Stdio::null())
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    let named = format!("{}:4:", broken.display());
+    assert!(stderr.contains(&named), "names {named}: {stderr}");
+}

@@ -46,7 +46,8 @@ pub struct SchedulerArgs {
     /// Seconds a lease lasts before the record returns to the pool.
     #[arg(long, default_value_t = 600.0)]
     pub lease_timeout_secs: f64,
-    /// Slack in seconds below which the director takes deputy-signable records nobody else can.
+    /// Slack, in seconds of working time (office hours of working days), below which the director
+    /// takes deputy-signable records nobody else can.
     #[arg(long, default_value_t = 7200.0)]
     pub director_guard_secs: f64,
     /// The scheduler's database file (default: `scheduler/signq.db` in the data directory).

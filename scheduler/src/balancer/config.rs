@@ -99,6 +99,31 @@ impl FromStr for Policy {
     }
 }
 
+/// How a record's slack (deadline − now) is measured against the director guard.
+#[derive(Debug, Clone)]
+pub enum Slack {
+    /// In working time on the ward's calendar: a Monday-morning deadline is not close on a
+    /// Friday night, and nothing escalates over a weekend.
+    Working(signq_calendar::Calendar),
+    /// In clock time: the simulator's, which counts seconds from its start rather than dates.
+    Clock,
+}
+
+impl Slack {
+    /// The instant before which a deadline leaves less than `guard` of slack at `now`.
+    pub fn limit(&self, now: time::OffsetDateTime, guard: Duration) -> time::OffsetDateTime {
+        match self {
+            Slack::Working(calendar) => calendar.add_working_time(
+                now,
+                time::Duration::try_from(guard).unwrap_or(time::Duration::MAX),
+            ),
+            Slack::Clock => now
+                .checked_add(time::Duration::try_from(guard).unwrap_or(time::Duration::MAX))
+                .unwrap_or(now),
+        }
+    }
+}
+
 /// The balancer's settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BalancerConfig {
@@ -106,8 +131,8 @@ pub struct BalancerConfig {
     pub policy: Policy,
     /// Records a signer holds at once (default 10).
     pub lease_size: usize,
-    /// Slack (deadline − now) below which a deputy-signable record may go to the director when no
-    /// deputy can take it (default 2 h).
+    /// Slack (deadline − now, measured as [`Slack`] says) below which a deputy-signable record
+    /// may go to the director when no deputy can take it (default 2 h).
     pub director_guard: Duration,
     /// How much earlier a waiting record's ordering key moves per hour waited (default 6 min).
     /// Values above 1,000 h per hour are treated as 1,000 h per hour.

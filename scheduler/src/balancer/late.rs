@@ -5,9 +5,9 @@
 //! key order:
 //! - records of procedures no deputy may sign right now (no delegation covers them, or every
 //!   covering delegation is at its cap): director-only, `escalated = false`;
-//! - records deputies may sign, only when their slack (deadline − now) is below the director
-//!   guard and no eligible deputy is online, present and below its lease size:
-//!   `escalated = true`. A deputy who is away still keeps their records from the director
+//! - records deputies may sign, only when their slack (deadline − now, in working time on the
+//!   ward's calendar: see [`super::Slack`]) is below the director guard and no eligible deputy
+//!   is online, present and below its lease size: `escalated = true`. A deputy who is away still keeps their records from the director
 //!   until the guard: delegation exists to take the load off the director, and the deadline
 //!   still holds.
 //!
@@ -19,7 +19,7 @@ use time::OffsetDateTime;
 
 use super::Balancer;
 use super::eligibility::{Count, Extra};
-use super::pool::{Merge, PoolKey, nanos_after};
+use super::pool::{Merge, PoolKey};
 use super::state::{Place, WardState};
 use super::types::{Grant, SignerView};
 use crate::model::SignerRole;
@@ -34,6 +34,11 @@ struct DirectorPlan<'w> {
 }
 
 impl Balancer {
+    /// Deadlines before this (unix nanoseconds) leave less slack than the director guard.
+    fn guard_limit(&self, now: OffsetDateTime) -> i128 {
+        super::pool::nanos(self.slack.limit(now, self.config.director_guard))
+    }
+
     fn director_plan<'w>(&self, ward: &'w WardState, now: OffsetDateTime) -> DirectorPlan<'w> {
         let mut plan = DirectorPlan::default();
         for procedure in ward.pool.procedures() {
@@ -57,7 +62,7 @@ impl Balancer {
         procedures: &[&str],
         now: OffsetDateTime,
     ) -> Vec<&'w PoolKey> {
-        let limit = nanos_after(now, self.config.director_guard);
+        let limit = self.guard_limit(now);
         let mut keys: Vec<&PoolKey> = procedures
             .iter()
             .flat_map(|p| ward.pool.due_before(p, limit))
@@ -166,7 +171,7 @@ impl Balancer {
     ) -> Vec<String> {
         let deputies = self.eligible_deputies(ward, &entry.procedure, now, Count::Leases);
         let director_may = deputies.is_empty()
-            || (super::pool::nanos(entry.deadline) < nanos_after(now, self.config.director_guard)
+            || (super::pool::nanos(entry.deadline) < self.guard_limit(now)
                 && !deputies
                     .iter()
                     .any(|(v, _)| v.online && self.leased_count(&v.id) < self.config.lease_size));

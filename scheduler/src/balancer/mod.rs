@@ -48,7 +48,7 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-pub use config::{BalancerConfig, ParsePolicyError, Policy};
+pub use config::{BalancerConfig, ParsePolicyError, Policy, Slack};
 pub use types::{Entry, Grant, SignerView};
 
 use crate::model::{Delegation, SignerRole};
@@ -60,6 +60,8 @@ use state::{Held, Place, Record, SignerState, WardState};
 /// delegation facts it needs. See the [module docs](self).
 pub struct Balancer {
     config: BalancerConfig,
+    /// How slack is measured against the director guard.
+    slack: Slack,
     /// Every record the balancer knows (queued or leased), by id.
     records: HashMap<String, Record>,
     /// Per-ward state, by ward id.
@@ -84,10 +86,11 @@ impl fmt::Debug for Balancer {
 }
 
 impl Balancer {
-    /// A balancer with no signers, delegations or records.
-    pub fn new(config: BalancerConfig) -> Self {
+    /// A balancer with no signers, delegations or records, measuring slack by `slack`.
+    pub fn new(config: BalancerConfig, slack: Slack) -> Self {
         Balancer {
             config,
+            slack,
             records: HashMap::new(),
             wards: HashMap::new(),
             signers: HashMap::new(),

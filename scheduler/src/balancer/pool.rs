@@ -36,11 +36,6 @@ pub(super) fn nanos(t: OffsetDateTime) -> i128 {
     t.unix_timestamp_nanos()
 }
 
-/// `t + d` in nanoseconds since the epoch, saturating instead of overflowing.
-pub(super) fn nanos_after(t: OffsetDateTime, d: std::time::Duration) -> i128 {
-    nanos(t).saturating_add(i128::try_from(d.as_nanos()).unwrap_or(i128::MAX))
-}
-
 /// How much earlier a priority moves a record's key.
 fn priority_bonus(priority: Priority) -> i128 {
     match priority {

@@ -137,7 +137,10 @@ impl Engine {
         let settings_offset = settings.utc_offset;
         let engine = Arc::new(Engine {
             store,
-            balancer: Mutex::new(Balancer::new(balancer)),
+            balancer: Mutex::new(Balancer::new(
+                balancer,
+                crate::balancer::Slack::Working(settings.calendar.clone()),
+            )),
             directory: RwLock::new(Directory::default()),
             signer,
             ca_chain,

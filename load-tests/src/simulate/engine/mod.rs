@@ -29,7 +29,7 @@ mod signing;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use signq_scheduler::balancer::{Balancer, BalancerConfig, Entry};
+use signq_scheduler::balancer::{Balancer, BalancerConfig, Entry, Slack};
 use signq_scheduler::model::Priority;
 use time::OffsetDateTime;
 
@@ -91,13 +91,17 @@ impl Sim {
         let director_guard = Duration::try_from_secs_f64(guard)
             .map_err(|_| invalid("director_guard_secs", "must be a non-negative number"))?;
         let world = World::build(scenario, options.seed, EPOCH, schedule)?;
-        let mut balancer = Balancer::new(BalancerConfig {
-            policy: options.policy,
-            lease_size: scenario.lease_size,
-            director_guard,
-            seed: options.seed,
-            ..BalancerConfig::default()
-        });
+        // The simulator counts seconds from its start, not dates: slack in clock time.
+        let mut balancer = Balancer::new(
+            BalancerConfig {
+                policy: options.policy,
+                lease_size: scenario.lease_size,
+                director_guard,
+                seed: options.seed,
+                ..BalancerConfig::default()
+            },
+            Slack::Clock,
+        );
         world.register(&mut balancer);
         let bar = if options.progress {
             let bar = ProgressBar::new(scenario.duration_secs.ceil() as u64);

@@ -506,3 +506,55 @@ fn unknown_ids_and_signers_are_no_ops() {
     assert_eq!(b.pool_depth("w"), 1);
     assert!(format!("{b:?}").contains("records: 1"));
 }
+
+/// With slack in working time, nothing changes over a weekend: with a guard of two working days
+/// (15 h of office hours), a record due Monday at 09:00 is at risk from Friday on (1.5 working
+/// hours are left), one due Tuesday at 17:00 only from Monday's opening, and neither changes from
+/// Friday's closing to Monday's opening. Counted in clock time, the Monday record would look far
+/// on Friday and go to the director on Sunday evening.
+#[test]
+fn nothing_changes_over_a_weekend() {
+    let balancer = |slack| {
+        let mut b = Balancer::new(
+            BalancerConfig {
+                director_guard: StdDuration::from_secs(15 * 3600),
+                ..config(Policy::LateBinding)
+            },
+            slack,
+        );
+        b.upsert_signer(view("w/dir", "w", SignerRole::Director));
+        let mut offline = view("w/d1", "w", SignerRole::Deputy);
+        offline.online = false;
+        b.upsert_signer(offline);
+        b.set_delegations("w", vec![delegation("g1", "w", "w/d1", &["HT-KS"], 0)]);
+        let friday = datetime!(2025-07-04 10:00 +7);
+        for (id, due) in [
+            ("mon", datetime!(2025-07-07 09:00 +7)),
+            ("tue", datetime!(2025-07-08 17:00 +7)),
+        ] {
+            b.enqueue(entry(id, "w", "HT-KS", due, friday), friday);
+        }
+        b
+    };
+    let working = balancer(Slack::Working(signq_calendar::Calendar::default()));
+    for now in [
+        datetime!(2025-07-04 17:00 +7),
+        datetime!(2025-07-04 23:00 +7),
+        datetime!(2025-07-05 12:00 +7),
+        datetime!(2025-07-06 23:59 +7),
+        datetime!(2025-07-07 07:30 +7),
+    ] {
+        assert_eq!(working.at_risk("w", now), ["mon"], "at {now}");
+    }
+    assert_eq!(
+        working.at_risk("w", datetime!(2025-07-07 07:31 +7)),
+        ["mon", "tue"]
+    );
+    let clock = balancer(Slack::Clock);
+    assert!(
+        clock
+            .at_risk("w", datetime!(2025-07-04 17:00 +7))
+            .is_empty()
+    );
+    assert_eq!(clock.at_risk("w", datetime!(2025-07-06 18:01 +7)), ["mon"]);
+}

@@ -10,7 +10,7 @@ use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
 use super::state::Place;
-use super::{Balancer, BalancerConfig, Entry, Grant, Policy, SignerView};
+use super::{Balancer, BalancerConfig, Entry, Grant, Policy, SignerView, Slack};
 use crate::model::{Delegation, Priority, SignerRole};
 
 /// The test epoch: 08:00 in Vietnam.
@@ -75,7 +75,7 @@ fn delegation(id: &str, ward: &str, deputy: &str, codes: &[&str], cap: u32) -> D
 
 /// A balancer with ward `w`: director `w/dir`, deputies `w/d1`..`w/d3`, online, no delegations.
 fn ward_w(config: BalancerConfig) -> Balancer {
-    let mut b = Balancer::new(config);
+    let mut b = Balancer::new(config, Slack::Clock);
     b.upsert_signer(view("w/dir", "w", SignerRole::Director));
     for d in ["w/d1", "w/d2", "w/d3"] {
         b.upsert_signer(view(d, "w", SignerRole::Deputy));

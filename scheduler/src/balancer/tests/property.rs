@@ -174,7 +174,7 @@ fn run(policy: Policy, seed: u64) {
     };
     let guard = Duration::try_from(config.director_guard).unwrap_or(Duration::MAX);
     let lease_size = config.lease_size;
-    let mut b = Balancer::new(config);
+    let mut b = Balancer::new(config, Slack::Clock);
     let mut m = Model::default();
     let mut rng = StdRng::seed_from_u64(seed);
     let mut now = t0();

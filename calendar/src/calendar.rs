@@ -231,7 +231,7 @@ impl Calendar {
     }
 
     /// The office sessions of `date` as instants (none on a day off).
-    fn sessions(&self, date: Date) -> Vec<(OffsetDateTime, OffsetDateTime)> {
+    pub fn sessions(&self, date: Date) -> Vec<(OffsetDateTime, OffsetDateTime)> {
         if !self.is_working_day(date) {
             return Vec::new();
         }

@@ -21,6 +21,14 @@ export function seconds(d: Duration | undefined): number {
 
 const formats = {
   dateTime: { day: "2-digit", month: "2-digit", hour: "2-digit", minute: "2-digit" },
+  due: {
+    weekday: "short",
+    day: "2-digit",
+    month: "2-digit",
+    year: "numeric",
+    hour: "2-digit",
+    minute: "2-digit",
+  },
   date: { day: "2-digit", month: "2-digit", year: "numeric" },
   clock: { hour: "2-digit", minute: "2-digit", second: "2-digit" },
 } satisfies Record<string, Intl.DateTimeFormatOptions>;
@@ -41,6 +49,11 @@ function format(lang: Lang, kind: keyof typeof formats, ms: number): string {
 /** A date and time in ward time, e.g. "21/11 14:05". */
 export function dateTime(lang: Lang, ms: number): string {
   return format(lang, "dateTime", ms);
+}
+
+/** A deadline in ward time as a date with its weekday, e.g. "T2, 30/11/2026, 17:00". */
+export function due(lang: Lang, ms: number): string {
+  return format(lang, "due", ms);
 }
 
 /** A calendar date in ward time, with the year, e.g. "22/11/2026". */
@@ -66,6 +79,20 @@ export function wardDayStart(day: string): Date {
 /** The last second of a ward date (YYYY-MM-DD). */
 export function wardDayEnd(day: string): Date {
   return new Date(`${day}T23:59:59${WARD_UTC_OFFSET}`);
+}
+
+/** A span of working time in working days (as long as the ward's office hours) and hours, e.g.
+ * "2 ngày 3 giờ" or "4 giờ 30 phút". */
+export function workingSpan(t: Words, ms: number, dayMs: number): string {
+  const minutes = Math.max(0, Math.round(Math.abs(ms) / 60_000));
+  const dayMinutes = Math.max(1, Math.round(dayMs / 60_000));
+  const days = Math.floor(minutes / dayMinutes);
+  const hours = Math.floor((minutes % dayMinutes) / 60);
+  const mins = (minutes % dayMinutes) % 60;
+  if (days > 0)
+    return hours > 0 ? `${days} ${t.workingDays} ${hours} ${t.hours}` : `${days} ${t.workingDays}`;
+  if (hours > 0) return `${hours} ${t.hours} ${mins} ${t.minutes}`;
+  return `${mins} ${t.minutes}`;
 }
 
 /** A span of time in the largest two units, e.g. "2 giờ 5 phút" or "3 d 4 h". */

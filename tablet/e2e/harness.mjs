@@ -154,10 +154,12 @@ export class Ward {
     const first = out.split("\n")[0];
     const state = first.match(/ RECORD_STATE_(\w+) /)?.[1];
     const signer = first.match(/signer=(\S*)/)?.[1];
+    const deadline = Date.parse(first.match(/ deadline=(\S+)/)?.[1] ?? "");
     return {
       id,
       state,
       signer,
+      deadline,
       document: join(outDir, `${id}.doc`),
       signature: join(outDir, `${id}.doc.p7s`),
     };

@@ -117,13 +117,23 @@ test(
         assert.equal(record.signer, DEPUTY_1.id);
       }
 
-      // The one left, seen after its deadline: overdue, in red.
+      // The one left is due at the close of a working day (a certification: the same working
+      // day, or the next after 15:00). The evening before, a full working day is left: not
+      // urgent, whatever the clock says. A week after it: overdue, in red.
       const left = ids[10];
-      await page.clock.setFixedTime(new Date(Date.now() + 9 * 3600_000));
+      const { deadline } = await ward.get(left);
+      const dayStart = Math.floor((deadline + 7 * 3600_000) / 86_400_000) * 86_400_000 - 7 * 3600_000;
+      await page.clock.setFixedTime(new Date(dayStart - 2 * 3600_000));
+      await page.reload();
+      const before = row(page, left).getByTestId("time-left");
+      await before.and(page.locator('[data-working="true"]')).waitFor();
+      assert.equal(await before.innerText(), "còn 1 ngày làm việc");
+      assert.doesNotMatch((await before.getAttribute("class")) ?? "", /soon|overdue/);
+      await page.clock.setFixedTime(new Date(deadline + 7 * 86_400_000));
       await page.reload();
       const late = row(page, left).getByTestId("time-left");
-      await late.waitFor();
-      assert.match(await late.innerText(), /quá hạn/);
+      await late.and(page.locator('[data-working="true"]')).waitFor();
+      assert.match(await late.innerText(), /quá hạn .* làm việc/);
       assert.equal(await late.evaluate((el) => getComputedStyle(el).color), "rgb(179, 38, 30)");
       await screenshot(page, "overdue-portrait");
 

@@ -107,9 +107,26 @@ pub async fn get(args: GetArgs, data: &DataDir) -> anyhow::Result<()> {
     let state = RecordState::try_from(r.state)
         .map(|s| s.as_str_name())
         .unwrap_or("?");
+    // Times in Vietnam's time, as the ward reads them.
+    let local = |seconds: Option<i64>| {
+        seconds
+            .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
+            .and_then(|t| {
+                t.to_offset(signq_calendar::VIETNAM)
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+            .unwrap_or_else(|| "-".into())
+    };
     println!(
-        "{} {} {} {state} signer={} delegation={}",
-        r.id, r.procedure_code, r.title, r.signer_id, r.delegation_id
+        "{} {} {} {state} signer={} delegation={} received={} deadline={}",
+        r.id,
+        r.procedure_code,
+        r.title,
+        r.signer_id,
+        r.delegation_id,
+        local(r.submitted_at.map(|t| t.seconds)),
+        local(r.deadline.map(|t| t.seconds))
     );
     if let Some(dir) = args.out_dir {
         std::fs::create_dir_all(&dir)?;

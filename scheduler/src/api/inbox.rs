@@ -18,6 +18,11 @@ use crate::error::SchedError;
 
 const SERVICE: &str = "inbox";
 
+/// Days of office sessions GetWorkingTime gives before today (for time past a deadline)...
+const WORKING_TIME_PAST_DAYS: i64 = 31;
+/// ...and after it (the longest time limits are a few weeks).
+const WORKING_TIME_AHEAD_DAYS: i64 = 92;
+
 impl Api {
     async fn get_device_checked(
         &self,
@@ -252,5 +257,41 @@ impl Inbox for Api {
     ) -> Result<Response<pb::GetDocumentResponse>, Status> {
         self.handle(SERVICE, "GetDocument", self.get_document_checked(request))
             .await
+    }
+
+    async fn get_working_time(
+        &self,
+        request: Request<pb::GetWorkingTimeRequest>,
+    ) -> Result<Response<pb::GetWorkingTimeResponse>, Status> {
+        self.handle(SERVICE, "GetWorkingTime", async {
+            self.session(&request)?;
+            let calendar = self.engine.calendar();
+            let today = time::OffsetDateTime::now_utc()
+                .to_offset(signq_calendar::VIETNAM)
+                .date();
+            let (first, last) = (
+                today - time::Duration::days(WORKING_TIME_PAST_DAYS),
+                today + time::Duration::days(WORKING_TIME_AHEAD_DAYS),
+            );
+            let sessions = std::iter::successors(Some(first), |d| d.next_day())
+                .take_while(|d| *d <= last)
+                .flat_map(|d| calendar.sessions(d))
+                .map(|(start, end)| pb::WorkingSession {
+                    start: Some(ts(start)),
+                    end: Some(ts(end)),
+                })
+                .collect();
+            Ok(pb::GetWorkingTimeResponse {
+                sessions,
+                from: Some(ts(calendar
+                    .opening(first)
+                    .replace_time(time::Time::MIDNIGHT))),
+                until: Some(ts(calendar
+                    .opening(last)
+                    .replace_time(time::Time::MIDNIGHT)
+                    + time::Duration::DAY)),
+            })
+        })
+        .await
     }
 }

@@ -210,7 +210,12 @@ impl Engine {
         &self.signer
     }
 
-    /// Signer sessions.
+    /// The calendar deadlines are counted on.
+    pub fn calendar(&self) -> &signq_calendar::Calendar {
+        &self.settings.calendar
+    }
+
+    /// The signers' sessions.
     pub fn sessions(&self) -> &Sessions {
         &self.sessions
     }

@@ -13,6 +13,7 @@ import type { Notice } from "../ui/Toast";
 import { PinDialog } from "./PinDialog";
 import { Preview } from "./Preview";
 import { RecordRow } from "./RecordRow";
+import { useWorkingTime } from "../workingTime";
 import { ReasonDialog } from "./ReasonDialog";
 
 type Dialog = { kind: "pin"; ids: string[] } | { kind: "reject"; record: Record } | null;
@@ -22,6 +23,7 @@ export function Inbox(props: { live: LiveInbox; state: InboxState; notify: (n: N
   const { t } = useWords();
   const now = useNow();
   const procedures = useProcedures();
+  const working = useWorkingTime();
   const approval = useApproval();
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [previewId, setPreviewId] = useState<string | null>(null);
@@ -154,6 +156,7 @@ export function Inbox(props: { live: LiveInbox; state: InboxState; notify: (n: N
                 key={r.id}
                 record={r}
                 now={now}
+                working={working}
                 procedures={procedures}
                 selected={selected.has(r.id)}
                 current={r.id === previewId}

@@ -1,17 +1,21 @@
 // One record in the inbox: a checkbox to select it, the record itself (tap to preview), and the
-// time left before its deadline, amber in the last two hours and red once overdue.
+// time left before its deadline in working time (as the deadline itself is counted; clock time
+// until the scheduler has said its working hours), amber in the last two hours and red once
+// overdue. The deadline is shown as a date with its weekday.
 
 import { useWords } from "../i18n";
-import { dateTime, millis, span } from "../format";
+import { dateTime, due, millis, span, workingSpan } from "../format";
 import { type ProcedureName, procedureName } from "../catalogue";
 import { Priority, type Record } from "../gen/signq/v1/record_pb";
+import type { WorkingTime } from "../workingTime";
 
-/** When the time left turns amber. */
+/** When the time left (working time once known) turns amber. */
 const SOON_MS = 2 * 3600_000;
 
 export function RecordRow(props: {
   record: Record;
   now: number;
+  working: WorkingTime | null;
   procedures: ProcedureName[];
   selected: boolean;
   current: boolean;
@@ -22,7 +26,18 @@ export function RecordRow(props: {
 }) {
   const { record: r, pending } = props;
   const { t, lang } = useWords();
-  const left = millis(r.deadline) - props.now;
+  const deadline = millis(r.deadline);
+  const working = props.working?.covers(props.now, deadline) ? props.working : null;
+  const left = working ? working.between(props.now, deadline) : deadline - props.now;
+  const overdue = deadline < props.now;
+  const shown = working ? workingSpan(t, left, working.dayMs()) : span(t, left);
+  const words = working
+    ? overdue
+      ? t.workingOverdue(shown)
+      : t.workingLeft(shown)
+    : overdue
+      ? t.overdue(shown)
+      : t.left(shown);
   return (
     <li
       class={`record${props.current ? " current" : ""}${pending ? " pending" : ""}`}
@@ -47,15 +62,16 @@ export function RecordRow(props: {
             {t.submitted}: {dateTime(lang, millis(r.submittedAt))}
           </span>
           <span>
-            {t.deadline}: {dateTime(lang, millis(r.deadline))}
+            {t.deadline}: {due(lang, deadline)}
           </span>
         </span>
       </button>
       <span
-        class={`time-left${left < 0 ? " overdue" : left < SOON_MS ? " soon" : ""}`}
+        class={`time-left${overdue ? " overdue" : left < SOON_MS ? " soon" : ""}`}
         data-testid="time-left"
+        data-working={working ? "true" : "false"}
       >
-        {left < 0 ? t.overdue(span(t, left)) : t.left(span(t, left))}
+        {words}
       </span>
     </li>
   );

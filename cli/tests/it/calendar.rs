@@ -1,6 +1,6 @@
 //! Deadlines on the ward's calendar: Submit counts the statutory time limit in working time on
-//! the days the override files leave open, and a broken override file stops startup naming the
-//! file and the line.
+//! the days the override files leave open, the deadline guard counts slack in working time, and
+//! a broken override file stops startup naming the file and the line.
 
 use std::process::Stdio;
 use std::sync::Arc;
@@ -8,7 +8,7 @@ use std::sync::Arc;
 use signq_calendar::{Calendar, Days, OfficeHours, Rule, YearOverrides};
 use time::{Duration, OffsetDateTime};
 
-use super::fixture::{Ward, intake, signq, submission};
+use super::fixture::{DIRECTOR, Ward, intake, sign_in, signq, submission};
 
 fn at(t: &prost_types::Timestamp) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(t.seconds).expect("a time")
@@ -98,4 +98,52 @@ fn a_broken_override_file_stops_startup_naming_the_file_and_line() {
     assert!(!output.status.success(), "{stderr}");
     let named = format!("{}:4:", broken.display());
     assert!(stderr.contains(&named), "names {named}: {stderr}");
+}
+
+/// A certification received on Friday at 16:00 (past the 15:00 cut-off) is due on Monday at
+/// 17:00; on Saturday the deadline guard leaves it with its deputy (a full working day is left),
+/// and on Monday at 15:30 (1.5 working hours left, below the 2-hour guard, its deputy not
+/// signed in) it goes to the director as an escalation. The services run on a fake wall clock
+/// (libfaketime), restarted at each moment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn friday_afternoon_is_due_monday_and_nothing_escalates_on_saturday() {
+    let mut ward = tokio::task::block_in_place(|| {
+        // Friday 27 November 2026, 16:00 in Vietnam.
+        Ward::start_at(&[], Some("2026-11-27 09:00:00"))
+    });
+    let record = intake(&ward)
+        .await
+        .submit(submission("CT-BS", "friday-16h"))
+        .await
+        .expect("submit")
+        .into_inner()
+        .record
+        .expect("record");
+    let due = at(record.deadline.as_ref().expect("deadline"));
+    assert_eq!(due, time::macros::datetime!(2026-11-30 17:00 +7));
+
+    async fn pull(ward: &Ward) -> Vec<signq_proto::v1::Record> {
+        let mut director = sign_in(ward, DIRECTOR).await;
+        director
+            .pull_next(signq_proto::v1::PullNextRequest { max: 0 })
+            .await
+            .expect("pull")
+            .into_inner()
+            .records
+    }
+    // Saturday 10:00: a working day of slack; the director gets nothing.
+    tokio::task::block_in_place(|| {
+        ward.set_clock(Some("2026-11-28 03:00:00"));
+        ward.kill_and_restart();
+    });
+    assert!(pull(&ward).await.is_empty(), "escalated on a Saturday");
+    // Monday 15:30: 1.5 working hours left.
+    tokio::task::block_in_place(|| {
+        ward.set_clock(Some("2026-11-30 08:30:00"));
+        ward.kill_and_restart();
+    });
+    let got = pull(&ward).await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].id, record.id);
+    assert!(got[0].escalated, "{:?}", got[0]);
 }

@@ -18,7 +18,23 @@ pub const DEPUTY_2: (&str, &str) = ("cat-lai/deputy-2", "975310");
 
 /// The `signq` binary under test.
 pub fn signq() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_signq"));
+    signq_at(None)
+}
+
+/// The `signq` binary under test, its wall clock starting at `at` (UTC, `2026-11-27 09:00:00`)
+/// when given: run by libfaketime's `faketime`, which the test command installs. The monotonic
+/// clock stays real.
+pub fn signq_at(at: Option<&str>) -> Command {
+    let mut cmd = match at {
+        Some(at) => {
+            let mut cmd = Command::new("faketime");
+            cmd.args(["-f", &format!("@{at}"), env!("CARGO_BIN_EXE_signq")])
+                .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+                .env("TZ", "UTC");
+            cmd
+        }
+        None => Command::new(env!("CARGO_BIN_EXE_signq")),
+    };
     cmd.env_remove("SIGNQ_PIN")
         .env_remove("SIGNQ_CA_PASSPHRASE")
         .env_remove("SIGNQ_KEK")
@@ -41,12 +57,19 @@ pub struct Ward {
     pub scheduler: String,
     pub metrics: String,
     extra: Vec<String>,
+    /// Where its wall clock starts (see [`signq_at`]); the real clock when `None`.
+    clock: Option<String>,
     child: Option<Child>,
 }
 
 impl Ward {
     /// Provisions a demo ward in a fresh directory and starts it with `extra` signer options.
     pub fn start(extra: &[&str]) -> Ward {
+        Ward::start_at(extra, None)
+    }
+
+    /// As [`Ward::start`], its wall clock starting at `at` (see [`signq_at`]).
+    pub fn start_at(extra: &[&str], at: Option<&str>) -> Ward {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut ward = Ward {
             dir,
@@ -54,14 +77,20 @@ impl Ward {
             scheduler: String::new(),
             metrics: String::new(),
             extra: extra.iter().map(|s| s.to_string()).collect(),
+            clock: at.map(str::to_string),
             child: None,
         };
         ward.spawn();
         ward
     }
 
+    /// Where the wall clock starts at the next (re)start.
+    pub fn set_clock(&mut self, at: Option<&str>) {
+        self.clock = at.map(str::to_string);
+    }
+
     fn spawn(&mut self) {
-        let mut child = signq()
+        let mut child = signq_at(self.clock.as_deref())
             .arg("--data-dir")
             .arg(self.data())
             .args([

@@ -66,4 +66,6 @@ pub struct SchedulerConfig {
     pub signer_link: crate::signer_link::LinkSettings,
     /// The working days and office hours deadlines are counted on.
     pub calendar: signq_calendar::Calendar,
+    /// A record with less working time than this left while unsigned is at risk of being late.
+    pub at_risk: time::Duration,
 }

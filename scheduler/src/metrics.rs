@@ -54,6 +54,8 @@ pub const DEPENDENCY_UP: &str = "signq_scheduler_dependency_up";
 pub const CHECKPOINT_SEQ: &str = "signq_scheduler_audit_checkpoint_seq";
 /// Checkpoints the signing service did not sign (unreachable, or the chain went backwards).
 pub const CHECKPOINT_FAILURES: &str = "signq_scheduler_audit_checkpoint_failures_total";
+/// Records found at risk of being late (once each).
+pub const AT_RISK: &str = "signq_scheduler_records_at_risk_total";
 
 /// Buckets for people-scale waits, in seconds: 1 s to 5 days (the longest statutory limits).
 pub const WAIT_BUCKETS: &[f64] = &[
@@ -160,6 +162,17 @@ pub fn describe() {
     );
     // Exported from the start at zero, so that an alert on its increase can fire.
     counter!(CHECKPOINT_FAILURES).absolute(0);
+    describe_counter!(
+        AT_RISK,
+        Unit::Count,
+        "Records found at risk of being late: unsigned with less than the at-risk margin of working time left."
+    );
+    counter!(AT_RISK).absolute(0);
+}
+
+/// Records were found at risk of being late.
+pub fn at_risk(n: usize) {
+    counter!(AT_RISK).increment(n as u64);
 }
 
 fn secs(from: OffsetDateTime, to: OffsetDateTime) -> f64 {

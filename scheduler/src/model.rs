@@ -145,6 +145,9 @@ pub struct Record {
     pub reason: Option<String>,
     /// Whether the deadline guard escalated it to the director.
     pub escalated: bool,
+    /// When it was found at risk of being late (less than the at-risk margin of working time
+    /// left while unsigned); set once.
+    pub at_risk_at: Option<OffsetDateTime>,
 }
 
 /// Who caused a state change, for the audit log.
@@ -260,7 +263,26 @@ impl Transition {
     }
 }
 
-/// One state change as watchers see it.
+/// What an event of the log tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    /// The record's state changed.
+    Changed,
+    /// The record is at risk of being late (once per record).
+    AtRisk,
+}
+
+impl EventKind {
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Changed => "change",
+            EventKind::AtRisk => "at_risk",
+        }
+    }
+}
+
+/// One state change, or a warning, as watchers see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
     /// Position in the event log (global, increasing; per-ward streams filter by ward).
@@ -269,6 +291,8 @@ pub struct Event {
     pub record: Record,
     /// When it happened.
     pub at: OffsetDateTime,
+    /// What it tells.
+    pub kind: EventKind,
 }
 
 /// A ward.

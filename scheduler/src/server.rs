@@ -94,6 +94,7 @@ pub async fn run(
         crl: config.tls.crl.clone(),
         signer_max_request_bytes: config.signer_max_request_bytes,
         calendar: config.calendar.clone(),
+        at_risk: config.at_risk,
     };
     let engine = Engine::start(store, signer, ca_chain, config.balancer.clone(), settings).await?;
     engine.spawn_ticker(TICK);

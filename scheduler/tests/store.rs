@@ -1572,8 +1572,8 @@ async fn store_page_damage_is_refused_at_open_and_named_by_the_full_check() {
 }
 
 /// A store made before time limits were counted in working time opens with its procedures'
-/// limits carried over: up to 8 clock hours as the same day, longer ones as whole working days,
-/// all with the 15:00 cut-off.
+/// limits carried over (up to 8 clock hours as the same day, longer ones as whole working days,
+/// all with the 15:00 cut-off), and its events able to tell a warning from a change.
 #[tokio::test]
 async fn store_version_2_procedures_are_brought_to_working_time() {
     let dir = TempDir::new().unwrap();
@@ -1586,11 +1586,26 @@ async fn store_version_2_procedures_are_brought_to_working_time() {
              INSERT INTO procedures VALUES ('HT-KS', 'Đăng ký khai sinh', 28800),
                  ('HT-NCMC', 'Đăng ký nhận cha, mẹ, con', 259200),
                  ('DD-BD', 'Đăng ký biến động đất đai', 864000);
+             CREATE TABLE events (cursor INTEGER PRIMARY KEY AUTOINCREMENT, ward TEXT NOT NULL, \
+                 record_id TEXT NOT NULL, state TEXT NOT NULL, attempt INTEGER NOT NULL, \
+                 lease_signer TEXT, lease_expires_at INTEGER, signer_id TEXT, delegation_id TEXT, \
+                 finished_at INTEGER, reason TEXT, escalated INTEGER NOT NULL, \
+                 at INTEGER NOT NULL) STRICT;
              PRAGMA user_version = 2;",
         )
         .unwrap();
     }
     let store = SqliteStore::open(&path).unwrap();
+    // Version 4's columns were added to the tables that had none.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let kind: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM pragma_table_info('events') WHERE name = 'kind'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(kind, 1);
     let limits: Vec<(String, String, String)> = store
         .procedures()
         .await

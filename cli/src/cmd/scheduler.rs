@@ -94,6 +94,10 @@ pub struct SchedulerArgs {
     /// defaults).
     #[arg(long)]
     pub calendar_dir: Option<std::path::PathBuf>,
+    /// An unsigned record with less working time than this many working days left is at risk of
+    /// being late: flagged once, with an event on Watch and a metric.
+    #[arg(long, default_value_t = 1.0)]
+    pub at_risk_working_days: f64,
 }
 
 impl SchedulerArgs {
@@ -143,6 +147,14 @@ impl SchedulerArgs {
                     .unwrap_or_else(|| data.calendar_dir()),
                 self.office_hours.clone(),
             )?,
+            at_risk: {
+                let days = self.at_risk_working_days;
+                anyhow::ensure!(
+                    days.is_finite() && (0.0..=90.0).contains(&days),
+                    "--at-risk-working-days {days}: 0 to 90"
+                );
+                self.office_hours.day_length() * days
+            },
         })
     }
 }

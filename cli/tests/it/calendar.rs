@@ -147,3 +147,80 @@ async fn friday_afternoon_is_due_monday_and_nothing_escalates_on_saturday() {
     assert_eq!(got[0].id, record.id);
     assert!(got[0].escalated, "{:?}", got[0]);
 }
+
+/// Submits a death registration due `hours` clock hours from now; its id.
+async fn submit_due_in(ward: &Ward, key: &str, hours: i64) -> String {
+    let due = OffsetDateTime::now_utc() + Duration::hours(hours);
+    let mut request = submission("HT-KT", key);
+    request.deadline = Some(prost_types::Timestamp {
+        seconds: due.unix_timestamp(),
+        nanos: 0,
+    });
+    intake(ward)
+        .await
+        .submit(request)
+        .await
+        .expect("submit")
+        .into_inner()
+        .record
+        .expect("record")
+        .id
+}
+
+/// The at-risk events a watch of the demo ward has seen by the time `done` says so (bounded),
+/// as record ids in the order they came.
+async fn at_risk_seen(ward: &Ward, done: impl Fn(&[String]) -> bool) -> Vec<String> {
+    use signq_proto::v1::{RecordEventKind, WatchRecordsRequest};
+    let mut stream = intake(ward)
+        .await
+        .watch_records(WatchRecordsRequest {
+            ward: "cat-lai".into(),
+            after_cursor: 0,
+        })
+        .await
+        .expect("watch")
+        .into_inner();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let mut seen = Vec::new();
+    while !done(&seen) && std::time::Instant::now() < deadline {
+        let next = tokio::time::timeout(std::time::Duration::from_secs(5), stream.message()).await;
+        if let Ok(message) = next {
+            let event = message.expect("watch").expect("the stream stays open");
+            if event.kind == RecordEventKind::AtRisk as i32 {
+                seen.push(event.record.expect("record").id);
+            }
+        }
+    }
+    seen
+}
+
+/// A record with less than a working day left while unsigned raises one at-risk event on Watch,
+/// never a second (not after a restart either); a record far from its deadline raises none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_at_risk_is_announced_once_on_watch() {
+    let mut ward = Ward::start(&[]);
+    // Due in two clock hours: less than a working day of working time left whenever this runs.
+    let soon = submit_due_in(&ward, "risk-soon", 2).await;
+    let far = submit_due_in(&ward, "risk-far", 24 * 60).await;
+    let seen = at_risk_seen(&ward, |seen| seen.contains(&soon)).await;
+    assert_eq!(seen, std::slice::from_ref(&soon));
+    let record = intake(&ward)
+        .await
+        .get_record(signq_proto::v1::GetRecordRequest {
+            id: soon.clone(),
+            include_document: false,
+        })
+        .await
+        .expect("get")
+        .into_inner()
+        .record
+        .expect("record");
+    assert!(record.at_risk_at.is_some(), "{record:?}");
+
+    // After a restart, a new record at risk is announced, and the first is not again.
+    tokio::task::block_in_place(|| ward.kill_and_restart());
+    let later = submit_due_in(&ward, "risk-later", 2).await;
+    let seen = at_risk_seen(&ward, |seen| seen.contains(&later)).await;
+    assert_eq!(seen, [soon, later]);
+    assert!(!seen.contains(&far));
+}

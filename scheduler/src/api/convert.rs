@@ -5,7 +5,7 @@ use signq_proto::v1 as pb;
 use time::OffsetDateTime;
 
 use crate::model::{
-    Delegation, Priority, Procedure, Record, RecordState, Signer, SignerRole, Ward,
+    Delegation, EventKind, Priority, Procedure, Record, RecordState, Signer, SignerRole, Ward,
 };
 
 /// A time as a protobuf timestamp.
@@ -95,6 +95,15 @@ pub fn record(r: &Record, with_signature: bool) -> pb::Record {
         reason: r.reason.clone().unwrap_or_default(),
         escalated: r.escalated,
         document: Vec::new(),
+        at_risk_at: r.at_risk_at.map(ts),
+    }
+}
+
+/// The protobuf kind of a watch event.
+pub fn event_kind(kind: EventKind) -> pb::RecordEventKind {
+    match kind {
+        EventKind::Changed => pb::RecordEventKind::Changed,
+        EventKind::AtRisk => pb::RecordEventKind::AtRisk,
     }
 }
 

@@ -263,6 +263,7 @@ impl Intake for Api {
                     cursor: e.cursor,
                     record: Some(convert::record(&e.record, false)),
                     at: Some(convert::ts(e.at)),
+                    kind: convert::event_kind(e.kind) as i32,
                 })
                 .map_err(Status::from)
             });

@@ -319,6 +319,9 @@ impl Engine {
                 for ward in wards {
                     engine.dispatch_ward(&ward).await;
                 }
+                if let Err(error) = engine.flag_at_risk(time::OffsetDateTime::now_utc()).await {
+                    tracing::warn!(%error, "could not look for records at risk");
+                }
                 engine.checkpoint_or_log().await;
             }
         });

@@ -23,6 +23,7 @@ pub mod dispatch;
 pub mod expiry;
 pub mod inboxes;
 pub mod intake;
+pub mod risk;
 pub mod sessions;
 pub mod signing;
 #[cfg(test)]
@@ -63,6 +64,8 @@ pub struct EngineSettings {
     pub signer_max_request_bytes: usize,
     /// The working days and office hours deadlines are counted on.
     pub calendar: signq_calendar::Calendar,
+    /// A record with less working time than this left while unsigned is at risk of being late.
+    pub at_risk: time::Duration,
 }
 
 /// The current lease of a record, as the engine tracks it.

@@ -194,6 +194,7 @@ pub(crate) async fn engine_over(
         crl: None,
         signer_max_request_bytes: 1 << 20,
         calendar: signq_calendar::Calendar::default(),
+        at_risk: time::Duration::hours(7) + time::Duration::minutes(30),
     };
     Engine::start(
         store,

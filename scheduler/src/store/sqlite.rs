@@ -228,6 +228,15 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn flag_at_risk(
+        &self,
+        due_before: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<Record>, StoreError> {
+        self.write(move |cx| records::flag_at_risk(cx, due_before, limit))
+            .await
+    }
+
     async fn open_records(&self) -> Result<Vec<Record>, StoreError> {
         self.read(|conn| {
             let tx = conn

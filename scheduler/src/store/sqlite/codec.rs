@@ -7,7 +7,7 @@ use rusqlite::types::Type;
 use rusqlite::{Row, ToSql};
 use time::OffsetDateTime;
 
-use crate::model::{Event, Lease, Priority, Record, RecordMeta, RecordState};
+use crate::model::{Event, EventKind, Lease, Priority, Record, RecordMeta, RecordState};
 use crate::store::StoreError;
 
 /// Maps a rusqlite error to a [`StoreError`], saying what the store was doing: a full disk is
@@ -102,13 +102,15 @@ pub(super) fn limit_param(limit: usize) -> i64 {
 pub(super) const RECORD_SELECT: &str = "SELECT r.id, r.ward, r.procedure_code, r.title, r.priority, \
      r.deadline, r.submitted_at, r.idempotency_key, r.document_size, r.document_sha256, r.state, \
      r.attempt, r.lease_signer, r.lease_expires_at, r.signer_id, r.delegation_id, r.finished_at, \
-     r.reason, r.escalated, s.cms FROM records r LEFT JOIN signatures s ON s.record_id = r.id";
+     r.reason, r.escalated, s.cms, r.at_risk_at FROM records r \
+     LEFT JOIN signatures s ON s.record_id = r.id";
 
 /// Selects events with their record's fixed facts (columns as [`event_from_row`] reads them).
 pub(super) const EVENT_SELECT: &str = "SELECT r.id, r.ward, r.procedure_code, r.title, r.priority, \
      r.deadline, r.submitted_at, r.idempotency_key, r.document_size, r.document_sha256, e.state, \
      e.attempt, e.lease_signer, e.lease_expires_at, e.signer_id, e.delegation_id, e.finished_at, \
-     e.reason, e.escalated, e.cursor, e.at FROM events e JOIN records r ON r.id = e.record_id";
+     e.reason, e.escalated, e.cursor, e.at, e.kind, r.at_risk_at FROM events e \
+     JOIN records r ON r.id = e.record_id";
 
 /// Reads the fixed facts (columns 0..=9) and the state (10..=18) shared by both selects.
 fn record_without_signature(row: &Row<'_>) -> rusqlite::Result<Record> {
@@ -148,6 +150,7 @@ fn record_without_signature(row: &Row<'_>) -> rusqlite::Result<Record> {
         chain: Vec::new(),
         reason: row.get(17)?,
         escalated: row.get(18)?,
+        at_risk_at: None,
     })
 }
 
@@ -155,15 +158,25 @@ fn record_without_signature(row: &Row<'_>) -> rusqlite::Result<Record> {
 pub(super) fn record_from_row(row: &Row<'_>) -> rusqlite::Result<Record> {
     let mut record = record_without_signature(row)?;
     record.signature = row.get(19)?;
+    record.at_risk_at = opt_time_col(row, 20)?;
     Ok(record)
 }
 
 /// Reads a row of [`EVENT_SELECT`].
 pub(super) fn event_from_row(row: &Row<'_>) -> rusqlite::Result<Event> {
+    let kind: String = row.get(21)?;
+    let kind = match kind.as_str() {
+        "at_risk" => EventKind::AtRisk,
+        "change" => EventKind::Changed,
+        _ => return Err(bad_column(21, UnknownValue(kind))),
+    };
+    let mut record = record_without_signature(row)?;
+    record.at_risk_at = opt_time_col(row, 22)?;
     Ok(Event {
-        record: record_without_signature(row)?,
+        record,
         cursor: uint_col(row, 19)?,
         at: time_col(row, 20)?,
+        kind,
     })
 }
 

@@ -9,21 +9,28 @@ use super::codec::{StateRow, backend, db_time, sha256_hex};
 use super::queries::get_record;
 use super::transition::{advance, rfc3339};
 use super::writer::WriteCx;
-use crate::model::{Actor, Record, RecordMeta, RecordState, Transition};
+use crate::model::{Actor, EventKind, Record, RecordMeta, RecordState, Transition};
 use crate::store::StoreError;
 
 /// Appends the watch event of `record`'s current state.
 fn append_event(cx: &WriteCx<'_>, record: &Record) -> Result<(), StoreError> {
+    append_event_of(cx, record, EventKind::Changed)
+}
+
+/// Appends a watch event of `kind` with `record`'s current state.
+fn append_event_of(cx: &WriteCx<'_>, record: &Record, kind: EventKind) -> Result<(), StoreError> {
     let state = StateRow::of(record)?;
     let at = db_time(cx.now, "event time")?;
+    let kind = kind.as_str();
     let mut values: Vec<&dyn ToSql> = vec![&record.meta.ward, &record.meta.id];
     values.extend(state.values());
     values.push(&at);
+    values.push(&kind);
     cx.conn
         .prepare_cached(
             "INSERT INTO events (ward, record_id, state, attempt, lease_signer, lease_expires_at, \
-             signer_id, delegation_id, finished_at, reason, escalated, at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+             signer_id, delegation_id, finished_at, reason, escalated, at, kind) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         )
         .and_then(|mut stmt| stmt.execute(&*values))
         .map_err(backend("appending an event"))?;
@@ -93,6 +100,7 @@ pub(super) fn submit(
         chain: Vec::new(),
         reason: None,
         escalated: false,
+        at_risk_at: None,
     };
     let m = &record.meta;
     let deadline = db_time(m.deadline, "deadline")?;
@@ -199,4 +207,42 @@ fn store_signature(
         .map_err(backend(context))?;
     }
     Ok(())
+}
+
+/// Flags the open records due before `due_before` that are not flagged yet as at risk of being
+/// late, at most `limit` of them (soonest due first), each with an `at_risk` watch event; returns
+/// them. A record is flagged once: the flag stays when it is leased, released or restored.
+pub(super) fn flag_at_risk(
+    cx: &mut WriteCx<'_>,
+    due_before: time::OffsetDateTime,
+    limit: usize,
+) -> Result<Vec<Record>, StoreError> {
+    let context = "flagging records at risk";
+    let due_before = db_time(due_before, "the at-risk limit")?;
+    let now = db_time(cx.now, "the time")?;
+    let ids: Vec<String> = cx
+        .conn
+        .prepare_cached(
+            "SELECT id FROM records WHERE state IN ('queued', 'leased') AND at_risk_at IS NULL \
+             AND deadline < ?1 ORDER BY deadline, id LIMIT ?2",
+        )
+        .and_then(|mut stmt| {
+            stmt.query_map(params![due_before, super::codec::limit_param(limit)], |r| {
+                r.get(0)
+            })?
+            .collect()
+        })
+        .map_err(backend(context))?;
+    let mut flagged = Vec::with_capacity(ids.len());
+    for id in ids {
+        cx.conn
+            .prepare_cached("UPDATE records SET at_risk_at = ?2 WHERE id = ?1")
+            .and_then(|mut stmt| stmt.execute(params![id, now]))
+            .map_err(backend(context))?;
+        let record = get_record(cx.conn, &id)?
+            .ok_or_else(|| StoreError::Backend(format!("{id}: flagged, then not found")))?;
+        append_event_of(cx, &record, EventKind::AtRisk)?;
+        flagged.push(record);
+    }
+    Ok(flagged)
 }

@@ -17,7 +17,7 @@ use super::codec::backend;
 use crate::store::StoreError;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 
 /// Version 3 counts time limits in working time: a limit of up to 8 clock hours was "the same
 /// day", longer ones whole days, and every one had the 15:00 cut-off.
@@ -29,6 +29,32 @@ UPDATE procedures SET time_limit = CASE
     ELSE CAST((time_limit_seconds + 43200) / 86400 AS TEXT) || '-working-days' END;
 ALTER TABLE procedures DROP COLUMN time_limit_seconds;
 ";
+
+/// Version 4 warns before a record is late: when it was found at risk, and events that are
+/// warnings rather than state changes.
+const TO_VERSION_4: [(&str, &str, &str); 2] = [
+    ("records", "at_risk_at", "INTEGER"),
+    ("events", "kind", "TEXT NOT NULL DEFAULT 'change'"),
+];
+
+/// Adds `column` to `table` if the table exists without it (a new table gets it from [`SCHEMA`]).
+fn add_column(
+    tx: &rusqlite::Transaction<'_>,
+    (table, column, declaration): (&str, &str, &str),
+) -> rusqlite::Result<()> {
+    let (exists, has): (bool, bool) = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1), \
+         EXISTS (SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2)",
+        [table, column],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )?;
+    if exists && !has {
+        tx.execute_batch(&format!(
+            "ALTER TABLE {table} ADD COLUMN {column} {declaration}"
+        ))?;
+    }
+    Ok(())
+}
 
 /// How long a connection waits for a lock held by another process before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -61,6 +87,7 @@ CREATE TABLE IF NOT EXISTS records (
     finished_at      INTEGER,
     reason           TEXT,
     escalated        INTEGER NOT NULL,
+    at_risk_at       INTEGER,
     UNIQUE (ward, idempotency_key)
 ) STRICT;
 CREATE INDEX IF NOT EXISTS records_ward_submitted ON records (ward, submitted_at, id);
@@ -92,7 +119,8 @@ CREATE TABLE IF NOT EXISTS record_chain (
     PRIMARY KEY (record_id, position)
 ) STRICT;
 
--- The watch log: the record's state after each change (its fixed facts come from `records`).
+-- The watch log: the record's state after each change (its fixed facts come from `records`), and
+-- warnings (`kind` 'at_risk') that are not changes.
 CREATE TABLE IF NOT EXISTS events (
     cursor           INTEGER PRIMARY KEY AUTOINCREMENT,
     ward             TEXT NOT NULL,
@@ -106,7 +134,8 @@ CREATE TABLE IF NOT EXISTS events (
     finished_at      INTEGER,
     reason           TEXT,
     escalated        INTEGER NOT NULL,
-    at               INTEGER NOT NULL
+    at               INTEGER NOT NULL,
+    kind             TEXT NOT NULL DEFAULT 'change'
 ) STRICT;
 CREATE INDEX IF NOT EXISTS events_ward_cursor ON events (ward, cursor);
 
@@ -219,6 +248,11 @@ pub(super) fn open_writer(path: &Path) -> Result<Connection, StoreError> {
     if (1..3).contains(&version) {
         tx.execute_batch(TO_VERSION_3)
             .map_err(backend("bringing the schema to version 3"))?;
+    }
+    if (1..4).contains(&version) {
+        for column in TO_VERSION_4 {
+            add_column(&tx, column).map_err(backend("bringing the schema to version 4"))?;
+        }
     }
     tx.execute_batch(SCHEMA)
         .map_err(backend("creating the schema"))?;

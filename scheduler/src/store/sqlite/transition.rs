@@ -194,6 +194,7 @@ mod tests {
             chain: Vec::new(),
             reason: None,
             escalated: false,
+            at_risk_at: None,
         }
     }
 

@@ -1,0 +1,31 @@
+//! Before a record is late: an unsigned record with less than the at-risk margin of working time
+//! left (one working day by default) is flagged once, which raises an at-risk event on Watch
+//! (where the intake system learns it may ask for a new appointment date) and a metric.
+
+use time::OffsetDateTime;
+
+use super::Engine;
+use crate::error::SchedError;
+
+/// Records flagged in one pass, at most (the rest wait for the next).
+const BATCH: usize = 500;
+
+impl Engine {
+    /// Flags the open records that became at risk by `now`; returns how many.
+    pub async fn flag_at_risk(&self, now: OffsetDateTime) -> Result<usize, SchedError> {
+        let due_before = self
+            .settings
+            .calendar
+            .add_working_time(now, self.settings.at_risk);
+        let flagged = self.store.flag_at_risk(due_before, BATCH).await?;
+        crate::metrics::at_risk(flagged.len());
+        let mut wards: Vec<&str> = flagged.iter().map(|r| r.meta.ward.as_str()).collect();
+        wards.sort_unstable();
+        wards.dedup();
+        for ward in wards {
+            tracing::info!(ward, "records at risk of being late");
+            self.notify(ward);
+        }
+        Ok(flagged.len())
+    }
+}

@@ -21,13 +21,15 @@ const LONGEST_BREAK: i64 = 31;
 /// Whether a day is worked, and if not, why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Day {
-    /// A working day; `name` says why when it is a rest day worked in exchange.
+    /// A working day.
     Working {
         /// Why a rest day or holiday is worked, if it is one.
         swapped: Option<String>,
     },
-    /// A day off.
+    /// A public holiday, a day taken in lieu of one, or a day off the year's file gives.
     Off(DayOff),
+    /// A Saturday or Sunday.
+    Rest,
 }
 
 /// The days of one year that differ from "Monday to Friday".
@@ -152,12 +154,7 @@ impl Days {
             return Day::Off(off.clone());
         }
         if holidays::is_weekend(date) {
-            return Day::Off(DayOff {
-                name: match date.weekday() {
-                    time::Weekday::Saturday => "Thứ Bảy".into(),
-                    _ => "Chủ nhật".into(),
-                },
-            });
+            return Day::Rest;
         }
         Day::Working { swapped: None }
     }

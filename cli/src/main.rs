@@ -59,6 +59,9 @@ enum Command {
     /// The databases themselves.
     #[command(subcommand)]
     Store(cmd::store::StoreCmd),
+    /// The ward's calendar: working days, holidays and the year files.
+    #[command(subcommand)]
+    Calendar(cmd::calendar::CalendarCmd),
     /// Load tests and benchmarks against the real services.
     #[command(subcommand)]
     Load(cmd::load::LoadCmd),
@@ -87,6 +90,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Verify(args) => cmd::verify::run(args, &data),
         Command::Audit(c) => cmd::audit::run(c, &data),
         Command::Store(c) => cmd::store::run(c, &data),
+        Command::Calendar(c) => cmd::calendar::run(c, &data),
         Command::Load(c) => cmd::load::run(c, &data).await,
         Command::Simulate(args) => cmd::simulate::run(args),
     }

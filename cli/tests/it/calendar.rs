@@ -224,3 +224,49 @@ async fn a_record_at_risk_is_announced_once_on_watch() {
     assert_eq!(seen, [soon, later]);
     assert!(!seen.contains(&far));
 }
+
+/// `signq calendar check` judges the year files as the scheduler does at start, and `signq
+/// calendar show` lists a year's holidays with the file's days.
+#[test]
+fn calendar_check_and_show() {
+    let files = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        files.path().join("2026.toml"),
+        "year = 2026\n\n[[days_off]]\ndate = 2026-02-21\nname = \"Nghỉ Tết\"\n\n\
+         [[working_days]]\ndate = 2026-01-03\nname = \"Làm bù\"\n",
+    )
+    .expect("write");
+    let calendar = |args: &[&str]| {
+        signq()
+            .arg("--data-dir")
+            .arg(files.path().join("data"))
+            .arg("calendar")
+            .args(args)
+            .arg("--calendar-dir")
+            .arg(files.path())
+            .output()
+            .expect("run")
+    };
+    let check = calendar(&["check"]);
+    assert!(check.status.success(), "{check:?}");
+    assert!(String::from_utf8_lossy(&check.stdout).contains("OK (2026)"));
+    let show = String::from_utf8_lossy(&calendar(&["show", "2026"]).stdout).to_string();
+    for line in [
+        "2026-01-03 Saturday  working  Làm bù",
+        "2026-02-17 Tuesday   off      Tết Nguyên đán (mùng 1)",
+        "2026-02-21 Saturday  off      Nghỉ Tết",
+        "2026-04-27 Monday    off      Nghỉ bù Giỗ Tổ Hùng Vương",
+    ] {
+        assert!(show.contains(line), "{line:?} in\n{show}");
+    }
+    std::fs::write(
+        files.path().join("2027.toml"),
+        "year = 2027\nholidays = 3\n",
+    )
+    .expect("write");
+    let broken = calendar(&["check"]);
+    assert!(!broken.status.success());
+    let stderr = String::from_utf8_lossy(&broken.stderr);
+    let named = format!("{}:2:", files.path().join("2027.toml").display());
+    assert!(stderr.contains(&named), "names {named}: {stderr}");
+}

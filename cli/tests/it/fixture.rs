@@ -21,20 +21,32 @@ pub fn signq() -> Command {
     signq_at(None)
 }
 
+/// libfaketime for multi-threaded programs, as Debian's `faketime` package installs it (the test
+/// command does).
+fn libfaketime() -> PathBuf {
+    let candidates = std::fs::read_dir("/usr/lib")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|dir| dir.path().join("faketime/libfaketimeMT.so.1"))
+        .chain([PathBuf::from("/usr/lib/faketime/libfaketimeMT.so.1")]);
+    candidates
+        .into_iter()
+        .find(|p| p.exists())
+        .expect("libfaketime is not installed (the test command installs Debian's faketime)")
+}
+
 /// The `signq` binary under test, its wall clock starting at `at` (UTC, `2026-11-27 09:00:00`)
-/// when given: run by libfaketime's `faketime`, which the test command installs. The monotonic
-/// clock stays real.
+/// when given, by libfaketime preloaded into the process itself (so that killing it leaves no
+/// child behind). The monotonic clock stays real.
 pub fn signq_at(at: Option<&str>) -> Command {
-    let mut cmd = match at {
-        Some(at) => {
-            let mut cmd = Command::new("faketime");
-            cmd.args(["-f", &format!("@{at}"), env!("CARGO_BIN_EXE_signq")])
-                .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
-                .env("TZ", "UTC");
-            cmd
-        }
-        None => Command::new(env!("CARGO_BIN_EXE_signq")),
-    };
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_signq"));
+    if let Some(at) = at {
+        cmd.env("LD_PRELOAD", libfaketime())
+            .env("FAKETIME", format!("@{at}"))
+            .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+            .env("TZ", "UTC");
+    }
     cmd.env_remove("SIGNQ_PIN")
         .env_remove("SIGNQ_CA_PASSPHRASE")
         .env_remove("SIGNQ_KEK")

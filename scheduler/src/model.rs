@@ -302,6 +302,8 @@ pub struct Ward {
     pub id: String,
     /// The name (e.g. `Phường Cát Lái`).
     pub name: String,
+    /// Its own office hours, if not the scheduler's.
+    pub office_hours: Option<signq_calendar::OfficeHours>,
 }
 
 /// A director or deputy enrolled with the scheduler.

@@ -789,6 +789,7 @@ async fn store_configuration_and_its_audit() {
     let ward = Ward {
         id: "cat-lai".into(),
         name: "Phường Cát Lái".into(),
+        office_hours: None,
     };
     assert_eq!(store.put_ward(ward.clone(), op()).await.unwrap(), ward);
     store.put_ward(ward.clone(), op()).await.unwrap();
@@ -802,6 +803,7 @@ async fn store_configuration_and_its_audit() {
             Ward {
                 id: "an-khanh".into(),
                 name: "An Khánh".into(),
+                office_hours: Some("07:00-11:00,13:00-16:30".parse().unwrap()),
             },
             op(),
         )
@@ -813,6 +815,15 @@ async fn store_configuration_and_its_audit() {
         ["an-khanh", "cat-lai"]
     );
     assert_eq!(wards[1], renamed);
+    assert_eq!(
+        wards[0]
+            .office_hours
+            .as_ref()
+            .map(ToString::to_string)
+            .as_deref(),
+        Some("07:00-11:00,13:00-16:30"),
+        "a ward's own office hours are kept"
+    );
 
     let signer = Signer {
         id: "cat-lai/deputy-1".into(),
@@ -979,6 +990,7 @@ async fn store_survives_reopen_and_verifies() {
                 Ward {
                     id: "w".into(),
                     name: "W".into(),
+                    office_hours: None,
                 },
                 Actor::System,
             )

@@ -259,6 +259,7 @@ async fn configure(addr: &str, data: &DataDir) -> anyhow::Result<()> {
             ward: Some(pb::Ward {
                 id: WARD_ID.into(),
                 name: WARD_NAME.into(),
+                office_hours: String::new(),
             }),
         })
         .await

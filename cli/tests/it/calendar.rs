@@ -270,3 +270,65 @@ fn calendar_check_and_show() {
     let named = format!("{}:2:", files.path().join("2027.toml").display());
     assert!(stderr.contains(&named), "names {named}: {stderr}");
 }
+
+/// A ward with its own office hours has its deadlines counted inside them; bad hours are
+/// refused naming the field.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ward_counts_deadlines_in_its_own_office_hours() {
+    use signq_proto::v1::admin_client::AdminClient;
+    use signq_proto::v1::{CreateWardRequest, Ward as WardMessage};
+    let ward = Ward::start(&[]);
+    super::fixture::another_ward_and_desk(
+        &ward,
+        "an-khanh",
+        "Phường An Khánh",
+        "an-khanh-desk",
+        &["an-khanh"],
+    )
+    .await;
+    let mut operator =
+        AdminClient::new(super::fixture::scheduler_channel(&ward, Some("operator")).await);
+    let hours = |office_hours: &str| CreateWardRequest {
+        ward: Some(WardMessage {
+            id: "an-khanh".into(),
+            name: "Phường An Khánh".into(),
+            office_hours: office_hours.into(),
+        }),
+    };
+    let refused = operator
+        .create_ward(hours("07:00-25:00"))
+        .await
+        .expect_err("bad hours");
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+    assert!(
+        refused.message().contains("ward.office_hours"),
+        "{refused:?}"
+    );
+    let stored = operator
+        .create_ward(hours("07:00-11:00,13:00-16:30"))
+        .await
+        .expect("hours")
+        .into_inner()
+        .ward
+        .expect("ward");
+    assert_eq!(stored.office_hours, "07:00-11:00,13:00-16:30");
+
+    let mut desk = signq_proto::v1::intake_client::IntakeClient::new(
+        super::fixture::scheduler_channel(&ward, Some("an-khanh-desk")).await,
+    );
+    let mut request = submission("CT-BS", "own-hours");
+    request.ward = "an-khanh".into();
+    let record = desk
+        .submit(request)
+        .await
+        .expect("submit")
+        .into_inner()
+        .record
+        .expect("record");
+    let due = at(record.deadline.as_ref().expect("deadline")).to_offset(signq_calendar::VIETNAM);
+    assert_eq!(
+        due.time(),
+        time::macros::time!(16:30),
+        "closes at 16:30: {due}"
+    );
+}

@@ -479,6 +479,7 @@ pub async fn another_ward_and_desk(ward: &Ward, id: &str, name: &str, desk: &str
         ward: Some(signq_proto::v1::Ward {
             id: id.into(),
             name: name.into(),
+            office_hours: String::new(),
         }),
     })
     .await

@@ -129,7 +129,11 @@ pub async fn configure(
         let name = format!("{} {ward}", template.name);
         admin
             .create_ward(pb::CreateWardRequest {
-                ward: Some(pb::Ward { id: ward, name }),
+                ward: Some(pb::Ward {
+                    id: ward,
+                    name,
+                    office_hours: String::new(),
+                }),
             })
             .await
             .map_err(status)?;

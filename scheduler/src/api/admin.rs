@@ -104,12 +104,19 @@ impl Admin for Api {
                 .ok_or_else(|| SchedError::invalid("ward", "is missing"))?;
             fields::id("ward.id", &ward.id)?;
             fields::text("ward.name", &ward.name, 200)?;
+            let office_hours = match ward.office_hours.as_str() {
+                "" => None,
+                text => Some(text.parse().map_err(|e: signq_calendar::HoursError| {
+                    SchedError::invalid("ward.office_hours", e.to_string())
+                })?),
+            };
             let ward = self
                 .engine
                 .put_ward(
                     Ward {
                         id: ward.id,
                         name: ward.name,
+                        office_hours,
                     },
                     actor,
                 )

@@ -120,6 +120,11 @@ pub fn ward(w: &Ward) -> pb::Ward {
     pb::Ward {
         id: w.id.clone(),
         name: w.name.clone(),
+        office_hours: w
+            .office_hours
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
     }
 }
 

@@ -264,8 +264,12 @@ impl Inbox for Api {
         request: Request<pb::GetWorkingTimeRequest>,
     ) -> Result<Response<pb::GetWorkingTimeResponse>, Status> {
         self.handle(SERVICE, "GetWorkingTime", async {
-            self.session(&request)?;
-            let calendar = self.engine.calendar();
+            let session = self.session(&request)?;
+            let ward = self
+                .engine
+                .with_directory(|d| d.signers.get(&session.signer_id).map(|s| s.ward.clone()))
+                .unwrap_or_default();
+            let calendar = self.engine.calendar_for(&ward);
             let today = time::OffsetDateTime::now_utc()
                 .to_offset(signq_calendar::VIETNAM)
                 .date();

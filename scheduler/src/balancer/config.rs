@@ -102,21 +102,51 @@ impl FromStr for Policy {
 /// How a record's slack (deadline − now) is measured against the director guard.
 #[derive(Debug, Clone)]
 pub enum Slack {
-    /// In working time on the ward's calendar: a Monday-morning deadline is not close on a
+    /// In working time on each ward's calendar: a Monday-morning deadline is not close on a
     /// Friday night, and nothing escalates over a weekend.
-    Working(signq_calendar::Calendar),
+    Working {
+        /// The calendar of a ward without its own.
+        default: signq_calendar::Calendar,
+        /// The wards with their own office hours.
+        wards: std::collections::HashMap<String, signq_calendar::Calendar>,
+    },
     /// In clock time: the simulator's, which counts seconds from its start rather than dates.
     Clock,
 }
 
 impl Slack {
-    /// The instant before which a deadline leaves less than `guard` of slack at `now`.
-    pub fn limit(&self, now: time::OffsetDateTime, guard: Duration) -> time::OffsetDateTime {
+    /// Slack in working time on `calendar` for every ward (until a ward gets its own).
+    pub fn working(calendar: signq_calendar::Calendar) -> Slack {
+        Slack::Working {
+            default: calendar,
+            wards: std::collections::HashMap::new(),
+        }
+    }
+
+    /// `ward`'s own calendar, or the default again when `None`. No effect on clock time.
+    pub fn set_ward(&mut self, ward: &str, calendar: Option<signq_calendar::Calendar>) {
+        if let Slack::Working { wards, .. } = self {
+            match calendar {
+                Some(calendar) => wards.insert(ward.to_owned(), calendar),
+                None => wards.remove(ward),
+            };
+        }
+    }
+
+    /// The instant before which a deadline of `ward` leaves less than `guard` of slack at `now`.
+    pub fn limit(
+        &self,
+        ward: &str,
+        now: time::OffsetDateTime,
+        guard: Duration,
+    ) -> time::OffsetDateTime {
         match self {
-            Slack::Working(calendar) => calendar.add_working_time(
-                now,
-                time::Duration::try_from(guard).unwrap_or(time::Duration::MAX),
-            ),
+            Slack::Working { default, wards } => {
+                wards.get(ward).unwrap_or(default).add_working_time(
+                    now,
+                    time::Duration::try_from(guard).unwrap_or(time::Duration::MAX),
+                )
+            }
             Slack::Clock => now
                 .checked_add(time::Duration::try_from(guard).unwrap_or(time::Duration::MAX))
                 .unwrap_or(now),

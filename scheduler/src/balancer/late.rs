@@ -34,9 +34,10 @@ struct DirectorPlan<'w> {
 }
 
 impl Balancer {
-    /// Deadlines before this (unix nanoseconds) leave less slack than the director guard.
-    fn guard_limit(&self, now: OffsetDateTime) -> i128 {
-        super::pool::nanos(self.slack.limit(now, self.config.director_guard))
+    /// Deadlines before this (unix nanoseconds) leave less slack than the director guard in
+    /// `ward`.
+    fn guard_limit(&self, ward: &str, now: OffsetDateTime) -> i128 {
+        super::pool::nanos(self.slack.limit(ward, now, self.config.director_guard))
     }
 
     fn director_plan<'w>(&self, ward: &'w WardState, now: OffsetDateTime) -> DirectorPlan<'w> {
@@ -58,11 +59,12 @@ impl Balancer {
     /// The records of `procedures` whose slack is below the guard, best first.
     fn below_guard<'w>(
         &self,
+        ward_id: &str,
         ward: &'w WardState,
         procedures: &[&str],
         now: OffsetDateTime,
     ) -> Vec<&'w PoolKey> {
-        let limit = self.guard_limit(now);
+        let limit = self.guard_limit(ward_id, now);
         let mut keys: Vec<&PoolKey> = procedures
             .iter()
             .flat_map(|p| ward.pool.due_before(p, limit))
@@ -89,7 +91,8 @@ impl Balancer {
                     for procedure in &plan.only {
                         merge.push(false, ward.pool.ordered(procedure));
                     }
-                    merge.push(true, self.below_guard(ward, &plan.guarded, now).into_iter());
+                    let guarded = self.below_guard(&signer.ward, ward, &plan.guarded, now);
+                    merge.push(true, guarded.into_iter());
                     merge
                         .take(room)
                         .map(|(escalated, key)| (key.id().to_owned(), escalated, None))
@@ -150,12 +153,12 @@ impl Balancer {
     }
 
     /// Late-binding `at_risk`: what `take(director)` would now hand over with `escalated = true`.
-    pub(super) fn at_risk_late(&self, ward: &str, now: OffsetDateTime) -> Vec<String> {
-        let Some(ward) = self.wards.get(ward) else {
+    pub(super) fn at_risk_late(&self, ward_id: &str, now: OffsetDateTime) -> Vec<String> {
+        let Some(ward) = self.wards.get(ward_id) else {
             return Vec::new();
         };
         let plan = self.director_plan(ward, now);
-        self.below_guard(ward, &plan.guarded, now)
+        self.below_guard(ward_id, ward, &plan.guarded, now)
             .into_iter()
             .map(|k| k.id().to_owned())
             .collect()
@@ -171,7 +174,7 @@ impl Balancer {
     ) -> Vec<String> {
         let deputies = self.eligible_deputies(ward, &entry.procedure, now, Count::Leases);
         let director_may = deputies.is_empty()
-            || (super::pool::nanos(entry.deadline) < self.guard_limit(now)
+            || (super::pool::nanos(entry.deadline) < self.guard_limit(&entry.ward, now)
                 && !deputies
                     .iter()
                     .any(|(v, _)| v.online && self.leased_count(&v.id) < self.config.lease_size));

@@ -99,6 +99,11 @@ impl Balancer {
         }
     }
 
+    /// `ward`'s own calendar for slack, or the default again when `None`.
+    pub fn set_ward_calendar(&mut self, ward: &str, calendar: Option<signq_calendar::Calendar>) {
+        self.slack.set_ward(ward, calendar);
+    }
+
     /// The configuration.
     pub fn config(&self) -> &BalancerConfig {
         &self.config

@@ -25,6 +25,7 @@ impl Engine {
         self.update_directory(|d| {
             d.wards.insert(ward.id.clone(), ward.clone());
         });
+        lock(&self.balancer).set_ward_calendar(&ward.id, self.own_calendar(&ward));
         Ok(ward)
     }
 

@@ -89,8 +89,7 @@ impl Engine {
             Some(d) => d,
             // The statutory deadline, counted in working time from receipt.
             None => self
-                .settings
-                .calendar
+                .calendar_for(&s.ward)
                 .due(now, rule)
                 .to_offset(time::UtcOffset::UTC),
         };

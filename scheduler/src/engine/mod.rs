@@ -142,7 +142,7 @@ impl Engine {
             store,
             balancer: Mutex::new(Balancer::new(
                 balancer,
-                crate::balancer::Slack::Working(settings.calendar.clone()),
+                crate::balancer::Slack::working(settings.calendar.clone()),
             )),
             directory: RwLock::new(Directory::default()),
             signer,
@@ -173,8 +173,9 @@ impl Engine {
             for s in directory.signers.values() {
                 balancer.upsert_signer(self.view(s));
             }
-            for ward in directory.wards.keys() {
-                balancer.set_delegations(ward, directory.ward_delegations(ward));
+            for (id, ward) in &directory.wards {
+                balancer.set_delegations(id, directory.ward_delegations(id));
+                balancer.set_ward_calendar(id, self.own_calendar(ward));
             }
             for (delegation, n) in used {
                 balancer.set_used_today(&delegation, n);
@@ -213,9 +214,18 @@ impl Engine {
         &self.signer
     }
 
-    /// The calendar deadlines are counted on.
-    pub fn calendar(&self) -> &signq_calendar::Calendar {
-        &self.settings.calendar
+    /// The calendar `ward`'s deadlines are counted on: the scheduler's days with the ward's
+    /// office hours (the scheduler's when it has none of its own).
+    pub fn calendar_for(&self, ward: &str) -> signq_calendar::Calendar {
+        self.with_directory(|d| d.wards.get(ward).and_then(|w| self.own_calendar(w)))
+            .unwrap_or_else(|| self.settings.calendar.clone())
+    }
+
+    /// A ward's calendar when it has office hours of its own.
+    fn own_calendar(&self, ward: &crate::model::Ward) -> Option<signq_calendar::Calendar> {
+        ward.office_hours.as_ref().map(|hours| {
+            signq_calendar::Calendar::new(self.settings.calendar.days().clone(), hours.clone())
+        })
     }
 
     /// The signers' sessions.

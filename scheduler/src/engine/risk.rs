@@ -11,21 +11,27 @@ use crate::error::SchedError;
 const BATCH: usize = 500;
 
 impl Engine {
-    /// Flags the open records that became at risk by `now`; returns how many.
+    /// Flags the open records that became at risk by `now`, ward by ward (each on its own
+    /// calendar); returns how many.
     pub async fn flag_at_risk(&self, now: OffsetDateTime) -> Result<usize, SchedError> {
-        let due_before = self
-            .settings
-            .calendar
-            .add_working_time(now, self.settings.at_risk);
-        let flagged = self.store.flag_at_risk(due_before, BATCH).await?;
-        crate::metrics::at_risk(flagged.len());
-        let mut wards: Vec<&str> = flagged.iter().map(|r| r.meta.ward.as_str()).collect();
-        wards.sort_unstable();
-        wards.dedup();
+        let wards: Vec<String> = self.with_directory(|d| d.wards.keys().cloned().collect());
+        let mut total = 0;
         for ward in wards {
-            tracing::info!(ward, "records at risk of being late");
-            self.notify(ward);
+            let due_before = self
+                .calendar_for(&ward)
+                .add_working_time(now, self.settings.at_risk);
+            let flagged = self.store.flag_at_risk(&ward, due_before, BATCH).await?;
+            if !flagged.is_empty() {
+                crate::metrics::at_risk(flagged.len());
+                tracing::info!(
+                    ward,
+                    records = flagged.len(),
+                    "records at risk of being late"
+                );
+                self.notify(&ward);
+                total += flagged.len();
+            }
         }
-        Ok(flagged.len())
+        Ok(total)
     }
 }

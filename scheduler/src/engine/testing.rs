@@ -123,6 +123,7 @@ pub(crate) async fn ward_store(dir: &tempfile::TempDir) -> Arc<SqliteStore> {
             Ward {
                 id: "w".into(),
                 name: "W".into(),
+                office_hours: None,
             },
             system(),
         )

@@ -109,10 +109,11 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<Vec<Record>, StoreError>;
     /// Every queued or leased record, for recovery at start-up.
     async fn open_records(&self) -> Result<Vec<Record>, StoreError>;
-    /// Flags the open records due before `due_before` not flagged yet as at risk of being late
-    /// (at most `limit`, soonest due first), each with an at-risk event; returns them.
+    /// Flags `ward`'s open records due before `due_before` not flagged yet as at risk of being
+    /// late (at most `limit`, soonest due first), each with an at-risk event; returns them.
     async fn flag_at_risk(
         &self,
+        ward: &str,
         due_before: OffsetDateTime,
         limit: usize,
     ) -> Result<Vec<Record>, StoreError>;

@@ -230,10 +230,12 @@ impl Store for SqliteStore {
 
     async fn flag_at_risk(
         &self,
+        ward: &str,
         due_before: OffsetDateTime,
         limit: usize,
     ) -> Result<Vec<Record>, StoreError> {
-        self.write(move |cx| records::flag_at_risk(cx, due_before, limit))
+        let ward = ward.to_owned();
+        self.write(move |cx| records::flag_at_risk(cx, &ward, due_before, limit))
             .await
     }
 

@@ -536,7 +536,7 @@ fn nothing_changes_over_a_weekend() {
         }
         b
     };
-    let working = balancer(Slack::Working(signq_calendar::Calendar::default()));
+    let working = balancer(Slack::working(signq_calendar::Calendar::default()));
     for now in [
         datetime!(2025-07-04 17:00 +7),
         datetime!(2025-07-04 23:00 +7),

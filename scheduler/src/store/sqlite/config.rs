@@ -40,9 +40,16 @@ fn collect<T>(
 // Wards.
 
 fn ward_from_row(row: &Row<'_>) -> rusqlite::Result<Ward> {
+    let hours: Option<String> = row.get(2)?;
     Ok(Ward {
         id: row.get(0)?,
         name: row.get(1)?,
+        office_hours: match hours {
+            Some(text) => Some(text.parse().map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(2, Type::Text, Box::new(e))
+            })?),
+            None => None,
+        },
     })
 }
 
@@ -55,7 +62,7 @@ pub(super) fn put_ward(
     let context = "storing a ward";
     let old = collect(
         cx.conn,
-        "SELECT id, name FROM wards WHERE id = ?1",
+        "SELECT id, name, office_hours FROM wards WHERE id = ?1",
         [&ward.id],
         ward_from_row,
         context,
@@ -63,11 +70,19 @@ pub(super) fn put_ward(
     if old.first() == Some(&ward) {
         return Ok(ward);
     }
+    let hours = ward.office_hours.as_ref().map(ToString::to_string);
     cx.conn
-        .prepare_cached("INSERT INTO wards (id, name) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET name = excluded.name")
-        .and_then(|mut stmt| stmt.execute([&ward.id, &ward.name]))
+        .prepare_cached(
+            "INSERT INTO wards (id, name, office_hours) VALUES (?1, ?2, ?3) ON CONFLICT (id) \
+             DO UPDATE SET name = excluded.name, office_hours = excluded.office_hours",
+        )
+        .and_then(|mut stmt| stmt.execute(params![ward.id, ward.name, hours]))
         .map_err(backend(context))?;
-    let detail = json!({ "name": ward.name, "previous_name": old.first().map(|w| &w.name) });
+    let detail = json!({
+        "name": ward.name,
+        "previous_name": old.first().map(|w| &w.name),
+        "office_hours": hours,
+    });
     cx.audit(actor, "ward", &format!("ward:{}", ward.id), &detail)?;
     Ok(ward)
 }
@@ -76,7 +91,7 @@ pub(super) fn put_ward(
 pub(super) fn wards(conn: &Connection) -> Result<Vec<Ward>, StoreError> {
     collect(
         conn,
-        "SELECT id, name FROM wards ORDER BY id",
+        "SELECT id, name, office_hours FROM wards ORDER BY id",
         [],
         ward_from_row,
         "reading wards",

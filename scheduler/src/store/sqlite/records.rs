@@ -209,11 +209,13 @@ fn store_signature(
     Ok(())
 }
 
-/// Flags the open records due before `due_before` that are not flagged yet as at risk of being
-/// late, at most `limit` of them (soonest due first), each with an `at_risk` watch event; returns
-/// them. A record is flagged once: the flag stays when it is leased, released or restored.
+/// Flags `ward`'s open records due before `due_before` that are not flagged yet as at risk of
+/// being late, at most `limit` of them (soonest due first), each with an `at_risk` watch event;
+/// returns them. A record is flagged once: the flag stays when it is leased, released or
+/// restored.
 pub(super) fn flag_at_risk(
     cx: &mut WriteCx<'_>,
+    ward: &str,
     due_before: time::OffsetDateTime,
     limit: usize,
 ) -> Result<Vec<Record>, StoreError> {
@@ -224,12 +226,13 @@ pub(super) fn flag_at_risk(
         .conn
         .prepare_cached(
             "SELECT id FROM records WHERE state IN ('queued', 'leased') AND at_risk_at IS NULL \
-             AND deadline < ?1 ORDER BY deadline, id LIMIT ?2",
+             AND ward = ?1 AND deadline < ?2 ORDER BY deadline, id LIMIT ?3",
         )
         .and_then(|mut stmt| {
-            stmt.query_map(params![due_before, super::codec::limit_param(limit)], |r| {
-                r.get(0)
-            })?
+            stmt.query_map(
+                params![ward, due_before, super::codec::limit_param(limit)],
+                |r| r.get(0),
+            )?
             .collect()
         })
         .map_err(backend(context))?;

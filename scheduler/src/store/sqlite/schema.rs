@@ -17,7 +17,7 @@ use super::codec::backend;
 use crate::store::StoreError;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 4;
+const SCHEMA_VERSION: i64 = 5;
 
 /// Version 3 counts time limits in working time: a limit of up to 8 clock hours was "the same
 /// day", longer ones whole days, and every one had the 15:00 cut-off.
@@ -36,6 +36,9 @@ const TO_VERSION_4: [(&str, &str, &str); 2] = [
     ("records", "at_risk_at", "INTEGER"),
     ("events", "kind", "TEXT NOT NULL DEFAULT 'change'"),
 ];
+
+/// Version 5 gives each ward its own office hours (none: the scheduler's).
+const TO_VERSION_5: [(&str, &str, &str); 1] = [("wards", "office_hours", "TEXT")];
 
 /// Adds `column` to `table` if the table exists without it (a new table gets it from [`SCHEMA`]).
 fn add_column(
@@ -140,8 +143,9 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_ward_cursor ON events (ward, cursor);
 
 CREATE TABLE IF NOT EXISTS wards (
-    id   TEXT PRIMARY KEY,
-    name TEXT NOT NULL
+    id           TEXT PRIMARY KEY,
+    name         TEXT NOT NULL,
+    office_hours TEXT
 ) STRICT;
 
 CREATE TABLE IF NOT EXISTS signers (
@@ -252,6 +256,11 @@ pub(super) fn open_writer(path: &Path) -> Result<Connection, StoreError> {
     if (1..4).contains(&version) {
         for column in TO_VERSION_4 {
             add_column(&tx, column).map_err(backend("bringing the schema to version 4"))?;
+        }
+    }
+    if (1..5).contains(&version) {
+        for column in TO_VERSION_5 {
+            add_column(&tx, column).map_err(backend("bringing the schema to version 5"))?;
         }
     }
     tx.execute_batch(SCHEMA)

@@ -43,6 +43,8 @@ enum Command {
     Submit(cmd::records::SubmitArgs),
     /// Show a record; write its document and signature.
     Get(cmd::records::GetArgs),
+    /// Ask for a new appointment date for a record that will be late (as an intake system).
+    Reappoint(cmd::records::ReappointArgs),
     /// A signer's inbox: list the leased records.
     Inbox(cmd::inbox::InboxArgs),
     /// Approve (sign) leased records with the PIN.
@@ -83,6 +85,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Delegation(c) => cmd::delegation::run(c, &data).await,
         Command::Submit(args) => cmd::records::submit(args, &data).await,
         Command::Get(args) => cmd::records::get(args, &data).await,
+        Command::Reappoint(args) => cmd::records::reappoint(args, &data).await,
         Command::Inbox(args) => cmd::inbox::inbox(args, &data).await,
         Command::Approve(args) => cmd::inbox::approve(args, &data).await,
         Command::Reject(args) => cmd::inbox::reject(args, &data).await,

@@ -108,6 +108,7 @@ impl From<StoreError> for SchedError {
             StoreError::NotFound(what) => SchedError::NotFound(format!("{what} not found")),
             StoreError::Fenced { .. } => SchedError::FailedPrecondition(e.to_string()),
             StoreError::Conflict(m) => SchedError::AlreadyExists(m),
+            StoreError::Precondition(m) => SchedError::FailedPrecondition(m),
             StoreError::Overloaded => SchedError::RateLimited {
                 what: "the store is saturated".into(),
                 retry_after: Duration::from_millis(200),

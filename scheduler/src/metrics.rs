@@ -25,7 +25,8 @@ pub const OLDEST_AGE: &str = "signq_scheduler_oldest_queued_age_seconds";
 pub const WAIT_LEASE: &str = "signq_scheduler_submit_to_lease_seconds";
 /// Submit-to-signed time, seconds, by ward.
 pub const WAIT_SIGNED: &str = "signq_scheduler_submit_to_signed_seconds";
-/// Signed records by ward and timeliness (`on_time` true or false).
+/// Signed records by ward and timeliness (`on_time` true, false, or reappointed: given a new
+/// appointment date, so never on time).
 pub const SIGNED: &str = "signq_scheduler_records_signed_total";
 /// Signed records by ward and signer role (the director's share is director / all).
 pub const SIGNED_BY_ROLE: &str = "signq_scheduler_signed_by_role_total";
@@ -208,7 +209,11 @@ pub fn finished(r: &Record, by_director: bool) {
     if r.state == RecordState::Signed {
         let at = r.finished_at.unwrap_or_else(OffsetDateTime::now_utc);
         histogram!(WAIT_SIGNED, "ward" => ward.clone()).record(secs(r.meta.submitted_at, at));
-        let on_time = if at <= r.meta.deadline {
+        let reappointed = r.reappointment.as_ref().map(|a| a.state)
+            == Some(crate::model::ReappointmentState::Approved);
+        let on_time = if reappointed {
+            "reappointed"
+        } else if at <= r.meta.deadline {
             "true"
         } else {
             "false"

@@ -148,6 +148,78 @@ pub struct Record {
     /// When it was found at risk of being late (less than the at-risk margin of working time
     /// left while unsigned); set once.
     pub at_risk_at: Option<OffsetDateTime>,
+    /// Its request for a new appointment date, if any (at most one).
+    pub reappointment: Option<Reappointment>,
+}
+
+/// Where a request for a new appointment date stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReappointmentState {
+    /// Waiting for the director.
+    Pending,
+    /// Approved: the deadline is the new date.
+    Approved,
+    /// Refused: the deadline stays.
+    Refused,
+}
+
+impl ReappointmentState {
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReappointmentState::Pending => "pending",
+            ReappointmentState::Approved => "approved",
+            ReappointmentState::Refused => "refused",
+        }
+    }
+
+    /// From its stored form.
+    pub fn parse(s: &str) -> Option<ReappointmentState> {
+        [
+            ReappointmentState::Pending,
+            ReappointmentState::Approved,
+            ReappointmentState::Refused,
+        ]
+        .into_iter()
+        .find(|state| state.as_str() == s)
+    }
+}
+
+/// A request for a new appointment date because a record will be late (form Mẫu 04: the
+/// apology and the new appointment).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reappointment {
+    /// The record.
+    pub record_id: String,
+    /// Why it will be late.
+    pub reason: String,
+    /// The deadline when it was asked for.
+    pub original_deadline: OffsetDateTime,
+    /// The new appointment asked for.
+    pub new_deadline: OffsetDateTime,
+    /// The intake client that asked.
+    pub requested_by: String,
+    /// When.
+    pub requested_at: OffsetDateTime,
+    /// Where it stands.
+    pub state: ReappointmentState,
+    /// The director's decision, once made.
+    pub decision: Option<Decision>,
+}
+
+/// A director's decision on a request for a new appointment date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// The director.
+    pub by: String,
+    /// When.
+    pub at: OffsetDateTime,
+    /// Refused: why.
+    pub refusal: Option<String>,
+    /// Approved: the apology and new appointment (Mẫu 04), UTF-8.
+    pub apology: Option<Vec<u8>>,
+    /// Approved: the director's detached CMS signature over the apology.
+    pub apology_signature: Option<Vec<u8>>,
 }
 
 /// Who caused a state change, for the audit log.

@@ -13,8 +13,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use signq_scheduler::model::{
-    Actor, Delegation, Priority, Procedure, Record, RecordMeta, RecordState, ReleaseReason, Signer,
-    SignerRole, Transition, Ward,
+    Actor, Decision, Delegation, Priority, Procedure, Reappointment, ReappointmentState, Record,
+    RecordMeta, RecordState, ReleaseReason, Signer, SignerRole, Transition, Ward,
 };
 use signq_scheduler::store::audit::{AuditVerifyError, verify_chain, verify_database};
 use signq_scheduler::store::sqlite::SqliteStore;
@@ -1637,4 +1637,72 @@ async fn store_version_2_procedures_are_brought_to_working_time() {
             .map(|(c, l)| (c.to_string(), l.to_string(), "15:00".to_string()))
             .collect::<Vec<_>>()
     );
+}
+
+/// A record re-appointed once, then signed, counts as re-appointed and never as on time; the
+/// request keeps the original deadline while the record carries the new one.
+#[tokio::test]
+async fn store_reappointed_records_are_counted_apart() {
+    let (_dir, store) = open();
+    let now = OffsetDateTime::now_utc();
+    let record = submit(store.as_ref(), "r1", "w", now).await;
+    let asked = |new_deadline| Reappointment {
+        record_id: "r1".into(),
+        reason: "Chờ xác minh".into(),
+        original_deadline: now,
+        new_deadline,
+        requested_by: "mot-cua".into(),
+        requested_at: now,
+        state: ReappointmentState::Pending,
+        decision: None,
+    };
+    let too_soon = store
+        .request_reappointment(asked(record.meta.deadline), intake())
+        .await;
+    assert!(
+        matches!(too_soon, Err(StoreError::Precondition(_))),
+        "{too_soon:?}"
+    );
+    let new_deadline = record.meta.deadline + time::Duration::days(2);
+    let stored = store
+        .request_reappointment(asked(new_deadline), intake())
+        .await
+        .unwrap();
+    assert_eq!(stored.original_deadline, record.meta.deadline);
+    let twice = store
+        .request_reappointment(asked(new_deadline), intake())
+        .await;
+    assert!(
+        matches!(twice, Err(StoreError::Precondition(_))),
+        "{twice:?}"
+    );
+    let pending = store.pending_reappointments("w").await.unwrap();
+    assert_eq!(pending.len(), 1);
+
+    let decided = store
+        .decide_reappointment(
+            "r1",
+            Decision {
+                by: "w/dir".into(),
+                at: now,
+                refusal: None,
+                apology: Some(b"apology".to_vec()),
+                apology_signature: Some(b"cms".to_vec()),
+            },
+            signer_actor("w/dir"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(decided.meta.deadline, new_deadline);
+    let kept = decided.reappointment.expect("kept");
+    assert_eq!(kept.state, ReappointmentState::Approved);
+    assert_eq!(kept.original_deadline, record.meta.deadline);
+    assert!(store.pending_reappointments("w").await.unwrap().is_empty());
+
+    lease_and_sign(store.as_ref(), "r1", 0, "w/dir", None).await;
+    submit(store.as_ref(), "r2", "w", now).await;
+    lease_and_sign(store.as_ref(), "r2", 0, "w/dir", None).await;
+    let counts = store.ward_counts("w").await.unwrap();
+    assert_eq!(counts.signed_reappointed, 1);
+    assert_eq!(counts.signed_on_time, 1, "only r2 is on time");
 }

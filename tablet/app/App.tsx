@@ -1,5 +1,6 @@
 // The app's frame: sign in, then the header (who, away/back, language, sign out), the offline
-// banner, and the screens: the inbox for everyone, the ward and delegations for the director.
+// banner, and the screens: the inbox for everyone, the ward, delegations and requests for a new
+// appointment date for the director.
 
 import { useCallback, useEffect, useMemo, useState } from "preact/hooks";
 import { forgetPending } from "./approval";
@@ -8,6 +9,7 @@ import { useWords } from "./i18n";
 import { forgetInboxes, LiveInbox, useInbox } from "./live";
 import { Delegations } from "./screens/Delegations";
 import { Inbox } from "./screens/Inbox";
+import { Reappointments } from "./screens/Reappointments";
 import { SignIn } from "./screens/SignIn";
 import { Ward } from "./screens/Ward";
 import { sessionEnded, signOut, useSession, type SessionInfo } from "./session";
@@ -15,7 +17,7 @@ import { OfflineBanner } from "./ui/Banner";
 import { LanguageSwitch } from "./ui/LanguageSwitch";
 import { Toast, type Notice } from "./ui/Toast";
 
-type Tab = "inbox" | "ward" | "delegations";
+type Tab = "inbox" | "ward" | "delegations" | "reappointments";
 
 export function App() {
   const session = useSession();
@@ -51,6 +53,7 @@ function Shell(props: { session: SessionInfo }) {
         ["inbox", t.tabInbox],
         ["ward", t.tabWard],
         ["delegations", t.tabDelegations],
+        ["reappointments", t.tabReappointments],
       ]
     : [["inbox", t.tabInbox]];
 
@@ -101,6 +104,9 @@ function Shell(props: { session: SessionInfo }) {
       {tab === "delegations" && session.director && (
         <Delegations session={session} notify={setNotice} onOffline={offline} />
       )}
+      {tab === "reappointments" && session.director && (
+        <Reappointments notify={setNotice} onOffline={offline} />
+      )}
       <Toast notice={notice} onDone={clearNotice} />
     </div>
   );
@@ -108,5 +114,5 @@ function Shell(props: { session: SessionInfo }) {
 
 function tabFromHash(director: boolean): Tab {
   const h = location.hash.slice(1);
-  return director && (h === "ward" || h === "delegations") ? h : "inbox";
+  return director && (h === "ward" || h === "delegations" || h === "reappointments") ? h : "inbox";
 }

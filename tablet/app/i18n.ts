@@ -106,6 +106,18 @@ const vi = {
   pickProcedures: "Chọn ít nhất một thủ tục.",
   pickDeputy: "Chọn phó giám đốc.",
   noDelegations: "Chưa có ủy quyền nào.",
+  tabReappointments: "Hẹn lại",
+  reappointments: "Đề nghị hẹn lại ngày trả kết quả",
+  noReappointments: "Không có đề nghị nào đang chờ.",
+  originalDeadline: "Hạn đã hẹn",
+  newDeadline: "Hẹn lại",
+  requestedBy: "Bộ phận một cửa",
+  approveApology: "Duyệt và ký phiếu xin lỗi",
+  apologyPin: "Ký phiếu xin lỗi và hẹn lại ngày trả kết quả",
+  refuseReappointment: "Từ chối",
+  refuseTitle: "Từ chối hẹn lại",
+  apologySigned: "Đã ký phiếu xin lỗi; hồ sơ được hẹn lại.",
+  reappointmentRefused: "Đã từ chối đề nghị hẹn lại.",
 };
 
 export type Words = typeof vi;
@@ -210,6 +222,18 @@ const en: Words = {
   pickProcedures: "Pick at least one procedure.",
   pickDeputy: "Pick a deputy.",
   noDelegations: "No delegations yet.",
+  tabReappointments: "New dates",
+  reappointments: "Requests for a new appointment date",
+  noReappointments: "No request is waiting.",
+  originalDeadline: "Deadline",
+  newDeadline: "New date",
+  requestedBy: "One-stop desk",
+  approveApology: "Approve and sign the apology",
+  apologyPin: "Sign the apology and new appointment",
+  refuseReappointment: "Refuse",
+  refuseTitle: "Refuse the new date",
+  apologySigned: "The apology is signed; the record has its new date.",
+  reappointmentRefused: "The request was refused.",
 };
 
 const KEY = "signq.lang";

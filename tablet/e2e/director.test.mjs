@@ -81,3 +81,52 @@ test("the director sees the ward and creates and revokes a delegation", { timeou
     await ward.stop();
   }
 });
+
+test(
+  "the director approves a new appointment date with the PIN and refuses another",
+  { timeout: 180_000 },
+  async () => {
+    const ward = await Ward.start();
+    try {
+      // Two land records (due in ten working days), each given a request for a new date.
+      const late = await ward.submit("DD-BD", "Đăng ký biến động đất đai - thửa 40, tờ 3", "late-1");
+      const other = await ward.submit("DD-BD", "Đăng ký biến động đất đai - thửa 41, tờ 3", "late-2");
+      const { deadline } = await ward.get(late);
+      await ward.reappoint(late, "Chờ kết quả đo đạc lại thửa đất", new Date(deadline + 5 * 86_400_000));
+      const otherDeadline = (await ward.get(other)).deadline;
+      await ward.reappoint(other, "Thiếu hồ sơ gốc", new Date(otherDeadline + 5 * 86_400_000));
+
+      const { context, page } = await ward.tablet(PORTRAIT, DIRECTOR);
+      await signIn(page, ward, DIRECTOR);
+      await page.getByTestId("tab-reappointments").click();
+      const item = (id) => page.locator(`[data-testid="reappointment"][data-record-id="${id}"]`);
+      await item(late).waitFor();
+      assert.match(await item(late).innerText(), /Chờ kết quả đo đạc lại thửa đất/);
+      assert.deepEqual(await smallTargets(page), [], "touch targets on new dates (portrait)");
+      await screenshot(page, "reappointments-portrait");
+
+      // Approved with the PIN: the apology is signed, the record has its new date.
+      await item(late).getByRole("button", { name: "Duyệt và ký phiếu xin lỗi" }).click();
+      const pin = page.getByTestId("pin-dialog");
+      await pin.locator('input[name="pin"]').fill(DIRECTOR.pin);
+      await pin.getByRole("button", { name: "Xác nhận" }).click();
+      await page.getByTestId("toast-ok").getByText("Đã ký phiếu xin lỗi; hồ sơ được hẹn lại.").waitFor();
+      await item(late).waitFor({ state: "detached" });
+      const moved = await ward.get(late);
+      assert.equal(moved.deadline, deadline + 5 * 86_400_000);
+
+      // Refused with a reason: the deadline stays.
+      await item(other).getByRole("button", { name: "Từ chối" }).click();
+      const reason = page.getByTestId("reason-dialog");
+      await reason.locator("textarea").fill("Hồ sơ đủ điều kiện giải quyết đúng hạn.");
+      await reason.getByRole("button", { name: "Từ chối" }).click();
+      await page.getByTestId("toast-ok").getByText("Đã từ chối đề nghị hẹn lại.").waitFor();
+      await item(other).waitFor({ state: "detached" });
+      assert.equal((await ward.get(other)).deadline, otherDeadline);
+      await page.getByText("Không có đề nghị nào đang chờ.").waitFor();
+      await context.close();
+    } finally {
+      await ward.stop();
+    }
+  },
+);

@@ -127,6 +127,19 @@ export class Ward {
     return stdout;
   }
 
+  /** Asks for a new appointment date (`signq reappoint`, as the one-stop desk does). */
+  async reappoint(id, reason, newDeadline) {
+    await this.signq(
+      "reappoint",
+      "@addr",
+      "--reason",
+      reason,
+      "--new-deadline",
+      newDeadline.toISOString(),
+      id,
+    );
+  }
+
   /** Submits a one-page PDF through Intake (`signq submit`); returns the record id. */
   async submit(procedure, title, key) {
     const file = join(this.dir, `${key}.pdf`);

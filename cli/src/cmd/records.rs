@@ -1,11 +1,13 @@
-//! `signq submit` and `signq get`: what an intake system does, by hand.
+//! `signq submit`, `signq get` and `signq reappoint`: what an intake system does, by hand.
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
 use signq_proto::v1::intake_client::IntakeClient;
-use signq_proto::v1::{GetRecordRequest, Priority, RecordState, SubmitRequest};
+use signq_proto::v1::{
+    GetRecordRequest, Priority, RecordState, RequestReappointmentRequest, SubmitRequest,
+};
 
 use super::client::{SchedulerClientArgs, carried, status};
 use crate::layout::DataDir;
@@ -139,5 +141,53 @@ pub async fn get(args: GetArgs, data: &DataDir) -> anyhow::Result<()> {
             println!("{}", sig.display());
         }
     }
+    Ok(())
+}
+
+/// Options of `signq reappoint`.
+#[derive(Debug, Clone, Args)]
+pub struct ReappointArgs {
+    #[command(flatten)]
+    pub client: SchedulerClientArgs,
+    /// Why the record will be late, as the apology will say it.
+    #[arg(long)]
+    pub reason: String,
+    /// The new appointment, RFC 3339 (e.g. 2026-12-04T17:00:00+07:00).
+    #[arg(long)]
+    pub new_deadline: String,
+    /// The record id.
+    pub id: String,
+}
+
+/// Asks for a new appointment date for a record that will be late (once per record).
+pub async fn reappoint(args: ReappointArgs, data: &DataDir) -> anyhow::Result<()> {
+    let new_deadline = time::OffsetDateTime::parse(
+        &args.new_deadline,
+        &time::format_description::well_known::Rfc3339,
+    )
+    .with_context(|| {
+        format!(
+            "--new-deadline {:?}: not an RFC 3339 time",
+            args.new_deadline
+        )
+    })?;
+    let mut client = IntakeClient::new(args.client.channel(data).await?);
+    let asked = client
+        .request_reappointment(RequestReappointmentRequest {
+            id: args.id.clone(),
+            reason: args.reason,
+            new_deadline: Some(prost_types::Timestamp {
+                seconds: new_deadline.unix_timestamp(),
+                nanos: 0,
+            }),
+        })
+        .await
+        .map_err(status)?
+        .into_inner();
+    let asked = carried(asked.reappointment, "reappointment")?;
+    println!(
+        "{} reappointment pending (asked by {})",
+        asked.record_id, asked.requested_by
+    );
     Ok(())
 }

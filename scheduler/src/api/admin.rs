@@ -82,6 +82,7 @@ impl Api {
             cancelled: n(RecordState::Cancelled),
             oldest_queued_age: oldest,
             on_time_ratio: ratio(counts.signed_on_time),
+            reappointed_ratio: ratio(counts.signed_reappointed),
             director_share: ratio(counts.signed_by_director),
             wait_p50: pct(0.5),
             wait_p90: pct(0.9),

@@ -5,7 +5,8 @@ use signq_proto::v1 as pb;
 use time::OffsetDateTime;
 
 use crate::model::{
-    Delegation, EventKind, Priority, Procedure, Record, RecordState, Signer, SignerRole, Ward,
+    Delegation, EventKind, Priority, Procedure, Reappointment, ReappointmentState, Record,
+    RecordState, Signer, SignerRole, Ward,
 };
 
 /// A time as a protobuf timestamp.
@@ -96,6 +97,46 @@ pub fn record(r: &Record, with_signature: bool) -> pb::Record {
         escalated: r.escalated,
         document: Vec::new(),
         at_risk_at: r.at_risk_at.map(ts),
+        reappointment: r.reappointment.as_ref().map(reappointment),
+    }
+}
+
+/// A request for a new appointment date.
+pub fn reappointment(r: &Reappointment) -> pb::Reappointment {
+    let state = match r.state {
+        ReappointmentState::Pending => pb::ReappointmentState::Pending,
+        ReappointmentState::Approved => pb::ReappointmentState::Approved,
+        ReappointmentState::Refused => pb::ReappointmentState::Refused,
+    };
+    pb::Reappointment {
+        record_id: r.record_id.clone(),
+        reason: r.reason.clone(),
+        original_deadline: Some(ts(r.original_deadline)),
+        new_deadline: Some(ts(r.new_deadline)),
+        requested_by: r.requested_by.clone(),
+        requested_at: Some(ts(r.requested_at)),
+        state: state as i32,
+        decided_by: r
+            .decision
+            .as_ref()
+            .map(|d| d.by.clone())
+            .unwrap_or_default(),
+        decided_at: r.decision.as_ref().map(|d| ts(d.at)),
+        refusal: r
+            .decision
+            .as_ref()
+            .and_then(|d| d.refusal.clone())
+            .unwrap_or_default(),
+        apology: r
+            .decision
+            .as_ref()
+            .and_then(|d| d.apology.clone())
+            .unwrap_or_default(),
+        apology_signature: r
+            .decision
+            .as_ref()
+            .and_then(|d| d.apology_signature.clone())
+            .unwrap_or_default(),
     }
 }
 

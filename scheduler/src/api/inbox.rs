@@ -18,6 +18,9 @@ use crate::error::SchedError;
 
 const SERVICE: &str = "inbox";
 
+/// Characters of a director's reason for refusing a new appointment, at most.
+const MAX_REFUSAL: usize = 500;
+
 /// Days of office sessions GetWorkingTime gives before today (for time past a deadline)...
 const WORKING_TIME_PAST_DAYS: i64 = 31;
 /// ...and after it (the longest time limits are a few weeks).
@@ -100,6 +103,30 @@ impl Api {
             .await?;
         Ok(pb::ApproveResponse {
             records: records.iter().map(|r| convert::record(r, true)).collect(),
+        })
+    }
+
+    async fn decide_reappointment_checked(
+        &self,
+        request: Request<pb::DecideReappointmentRequest>,
+    ) -> Result<pb::DecideReappointmentResponse, SchedError> {
+        let session = self.session(&request)?;
+        let req = request.into_inner();
+        fields::id("record_id", &req.record_id)?;
+        let (approve, refusal) = if req.approve {
+            fields::pin(&req.pin)?;
+            self.limits.approve(&session.signer_id)?;
+            (Some(req.pin), None)
+        } else {
+            fields::text("refusal", &req.refusal, MAX_REFUSAL)?;
+            (None, Some(req.refusal))
+        };
+        let record = self
+            .engine
+            .decide_reappointment(&session.signer_id, &req.record_id, approve, refusal)
+            .await?;
+        Ok(pb::DecideReappointmentResponse {
+            record: Some(convert::record(&record, false)),
         })
     }
 
@@ -257,6 +284,35 @@ impl Inbox for Api {
     ) -> Result<Response<pb::GetDocumentResponse>, Status> {
         self.handle(SERVICE, "GetDocument", self.get_document_checked(request))
             .await
+    }
+
+    async fn list_reappointments(
+        &self,
+        request: Request<pb::ListReappointmentsRequest>,
+    ) -> Result<Response<pb::ListReappointmentsResponse>, Status> {
+        self.handle(SERVICE, "ListReappointments", async {
+            let session = self.session(&request)?;
+            let records = self
+                .engine
+                .pending_reappointments(&session.signer_id)
+                .await?;
+            Ok(pb::ListReappointmentsResponse {
+                records: records.iter().map(|r| convert::record(r, false)).collect(),
+            })
+        })
+        .await
+    }
+
+    async fn decide_reappointment(
+        &self,
+        request: Request<pb::DecideReappointmentRequest>,
+    ) -> Result<Response<pb::DecideReappointmentResponse>, Status> {
+        self.handle(
+            SERVICE,
+            "DecideReappointment",
+            self.decide_reappointment_checked(request),
+        )
+        .await
     }
 
     async fn get_working_time(

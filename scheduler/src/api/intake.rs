@@ -212,6 +212,30 @@ impl Api {
     }
 }
 
+impl Api {
+    async fn reappointment_checked(
+        &self,
+        request: Request<pb::RequestReappointmentRequest>,
+    ) -> Result<pb::RequestReappointmentResponse, SchedError> {
+        let client = Caller::of(&request, &[Role::Intake])?;
+        let req = request.into_inner();
+        fields::id("id", &req.id)?;
+        fields::text("reason", &req.reason, MAX_REASON)?;
+        let new_deadline = req
+            .new_deadline
+            .ok_or_else(|| SchedError::invalid("new_deadline", "is missing"))
+            .and_then(|t| fields::timestamp("new_deadline", &t))?;
+        self.record_for(&client, &req.id).await?;
+        let stored = self
+            .engine
+            .request_reappointment(&req.id, req.reason, new_deadline, client.name)
+            .await?;
+        Ok(pb::RequestReappointmentResponse {
+            reappointment: Some(convert::reappointment(&stored)),
+        })
+    }
+}
+
 /// The WatchRecords stream type.
 pub type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::WatchRecordsResponse, Status>> + Send>>;
 
@@ -276,5 +300,17 @@ impl Intake for Api {
     ) -> Result<Response<pb::CancelRecordResponse>, Status> {
         self.handle(SERVICE, "CancelRecord", self.cancel_checked(request))
             .await
+    }
+
+    async fn request_reappointment(
+        &self,
+        request: Request<pb::RequestReappointmentRequest>,
+    ) -> Result<Response<pb::RequestReappointmentResponse>, Status> {
+        self.handle(
+            SERVICE,
+            "RequestReappointment",
+            self.reappointment_checked(request),
+        )
+        .await
     }
 }

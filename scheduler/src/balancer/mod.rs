@@ -298,6 +298,22 @@ impl Balancer {
         self.dispatch(record, now, gone.then_some(signer.as_str()))
     }
 
+    /// A record's deadline moved (a new appointment): its order follows, now if it waits, at its
+    /// release if it is leased. Unknown ids are ignored.
+    pub fn set_deadline(&mut self, id: &str, deadline: OffsetDateTime, now: OffsetDateTime) {
+        let Some(record) = self.records.get_mut(id) else {
+            return;
+        };
+        if matches!(record.place, Place::Leased { .. }) {
+            record.entry.deadline = deadline;
+            record.key = PoolKey::new(&record.entry, &self.config);
+            return;
+        }
+        let mut entry = record.entry.clone();
+        entry.deadline = deadline;
+        self.enqueue(entry, now);
+    }
+
     /// A record left for good (signed, rejected, cancelled). Unknown ids are ignored.
     pub fn remove(&mut self, id: &str) {
         self.detach(id);

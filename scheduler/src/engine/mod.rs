@@ -23,6 +23,7 @@ pub mod dispatch;
 pub mod expiry;
 pub mod inboxes;
 pub mod intake;
+pub mod reappoint;
 pub mod risk;
 pub mod sessions;
 pub mod signing;

@@ -16,7 +16,8 @@ use std::collections::HashMap;
 use time::OffsetDateTime;
 
 use crate::model::{
-    Actor, Delegation, Event, Procedure, Record, RecordMeta, RecordState, Signer, Transition, Ward,
+    Actor, Decision, Delegation, Event, Procedure, Reappointment, Record, RecordMeta, RecordState,
+    Signer, Transition, Ward,
 };
 pub use audit::{AuditEntry, Checkpoint};
 
@@ -37,6 +38,9 @@ pub enum StoreError {
     /// An idempotency key or id reused with different content.
     #[error("{0}")]
     Conflict(String),
+    /// The change does not apply to the record as it stands (said why); nothing was written.
+    #[error("{0}")]
+    Precondition(String),
     /// Too many writes are waiting; this one was shed without being written. Retry shortly.
     #[error("the store is saturated; the write was shed")]
     Overloaded,
@@ -74,6 +78,8 @@ pub struct WardCounts {
     pub oldest_queued: Option<OffsetDateTime>,
     /// Signed records whose signature came by the deadline.
     pub signed_on_time: u64,
+    /// Signed records that were re-appointed (never on time).
+    pub signed_reappointed: u64,
     /// Signed records signed by a director.
     pub signed_by_director: u64,
     /// Submit-to-signed waits of signed records, in seconds (for percentiles).
@@ -107,6 +113,24 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Record>, StoreError>;
+    /// Stores a request for a new appointment date (at most one per record, for a record still
+    /// to be signed, before its deadline); returns it as stored, pending.
+    async fn request_reappointment(
+        &self,
+        request: Reappointment,
+        actor: Actor,
+    ) -> Result<Reappointment, StoreError>;
+    /// Records the director's decision on record `id`'s pending request for a new appointment
+    /// date (approved when the decision carries the signed apology: the deadline becomes the new
+    /// date); returns the record.
+    async fn decide_reappointment(
+        &self,
+        id: &str,
+        decision: Decision,
+        actor: Actor,
+    ) -> Result<Record, StoreError>;
+    /// The records of `ward` whose request for a new appointment date waits, soonest due first.
+    async fn pending_reappointments(&self, ward: &str) -> Result<Vec<Record>, StoreError>;
     /// Every queued or leased record, for recovery at start-up.
     async fn open_records(&self) -> Result<Vec<Record>, StoreError>;
     /// Flags `ward`'s open records due before `due_before` not flagged yet as at risk of being

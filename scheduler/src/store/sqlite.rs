@@ -38,7 +38,8 @@ use time::OffsetDateTime;
 
 use super::{AuditEntry, Checkpoint, Store, StoreError, WardCounts};
 use crate::model::{
-    Actor, Delegation, Event, Procedure, Record, RecordMeta, RecordState, Signer, Transition, Ward,
+    Actor, Decision, Delegation, Event, Procedure, Reappointment, Record, RecordMeta, RecordState,
+    Signer, Transition, Ward,
 };
 use writer::{JobQueue, WriteCx};
 
@@ -225,6 +226,32 @@ impl Store for SqliteStore {
     ) -> Result<Vec<Record>, StoreError> {
         let (ward, after) = (ward.to_owned(), after.map(str::to_owned));
         self.read(move |conn| queries::list(conn, &ward, state, after.as_deref(), limit))
+            .await
+    }
+
+    async fn request_reappointment(
+        &self,
+        request: Reappointment,
+        actor: Actor,
+    ) -> Result<Reappointment, StoreError> {
+        self.write(move |cx| records::request_reappointment(cx, request, &actor))
+            .await
+    }
+
+    async fn decide_reappointment(
+        &self,
+        id: &str,
+        decision: Decision,
+        actor: Actor,
+    ) -> Result<Record, StoreError> {
+        let id = id.to_owned();
+        self.write(move |cx| records::decide_reappointment(cx, &id, decision, &actor))
+            .await
+    }
+
+    async fn pending_reappointments(&self, ward: &str) -> Result<Vec<Record>, StoreError> {
+        let ward = ward.to_owned();
+        self.read(move |conn| queries::pending_reappointments(conn, &ward))
             .await
     }
 

@@ -7,7 +7,10 @@ use rusqlite::types::Type;
 use rusqlite::{Row, ToSql};
 use time::OffsetDateTime;
 
-use crate::model::{Event, EventKind, Lease, Priority, Record, RecordMeta, RecordState};
+use crate::model::{
+    Decision, Event, EventKind, Lease, Priority, Reappointment, ReappointmentState, Record,
+    RecordMeta, RecordState,
+};
 use crate::store::StoreError;
 
 /// Maps a rusqlite error to a [`StoreError`], saying what the store was doing: a full disk is
@@ -102,8 +105,11 @@ pub(super) fn limit_param(limit: usize) -> i64 {
 pub(super) const RECORD_SELECT: &str = "SELECT r.id, r.ward, r.procedure_code, r.title, r.priority, \
      r.deadline, r.submitted_at, r.idempotency_key, r.document_size, r.document_sha256, r.state, \
      r.attempt, r.lease_signer, r.lease_expires_at, r.signer_id, r.delegation_id, r.finished_at, \
-     r.reason, r.escalated, s.cms, r.at_risk_at FROM records r \
-     LEFT JOIN signatures s ON s.record_id = r.id";
+     r.reason, r.escalated, s.cms, r.at_risk_at, rp.reason, rp.original_deadline, \
+     rp.new_deadline, rp.requested_by, rp.requested_at, rp.state, rp.decided_by, rp.decided_at, \
+     rp.refusal, rp.apology, rp.apology_signature FROM records r \
+     LEFT JOIN signatures s ON s.record_id = r.id \
+     LEFT JOIN reappointments rp ON rp.record_id = r.id";
 
 /// Selects events with their record's fixed facts (columns as [`event_from_row`] reads them).
 pub(super) const EVENT_SELECT: &str = "SELECT r.id, r.ward, r.procedure_code, r.title, r.priority, \
@@ -151,6 +157,7 @@ fn record_without_signature(row: &Row<'_>) -> rusqlite::Result<Record> {
         reason: row.get(17)?,
         escalated: row.get(18)?,
         at_risk_at: None,
+        reappointment: None,
     })
 }
 
@@ -159,6 +166,32 @@ pub(super) fn record_from_row(row: &Row<'_>) -> rusqlite::Result<Record> {
     let mut record = record_without_signature(row)?;
     record.signature = row.get(19)?;
     record.at_risk_at = opt_time_col(row, 20)?;
+    record.reappointment = match row.get::<_, Option<String>>(21)? {
+        None => None,
+        Some(reason) => {
+            let state: String = row.get(26)?;
+            Some(Reappointment {
+                record_id: record.meta.id.clone(),
+                reason,
+                original_deadline: time_col(row, 22)?,
+                new_deadline: time_col(row, 23)?,
+                requested_by: row.get(24)?,
+                requested_at: time_col(row, 25)?,
+                state: ReappointmentState::parse(&state)
+                    .ok_or_else(|| bad_column(26, UnknownValue(state)))?,
+                decision: match row.get::<_, Option<String>>(27)? {
+                    None => None,
+                    Some(by) => Some(Decision {
+                        by,
+                        at: time_col(row, 28)?,
+                        refusal: row.get(29)?,
+                        apology: row.get(30)?,
+                        apology_signature: row.get(31)?,
+                    }),
+                },
+            })
+        }
+    };
     Ok(record)
 }
 

@@ -149,6 +149,21 @@ pub(super) fn open_records(conn: &Connection) -> Result<Vec<Record>, StoreError>
     records(conn, tail, Vec::new(), "reading open records")
 }
 
+/// The records of `ward` whose request for a new appointment date waits, soonest due first.
+pub(super) fn pending_reappointments(
+    conn: &Connection,
+    ward: &str,
+) -> Result<Vec<Record>, StoreError> {
+    let tail = "WHERE r.ward = ?1 AND rp.state = 'pending' AND r.state IN ('queued', 'leased') \
+                ORDER BY r.deadline, r.id";
+    records(
+        conn,
+        tail,
+        vec![Value::Text(ward.to_owned())],
+        "reading requests for new appointments",
+    )
+}
+
 /// A ward's events after `cursor`, oldest first.
 pub(super) fn events_after(
     conn: &Connection,
@@ -258,8 +273,9 @@ pub(super) fn ward_counts(conn: &mut Connection, ward: &str) -> Result<WardCount
     let mut stmt = tx
         .prepare_cached(
             "SELECT r.finished_at - r.submitted_at, r.finished_at <= r.deadline, \
-             COALESCE(s.role = 'director', 0) \
+             COALESCE(s.role = 'director', 0), rp.state IS 'approved' \
              FROM records r LEFT JOIN signers s ON s.id = r.signer_id \
+             LEFT JOIN reappointments rp ON rp.record_id = r.id \
              WHERE r.ward = ?1 AND r.state = 'signed' AND r.finished_at IS NOT NULL",
         )
         .map_err(backend(context))?;
@@ -269,12 +285,14 @@ pub(super) fn ward_counts(conn: &mut Connection, ward: &str) -> Result<WardCount
                 row.get::<_, i64>(0)?,
                 row.get::<_, bool>(1)?,
                 row.get::<_, bool>(2)?,
+                row.get::<_, bool>(3)?,
             ))
         })
         .map_err(backend(context))?;
     for row in rows {
-        let (wait_nanos, on_time, by_director) = row.map_err(backend(context))?;
-        counts.signed_on_time += u64::from(on_time);
+        let (wait_nanos, on_time, by_director, reappointed) = row.map_err(backend(context))?;
+        counts.signed_on_time += u64::from(on_time && !reappointed);
+        counts.signed_reappointed += u64::from(reappointed);
         counts.signed_by_director += u64::from(by_director);
         counts.waits_seconds.push(wait_nanos as f64 / 1e9);
     }

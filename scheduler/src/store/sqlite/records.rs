@@ -9,7 +9,10 @@ use super::codec::{StateRow, backend, db_time, sha256_hex};
 use super::queries::get_record;
 use super::transition::{advance, rfc3339};
 use super::writer::WriteCx;
-use crate::model::{Actor, EventKind, Record, RecordMeta, RecordState, Transition};
+use crate::model::{
+    Actor, Decision, EventKind, Reappointment, ReappointmentState, Record, RecordMeta, RecordState,
+    Transition,
+};
 use crate::store::StoreError;
 
 /// Appends the watch event of `record`'s current state.
@@ -101,6 +104,7 @@ pub(super) fn submit(
         reason: None,
         escalated: false,
         at_risk_at: None,
+        reappointment: None,
     };
     let m = &record.meta;
     let deadline = db_time(m.deadline, "deadline")?;
@@ -248,4 +252,152 @@ pub(super) fn flag_at_risk(
         flagged.push(record);
     }
     Ok(flagged)
+}
+
+/// Stores a request for a new appointment date: at most one per record, for a record not signed,
+/// rejected or cancelled yet, before its deadline, for a date after it.
+pub(super) fn request_reappointment(
+    cx: &mut WriteCx<'_>,
+    request: Reappointment,
+    actor: &Actor,
+) -> Result<Reappointment, StoreError> {
+    let id = request.record_id.clone();
+    let record =
+        get_record(cx.conn, &id)?.ok_or_else(|| StoreError::NotFound(format!("record {id}")))?;
+    if let Some(earlier) = &record.reappointment {
+        return Err(StoreError::Precondition(format!(
+            "record {id}: a new appointment was already asked for on {} ({}); a record is \
+             re-appointed at most once",
+            rfc3339(earlier.requested_at),
+            earlier.state.as_str()
+        )));
+    }
+    if !matches!(record.state, RecordState::Queued | RecordState::Leased) {
+        return Err(StoreError::Precondition(format!(
+            "record {id} is {}: only a record still to be signed is re-appointed",
+            record.state.as_str()
+        )));
+    }
+    if cx.now >= record.meta.deadline {
+        return Err(StoreError::Precondition(format!(
+            "record {id} was due at {}: a new appointment is asked for before the deadline",
+            rfc3339(record.meta.deadline)
+        )));
+    }
+    if request.new_deadline <= record.meta.deadline {
+        return Err(StoreError::Precondition(format!(
+            "the new appointment {} is not after the deadline {}",
+            rfc3339(request.new_deadline),
+            rfc3339(record.meta.deadline)
+        )));
+    }
+    let stored = Reappointment {
+        original_deadline: record.meta.deadline,
+        requested_at: cx.now,
+        state: ReappointmentState::Pending,
+        ..request
+    };
+    let times = (
+        db_time(stored.original_deadline, "the deadline")?,
+        db_time(stored.new_deadline, "the new appointment")?,
+        db_time(stored.requested_at, "the request time")?,
+    );
+    cx.conn
+        .prepare_cached(
+            "INSERT INTO reappointments (record_id, reason, original_deadline, new_deadline, \
+             requested_by, requested_at, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                stored.record_id,
+                stored.reason,
+                times.0,
+                times.1,
+                stored.requested_by,
+                times.2,
+                stored.state.as_str(),
+            ])
+        })
+        .map_err(backend("storing a request for a new appointment"))?;
+    let detail = json!({
+        "reason": stored.reason,
+        "original_deadline": rfc3339(stored.original_deadline),
+        "new_deadline": rfc3339(stored.new_deadline),
+    });
+    cx.audit(actor, "reappoint-request", &id, &detail)?;
+    Ok(stored)
+}
+
+/// Records a director's decision on record `id`'s pending request for a new appointment date;
+/// on approval the record's deadline becomes the new date (the request keeps the original).
+pub(super) fn decide_reappointment(
+    cx: &mut WriteCx<'_>,
+    id: &str,
+    decision: Decision,
+    actor: &Actor,
+) -> Result<Record, StoreError> {
+    let record =
+        get_record(cx.conn, id)?.ok_or_else(|| StoreError::NotFound(format!("record {id}")))?;
+    let Some(asked) = record
+        .reappointment
+        .as_ref()
+        .filter(|r| r.state == ReappointmentState::Pending)
+    else {
+        return Err(StoreError::Precondition(format!(
+            "record {id} has no request for a new appointment waiting for a decision"
+        )));
+    };
+    if !matches!(record.state, RecordState::Queued | RecordState::Leased) {
+        return Err(StoreError::Precondition(format!(
+            "record {id} is {} already: there is nothing to re-appoint",
+            record.state.as_str()
+        )));
+    }
+    let approved = decision.apology.is_some();
+    let state = if approved {
+        ReappointmentState::Approved
+    } else {
+        ReappointmentState::Refused
+    };
+    let at = db_time(decision.at, "the decision time")?;
+    cx.conn
+        .prepare_cached(
+            "UPDATE reappointments SET state = ?2, decided_by = ?3, decided_at = ?4, refusal = ?5, \
+             apology = ?6, apology_signature = ?7 WHERE record_id = ?1",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                id,
+                state.as_str(),
+                decision.by,
+                at,
+                decision.refusal,
+                decision.apology,
+                decision.apology_signature,
+            ])
+        })
+        .map_err(backend("storing a decision on a new appointment"))?;
+    let new_deadline = db_time(asked.new_deadline, "the new appointment")?;
+    if approved {
+        cx.conn
+            .prepare_cached("UPDATE records SET deadline = ?2 WHERE id = ?1")
+            .and_then(|mut stmt| stmt.execute(params![id, new_deadline]))
+            .map_err(backend("moving a deadline"))?;
+    }
+    let detail = match &decision.apology {
+        Some(apology) => json!({
+            "new_deadline": rfc3339(asked.new_deadline),
+            "original_deadline": rfc3339(asked.original_deadline),
+            "apology_sha256": sha256_hex(apology),
+            "apology_signature_sha256": decision.apology_signature.as_deref().map(sha256_hex),
+        }),
+        None => json!({ "refusal": decision.refusal }),
+    };
+    let action = if approved {
+        "reappoint"
+    } else {
+        "reappoint-refuse"
+    };
+    cx.audit(actor, action, id, &detail)?;
+    get_record(cx.conn, id)?.ok_or_else(|| StoreError::NotFound(format!("record {id}")))
 }

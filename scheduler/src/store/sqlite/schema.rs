@@ -142,6 +142,22 @@ CREATE TABLE IF NOT EXISTS events (
 ) STRICT;
 CREATE INDEX IF NOT EXISTS events_ward_cursor ON events (ward, cursor);
 
+-- Requests for a new appointment date (at most one per record: the primary key).
+CREATE TABLE IF NOT EXISTS reappointments (
+    record_id         TEXT PRIMARY KEY REFERENCES records (id),
+    reason            TEXT NOT NULL,
+    original_deadline INTEGER NOT NULL,
+    new_deadline      INTEGER NOT NULL,
+    requested_by      TEXT NOT NULL,
+    requested_at      INTEGER NOT NULL,
+    state             TEXT NOT NULL,
+    decided_by        TEXT,
+    decided_at        INTEGER,
+    refusal           TEXT,
+    apology           BLOB,
+    apology_signature BLOB
+) STRICT;
+
 CREATE TABLE IF NOT EXISTS wards (
     id           TEXT PRIMARY KEY,
     name         TEXT NOT NULL,

@@ -195,6 +195,7 @@ mod tests {
             reason: None,
             escalated: false,
             at_risk_at: None,
+            reappointment: None,
         }
     }
 

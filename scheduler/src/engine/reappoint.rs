@@ -15,42 +15,6 @@ use crate::model::{
 /// How far ahead a new appointment may be.
 const MAX_AHEAD: time::Duration = time::Duration::days(90);
 
-impl Engine {
-    /// Stores a request for a new appointment date for record `id`, made by intake client
-    /// `client`; pending until the director decides.
-    pub async fn request_reappointment(
-        &self,
-        id: &str,
-        reason: String,
-        new_deadline: OffsetDateTime,
-        client: String,
-    ) -> Result<Reappointment, SchedError> {
-        let now = OffsetDateTime::now_utc();
-        if new_deadline > now + MAX_AHEAD {
-            return Err(SchedError::invalid(
-                "new_deadline",
-                "is more than 90 days ahead",
-            ));
-        }
-        let request = Reappointment {
-            record_id: id.to_owned(),
-            reason,
-            original_deadline: now,
-            new_deadline,
-            requested_by: client.clone(),
-            requested_at: now,
-            state: ReappointmentState::Pending,
-            decision: None,
-        };
-        let stored = self
-            .store
-            .request_reappointment(request, Actor::Intake(client))
-            .await?;
-        tracing::info!(record = id, "a new appointment date was asked for");
-        Ok(stored)
-    }
-}
-
 /// The procedure code the apology is signed under.
 const APOLOGY: &str = "MAU-04";
 
@@ -89,6 +53,41 @@ fn apology(record: &Record, asked: &Reappointment, ward: &str, director: &Signer
 }
 
 impl Engine {
+    /// Stores a request for a new appointment date for record `id`, made by intake client
+    /// `client`; pending until the director decides.
+    pub async fn request_reappointment(
+        &self,
+        id: &str,
+        reason: String,
+        new_deadline: OffsetDateTime,
+        client: String,
+    ) -> Result<Reappointment, SchedError> {
+        let now = OffsetDateTime::now_utc();
+        if new_deadline > now + MAX_AHEAD {
+            return Err(SchedError::invalid(
+                "new_deadline",
+                "is more than 90 days ahead",
+            ));
+        }
+        // The store fills in the record's deadline, the time and the state as it stores it.
+        let request = Reappointment {
+            record_id: id.to_owned(),
+            reason,
+            original_deadline: now,
+            new_deadline,
+            requested_by: client.clone(),
+            requested_at: now,
+            state: ReappointmentState::Pending,
+            decision: None,
+        };
+        let stored = self
+            .store
+            .request_reappointment(request, Actor::Intake(client))
+            .await?;
+        tracing::info!(record = id, "a new appointment date was asked for");
+        Ok(stored)
+    }
+
     /// The records of `director`'s ward whose request for a new appointment waits.
     pub async fn pending_reappointments(&self, director: &str) -> Result<Vec<Record>, SchedError> {
         let signer = self.director(director)?;

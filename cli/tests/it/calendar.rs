@@ -8,7 +8,7 @@ use std::sync::Arc;
 use signq_calendar::{Calendar, Days, OfficeHours, Rule, YearOverrides};
 use time::{Duration, OffsetDateTime};
 
-use super::fixture::{DIRECTOR, Ward, intake, sign_in, signq, submission};
+use super::fixture::{DIRECTOR, Ward, intake, sign_in, signq, submission, submit_due_in};
 
 fn at(t: &prost_types::Timestamp) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(t.seconds).expect("a time")
@@ -148,25 +148,6 @@ async fn friday_afternoon_is_due_monday_and_nothing_escalates_on_saturday() {
     assert!(got[0].escalated, "{:?}", got[0]);
 }
 
-/// Submits a death registration due `hours` clock hours from now; its id.
-async fn submit_due_in(ward: &Ward, key: &str, hours: i64) -> String {
-    let due = OffsetDateTime::now_utc() + Duration::hours(hours);
-    let mut request = submission("HT-KT", key);
-    request.deadline = Some(prost_types::Timestamp {
-        seconds: due.unix_timestamp(),
-        nanos: 0,
-    });
-    intake(ward)
-        .await
-        .submit(request)
-        .await
-        .expect("submit")
-        .into_inner()
-        .record
-        .expect("record")
-        .id
-}
-
 /// The at-risk events a watch of the demo ward has seen by the time `done` says so (bounded),
 /// as record ids in the order they came.
 async fn at_risk_seen(ward: &Ward, done: impl Fn(&[String]) -> bool) -> Vec<String> {
@@ -200,8 +181,8 @@ async fn at_risk_seen(ward: &Ward, done: impl Fn(&[String]) -> bool) -> Vec<Stri
 async fn a_record_at_risk_is_announced_once_on_watch() {
     let mut ward = Ward::start(&[]);
     // Due in two clock hours: less than a working day of working time left whenever this runs.
-    let soon = submit_due_in(&ward, "risk-soon", 2).await;
-    let far = submit_due_in(&ward, "risk-far", 24 * 60).await;
+    let soon = submit_due_in(&ward, "risk-soon", 2).await.id;
+    let far = submit_due_in(&ward, "risk-far", 24 * 60).await.id;
     let seen = at_risk_seen(&ward, |seen| seen.contains(&soon)).await;
     assert_eq!(seen, std::slice::from_ref(&soon));
     let record = intake(&ward)
@@ -219,7 +200,7 @@ async fn a_record_at_risk_is_announced_once_on_watch() {
 
     // After a restart, a new record at risk is announced, and the first is not again.
     tokio::task::block_in_place(|| ward.kill_and_restart());
-    let later = submit_due_in(&ward, "risk-later", 2).await;
+    let later = submit_due_in(&ward, "risk-later", 2).await.id;
     let seen = at_risk_seen(&ward, |seen| seen.contains(&later)).await;
     assert_eq!(seen, [soon, later]);
     assert!(!seen.contains(&far));

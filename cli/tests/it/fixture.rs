@@ -421,6 +421,25 @@ pub fn submission(procedure: &str, key: &str) -> signq_proto::v1::SubmitRequest 
     }
 }
 
+/// Submits a death registration of the demo ward with an explicit deadline `hours` clock hours
+/// from now; the record as stored.
+pub async fn submit_due_in(ward: &Ward, key: &str, hours: i64) -> signq_proto::v1::Record {
+    let due = time::OffsetDateTime::now_utc() + time::Duration::hours(hours);
+    let mut request = submission("HT-KT", key);
+    request.deadline = Some(prost_types::Timestamp {
+        seconds: due.unix_timestamp(),
+        nanos: 0,
+    });
+    intake(ward)
+        .await
+        .submit(request)
+        .await
+        .expect("submit")
+        .into_inner()
+        .record
+        .expect("record")
+}
+
 /// The body of `GET url` (plain HTTP on loopback: the metrics page).
 pub fn http_get(url: &str) -> String {
     use std::io::{Read, Write};

@@ -11,7 +11,7 @@ use time::{Duration, OffsetDateTime};
 use tonic::Code;
 
 use super::fixture::{
-    DEPUTY_1, DIRECTOR, Ward, intake, openssl_verifies, run, sign_in, submission,
+    DEPUTY_1, DIRECTOR, Ward, intake, openssl_verifies, run, sign_in, submit_due_in,
 };
 
 fn ts(t: OffsetDateTime) -> Option<prost_types::Timestamp> {
@@ -26,15 +26,7 @@ async fn a_record_is_reappointed_at_most_once() {
     let ward = Ward::start(&[]);
     let mut desk = intake(&ward).await;
     let now = OffsetDateTime::now_utc();
-    let mut request = submission("HT-KT", "reappoint-1");
-    request.deadline = ts(now + Duration::hours(2));
-    let record = desk
-        .submit(request)
-        .await
-        .expect("submit")
-        .into_inner()
-        .record
-        .expect("record");
+    let record = submit_due_in(&ward, "reappoint-1", 2).await;
     let ask = |new_deadline: Option<prost_types::Timestamp>| RequestReappointmentRequest {
         id: record.id.clone(),
         reason: "Chờ xác minh thông tin từ Công an phường".into(),
@@ -174,15 +166,7 @@ async fn a_refused_request_keeps_the_deadline() {
     let ward = Ward::start(&[]);
     let mut desk = intake(&ward).await;
     let now = OffsetDateTime::now_utc();
-    let mut request = submission("HT-KT", "reappoint-refused");
-    request.deadline = ts(now + Duration::hours(5));
-    let record = desk
-        .submit(request)
-        .await
-        .expect("submit")
-        .into_inner()
-        .record
-        .expect("record");
+    let record = submit_due_in(&ward, "reappoint-refused", 5).await;
     desk.request_reappointment(RequestReappointmentRequest {
         id: record.id.clone(),
         reason: "Thiếu giấy tờ".into(),

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use signq_calendar::{Calendar, Days, OfficeHours, Rule, YearOverrides};
 use time::{Duration, OffsetDateTime};
 
-use super::fixture::{DIRECTOR, Ward, intake, sign_in, signq, submission, submit_due_in};
+use super::fixture::{
+    DIRECTOR, Ward, get_record, intake, sign_in, signq, submission, submit_due_in,
+};
 
 fn at(t: &prost_types::Timestamp) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(t.seconds).expect("a time")
@@ -185,17 +187,7 @@ async fn a_record_at_risk_is_announced_once_on_watch() {
     let far = submit_due_in(&ward, "risk-far", 24 * 60).await.id;
     let seen = at_risk_seen(&ward, |seen| seen.contains(&soon)).await;
     assert_eq!(seen, std::slice::from_ref(&soon));
-    let record = intake(&ward)
-        .await
-        .get_record(signq_proto::v1::GetRecordRequest {
-            id: soon.clone(),
-            include_document: false,
-        })
-        .await
-        .expect("get")
-        .into_inner()
-        .record
-        .expect("record");
+    let record = get_record(&ward, &soon).await;
     assert!(record.at_risk_at.is_some(), "{record:?}");
 
     // After a restart, a new record at risk is announced, and the first is not again.

@@ -421,6 +421,21 @@ pub fn submission(procedure: &str, key: &str) -> signq_proto::v1::SubmitRequest 
     }
 }
 
+/// A record of the demo ward as Intake.GetRecord gives it, without its document.
+pub async fn get_record(ward: &Ward, id: &str) -> signq_proto::v1::Record {
+    intake(ward)
+        .await
+        .get_record(signq_proto::v1::GetRecordRequest {
+            id: id.into(),
+            include_document: false,
+        })
+        .await
+        .expect("get")
+        .into_inner()
+        .record
+        .expect("record")
+}
+
 /// Submits a death registration of the demo ward with an explicit deadline `hours` clock hours
 /// from now; the record as stored.
 pub async fn submit_due_in(ward: &Ward, key: &str, hours: i64) -> signq_proto::v1::Record {

@@ -4,14 +4,14 @@
 //! moving the deadline, or refuses it with a reason.
 
 use signq_proto::v1::{
-    DecideReappointmentRequest, GetRecordRequest, ListReappointmentsRequest, ReappointmentState,
+    DecideReappointmentRequest, ListReappointmentsRequest, ReappointmentState,
     RequestReappointmentRequest,
 };
 use time::{Duration, OffsetDateTime};
 use tonic::Code;
 
 use super::fixture::{
-    DEPUTY_1, DIRECTOR, Ward, intake, openssl_verifies, run, sign_in, submit_due_in,
+    DEPUTY_1, DIRECTOR, Ward, get_record, intake, openssl_verifies, run, sign_in, submit_due_in,
 };
 
 fn ts(t: OffsetDateTime) -> Option<prost_types::Timestamp> {
@@ -76,16 +76,7 @@ async fn a_record_is_reappointed_at_most_once() {
     assert_eq!(again.code(), Code::FailedPrecondition, "{again:?}");
     assert!(again.message().contains("at most once"), "{again:?}");
 
-    let stored = desk
-        .get_record(GetRecordRequest {
-            id: record.id.clone(),
-            include_document: false,
-        })
-        .await
-        .expect("get")
-        .into_inner()
-        .record
-        .expect("record");
+    let stored = get_record(&ward, &record.id).await;
     let kept = stored.reappointment.expect("the request is on the record");
     assert_eq!(kept.new_deadline, ts(now + Duration::days(3)));
     assert_eq!(kept.reason, "Chờ xác minh thông tin từ Công an phường");

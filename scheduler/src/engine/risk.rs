@@ -7,31 +7,31 @@ use time::OffsetDateTime;
 use super::Engine;
 use crate::error::SchedError;
 
-/// Records flagged in one pass, at most (the rest wait for the next).
+/// Records flagged per ward in one pass, at most (the rest wait for the next).
 const BATCH: usize = 500;
 
 impl Engine {
-    /// Flags the open records that became at risk by `now`, ward by ward (each on its own
-    /// calendar); returns how many.
+    /// Flags the open records that became at risk by `now`, each ward on its own calendar, in one
+    /// write to the store; returns how many.
     pub async fn flag_at_risk(&self, now: OffsetDateTime) -> Result<usize, SchedError> {
         let wards: Vec<String> = self.with_directory(|d| d.wards.keys().cloned().collect());
-        let mut total = 0;
+        let limits = wards
+            .into_iter()
+            .map(|ward| {
+                let due_before = self
+                    .calendar_for(&ward)
+                    .add_working_time(now, self.settings.at_risk);
+                (ward, due_before)
+            })
+            .collect();
+        let flagged = self.store.flag_at_risk(limits, BATCH).await?;
+        crate::metrics::at_risk(flagged.len());
+        let mut wards: Vec<&str> = flagged.iter().map(|r| r.meta.ward.as_str()).collect();
+        wards.dedup();
         for ward in wards {
-            let due_before = self
-                .calendar_for(&ward)
-                .add_working_time(now, self.settings.at_risk);
-            let flagged = self.store.flag_at_risk(&ward, due_before, BATCH).await?;
-            if !flagged.is_empty() {
-                crate::metrics::at_risk(flagged.len());
-                tracing::info!(
-                    ward,
-                    records = flagged.len(),
-                    "records at risk of being late"
-                );
-                self.notify(&ward);
-                total += flagged.len();
-            }
+            tracing::info!(ward, "records at risk of being late");
+            self.notify(ward);
         }
-        Ok(total)
+        Ok(flagged.len())
     }
 }

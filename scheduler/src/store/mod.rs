@@ -133,12 +133,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn pending_reappointments(&self, ward: &str) -> Result<Vec<Record>, StoreError>;
     /// Every queued or leased record, for recovery at start-up.
     async fn open_records(&self) -> Result<Vec<Record>, StoreError>;
-    /// Flags `ward`'s open records due before `due_before` not flagged yet as at risk of being
-    /// late (at most `limit`, soonest due first), each with an at-risk event; returns them.
+    /// Flags, for each `(ward, due_before)`, the ward's open records due before that time not
+    /// flagged yet as at risk of being late (at most `limit` per ward, soonest due first), each
+    /// with an at-risk event, in one write; returns them.
     async fn flag_at_risk(
         &self,
-        ward: &str,
-        due_before: OffsetDateTime,
+        wards: Vec<(String, OffsetDateTime)>,
         limit: usize,
     ) -> Result<Vec<Record>, StoreError>;
     /// A ward's events after `cursor`, oldest first, at most `limit`.

@@ -257,13 +257,17 @@ impl Store for SqliteStore {
 
     async fn flag_at_risk(
         &self,
-        ward: &str,
-        due_before: OffsetDateTime,
+        wards: Vec<(String, OffsetDateTime)>,
         limit: usize,
     ) -> Result<Vec<Record>, StoreError> {
-        let ward = ward.to_owned();
-        self.write(move |cx| records::flag_at_risk(cx, &ward, due_before, limit))
-            .await
+        self.write(move |cx| {
+            let mut flagged = Vec::new();
+            for (ward, due_before) in &wards {
+                flagged.extend(records::flag_at_risk(cx, ward, *due_before, limit)?);
+            }
+            Ok(flagged)
+        })
+        .await
     }
 
     async fn open_records(&self) -> Result<Vec<Record>, StoreError> {

@@ -8,6 +8,7 @@
 //! - [`pipeline`]: runs into reports; the yardstick sweep against Erlang C.
 //! - [`runner`]: a scenario against the real services, with simulated signers.
 //! - [`scenario`]: scenario files (TOML) shared by load runs and the simulator.
+//! - [`dates`]: a scenario's working time on the legal calendar, and its records' due times.
 //! - [`cpu`]: CPU time of a process, so that rates are per core, not per wall-clock second.
 //! - [`memory`]: resident memory of a process (now and its peak), from `/proc` (Linux only).
 //! - [`report`]: the report of a run or a simulation: Markdown and JSON summaries, `.hgrm`
@@ -19,6 +20,7 @@
 
 pub mod arrivals;
 pub mod cpu;
+pub mod dates;
 pub mod memory;
 pub mod open_loop;
 pub mod pipeline;

@@ -7,6 +7,8 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::dates::{Counting, Limit, Timeline};
+
 /// Why a scenario file is not usable.
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
@@ -49,8 +51,12 @@ pub struct Scenario {
     /// The seed of every random draw (arrivals, mixes, service times, away periods).
     #[serde(default = "default_seed")]
     pub seed: u64,
-    /// Simulated working time, in seconds (a working day: 8 h = 28,800 s).
+    /// Simulated working time, in seconds (a working day: 8 h = 28,800 s), from the calendar's
+    /// start: nights, weekends and holidays take none of it.
     pub duration_secs: f64,
+    /// The dates the run is on.
+    #[serde(default)]
+    pub calendar: ScenarioCalendar,
     /// Simulated seconds per real second, for runs against the real services.
     #[serde(default = "default_time_scale")]
     pub time_scale: f64,
@@ -125,6 +131,52 @@ pub enum Arrivals {
 
 fn one() -> f64 {
     1.0
+}
+
+/// The dates a scenario runs on: its seconds are working time on the legal calendar from
+/// `start` (see [`crate::dates`]).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioCalendar {
+    /// The opening of the first working day, local time in Vietnam: `"2026-01-05 07:30"`.
+    #[serde(default = "default_start")]
+    pub start: String,
+    /// The ward's office hours, `"07:30-11:30,13:00-17:00"` (8 hours, as the `working-day`
+    /// arrival profile assumes).
+    #[serde(default = "default_office_hours")]
+    pub office_hours: String,
+}
+
+impl Default for ScenarioCalendar {
+    fn default() -> Self {
+        ScenarioCalendar {
+            start: default_start(),
+            office_hours: default_office_hours(),
+        }
+    }
+}
+
+impl ScenarioCalendar {
+    /// What a report says of the run's dates and how its deadlines were counted.
+    pub fn describe(&self, counting: Counting) -> String {
+        format!(
+            "Virtual seconds are working time from {} (office hours {}) on the legal calendar; \
+             deadlines counted by {}",
+            self.start,
+            self.office_hours,
+            match counting {
+                Counting::Calendar => "the calendar",
+                Counting::ClockHours => "clock hours (as before the calendar)",
+            }
+        )
+    }
+}
+
+fn default_start() -> String {
+    "2026-01-05 07:30".into()
+}
+fn default_office_hours() -> String {
+    "07:30-11:30,13:00-17:00".into()
 }
 
 /// One procedure's share of the records.
@@ -301,6 +353,8 @@ impl Scenario {
             }
             _ => {}
         }
+        self.timeline()?;
+        self.limits()?;
         if self.procedures.is_empty() || self.procedures.iter().any(|p| !positive(p.weight)) {
             return Err(invalid(
                 "procedures",
@@ -352,6 +406,58 @@ impl Scenario {
             }
         }
         Ok(())
+    }
+
+    /// The run's working time on its calendar, from the start to the due times past its end.
+    pub fn timeline(&self) -> Result<Timeline, ScenarioError> {
+        let field = |f: &str, reason: String| invalid(format!("calendar.{f}"), reason);
+        let cal = crate::dates::calendar(&self.calendar.office_hours)?;
+        let day = cal.hours().day_length();
+        if matches!(self.arrivals, Arrivals::WorkingDay { .. }) && day != time::Duration::hours(8) {
+            return Err(field(
+                "office_hours",
+                format!("the working-day arrival profile needs 8 hours a day, not {day}"),
+            ));
+        }
+        let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
+        let start = time::PrimitiveDateTime::parse(&self.calendar.start, format)
+            .map_err(|e| {
+                field(
+                    "start",
+                    format!("{:?} is not YYYY-MM-DD HH:MM ({e})", self.calendar.start),
+                )
+            })?
+            .assume_offset(signq_calendar::VIETNAM);
+        Timeline::new(cal, start, self.duration_secs).map_err(|e| field("start", e))
+    }
+
+    /// The procedures' time limits: the scenario's own, else the catalogue's rule.
+    pub fn limits(&self) -> Result<Vec<Limit>, ScenarioError> {
+        let catalogue = signq_scheduler::catalogue::procedures();
+        self.procedures
+            .iter()
+            .enumerate()
+            .map(|(i, p)| match p.time_limit_secs {
+                Some(secs) if secs.is_finite() && secs >= 0.0 => Ok(Limit::Secs(secs)),
+                Some(_) => Err(invalid(
+                    format!("procedures[{i}].time_limit_secs"),
+                    "must be a non-negative number of seconds",
+                )),
+                None => catalogue
+                    .iter()
+                    .find(|c| c.code == p.code)
+                    .map(|c| Limit::Rule(c.rule))
+                    .ok_or_else(|| {
+                        invalid(
+                            format!("procedures[{i}].code"),
+                            format!(
+                                "{:?} is not in the catalogue and has no time_limit_secs",
+                                p.code
+                            ),
+                        )
+                    }),
+            })
+            .collect()
     }
 
     /// Every ward, expanded from the templates: `(ward id, template)`.
@@ -409,5 +515,40 @@ mod tests {
         let err = Scenario::parse(text, "t").expect_err("no director, deputy without scope");
         assert!(err.to_string().starts_with("wards[0].signers"), "{err}");
         assert!(Scenario::parse("name = 1", "t").is_err());
+    }
+
+    #[test]
+    fn calendar_errors_name_the_field() {
+        let with = |calendar: &str| {
+            let text = format!(
+                r#"
+                name = "x"
+                duration_secs = 28800
+                arrivals = {{ kind = "working-day", per_day = 10 }}
+                procedures = [{{ code = "HT-KS", weight = 1 }}]
+                [calendar]
+                {calendar}
+                [[wards]]
+                id = "w"
+                [[wards.signers]]
+                id = "director"
+                role = "director"
+                service = {{ dist = "exponential", mean_secs = 60 }}
+                "#
+            );
+            Scenario::parse(&text, "t")
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(with(r#"start = "2026-11-30 07:30""#), Ok(()));
+        let tet = with(r#"start = "2026-02-17 07:30""#).expect_err("Tết");
+        assert!(tet.starts_with("calendar.start: "), "{tet}");
+        assert!(tet.contains("not the opening of a working day"), "{tet}");
+        let format = with(r#"start = "30/11/2026""#).expect_err("format");
+        assert!(format.contains("is not YYYY-MM-DD HH:MM"), "{format}");
+        let short = with(r#"office_hours = "07:30-11:30,13:30-17:00""#).expect_err("7.5 h");
+        assert!(short.starts_with("calendar.office_hours: "), "{short}");
+        let hours = with(r#"office_hours = "17:00-07:30""#).expect_err("backwards");
+        assert!(hours.starts_with("calendar.office_hours: "), "{hours}");
     }
 }

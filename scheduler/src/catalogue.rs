@@ -72,9 +72,9 @@ pub fn procedures() -> Vec<Procedure> {
         .collect()
 }
 
-/// A time limit as clock time, the way the simulator still counts it (it runs on seconds from
-/// its start, not on dates): the same day as 8 hours, a working day as 24 hours, a working hour
-/// as an hour.
+/// A time limit as clock time, the way signq counted before the legal calendar: the same day as
+/// 8 hours, a working day as 24 hours, a working hour as an hour. Kept for the simulator's
+/// comparison of the two (`signq simulate --deadlines clock-hours`).
 pub fn clock_time_limit(rule: Rule) -> std::time::Duration {
     const HOUR: u64 = 3600;
     std::time::Duration::from_secs(match rule.limit {

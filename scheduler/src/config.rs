@@ -68,4 +68,7 @@ pub struct SchedulerConfig {
     pub calendar: signq_calendar::Calendar,
     /// A record with less working time than this left while unsigned is at risk of being late.
     pub at_risk: time::Duration,
+    /// Measure the director guard's slack in clock time rather than working time: only for
+    /// `signq load run`, whose compressed clock the calendar cannot follow.
+    pub guard_in_clock_time: bool,
 }

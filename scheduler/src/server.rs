@@ -95,6 +95,7 @@ pub async fn run(
         signer_max_request_bytes: config.signer_max_request_bytes,
         calendar: config.calendar.clone(),
         at_risk: config.at_risk,
+        guard_in_clock_time: config.guard_in_clock_time,
     };
     let engine = Engine::start(store, signer, ca_chain, config.balancer.clone(), settings).await?;
     engine.spawn_ticker(TICK);

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use signq_load_tests::dates::Counting;
 use signq_load_tests::runner::services::{self, Service};
 use signq_load_tests::sign_bench::{self, SignBench};
 use signq_signer::keystore::Keystore;
@@ -532,7 +533,7 @@ async fn run_scenario(args: RunArgs) -> anyhow::Result<()> {
     };
     let observed = runner::run(&scenario, &options).await?;
     let mut runs = Vec::new();
-    let mut notes = Vec::new();
+    let mut notes = vec![scenario.calendar.describe(Counting::Calendar)];
     for o in &observed {
         let run = pipeline::from_observed(&o.policy, &o.observed)?;
         let line = format!(

@@ -98,6 +98,10 @@ pub struct SchedulerArgs {
     /// being late: flagged once, with an event on Watch and a metric.
     #[arg(long, default_value_t = 1.0)]
     pub at_risk_working_days: f64,
+    /// Measure the director guard's slack in clock time: for `signq load run` only, whose
+    /// compressed clock the ward's calendar cannot follow.
+    #[arg(long, hide = true)]
+    pub guard_in_clock_time: bool,
 }
 
 impl SchedulerArgs {
@@ -155,6 +159,7 @@ impl SchedulerArgs {
                 );
                 self.office_hours.day_length() * days
             },
+            guard_in_clock_time: self.guard_in_clock_time,
         })
     }
 }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
+use signq_load_tests::dates::Counting;
 use signq_load_tests::pipeline;
 use signq_load_tests::report::Report;
 use signq_load_tests::scenario::Scenario;
@@ -32,6 +33,11 @@ pub struct SimulateArgs {
     /// What if: every director is away between these virtual seconds ("FROM,TO", e.g. 0,14400).
     #[arg(long, value_delimiter = ',')]
     pub director_away: Vec<f64>,
+    /// How deadlines are counted: `calendar` (the law's working days and cut-offs, as Submit
+    /// does) or `clock-hours` (as signq did before the calendar: the same day as 8 hours, a
+    /// working day as 24), to measure what the old clock mis-stated.
+    #[arg(long, default_value = "calendar")]
+    pub deadlines: Counting,
     /// Where to write the report (default: signq-reports/<scenario>-simulated).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -50,6 +56,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
     }
     let mut options = SimOptions::for_scenario(&scenario)?;
     options.progress = !args.quiet;
+    options.counting = args.deadlines;
     if let Some(seed) = args.seed {
         options.seed = seed;
     }
@@ -58,7 +65,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
     } else {
         args.policies.clone()
     };
-    let mut notes = Vec::new();
+    let mut notes = vec![scenario.calendar.describe(args.deadlines)];
     let mut runs = Vec::new();
     let commands = vec![format!(
         "signq {}",
@@ -96,8 +103,15 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
             .peak_rss_bytes
             .map(|b| format!("{:.0} MiB", b as f64 / 1048576.0))
             .unwrap_or_else(|| "?".into());
+        let legal = match args.deadlines {
+            Counting::Calendar => String::new(),
+            Counting::ClockHours => format!(
+                " ({:.2}% by the legal calendar)",
+                100.0 * r.on_time_legal as f64 / r.records.max(1) as f64
+            ),
+        };
         let line = format!(
-            "{policy}: {} records, {:.2}% on time, director share {:.1}%, wait to lease p50 {:.0} s p99 {:.0} s, {} unfinished; simulated in {:.1} s, peak memory {rss}",
+            "{policy}: {} records, {:.2}% on time{legal}, director share {:.1}%, wait to lease p50 {:.0} s p99 {:.0} s, {} unfinished; simulated in {:.1} s, peak memory {rss}",
             r.records,
             100.0 * r.on_time_rate(),
             100.0 * r.director_share(),

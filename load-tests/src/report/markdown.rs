@@ -90,13 +90,21 @@ fn runs(out: &mut String, runs: &[RunSummary]) {
 fn policy(out: &mut String, r: &RunSummary) {
     let _ = writeln!(out, "### {}\n", one_line(&r.policy));
     out.push_str("| Measure | Value |\n|---|---:|\n");
-    let rows: [(&str, String); 10] = [
+    let rows: [(&str, String); 11] = [
         ("Records", r.records.to_string()),
         ("Signed", r.signed.to_string()),
         ("Unfinished", r.unfinished.to_string()),
         (
             "On time",
             format!("{} ({} records)", human_pct(r.on_time_pct), r.on_time),
+        ),
+        (
+            "On time by the legal calendar",
+            format!(
+                "{} ({} records)",
+                human_pct(r.on_time_legal_pct),
+                r.on_time_legal
+            ),
         ),
         (
             "Director share",

@@ -58,8 +58,11 @@ pub struct PolicyRun {
     pub signed: u64,
     /// Records not signed by the end of the run.
     pub unfinished: u64,
-    /// Records signed within their deadline.
+    /// Records signed within their deadline, as the run counted it.
     pub on_time: u64,
+    /// Records signed within their due time on the legal calendar (the same as `on_time` when the
+    /// run counts by the calendar).
+    pub on_time_legal: u64,
     /// Signed records that the director signed.
     pub signed_by_director: u64,
     /// Records escalated to the director.

@@ -55,6 +55,10 @@ pub struct RunSummary {
     pub on_time: u64,
     /// `on_time / records`, in percent; `null` without records.
     pub on_time_pct: Option<f64>,
+    /// Signed within the due time on the legal calendar.
+    pub on_time_legal: u64,
+    /// `on_time_legal / records`, in percent; `null` without records.
+    pub on_time_legal_pct: Option<f64>,
     /// Signed records that the director signed.
     pub signed_by_director: u64,
     /// `signed_by_director / signed`, in percent; `null` when nothing was signed.
@@ -169,6 +173,8 @@ impl RunSummary {
             unfinished: run.unfinished,
             on_time: run.on_time,
             on_time_pct: percent(run.on_time, run.records),
+            on_time_legal: run.on_time_legal,
+            on_time_legal_pct: percent(run.on_time_legal, run.records),
             signed_by_director: run.signed_by_director,
             director_share_pct: percent(run.signed_by_director, run.signed),
             escalations: run.escalations,

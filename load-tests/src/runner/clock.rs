@@ -1,4 +1,4 @@
-//! Virtual time for runs against the real services: a working day compressed by the scenario's
+//! Virtual time (working time) for runs against the real services: compressed by the scenario's
 //! time scale. The services see real seconds; the runner reports virtual ones.
 
 use std::time::Duration;

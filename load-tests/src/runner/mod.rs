@@ -4,6 +4,10 @@
 //! server does) while simulated signers work their inboxes, all on a compressed clock. The
 //! observations come back in virtual seconds, comparable with `signq simulate`.
 //!
+//! Virtual seconds are working time on the scenario's calendar ([`crate::dates`]): records are
+//! due by the legal calendar, submitted with that due time as an explicit deadline on the
+//! compressed clock, and judged against it. Nights and days off take no real time.
+//!
 //! # Layout
 //! - [`provision`]: PKI, keys and delegations for the scenario.
 //! - [`services`]: child processes and the scheduler's configuration.
@@ -27,6 +31,7 @@ use signq_kit::identity::Role;
 use signq_proto::v1 as pb;
 use signq_proto::v1::intake_client::IntakeClient;
 
+use crate::dates::{Counting, Deadlines};
 use crate::scenario::Scenario;
 use clock::Clock;
 use provision::{INTAKE, LOAD_PIN, Provisioned};
@@ -54,32 +59,20 @@ pub struct PolicyObserved {
     pub observed: Observed,
 }
 
-/// A record to submit: virtual arrival second, ward, procedure, deadline.
+/// A record to submit: virtual arrival second, ward, procedure, due time (virtual second).
 #[derive(Debug, Clone)]
 struct Arrival {
     at: f64,
     ward: String,
     procedure: String,
-    limit: f64,
+    due: f64,
 }
 
-/// The scenario's arrival trace: the same for every policy (seeded per ward).
+/// The scenario's arrival trace: the same for every policy (seeded per ward), due by the legal
+/// calendar.
 fn trace(scenario: &Scenario) -> anyhow::Result<Vec<Arrival>> {
-    let catalogue = signq_scheduler::catalogue::procedures();
-    let limits: Vec<f64> = scenario
-        .procedures
-        .iter()
-        .map(|p| {
-            p.time_limit_secs
-                .or_else(|| {
-                    catalogue
-                        .iter()
-                        .find(|c| c.code == p.code)
-                        .map(|c| signq_scheduler::catalogue::clock_time_limit(c.rule).as_secs_f64())
-                })
-                .unwrap_or(86_400.0)
-        })
-        .collect();
+    let timeline = Arc::new(scenario.timeline()?);
+    let deadlines = Deadlines::new(timeline, scenario.limits()?, Counting::Calendar);
     let weights = WeightedIndex::new(scenario.procedures.iter().map(|p| p.weight))?;
     let mut all = Vec::new();
     for (i, (ward, template)) in scenario.expanded_wards().into_iter().enumerate() {
@@ -95,7 +88,7 @@ fn trace(scenario: &Scenario) -> anyhow::Result<Vec<Arrival>> {
                 at,
                 ward: ward.clone(),
                 procedure: scenario.procedures[k].code.clone(),
-                limit: limits[k],
+                due: deadlines.due(k, at).legal,
             });
         }
     }
@@ -193,6 +186,9 @@ async fn run_policy(
         &(600.0 / scale).to_string(),
         "--director-guard-secs",
         &(scenario.director_guard_secs / scale).to_string(),
+        // Virtual seconds are working time, compressed: the scheduler's own calendar cannot
+        // follow them, so its guard measures the compressed slack in clock time.
+        "--guard-in-clock-time",
         "--database",
         &p.data()
             .join(format!("scheduler-{policy}.db"))
@@ -271,7 +267,7 @@ async fn run_policy(
     let mut submits = tokio::task::JoinSet::new();
     for (n, a) in trace.iter().enumerate() {
         tokio::time::sleep_until(clock.at(a.at)).await;
-        let deadline = std::time::SystemTime::now() + clock.real(a.limit);
+        let deadline = std::time::SystemTime::now() + clock.real(a.due - a.at);
         let request = pb::SubmitRequest {
             ward: a.ward.clone(),
             procedure_code: a.procedure.clone(),
@@ -285,11 +281,11 @@ async fn run_policy(
             priority: pb::Priority::Normal as i32,
             idempotency_key: format!("load-{policy}-{n}"),
         };
-        let (mut intake, tracker, at, limit) = (intake.clone(), tracker.clone(), a.at, a.limit);
+        let (mut intake, tracker, at, due) = (intake.clone(), tracker.clone(), a.at, a.due);
         submits.spawn(async move {
             match intake.submit(request).await {
                 Ok(r) => match r.into_inner().record {
-                    Some(record) => tracker.submitted(record.id, at, at + limit),
+                    Some(record) => tracker.submitted(record.id, at, due),
                     None => tracker.with(|o| o.errors += 1),
                 },
                 Err(s) if s.code() == tonic::Code::ResourceExhausted => {

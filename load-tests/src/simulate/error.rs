@@ -1,7 +1,7 @@
 //! Why a simulation cannot run: one typed error for the simulator's boundary.
 //!
-//! The scenario format accepts a few values the simulator cannot give a meaning to (an unknown
-//! procedure code without a time limit, a non-finite parameter, duplicate signer ids): they are
+//! The scenario format accepts a few values the simulator cannot give a meaning to (a
+//! non-finite parameter, duplicate signer ids): they are
 //! reported here, naming the field, instead of panicking halfway through a run.
 
 use signq_scheduler::balancer::ParsePolicyError;
@@ -21,13 +21,6 @@ pub enum SimError {
         field: String,
         /// What is wrong with it.
         reason: String,
-    },
-    /// A procedure of the mix is not in the catalogue and has no `time_limit_secs`, so its
-    /// records would have no deadline.
-    #[error("procedure {code:?} is not in the catalogue and has no time_limit_secs")]
-    UnknownProcedure {
-        /// The code.
-        code: String,
     },
     /// A policy name of the scenario is not known to the balancer.
     #[error(transparent)]

@@ -29,7 +29,7 @@ pub(super) enum Kind {
     Reconnect { signer: u32 },
     /// Record the time series.
     Sample,
-    /// Local midnight: daily caps start again.
+    /// A new working day opens: daily caps start again.
     DayReset,
     /// The end of the simulated period.
     End,

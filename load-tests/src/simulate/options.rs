@@ -6,6 +6,7 @@
 use signq_scheduler::balancer::Policy;
 
 use super::error::{SimError, invalid};
+use crate::dates::Counting;
 use crate::scenario::Scenario;
 
 /// The options of one [`run`](super::run).
@@ -23,6 +24,9 @@ pub struct SimOptions {
     /// How long a lease not acted on lasts before it returns to the pool, virtual seconds (the
     /// scheduler's `lease_timeout`).
     pub lease_timeout_secs: f64,
+    /// How deadlines are counted: by the legal calendar, or in clock hours as signq did before
+    /// it (to measure what that mis-stated).
+    pub counting: Counting,
 }
 
 impl Default for SimOptions {
@@ -34,6 +38,7 @@ impl Default for SimOptions {
             progress: false,
             sample_every_secs: 60.0,
             lease_timeout_secs: 600.0,
+            counting: Counting::Calendar,
         }
     }
 }

@@ -19,8 +19,11 @@ pub struct SimResult {
     pub signed: u64,
     /// Records still unsigned at the end (counted as not on time): `records − signed`.
     pub unfinished: u64,
-    /// Records signed by their deadline.
+    /// Records signed by their deadline, as the run counted it.
     pub on_time: u64,
+    /// Records signed by their due time on the legal calendar (equal to `on_time` when the run
+    /// counts by the calendar, as it does unless told otherwise).
+    pub on_time_legal: u64,
     /// Signatures by directors.
     pub signed_by_director: u64,
     /// Leases the deadline guard escalated to a director (a record escalated twice counts twice).

@@ -18,6 +18,7 @@ pub(super) struct Stats {
     pub(super) records: u64,
     pub(super) signed: u64,
     pub(super) on_time: u64,
+    pub(super) on_time_legal: u64,
     pub(super) by_director: u64,
     pub(super) escalations: u64,
     pub(super) expiries: u64,
@@ -57,6 +58,7 @@ impl Stats {
             records: 0,
             signed: 0,
             on_time: 0,
+            on_time_legal: 0,
             by_director: 0,
             escalations: 0,
             expiries: 0,
@@ -113,6 +115,9 @@ impl Stats {
             if let Some(n) = self.ward_on_time.get_mut(ward as usize) {
                 *n += 1;
             }
+        }
+        if finish <= fact.legal {
+            self.on_time_legal += 1;
         }
         if director {
             self.by_director += 1;
@@ -175,6 +180,7 @@ impl Stats {
             signed: self.signed,
             unfinished: self.records.saturating_sub(self.signed),
             on_time: self.on_time,
+            on_time_legal: self.on_time_legal,
             signed_by_director: self.by_director,
             escalations: self.escalations,
             lease_expiries: self.expiries,

@@ -15,6 +15,7 @@ use rand::{Rng, SeedableRng};
 use rand_distr::{Exp1, StandardNormal};
 
 use super::error::{SimError, invalid};
+use crate::dates::Deadlines;
 use crate::scenario::{Arrivals, Scenario, ServiceTime};
 
 /// Arrival times in seconds within `[0, duration)` for a ward of this load
@@ -34,46 +35,29 @@ pub(super) fn stream(seed: u64, ward: u64, stream: u64) -> StdRng {
     StdRng::seed_from_u64(mix(mix(mix(seed) ^ ward) ^ stream))
 }
 
-/// The procedure mix, resolved: codes, cumulative weights and time limits.
+/// The procedure mix, resolved: codes, cumulative weights and due times.
 #[derive(Debug)]
 pub(super) struct Mix {
     /// The codes, in scenario order; a record's procedure is an index into this.
     pub(super) codes: Vec<String>,
     cumulative: Vec<f64>,
-    /// Each procedure's time limit, seconds.
-    limits: Vec<f64>,
+    /// Each procedure's due times.
+    deadlines: Deadlines,
 }
 
 impl Mix {
-    /// The scenario's mix, with the catalogue's time limits where the scenario gives none.
-    pub(super) fn new(scenario: &Scenario) -> Result<Mix, SimError> {
-        let catalogue = signq_scheduler::catalogue::procedures();
+    /// The scenario's mix, its records due by `deadlines`.
+    pub(super) fn new(scenario: &Scenario, deadlines: Deadlines) -> Result<Mix, SimError> {
         let mut mix = Mix {
             codes: Vec::new(),
             cumulative: Vec::new(),
-            limits: Vec::new(),
+            deadlines,
         };
         if scenario.procedures.len() > usize::from(u16::MAX) {
             return Err(invalid("procedures", "at most 65,535"));
         }
         let mut total = 0.0;
         for (i, p) in scenario.procedures.iter().enumerate() {
-            let limit = match p.time_limit_secs {
-                Some(secs) => secs,
-                None => catalogue
-                    .iter()
-                    .find(|c| c.code == p.code)
-                    .map(|c| signq_scheduler::catalogue::clock_time_limit(c.rule).as_secs_f64())
-                    .ok_or_else(|| SimError::UnknownProcedure {
-                        code: p.code.clone(),
-                    })?,
-            };
-            if !(limit.is_finite() && limit >= 0.0) {
-                return Err(invalid(
-                    format!("procedures[{i}].time_limit_secs"),
-                    "must be a non-negative number of seconds",
-                ));
-            }
             total += p.weight;
             if !total.is_finite() {
                 return Err(invalid(
@@ -83,7 +67,6 @@ impl Mix {
             }
             mix.codes.push(p.code.clone());
             mix.cumulative.push(total);
-            mix.limits.push(limit);
         }
         Ok(mix)
     }
@@ -102,8 +85,10 @@ impl Mix {
 pub(super) struct Fact {
     /// Arrival, virtual seconds.
     pub(super) at: f64,
-    /// Deadline, virtual seconds.
+    /// Deadline as the run counts it, virtual seconds: what the balancer and on-time see.
     pub(super) deadline: f64,
+    /// Deadline by the legal calendar, virtual seconds (the same when the run counts by it).
+    pub(super) legal: f64,
     /// The procedure, an index into [`Mix::codes`].
     pub(super) procedure: u16,
     /// A unit exponential draw (exponential service).
@@ -128,14 +113,11 @@ pub(super) fn ward_trace(
         .into_iter()
         .map(|at| {
             let procedure = mix.draw(rng);
-            let limit = mix
-                .limits
-                .get(usize::from(procedure))
-                .copied()
-                .unwrap_or(0.0);
+            let due = mix.deadlines.due(usize::from(procedure), at);
             Fact {
                 at,
-                deadline: at + limit,
+                deadline: due.counted,
+                legal: due.legal,
                 procedure,
                 unit_exp: rng.sample(Exp1),
                 normal: rng.sample(StandardNormal),

@@ -13,10 +13,10 @@ use rand::rngs::StdRng;
 use rand_distr::Exp1;
 use signq_scheduler::balancer::{Balancer, SignerView};
 use signq_scheduler::model::{Delegation, SignerRole};
-use time::OffsetDateTime;
 
 use super::error::{SimError, invalid};
 use super::trace::{self, Fact, Mix, Schedule, Service};
+use crate::dates::{Deadlines, Timeline};
 use crate::scenario::{Scenario, SignerTemplate, WardTemplate};
 
 /// Where a record is, as the simulator sees it.
@@ -155,10 +155,11 @@ impl World {
     pub(super) fn build(
         scenario: &Scenario,
         seed: u64,
-        epoch: OffsetDateTime,
+        timeline: &Timeline,
+        deadlines: Deadlines,
         schedule: Schedule,
     ) -> Result<World, SimError> {
-        let mix = Mix::new(scenario)?;
+        let mix = Mix::new(scenario, deadlines)?;
         for (i, template) in scenario.wards.iter().enumerate() {
             check_template(i, template)?;
         }
@@ -169,10 +170,12 @@ impl World {
             records: Vec::new(),
             delegations: Vec::new(),
         };
-        let valid_until = epoch
-            .saturating_add(time::Duration::seconds(scenario.duration_secs as i64))
+        let valid_until = timeline
+            .instant(scenario.duration_secs)
             .saturating_add(time::Duration::days(366));
-        let valid_from = epoch.saturating_sub(time::Duration::days(1));
+        let valid_from = timeline
+            .instant(0.0)
+            .saturating_sub(time::Duration::days(1));
         for (w, (ward_id, template)) in scenario.expanded_wards().into_iter().enumerate() {
             let index = u32::try_from(w).map_err(|_| invalid("wards", "too many wards"))?;
             let mut rng = trace::stream(seed, w as u64, 0);

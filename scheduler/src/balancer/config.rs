@@ -110,7 +110,8 @@ pub enum Slack {
         /// The wards with their own office hours.
         wards: std::collections::HashMap<String, signq_calendar::Calendar>,
     },
-    /// In clock time: the simulator's, which counts seconds from its start rather than dates.
+    /// In clock time: as signq measured it before the calendar (the simulator's comparison), and
+    /// for load runs on a compressed clock.
     Clock,
 }
 

@@ -67,6 +67,9 @@ pub struct EngineSettings {
     pub calendar: signq_calendar::Calendar,
     /// A record with less working time than this left while unsigned is at risk of being late.
     pub at_risk: time::Duration,
+    /// Measure the director guard's slack in clock time rather than working time: only for
+    /// `signq load run`, whose compressed clock the calendar cannot follow.
+    pub guard_in_clock_time: bool,
 }
 
 /// The current lease of a record, as the engine tracks it.
@@ -143,7 +146,11 @@ impl Engine {
             store,
             balancer: Mutex::new(Balancer::new(
                 balancer,
-                crate::balancer::Slack::working(settings.calendar.clone()),
+                if settings.guard_in_clock_time {
+                    crate::balancer::Slack::Clock
+                } else {
+                    crate::balancer::Slack::working(settings.calendar.clone())
+                },
             )),
             directory: RwLock::new(Directory::default()),
             signer,

@@ -196,6 +196,7 @@ pub(crate) async fn engine_over(
         signer_max_request_bytes: 1 << 20,
         calendar: signq_calendar::Calendar::default(),
         at_risk: time::Duration::hours(7) + time::Duration::minutes(30),
+        guard_in_clock_time: false,
     };
     Engine::start(
         store,

@@ -26,12 +26,8 @@
 mod presence;
 mod signing;
 
+use std::sync::Arc;
 use std::time::Duration;
-
-use indicatif::{ProgressBar, ProgressStyle};
-use signq_scheduler::balancer::{Balancer, BalancerConfig, Entry, Slack};
-use signq_scheduler::model::Priority;
-use time::OffsetDateTime;
 
 use super::SimOptions;
 use super::error::{SimError, invalid};
@@ -39,18 +35,18 @@ use super::event::{Kind, Queue};
 use super::stats::Stats;
 use super::trace::Schedule;
 use super::world::{State, World};
+use crate::dates::{Counting, Deadlines, Timeline};
 use crate::scenario::Scenario;
-
-/// The virtual start: Monday 5 January 2026, 07:30 in Vietnam, when the Centers open.
-pub(super) const EPOCH: OffsetDateTime = time::macros::datetime!(2026-01-05 07:30 +07:00);
-
-/// Seconds from [`EPOCH`] to the first local midnight (daily caps start again).
-const FIRST_MIDNIGHT: f64 = 16.5 * 3600.0;
+use indicatif::{ProgressBar, ProgressStyle};
+use signq_scheduler::balancer::{Balancer, BalancerConfig, Entry, Slack};
+use signq_scheduler::model::Priority;
 
 /// One simulation in progress.
 #[derive(Debug)]
 pub(super) struct Sim {
     balancer: Balancer,
+    /// Virtual seconds (working time) as dates.
+    timeline: Arc<Timeline>,
     pub(super) world: World,
     queue: Queue,
     pub(super) stats: Stats,
@@ -66,11 +62,6 @@ pub(super) struct Sim {
     /// Records granted by the current `take` (reused, to avoid an allocation per take).
     granted: Vec<u32>,
     bar: ProgressBar,
-}
-
-/// `t` virtual seconds after [`EPOCH`].
-fn at(t: f64) -> OffsetDateTime {
-    EPOCH.saturating_add(time::Duration::nanoseconds((t * 1e9) as i64))
 }
 
 /// The balancer's id of record `r`.
@@ -90,8 +81,15 @@ impl Sim {
         let guard = scenario.director_guard_secs;
         let director_guard = Duration::try_from_secs_f64(guard)
             .map_err(|_| invalid("director_guard_secs", "must be a non-negative number"))?;
-        let world = World::build(scenario, options.seed, EPOCH, schedule)?;
-        // The simulator counts seconds from its start, not dates: slack in clock time.
+        let timeline = Arc::new(scenario.timeline()?);
+        let deadlines = Deadlines::new(timeline.clone(), scenario.limits()?, options.counting);
+        let world = World::build(scenario, options.seed, &timeline, deadlines, schedule)?;
+        // Slack as the scheduler measures it: in working time, or in clock time as before the
+        // calendar when the run counts deadlines in clock hours.
+        let slack = match options.counting {
+            Counting::Calendar => Slack::working(timeline.calendar().clone()),
+            Counting::ClockHours => Slack::Clock,
+        };
         let mut balancer = Balancer::new(
             BalancerConfig {
                 policy: options.policy,
@@ -100,7 +98,7 @@ impl Sim {
                 seed: options.seed,
                 ..BalancerConfig::default()
             },
-            Slack::Clock,
+            slack,
         );
         world.register(&mut balancer);
         let bar = if options.progress {
@@ -118,6 +116,7 @@ impl Sim {
         let mut sim = Sim {
             stats: Stats::new(world.wards.len())?,
             balancer,
+            timeline,
             world,
             queue: Queue::default(),
             duration: scenario.duration_secs,
@@ -134,13 +133,13 @@ impl Sim {
         Ok(sim)
     }
 
-    /// The first events: the end, samples, midnights, each ward's first arrival, away periods and
+    /// The first events: the end, samples, day openings, each ward's first arrival, away periods and
     /// first connection drops.
     fn schedule_start(&mut self) {
         self.queue.push(self.duration, Kind::End);
         self.queue.push(0.0, Kind::Sample);
-        if FIRST_MIDNIGHT < self.duration {
-            self.queue.push(FIRST_MIDNIGHT, Kind::DayReset);
+        for day in self.timeline.day_starts(self.duration) {
+            self.queue.push(day, Kind::DayReset);
         }
         for (w, ward) in self.world.wards.iter().enumerate() {
             if let Some(first) = self.world.records.get(ward.next as usize)
@@ -204,13 +203,7 @@ impl Sim {
                         self.queue.push(next, Kind::Sample);
                     }
                 }
-                Kind::DayReset => {
-                    self.balancer.reset_day();
-                    let next = t + 86_400.0;
-                    if next < self.duration {
-                        self.queue.push(next, Kind::DayReset);
-                    }
-                }
+                Kind::DayReset => self.balancer.reset_day(),
             }
         }
         self.bar.finish_and_clear();
@@ -248,10 +241,10 @@ impl Sim {
             ward: w.id.clone(),
             procedure,
             priority: Priority::Normal,
-            deadline: at(fact.deadline),
-            submitted_at: at(t),
+            deadline: self.timeline.instant(fact.deadline),
+            submitted_at: self.timeline.instant(t),
         };
-        self.balancer.enqueue(entry, at(t));
+        self.balancer.enqueue(entry, self.timeline.instant(t));
         self.queued += 1;
         self.stats.arrived(ward, &fact);
         // Just past the instant its slack reaches the guard (the balancer's test is strict), if

@@ -9,7 +9,7 @@ use signq_scheduler::model::SignerRole;
 
 use super::super::event::Kind;
 use super::super::world::State;
-use super::{Sim, at, record_id};
+use super::{Sim, record_id};
 
 impl Sim {
     /// A ready signer takes what it may and starts a batch if it holds anything.
@@ -23,7 +23,9 @@ impl Sim {
         let room = self.lease_size.saturating_sub(signer.held.len());
         self.granted.clear();
         if room > 0 {
-            let grants = self.balancer.take(&signer.id, room, at(t));
+            let grants = self
+                .balancer
+                .take(&signer.id, room, self.timeline.instant(t));
             for grant in &grants {
                 self.leased(s, grant, t);
             }
@@ -146,7 +148,8 @@ impl Sim {
         if let Some(record) = self.world.records.get_mut(r as usize) {
             record.state = State::Queued;
         }
-        self.balancer.release(&record_id(r), at(t));
+        self.balancer
+            .release(&record_id(r), self.timeline.instant(t));
         self.queued += 1;
     }
 

@@ -199,10 +199,12 @@ fn values_the_simulator_cannot_use_are_errors() {
     let base = shipped("cat-lai");
     let mut unknown = base.clone();
     unknown.procedures[0].code = "NO-SUCH".into();
-    assert!(matches!(
-        run(&unknown, &SimOptions::default()),
-        Err(SimError::UnknownProcedure { .. })
-    ));
+    let err = run(&unknown, &SimOptions::default()).expect_err("unknown code");
+    assert!(
+        err.to_string()
+            .contains("procedures[0].code: \"NO-SUCH\" is not in the catalogue"),
+        "{err}"
+    );
     let mut guard = base.clone();
     guard.director_guard_secs = f64::NAN;
     assert!(run(&guard, &SimOptions::default()).is_err());

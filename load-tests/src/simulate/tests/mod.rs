@@ -1,6 +1,8 @@
 //! The simulator's tests: determinism and the shared trace, invariants on the shipped scenarios,
+//! runs on real dates,
 //! the M/M/3 yardstick against Erlang C, and the national day (ignored: run it in release).
 
+mod calendar;
 mod determinism;
 mod invariants;
 mod mmc;

@@ -16,7 +16,7 @@ use der::Decode;
 // copy). AWS-LC is also as fast as openssl for P-256 signing.
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
-use ring::digest::{SHA256, digest};
+use ring::digest::{Context, SHA256, digest};
 use time::OffsetDateTime;
 use x509_cert::Certificate;
 
@@ -157,8 +157,30 @@ impl CmsSigner {
             &self.oid_data,
             &self.content_type_data,
             None,
-            content,
-            signing_time,
+            digest(&SHA256, content).as_ref(),
+            Some(signing_time),
+            extra,
+        )
+    }
+
+    /// A detached SignedData for a PAdES signature (CAdES baseline), DER ContentInfo: over the
+    /// concatenation of `parts` (the PDF's signed byte ranges), without a signing-time attribute,
+    /// since the PDF's signature dictionary carries the claimed signing time.
+    pub fn sign_cades_detached(
+        &self,
+        parts: &[&[u8]],
+        extra: &[SignedAttribute],
+    ) -> Result<Vec<u8>, CmsError> {
+        let mut context = Context::new(&SHA256);
+        for part in parts {
+            context.update(part);
+        }
+        self.sign(
+            &self.oid_data,
+            &self.content_type_data,
+            None,
+            context.finish().as_ref(),
+            None,
             extra,
         )
     }
@@ -178,42 +200,37 @@ impl CmsSigner {
             &type_der,
             &type_attr,
             Some(content),
-            content,
-            signing_time,
+            digest(&SHA256, content).as_ref(),
+            Some(signing_time),
             extra,
         )
     }
 
-    /// Signs `content` and writes the ContentInfo; `econtent` is `Some(content)` for an
-    /// attached signature.
+    /// Signs the content whose SHA-256 is `hash` and writes the ContentInfo; `econtent` is
+    /// `Some(content)` for an attached signature; `when`, if any, is the signing-time attribute.
     fn sign(
         &self,
         econtent_type: &[u8],
         content_type_attr: &[u8],
         econtent: Option<&[u8]>,
-        content: &[u8],
-        when: OffsetDateTime,
+        hash: &[u8],
+        when: Option<OffsetDateTime>,
         extra: &[SignedAttribute],
     ) -> Result<Vec<u8>, CmsError> {
         validate_extra(extra)?;
-        let hash = digest(&SHA256, content);
-        let message_digest = attribute(
-            &self.oid_message_digest,
-            &tlv(TAG_OCTET_STRING, &[hash.as_ref()]),
-        );
-        let signing_time = attribute(&self.oid_signing_time, &signing_time::encode(when)?);
+        let message_digest = attribute(&self.oid_message_digest, &tlv(TAG_OCTET_STRING, &[hash]));
+        let signing_time = when
+            .map(|when| signing_time::encode(when).map(|t| attribute(&self.oid_signing_time, &t)))
+            .transpose()?;
         let extra: Vec<Vec<u8>> = extra
             .iter()
             .map(|a| attribute(&oid(&a.oid), &a.value_der))
             .collect();
 
         let mut attrs: Vec<&[u8]> = Vec::with_capacity(4 + extra.len());
-        attrs.extend([
-            content_type_attr,
-            &signing_time,
-            &message_digest,
-            &self.signing_certificate,
-        ]);
+        attrs.push(content_type_attr);
+        attrs.extend(signing_time.as_deref());
+        attrs.extend([&message_digest[..], &self.signing_certificate]);
         attrs.extend(extra.iter().map(Vec::as_slice));
         let signed_attrs = signed_set(&mut attrs);
 

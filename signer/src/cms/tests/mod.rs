@@ -7,6 +7,7 @@
 mod bench;
 mod failures;
 mod openssl;
+mod pades;
 mod roundtrip;
 
 use rcgen::{

@@ -1,0 +1,31 @@
+//! PAdES signatures (ETSI EN 319 142): a PDF signed by appending an incremental update that
+//! holds a signature field, its widget on a page, and a signature dictionary whose `/Contents`
+//! is a CMS SignedData (CAdES, detached) over every byte of the file but itself.
+//!
+//! Signing takes two steps around the key, which lives elsewhere (the signing service's
+//! keystore, a token, a remote service):
+//! 1. [`prepare`] reads the PDF and appends the update with a placeholder for the signature;
+//!    [`Prepared::signed_parts`] are the bytes the CMS covers (the `/ByteRange`).
+//! 2. [`Prepared::embed`] writes the CMS into the placeholder.
+//!
+//! The original bytes are never changed, so signatures already in the PDF stay valid, and a
+//! later update (a second signature, the ward's seal) leaves this one valid too.
+//!
+//! # Layout
+//! - `source.rs`: reading the PDF ([`is_pdf`], what the update needs to know of it);
+//! - `place.rs`: where the visible signature goes ([`Place`]);
+//! - `update.rs`: the objects of the update and the signature dictionary;
+//! - `prepared.rs`: the byte range and the placeholder ([`Prepared`]);
+//! - `error.rs`: [`PdfError`].
+
+mod error;
+mod place;
+mod prepared;
+mod source;
+mod update;
+
+pub use error::PdfError;
+pub use place::{Place, Rect};
+pub use prepared::Prepared;
+pub use source::is_pdf;
+pub use update::{Signature, prepare};

@@ -1,0 +1,97 @@
+//! Where the visible signature goes: a page and a rectangle on it, as the intake system asks
+//! at Submit, or by default the last page, bottom right.
+
+use crate::error::PdfError;
+
+/// A rectangle in PDF points (1/72 inch) from the page's lower-left corner.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rect {
+    /// Left edge.
+    pub x: f32,
+    /// Bottom edge.
+    pub y: f32,
+    /// Width.
+    pub width: f32,
+    /// Height.
+    pub height: f32,
+}
+
+/// The default block: 220 × 110 points.
+const DEFAULT_SIZE: (f32, f32) = (220.0, 110.0);
+/// The default block's distance from the page's right and bottom edges, points.
+const DEFAULT_MARGIN: f32 = 36.0;
+
+/// Where to put the signature.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Place {
+    /// The page, from 1; `None`: the last.
+    pub page: Option<u32>,
+    /// The rectangle; `None`: bottom right.
+    pub rect: Option<Rect>,
+}
+
+impl Place {
+    /// The rectangle on a page whose box is `page_box`, checked to lie on it.
+    pub(crate) fn on(&self, page: u32, page_box: [f32; 4]) -> Result<Rect, PdfError> {
+        let [x0, y0, x1, y1] = page_box;
+        let rect = self.rect.unwrap_or_else(|| {
+            let (w, h) = DEFAULT_SIZE;
+            let (w, h) = (w.min(x1 - x0), h.min(y1 - y0));
+            Rect {
+                x: (x1 - DEFAULT_MARGIN - w).max(x0),
+                y: (y0 + DEFAULT_MARGIN).min(y1 - h),
+                width: w,
+                height: h,
+            }
+        });
+        let inside = [rect.x, rect.y, rect.width, rect.height]
+            .iter()
+            .all(|v| v.is_finite())
+            && rect.width > 0.0
+            && rect.height > 0.0
+            && rect.x >= x0
+            && rect.y >= y0
+            && rect.x + rect.width <= x1
+            && rect.y + rect.height <= y1;
+        if inside {
+            Ok(rect)
+        } else {
+            Err(PdfError::OffPage {
+                place: format!("{},{} {}x{}", rect.x, rect.y, rect.width, rect.height),
+                page,
+                page_box: format!("{x0},{y0} to {x1},{y1}"),
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A4: [f32; 4] = [0.0, 0.0, 595.0, 842.0];
+
+    #[test]
+    fn the_default_is_bottom_right() {
+        let r = Place::default().on(1, A4).expect("fits");
+        assert_eq!((r.x, r.y, r.width, r.height), (339.0, 36.0, 220.0, 110.0));
+    }
+
+    #[test]
+    fn a_place_off_the_page_is_refused() {
+        let place = Place {
+            page: Some(1),
+            rect: Some(Rect {
+                x: 500.0,
+                y: 10.0,
+                width: 200.0,
+                height: 50.0,
+            }),
+        };
+        let err = place.on(1, A4).expect_err("off the page");
+        assert_eq!(
+            err.to_string(),
+            "the signature's place 500,10 200x50 is not inside page 1 (0,0 to 595,842)"
+        );
+    }
+}

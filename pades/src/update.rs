@@ -1,0 +1,264 @@
+//! The incremental update: a signature field merged with its widget on the chosen page, the
+//! page's `/Annots` and the form's `/Fields` extended to list it, and the signature dictionary
+//! (`/SubFilter /ETSI.CAdES.detached`, the claimed signing time in `/M`) with a placeholder for
+//! the CMS. Objects of the original that change are written again in the update under their
+//! own numbers; nothing before the update is touched.
+
+use lopdf::{Dictionary, IncrementalDocument, Object, ObjectId, Stream, StringFormat};
+use time::OffsetDateTime;
+
+use crate::error::{PdfError, malformed};
+use crate::place::{Place, Rect};
+use crate::prepared::{BYTE_RANGE_PLACEHOLDER, CONTENTS_ROOM, Prepared};
+use crate::source::Source;
+
+/// Widget flags: Print (4) and Locked (128).
+const WIDGET_FLAGS: i64 = 132;
+/// The form's flags: SignaturesExist (1) and AppendOnly (2).
+const SIG_FLAGS: i64 = 3;
+
+/// What the signature says beside its CMS.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Signature {
+    /// The claimed signing time, written to `/M` (PAdES keeps it out of the CMS).
+    pub signing_time: OffsetDateTime,
+    /// Who signs (`/Name`).
+    pub name: String,
+    /// Why (`/Reason`).
+    pub reason: Option<String>,
+    /// Where (`/Location`).
+    pub location: Option<String>,
+    /// Where the visible signature goes.
+    pub place: Place,
+}
+
+/// Appends a signature field and a placeholder signature to `pdf`: what is left is to sign
+/// [`Prepared::signed_parts`] and [`Prepared::embed`] the CMS.
+pub fn prepare(pdf: &[u8], signature: &Signature) -> Result<Prepared, PdfError> {
+    let source = Source::read(pdf)?;
+    let (number, page) = source.page(signature.place.page)?;
+    let rect = signature.place.on(number, source.page_box(page)?)?;
+    let name = field_name(&source.field_names());
+    let old_version = source.doc.version.parse::<f32>().map_or(true, |v| v < 1.7);
+    let root = source.root;
+    let mut update = IncrementalDocument::create_from(pdf.to_vec(), source.doc);
+
+    let appearance = update.new_document.add_object(appearance(rect));
+    let value = update
+        .new_document
+        .add_object(signature_dictionary(signature));
+    let field = update.new_document.add_object(Dictionary::from_iter([
+        ("Type", Object::Name(b"Annot".to_vec())),
+        ("Subtype", Object::Name(b"Widget".to_vec())),
+        ("FT", Object::Name(b"Sig".to_vec())),
+        ("T", Object::String(name, StringFormat::Literal)),
+        ("V", Object::Reference(value)),
+        ("F", Object::Integer(WIDGET_FLAGS)),
+        ("Rect", rect_array(rect)),
+        ("P", Object::Reference(page)),
+        (
+            "AP",
+            Object::Dictionary(Dictionary::from_iter([(
+                "N",
+                Object::Reference(appearance),
+            )])),
+        ),
+    ]));
+
+    append_to_array(&mut update, page, b"Annots", field)?;
+    let form = form_dictionary(&mut update, root)?;
+    append_to_array(&mut update, form, b"Fields", field)?;
+    dictionary_mut(&mut update, form)?.set("SigFlags", Object::Integer(SIG_FLAGS));
+    if old_version {
+        // PAdES asks for PDF 1.7 or later; the catalog's /Version overrides the header.
+        dictionary_mut(&mut update, root)?.set("Version", Object::Name(b"1.7".to_vec()));
+    }
+
+    let start = update.get_prev_documents_bytes().len();
+    let mut bytes = Vec::with_capacity(start + 2 * CONTENTS_ROOM + 4096);
+    update
+        .save_to(&mut bytes)
+        .map_err(|e| malformed(format!("writing the update: {e}")))?;
+    Prepared::locate(bytes, start)
+}
+
+/// `signq-N` for the first N that no field of the form has.
+fn field_name(taken: &[Vec<u8>]) -> Vec<u8> {
+    (1..)
+        .map(|n| format!("signq-{n}").into_bytes())
+        .find(|name| !taken.contains(name))
+        .unwrap_or_default()
+}
+
+/// The signature dictionary, its `/ByteRange` and `/Contents` placeholders to be filled.
+fn signature_dictionary(signature: &Signature) -> Dictionary {
+    let mut dict = Dictionary::from_iter([
+        ("Type", Object::Name(b"Sig".to_vec())),
+        ("Filter", Object::Name(b"Adobe.PPKLite".to_vec())),
+        ("SubFilter", Object::Name(b"ETSI.CAdES.detached".to_vec())),
+        (
+            "ByteRange",
+            Object::Array(
+                BYTE_RANGE_PLACEHOLDER
+                    .iter()
+                    .map(|n| Object::Integer(*n))
+                    .collect(),
+            ),
+        ),
+        (
+            "Contents",
+            Object::String(vec![0; CONTENTS_ROOM], StringFormat::Hexadecimal),
+        ),
+        (
+            "M",
+            Object::String(
+                pdf_date(signature.signing_time).into_bytes(),
+                StringFormat::Literal,
+            ),
+        ),
+        ("Name", lopdf::text_string(&signature.name)),
+    ]);
+    if let Some(reason) = &signature.reason {
+        dict.set("Reason", lopdf::text_string(reason));
+    }
+    if let Some(location) = &signature.location {
+        dict.set("Location", lopdf::text_string(location));
+    }
+    dict
+}
+
+/// The widget's appearance: a thin frame the size of the rectangle.
+fn appearance(rect: Rect) -> Stream {
+    let content = format!(
+        "q 0.5 w 0 0 0 RG 0.25 0.25 {:.2} {:.2} re S Q\n",
+        rect.width - 0.5,
+        rect.height - 0.5
+    );
+    Stream::new(
+        Dictionary::from_iter([
+            ("Type", Object::Name(b"XObject".to_vec())),
+            ("Subtype", Object::Name(b"Form".to_vec())),
+            (
+                "BBox",
+                Object::Array(vec![
+                    0.into(),
+                    0.into(),
+                    Object::Real(rect.width),
+                    Object::Real(rect.height),
+                ]),
+            ),
+            ("Resources", Object::Dictionary(Dictionary::new())),
+        ]),
+        content.into_bytes(),
+    )
+}
+
+fn rect_array(rect: Rect) -> Object {
+    Object::Array(
+        [rect.x, rect.y, rect.x + rect.width, rect.y + rect.height]
+            .into_iter()
+            .map(Object::Real)
+            .collect(),
+    )
+}
+
+/// `D:YYYYMMDDHHmmSS+HH'mm'`, the PDF date of `at` in its own offset.
+fn pdf_date(at: OffsetDateTime) -> String {
+    let offset = at.offset();
+    let sign = if offset.is_negative() { '-' } else { '+' };
+    format!(
+        "D:{:04}{:02}{:02}{:02}{:02}{:02}{sign}{:02}'{:02}'",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second(),
+        offset.whole_hours().unsigned_abs(),
+        offset.minutes_past_hour().unsigned_abs(),
+    )
+}
+
+/// The object `id` as it will be written in the update (copied from the original first).
+fn dictionary_mut(
+    update: &mut IncrementalDocument,
+    id: ObjectId,
+) -> Result<&mut Dictionary, PdfError> {
+    update
+        .opt_clone_object_to_new_document(id)
+        .map_err(|_| malformed(format!("object {} {} is missing", id.0, id.1)))?;
+    update
+        .new_document
+        .get_object_mut(id)
+        .and_then(Object::as_dict_mut)
+        .map_err(|_| malformed(format!("object {} {} is not a dictionary", id.0, id.1)))
+}
+
+/// The form dictionary (`/AcroForm`), as an object of its own in the update: the catalog's,
+/// moved out of the catalog if it was inline, or a new one.
+fn form_dictionary(update: &mut IncrementalDocument, root: ObjectId) -> Result<ObjectId, PdfError> {
+    let existing = dictionary_mut(update, root)?.get(b"AcroForm").ok().cloned();
+    let form = match existing {
+        Some(Object::Reference(id)) => return Ok(id),
+        Some(Object::Dictionary(inline)) => inline,
+        Some(_) => return Err(malformed("the catalog's /AcroForm is not a dictionary")),
+        None => Dictionary::new(),
+    };
+    let id = update.new_document.add_object(form);
+    dictionary_mut(update, root)?.set("AcroForm", Object::Reference(id));
+    Ok(id)
+}
+
+/// Appends a reference to `item` to the array `key` of the dictionary `owner`, following the
+/// array if it is an object of its own.
+fn append_to_array(
+    update: &mut IncrementalDocument,
+    owner: ObjectId,
+    key: &[u8],
+    item: ObjectId,
+) -> Result<(), PdfError> {
+    let name = String::from_utf8_lossy(key).into_owned();
+    let current = dictionary_mut(update, owner)?.get(key).ok().cloned();
+    match current {
+        Some(Object::Reference(array)) => {
+            update
+                .opt_clone_object_to_new_document(array)
+                .map_err(|_| malformed(format!("/{name} refers to a missing object")))?;
+            update
+                .new_document
+                .get_object_mut(array)
+                .and_then(Object::as_array_mut)
+                .map_err(|_| malformed(format!("/{name} is not an array")))?
+                .push(Object::Reference(item));
+        }
+        Some(Object::Array(mut items)) => {
+            items.push(Object::Reference(item));
+            dictionary_mut(update, owner)?.set(key.to_vec(), Object::Array(items));
+        }
+        Some(_) => return Err(malformed(format!("/{name} is not an array"))),
+        None => {
+            dictionary_mut(update, owner)?.set(key.to_vec(), vec![Object::Reference(item)]);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_in_the_pdf_form() {
+        let at = time::macros::datetime!(2026-11-30 16:05:09 +7);
+        assert_eq!(pdf_date(at), "D:20261130160509+07'00'");
+    }
+
+    #[test]
+    fn field_names_do_not_collide() {
+        assert_eq!(field_name(&[]), b"signq-1");
+        assert_eq!(
+            field_name(&[b"signq-1".to_vec(), b"other".to_vec()]),
+            b"signq-2"
+        );
+    }
+}

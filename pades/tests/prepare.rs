@@ -1,0 +1,137 @@
+//! Preparing a PDF: the update comes after the untouched original; what cannot be signed is
+//! refused with an error that names what is wrong, before any byte of an update exists.
+
+use std::process::Command;
+
+use lopdf::{Document, Object, Stream, dictionary};
+use signq_pades::{PdfError, Place, Rect, Signature, prepare};
+
+fn one_page_pdf() -> Vec<u8> {
+    let mut doc = Document::with_version("1.5");
+    let pages = doc.new_object_id();
+    let content = doc.add_object(Stream::new(dictionary! {}, b"0 0 m 10 10 l S".to_vec()));
+    let page = doc.add_object(dictionary! {
+        "Type" => "Page",
+        "Parent" => pages,
+        "Contents" => content,
+    });
+    doc.objects.insert(
+        pages,
+        Object::Dictionary(dictionary! {
+            "Type" => "Pages", "Kids" => vec![page.into()], "Count" => 1,
+            "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
+        }),
+    );
+    let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages });
+    doc.trailer.set("Root", catalog);
+    let mut bytes = Vec::new();
+    doc.save_to(&mut bytes).expect("fixture PDF");
+    bytes
+}
+
+fn signature(place: Place) -> Signature {
+    Signature {
+        signing_time: time::OffsetDateTime::now_utc(),
+        name: "Trần Văn Hùng".into(),
+        reason: None,
+        location: None,
+        place,
+    }
+}
+
+#[test]
+fn a_pdf_gets_an_update_with_the_page_box_inherited_from_the_page_tree() {
+    let pdf = one_page_pdf();
+    let prepared = prepare(&pdf, &signature(Place::default())).expect("prepare");
+    let [before, after] = prepared.signed_parts();
+    assert!(
+        before.starts_with(&pdf),
+        "the original comes first, untouched"
+    );
+    assert!(after.ends_with(b"%%EOF"), "the update ends the file");
+    let text = String::from_utf8_lossy(before);
+    assert!(text.contains("/ETSI.CAdES.detached"), "{text}");
+    assert!(
+        text.contains("/Version/1.7") || text.contains("/Version /1.7"),
+        "{text}"
+    );
+    let signed = prepared
+        .embed(&[0x30, 0x03, 0x02, 0x01, 0x01])
+        .expect("embed");
+    assert!(signed.windows(11).any(|w| w == b"<3003020101"));
+}
+
+#[test]
+fn what_is_not_a_pdf_or_does_not_parse_is_refused() {
+    let sig = signature(Place::default());
+    assert_eq!(prepare(b"hello", &sig).expect_err("text"), PdfError::NotPdf);
+    let err = prepare(b"%PDF-1.7\n1 0 obj << /Type /Catalog", &sig).expect_err("cut short");
+    assert!(matches!(err, PdfError::Malformed(_)), "{err}");
+    assert!(err.to_string().starts_with("malformed PDF: "), "{err}");
+}
+
+#[test]
+fn a_page_or_place_that_does_not_exist_is_refused() {
+    let pdf = one_page_pdf();
+    let page_two = Place {
+        page: Some(2),
+        rect: None,
+    };
+    assert_eq!(
+        prepare(&pdf, &signature(page_two)).expect_err("page 2"),
+        PdfError::NoSuchPage { page: 2, pages: 1 }
+    );
+    let off = Place {
+        page: Some(1),
+        rect: Some(Rect {
+            x: -10.0,
+            y: 10.0,
+            width: 100.0,
+            height: 50.0,
+        }),
+    };
+    let err = prepare(&pdf, &signature(off)).expect_err("off the page");
+    assert!(matches!(err, PdfError::OffPage { page: 1, .. }), "{err}");
+}
+
+#[test]
+fn a_signature_larger_than_its_room_is_refused() {
+    let prepared = prepare(&one_page_pdf(), &signature(Place::default())).expect("prepare");
+    let err = prepared.embed(&vec![0x30; 20_000]).expect_err("too large");
+    assert_eq!(
+        err,
+        PdfError::SignatureTooLarge {
+            needed: 20_000,
+            room: 16_384
+        }
+    );
+}
+
+#[test]
+fn an_encrypted_pdf_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("plain.pdf"), one_page_pdf()).expect("write");
+    let out = Command::new("qpdf")
+        .args([
+            "--encrypt",
+            "",
+            "owner",
+            "256",
+            "--",
+            "plain.pdf",
+            "locked.pdf",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .expect("qpdf (scripts/test installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let locked = std::fs::read(dir.path().join("locked.pdf")).expect("read");
+    assert_eq!(
+        prepare(&locked, &signature(Place::default())).expect_err("encrypted"),
+        PdfError::Encrypted
+    );
+}

@@ -1,0 +1,227 @@
+//! PAdES signatures made with [`signq_pades`] and [`CmsSigner::sign_cades_detached`], judged by
+//! the validators a ward's partners use: pyHanko (`pyhanko sign validate`, from the virtualenv
+//! the test command makes at `target/judges`), poppler's `pdfsig`, and `qpdf --check`.
+//!
+//! Why outside judges: a signed PDF must validate in any reader, not only in signq.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use lopdf::{Document, Object, Stream, dictionary};
+use signq_pades::{Place, Signature, prepare};
+
+use super::super::CmsSigner;
+use super::{Ca, OFFICER, now};
+
+/// pyHanko's command, from `PYHANKO` or the virtualenv `scripts/test` makes.
+fn pyhanko() -> PathBuf {
+    std::env::var_os("PYHANKO")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/judges/bin/pyhanko")
+        })
+}
+
+fn run(program: &Path, args: &[&str], dir: &Path) -> Output {
+    Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (scripts/test installs the validators)",
+                program.display()
+            )
+        })
+}
+
+fn show(out: &Output) -> String {
+    format!(
+        "status {:?}\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// A one-page A4 PDF with a line of text.
+fn one_page_pdf() -> Vec<u8> {
+    let mut doc = Document::with_version("1.7");
+    let pages = doc.new_object_id();
+    let font = doc.add_object(dictionary! {
+        "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica",
+    });
+    let content = doc.add_object(Stream::new(
+        dictionary! {},
+        b"BT /F1 14 Tf 72 770 Td (Giay khai sinh - ban sao) Tj ET".to_vec(),
+    ));
+    let page = doc.add_object(dictionary! {
+        "Type" => "Page",
+        "Parent" => pages,
+        "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
+        "Contents" => content,
+        "Resources" => dictionary! { "Font" => dictionary! { "F1" => font } },
+    });
+    doc.objects.insert(
+        pages,
+        Object::Dictionary(dictionary! {
+            "Type" => "Pages", "Kids" => vec![page.into()], "Count" => 1,
+        }),
+    );
+    let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages });
+    doc.trailer.set("Root", catalog);
+    let mut bytes = Vec::new();
+    doc.save_to(&mut bytes).expect("fixture PDF");
+    bytes
+}
+
+/// `pdf` signed by `signer` as the officer, at the default place.
+fn sign(pdf: &[u8], signer: &CmsSigner) -> Vec<u8> {
+    let prepared = prepare(
+        pdf,
+        &Signature {
+            signing_time: now(),
+            name: OFFICER.into(),
+            reason: Some("Ký duyệt hồ sơ".into()),
+            location: Some("Phường Bến Nghé".into()),
+            place: Place::default(),
+        },
+    )
+    .expect("prepare");
+    let cms = signer
+        .sign_cades_detached(&prepared.signed_parts(), &[])
+        .expect("sign");
+    prepared.embed(&cms).expect("embed")
+}
+
+/// pyHanko's judgement of every signature in `file`, trusting only `ca.pem`.
+fn pyhanko_validate(dir: &Path, file: &str) -> Output {
+    run(
+        &pyhanko(),
+        &[
+            "sign",
+            "validate",
+            "--trust",
+            "ca.pem",
+            "--trust-replace",
+            "--pretty-print",
+            file,
+        ],
+        dir,
+    )
+}
+
+fn pdfsig(dir: &Path, file: &str) -> Output {
+    run(Path::new("pdfsig"), &[file], dir)
+}
+
+/// A directory with the ward CA as `ca.pem`.
+fn workdir(ca: &Ca) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    fs::write(dir.path().join("ca.pem"), &ca.pem).expect("write ca");
+    dir
+}
+
+#[test]
+fn validators_accept_a_signed_pdf_and_catch_one_changed_byte() {
+    let ca = Ca::new("Phường Bến Nghé");
+    let signer = ca.issue_current().signer(&ca);
+    let original = one_page_pdf();
+    let signed = sign(&original, &signer);
+    assert!(
+        signed.starts_with(&original),
+        "the original bytes are untouched"
+    );
+
+    let dir = workdir(&ca);
+    fs::write(dir.path().join("signed.pdf"), &signed).expect("write");
+    let out = pyhanko_validate(dir.path(), "signed.pdf");
+    assert!(out.status.success(), "{}", show(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for line in [
+        "The signer's certificate is trusted.",
+        "The signature is cryptographically sound.",
+        "The signature covers the entire file.",
+        "The signature is judged VALID.",
+    ] {
+        assert!(
+            text.contains(line),
+            "pyHanko: {line:?} missing from\n{text}"
+        );
+    }
+
+    let out = pdfsig(dir.path(), "signed.pdf");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Signature Validation: Signature is Valid."),
+        "{}",
+        show(&out)
+    );
+    assert!(text.contains(OFFICER), "pdfsig names the signer: {text}");
+    assert!(text.contains("ETSI.CAdES.detached"), "{text}");
+
+    let out = run(Path::new("qpdf"), &["--check", "signed.pdf"], dir.path());
+    assert!(out.status.success(), "qpdf --check: {}", show(&out));
+
+    // One byte of the page's text, inside the signed range.
+    let at = signed
+        .windows(12)
+        .position(|w| w == b"Giay khai si")
+        .expect("the page's text");
+    let mut tampered = signed.clone();
+    tampered[at] = b'X';
+    fs::write(dir.path().join("tampered.pdf"), &tampered).expect("write");
+    let out = pyhanko_validate(dir.path(), "tampered.pdf");
+    assert!(
+        !out.status.success(),
+        "pyHanko accepted a changed byte: {}",
+        show(&out)
+    );
+    let out = pdfsig(dir.path(), "tampered.pdf");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !text.contains("Signature is Valid."),
+        "pdfsig: {}",
+        show(&out)
+    );
+}
+
+#[test]
+fn a_second_signature_keeps_the_first_valid_also_over_cross_reference_streams() {
+    let ca = Ca::new("Phường Bến Nghé");
+    let signer = ca.issue_current().signer(&ca);
+    let dir = workdir(&ca);
+    // The same page with object streams and a cross-reference stream, as newer writers make.
+    fs::write(dir.path().join("plain.pdf"), one_page_pdf()).expect("write");
+    let out = run(
+        Path::new("qpdf"),
+        &["--object-streams=generate", "plain.pdf", "streams.pdf"],
+        dir.path(),
+    );
+    assert!(out.status.success(), "qpdf: {}", show(&out));
+    let streams = fs::read(dir.path().join("streams.pdf")).expect("read");
+
+    let twice = sign(&sign(&streams, &signer), &signer);
+    fs::write(dir.path().join("twice.pdf"), &twice).expect("write");
+    let out = pyhanko_validate(dir.path(), "twice.pdf");
+    assert!(out.status.success(), "{}", show(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        text.matches("The signature is judged VALID.").count(),
+        2,
+        "{text}"
+    );
+    let out = pdfsig(dir.path(), "twice.pdf");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        text.matches("Signature Validation: Signature is Valid.")
+            .count(),
+        2,
+        "{}",
+        show(&out)
+    );
+    assert!(text.contains("Signature #2"), "{text}");
+    let out = run(Path::new("qpdf"), &["--check", "twice.pdf"], dir.path());
+    assert!(out.status.success(), "qpdf --check: {}", show(&out));
+}

@@ -15,9 +15,11 @@
 //! - `source.rs`: reading the PDF ([`is_pdf`], what the update needs to know of it);
 //! - `place.rs`: where the visible signature goes ([`Place`]);
 //! - `update.rs`: the objects of the update and the signature dictionary;
+//! - `appearance/`: the visible block and its embedded font subset;
 //! - `prepared.rs`: the byte range and the placeholder ([`Prepared`]);
 //! - `error.rs`: [`PdfError`].
 
+mod appearance;
 mod error;
 mod place;
 mod prepared;

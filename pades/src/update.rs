@@ -4,9 +4,10 @@
 //! the CMS. Objects of the original that change are written again in the update under their
 //! own numbers; nothing before the update is touched.
 
-use lopdf::{Dictionary, IncrementalDocument, Object, ObjectId, Stream, StringFormat};
+use lopdf::{Dictionary, IncrementalDocument, Object, ObjectId, StringFormat};
 use time::OffsetDateTime;
 
+use crate::appearance;
 use crate::error::{PdfError, malformed};
 use crate::place::{Place, Rect};
 use crate::prepared::{BYTE_RANGE_PLACEHOLDER, CONTENTS_ROOM, Prepared};
@@ -30,6 +31,8 @@ pub struct Signature {
     pub location: Option<String>,
     /// Where the visible signature goes.
     pub place: Place,
+    /// The block the widget shows, line by line (the capacity, the title, the name).
+    pub lines: Vec<String>,
 }
 
 /// Appends a signature field and a placeholder signature to `pdf`: what is left is to sign
@@ -43,7 +46,8 @@ pub fn prepare(pdf: &[u8], signature: &Signature) -> Result<Prepared, PdfError> 
     let root = source.root;
     let mut update = IncrementalDocument::create_from(pdf.to_vec(), source.doc);
 
-    let appearance = update.new_document.add_object(appearance(rect));
+    let appearance = appearance::block(&mut update.new_document, rect, &signature.lines)?;
+    let appearance = update.new_document.add_object(appearance);
     let value = update
         .new_document
         .add_object(signature_dictionary(signature));
@@ -125,32 +129,6 @@ fn signature_dictionary(signature: &Signature) -> Dictionary {
         dict.set("Location", lopdf::text_string(location));
     }
     dict
-}
-
-/// The widget's appearance: a thin frame the size of the rectangle.
-fn appearance(rect: Rect) -> Stream {
-    let content = format!(
-        "q 0.5 w 0 0 0 RG 0.25 0.25 {:.2} {:.2} re S Q\n",
-        rect.width - 0.5,
-        rect.height - 0.5
-    );
-    Stream::new(
-        Dictionary::from_iter([
-            ("Type", Object::Name(b"XObject".to_vec())),
-            ("Subtype", Object::Name(b"Form".to_vec())),
-            (
-                "BBox",
-                Object::Array(vec![
-                    0.into(),
-                    0.into(),
-                    Object::Real(rect.width),
-                    Object::Real(rect.height),
-                ]),
-            ),
-            ("Resources", Object::Dictionary(Dictionary::new())),
-        ]),
-        content.into_bytes(),
-    )
 }
 
 fn rect_array(rect: Rect) -> Object {

@@ -36,6 +36,11 @@ fn signature(place: Place) -> Signature {
         reason: None,
         location: None,
         place,
+        lines: vec![
+            "KT. CHỦ TỊCH".into(),
+            "PHÓ CHỦ TỊCH".into(),
+            "Trần Văn Hùng".into(),
+        ],
     }
 }
 

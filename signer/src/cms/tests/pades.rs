@@ -86,6 +86,13 @@ fn sign(pdf: &[u8], signer: &CmsSigner) -> Vec<u8> {
             reason: Some("Ký duyệt hồ sơ".into()),
             location: Some("Phường Bến Nghé".into()),
             place: Place::default(),
+            lines: vec![
+                "TM. ỦY BAN NHÂN DÂN".into(),
+                "KT. CHỦ TỊCH".into(),
+                "PHÓ CHỦ TỊCH".into(),
+                String::new(),
+                OFFICER.into(),
+            ],
         },
     )
     .expect("prepare");
@@ -224,4 +231,44 @@ fn a_second_signature_keeps_the_first_valid_also_over_cross_reference_streams() 
     assert!(text.contains("Signature #2"), "{text}");
     let out = run(Path::new("qpdf"), &["--check", "twice.pdf"], dir.path());
     assert!(out.status.success(), "qpdf --check: {}", show(&out));
+}
+
+#[test]
+fn the_block_shows_its_vietnamese_lines() {
+    let ca = Ca::new("Phường Bến Nghé");
+    let signer = ca.issue_current().signer(&ca);
+    let dir = workdir(&ca);
+    fs::write(
+        dir.path().join("signed.pdf"),
+        sign(&one_page_pdf(), &signer),
+    )
+    .expect("write");
+    // The block is the widget's appearance: flattened into the page, its text reads back.
+    let out = run(
+        Path::new("qpdf"),
+        &["--flatten-annotations=all", "signed.pdf", "flat.pdf"],
+        dir.path(),
+    );
+    assert!(out.status.success(), "qpdf: {}", show(&out));
+    let out = run(Path::new("pdftotext"), &["flat.pdf", "-"], dir.path());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for line in [
+        "TM. ỦY BAN NHÂN DÂN",
+        "KT. CHỦ TỊCH",
+        "PHÓ CHỦ TỊCH",
+        OFFICER,
+    ] {
+        assert!(text.contains(line), "{line:?} missing from\n{text}");
+    }
+    let out = run(
+        Path::new("pdftoppm"),
+        &["-png", "-r", "72", "-singlefile", "signed.pdf", "page"],
+        dir.path(),
+    );
+    assert!(out.status.success(), "pdftoppm: {}", show(&out));
+    let png = fs::read(dir.path().join("page.png")).expect("rendered page");
+    assert!(png.starts_with(b"\x89PNG"), "a PNG");
+    if let Some(keep) = std::env::var_os("SIGNQ_KEEP_RENDER") {
+        fs::write(keep, &png).expect("keep the rendered page");
+    }
 }

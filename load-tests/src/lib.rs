@@ -3,6 +3,7 @@
 //! # Layout
 //! - [`sign_bench`]: signatures per second per core through the signer service, beside
 //!   `openssl speed ecdsap256` measured in the same run.
+//! - [`pades_bench`]: PAdES signatures of PDFs per core, beside detached CMS and pyHanko.
 //! - [`submit_bench`]: durable submits against a trivial handler behind the same TLS.
 //! - [`open_loop`]: requests on a fixed schedule, latency from the intended send time.
 //! - [`pipeline`]: runs into reports; the yardstick sweep against Erlang C.
@@ -23,6 +24,7 @@ pub mod cpu;
 pub mod dates;
 pub mod memory;
 pub mod open_loop;
+pub mod pades_bench;
 pub mod pipeline;
 pub mod queueing;
 pub mod report;

@@ -30,8 +30,8 @@ impl Prepared {
         let open = update
             .windows(digits + 2)
             .position(|w| {
-                w.first() == Some(&b'<')
-                    && w.last() == Some(&b'>')
+                w.first() == Some(&b'(')
+                    && w.last() == Some(&b')')
                     && w.get(1..=digits)
                         .is_some_and(|d| d.iter().all(|c| *c == b'0'))
             })
@@ -40,10 +40,12 @@ impl Prepared {
         let contents = open + 1..open + 1 + digits;
         let after = contents.end + 1;
         let range = [0, open, after, bytes.len() - after];
-
         let key = find(update, b"/ByteRange")
             .map(|p| start + p)
             .ok_or_else(|| malformed("the /ByteRange placeholder is missing from the update"))?;
+        // The literal string of zeros becomes the hex string the CMS goes into, same length.
+        bytes[open] = b'<';
+        bytes[contents.end] = b'>';
         let from = key + find(&bytes[key..], b"[").unwrap_or(0);
         let to = from + find(&bytes[from..], b"]").unwrap_or(0);
         let mut text = format!("[{} {} {} {}", range[0], range[1], range[2], range[3]).into_bytes();

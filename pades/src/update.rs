@@ -109,9 +109,11 @@ fn signature_dictionary(signature: &Signature) -> Dictionary {
                     .collect(),
             ),
         ),
+        // Written as a literal string of hex zeros, which the writer copies in one piece;
+        // `Prepared::locate` turns its parentheses into the hex string's angle brackets.
         (
             "Contents",
-            Object::String(vec![0; CONTENTS_ROOM], StringFormat::Hexadecimal),
+            Object::String(vec![b'0'; 2 * CONTENTS_ROOM], StringFormat::Literal),
         ),
         (
             "M",

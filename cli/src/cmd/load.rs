@@ -185,6 +185,10 @@ pub struct SignLoadArgs {
     /// Bytes per document.
     #[arg(long, default_value_t = 1024)]
     pub document_bytes: usize,
+    /// The Python with pyHanko, for the PAdES comparison (the test command's virtualenv by
+    /// default; skipped when it is missing).
+    #[arg(long, default_value = "target/judges/bin/python")]
+    pub pyhanko_python: std::path::PathBuf,
 }
 
 /// Runs a `load` subcommand.
@@ -482,6 +486,21 @@ async fn sign(args: SignLoadArgs) -> anyhow::Result<()> {
     let openssl = sign_bench::openssl_speed(args.seconds.clamp(1, 10) as u32)?;
     println!();
     sign_bench::report(&figures, core, openssl);
+
+    let python = args
+        .pyhanko_python
+        .exists()
+        .then_some(args.pyhanko_python.as_path());
+    if python.is_none() {
+        println!(
+            "\n{} not found: PAdES without the pyHanko comparison",
+            args.pyhanko_python.display()
+        );
+    }
+    println!("\nPAdES in process, one thread, {} s each:", args.seconds);
+    let pades = signq_load_tests::pades_bench::measure(Duration::from_secs(args.seconds), python)?;
+    signq_load_tests::pades_bench::report(&pades);
+    println!("reproduce: {}", command_line());
     Ok(())
 }
 

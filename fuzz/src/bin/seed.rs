@@ -30,7 +30,7 @@ const VALIDITY: Validity = Validity {
 fn main() -> Result<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let corpus = root.join("corpus");
-    for dir in ["cms_reader", "delegation", "client_certificate"] {
+    for dir in ["cms_reader", "delegation", "client_certificate", "pdf_prepare"] {
         let dir = corpus.join(dir);
         if dir.exists() {
             fs::remove_dir_all(&dir)?;
@@ -194,6 +194,34 @@ fn main() -> Result<()> {
         ],
     )?;
 
+    // pdf_prepare: PDFs as intake systems send them, and one this ward already signed.
+    let plain = pdf(false)?;
+    let signed_once = {
+        let prepared = signq_pades::prepare(
+            &plain,
+            &signq_pades::Signature {
+                signing_time: SIGNED_AT,
+                name: "Trần Văn Minh".into(),
+                reason: None,
+                location: Some("Phường Cát Lái".into()),
+                place: signq_pades::Place::default(),
+                lines: vec!["CHỦ TỊCH".into(), "Trần Văn Minh".into()],
+            },
+        )?;
+        let cms = director.sign_cades_detached(&prepared.signed_parts(), &[])?;
+        prepared.embed(&cms)?
+    };
+    let truncated = plain.get(..plain.len() / 2).unwrap_or_default().to_vec();
+    write_all(
+        &corpus.join("pdf_prepare"),
+        [
+            ("one-page.pdf", plain),
+            ("one-page-xref-stream.pdf", pdf(true)?),
+            ("signed-once.pdf", signed_once),
+            ("truncated.pdf", truncated),
+        ],
+    )?;
+
     println!("wrote {} and {}", data_dir().display(), corpus.display());
     Ok(())
 }
@@ -220,4 +248,44 @@ fn arc_too_big(mut cms: Vec<u8>) -> Vec<u8> {
         cms[at + 2..at + SIGNED_DATA.len()].copy_from_slice(&TOO_BIG);
     }
     cms
+}
+
+/// A one-page A4 PDF whose page inherits its box from the page tree, with a form that has no
+/// fields yet; with object and cross-reference streams when `streams`.
+fn pdf(streams: bool) -> Result<Vec<u8>> {
+    use lopdf::{Document, Object, SaveOptions, Stream, dictionary};
+    let mut doc = Document::with_version("1.7");
+    let pages = doc.new_object_id();
+    let content = doc.add_object(Stream::new(
+        dictionary! {},
+        b"BT /F1 12 Tf 72 770 Td (Ban sao trich luc khai sinh) Tj ET".to_vec(),
+    ));
+    let font = doc.add_object(dictionary! {
+        "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Times-Roman",
+    });
+    let page = doc.add_object(dictionary! {
+        "Type" => "Page",
+        "Parent" => pages,
+        "Contents" => content,
+        "Resources" => dictionary! { "Font" => dictionary! { "F1" => font } },
+    });
+    doc.objects.insert(
+        pages,
+        Object::Dictionary(dictionary! {
+            "Type" => "Pages", "Kids" => vec![page.into()], "Count" => 1,
+            "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
+        }),
+    );
+    let catalog = doc.add_object(dictionary! {
+        "Type" => "Catalog", "Pages" => pages,
+        "AcroForm" => dictionary! { "Fields" => Vec::<Object>::new() },
+    });
+    doc.trailer.set("Root", catalog);
+    let mut bytes = Vec::new();
+    let options = SaveOptions::builder()
+        .use_object_streams(streams)
+        .use_xref_streams(streams)
+        .build();
+    doc.save_with_options(&mut bytes, options)?;
+    Ok(bytes)
 }

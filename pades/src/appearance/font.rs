@@ -3,8 +3,8 @@
 //! CID font with a ToUnicode map, so any Unicode text, Vietnamese with its diacritics included,
 //! is drawn as it should be and can be copied out of the PDF again.
 
-use std::collections::BTreeMap;
-use std::sync::LazyLock;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use lopdf::{Dictionary, Document, Object, ObjectId, Stream, StringFormat};
 use subsetter::GlyphRemapper;
@@ -19,6 +19,11 @@ static FONT: &[u8] = include_bytes!("../../fonts/DejaVuSerif-Bold.ttf");
 const NAME: &str = "DejaVuSerif-Bold";
 
 static FACE: LazyLock<Option<Face<'static>>> = LazyLock::new(|| Face::parse(FONT, 0).ok());
+
+/// Subset font files made so far, by the glyphs they hold in order (see `Subset::program`).
+static PROGRAMS: LazyLock<Mutex<HashMap<Vec<u16>, Arc<Stream>>>> = LazyLock::new(Mutex::default);
+/// How many [`PROGRAMS`] are kept before they are all dropped and made again as needed.
+const PROGRAMS_KEPT: usize = 256;
 
 /// The face, parsed once.
 fn face() -> Result<&'static Face<'static>, PdfError> {
@@ -97,19 +102,10 @@ impl Subset {
     /// ToUnicode map) into `doc`; returns the font dictionary's id.
     pub(crate) fn embed(&self, doc: &mut Document) -> Result<ObjectId, PdfError> {
         let face = face()?;
-        let file = subsetter::subset(FONT, 0, &self.remapper)
-            .map_err(|e| malformed(format!("subsetting the block's font: {e}")))?;
         let base = format!("{}+{NAME}", self.tag());
         let scale = 1000.0 / f32::from(face.units_per_em());
         let units = |v: i16| Object::Integer((f32::from(v) * scale).round() as i64);
-
-        let mut file = Stream::new(
-            Dictionary::from_iter([("Length1", Object::Integer(file.len() as i64))]),
-            file,
-        );
-        // An uncompressible subset is stored as it is.
-        let _ = file.compress();
-        let file = doc.add_object(file);
+        let file = doc.add_object(Stream::clone(&*self.program()?));
         let bbox = face.global_bounding_box();
         let descriptor = doc.add_object(Dictionary::from_iter([
             ("Type", Object::Name(b"FontDescriptor".to_vec())),
@@ -176,6 +172,31 @@ impl Subset {
             ),
             ("ToUnicode", Object::Reference(to_unicode)),
         ])))
+    }
+
+    /// The subset font file, compressed: made once for each sequence of glyphs and kept, since a
+    /// signer's block is the same on every record of a batch.
+    fn program(&self) -> Result<Arc<Stream>, PdfError> {
+        let key: Vec<u16> = self.remapper.remapped_gids().collect();
+        if let Some(kept) = PROGRAMS.lock().ok().and_then(|p| p.get(&key).cloned()) {
+            return Ok(kept);
+        }
+        let file = subsetter::subset(FONT, 0, &self.remapper)
+            .map_err(|e| malformed(format!("subsetting the block's font: {e}")))?;
+        let mut stream = Stream::new(
+            Dictionary::from_iter([("Length1", Object::Integer(file.len() as i64))]),
+            file,
+        );
+        // An uncompressible subset is stored as it is.
+        let _ = stream.compress();
+        let made = Arc::new(stream);
+        if let Ok(mut kept) = PROGRAMS.lock() {
+            if kept.len() >= PROGRAMS_KEPT {
+                kept.clear();
+            }
+            kept.insert(key, made.clone());
+        }
+        Ok(made)
     }
 
     /// Six capital letters naming the subset, the same for the same glyphs.

@@ -1,0 +1,31 @@
+//! Outside bytes: a document an intake system submits. When it is a PDF, the signing service
+//! reads it and appends a PAdES signature as an incremental update (`signq_pades::prepare`, over
+//! lopdf's reader).
+//!
+//! Each input is prepared with a fixed signature block; when that succeeds, the original must
+//! come first and untouched, and a CMS must embed into the placeholder. Nothing may panic.
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use signq_fuzz::SIGNED_AT;
+use signq_pades::{Place, Signature, prepare};
+
+fuzz_target!(|data: &[u8]| {
+    let signature = Signature {
+        signing_time: SIGNED_AT,
+        name: "Trần Văn Minh".into(),
+        reason: Some("Ký duyệt hồ sơ".into()),
+        location: None,
+        place: Place::default(),
+        lines: vec!["KT. CHỦ TỊCH".into(), "PHÓ CHỦ TỊCH".into(), "Trần Văn Minh".into()],
+    };
+    if let Ok(prepared) = prepare(data, &signature) {
+        let [before, after] = prepared.signed_parts();
+        assert!(before.starts_with(data), "the original comes first");
+        let covered = before.len() + after.len();
+        let signed = prepared.embed(&[0x30, 0x00]).expect("a small CMS fits");
+        assert!(signed.starts_with(data));
+        assert!(signed.len() > covered, "the placeholder lies between the parts");
+    }
+});

@@ -45,6 +45,8 @@ pub fn prepare(pdf: &[u8], signature: &Signature) -> Result<Prepared, PdfError> 
     let old_version = source.doc.version.parse::<f32>().map_or(true, |v| v < 1.7);
     let root = source.root;
     let mut update = IncrementalDocument::create_from(pdf.to_vec(), source.doc);
+    // A hybrid file's /XRefStm belongs to its own last section, not to the update's.
+    update.new_document.trailer.remove(b"XRefStm");
 
     let appearance = appearance::block(&mut update.new_document, rect, &signature.lines)?;
     let appearance = update.new_document.add_object(appearance);

@@ -272,3 +272,56 @@ fn the_block_shows_its_vietnamese_lines() {
         fs::write(keep, &png).expect("keep the rendered page");
     }
 }
+
+#[test]
+fn a_pdf_that_arrives_signed_by_pyhanko_keeps_that_signature_valid() {
+    let ca = Ca::new("Phường Bến Nghé");
+    let officer = ca.issue_current();
+    let dir = workdir(&ca);
+    fs::write(dir.path().join("plain.pdf"), one_page_pdf()).expect("write");
+    fs::write(dir.path().join("key.pem"), &officer.key_pem).expect("write key");
+    fs::write(dir.path().join("cert.pem"), &officer.cert_pem).expect("write cert");
+    // Someone else's signature first: pyHanko's own, in its own field at the top of the page.
+    let out = run(
+        &pyhanko(),
+        &[
+            "sign",
+            "addsig",
+            "--field",
+            "1/72,700,272,760/intake",
+            "--use-pades",
+            "pemder",
+            "--key",
+            "key.pem",
+            "--cert",
+            "cert.pem",
+            "--no-pass",
+            "plain.pdf",
+            "theirs.pdf",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "pyHanko addsig: {}", show(&out));
+    let theirs = fs::read(dir.path().join("theirs.pdf")).expect("read");
+
+    let both = sign(&theirs, &officer.signer(&ca));
+    assert!(both.starts_with(&theirs), "their bytes are untouched");
+    fs::write(dir.path().join("both.pdf"), &both).expect("write");
+    let out = pyhanko_validate(dir.path(), "both.pdf");
+    assert!(out.status.success(), "{}", show(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        text.matches("The signature is judged VALID.").count(),
+        2,
+        "{text}"
+    );
+    let out = pdfsig(dir.path(), "both.pdf");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        text.matches("Signature Validation: Signature is Valid.")
+            .count(),
+        2,
+        "{}",
+        show(&out)
+    );
+}

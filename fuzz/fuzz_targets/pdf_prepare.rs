@@ -3,15 +3,22 @@
 //! lopdf's reader).
 //!
 //! Each input is prepared with a fixed signature block; when that succeeds, the original must
-//! come first and untouched, and a CMS must embed into the placeholder. Nothing may panic.
+//! come first and untouched, and a CMS must embed into the placeholder. The signatures the input
+//! carries are read as `signq verify` reads them, byte ranges checked. Nothing may panic.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use signq_fuzz::SIGNED_AT;
-use signq_pades::{Place, Signature, prepare};
+use signq_pades::{Place, Signature, prepare, signatures};
 
 fuzz_target!(|data: &[u8]| {
+    if let Ok(found) = signatures(data) {
+        for sig in found.iter().filter_map(|f| f.signature.as_ref().ok()) {
+            let [before, after] = sig.signed_parts(data);
+            assert!(before.len() + after.len() <= data.len());
+        }
+    }
     let signature = Signature {
         signing_time: SIGNED_AT,
         name: "Trần Văn Minh".into(),

@@ -32,6 +32,14 @@ pub enum PdfError {
         /// The page's box.
         page_box: String,
     },
+    /// A signature's byte range cannot be trusted.
+    #[error("signature field {field:?}: its /ByteRange cannot be trusted: {reason}")]
+    BadByteRange {
+        /// The field's name.
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The signature does not fit the room reserved for it.
     #[error("the signature is {needed} bytes, more than the {room} reserved for it")]
     SignatureTooLarge {

@@ -8,6 +8,8 @@
 //!    [`Prepared::signed_parts`] are the bytes the CMS covers (the `/ByteRange`).
 //! 2. [`Prepared::embed`] writes the CMS into the placeholder.
 //!
+//! [`signatures`] reads the signatures back, each with its byte range checked against the file.
+//!
 //! The original bytes are never changed, so signatures already in the PDF stay valid, and a
 //! later update (a second signature, the ward's seal) leaves this one valid too.
 //!
@@ -17,15 +19,20 @@
 //! - `update.rs`: the objects of the update and the signature dictionary;
 //! - `appearance/`: the visible block and its embedded font subset;
 //! - `prepared.rs`: the byte range and the placeholder ([`Prepared`]);
+//! - `embedded.rs`: the signatures a PDF carries, for verification ([`signatures`]);
+//! - `date.rs`: PDF dates;
 //! - `error.rs`: [`PdfError`].
 
 mod appearance;
+mod date;
+mod embedded;
 mod error;
 mod place;
 mod prepared;
 mod source;
 mod update;
 
+pub use embedded::{Embedded, Found, signatures};
 pub use error::PdfError;
 pub use place::{Place, Rect};
 pub use prepared::Prepared;

@@ -120,7 +120,7 @@ fn signature_dictionary(signature: &Signature) -> Dictionary {
         (
             "M",
             Object::String(
-                pdf_date(signature.signing_time).into_bytes(),
+                crate::date::write(signature.signing_time).into_bytes(),
                 StringFormat::Literal,
             ),
         ),
@@ -141,23 +141,6 @@ fn rect_array(rect: Rect) -> Object {
             .into_iter()
             .map(Object::Real)
             .collect(),
-    )
-}
-
-/// `D:YYYYMMDDHHmmSS+HH'mm'`, the PDF date of `at` in its own offset.
-fn pdf_date(at: OffsetDateTime) -> String {
-    let offset = at.offset();
-    let sign = if offset.is_negative() { '-' } else { '+' };
-    format!(
-        "D:{:04}{:02}{:02}{:02}{:02}{:02}{sign}{:02}'{:02}'",
-        at.year(),
-        u8::from(at.month()),
-        at.day(),
-        at.hour(),
-        at.minute(),
-        at.second(),
-        offset.whole_hours().unsigned_abs(),
-        offset.minutes_past_hour().unsigned_abs(),
     )
 }
 
@@ -228,12 +211,6 @@ fn append_to_array(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dates_in_the_pdf_form() {
-        let at = time::macros::datetime!(2026-11-30 16:05:09 +7);
-        assert_eq!(pdf_date(at), "D:20261130160509+07'00'");
-    }
 
     #[test]
     fn field_names_do_not_collide() {

@@ -85,8 +85,8 @@ pub(super) struct ReceivedAttributes<'a> {
     pub(super) content_type: ObjectIdentifier,
     /// message-digest value (the digest octets).
     pub(super) message_digest: &'a [u8],
-    /// signing-time value.
-    pub(super) signing_time: OffsetDateTime,
+    /// signing-time value (PAdES signatures carry none: the PDF says when).
+    pub(super) signing_time: Option<OffsetDateTime>,
     /// signing-certificate-v2 value (whole DER), when present.
     pub(super) signing_certificate_v2: Option<&'a [u8]>,
     /// Every other attribute value, one entry per value.
@@ -157,7 +157,7 @@ pub(super) fn parse(set_content: &[u8]) -> Result<ReceivedAttributes<'_>, CmsErr
     Ok(ReceivedAttributes {
         content_type: content_type.ok_or(CmsError::MissingAttribute("content-type"))?,
         message_digest: message_digest.ok_or(CmsError::MissingAttribute("message-digest"))?,
-        signing_time: signing_time.ok_or(CmsError::MissingAttribute("signing-time"))?,
+        signing_time,
         signing_certificate_v2,
         extra,
     })

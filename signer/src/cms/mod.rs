@@ -35,4 +35,4 @@ pub use attributes::SignedAttribute;
 pub use chain::{Purpose, TrustStore, check_signing_certificate};
 pub use error::CmsError;
 pub use sign::CmsSigner;
-pub use verify::{Verified, verify, verify_for};
+pub use verify::{Verified, verify, verify_for, verify_pades};

@@ -7,7 +7,7 @@
 use const_oid::ObjectIdentifier;
 use der::Decode;
 use der::asn1::Null;
-use ring::digest::{SHA256, digest};
+use ring::digest::{Context, SHA256, digest};
 use ring::signature::{ECDSA_P256_SHA256_ASN1, UnparsedPublicKey};
 use time::OffsetDateTime;
 use x509_cert::Certificate;
@@ -58,26 +58,63 @@ pub fn verify_for(
     purpose: Purpose,
 ) -> Result<Verified, CmsError> {
     let sd = parse::signed_data(cms_der)?;
-    let si = &sd.signer;
-    check_digest_algorithm(&si.digest_algorithm)?;
-    check_signature_algorithm(&si.signature_algorithm)?;
-
     let content = match (sd.econtent, detached_content) {
         (Some(_), Some(_)) => return Err(CmsError::UnexpectedDetachedContent),
         (None, None) => return Err(CmsError::DetachedContentMissing),
         (Some(c), None) | (None, Some(c)) => c,
     };
+    check(&sd, digest(&SHA256, content).as_ref(), None, trust, purpose)
+}
+
+/// Verifies the detached SignedData of a PAdES signature over the PDF's signed byte ranges
+/// `parts`. The chain is checked at the signing-time attribute if the signature has one, else at
+/// `claimed`, the time the PDF's signature dictionary states (`/M`).
+pub fn verify_pades(
+    cms_der: &[u8],
+    parts: &[&[u8]],
+    claimed: OffsetDateTime,
+    trust: &TrustStore,
+) -> Result<Verified, CmsError> {
+    let sd = parse::signed_data(cms_der)?;
+    if sd.econtent.is_some() {
+        return Err(CmsError::UnexpectedDetachedContent);
+    }
+    let mut context = Context::new(&SHA256);
+    for part in parts {
+        context.update(part);
+    }
+    let hash = context.finish();
+    check(&sd, hash.as_ref(), Some(claimed), trust, Purpose::Document)
+}
+
+/// The checks of a SignedData whose content hashes to `hash`: algorithms, content type,
+/// message digest, the signature, ESS and the chain at the signing time (the attribute's, else
+/// `claimed`, else refused).
+fn check(
+    sd: &parse::SignedDataView<'_>,
+    hash: &[u8],
+    claimed: Option<OffsetDateTime>,
+    trust: &TrustStore,
+    purpose: Purpose,
+) -> Result<Verified, CmsError> {
+    let si = &sd.signer;
+    check_digest_algorithm(&si.digest_algorithm)?;
+    check_signature_algorithm(&si.signature_algorithm)?;
 
     let signed_attrs = si.signed_attrs.ok_or(CmsError::NoSignedAttributes)?;
     let attrs = attributes::parse(signed_attrs)?;
     if attrs.content_type != sd.econtent_type {
         return Err(CmsError::ContentTypeMismatch);
     }
-    if digest(&SHA256, content).as_ref() != attrs.message_digest {
+    if hash != attrs.message_digest {
         return Err(CmsError::DigestMismatch);
     }
+    let signing_time = attrs
+        .signing_time
+        .or(claimed)
+        .ok_or(CmsError::MissingAttribute("signing-time"))?;
 
-    let (signer_der, signer_cert) = find_signer(&sd)?;
+    let (signer_der, signer_cert) = find_signer(sd)?;
     let public_key = p256_public_key(&signer_cert)?;
     // The signature covers the DER SET OF: the received octets under tag 0x31.
     let mut message = Vec::with_capacity(tlv_len(signed_attrs.len()));
@@ -102,13 +139,13 @@ pub fn verify_for(
         signer_der,
         &signer_cert,
         &others,
-        attrs.signing_time,
+        signing_time,
         purpose,
     )?;
 
     Ok(Verified {
         signer_cert: signer_der.to_vec(),
-        signing_time: attrs.signing_time,
+        signing_time,
         content_type: sd.econtent_type,
         content: sd.econtent.map(<[u8]>::to_vec),
         extra: attrs.extra,

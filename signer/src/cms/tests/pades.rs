@@ -325,3 +325,93 @@ fn a_pdf_that_arrives_signed_by_pyhanko_keeps_that_signature_valid() {
         show(&out)
     );
 }
+
+/// Every signature of `pdf` verified against `ca`: the field and the signer's certificate, or
+/// what is wrong.
+fn verify_all(pdf: &[u8], ca: &Ca) -> Vec<(String, Result<Vec<u8>, String>)> {
+    signq_pades::signatures(pdf)
+        .expect("a PDF")
+        .into_iter()
+        .map(|found| {
+            let verdict = found.signature.map_err(|e| e.to_string()).and_then(|sig| {
+                let claimed = sig.claimed.ok_or("no /M")?;
+                super::super::verify_pades(&sig.cms, &sig.signed_parts(pdf), claimed, &ca.trust())
+                    .map(|v| v.signer_cert)
+                    .map_err(|e| e.to_string())
+            });
+            (found.field, verdict)
+        })
+        .collect()
+}
+
+#[test]
+fn signq_verifies_its_own_signatures_and_pyhankos() {
+    let ca = Ca::new("Phường Bến Nghé");
+    let officer = ca.issue_current();
+    let dir = workdir(&ca);
+    fs::write(dir.path().join("plain.pdf"), one_page_pdf()).expect("write");
+    fs::write(dir.path().join("key.pem"), &officer.key_pem).expect("write key");
+    fs::write(dir.path().join("cert.pem"), &officer.cert_pem).expect("write cert");
+    let out = run(
+        &pyhanko(),
+        &[
+            "sign",
+            "addsig",
+            "--field",
+            "1/72,700,272,760/intake",
+            "--use-pades",
+            "pemder",
+            "--key",
+            "key.pem",
+            "--cert",
+            "cert.pem",
+            "--no-pass",
+            "plain.pdf",
+            "theirs.pdf",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "pyHanko addsig: {}", show(&out));
+    let theirs = fs::read(dir.path().join("theirs.pdf")).expect("read");
+    let both = sign(&theirs, &officer.signer(&ca));
+
+    let verdicts = verify_all(&both, &ca);
+    let names: Vec<&str> = verdicts.iter().map(|(f, _)| f.as_str()).collect();
+    assert_eq!(names, ["intake", "signq-1"]);
+    for (field, verdict) in &verdicts {
+        assert_eq!(verdict.as_ref(), Ok(&officer.cert_der), "{field}");
+    }
+
+    // One byte of the page changed: both signatures cover it.
+    let at = both
+        .windows(12)
+        .position(|w| w == b"Giay khai si")
+        .expect("the page's text");
+    let mut tampered = both.clone();
+    tampered[at] = b'X';
+    for (field, verdict) in verify_all(&tampered, &ca) {
+        let err = verdict.expect_err("a changed byte");
+        assert!(err.contains("digest"), "{field}: {err}");
+    }
+}
+
+#[test]
+fn a_byte_range_that_leaves_out_more_than_the_signature_is_not_trusted() {
+    let ca = Ca::new("Phường Bến Nghé");
+    let signed = sign(&one_page_pdf(), &ca.issue_current().signer(&ca));
+    let found = signq_pades::signatures(&signed).expect("a PDF");
+    let [a, b, c, d] = found[0].signature.as_ref().expect("ours").byte_range;
+    // The same numbers, each width kept, with the first range cut short by 5 bytes: the five
+    // bytes before /Contents would be left out of what the signature covers.
+    let old = format!("/ByteRange[{a} {b} {c} {d}");
+    let new = format!("/ByteRange[{a} {} {c} {d} ", b - 5);
+    let at = signed
+        .windows(old.len())
+        .position(|w| w == old.as_bytes())
+        .expect("the byte range as written");
+    let mut forged = signed.clone();
+    forged[at..at + new.len()].copy_from_slice(new.as_bytes());
+    let found = signq_pades::signatures(&forged).expect("still a PDF");
+    let err = found[0].signature.clone().expect_err("refused");
+    assert!(err.to_string().contains("not one hex string"), "{err}");
+}

@@ -197,6 +197,16 @@ impl Officer {
 }
 
 /// The current time, whole seconds (signing-time has no fractions).
+/// An outside tool's status and output, for assertion messages.
+pub(super) fn show(out: &std::process::Output) -> String {
+    format!(
+        "status {:?}\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
 pub(super) fn now() -> OffsetDateTime {
     let t = OffsetDateTime::now_utc();
     t.replace_nanosecond(0).unwrap_or(t)

@@ -13,7 +13,7 @@ use der::Encode;
 use der::asn1::Utf8StringRef;
 
 use super::super::{CmsError, SignedAttribute, verify};
-use super::{Ca, now, record};
+use super::{Ca, now, record, show};
 
 fn openssl(dir: &Path, args: &[&str]) -> Output {
     Command::new("openssl")
@@ -21,15 +21,6 @@ fn openssl(dir: &Path, args: &[&str]) -> Output {
         .current_dir(dir)
         .output()
         .expect("run openssl")
-}
-
-fn show(out: &Output) -> String {
-    format!(
-        "status {:?}\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 #[test]

@@ -12,7 +12,7 @@ use lopdf::{Document, Object, Stream, dictionary};
 use signq_pades::{Place, Signature, prepare};
 
 use super::super::CmsSigner;
-use super::{Ca, OFFICER, now};
+use super::{Ca, OFFICER, Officer, now, show};
 
 /// pyHanko's command, from `PYHANKO` or the virtualenv `scripts/test` makes.
 fn pyhanko() -> PathBuf {
@@ -34,15 +34,6 @@ fn run(program: &Path, args: &[&str], dir: &Path) -> Output {
                 program.display()
             )
         })
-}
-
-fn show(out: &Output) -> String {
-    format!(
-        "status {:?}\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// A one-page A4 PDF with a line of text.
@@ -121,6 +112,35 @@ fn pyhanko_validate(dir: &Path, file: &str) -> Output {
 
 fn pdfsig(dir: &Path, file: &str) -> Output {
     run(Path::new("pdfsig"), &[file], dir)
+}
+
+/// `one_page_pdf` signed by pyHanko with `officer`'s key, in a field of its own (`intake`) at the
+/// top of the page: someone else's signature, as a PDF may arrive with one.
+fn signed_by_pyhanko(dir: &Path, officer: &Officer) -> Vec<u8> {
+    fs::write(dir.join("plain.pdf"), one_page_pdf()).expect("write");
+    fs::write(dir.join("key.pem"), &officer.key_pem).expect("write key");
+    fs::write(dir.join("cert.pem"), &officer.cert_pem).expect("write cert");
+    let out = run(
+        &pyhanko(),
+        &[
+            "sign",
+            "addsig",
+            "--field",
+            "1/72,700,272,760/intake",
+            "--use-pades",
+            "pemder",
+            "--key",
+            "key.pem",
+            "--cert",
+            "cert.pem",
+            "--no-pass",
+            "plain.pdf",
+            "theirs.pdf",
+        ],
+        dir,
+    );
+    assert!(out.status.success(), "pyHanko addsig: {}", show(&out));
+    fs::read(dir.join("theirs.pdf")).expect("read")
 }
 
 /// A directory with the ward CA as `ca.pem`.
@@ -278,31 +298,7 @@ fn a_pdf_that_arrives_signed_by_pyhanko_keeps_that_signature_valid() {
     let ca = Ca::new("Phường Bến Nghé");
     let officer = ca.issue_current();
     let dir = workdir(&ca);
-    fs::write(dir.path().join("plain.pdf"), one_page_pdf()).expect("write");
-    fs::write(dir.path().join("key.pem"), &officer.key_pem).expect("write key");
-    fs::write(dir.path().join("cert.pem"), &officer.cert_pem).expect("write cert");
-    // Someone else's signature first: pyHanko's own, in its own field at the top of the page.
-    let out = run(
-        &pyhanko(),
-        &[
-            "sign",
-            "addsig",
-            "--field",
-            "1/72,700,272,760/intake",
-            "--use-pades",
-            "pemder",
-            "--key",
-            "key.pem",
-            "--cert",
-            "cert.pem",
-            "--no-pass",
-            "plain.pdf",
-            "theirs.pdf",
-        ],
-        dir.path(),
-    );
-    assert!(out.status.success(), "pyHanko addsig: {}", show(&out));
-    let theirs = fs::read(dir.path().join("theirs.pdf")).expect("read");
+    let theirs = signed_by_pyhanko(dir.path(), &officer);
 
     let both = sign(&theirs, &officer.signer(&ca));
     assert!(both.starts_with(&theirs), "their bytes are untouched");
@@ -349,30 +345,7 @@ fn signq_verifies_its_own_signatures_and_pyhankos() {
     let ca = Ca::new("Phường Bến Nghé");
     let officer = ca.issue_current();
     let dir = workdir(&ca);
-    fs::write(dir.path().join("plain.pdf"), one_page_pdf()).expect("write");
-    fs::write(dir.path().join("key.pem"), &officer.key_pem).expect("write key");
-    fs::write(dir.path().join("cert.pem"), &officer.cert_pem).expect("write cert");
-    let out = run(
-        &pyhanko(),
-        &[
-            "sign",
-            "addsig",
-            "--field",
-            "1/72,700,272,760/intake",
-            "--use-pades",
-            "pemder",
-            "--key",
-            "key.pem",
-            "--cert",
-            "cert.pem",
-            "--no-pass",
-            "plain.pdf",
-            "theirs.pdf",
-        ],
-        dir.path(),
-    );
-    assert!(out.status.success(), "pyHanko addsig: {}", show(&out));
-    let theirs = fs::read(dir.path().join("theirs.pdf")).expect("read");
+    let theirs = signed_by_pyhanko(dir.path(), &officer);
     let both = sign(&theirs, &officer.signer(&ca));
 
     let verdicts = verify_all(&both, &ca);

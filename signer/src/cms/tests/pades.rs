@@ -143,6 +143,22 @@ fn signed_by_pyhanko(dir: &Path, officer: &Officer) -> Vec<u8> {
     fs::read(dir.join("theirs.pdf")).expect("read")
 }
 
+/// Asserts that pyHanko and pdfsig both find two valid signatures in `file`; pdfsig's report.
+fn two_valid_signatures(dir: &Path, file: &str) -> String {
+    let out = pyhanko_validate(dir, file);
+    assert!(out.status.success(), "{}", show(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let valid = text.matches("The signature is judged VALID.").count();
+    assert_eq!(valid, 2, "{text}");
+    let out = pdfsig(dir, file);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let valid = text
+        .matches("Signature Validation: Signature is Valid.")
+        .count();
+    assert_eq!(valid, 2, "{}", show(&out));
+    text
+}
+
 /// A directory with the ward CA as `ca.pem`.
 fn workdir(ca: &Ca) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -231,23 +247,7 @@ fn a_second_signature_keeps_the_first_valid_also_over_cross_reference_streams() 
 
     let twice = sign(&sign(&streams, &signer), &signer);
     fs::write(dir.path().join("twice.pdf"), &twice).expect("write");
-    let out = pyhanko_validate(dir.path(), "twice.pdf");
-    assert!(out.status.success(), "{}", show(&out));
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        text.matches("The signature is judged VALID.").count(),
-        2,
-        "{text}"
-    );
-    let out = pdfsig(dir.path(), "twice.pdf");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        text.matches("Signature Validation: Signature is Valid.")
-            .count(),
-        2,
-        "{}",
-        show(&out)
-    );
+    let text = two_valid_signatures(dir.path(), "twice.pdf");
     assert!(text.contains("Signature #2"), "{text}");
     let out = run(Path::new("qpdf"), &["--check", "twice.pdf"], dir.path());
     assert!(out.status.success(), "qpdf --check: {}", show(&out));
@@ -303,23 +303,7 @@ fn a_pdf_that_arrives_signed_by_pyhanko_keeps_that_signature_valid() {
     let both = sign(&theirs, &officer.signer(&ca));
     assert!(both.starts_with(&theirs), "their bytes are untouched");
     fs::write(dir.path().join("both.pdf"), &both).expect("write");
-    let out = pyhanko_validate(dir.path(), "both.pdf");
-    assert!(out.status.success(), "{}", show(&out));
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        text.matches("The signature is judged VALID.").count(),
-        2,
-        "{text}"
-    );
-    let out = pdfsig(dir.path(), "both.pdf");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        text.matches("Signature Validation: Signature is Valid.")
-            .count(),
-        2,
-        "{}",
-        show(&out)
-    );
+    two_valid_signatures(dir.path(), "both.pdf");
 }
 
 /// Every signature of `pdf` verified against `ca`: the field and the signer's certificate, or

@@ -25,6 +25,7 @@ mod it {
     pub mod lockout;
     pub mod observability;
     pub mod openssl;
+    pub mod pdf;
     pub mod reappointment;
     pub mod scheduler_input;
     pub mod secrets;

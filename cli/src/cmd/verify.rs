@@ -1,6 +1,7 @@
 //! `signq verify`: checks a detached signature against its document and the ward CA (chain,
 //! revocation, message digest, signing time inside the certificate's validity) and says who
-//! signed, when, in which role, and under which delegation. A signing time in the future (beyond
+//! signed, when, in which role, and under which delegation; or, for a PDF without a detached
+//! signature, every signature inside it (PAdES), each byte range checked against the file. A signing time in the future (beyond
 //! a few minutes of clock skew) is warned about: the signing machine's clock ran fast, and the
 //! time a record was signed at is part of what the signature proves.
 
@@ -21,9 +22,10 @@ const FUTURE_TOLERANCE: time::Duration = time::Duration::minutes(5);
 /// Options of `signq verify`.
 #[derive(Debug, Clone, Args)]
 pub struct VerifyArgs {
-    /// The detached signature (DER CMS, `.p7s`).
+    /// The detached signature (DER CMS, `.p7s`); without it, the document must be a PDF and the
+    /// signatures inside it are verified.
     #[arg(long)]
-    pub signature: PathBuf,
+    pub signature: Option<PathBuf>,
     /// The ward CA certificate (default: the data directory's).
     #[arg(long)]
     pub ca: Option<PathBuf>,
@@ -45,36 +47,18 @@ pub fn run(args: VerifyArgs, data: &DataDir) -> anyhow::Result<()> {
         .clone()
         .or_else(|| Some(data.crl()).filter(|p| p.exists()));
     let trust = signq_signer::trust::load(&ca, crl.as_deref())?;
-    let cms = std::fs::read(&args.signature)
-        .with_context(|| format!("reading {}", args.signature.display()))?;
     let document = std::fs::read(&args.document)
         .with_context(|| format!("reading {}", args.document.display()))?;
+    let Some(signature) = &args.signature else {
+        return verify_pdf(&document, &trust);
+    };
+    let cms =
+        std::fs::read(signature).with_context(|| format!("reading {}", signature.display()))?;
     let verified = signq_signer::cms::verify(&cms, Some(&document), &trust)
         .map_err(|e| anyhow::anyhow!("signature INVALID: {e}"))?;
-    let signer = PeerIdentity::from_der(&verified.signer_cert)
-        .map_err(|e| anyhow::anyhow!("signer certificate: {e}"))?;
-    let claims = read_claims(&verified.extra)?;
-    let role = signer
-        .roles
-        .iter()
-        .find(|r| r.is_signer())
-        .map(|r| r.as_str())
-        .unwrap_or("unknown role");
     println!("signature OK");
-    println!("signed by:  {} ({role})", signer.common_name);
-    println!("signer id:  {}", signer.signer_id.as_deref().unwrap_or("-"));
-    println!("ward:       {}", signer.ward().unwrap_or("-"));
-    println!("signed at:  {}", rfc3339(verified.signing_time));
-    let ahead = verified.signing_time - time::OffsetDateTime::now_utc();
-    if ahead > FUTURE_TOLERANCE {
-        eprintln!(
-            "warning: the signing time is {} ahead of this machine's clock (more than the {} \
-             minutes of skew tolerated): the signing service's clock was probably fast",
-            humanize(ahead),
-            FUTURE_TOLERANCE.whole_minutes()
-        );
-    }
-    println!("serial:     {}", signer.serial);
+    let signer = describe(&verified)?;
+    let claims = read_claims(&verified.extra)?;
     if let Some(description) = &claims.description {
         println!("record:     {description}");
     }
@@ -117,6 +101,83 @@ pub fn run(args: VerifyArgs, data: &DataDir) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Verifies every signature inside `pdf`: an error if there is none or one is invalid.
+fn verify_pdf(pdf: &[u8], trust: &signq_signer::cms::TrustStore) -> anyhow::Result<()> {
+    if !signq_pades::is_pdf(pdf) {
+        bail!("the document is not a PDF: give its detached signature with --signature");
+    }
+    let found = signq_pades::signatures(pdf)?;
+    if found.is_empty() {
+        bail!("the PDF carries no signature");
+    }
+    let mut invalid = 0;
+    for f in &found {
+        let verdict = f
+            .signature
+            .as_ref()
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .and_then(|sig| {
+                let claimed = sig.claimed.ok_or_else(|| {
+                    anyhow::anyhow!("its /M signing time is missing or unreadable")
+                })?;
+                let verified = signq_signer::cms::verify_pades(
+                    &sig.cms,
+                    &sig.signed_parts(pdf),
+                    claimed,
+                    trust,
+                )?;
+                Ok((sig, verified))
+            });
+        match verdict {
+            Ok((sig, verified)) => {
+                println!("{}: signature OK ({})", f.field, sig.sub_filter);
+                describe(&verified)?;
+                match sig.bytes_after(pdf) {
+                    0 => println!("covers:     the whole file"),
+                    n => {
+                        println!("covers:     the file up to it; {n} bytes of later updates follow")
+                    }
+                }
+            }
+            Err(e) => {
+                invalid += 1;
+                println!("{}: signature INVALID: {e}", f.field);
+            }
+        }
+    }
+    if invalid > 0 {
+        bail!("{invalid} of {} signature(s) INVALID", found.len());
+    }
+    Ok(())
+}
+
+/// Prints who signed and when (warning of a signing time ahead of this machine's clock).
+fn describe(verified: &signq_signer::cms::Verified) -> anyhow::Result<PeerIdentity> {
+    let signer = PeerIdentity::from_der(&verified.signer_cert)
+        .map_err(|e| anyhow::anyhow!("signer certificate: {e}"))?;
+    let role = signer
+        .roles
+        .iter()
+        .find(|r| r.is_signer())
+        .map(|r| r.as_str())
+        .unwrap_or("unknown role");
+    println!("signed by:  {} ({role})", signer.common_name);
+    println!("signer id:  {}", signer.signer_id.as_deref().unwrap_or("-"));
+    println!("ward:       {}", signer.ward().unwrap_or("-"));
+    println!("signed at:  {}", rfc3339(verified.signing_time));
+    let ahead = verified.signing_time - time::OffsetDateTime::now_utc();
+    if ahead > FUTURE_TOLERANCE {
+        eprintln!(
+            "warning: the signing time is {} ahead of this machine's clock (more than the {} \
+             minutes of skew tolerated): the signing service's clock was probably fast",
+            humanize(ahead),
+            FUTURE_TOLERANCE.whole_minutes()
+        );
+    }
+    println!("serial:     {}", signer.serial);
+    Ok(signer)
 }
 
 /// A duration as people read it: the largest whole unit.

@@ -1,7 +1,6 @@
 //! `signq verify` on a PDF: the signatures inside it, made by a signer of the ward's own CA,
 //! each verified with its byte range; one changed byte is reported.
 
-use lopdf::{Document, Object, Stream, dictionary};
 use signq_kit::identity::Role;
 use signq_pades::{Place, Signature, prepare};
 use signq_signer::cms::CmsSigner;
@@ -9,30 +8,6 @@ use signq_signer::pki::{SignerSpec, Validity, WardInfo};
 use time::{Duration, OffsetDateTime};
 
 use super::fixture::{Ward, run};
-
-fn one_page_pdf() -> Vec<u8> {
-    let mut doc = Document::with_version("1.7");
-    let pages = doc.new_object_id();
-    let content = doc.add_object(Stream::new(
-        dictionary! {},
-        b"BT /F1 12 Tf 72 770 Td (Trich luc khai sinh) Tj ET".to_vec(),
-    ));
-    let page = doc.add_object(dictionary! {
-        "Type" => "Page", "Parent" => pages, "Contents" => content,
-        "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
-    });
-    doc.objects.insert(
-        pages,
-        Object::Dictionary(dictionary! {
-            "Type" => "Pages", "Kids" => vec![page.into()], "Count" => 1,
-        }),
-    );
-    let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages });
-    doc.trailer.set("Root", catalog);
-    let mut bytes = Vec::new();
-    doc.save_to(&mut bytes).expect("fixture PDF");
-    bytes
-}
 
 #[test]
 fn verify_checks_every_signature_inside_a_pdf() {
@@ -81,7 +56,9 @@ fn verify_checks_every_signature_inside_a_pdf() {
             .expect("sign");
         prepared.embed(&cms).expect("embed")
     };
-    let twice = sign(&sign(&one_page_pdf()));
+    let twice = sign(&sign(
+        &signq_load_tests::pades_bench::sample_pdf(0).expect("a one-page PDF"),
+    ));
     let path = ward.path("twice.pdf");
     std::fs::write(&path, &twice).expect("write");
 
@@ -106,7 +83,7 @@ fn verify_checks_every_signature_inside_a_pdf() {
 
     let at = twice
         .windows(18)
-        .position(|w| w == b"Trich luc khai sin")
+        .position(|w| w == b"trich luc khai sin")
         .expect("the page's text");
     let mut tampered = twice.clone();
     tampered[at] = b'X';

@@ -99,6 +99,7 @@ pub fn sign_pades(signer: &CmsSigner, pdf: &[u8]) -> anyhow::Result<Vec<u8>> {
                 "PHÓ CHỦ TỊCH".into(),
                 "Nguyễn Văn An".into(),
             ],
+            image: None,
         },
     )?;
     let cms = signer.sign_cades_detached(&prepared.signed_parts(), &[])?;

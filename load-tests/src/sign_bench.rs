@@ -1,8 +1,9 @@
 //! The signing benchmark: for batches of 1, 10 and 100 documents, signs through the running
 //! signer service for a fixed time and reports signatures per second of wall clock and per CPU
-//! second of the service process; beside it the in-process signing core (CMS + ECDSA, one
-//! thread) and `openssl speed ecdsap256` (one core), all measured in the same run on the same
-//! machine, and the ratios. Figures are printed, never asserted.
+//! second of the service process, for opaque documents (detached CMS) and for one-page PDFs
+//! (PAdES); beside them the in-process signing core (CMS + ECDSA, one thread) and `openssl speed
+//! ecdsap256` (one core), all measured in the same run on the same machine, and the ratios.
+//! Figures are printed, never asserted.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -30,8 +31,6 @@ pub struct SignBench {
     pub batches: Vec<usize>,
     /// How long to measure each batch size.
     pub duration: Duration,
-    /// Bytes per document.
-    pub document_bytes: usize,
     /// Concurrent requests in flight.
     pub concurrency: usize,
     /// The service's pid, for its CPU time.
@@ -55,12 +54,12 @@ pub struct BatchFigures {
     pub p99_ms: f64,
 }
 
-/// Measures every batch size through the service.
+/// Measures every batch size through the service, every document of every batch `document`.
 pub async fn through_service(
     client: SignerClient<Channel>,
     bench: &SignBench,
+    document: &[u8],
 ) -> anyhow::Result<Vec<BatchFigures>> {
-    let document = vec![0x5a_u8; bench.document_bytes];
     let mut all = Vec::new();
     for &batch in &bench.batches {
         let request = SignRequest {
@@ -71,11 +70,14 @@ pub async fn through_service(
                 .map(|i| Document {
                     record_id: format!("bench-{i}"),
                     procedure_code: bench.procedure.clone(),
-                    content: document.clone(),
+                    content: document.to_vec(),
                     // Ad hoc: every call signs anew, which is what is measured.
                     attempt: 0,
+                    place: None,
                 })
                 .collect(),
+            titles: None,
+            signature_image: Vec::new(),
         };
         // Warm up: one call, also proving the settings work before measuring.
         client
@@ -168,8 +170,9 @@ pub fn openssl_speed(seconds: u32) -> anyhow::Result<f64> {
     bail!("cannot read openssl speed output:\n{text}")
 }
 
-/// Prints the figures as a table.
-pub fn report(figures: &[BatchFigures], core: f64, openssl: f64) {
+/// Prints the figures as a table: opaque documents (`detached`) beside one-page PDFs (`pades`),
+/// and what a PDF costs per core second over an opaque document of the same batch size.
+pub fn report(detached: &[BatchFigures], pades: &[BatchFigures], core: f64, openssl: f64) {
     println!(
         "signing core (in process, 1 thread): {core:>9.0} sig/s = {:.0}% of openssl",
         100.0 * core / openssl
@@ -177,10 +180,24 @@ pub fn report(figures: &[BatchFigures], core: f64, openssl: f64) {
     println!("openssl speed ecdsap256 (1 core):    {openssl:>9.0} sig/s");
     println!();
     println!(
-        "{:>6} {:>11} {:>13} {:>16} {:>10} {:>10}",
-        "batch", "sig/s", "sig/s/core", "core vs openssl", "p50 ms", "p99 ms"
+        "{:>9} {:>6} {:>11} {:>13} {:>16} {:>10} {:>10} {:>14}",
+        "document",
+        "batch",
+        "sig/s",
+        "sig/s/core",
+        "core vs openssl",
+        "p50 ms",
+        "p99 ms",
+        "cost vs CMS"
     );
-    for f in figures {
+    let rows = detached
+        .iter()
+        .map(|f| ("opaque", f, None))
+        .chain(pades.iter().map(|f| {
+            let same = detached.iter().find(|d| d.batch == f.batch);
+            ("PDF", f, same)
+        }));
+    for (kind, f, baseline) in rows {
         let per_core = f
             .per_core_second
             .map(|v| format!("{v:.0}"))
@@ -189,9 +206,14 @@ pub fn report(figures: &[BatchFigures], core: f64, openssl: f64) {
             .per_core_second
             .map(|v| format!("{:.0}%", 100.0 * v / openssl))
             .unwrap_or_else(|| "-".into());
+        // CPU per signature of a PDF over that of an opaque document, same batch size.
+        let cost = baseline
+            .and_then(|b| Some(b.per_core_second? / f.per_core_second?))
+            .map(|c| format!("{c:.2}x"))
+            .unwrap_or_else(|| "-".into());
         println!(
-            "{:>6} {:>11.0} {:>13} {:>16} {:>10.2} {:>10.2}",
-            f.batch, f.per_second, per_core, ratio, f.p50_ms, f.p99_ms
+            "{:>9} {:>6} {:>11.0} {:>13} {:>16} {:>10.2} {:>10.2} {:>14}",
+            kind, f.batch, f.per_second, per_core, ratio, f.p50_ms, f.p99_ms, cost
         );
     }
 }

@@ -21,6 +21,9 @@ pub struct Embedded {
     pub sub_filter: String,
     /// The claimed signing time (`/M`), if the dictionary states one that reads.
     pub claimed: Option<OffsetDateTime>,
+    /// `/Reason`, if the dictionary states one that reads: for signq's signatures, the capacity
+    /// in which the person signed ("TM. ỦY BAN NHÂN DÂN / KT. CHỦ TỊCH / PHÓ CHỦ TỊCH").
+    pub reason: Option<String>,
     /// `/ByteRange`: two (offset, length) pairs.
     pub byte_range: [usize; 4],
     /// The CMS SignedData, DER, without the placeholder's padding.
@@ -188,6 +191,10 @@ fn read(pdf: &[u8], field: &str, value: &Dictionary) -> Result<Embedded, PdfErro
             .and_then(Object::as_str)
             .ok()
             .and_then(crate::date::read),
+        reason: value
+            .get(b"Reason")
+            .ok()
+            .and_then(|r| lopdf::decode_text_string(r).ok()),
         byte_range: [a, b, c, d],
         cms,
     })

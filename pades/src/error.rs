@@ -40,6 +40,9 @@ pub enum PdfError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The signer's image cannot be used.
+    #[error("the signature image: {0}")]
+    BadImage(String),
     /// The signature does not fit the room reserved for it.
     #[error("the signature is {needed} bytes, more than the {room} reserved for it")]
     SignatureTooLarge {

@@ -16,25 +16,31 @@
 //! # Layout
 //! - `source.rs`: reading the PDF ([`is_pdf`], what the update needs to know of it);
 //! - `place.rs`: where the visible signature goes ([`Place`]);
+//! - `block.rs`: the block's words: capacity, title, name ([`Block`]);
 //! - `update.rs`: the objects of the update and the signature dictionary;
 //! - `appearance/`: the visible block and its embedded font subset;
+//! - `image.rs`: the signer's image in the block ([`Image`]);
 //! - `prepared.rs`: the byte range and the placeholder ([`Prepared`]);
 //! - `embedded.rs`: the signatures a PDF carries, for verification ([`signatures`]);
 //! - `date.rs`: PDF dates;
 //! - `error.rs`: [`PdfError`].
 
 mod appearance;
+mod block;
 mod date;
 mod embedded;
 mod error;
+mod image;
 mod place;
 mod prepared;
 mod source;
 mod update;
 
+pub use block::{Block, Capacity, Titles};
 pub use embedded::{Embedded, Found, signatures};
 pub use error::PdfError;
-pub use place::{Place, Rect};
+pub use image::{Image, MAX_PNG_BYTES};
+pub use place::{Place, PlaceError, Rect};
 pub use prepared::Prepared;
 pub use source::is_pdf;
-pub use update::{Signature, prepare};
+pub use update::{Signature, check, prepare};

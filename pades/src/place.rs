@@ -31,6 +31,44 @@ pub struct Place {
 }
 
 impl Place {
+    /// A place from its fields as an API carries them: page 0 for the last page; x, y, width
+    /// and height all 0 for the default rectangle. Refuses a rectangle that is only partly
+    /// given, not finite, or empty, naming the field.
+    pub fn from_fields(
+        page: u32,
+        x: f32,
+        y: f32,
+        width: f32,
+        height: f32,
+    ) -> Result<Place, PlaceError> {
+        let fields = [("x", x), ("y", y), ("width", width), ("height", height)];
+        if let Some((field, _)) = fields.iter().find(|(_, v)| !v.is_finite()) {
+            return Err(PlaceError {
+                field,
+                reason: "is not a number",
+            });
+        }
+        let rect = if fields.iter().all(|(_, v)| *v == 0.0) {
+            None
+        } else if let Some((field, _)) = fields[2..].iter().find(|(_, v)| *v <= 0.0) {
+            return Err(PlaceError {
+                field,
+                reason: "must be more than 0 points when a rectangle is given",
+            });
+        } else {
+            Some(Rect {
+                x,
+                y,
+                width,
+                height,
+            })
+        };
+        Ok(Place {
+            page: (page > 0).then_some(page),
+            rect,
+        })
+    }
+
     /// The rectangle on a page whose box is `page_box`, checked to lie on it.
     pub(crate) fn on(&self, page: u32, page_box: [f32; 4]) -> Result<Rect, PdfError> {
         let [x0, y0, x1, y1] = page_box;
@@ -65,6 +103,16 @@ impl Place {
     }
 }
 
+/// A field of a place that cannot be used, and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{field} {reason}")]
+pub struct PlaceError {
+    /// The field.
+    pub field: &'static str,
+    /// What is wrong with it.
+    pub reason: &'static str,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,6 +123,27 @@ mod tests {
     fn the_default_is_bottom_right() {
         let r = Place::default().on(1, A4).expect("fits");
         assert_eq!((r.x, r.y, r.width, r.height), (339.0, 36.0, 220.0, 110.0));
+    }
+
+    #[test]
+    fn a_place_from_fields_is_whole_or_default() {
+        assert_eq!(
+            Place::from_fields(0, 0.0, 0.0, 0.0, 0.0),
+            Ok(Place::default())
+        );
+        let given = Place::from_fields(2, 10.0, 20.0, 100.0, 50.0).expect("whole");
+        assert_eq!(given.page, Some(2));
+        assert_eq!(given.rect.map(|r| r.width), Some(100.0));
+        assert_eq!(
+            Place::from_fields(1, 10.0, 20.0, 0.0, 50.0)
+                .expect_err("no width")
+                .to_string(),
+            "width must be more than 0 points when a rectangle is given"
+        );
+        assert_eq!(
+            Place::from_fields(1, f32::NAN, 0.0, 1.0, 1.0).map_err(|e| e.field),
+            Err("x")
+        );
     }
 
     #[test]

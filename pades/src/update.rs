@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 
 use crate::appearance;
 use crate::error::{PdfError, malformed};
+use crate::image::Image;
 use crate::place::{Place, Rect};
 use crate::prepared::{BYTE_RANGE_PLACEHOLDER, CONTENTS_ROOM, Prepared};
 use crate::source::Source;
@@ -33,14 +34,16 @@ pub struct Signature {
     pub place: Place,
     /// The block the widget shows, line by line (the capacity, the title, the name).
     pub lines: Vec<String>,
+    /// The signer's image, shown between the last line and the one before (the title and the
+    /// name).
+    pub image: Option<Image>,
 }
 
 /// Appends a signature field and a placeholder signature to `pdf`: what is left is to sign
 /// [`Prepared::signed_parts`] and [`Prepared::embed`] the CMS.
 pub fn prepare(pdf: &[u8], signature: &Signature) -> Result<Prepared, PdfError> {
     let source = Source::read(pdf)?;
-    let (number, page) = source.page(signature.place.page)?;
-    let rect = signature.place.on(number, source.page_box(page)?)?;
+    let (page, rect) = located(&source, &signature.place)?;
     let name = field_name(&source.field_names());
     let old_version = source.doc.version.parse::<f32>().map_or(true, |v| v < 1.7);
     let root = source.root;
@@ -48,7 +51,12 @@ pub fn prepare(pdf: &[u8], signature: &Signature) -> Result<Prepared, PdfError> 
     // A hybrid file's /XRefStm belongs to its own last section, not to the update's.
     update.new_document.trailer.remove(b"XRefStm");
 
-    let appearance = appearance::block(&mut update.new_document, rect, &signature.lines)?;
+    let appearance = appearance::block(
+        &mut update.new_document,
+        rect,
+        &signature.lines,
+        signature.image.as_ref(),
+    )?;
     let appearance = update.new_document.add_object(appearance);
     let value = update
         .new_document
@@ -86,6 +94,19 @@ pub fn prepare(pdf: &[u8], signature: &Signature) -> Result<Prepared, PdfError> 
         .save_to(&mut bytes)
         .map_err(|e| malformed(format!("writing the update: {e}")))?;
     Prepared::locate(bytes, start)
+}
+
+/// The checks [`prepare`] makes before it writes anything: the PDF reads, is not encrypted, and
+/// the place lies on a page it has. Intake makes them at Submit, so that a document that cannot
+/// be signed is refused before it reaches a signer.
+pub fn check(pdf: &[u8], place: &Place) -> Result<(), PdfError> {
+    located(&Source::read(pdf)?, place).map(|_| ())
+}
+
+/// The page object and the rectangle on it that `place` names.
+fn located(source: &Source, place: &Place) -> Result<(ObjectId, Rect), PdfError> {
+    let (number, page) = source.page(place.page)?;
+    Ok((page, place.on(number, source.page_box(page)?)?))
 }
 
 /// `signq-N` for the first N that no field of the form has.

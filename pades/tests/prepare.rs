@@ -41,6 +41,7 @@ fn signature(place: Place) -> Signature {
             "PHÓ CHỦ TỊCH".into(),
             "Trần Văn Hùng".into(),
         ],
+        image: None,
     }
 }
 

@@ -84,7 +84,7 @@ pub enum SignerRole {
 }
 
 /// The facts of a record fixed at submission.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RecordMeta {
     /// The record id (assigned by the scheduler).
     pub id: String,
@@ -106,6 +106,9 @@ pub struct RecordMeta {
     pub document_size: u64,
     /// The document's SHA-256, lowercase hex.
     pub document_sha256: String,
+    /// For a PDF: where its visible signature goes, if intake asked for a place (`None`: the
+    /// last page, bottom right).
+    pub signature_place: Option<signq_pades::Place>,
 }
 
 /// The signer holding a record, and the fencing token of that lease.
@@ -121,7 +124,7 @@ pub struct Lease {
 }
 
 /// A record as stored (the document itself is kept apart and read only when needed).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Record {
     /// The fixed facts.
     pub meta: RecordMeta,
@@ -310,6 +313,8 @@ pub enum Transition {
         delegation_id: Option<String>,
         signature: Vec<u8>,
         chain: Vec<Vec<u8>>,
+        /// For a PDF: the incremental update holding the signature (empty otherwise).
+        pdf_update: Vec<u8>,
     },
     /// Leased -> Rejected.
     Reject {
@@ -355,7 +360,7 @@ impl EventKind {
 }
 
 /// One state change, or a warning, as watchers see it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Event {
     /// Position in the event log (global, increasing; per-ward streams filter by ward).
     pub cursor: u64,
@@ -376,6 +381,8 @@ pub struct Ward {
     pub name: String,
     /// Its own office hours, if not the scheduler's.
     pub office_hours: Option<signq_calendar::OfficeHours>,
+    /// Its titles for signature blocks, if not a People's Committee's.
+    pub signature_titles: Option<signq_pades::Titles>,
 }
 
 /// A director or deputy enrolled with the scheduler.
@@ -393,6 +400,8 @@ pub struct Signer {
     pub certificate: Vec<u8>,
     /// Marked away by themself.
     pub away: bool,
+    /// The image of their own signature (PNG) for the blocks of signed PDFs.
+    pub signature_image: Option<Vec<u8>>,
 }
 
 /// A procedure of the catalogue.
@@ -425,6 +434,8 @@ pub struct Delegation {
     pub not_after: OffsetDateTime,
     /// Signatures per day at most; 0 for no cap.
     pub daily_cap: u32,
+    /// How the deputy signs under it ("KT." or "TUQ.").
+    pub notation: signq_signer::delegation::Notation,
     /// The director-signed CMS, as registered.
     pub signed: Vec<u8>,
     /// When it was revoked, if it was.

@@ -59,6 +59,7 @@ fn meta(id: &str, ward: &str, key: &str, doc: &[u8], submitted_at: OffsetDateTim
         idempotency_key: key.to_owned(),
         document_size: doc.len() as u64,
         document_sha256: sha256(doc),
+        signature_place: None,
     }
 }
 
@@ -94,6 +95,7 @@ fn sign(id: &str, attempt: u32, signer: &str, delegation: Option<&str>) -> Trans
         delegation_id: delegation.map(str::to_owned),
         signature: format!("cms of {id}").into_bytes(),
         chain: vec![b"signer cert".to_vec(), b"ward ca".to_vec()],
+        pdf_update: Vec::new(),
     }
 }
 
@@ -728,6 +730,7 @@ async fn store_ward_counts() {
         role,
         certificate: vec![1],
         away: false,
+        signature_image: None,
     };
     store
         .put_signer(director("dir", SignerRole::Director), Actor::System)
@@ -790,6 +793,7 @@ async fn store_configuration_and_its_audit() {
         id: "cat-lai".into(),
         name: "Phường Cát Lái".into(),
         office_hours: None,
+        signature_titles: None,
     };
     assert_eq!(store.put_ward(ward.clone(), op()).await.unwrap(), ward);
     store.put_ward(ward.clone(), op()).await.unwrap();
@@ -804,6 +808,7 @@ async fn store_configuration_and_its_audit() {
                 id: "an-khanh".into(),
                 name: "An Khánh".into(),
                 office_hours: Some("07:00-11:00,13:00-16:30".parse().unwrap()),
+                signature_titles: None,
             },
             op(),
         )
@@ -832,6 +837,7 @@ async fn store_configuration_and_its_audit() {
         role: SignerRole::Deputy,
         certificate: vec![0x30, 0x82],
         away: false,
+        signature_image: None,
     };
     store.put_signer(signer.clone(), op()).await.unwrap();
     let away = store
@@ -899,6 +905,7 @@ async fn store_configuration_and_its_audit() {
         signed: vec![0x30, 0x80, 1, 2],
         revoked_at: None,
         revoke_reason: None,
+        notation: Default::default(),
     };
     assert_eq!(
         store
@@ -991,6 +998,7 @@ async fn store_survives_reopen_and_verifies() {
                     id: "w".into(),
                     name: "W".into(),
                     office_hours: None,
+                    signature_titles: None,
                 },
                 Actor::System,
             )

@@ -175,12 +175,34 @@ export class Ward {
       deadline,
       document: join(outDir, `${id}.doc`),
       signature: join(outDir, `${id}.doc.p7s`),
+      pdf: join(outDir, `${id}.pdf`),
     };
   }
 
-  /** `openssl cms -verify` of a signed record against the ward's CA. */
+  /**
+   * `openssl cms -verify` of a signed record against the ward's CA: over the document, or for a
+   * PDF over the byte ranges its last signature covers in the signed PDF (the record's signature
+   * is the CMS inside it), which poppler's `pdfsig` also reports valid.
+   */
   async verify(id) {
     const r = await this.get(id, true);
+    let content = r.document;
+    if (existsSync(r.pdf)) {
+      const pdf = readFileSync(r.pdf);
+      const ranges = [...pdf.toString("latin1").matchAll(/\/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]/g)];
+      const [a, b, c, d] = ranges.at(-1).slice(1).map(Number);
+      content = `${r.pdf}.signed-ranges`;
+      writeFileSync(content, Buffer.concat([pdf.subarray(a, a + b), pdf.subarray(c, c + d)]));
+      // pdfsig's exit status also reflects the certificate's trust in its own store: read
+      // what it reports of the signature.
+      const report = await run("pdfsig", [r.pdf]).then(
+        (out) => out.stdout,
+        (failed) => `${failed.stdout ?? ""}${failed.stderr ?? ""}`,
+      );
+      if (!report.includes("Signature Validation: Signature is Valid.")) {
+        throw new Error(`pdfsig does not find ${r.pdf} validly signed:\n${report}`);
+      }
+    }
     await run("openssl", [
       "cms",
       "-verify",
@@ -190,7 +212,7 @@ export class Ward {
       "-in",
       r.signature,
       "-content",
-      r.document,
+      content,
       "-CAfile",
       join(this.data, "pki/ca.crt.pem"),
       "-out",

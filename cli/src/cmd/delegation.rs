@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Subcommand;
 use signq_proto::v1::RevokeDelegationRequest;
 use signq_signer::delegation::signed::{self, rfc3339};
-use signq_signer::delegation::{DelegationDoc, KIND, SignedDelegation};
+use signq_signer::delegation::{DelegationDoc, KIND, Notation, SignedDelegation};
 use signq_signer::keystore::Keystore;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -43,6 +43,10 @@ pub enum DelegationCmd {
         /// Signatures a day at most; 0 for no cap.
         #[arg(long, default_value_t = 0)]
         daily_cap: u32,
+        /// How the deputy signs, as signed PDFs print it: kt ("KT.", for the head) or tuq
+        /// ("TUQ.", authorised in writing).
+        #[arg(long, default_value = "kt", value_parser = parse_notation)]
+        notation: Notation,
         /// The delegation's id (default: <deputy>/<start time>).
         #[arg(long)]
         id: Option<String>,
@@ -86,6 +90,7 @@ pub async fn run(cmd: DelegationCmd, data: &DataDir) -> anyhow::Result<()> {
             until,
             days,
             daily_cap,
+            notation,
             id,
             out,
             pin,
@@ -116,6 +121,7 @@ pub async fn run(cmd: DelegationCmd, data: &DataDir) -> anyhow::Result<()> {
                 not_before,
                 not_after,
                 daily_cap,
+                notation,
             };
             doc.validate()?;
             let key = keystore.unlock(&director, &pin.pin()?)?;
@@ -179,4 +185,13 @@ pub async fn run(cmd: DelegationCmd, data: &DataDir) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The `--notation` of a delegation.
+fn parse_notation(text: &str) -> Result<Notation, String> {
+    match text {
+        "kt" | "KT" => Ok(Notation::ForHead),
+        "tuq" | "TUQ" => Ok(Notation::Authorised),
+        other => Err(format!("{other:?}: use kt or tuq")),
+    }
 }

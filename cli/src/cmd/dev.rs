@@ -157,6 +157,7 @@ pub fn provision(data: &DataDir) -> anyhow::Result<()> {
             not_before: now - time::Duration::minutes(5),
             not_after: now + time::Duration::days(365),
             daily_cap: 200,
+            notation: Default::default(),
         };
         let der = signed::sign(&doc, &key, director.id, now)?;
         let path = delegation_path(data, deputy.id);
@@ -260,6 +261,7 @@ async fn configure(addr: &str, data: &DataDir) -> anyhow::Result<()> {
                 id: WARD_ID.into(),
                 name: WARD_NAME.into(),
                 office_hours: String::new(),
+                signature_titles: None,
             }),
         })
         .await

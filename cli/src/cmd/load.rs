@@ -463,15 +463,18 @@ async fn sign(args: SignLoadArgs) -> anyhow::Result<()> {
         procedure: "DD-BD".into(),
         batches: args.batches.clone(),
         duration: Duration::from_secs(args.seconds),
-        document_bytes: args.document_bytes,
         concurrency: args.concurrency,
         server_pid: Some(guard.pid()),
     };
     println!(
-        "measuring through the signer service for {} s per batch size...",
-        args.seconds
+        "measuring through the signer service for {} s per batch size, opaque documents of {} \
+         bytes, then one-page PDFs...",
+        args.seconds, args.document_bytes
     );
-    let figures = sign_bench::through_service(client, &bench).await?;
+    let opaque = vec![0x5a_u8; args.document_bytes];
+    let detached = sign_bench::through_service(client.clone(), &bench, &opaque).await?;
+    let pdf = signq_load_tests::pades_bench::sample_pdf(0)?;
+    let pades = sign_bench::through_service(client, &bench, &pdf).await?;
     drop(guard);
 
     let chain = signq_signer::trust::load(&data.ca_cert(), None)?.roots;
@@ -485,7 +488,7 @@ async fn sign(args: SignLoadArgs) -> anyhow::Result<()> {
         sign_bench::signing_core(&key, args.document_bytes, Duration::from_secs(args.seconds))?;
     let openssl = sign_bench::openssl_speed(args.seconds.clamp(1, 10) as u32)?;
     println!();
-    sign_bench::report(&figures, core, openssl);
+    sign_bench::report(&detached, &pades, core, openssl);
 
     let python = args
         .pyhanko_python

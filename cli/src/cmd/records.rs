@@ -6,7 +6,8 @@ use anyhow::Context;
 use clap::Args;
 use signq_proto::v1::intake_client::IntakeClient;
 use signq_proto::v1::{
-    GetRecordRequest, Priority, RecordState, RequestReappointmentRequest, SubmitRequest,
+    GetRecordRequest, Priority, RecordState, RequestReappointmentRequest, SignaturePlace,
+    SubmitRequest,
 };
 
 use super::client::{SchedulerClientArgs, carried, status};
@@ -32,6 +33,13 @@ pub struct SubmitArgs {
     /// urgent, high or normal.
     #[arg(long, default_value = "normal")]
     pub priority: String,
+    /// For a PDF: the page of the visible signature, from 1 (default: the last).
+    #[arg(long)]
+    pub page: Option<u32>,
+    /// For a PDF: the signature's rectangle on the page, in points from its lower-left corner,
+    /// as X,Y,WIDTH,HEIGHT (default: bottom right).
+    #[arg(long, value_delimiter = ',', num_args = 4)]
+    pub rect: Option<Vec<f32>>,
     /// The document to sign.
     pub document: PathBuf,
 }
@@ -66,6 +74,7 @@ pub async fn submit(args: SubmitArgs, data: &DataDir) -> anyhow::Result<()> {
             deadline: None,
             priority: priority as i32,
             idempotency_key: key,
+            signature_place: place(args.page, args.rect.as_deref()),
         })
         .await
         .map_err(status)?
@@ -82,12 +91,28 @@ pub async fn submit(args: SubmitArgs, data: &DataDir) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The signature place the flags ask for, if any.
+fn place(page: Option<u32>, rect: Option<&[f32]>) -> Option<SignaturePlace> {
+    if page.is_none() && rect.is_none() {
+        return None;
+    }
+    let [x, y, width, height] = rect.and_then(|r| r.try_into().ok()).unwrap_or([0.0; 4]);
+    Some(SignaturePlace {
+        page: page.unwrap_or(0),
+        x,
+        y,
+        width,
+        height,
+    })
+}
+
 /// Options of `signq get`.
 #[derive(Debug, Clone, Args)]
 pub struct GetArgs {
     #[command(flatten)]
     pub client: SchedulerClientArgs,
-    /// Write the document to DIR/ID.doc and, once signed, the signature to DIR/ID.doc.p7s.
+    /// Write the document to DIR/ID.doc and, once signed, the signature to DIR/ID.doc.p7s and,
+    /// for a PDF, the signed PDF to DIR/ID.pdf.
     #[arg(long)]
     pub out_dir: Option<PathBuf>,
     /// The record id.
@@ -139,6 +164,11 @@ pub async fn get(args: GetArgs, data: &DataDir) -> anyhow::Result<()> {
             let sig = dir.join(format!("{}.doc.p7s", r.id));
             std::fs::write(&sig, &r.signature)?;
             println!("{}", sig.display());
+        }
+        if !r.signed_document.is_empty() {
+            let pdf = dir.join(format!("{}.pdf", r.id));
+            std::fs::write(&pdf, &r.signed_document)?;
+            println!("{}", pdf.display());
         }
     }
     Ok(())

@@ -1,4 +1,5 @@
-//! `signq sign`: documents in, detached `.p7s` signatures out, through the signer service.
+//! `signq sign`: documents in, signatures out, through the signer service: a PDF comes back
+//! signed (`DOCUMENT.signed.pdf`), any other document with a detached `DOCUMENT.p7s`.
 
 use std::path::PathBuf;
 
@@ -23,7 +24,8 @@ pub struct SignArgs {
     /// For a deputy: the signed delegation file (`signq delegation create`).
     #[arg(long)]
     pub delegation: Option<PathBuf>,
-    /// Where to write the signatures (default: beside each document, as DOCUMENT.p7s).
+    /// Where to write the signatures (default: beside each document, as DOCUMENT.p7s, or for a
+    /// PDF the signed PDF as DOCUMENT.signed.pdf).
     #[arg(long)]
     pub out_dir: Option<PathBuf>,
     #[command(flatten)]
@@ -33,7 +35,7 @@ pub struct SignArgs {
     pub documents: Vec<PathBuf>,
 }
 
-/// Signs the documents as one batch and writes one `.p7s` per document.
+/// Signs the documents as one batch and writes one signature or signed PDF per document.
 pub async fn run(args: SignArgs, data: &DataDir) -> anyhow::Result<()> {
     let mut documents = Vec::with_capacity(args.documents.len());
     for path in &args.documents {
@@ -48,6 +50,7 @@ pub async fn run(args: SignArgs, data: &DataDir) -> anyhow::Result<()> {
             content,
             // Outside the queue: no lease, a new signature every time.
             attempt: 0,
+            place: None,
         });
     }
     let delegation = match &args.delegation {
@@ -59,7 +62,9 @@ pub async fn run(args: SignArgs, data: &DataDir) -> anyhow::Result<()> {
         signer_id: args.signer.clone(),
         pin: args.pin.pin()?.to_string(),
         delegation,
-        documents,
+        documents: documents.clone(),
+        titles: None,
+        signature_image: Vec::new(),
     };
     let response = client
         .sign(request)
@@ -73,19 +78,27 @@ pub async fn run(args: SignArgs, data: &DataDir) -> anyhow::Result<()> {
             args.documents.len()
         );
     }
-    for (path, signature) in args.documents.iter().zip(signatures) {
-        let name = format!(
-            "{}.p7s",
-            path.file_name()
-                .map(|n| n.to_string_lossy())
-                .unwrap_or_default()
-        );
+    for ((path, document), signature) in args.documents.iter().zip(documents).zip(signatures) {
+        let stem = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let (name, bytes) = if signature.pdf_update.is_empty() {
+            (format!("{stem}.p7s"), signature.cms)
+        } else {
+            let name = match stem.strip_suffix(".pdf") {
+                Some(base) => format!("{base}.signed.pdf"),
+                None => format!("{stem}.signed.pdf"),
+            };
+            let mut signed = document.content;
+            signed.extend_from_slice(&signature.pdf_update);
+            (name, signed)
+        };
         let out = match &args.out_dir {
             Some(dir) => dir.join(name),
             None => path.with_file_name(name),
         };
-        std::fs::write(&out, &signature.cms)
-            .with_context(|| format!("writing {}", out.display()))?;
+        std::fs::write(&out, &bytes).with_context(|| format!("writing {}", out.display()))?;
         println!("{}", out.display());
     }
     Ok(())

@@ -134,6 +134,9 @@ fn verify_pdf(pdf: &[u8], trust: &signq_signer::cms::TrustStore) -> anyhow::Resu
             Ok((sig, verified)) => {
                 println!("{}: signature OK ({})", f.field, sig.sub_filter);
                 describe(&verified)?;
+                if let Some(capacity) = &sig.reason {
+                    println!("capacity:   {capacity}");
+                }
                 match sig.bytes_after(pdf) {
                     0 => println!("covers:     the whole file"),
                     n => {

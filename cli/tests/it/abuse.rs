@@ -234,7 +234,7 @@ async fn every_abuse_is_refused_precisely_and_changes_nothing() {
         ward: "cat-lai".into(),
         procedure_code: "HT-KS".into(),
         title: vec![b'K', 0xff, 0xfe, b'S'],
-        document: b"%PDF-1.4 raw".to_vec(),
+        document: b"raw".to_vec(),
         idempotency_key: "abuse-utf8".into(),
     };
     check(
@@ -307,6 +307,7 @@ async fn every_abuse_is_refused_precisely_and_changes_nothing() {
         }),
         daily_cap: 10,
         pin: pin.into(),
+        notation: Default::default(),
     };
     check(
         "a delegation of a procedure outside the catalogue",

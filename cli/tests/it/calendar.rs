@@ -266,6 +266,7 @@ async fn a_ward_counts_deadlines_in_its_own_office_hours() {
             id: "an-khanh".into(),
             name: "Phường An Khánh".into(),
             office_hours: office_hours.into(),
+            signature_titles: None,
         }),
     };
     let refused = operator

@@ -34,6 +34,7 @@ fn request(pin: &str) -> pb::CreateDelegationRequest {
         )),
         daily_cap: 50,
         pin: pin.into(),
+        notation: Default::default(),
     }
 }
 

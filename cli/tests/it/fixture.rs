@@ -290,8 +290,11 @@ pub fn batch(signer: (&str, &str), procedure: &str, n: usize, delegation: Vec<u8
                 procedure_code: procedure.into(),
                 content: format!("record {i}").into_bytes(),
                 attempt: 0,
+                place: None,
             })
             .collect(),
+        titles: None,
+        signature_image: Vec::new(),
     }
 }
 
@@ -414,10 +417,11 @@ pub fn submission(procedure: &str, key: &str) -> signq_proto::v1::SubmitRequest 
         ward: "cat-lai".into(),
         procedure_code: procedure.into(),
         title: format!("Hồ sơ {key}"),
-        document: format!("%PDF-1.4 {procedure} {key}").into_bytes(),
+        document: format!("Hồ sơ {procedure} {key}").into_bytes(),
         deadline: None,
         priority: signq_proto::v1::Priority::Normal as i32,
         idempotency_key: key.into(),
+        signature_place: None,
     }
 }
 
@@ -514,6 +518,7 @@ pub async fn another_ward_and_desk(ward: &Ward, id: &str, name: &str, desk: &str
             id: id.into(),
             name: name.into(),
             office_hours: String::new(),
+            signature_titles: None,
         }),
     })
     .await

@@ -93,6 +93,7 @@ async fn every_bad_field_is_named() {
                     procedure_code: "CT-BS".into(),
                     content: b"x".to_vec(),
                     attempt: 0,
+                    place: None,
                 });
                 r
             },

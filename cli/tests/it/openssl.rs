@@ -26,12 +26,8 @@ fn signatures_verify_with_openssl_and_signq_and_tampering_fails_both() {
     let ward = Ward::start(&[]);
     let dir = ward.path("docs");
     std::fs::create_dir_all(&dir).expect("mkdir");
-    let doc = dir.join("ban-sao-khai-sinh.pdf");
-    std::fs::write(
-        &doc,
-        b"%PDF-1.4 Ban sao trich luc khai sinh - Nguyen Van An",
-    )
-    .expect("write");
+    let doc = dir.join("ban-sao-khai-sinh.txt");
+    std::fs::write(&doc, b"Ban sao trich luc khai sinh - Nguyen Van An").expect("write");
     let delegation = ward.path("dev/cat-lai_deputy-1.delegation.p7s");
     let signed = run(
         &ward,
@@ -108,8 +104,8 @@ fn a_director_batch_verifies_document_by_document() {
     std::fs::create_dir_all(&dir).expect("mkdir");
     let docs: Vec<String> = (0..3)
         .map(|i| {
-            let p = dir.join(format!("dat-dai-{i}.pdf"));
-            std::fs::write(&p, format!("%PDF-1.4 dang ky bien dong dat dai {i}")).expect("write");
+            let p = dir.join(format!("dat-dai-{i}.txt"));
+            std::fs::write(&p, format!("dang ky bien dong dat dai {i}")).expect("write");
             p.display().to_string()
         })
         .collect();

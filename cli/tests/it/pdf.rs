@@ -1,17 +1,373 @@
-//! `signq verify` on a PDF: the signatures inside it, made by a signer of the ward's own CA,
-//! each verified with its byte range; one changed byte is reported.
+//! Signed PDFs end to end: records whose documents are PDFs come back from the queue signed as
+//! PAdES, with the block of the deputy's capacity, judged by pyHanko (from the virtualenv the
+//! test command makes at `target/judges`) and poppler's `pdfsig`; Submit refuses a PDF that
+//! cannot be signed; `signq verify` checks every signature inside a PDF.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 use signq_kit::identity::Role;
 use signq_pades::{Place, Signature, prepare};
+use signq_proto::v1::{ApproveRequest, GetRecordRequest, SignaturePlace, SubmitRequest};
 use signq_signer::cms::CmsSigner;
 use signq_signer::pki::{SignerSpec, Validity, WardInfo};
 use time::{Duration, OffsetDateTime};
+use tonic::Code;
 
-use super::fixture::{Ward, run};
+use super::fixture::{
+    DEPUTY_1, DIRECTOR, Ward, intake, run, scheduler_channel, sign_in, submission,
+};
+use super::flow::{leased, open};
 
-#[test]
-fn verify_checks_every_signature_inside_a_pdf() {
+/// pyHanko's command, from `PYHANKO` or the virtualenv `scripts/test` makes.
+fn pyhanko() -> PathBuf {
+    std::env::var_os("PYHANKO")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/judges/bin/pyhanko")
+        })
+}
+
+/// Runs a judge in `dir`.
+fn judge(program: &Path, args: &[&str], dir: &Path) -> Output {
+    Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e} (scripts/test installs it)", program.display()))
+}
+
+fn show(out: &Output) -> String {
+    format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Asserts that pyHanko (trusting only the ward's CA) and pdfsig find `n` valid signatures in
+/// `file`, the last covering the whole file; pdfsig's report.
+fn valid_signatures(ward: &Ward, file: &Path, n: usize) -> String {
+    let dir = file.parent().expect("a directory");
+    let name = file.file_name().and_then(|n| n.to_str()).expect("a name");
+    let ca = ward.path("pki/ca.crt.pem");
+    let ca = ca.to_str().expect("utf8");
+    let out = judge(
+        &pyhanko(),
+        &[
+            "sign",
+            "validate",
+            "--trust",
+            ca,
+            "--trust-replace",
+            "--pretty-print",
+            name,
+        ],
+        dir,
+    );
+    assert!(out.status.success(), "pyHanko: {}", show(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        text.matches("The signature is judged VALID.").count(),
+        n,
+        "{text}"
+    );
+    assert!(
+        text.contains("The signature covers the entire file."),
+        "{text}"
+    );
+    let out = judge(Path::new("pdfsig"), &[name], dir);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(
+        text.matches("Signature Validation: Signature is Valid.")
+            .count(),
+        n,
+        "pdfsig: {}",
+        show(&out)
+    );
+    let out = judge(Path::new("qpdf"), &["--check", name], dir);
+    assert!(out.status.success(), "qpdf --check: {}", show(&out));
+    text
+}
+
+/// A PDF record of the demo ward.
+fn pdf_submission(procedure: &str, key: &str, pdf: Vec<u8>) -> SubmitRequest {
+    SubmitRequest {
+        document: pdf,
+        ..submission(procedure, key)
+    }
+}
+
+#[tokio::test]
+async fn pdf_records_come_back_signed_as_pades_with_the_deputys_block() {
     let ward = Ward::start(&[]);
+    let mut intake = intake(&ward).await;
+    let page = signq_load_tests::pades_bench::sample_pdf(0).expect("a one-page PDF");
+    let arrived_signed = signed_elsewhere(&ward, &page);
+
+    // Submit refuses what could not be signed, naming the field.
+    let refusals = [
+        (
+            pdf_submission("CT-BS", "broken", b"%PDF-1.7\nnot really a PDF".to_vec()),
+            "document: malformed PDF",
+        ),
+        (
+            SubmitRequest {
+                signature_place: Some(SignaturePlace {
+                    page: 5,
+                    ..Default::default()
+                }),
+                ..pdf_submission("CT-BS", "page-5", page.clone())
+            },
+            "signature_place: page 5 does not exist: the PDF has 1 page(s)",
+        ),
+        (
+            SubmitRequest {
+                signature_place: Some(SignaturePlace {
+                    page: 1,
+                    x: 500.0,
+                    y: 10.0,
+                    width: 200.0,
+                    height: 60.0,
+                }),
+                ..pdf_submission("CT-BS", "off-page", page.clone())
+            },
+            "is not inside page 1",
+        ),
+        (
+            SubmitRequest {
+                signature_place: Some(SignaturePlace {
+                    page: 1,
+                    ..Default::default()
+                }),
+                ..submission("CT-BS", "text-with-place")
+            },
+            "signature_place: only a PDF has a signature place",
+        ),
+    ];
+    for (request, message) in refusals {
+        let status = intake.submit(request).await.expect_err("refused");
+        assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+        assert!(status.message().contains(message), "{status:?}");
+    }
+
+    // Three PDFs: at the default place, at a place intake chose, and one that arrived signed.
+    let mut deputy = sign_in(&ward, DEPUTY_1).await;
+    let (mut stream, _) = open(&mut deputy).await;
+    let placed = SubmitRequest {
+        signature_place: Some(SignaturePlace {
+            page: 1,
+            x: 72.0,
+            y: 72.0,
+            width: 240.0,
+            height: 110.0,
+        }),
+        ..pdf_submission("CT-BS", "placed", page.clone())
+    };
+    let mut ids = Vec::new();
+    for request in [
+        pdf_submission("CT-BS", "default", page.clone()),
+        placed,
+        pdf_submission("CT-BS", "arrived-signed", arrived_signed.clone()),
+    ] {
+        let record = intake.submit(request).await.expect("submit").into_inner();
+        ids.push(record.record.expect("record").id);
+    }
+    let mut held = Vec::new();
+    while held.len() < ids.len() {
+        held.push(leased(&mut stream).await.id);
+    }
+    held.sort();
+    let mut wanted = ids.clone();
+    wanted.sort();
+    assert_eq!(held, wanted);
+
+    // The ward's titles: its one-stop centre's director signs for the centre.
+    signq_proto::v1::admin_client::AdminClient::new(
+        scheduler_channel(&ward, Some("operator")).await,
+    )
+    .create_ward(signq_proto::v1::CreateWardRequest {
+        ward: Some(signq_proto::v1::Ward {
+            id: "cat-lai".into(),
+            name: "Phường Cát Lái".into(),
+            office_hours: String::new(),
+            signature_titles: Some(signq_proto::v1::SignatureTitles {
+                body: String::new(),
+                head: "GIÁM ĐỐC".into(),
+                deputy: "PHÓ GIÁM ĐỐC".into(),
+            }),
+        }),
+    })
+    .await
+    .expect("titles");
+
+    // The deputy's own signature, blue on a transparent background; what is not a PNG is refused.
+    let mut admin = signq_proto::v1::admin_client::AdminClient::new(
+        scheduler_channel(&ward, Some("operator")).await,
+    );
+    let status = admin
+        .set_signature_image(signq_proto::v1::SetSignatureImageRequest {
+            signer_id: DEPUTY_1.0.into(),
+            png: b"GIF89a".to_vec(),
+        })
+        .await
+        .expect_err("not a PNG");
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert!(
+        status
+            .message()
+            .contains("png: the signature image: not a readable PNG"),
+        "{status:?}"
+    );
+    let set = admin
+        .set_signature_image(signq_proto::v1::SetSignatureImageRequest {
+            signer_id: DEPUTY_1.0.into(),
+            png: blue_signature(),
+        })
+        .await
+        .expect("a signature image")
+        .into_inner();
+    assert!(set.signer.expect("signer").has_signature_image);
+
+    // One PIN, one batch.
+    let approved = deputy
+        .approve(ApproveRequest {
+            record_ids: ids.clone(),
+            pin: DEPUTY_1.1.into(),
+        })
+        .await
+        .expect("approve")
+        .into_inner();
+    assert_eq!(approved.records.len(), 3);
+
+    let dir = ward.path("signed");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    for (id, (original, signatures)) in
+        ids.iter()
+            .zip([(&page, 1), (&page, 1), (&arrived_signed, 2)])
+    {
+        let got = intake
+            .get_record(GetRecordRequest {
+                id: id.clone(),
+                include_document: true,
+            })
+            .await
+            .expect("get")
+            .into_inner()
+            .record
+            .expect("record");
+        assert_eq!(&got.document, original);
+        assert!(
+            got.signed_document.starts_with(original),
+            "the original bytes are untouched"
+        );
+        let file = dir.join(format!("{id}.pdf"));
+        std::fs::write(&file, &got.signed_document).expect("write");
+        let report = valid_signatures(&ward, &file, signatures);
+        assert!(
+            blue_pixels(&file) > 100,
+            "the signature image is drawn on the page"
+        );
+        assert!(report.contains("ETSI.CAdES.detached"), "{report}");
+        // The CMS inside is the signature the record holds.
+        let inside = signq_pades::signatures(&got.signed_document).expect("signatures");
+        let last = inside
+            .last()
+            .expect("a signature")
+            .signature
+            .as_ref()
+            .expect("readable");
+        assert_eq!(last.cms, got.signature);
+        assert_eq!(last.reason.as_deref(), Some("KT. GIÁM ĐỐC / PHÓ GIÁM ĐỐC"));
+    }
+
+    // `signq get --out-dir` writes the signed PDF beside the document; `signq verify` reads it.
+    let out_dir = ward.path("got");
+    let out = run(
+        &ward,
+        &[
+            "get",
+            "--addr",
+            &ward.scheduler,
+            "--out-dir",
+            out_dir.to_str().expect("utf8"),
+            &ids[1],
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", show(&out));
+    let file = out_dir.join(format!("{}.pdf", ids[1]));
+    assert!(
+        show(&out).contains(file.to_str().expect("utf8")),
+        "{}",
+        show(&out)
+    );
+    let out = run(&ward, &["verify", file.to_str().expect("utf8")], None);
+    let text = show(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("signer id:  cat-lai/deputy-1"), "{text}");
+    assert!(
+        text.contains("capacity:   KT. GIÁM ĐỐC / PHÓ GIÁM ĐỐC\n"),
+        "{text}"
+    );
+}
+
+/// A signature image: a thick blue stroke on a transparent background, 120 x 40 pixels.
+fn blue_signature() -> Vec<u8> {
+    let (width, height) = (120u32, 40u32);
+    let mut pixels = Vec::new();
+    for y in 0..height {
+        for x in 0..width {
+            let on_stroke = (x / 3).abs_diff(y) < 4;
+            pixels.extend_from_slice(if on_stroke {
+                &[20, 40, 200, 255]
+            } else {
+                &[0, 0, 0, 0]
+            });
+        }
+    }
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, width, height);
+    encoder.set_color(png::ColorType::Rgba);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().expect("header");
+    writer.write_image_data(&pixels).expect("pixels");
+    writer.finish().expect("png");
+    out
+}
+
+/// The blue pixels of `pdf`'s last page as poppler's `pdftoppm` renders it at 72 dpi (the page
+/// itself is black on white).
+fn blue_pixels(pdf: &Path) -> usize {
+    let dir = pdf.parent().expect("a directory");
+    let name = pdf.file_name().and_then(|n| n.to_str()).expect("a name");
+    let out = judge(
+        Path::new("pdftoppm"),
+        &["-r", "72", "-singlefile", name, "page"],
+        dir,
+    );
+    assert!(out.status.success(), "pdftoppm: {}", show(&out));
+    let ppm = std::fs::read(dir.join("page.ppm")).expect("the rendered page");
+    // P6 <width> <height> <max>\n, then RGB.
+    let mut fields = 0;
+    let start = ppm
+        .iter()
+        .position(|&b| {
+            if b.is_ascii_whitespace() {
+                fields += 1;
+            }
+            fields == 4
+        })
+        .expect("a PPM header")
+        + 1;
+    ppm[start..]
+        .chunks_exact(3)
+        .filter(|p| p[2] > 120 && p[0] < 100 && p[1] < 120)
+        .count()
+}
+
+/// `pdf` signed by a signer of the ward's CA outside signq's queue, as a PDF may arrive.
+fn signed_elsewhere(ward: &Ward, pdf: &[u8]) -> Vec<u8> {
     let pki = ward.pki();
     let now = OffsetDateTime::now_utc();
     let spec = SignerSpec {
@@ -34,31 +390,34 @@ fn verify_checks_every_signature_inside_a_pdf() {
         vec![pki.ca_cert_der().to_vec()],
     )
     .expect("signer");
-    let sign = |pdf: &[u8]| {
-        let prepared = prepare(
-            pdf,
-            &Signature {
-                signing_time: now,
-                name: "Lê Thị Hoa".into(),
-                reason: None,
-                location: None,
-                place: Place::default(),
-                lines: vec![
-                    "KT. CHỦ TỊCH".into(),
-                    "PHÓ CHỦ TỊCH".into(),
-                    "Lê Thị Hoa".into(),
-                ],
-            },
-        )
-        .expect("prepare");
-        let cms = signer
-            .sign_cades_detached(&prepared.signed_parts(), &[])
-            .expect("sign");
-        prepared.embed(&cms).expect("embed")
-    };
-    let twice = sign(&sign(
-        &signq_load_tests::pades_bench::sample_pdf(0).expect("a one-page PDF"),
-    ));
+    let prepared = prepare(
+        pdf,
+        &Signature {
+            signing_time: now,
+            name: "Lê Thị Hoa".into(),
+            reason: None,
+            location: None,
+            place: Place::default(),
+            lines: vec![
+                "KT. CHỦ TỊCH".into(),
+                "PHÓ CHỦ TỊCH".into(),
+                "Lê Thị Hoa".into(),
+            ],
+            image: None,
+        },
+    )
+    .expect("prepare");
+    let cms = signer
+        .sign_cades_detached(&prepared.signed_parts(), &[])
+        .expect("sign");
+    prepared.embed(&cms).expect("embed")
+}
+
+#[test]
+fn verify_checks_every_signature_inside_a_pdf() {
+    let ward = Ward::start(&[]);
+    let page = signq_load_tests::pades_bench::sample_pdf(0).expect("a one-page PDF");
+    let twice = signed_elsewhere(&ward, &signed_elsewhere(&ward, &page));
     let path = ward.path("twice.pdf");
     std::fs::write(&path, &twice).expect("write");
 
@@ -106,5 +465,69 @@ fn verify_checks_every_signature_inside_a_pdf() {
     assert!(
         err.contains("not a PDF: give its detached signature with --signature"),
         "{err}"
+    );
+}
+
+#[test]
+fn a_deputy_authorised_in_writing_signs_tuq_and_signq_sign_writes_the_signed_pdf() {
+    let ward = Ward::start(&[]);
+    let delegation = ward.path("tuq.p7s");
+    let delegation = delegation.to_str().expect("utf8");
+    let out = run(
+        &ward,
+        &[
+            "delegation",
+            "create",
+            "--director",
+            DIRECTOR.0,
+            "--deputy",
+            DEPUTY_1.0,
+            "--procedures",
+            "CT-BS",
+            "--notation",
+            "tuq",
+            "--out",
+            delegation,
+        ],
+        Some(DIRECTOR.1),
+    );
+    assert!(out.status.success(), "{}", show(&out));
+    let pdf = ward.path("ban-sao.pdf");
+    std::fs::write(
+        &pdf,
+        signq_load_tests::pades_bench::sample_pdf(0).expect("a one-page PDF"),
+    )
+    .expect("write");
+    let out = run(
+        &ward,
+        &[
+            "sign",
+            "--addr",
+            &ward.addr,
+            "--signer",
+            DEPUTY_1.0,
+            "--procedure",
+            "CT-BS",
+            "--delegation",
+            delegation,
+            pdf.to_str().expect("utf8"),
+        ],
+        Some(DEPUTY_1.1),
+    );
+    assert!(out.status.success(), "{}", show(&out));
+    let signed = ward.path("ban-sao.signed.pdf");
+    assert!(
+        show(&out).contains(signed.to_str().expect("utf8")),
+        "{}",
+        show(&out)
+    );
+    valid_signatures(&ward, &signed, 1);
+    let out = run(&ward, &["verify", signed.to_str().expect("utf8")], None);
+    assert!(out.status.success(), "{}", show(&out));
+    // Authorised in writing, the deputy signs for the head, not for the committee.
+    assert!(
+        show(&out).contains("capacity:   TUQ. CHỦ TỊCH / PHÓ CHỦ TỊCH\n"),
+        "{}",
+        show(&out)
     );
 }

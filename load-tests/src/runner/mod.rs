@@ -272,14 +272,11 @@ async fn run_policy(
             ward: a.ward.clone(),
             procedure_code: a.procedure.clone(),
             title: format!("{} #{n}", a.procedure),
-            document: format!(
-                "%PDF-1.4 load test record {n} of {} ({})",
-                a.ward, a.procedure
-            )
-            .into_bytes(),
+            document: format!("load test record {n} of {} ({})", a.ward, a.procedure).into_bytes(),
             deadline: Some(prost_types::Timestamp::from(deadline)),
             priority: pb::Priority::Normal as i32,
             idempotency_key: format!("load-{policy}-{n}"),
+            signature_place: None,
         };
         let (mut intake, tracker, at, due) = (intake.clone(), tracker.clone(), a.at, a.due);
         submits.spawn(async move {

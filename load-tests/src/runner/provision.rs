@@ -232,6 +232,7 @@ impl Provisioned {
                 not_before: now - time::Duration::minutes(5),
                 not_after: now + time::Duration::days(7),
                 daily_cap: template.daily_cap,
+                notation: Default::default(),
             };
             let key = keystore.unlock(&director.id, LOAD_PIN)?;
             out.push(signed::sign(&doc, &key, &director.id, now)?);

@@ -133,6 +133,7 @@ pub async fn configure(
                     id: ward,
                     name,
                     office_hours: String::new(),
+                    signature_titles: None,
                 }),
             })
             .await

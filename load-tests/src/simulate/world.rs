@@ -234,6 +234,7 @@ impl World {
                         signed: Vec::new(),
                         revoked_at: None,
                         revoke_reason: None,
+                        notation: Default::default(),
                     });
                 }
                 let scope = world

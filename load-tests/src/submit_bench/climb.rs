@@ -177,6 +177,7 @@ impl Bench {
                         deadline: None,
                         priority: Priority::Normal as i32,
                         idempotency_key: format!("bench-{run_id}-{tag}-{i}"),
+                        signature_place: None,
                     };
                     Box::pin(
                         async move { outcome(within(client.submit(request)).await, &failures) },

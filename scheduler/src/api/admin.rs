@@ -111,6 +111,11 @@ impl Admin for Api {
                     SchedError::invalid("ward.office_hours", e.to_string())
                 })?),
             };
+            let signature_titles = ward
+                .signature_titles
+                .as_ref()
+                .map(|t| fields::signature_titles("ward.signature_titles", t))
+                .transpose()?;
             let ward = self
                 .engine
                 .put_ward(
@@ -118,6 +123,7 @@ impl Admin for Api {
                         id: ward.id,
                         name: ward.name,
                         office_hours,
+                        signature_titles,
                     },
                     actor,
                 )
@@ -157,6 +163,33 @@ impl Admin for Api {
             let signer = self.engine.enroll_signer(certificate, actor).await?;
             Ok(pb::EnrollSignerResponse {
                 signer: Some(convert::signer(&signer, 0, 0)),
+            })
+        })
+        .await
+    }
+
+    async fn set_signature_image(
+        &self,
+        request: Request<pb::SetSignatureImageRequest>,
+    ) -> Result<Response<pb::SetSignatureImageResponse>, Status> {
+        self.handle(SERVICE, "SetSignatureImage", async {
+            let actor = operator(&request)?;
+            let req = request.into_inner();
+            fields::id("signer_id", &req.signer_id)?;
+            let signer = self
+                .engine
+                .set_signature_image(&req.signer_id, req.png, actor)
+                .await?;
+            let leased = self.engine.leased_to(&signer.id).len() as u32;
+            let today = self.engine.today_start(time::OffsetDateTime::now_utc());
+            let signed = self
+                .engine
+                .store()
+                .signed_per_signer_since(&signer.ward, today)
+                .await?;
+            let signed_today = signed.get(&signer.id).copied().unwrap_or(0);
+            Ok(pb::SetSignatureImageResponse {
+                signer: Some(convert::signer(&signer, leased, signed_today)),
             })
         })
         .await
@@ -284,6 +317,8 @@ impl Admin for Api {
                 not_before: req.not_before,
                 not_after: req.not_after,
                 daily_cap: req.daily_cap,
+                notation: fields::known_enum::<pb::DelegationNotation>("notation", req.notation)?
+                    as i32,
             };
             let signed = self
                 .engine

@@ -2,6 +2,7 @@
 
 use prost_types::Timestamp;
 use signq_proto::v1 as pb;
+use signq_signer::delegation::Notation;
 use time::OffsetDateTime;
 
 use crate::model::{
@@ -98,6 +99,45 @@ pub fn record(r: &Record, with_signature: bool) -> pb::Record {
         document: Vec::new(),
         at_risk_at: r.at_risk_at.map(ts),
         reappointment: r.reappointment.as_ref().map(reappointment),
+        signature_place: m.signature_place.map(place),
+        signed_document: Vec::new(),
+    }
+}
+
+/// Where a PDF's signature goes.
+pub fn place(p: signq_pades::Place) -> pb::SignaturePlace {
+    let rect = p.rect.map_or([0.0; 4], |r| [r.x, r.y, r.width, r.height]);
+    pb::SignaturePlace {
+        page: p.page.unwrap_or(0),
+        x: rect[0],
+        y: rect[1],
+        width: rect[2],
+        height: rect[3],
+    }
+}
+
+/// A ward's titles for signature blocks.
+pub fn titles(t: &signq_pades::Titles) -> pb::SignatureTitles {
+    pb::SignatureTitles {
+        body: t.body.clone(),
+        head: t.head.clone(),
+        deputy: t.deputy.clone(),
+    }
+}
+
+/// How a deputy signs under a delegation.
+pub fn notation(n: Notation) -> pb::DelegationNotation {
+    match n {
+        Notation::ForHead => pb::DelegationNotation::Kt,
+        Notation::Authorised => pb::DelegationNotation::Tuq,
+    }
+}
+
+/// The notation of a protobuf one; unset is KT.
+pub fn from_notation(n: pb::DelegationNotation) -> Notation {
+    match n {
+        pb::DelegationNotation::Unspecified | pb::DelegationNotation::Kt => Notation::ForHead,
+        pb::DelegationNotation::Tuq => Notation::Authorised,
     }
 }
 
@@ -166,6 +206,7 @@ pub fn ward(w: &Ward) -> pb::Ward {
             .as_ref()
             .map(ToString::to_string)
             .unwrap_or_default(),
+        signature_titles: w.signature_titles.as_ref().map(titles),
     }
 }
 
@@ -206,6 +247,7 @@ pub fn delegation(d: &Delegation) -> pb::DelegationInfo {
             not_before: Some(ts(d.not_before)),
             not_after: Some(ts(d.not_after)),
             daily_cap: d.daily_cap,
+            notation: notation(d.notation) as i32,
         }),
         revoked_at: d.revoked_at.map(ts),
         revoke_reason: d.revoke_reason.clone().unwrap_or_default(),
@@ -222,5 +264,6 @@ pub fn signer(s: &Signer, leased: u32, signed_today: u32) -> pb::SignerInfo {
         away: s.away,
         leased,
         signed_today,
+        has_signature_image: s.signature_image.is_some(),
     }
 }

@@ -141,3 +141,32 @@ pub fn rule(p: &signq_proto::v1::Procedure) -> Result<signq_calendar::Rule, Sche
     };
     Ok(signq_calendar::Rule { limit, cut_off })
 }
+
+/// A PDF signature's place from the API: page 0 for the last, x, y, width and height all 0 for
+/// the default rectangle; whether it lies on the page is checked against the PDF.
+pub fn signature_place(
+    field: &str,
+    p: &signq_proto::v1::SignaturePlace,
+) -> Result<signq_pades::Place, SchedError> {
+    signq_pades::Place::from_fields(p.page, p.x, p.y, p.width, p.height)
+        .map_err(|e| SchedError::invalid(format!("{field}.{}", e.field), e.reason))
+}
+
+/// A ward's titles for signature blocks: each at most 100 characters of printable text; the
+/// head's and a deputy's titles are required, the body may be empty (the head then signs in
+/// their own name).
+pub fn signature_titles(
+    field: &str,
+    t: &signq_proto::v1::SignatureTitles,
+) -> Result<signq_pades::Titles, SchedError> {
+    if !t.body.is_empty() {
+        text(&format!("{field}.body"), &t.body, 100)?;
+    }
+    text(&format!("{field}.head"), &t.head, 100)?;
+    text(&format!("{field}.deputy"), &t.deputy, 100)?;
+    Ok(signq_pades::Titles {
+        body: t.body.trim().to_string(),
+        head: t.head.trim().to_string(),
+        deputy: t.deputy.trim().to_string(),
+    })
+}

@@ -113,6 +113,11 @@ impl Api {
             deadline,
             priority,
             idempotency_key: req.idempotency_key,
+            signature_place: req
+                .signature_place
+                .as_ref()
+                .map(|p| fields::signature_place("signature_place", p))
+                .transpose()?,
         };
         let (record, _) = self
             .engine
@@ -135,6 +140,7 @@ impl Api {
         let mut out = convert::record(&record, true);
         if req.include_document {
             out.document = store.document(&req.id).await?.unwrap_or_default();
+            out.signed_document = store.signed_document(&req.id).await?.unwrap_or_default();
         }
         Ok(pb::GetRecordResponse { record: Some(out) })
     }

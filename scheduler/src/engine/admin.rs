@@ -93,6 +93,7 @@ impl Engine {
             role,
             certificate,
             away: false,
+            signature_image: None,
         };
         let signer = self.store.put_signer(signer, actor).await?;
         self.update_directory(|d| {
@@ -100,6 +101,40 @@ impl Engine {
         });
         lock(&self.balancer).upsert_signer(self.view(&signer));
         self.dispatch_ward(&signer.ward).await;
+        Ok(signer)
+    }
+
+    /// Sets a signer's signature image (a PNG the signing service can use), or removes it
+    /// with an empty one.
+    pub async fn set_signature_image(
+        self: &Arc<Self>,
+        signer_id: &str,
+        png: Vec<u8>,
+        actor: Actor,
+    ) -> Result<Signer, SchedError> {
+        if !self.with_directory(|d| d.signers.contains_key(signer_id)) {
+            return Err(SchedError::NotFound(format!(
+                "signer_id: signer {signer_id:?} is not enrolled"
+            )));
+        }
+        let image = if png.is_empty() {
+            None
+        } else {
+            // Decoding takes a moment for a large image: off the runtime's threads.
+            let checked = png.clone();
+            tokio::task::spawn_blocking(move || signq_pades::Image::from_png(&checked))
+                .await
+                .map_err(|e| SchedError::Internal(format!("checking the image: {e}")))?
+                .map_err(|e| SchedError::invalid("png", e.to_string()))?;
+            Some(png)
+        };
+        let signer = self
+            .store
+            .set_signature_image(signer_id, image, actor)
+            .await?;
+        self.update_directory(|d| {
+            d.signers.insert(signer.id.clone(), signer.clone());
+        });
         Ok(signer)
     }
 
@@ -163,6 +198,7 @@ impl Engine {
             not_before: doc.not_before,
             not_after: doc.not_after,
             daily_cap: doc.daily_cap,
+            notation: doc.notation,
             signed,
             revoked_at: None,
             revoke_reason: None,

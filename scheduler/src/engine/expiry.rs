@@ -115,6 +115,7 @@ mod tests {
             deadline: None,
             priority: Priority::Normal,
             idempotency_key: key.into(),
+            signature_place: None,
         }
     }
 
@@ -184,6 +185,7 @@ mod tests {
                         &ring::digest::SHA256,
                         b"fast",
                     )),
+                    signature_place: None,
                 },
                 b"fast".to_vec(),
                 Actor::Intake("desk".into()),

@@ -139,7 +139,11 @@ impl Engine {
                             procedure_code: APOLOGY.into(),
                             content: content.clone(),
                             attempt: 1,
+                            // The apology is text: signed detached.
+                            place: None,
                         }],
+                        titles: None,
+                        signature_image: Vec::new(),
                     })
                     .await?;
                 let signature = reply.signatures.into_iter().next().ok_or_else(|| {

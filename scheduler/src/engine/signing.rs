@@ -219,6 +219,12 @@ impl Engine {
             .settings
             .signer_max_request_bytes
             .saturating_sub(REQUEST_ENVELOPE + signed_delegation.len());
+        let titles = self.with_directory(|d| {
+            d.wards
+                .get(&who.ward)
+                .and_then(|w| w.signature_titles.as_ref())
+                .map(crate::api::convert::titles)
+        });
         let mut out = Vec::with_capacity(batch.len());
         for part in by_size(batch, budget) {
             let mut documents = Vec::with_capacity(part.len());
@@ -237,6 +243,11 @@ impl Engine {
                     // The signing service answers a retry of the same lease attempt with the
                     // signature it already made (one whose reply was lost with a crash).
                     attempt: p.attempt,
+                    place: p
+                        .record
+                        .meta
+                        .signature_place
+                        .map(crate::api::convert::place),
                 });
             }
             let request = SignRequest {
@@ -244,6 +255,8 @@ impl Engine {
                 pin: pin.to_string(),
                 delegation: signed_delegation.clone(),
                 documents,
+                titles: titles.clone(),
+                signature_image: who.signature_image.clone().unwrap_or_default(),
             };
             let reply = self.signer.sign(request).await?;
             if reply.signatures.len() != part.len() {
@@ -272,6 +285,7 @@ impl Engine {
                     delegation_id: delegation.clone(),
                     signature: signature.cms,
                     chain: chain.clone(),
+                    pdf_update: signature.pdf_update,
                 };
                 let record = self.store.apply(t, actor.clone()).await?;
                 self.forget_lease(&id);
@@ -355,6 +369,7 @@ mod tests {
                     record_id: d.record_id,
                     cms: b"signature".to_vec(),
                     signing_time: None,
+                    pdf_update: Vec::new(),
                 })
                 .into_iter()
                 .collect(),
@@ -376,6 +391,7 @@ mod tests {
                 deadline: None,
                 priority: Priority::Normal,
                 idempotency_key: key.into(),
+                signature_place: None,
             };
             let (record, _) = engine
                 .submit(submission, Actor::Intake("desk".into()))
@@ -421,6 +437,7 @@ mod tests {
             deadline: None,
             priority: Priority::Normal,
             idempotency_key: "k".into(),
+            signature_place: None,
         };
         let (record, _) = engine
             .submit(submission, Actor::Intake("desk".into()))

@@ -124,6 +124,7 @@ pub(crate) async fn ward_store(dir: &tempfile::TempDir) -> Arc<SqliteStore> {
                 id: "w".into(),
                 name: "W".into(),
                 office_hours: None,
+                signature_titles: None,
             },
             system(),
         )
@@ -153,6 +154,7 @@ pub(crate) async fn ward_store(dir: &tempfile::TempDir) -> Arc<SqliteStore> {
             role,
             certificate: Vec::new(),
             away: false,
+            signature_image: None,
         };
         store.put_signer(signer, system()).await.expect("signer");
     }
@@ -169,6 +171,7 @@ pub(crate) async fn ward_store(dir: &tempfile::TempDir) -> Arc<SqliteStore> {
         signed: Vec::new(),
         revoked_at: None,
         revoke_reason: None,
+        notation: Default::default(),
     };
     store
         .put_delegation(delegation, system())

@@ -25,7 +25,10 @@ fn sign_request() -> pb::SignRequest {
             procedure_code: "HT-KS".into(),
             content: b"x".to_vec(),
             attempt: 1,
+            place: None,
         }],
+        titles: None,
+        signature_image: Vec::new(),
     }
 }
 

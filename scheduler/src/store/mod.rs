@@ -104,6 +104,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn get(&self, id: &str) -> Result<Option<Record>, StoreError>;
     /// A record's document.
     async fn document(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// A record's signed PDF (its document with the update that holds the signature); `None`
+    /// for a record that is not a signed PDF.
+    async fn signed_document(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// A ward's records newest first (by submission time, then id), optionally in one state,
     /// starting after the record `after` (a record id from the previous page), at most `limit`.
     async fn list(
@@ -173,6 +176,13 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         &self,
         signer_id: &str,
         away: bool,
+        actor: Actor,
+    ) -> Result<Signer, StoreError>;
+    /// Sets (or with `None` removes) a signer's signature image.
+    async fn set_signature_image(
+        &self,
+        signer_id: &str,
+        image: Option<Vec<u8>>,
         actor: Actor,
     ) -> Result<Signer, StoreError>;
     /// Signers, of one ward or all.

@@ -217,6 +217,12 @@ impl Store for SqliteStore {
         self.read(move |conn| queries::document(conn, &id)).await
     }
 
+    async fn signed_document(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let id = id.to_owned();
+        self.read(move |conn| queries::signed_document(conn, &id))
+            .await
+    }
+
     async fn list(
         &self,
         ward: &str,
@@ -337,6 +343,17 @@ impl Store for SqliteStore {
     ) -> Result<Signer, StoreError> {
         let id = signer_id.to_owned();
         self.write(move |cx| config::set_away(cx, &id, away, &actor))
+            .await
+    }
+
+    async fn set_signature_image(
+        &self,
+        signer_id: &str,
+        image: Option<Vec<u8>>,
+        actor: Actor,
+    ) -> Result<Signer, StoreError> {
+        let id = signer_id.to_owned();
+        self.write(move |cx| config::set_signature_image(cx, &id, image, &actor))
             .await
     }
 

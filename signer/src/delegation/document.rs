@@ -31,6 +31,37 @@ pub struct DelegationDoc {
     pub not_after: OffsetDateTime,
     /// Records per day (ward time) the deputy may sign under it; 0 means no cap.
     pub daily_cap: u32,
+    /// How the deputy signs under it, as the signature block of a signed PDF states it. Absent
+    /// from the JSON when it is the default, "KT.", so documents made before it existed read
+    /// the same.
+    #[serde(default, skip_serializing_if = "Notation::is_default")]
+    pub notation: Notation,
+}
+
+/// The notation a delegate signs with (Decree 30/2020, Art. 13).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Notation {
+    /// "KT." (ký thay): a deputy signs for the head in the field assigned.
+    #[default]
+    #[serde(rename = "KT")]
+    ForHead,
+    /// "TUQ." (thừa ủy quyền): authorised in writing, limited in time and scope, never passed on.
+    #[serde(rename = "TUQ")]
+    Authorised,
+}
+
+impl Notation {
+    fn is_default(&self) -> bool {
+        *self == Notation::default()
+    }
+
+    /// The signature block's capacity for a delegate signing with it.
+    pub fn capacity(self) -> signq_pades::Capacity {
+        match self {
+            Notation::ForHead => signq_pades::Capacity::ForHead,
+            Notation::Authorised => signq_pades::Capacity::Authorised,
+        }
+    }
 }
 
 /// A field of a delegation document that is not acceptable, and why.
@@ -122,6 +153,7 @@ mod tests {
             not_before: time::macros::datetime!(2026-11-01 0:00 UTC),
             not_after: time::macros::datetime!(2026-12-01 0:00 UTC),
             daily_cap: 60,
+            notation: Notation::ForHead,
         }
     }
 

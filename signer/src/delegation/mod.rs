@@ -15,5 +15,5 @@ pub mod attributes;
 pub mod document;
 pub mod signed;
 
-pub use document::{DelegationDoc, KIND};
+pub use document::{DelegationDoc, KIND, Notation};
 pub use signed::{DelegationError, Refusal, SignedDelegation};

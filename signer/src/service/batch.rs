@@ -1,7 +1,8 @@
 //! One Sign call, from request to signatures: the request's form, the signer's certificate, PIN
-//! and lockout, the deputy's delegation, rate limits, the daily cap, and the ledger that makes a
-//! repeated request for the same lease attempt return the signature already made (see
-//! [`super::ledger`]). Signing itself runs on a blocking thread.
+//! and lockout, the deputy's delegation, the PDFs' updates (see [`super::pdf`]), rate limits,
+//! the daily cap, and the ledger that makes a repeated request for the same lease attempt return
+//! the signature already made (see [`super::ledger`]). Preparing PDFs and signing run on
+//! blocking threads.
 
 use signq_kit::identity::Role;
 use signq_proto::v1::{Document, DocumentSignature, SignRequest};
@@ -10,7 +11,8 @@ use time::OffsetDateTime;
 use super::error::SignError;
 use super::grpc::{MAX_ID_LEN, SignerService, timestamp, validate_credentials};
 use super::ledger::{Capped, Lease, Made, Prior};
-use crate::cms::{CmsSigner, TrustStore};
+use super::pdf::{self, Unsigned};
+use crate::cms::{CmsSigner, SignedAttribute, TrustStore};
 use crate::delegation::attributes::{acting_under, content_hint, record_description};
 use crate::delegation::document::is_procedure_code;
 use crate::delegation::{Refusal, SignedDelegation};
@@ -66,6 +68,7 @@ impl SignerService {
                     "is empty",
                 ));
             }
+            pdf::check_place(i, doc)?;
             if doc.content.len() > self.config.max_document_bytes {
                 return Err(SignError::invalid(
                     format!("documents[{i}].content"),
@@ -119,7 +122,12 @@ impl SignerService {
             daily_cap: d.doc.daily_cap,
             day: now.to_offset(self.config.utc_offset).date().to_string(),
         });
-        let SignRequest { documents, .. } = req;
+        let block = pdf::block_of(&entry, delegation.as_ref(), req.titles.as_ref());
+        let SignRequest {
+            documents,
+            signature_image,
+            ..
+        } = req;
         let leases: Vec<Option<Lease>> = documents.iter().map(lease_of).collect();
         let priors = self.priors(&entry.signer_id, &leases).await?;
         // Answered from the ledger: a retry of a lease attempt signed before.
@@ -131,6 +139,7 @@ impl SignerService {
                     record_id: doc.record_id.clone(),
                     cms: kept.cms,
                     signing_time: Some(timestamp(kept.signed_at)),
+                    pdf_update: kept.pdf_update,
                 }),
                 _ => None,
             })
@@ -139,6 +148,15 @@ impl SignerService {
             .filter(|&i| slots[i].is_none())
             .collect();
         if !fresh.is_empty() {
+            // Every PDF's update before anything is counted or signed: a PDF that cannot be
+            // signed refuses the batch as it stands.
+            let to_prepare: Vec<(usize, Document)> =
+                fresh.iter().map(|&i| (i, documents[i].clone())).collect();
+            let unsigned = tokio::task::spawn_blocking(move || {
+                pdf::prepare_all(to_prepare, &block, &signature_image, now)
+            })
+            .await
+            .map_err(|e| SignError::Internal(e.to_string()))??;
             self.limits
                 .signatures(&entry.signer_id, fresh.len() as u32)
                 .map_err(|retry_after| SignError::RateLimited {
@@ -153,13 +171,12 @@ impl SignerService {
                     return Err(cap_reached(cap, used, ad_hoc));
                 }
             }
-            let to_sign: Vec<Document> = fresh.iter().map(|&i| documents[i].clone()).collect();
             let claim = delegation
                 .as_ref()
                 .map(|d| (d.doc.id.clone(), d.doc.director_id.clone()));
             let ward = entry.ward.clone();
             let signatures = tokio::task::spawn_blocking(move || {
-                sign_documents(&key, to_sign, &ward, claim, now)
+                sign_documents(&key, unsigned, &ward, claim, now)
             })
             .await
             .map_err(|e| SignError::Internal(e.to_string()))??;
@@ -230,8 +247,15 @@ impl SignerService {
             .iter()
             .filter_map(|&i| {
                 let lease = leases[i].clone()?;
-                let cms = slots[i].as_ref()?.cms.clone();
-                Some((i, Made { lease, cms }))
+                let slot = slots[i].as_ref()?;
+                Some((
+                    i,
+                    Made {
+                        lease,
+                        cms: slot.cms.clone(),
+                        pdf_update: slot.pdf_update.clone(),
+                    },
+                ))
             })
             .collect();
         if made.is_empty() {
@@ -255,6 +279,7 @@ impl SignerService {
         for ((i, _), k) in made.iter().zip(kept) {
             if let Some(slot) = slots[*i].as_mut() {
                 slot.cms = k.cms;
+                slot.pdf_update = k.pdf_update;
                 slot.signing_time = Some(timestamp(k.signed_at));
             }
         }
@@ -313,11 +338,12 @@ fn cap_reached(cap: &Capped, used: u32, batch: u32) -> SignError {
     .into()
 }
 
-/// Signs every document of the batch; the key is dropped (and its PKCS#8 buffer was zeroized)
-/// when this returns.
+/// Signs every document of the batch: a PDF's update gets its CAdES signature embedded, any
+/// other document a detached CMS. The key is dropped (and its PKCS#8 buffer was zeroized) when
+/// this returns.
 fn sign_documents(
     key: &CmsSigner,
-    documents: Vec<Document>,
+    documents: Vec<Unsigned>,
     ward: &str,
     claim: Option<(String, String)>,
     now: OffsetDateTime,
@@ -328,26 +354,44 @@ fn sign_documents(
         .transpose()
         .map_err(|e| internal(&e))?;
     let signing_time = timestamp(now);
+    let attributes = |doc: &Document| -> Result<Vec<SignedAttribute>, SignError> {
+        let mut attrs = vec![
+            content_hint(record_description(
+                &doc.record_id,
+                &doc.procedure_code,
+                ward,
+            ))
+            .map_err(|e| internal(&e))?,
+        ];
+        attrs.extend(acting.clone());
+        Ok(attrs)
+    };
     documents
         .into_iter()
-        .map(|doc| {
-            let mut attrs = vec![
-                content_hint(record_description(
-                    &doc.record_id,
-                    &doc.procedure_code,
-                    ward,
-                ))
-                .map_err(|e| internal(&e))?,
-            ];
-            attrs.extend(acting.clone());
-            let cms = key
-                .sign_detached(&doc.content, now, &attrs)
-                .map_err(|e| internal(&e))?;
-            Ok(DocumentSignature {
-                record_id: doc.record_id,
-                cms,
-                signing_time: Some(signing_time),
-            })
+        .map(|unsigned| match unsigned {
+            Unsigned::Detached(doc) => {
+                let cms = key
+                    .sign_detached(&doc.content, now, &attributes(&doc)?)
+                    .map_err(|e| internal(&e))?;
+                Ok(DocumentSignature {
+                    record_id: doc.record_id,
+                    cms,
+                    signing_time: Some(signing_time),
+                    pdf_update: Vec::new(),
+                })
+            }
+            Unsigned::Pdf { document, prepared } => {
+                let cms = key
+                    .sign_cades_detached(&prepared.signed_parts(), &attributes(&document)?)
+                    .map_err(|e| internal(&e))?;
+                let mut signed = prepared.embed(&cms).map_err(|e| internal(&e))?;
+                Ok(DocumentSignature {
+                    record_id: document.record_id,
+                    cms,
+                    signing_time: Some(signing_time),
+                    pdf_update: signed.split_off(document.content.len()),
+                })
+            }
         })
         .collect()
 }

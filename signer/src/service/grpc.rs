@@ -9,10 +9,10 @@ use prost_types::Timestamp;
 use signq_kit::identity::Role;
 use signq_proto::v1::signer_server::Signer;
 use signq_proto::v1::{
-    GetSignerKeyRequest, GetSignerKeyResponse, ListSignerKeysRequest, ListSignerKeysResponse,
-    RevokeDelegationRequest, RevokeDelegationResponse, SignCheckpointRequest,
-    SignCheckpointResponse, SignDelegationRequest, SignDelegationResponse, SignRequest,
-    SignResponse, SignerKey, SignerRole, VerifyPinRequest, VerifyPinResponse,
+    DelegationNotation, GetSignerKeyRequest, GetSignerKeyResponse, ListSignerKeysRequest,
+    ListSignerKeysResponse, RevokeDelegationRequest, RevokeDelegationResponse,
+    SignCheckpointRequest, SignCheckpointResponse, SignDelegationRequest, SignDelegationResponse,
+    SignRequest, SignResponse, SignerKey, SignerRole, VerifyPinRequest, VerifyPinResponse,
 };
 use time::OffsetDateTime;
 use tonic::{Request, Response, Status};
@@ -24,7 +24,7 @@ use super::limits::Limits;
 use super::metrics;
 use super::state::{FailureOutcome, State};
 use crate::cms::{CmsSigner, TrustStore, check_signing_certificate};
-use crate::delegation::{DelegationDoc, KIND};
+use crate::delegation::{DelegationDoc, KIND, Notation};
 use crate::keystore::{Keystore, KeystoreError, SignerEntry};
 
 /// The service's shared parts.
@@ -412,6 +412,10 @@ impl SignerService {
         } else {
             now
         };
+        let notation = match d.notation() {
+            DelegationNotation::Tuq => Notation::Authorised,
+            DelegationNotation::Kt | DelegationNotation::Unspecified => Notation::ForHead,
+        };
         let doc = DelegationDoc {
             kind: KIND.to_string(),
             id: if d.id.is_empty() {
@@ -426,6 +430,7 @@ impl SignerService {
             not_before,
             not_after: time("not_after", d.not_after)?,
             daily_cap: d.daily_cap,
+            notation,
         };
         doc.validate()
             .map_err(|e| SignError::invalid(format!("delegation.{}", e.field), e.reason))?;

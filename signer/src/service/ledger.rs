@@ -30,10 +30,24 @@ pub(super) const SCHEMA: &str = "
         document_sha256 BLOB NOT NULL,
         cms             BLOB NOT NULL,
         signed_at_ms    INTEGER NOT NULL,
+        pdf_update      BLOB,
         PRIMARY KEY (record_id, attempt));
     CREATE INDEX IF NOT EXISTS signatures_by_delegation_day
         ON signatures (delegation_id, day, record_id);
     CREATE INDEX IF NOT EXISTS signatures_by_time ON signatures (signed_at_ms);";
+
+/// Brings a ledger made before signed PDFs up to [`SCHEMA`]: the `pdf_update` column.
+pub(super) fn migrate(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+    let has_update: bool = conn.query_row(
+        "SELECT COUNT(*) > 0 FROM pragma_table_info('signatures') WHERE name = 'pdf_update'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_update {
+        conn.execute_batch("ALTER TABLE signatures ADD COLUMN pdf_update BLOB")?;
+    }
+    Ok(())
+}
 
 /// One document of a request, as the ledger knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +65,8 @@ pub struct Lease {
 pub struct Kept {
     /// The CMS signature.
     pub cms: Vec<u8>,
+    /// For a PDF, the incremental update that holds it (empty otherwise).
+    pub pdf_update: Vec<u8>,
     /// When it was made (its signing time).
     pub signed_at: OffsetDateTime,
 }
@@ -82,6 +98,8 @@ pub struct Made {
     pub lease: Lease,
     /// The signature.
     pub cms: Vec<u8>,
+    /// For a PDF, the incremental update that holds it (empty otherwise).
+    pub pdf_update: Vec<u8>,
 }
 
 /// The delegation a batch is signed under, with its cap.
@@ -100,7 +118,7 @@ impl State {
     pub fn priors(&self, signer_id: &str, leases: &[Lease]) -> Result<Vec<Prior>, StateError> {
         let conn = self.conn();
         let mut find = conn.prepare_cached(
-            "SELECT signer_id, document_sha256, cms, signed_at_ms FROM signatures
+            "SELECT signer_id, document_sha256, cms, signed_at_ms, pdf_update FROM signatures
              WHERE record_id = ?1 AND attempt = ?2",
         )?;
         leases
@@ -113,23 +131,25 @@ impl State {
                             r.get::<_, Vec<u8>>(1)?,
                             r.get::<_, Vec<u8>>(2)?,
                             r.get::<_, i64>(3)?,
+                            r.get::<_, Option<Vec<u8>>>(4)?,
                         ))
                     })
                     .optional()?;
                 Ok(match row {
                     None => Prior::None,
-                    Some((signer, _, _, _)) if signer != signer_id => Prior::Contradicts(format!(
+                    Some((signer, ..)) if signer != signer_id => Prior::Contradicts(format!(
                         "record {} at lease attempt {} was signed by {signer}",
                         l.record_id, l.attempt
                     )),
-                    Some((_, hash, _, _)) if hash != l.document_sha256 => {
+                    Some((_, hash, ..)) if hash != l.document_sha256 => {
                         Prior::Contradicts(format!(
                             "record {} at lease attempt {} was signed over another document",
                             l.record_id, l.attempt
                         ))
                     }
-                    Some((_, _, cms, at)) => Prior::Same(Kept {
+                    Some((_, _, cms, at, pdf_update)) => Prior::Same(Kept {
                         cms,
+                        pdf_update: pdf_update.unwrap_or_default(),
                         signed_at: from_ms(at),
                     }),
                 })
@@ -182,12 +202,13 @@ impl State {
         {
             let mut insert = tx.prepare_cached(
                 "INSERT INTO signatures (record_id, attempt, signer_id, delegation_id, day,
-                     document_sha256, cms, signed_at_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                     document_sha256, cms, signed_at_ms, pdf_update)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                  ON CONFLICT (record_id, attempt) DO NOTHING",
             )?;
             let mut stored = tx.prepare_cached(
-                "SELECT cms, signed_at_ms FROM signatures WHERE record_id = ?1 AND attempt = ?2",
+                "SELECT cms, signed_at_ms, pdf_update FROM signatures
+                 WHERE record_id = ?1 AND attempt = ?2",
             )?;
             for m in made {
                 let l = &m.lease;
@@ -199,13 +220,20 @@ impl State {
                     day,
                     l.document_sha256.as_slice(),
                     m.cms,
-                    ms(now)
+                    ms(now),
+                    (!m.pdf_update.is_empty()).then_some(&m.pdf_update)
                 ])?;
-                let (cms, at) = stored.query_row(params![l.record_id, l.attempt], |r| {
-                    Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?))
-                })?;
+                let (cms, at, pdf_update) =
+                    stored.query_row(params![l.record_id, l.attempt], |r| {
+                        Ok((
+                            r.get::<_, Vec<u8>>(0)?,
+                            r.get::<_, i64>(1)?,
+                            r.get::<_, Option<Vec<u8>>>(2)?,
+                        ))
+                    })?;
                 kept.push(Kept {
                     cms,
+                    pdf_update: pdf_update.unwrap_or_default(),
                     signed_at: from_ms(at),
                 });
             }
@@ -236,6 +264,7 @@ mod tests {
         Made {
             lease: lease(record, attempt),
             cms: cms.to_vec(),
+            pdf_update: Vec::new(),
         }
     }
 
@@ -281,6 +310,46 @@ mod tests {
             state.priors("w/director", &[lease("r1", 1)]).expect("db"),
             vec![Prior::None]
         );
+    }
+
+    #[test]
+    fn a_pdfs_update_is_kept_with_its_signature_also_in_a_ledger_made_before_pdfs() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s.db");
+        // A ledger as it was before signed PDFs: no pdf_update column.
+        rusqlite::Connection::open(&path)
+            .and_then(|c| {
+                c.execute_batch(&SCHEMA.replace("        pdf_update      BLOB,\n", ""))?;
+                c.execute(
+                    "INSERT INTO signatures VALUES ('old', 1, 'w/director', NULL, '2026-11-30', \
+                     ?1, x'01', ?2)",
+                    rusqlite::params![[7u8; 32].as_slice(), ms(OffsetDateTime::now_utc())],
+                )
+            })
+            .expect("an old ledger");
+        let state = State::open(&path).expect("open migrates");
+        let now = OffsetDateTime::now_utc();
+        let pdf = Made {
+            pdf_update: b"%update".to_vec(),
+            ..made("r1", 1, b"cms")
+        };
+        let kept = state
+            .keep("w/director", None, &[pdf], now)
+            .expect("db")
+            .expect("no cap");
+        assert_eq!(kept[0].pdf_update, b"%update");
+        assert!(matches!(
+            &state.priors("w/director", &[lease("r1", 1)]).expect("db")[0],
+            Prior::Same(k) if k.pdf_update == b"%update" && k.cms == b"cms"
+        ));
+        // The old row reads as a detached signature.
+        let old = Lease {
+            record_id: "old".into(),
+            attempt: 1,
+            document_sha256: [7; 32],
+        };
+        let prior = state.priors("w/director", &[old]).expect("db");
+        assert!(matches!(&prior[0], Prior::Same(k) if k.pdf_update.is_empty()));
     }
 
     #[test]

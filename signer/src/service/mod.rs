@@ -6,6 +6,7 @@
 //! - [`attempts`]: one PIN check at a time per signer, so wrong PINs are counted exactly.
 //! - [`grpc`]: the `Signer` service.
 //! - [`batch`]: one Sign call, from request to signatures.
+//! - [`pdf`]: the PDFs of a batch, signed as PAdES with the signer's block.
 //! - [`ledger`]: signatures kept per lease attempt, so a retry is answered, not signed again.
 //! - [`error`]: failures and their gRPC statuses (the one mapping).
 //! - [`state`]: durable lockouts, revoked delegations, daily use (SQLite).
@@ -20,6 +21,7 @@ pub mod grpc;
 pub mod ledger;
 pub mod limits;
 pub mod metrics;
+pub mod pdf;
 pub mod state;
 
 use std::future::Future;

@@ -70,6 +70,7 @@ fn delegation(id: &str, ward: &str, deputy: &str, codes: &[&str], cap: u32) -> D
         signed: Vec::new(),
         revoked_at: None,
         revoke_reason: None,
+        notation: Default::default(),
     }
 }
 

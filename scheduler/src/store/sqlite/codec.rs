@@ -100,6 +100,39 @@ pub(super) fn limit_param(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)
 }
 
+/// A PDF signature's place as stored: `page x y width height` (page 0: the last; a rectangle of
+/// zeros: the default).
+pub(super) fn place_to_db(place: Option<signq_pades::Place>) -> Option<String> {
+    place.map(|p| {
+        let r = p.rect.map_or([0.0; 4], |r| [r.x, r.y, r.width, r.height]);
+        format!(
+            "{} {} {} {} {}",
+            p.page.unwrap_or(0),
+            r[0],
+            r[1],
+            r[2],
+            r[3]
+        )
+    })
+}
+
+/// Reads a place stored by [`place_to_db`].
+fn place_col(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<signq_pades::Place>> {
+    let Some(text) = row.get::<_, Option<String>>(idx)? else {
+        return Ok(None);
+    };
+    let bad = || bad_column(idx, UnknownValue(text.clone()));
+    let fields: Vec<&str> = text.split(' ').collect();
+    let [page, x, y, w, h] = fields[..] else {
+        return Err(bad());
+    };
+    let number = |s: &str| s.parse::<f32>().map_err(|_| bad());
+    let page = page.parse::<u32>().map_err(|_| bad())?;
+    signq_pades::Place::from_fields(page, number(x)?, number(y)?, number(w)?, number(h)?)
+        .map(Some)
+        .map_err(|_| bad())
+}
+
 /// Selects whole records (columns 0..=19 as [`record_from_row`] reads them). The signature comes
 /// along; the chain is read separately, only for signed records.
 pub(super) const RECORD_SELECT: &str = "SELECT r.id, r.ward, r.procedure_code, r.title, r.priority, \
@@ -107,7 +140,7 @@ pub(super) const RECORD_SELECT: &str = "SELECT r.id, r.ward, r.procedure_code, r
      r.attempt, r.lease_signer, r.lease_expires_at, r.signer_id, r.delegation_id, r.finished_at, \
      r.reason, r.escalated, s.cms, r.at_risk_at, rp.reason, rp.original_deadline, \
      rp.new_deadline, rp.requested_by, rp.requested_at, rp.state, rp.decided_by, rp.decided_at, \
-     rp.refusal, rp.apology, rp.apology_signature FROM records r \
+     rp.refusal, rp.apology, rp.apology_signature, r.signature_place FROM records r \
      LEFT JOIN signatures s ON s.record_id = r.id \
      LEFT JOIN reappointments rp ON rp.record_id = r.id";
 
@@ -115,7 +148,7 @@ pub(super) const RECORD_SELECT: &str = "SELECT r.id, r.ward, r.procedure_code, r
 pub(super) const EVENT_SELECT: &str = "SELECT r.id, r.ward, r.procedure_code, r.title, r.priority, \
      r.deadline, r.submitted_at, r.idempotency_key, r.document_size, r.document_sha256, e.state, \
      e.attempt, e.lease_signer, e.lease_expires_at, e.signer_id, e.delegation_id, e.finished_at, \
-     e.reason, e.escalated, e.cursor, e.at, e.kind, r.at_risk_at FROM events e \
+     e.reason, e.escalated, e.cursor, e.at, e.kind, r.at_risk_at, r.signature_place FROM events e \
      JOIN records r ON r.id = e.record_id";
 
 /// Reads the fixed facts (columns 0..=9) and the state (10..=18) shared by both selects.
@@ -131,6 +164,7 @@ fn record_without_signature(row: &Row<'_>) -> rusqlite::Result<Record> {
         idempotency_key: row.get(7)?,
         document_size: uint_col(row, 8)?,
         document_sha256: row.get(9)?,
+        signature_place: None,
     };
     let state = state_col(row, 10)?;
     let attempt: u32 = uint_col(row, 11)?;
@@ -166,6 +200,7 @@ pub(super) fn record_from_row(row: &Row<'_>) -> rusqlite::Result<Record> {
     let mut record = record_without_signature(row)?;
     record.signature = row.get(19)?;
     record.at_risk_at = opt_time_col(row, 20)?;
+    record.meta.signature_place = place_col(row, 32)?;
     record.reappointment = match row.get::<_, Option<String>>(21)? {
         None => None,
         Some(reason) => {
@@ -205,6 +240,7 @@ pub(super) fn event_from_row(row: &Row<'_>) -> rusqlite::Result<Event> {
     };
     let mut record = record_without_signature(row)?;
     record.at_risk_at = opt_time_col(row, 22)?;
+    record.meta.signature_place = place_col(row, 23)?;
     Ok(Event {
         record,
         cursor: uint_col(row, 19)?,

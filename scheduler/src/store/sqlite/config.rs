@@ -14,6 +14,7 @@ use super::transition::rfc3339;
 use super::writer::WriteCx;
 use crate::model::{Actor, Delegation, Procedure, Signer, SignerRole, Ward};
 use crate::store::StoreError;
+use signq_signer::delegation::Notation;
 
 /// A stored value with no meaning here.
 #[derive(Debug, thiserror::Error)]
@@ -39,9 +40,36 @@ fn collect<T>(
 
 // Wards.
 
+/// A ward's titles as stored: `{"body": …, "head": …, "deputy": …}`.
+fn titles_to_db(titles: Option<&signq_pades::Titles>) -> Option<String> {
+    titles.map(|t| json!({ "body": t.body, "head": t.head, "deputy": t.deputy }).to_string())
+}
+
+fn titles_col(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<signq_pades::Titles>> {
+    let Some(text) = row.get::<_, Option<String>>(idx)? else {
+        return Ok(None);
+    };
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| unreadable(idx, format!("titles: {e}")))?;
+    let field = |name: &str| {
+        value[name]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| unreadable(idx, format!("titles: no {name}")))
+    };
+    Ok(Some(signq_pades::Titles {
+        body: field("body")?,
+        head: field("head")?,
+        deputy: field("deputy")?,
+    }))
+}
+
+const WARD_SELECT: &str = "SELECT id, name, office_hours, signature_titles FROM wards";
+
 fn ward_from_row(row: &Row<'_>) -> rusqlite::Result<Ward> {
     let hours: Option<String> = row.get(2)?;
     Ok(Ward {
+        signature_titles: titles_col(row, 3)?,
         id: row.get(0)?,
         name: row.get(1)?,
         office_hours: match hours {
@@ -62,7 +90,7 @@ pub(super) fn put_ward(
     let context = "storing a ward";
     let old = collect(
         cx.conn,
-        "SELECT id, name, office_hours FROM wards WHERE id = ?1",
+        &format!("{WARD_SELECT} WHERE id = ?1"),
         [&ward.id],
         ward_from_row,
         context,
@@ -71,17 +99,20 @@ pub(super) fn put_ward(
         return Ok(ward);
     }
     let hours = ward.office_hours.as_ref().map(ToString::to_string);
+    let titles = titles_to_db(ward.signature_titles.as_ref());
     cx.conn
         .prepare_cached(
-            "INSERT INTO wards (id, name, office_hours) VALUES (?1, ?2, ?3) ON CONFLICT (id) \
-             DO UPDATE SET name = excluded.name, office_hours = excluded.office_hours",
+            "INSERT INTO wards (id, name, office_hours, signature_titles) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
+             office_hours = excluded.office_hours, signature_titles = excluded.signature_titles",
         )
-        .and_then(|mut stmt| stmt.execute(params![ward.id, ward.name, hours]))
+        .and_then(|mut stmt| stmt.execute(params![ward.id, ward.name, hours, titles]))
         .map_err(backend(context))?;
     let detail = json!({
         "name": ward.name,
         "previous_name": old.first().map(|w| &w.name),
         "office_hours": hours,
+        "signature_titles": titles,
     });
     cx.audit(actor, "ward", &format!("ward:{}", ward.id), &detail)?;
     Ok(ward)
@@ -91,7 +122,7 @@ pub(super) fn put_ward(
 pub(super) fn wards(conn: &Connection) -> Result<Vec<Ward>, StoreError> {
     collect(
         conn,
-        "SELECT id, name, office_hours FROM wards ORDER BY id",
+        &format!("{WARD_SELECT} ORDER BY id"),
         [],
         ward_from_row,
         "reading wards",
@@ -100,7 +131,8 @@ pub(super) fn wards(conn: &Connection) -> Result<Vec<Ward>, StoreError> {
 
 // Signers.
 
-const SIGNER_SELECT: &str = "SELECT id, display_name, ward, role, certificate, away FROM signers";
+const SIGNER_SELECT: &str =
+    "SELECT id, display_name, ward, role, certificate, away, signature_image FROM signers";
 
 fn role_str(role: SignerRole) -> &'static str {
     match role {
@@ -123,6 +155,7 @@ fn signer_from_row(row: &Row<'_>) -> rusqlite::Result<Signer> {
         role,
         certificate: row.get(4)?,
         away: row.get(5)?,
+        signature_image: row.get(6)?,
     })
 }
 
@@ -137,7 +170,8 @@ fn signer(conn: &Connection, id: &str) -> Result<Option<Signer>, StoreError> {
     Ok(found.into_iter().next())
 }
 
-/// Enrolls a signer or updates its name, ward, role and certificate, keeping `away`.
+/// Enrolls a signer or updates its name, ward, role and certificate, keeping `away` and the
+/// signature image.
 pub(super) fn put_signer(
     cx: &mut WriteCx<'_>,
     new: Signer,
@@ -146,6 +180,10 @@ pub(super) fn put_signer(
     let old = signer(cx.conn, &new.id)?;
     let stored = Signer {
         away: old.as_ref().map_or(new.away, |o| o.away),
+        signature_image: match &old {
+            Some(o) => o.signature_image.clone(),
+            None => new.signature_image.clone(),
+        },
         ..new
     };
     if old.as_ref() == Some(&stored) {
@@ -153,7 +191,8 @@ pub(super) fn put_signer(
     }
     cx.conn
         .prepare_cached(
-            "INSERT INTO signers (id, display_name, ward, role, certificate, away) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+            "INSERT INTO signers (id, display_name, ward, role, certificate, away, signature_image) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
              ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name, ward = excluded.ward, \
              role = excluded.role, certificate = excluded.certificate",
         )
@@ -164,7 +203,8 @@ pub(super) fn put_signer(
                 stored.ward,
                 role_str(stored.role),
                 stored.certificate,
-                stored.away
+                stored.away,
+                stored.signature_image
             ])
         })
         .map_err(backend("storing a signer"))?;
@@ -202,6 +242,28 @@ pub(super) fn set_away(
         &format!("signer:{id}"),
         &json!({ "away": away }),
     )?;
+    Ok(signer)
+}
+
+/// Sets or removes a signer's signature image.
+pub(super) fn set_signature_image(
+    cx: &mut WriteCx<'_>,
+    id: &str,
+    image: Option<Vec<u8>>,
+    actor: &Actor,
+) -> Result<Signer, StoreError> {
+    let mut signer =
+        signer(cx.conn, id)?.ok_or_else(|| StoreError::NotFound(format!("signer {id}")))?;
+    if signer.signature_image == image {
+        return Ok(signer);
+    }
+    cx.conn
+        .prepare_cached("UPDATE signers SET signature_image = ?1 WHERE id = ?2")
+        .and_then(|mut stmt| stmt.execute(params![image, id]))
+        .map_err(backend("storing a signature image"))?;
+    let detail = json!({ "signature_image_sha256": image.as_deref().map(sha256_hex) });
+    signer.signature_image = image;
+    cx.audit(actor, "signature_image", &format!("signer:{id}"), &detail)?;
     Ok(signer)
 }
 
@@ -292,7 +354,14 @@ pub(super) fn procedures(conn: &Connection) -> Result<Vec<Procedure>, StoreError
 // Delegations.
 
 const DELEGATION_SELECT: &str = "SELECT id, ward, director_id, deputy_id, procedure_codes, not_before, not_after, \
-     daily_cap, signed, revoked_at, revoke_reason FROM delegations";
+     daily_cap, signed, revoked_at, revoke_reason, notation FROM delegations";
+
+fn notation_str(n: Notation) -> &'static str {
+    match n {
+        Notation::ForHead => "KT",
+        Notation::Authorised => "TUQ",
+    }
+}
 
 fn delegation_from_row(row: &Row<'_>) -> rusqlite::Result<Delegation> {
     let codes: String = row.get(4)?;
@@ -310,6 +379,11 @@ fn delegation_from_row(row: &Row<'_>) -> rusqlite::Result<Delegation> {
         signed: row.get(8)?,
         revoked_at: opt_time_col(row, 9)?,
         revoke_reason: row.get(10)?,
+        notation: match row.get::<_, String>(11)?.as_str() {
+            "KT" => Notation::ForHead,
+            "TUQ" => Notation::Authorised,
+            other => return Err(unreadable(11, format!("notation {other:?}"))),
+        },
     })
 }
 
@@ -359,7 +433,8 @@ pub(super) fn put_delegation(
     cx.conn
         .prepare_cached(
             "INSERT INTO delegations (id, ward, director_id, deputy_id, procedure_codes, not_before, not_after, \
-             daily_cap, signed, revoked_at, revoke_reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+             daily_cap, signed, revoked_at, revoke_reason, notation) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         )
         .and_then(|mut stmt| {
             stmt.execute(params![
@@ -373,7 +448,8 @@ pub(super) fn put_delegation(
                 d.daily_cap,
                 d.signed,
                 revoked_at,
-                d.revoke_reason
+                d.revoke_reason,
+                notation_str(d.notation)
             ])
         })
         .map_err(backend("storing a delegation"))?;
@@ -385,6 +461,7 @@ pub(super) fn put_delegation(
         "not_before": rfc3339(d.not_before),
         "not_after": rfc3339(d.not_after),
         "daily_cap": d.daily_cap,
+        "notation": notation_str(d.notation),
         "signed_sha256": sha256_hex(&d.signed),
     });
     cx.audit(

@@ -35,8 +35,9 @@ pub(super) fn check_document(
     Ok(bytes)
 }
 
-/// The signature hash the record's newest `sign` audit entry recorded, if it has one.
-fn signed_hash(conn: &Connection, id: &str) -> Result<Option<String>, StoreError> {
+/// A hash the record's newest `sign` audit entry recorded under `key` (`signature_sha256`,
+/// `pdf_update_sha256`), if it has one.
+fn signed_hash(conn: &Connection, id: &str, key: &str) -> Result<Option<String>, StoreError> {
     let context = "reading a record's sign entry";
     let detail: Option<String> = conn
         .prepare_cached(
@@ -50,10 +51,26 @@ fn signed_hash(conn: &Connection, id: &str) -> Result<Option<String>, StoreError
     };
     let parsed: serde_json::Value = serde_json::from_str(&detail)
         .map_err(|e| damaged(id, format!("its sign entry is unreadable ({e})")))?;
-    Ok(parsed
-        .get("signature_sha256")
-        .and_then(|v| v.as_str())
-        .map(str::to_owned))
+    Ok(parsed.get(key).and_then(|v| v.as_str()).map(str::to_owned))
+}
+
+/// Checks the update holding a PDF's signature against the hash its audit entry recorded.
+pub(super) fn check_pdf_update(
+    conn: &Connection,
+    id: &str,
+    update: &[u8],
+) -> Result<(), StoreError> {
+    match signed_hash(conn, id, "pdf_update_sha256")? {
+        Some(hash) if hash == sha256_hex(update) => Ok(()),
+        Some(_) => Err(damaged(
+            id,
+            "its signed PDF's update does not match the hash the audit log recorded",
+        )),
+        None => Err(damaged(
+            id,
+            "it holds a signed PDF's update the audit log never recorded",
+        )),
+    }
 }
 
 /// Checks a record's signature against its state and its audit entry.
@@ -61,17 +78,19 @@ pub(super) fn check_signature(conn: &Connection, record: &Record) -> Result<(), 
     let id = &record.meta.id;
     match (record.state, &record.signature) {
         (RecordState::Signed, None) => Err(damaged(id, "it is signed but holds no signature")),
-        (RecordState::Signed, Some(signature)) => match signed_hash(conn, id)? {
-            None => Err(damaged(
-                id,
-                "it is signed but the audit log never recorded a signature",
-            )),
-            Some(hash) if hash != sha256_hex(signature) => Err(damaged(
-                id,
-                "its signature does not match the hash the audit log recorded",
-            )),
-            Some(_) => Ok(()),
-        },
+        (RecordState::Signed, Some(signature)) => {
+            match signed_hash(conn, id, "signature_sha256")? {
+                None => Err(damaged(
+                    id,
+                    "it is signed but the audit log never recorded a signature",
+                )),
+                Some(hash) if hash != sha256_hex(signature) => Err(damaged(
+                    id,
+                    "its signature does not match the hash the audit log recorded",
+                )),
+                Some(_) => Ok(()),
+            }
+        }
         (state, Some(_)) => Err(damaged(
             id,
             format!("it is {} but holds a signature", state.as_str()),
@@ -123,6 +142,7 @@ struct Expected {
     state: Option<&'static str>,
     document_sha256: Option<String>,
     signature_sha256: Option<String>,
+    pdf_update_sha256: Option<String>,
 }
 
 fn state_after(action: &str) -> Option<&'static str> {
@@ -152,7 +172,10 @@ fn expected(conn: &Connection, id: &str) -> rusqlite::Result<Expected> {
         let text = |key: &str| detail.get(key).and_then(|v| v.as_str()).map(str::to_owned);
         match action.as_str() {
             "submit" => out.document_sha256 = text("sha256"),
-            "sign" => out.signature_sha256 = text("signature_sha256"),
+            "sign" => {
+                out.signature_sha256 = text("signature_sha256");
+                out.pdf_update_sha256 = text("pdf_update_sha256");
+            }
             _ => {}
         }
         out.state = state_after(&action).or(out.state);
@@ -173,7 +196,7 @@ pub fn compare_records(conn: &Connection) -> Result<u64, CompareError> {
     };
     let mut stmt = conn
         .prepare(
-            "SELECT r.id, r.state, r.document_sha256, d.bytes, s.cms FROM records r \
+            "SELECT r.id, r.state, r.document_sha256, d.bytes, s.cms, s.pdf_update FROM records r \
              LEFT JOIN documents d ON d.record_id = r.id \
              LEFT JOIN signatures s ON s.record_id = r.id ORDER BY r.id",
         )
@@ -186,6 +209,7 @@ pub fn compare_records(conn: &Connection) -> Result<u64, CompareError> {
         let document_sha256: String = row.get(2).map_err(db)?;
         let bytes: Option<Vec<u8>> = row.get(3).map_err(db)?;
         let signature: Option<Vec<u8>> = row.get(4).map_err(db)?;
+        let pdf_update: Option<Vec<u8>> = row.get(5).map_err(db)?;
         let want = expected(conn, &id).map_err(db)?;
         match want.state {
             None => {
@@ -217,11 +241,17 @@ pub fn compare_records(conn: &Connection) -> Result<u64, CompareError> {
             Some(_) => {}
         }
         let have = signature.as_deref().map(sha256_hex);
-        let want_signature = if state == "signed" {
-            want.signature_sha256
+        let (want_signature, want_update) = if state == "signed" {
+            (want.signature_sha256, want.pdf_update_sha256)
         } else {
-            None
+            (None, None)
         };
+        if pdf_update.as_deref().map(sha256_hex) != want_update {
+            return Err(mismatch(
+                &id,
+                "its signed PDF's update does not match the hash the audit log recorded".into(),
+            ));
+        }
         if have != want_signature {
             return Err(mismatch(
                 &id,

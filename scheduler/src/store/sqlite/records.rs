@@ -5,7 +5,7 @@
 use rusqlite::{Connection, OptionalExtension, ToSql, params};
 use serde_json::json;
 
-use super::codec::{StateRow, backend, db_time, sha256_hex};
+use super::codec::{StateRow, backend, db_time, place_to_db, sha256_hex};
 use super::queries::get_record;
 use super::transition::{advance, rfc3339};
 use super::writer::WriteCx;
@@ -126,12 +126,15 @@ pub(super) fn submit(
         &m.document_sha256,
     ];
     values.extend(state.values());
+    let place = place_to_db(m.signature_place);
+    values.push(&place);
     cx.conn
         .prepare_cached(
             "INSERT INTO records (id, ward, procedure_code, title, priority, deadline, submitted_at, \
              idempotency_key, document_size, document_sha256, state, attempt, lease_signer, \
-             lease_expires_at, signer_id, delegation_id, finished_at, reason, escalated) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+             lease_expires_at, signer_id, delegation_id, finished_at, reason, escalated, \
+             signature_place) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
         )
         .and_then(|mut stmt| stmt.execute(&*values))
         .map_err(backend(context))?;
@@ -180,7 +183,7 @@ pub(super) fn apply(
         .and_then(|mut stmt| stmt.execute(&*values))
         .map_err(backend("updating a record"))?;
     if let (RecordState::Signed, Some(signature)) = (record.state, &record.signature) {
-        store_signature(cx.conn, &id, signature, &record.chain)?;
+        store_signature(cx.conn, &id, signature, &change.pdf_update, &record.chain)?;
     }
     append_event(cx, record)?;
     cx.audit(actor, &change.action, &id, &change.detail)?;
@@ -192,11 +195,13 @@ fn store_signature(
     conn: &Connection,
     id: &str,
     signature: &[u8],
+    pdf_update: &[u8],
     chain: &[Vec<u8>],
 ) -> Result<(), StoreError> {
     let context = "storing a signature";
-    conn.prepare_cached("INSERT INTO signatures (record_id, cms) VALUES (?1, ?2)")
-        .and_then(|mut stmt| stmt.execute(params![id, signature]))
+    let pdf_update = (!pdf_update.is_empty()).then_some(pdf_update);
+    conn.prepare_cached("INSERT INTO signatures (record_id, cms, pdf_update) VALUES (?1, ?2, ?3)")
+        .and_then(|mut stmt| stmt.execute(params![id, signature, pdf_update]))
         .map_err(backend(context))?;
     for (position, der) in chain.iter().enumerate() {
         let sha256 = sha256_hex(der);

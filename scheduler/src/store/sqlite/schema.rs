@@ -17,7 +17,7 @@ use super::codec::backend;
 use crate::store::StoreError;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 5;
+const SCHEMA_VERSION: i64 = 6;
 
 /// Version 3 counts time limits in working time: a limit of up to 8 clock hours was "the same
 /// day", longer ones whole days, and every one had the 15:00 cut-off.
@@ -39,6 +39,17 @@ const TO_VERSION_4: [(&str, &str, &str); 2] = [
 
 /// Version 5 gives each ward its own office hours (none: the scheduler's).
 const TO_VERSION_5: [(&str, &str, &str); 1] = [("wards", "office_hours", "TEXT")];
+
+/// Version 6 signs PDFs as PAdES: where intake asked for a record's signature, the update that
+/// holds a PDF's signature, a ward's titles for signature blocks, a delegation's notation, and
+/// a signer's signature image.
+const TO_VERSION_6: [(&str, &str, &str); 5] = [
+    ("signers", "signature_image", "BLOB"),
+    ("records", "signature_place", "TEXT"),
+    ("signatures", "pdf_update", "BLOB"),
+    ("wards", "signature_titles", "TEXT"),
+    ("delegations", "notation", "TEXT NOT NULL DEFAULT 'KT'"),
+];
 
 /// Adds `column` to `table` if the table exists without it (a new table gets it from [`SCHEMA`]).
 fn add_column(
@@ -91,6 +102,7 @@ CREATE TABLE IF NOT EXISTS records (
     reason           TEXT,
     escalated        INTEGER NOT NULL,
     at_risk_at       INTEGER,
+    signature_place  TEXT,
     UNIQUE (ward, idempotency_key)
 ) STRICT;
 CREATE INDEX IF NOT EXISTS records_ward_submitted ON records (ward, submitted_at, id);
@@ -106,8 +118,10 @@ CREATE TABLE IF NOT EXISTS documents (
 
 -- The primary key is the last guard of "at most one signature per record".
 CREATE TABLE IF NOT EXISTS signatures (
-    record_id TEXT PRIMARY KEY REFERENCES records (id),
-    cms       BLOB NOT NULL
+    record_id  TEXT PRIMARY KEY REFERENCES records (id),
+    cms        BLOB NOT NULL,
+    -- For a PDF: the incremental update that holds the signature, appended to the document.
+    pdf_update BLOB
 ) STRICT;
 
 -- Certificates are stored once by hash: every record a signer signs carries the same chain.
@@ -160,8 +174,9 @@ CREATE TABLE IF NOT EXISTS reappointments (
 
 CREATE TABLE IF NOT EXISTS wards (
     id           TEXT PRIMARY KEY,
-    name         TEXT NOT NULL,
-    office_hours TEXT
+    name             TEXT NOT NULL,
+    office_hours     TEXT,
+    signature_titles TEXT
 ) STRICT;
 
 CREATE TABLE IF NOT EXISTS signers (
@@ -169,8 +184,9 @@ CREATE TABLE IF NOT EXISTS signers (
     display_name TEXT NOT NULL,
     ward         TEXT NOT NULL,
     role         TEXT NOT NULL,
-    certificate  BLOB NOT NULL,
-    away         INTEGER NOT NULL
+    certificate     BLOB NOT NULL,
+    away            INTEGER NOT NULL,
+    signature_image BLOB
 ) STRICT;
 CREATE INDEX IF NOT EXISTS signers_ward ON signers (ward, id);
 
@@ -194,7 +210,8 @@ CREATE TABLE IF NOT EXISTS delegations (
     daily_cap       INTEGER NOT NULL,
     signed          BLOB NOT NULL,
     revoked_at      INTEGER,
-    revoke_reason   TEXT
+    revoke_reason   TEXT,
+    notation        TEXT NOT NULL DEFAULT 'KT'
 ) STRICT;
 CREATE INDEX IF NOT EXISTS delegations_ward ON delegations (ward, id);
 
@@ -277,6 +294,11 @@ pub(super) fn open_writer(path: &Path) -> Result<Connection, StoreError> {
     if (1..5).contains(&version) {
         for column in TO_VERSION_5 {
             add_column(&tx, column).map_err(backend("bringing the schema to version 5"))?;
+        }
+    }
+    if (1..6).contains(&version) {
+        for column in TO_VERSION_6 {
+            add_column(&tx, column).map_err(backend("bringing the schema to version 6"))?;
         }
     }
     tx.execute_batch(SCHEMA)

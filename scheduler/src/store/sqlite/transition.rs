@@ -21,6 +21,8 @@ pub(super) struct Change {
     pub(super) action: String,
     /// The audit detail.
     pub(super) detail: serde_json::Value,
+    /// For a sign of a PDF: the incremental update holding the signature (empty otherwise).
+    pub(super) pdf_update: Vec<u8>,
 }
 
 /// RFC 3339 for the audit detail (falls back to the debug form, which cannot fail).
@@ -47,6 +49,7 @@ pub(super) fn advance(
     let holds_lease =
         |attempt: u32| current.state == RecordState::Leased && current.attempt == attempt;
     let mut next = current.clone();
+    let mut update = Vec::new();
     let (action, detail) = match transition {
         Transition::Lease {
             attempt,
@@ -100,12 +103,13 @@ pub(super) fn advance(
             delegation_id,
             signature,
             chain,
+            pdf_update,
             ..
         } => {
             if !holds_lease(attempt) {
                 return Err(fenced());
             }
-            let detail = json!({
+            let mut detail = json!({
                 "attempt": attempt,
                 "signer": signer_id,
                 "delegation": delegation_id,
@@ -113,6 +117,11 @@ pub(super) fn advance(
                 "signature_size": signature.len(),
                 "chain_length": chain.len(),
             });
+            if !pdf_update.is_empty() {
+                detail["pdf_update_sha256"] = json!(sha256_hex(&pdf_update));
+                detail["pdf_update_size"] = json!(pdf_update.len());
+            }
+            update = pdf_update;
             next.state = RecordState::Signed;
             next.lease = None;
             next.signer_id = Some(signer_id);
@@ -161,6 +170,7 @@ pub(super) fn advance(
         record: next,
         action,
         detail,
+        pdf_update: update,
     })
 }
 
@@ -183,6 +193,7 @@ mod tests {
                 idempotency_key: "k".into(),
                 document_size: 1,
                 document_sha256: "00".into(),
+                signature_place: None,
             },
             state: RecordState::Queued,
             attempt: 0,
@@ -238,6 +249,7 @@ mod tests {
             delegation_id: None,
             signature: vec![1],
             chain: vec![],
+            pdf_update: Vec::new(),
         };
         assert!(is_fenced(advance(&r, sign(1), now), "leased", 2));
         let r = advance(&r, sign(2), now).expect("sign").record;

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use lopdf::{Document, Object, Stream, dictionary};
-use signq_pades::{Place, Signature, prepare};
+use signq_pades::{Image, Place, Signature, prepare};
 
 use super::super::CmsSigner;
 use super::{Ca, OFFICER, Officer, now, show};
@@ -81,9 +81,9 @@ fn sign(pdf: &[u8], signer: &CmsSigner) -> Vec<u8> {
                 "TM. ỦY BAN NHÂN DÂN".into(),
                 "KT. CHỦ TỊCH".into(),
                 "PHÓ CHỦ TỊCH".into(),
-                String::new(),
                 OFFICER.into(),
             ],
+            image: Some(Image::from_png(&handwriting()).expect("a PNG")),
         },
     )
     .expect("prepare");
@@ -91,6 +91,29 @@ fn sign(pdf: &[u8], signer: &CmsSigner) -> Vec<u8> {
         .sign_cades_detached(&prepared.signed_parts(), &[])
         .expect("sign");
     prepared.embed(&cms).expect("embed")
+}
+
+/// The officer's own signature as a PNG: a blue loop on a transparent background.
+fn handwriting() -> Vec<u8> {
+    let (width, height) = (160u32, 60u32);
+    let mut pixels = Vec::with_capacity((4 * width * height) as usize);
+    for y in 0..height {
+        for x in 0..width {
+            let (dx, dy) = (x as f32 - 80.0, (y as f32 - 30.0) * 2.5);
+            let ring = ((dx * dx + dy * dy).sqrt() - 60.0).abs() < 4.0;
+            let tail = y > 26 && y < 32 && x > 100;
+            let ink = if ring || tail { 255 } else { 0 };
+            pixels.extend_from_slice(&[25, 45, 190, ink]);
+        }
+    }
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, width, height);
+    encoder.set_color(png::ColorType::Rgba);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().expect("header");
+    writer.write_image_data(&pixels).expect("pixels");
+    writer.finish().expect("png");
+    out
 }
 
 /// pyHanko's judgement of every signature in `file`, trusting only `ca.pem`.

@@ -28,11 +28,11 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run a complete demo ward on this machine with embedded defaults.
-    Dev(cmd::dev::DevArgs),
+    Dev(Box<cmd::dev::DevArgs>),
     /// Run the scheduler.
     Scheduler(cmd::dev::SchedulerOnly),
     /// Run the signing service.
-    Signer(cmd::dev::SignerOnly),
+    Signer(Box<cmd::dev::SignerOnly>),
     /// The ward PKI: CA, certificates, revocation.
     #[command(subcommand)]
     Pki(cmd::pki::PkiCmd),
@@ -78,7 +78,7 @@ async fn main() -> anyhow::Result<()> {
     let data = cli.data;
     let shutdown = signq_kit::shutdown::signal;
     match cli.command {
-        Command::Dev(args) => cmd::dev::run(args, &data).await,
+        Command::Dev(args) => cmd::dev::run(*args, &data).await,
         Command::Scheduler(args) => args.run(&data, shutdown()).await,
         Command::Signer(args) => args.run(&data, shutdown()).await,
         Command::Pki(c) => cmd::pki::run(c, &data),

@@ -8,6 +8,7 @@
 //! - [`keystore`]: signers' keys encrypted under their PIN and the service's KEK.
 //! - [`delegation`]: director-signed delegations and the attributes that cite them.
 //! - [`trust`]: the ward CA and CRL files as a CMS trust store.
+//! - [`tsa`]: the timestamp authority (RFC 3161) and its HTTP endpoint.
 //! - [`service`]: the `Signer` gRPC service.
 
 pub mod checkpoint;
@@ -18,3 +19,4 @@ pub mod pin;
 pub mod pki;
 pub mod service;
 pub mod trust;
+pub mod tsa;

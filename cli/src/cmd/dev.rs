@@ -23,7 +23,7 @@ use signq_proto::v1 as pb;
 use signq_proto::v1::admin_client::AdminClient;
 
 use super::client::{channel_as, status};
-use super::pki::{SIGNER_SERVICE, enrol_device, install_signer};
+use super::pki::{SIGNER_SERVICE, TIMESTAMPING, enrol_device, install_signer, issue_timestamping};
 use super::scheduler::SchedulerArgs;
 use super::services::Services;
 use super::signer::SignerArgs;
@@ -115,6 +115,7 @@ pub fn provision(data: &DataDir) -> anyhow::Result<()> {
         let (issued, key) = pki.issue_server(name, role, &[], &[], Validity::days_from_now(825))?;
         published.identity(&issued, &key, &data.kek_or_create(name)?)?;
     }
+    issue_timestamping(&pki, data, TIMESTAMPING, SIGNER_SERVICE, 825)?;
     for (name, role, wards) in [
         (INTAKE_CERT, Role::Intake, vec![WARD_ID.to_string()]),
         (OPERATOR_CERT, Role::Operator, Vec::new()),

@@ -18,6 +18,8 @@ use crate::layout::{DataDir, PinSource};
 
 /// The signing service's holder name: its certificate's and its key-encryption key's.
 pub const SIGNER_SERVICE: &str = "signer";
+/// The default name of the timestamp authority's certificate.
+pub const TIMESTAMPING: &str = "timestamping";
 
 /// The `pki` subcommands.
 #[derive(Debug, Subcommand)]
@@ -118,6 +120,20 @@ pub enum PkiCmd {
         #[arg(long, default_value_t = 730)]
         days: u32,
     },
+    /// Issue the certificate of the signing service's timestamp authority (RFC 3161): every PDF
+    /// signature then carries a signature timestamp. Its key is sealed under the signing
+    /// service's key-encryption key.
+    Timestamping {
+        /// The certificate's name (also its file name).
+        #[arg(long, default_value = TIMESTAMPING)]
+        name: String,
+        /// The signing service's certificate name, whose key-encryption key seals the key.
+        #[arg(long, default_value = SIGNER_SERVICE)]
+        service: String,
+        /// Validity in days.
+        #[arg(long, default_value_t = 825)]
+        days: u32,
+    },
     /// List every certificate issued.
     List,
     /// Revoke a certificate (by serial or name) and publish a new CRL.
@@ -189,6 +205,18 @@ pub fn run(cmd: PkiCmd, data: &DataDir) -> anyhow::Result<()> {
             let (issued, key) =
                 pki.issue_server(&name, role, &dns, &ips, Validity::days_from_now(days))?;
             print_issued(&issued, &publish_identity(&pki, data, &issued, &key)?);
+        }
+        PkiCmd::Timestamping {
+            name,
+            service,
+            days,
+        } => {
+            let pki = open(data)?;
+            let path = issue_timestamping(&pki, data, &name, &service, days)?;
+            println!(
+                "timestamp authority certificate {name} -> {}",
+                path.display()
+            );
         }
         PkiCmd::Client {
             name,
@@ -304,6 +332,22 @@ fn publish_identity(
     let published = data.published();
     published.ca_and_crl(pki)?;
     Ok(published.identity(issued, key, &kek)?.0)
+}
+
+/// Issues the timestamp authority's certificate `name` and publishes it with its key sealed
+/// under the key-encryption key of the signing service `service`.
+pub fn issue_timestamping(
+    pki: &Pki,
+    data: &DataDir,
+    name: &str,
+    service: &str,
+    days: u32,
+) -> anyhow::Result<PathBuf> {
+    let (issued, key) = pki.issue_timestamping(name, Validity::days_from_now(days))?;
+    let kek = data.kek_or_create(service)?;
+    let published = data.published();
+    published.ca_and_crl(pki)?;
+    Ok(published.identity(&issued, &key, &kek)?.0)
 }
 
 fn print_issued(issued: &IssuedCert, cert: &std::path::Path) {

@@ -31,6 +31,7 @@ pub struct Services {
 #[derive(Debug)]
 pub struct Bound {
     signer: Option<TcpListener>,
+    tsa: Option<TcpListener>,
     scheduler: Option<TcpListener>,
     metrics: TcpListener,
 }
@@ -54,6 +55,10 @@ impl Services {
             Some(a) => Some(TcpListener::bind(a.listen).await?),
             None => None,
         };
+        let tsa = match self.signer.as_ref().and_then(|a| a.tsa_listen) {
+            Some(addr) => Some(TcpListener::bind(addr).await?),
+            None => None,
+        };
         let scheduler = match &self.scheduler {
             Some(a) => Some(TcpListener::bind(a.listen).await?),
             None => None,
@@ -61,11 +66,15 @@ impl Services {
         let metrics = TcpListener::bind(self.metrics).await?;
         let bound = Bound {
             signer,
+            tsa,
             scheduler,
             metrics,
         };
         if let Some(addr) = bound.signer_addr() {
             println!("signer listening on {addr}");
+        }
+        if let Some(addr) = bound.tsa.as_ref().and_then(|l| l.local_addr().ok()) {
+            println!("timestamp authority listening on http://{addr}/");
         }
         if let Some(addr) = bound.scheduler_addr() {
             println!("scheduler listening on {addr}");
@@ -116,8 +125,9 @@ impl Services {
                 })?;
             }
             let w = wait();
+            let tsa = bound.tsa;
             tasks.spawn(async move {
-                signq_signer::service::run(config, listener, w)
+                signq_signer::service::run(config, listener, tsa, w)
                     .await
                     .map_err(anyhow::Error::from)
             });

@@ -6,6 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
+use signq_kit::tls::TlsFiles;
+use signq_signer::service::config::TsaSettings;
 use signq_signer::service::{self, SignerConfig};
 
 use crate::layout::DataDir;
@@ -50,6 +52,17 @@ pub struct SignerArgs {
     /// Signatures a signer may make at once.
     #[arg(long, default_value_t = NonZeroU32::new(300).unwrap_or(NonZeroU32::MIN))]
     pub signature_burst: NonZeroU32,
+    /// The name of the timestamp authority's certificate (`signq pki timestamping`); while it
+    /// is published, every PDF signature carries a signature timestamp.
+    #[arg(long, default_value = super::pki::TIMESTAMPING)]
+    pub tsa_cert_name: String,
+    /// The policy the timestamp authority's tokens state (an object identifier); set the one
+    /// your province registered.
+    #[arg(long, default_value_t = signq_signer::tsa::DEFAULT_POLICY)]
+    pub tsa_policy: der::oid::ObjectIdentifier,
+    /// Also serve the timestamp authority over HTTP (RFC 3161) at this address.
+    #[arg(long)]
+    pub tsa_listen: Option<SocketAddr>,
 }
 
 impl SignerArgs {
@@ -71,6 +84,21 @@ impl SignerArgs {
         config.rates.pin_attempts_per_minute = self.pin_attempts_per_minute;
         config.rates.signatures_per_hour = self.signatures_per_hour;
         config.rates.signature_burst = self.signature_burst;
+        let published = data.published();
+        if published.cert(&self.tsa_cert_name).exists() {
+            let name = &self.tsa_cert_name;
+            let kek = data.kek(&self.cert_name, kek)?;
+            config.tsa = Some(TsaSettings {
+                files: TlsFiles {
+                    ca: published.ca_cert(),
+                    crl: Some(published.crl()),
+                    cert: published.cert(name),
+                    key: published.key(name),
+                    key_password: kek.tls_key_password(name),
+                },
+                policy: self.tsa_policy,
+            });
+        }
         Ok(config)
     }
 }

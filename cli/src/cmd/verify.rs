@@ -180,6 +180,16 @@ fn describe(verified: &signq_signer::cms::Verified) -> anyhow::Result<PeerIdenti
         );
     }
     println!("serial:     {}", signer.serial);
+    if let Some(stamp) = &verified.timestamp {
+        let authority = PeerIdentity::from_der(&stamp.authority)
+            .map(|a| a.common_name)
+            .unwrap_or_else(|_| "an unreadable certificate".into());
+        println!(
+            "timestamp:  {} by {authority} (token {})",
+            rfc3339(stamp.time),
+            stamp.serial
+        );
+    }
     Ok(signer)
 }
 

@@ -68,6 +68,8 @@ pub struct Ward {
     /// The scheduler's address.
     pub scheduler: String,
     pub metrics: String,
+    /// The timestamp authority's HTTP address (`http://…/`), when started with `--tsa-listen`.
+    pub tsa: String,
     extra: Vec<String>,
     /// Where its wall clock starts (see [`signq_at`]); the real clock when `None`.
     clock: Option<String>,
@@ -88,6 +90,7 @@ impl Ward {
             addr: String::new(),
             scheduler: String::new(),
             metrics: String::new(),
+            tsa: String::new(),
             extra: extra.iter().map(|s| s.to_string()).collect(),
             clock: at.map(str::to_string),
             child: None,
@@ -131,6 +134,8 @@ impl Ward {
                 self.scheduler = a.to_string();
             } else if let Some(m) = line.strip_prefix("metrics on ") {
                 self.metrics = m.to_string();
+            } else if let Some(t) = line.strip_prefix("timestamp authority listening on ") {
+                self.tsa = t.to_string();
             } else if line == "ready" {
                 break;
             }
@@ -476,6 +481,34 @@ pub fn http_get(url: &str) -> String {
         .split_once("\r\n\r\n")
         .map(|(_, b)| b.to_string())
         .unwrap_or_default()
+}
+
+/// The status and body of `POST url` with `body` as `content_type` (plain HTTP on loopback).
+pub fn http_post(url: &str, content_type: &str, body: &[u8]) -> (u16, Vec<u8>) {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").expect("http url");
+    let (host, path) = rest.split_once('/').expect("path");
+    let mut stream = std::net::TcpStream::connect(host).expect("connect");
+    write!(
+        stream,
+        "POST /{path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: {content_type}\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .expect("write");
+    stream.write_all(body).expect("write");
+    let mut reply = Vec::new();
+    stream.read_to_end(&mut reply).expect("read");
+    let end = reply
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a header");
+    let status = String::from_utf8_lossy(&reply[..end])
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status");
+    (status, reply[end + 4..].to_vec())
 }
 
 /// Asserts that `openssl cms -verify` accepts the detached `signature` over `content` against the

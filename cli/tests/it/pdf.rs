@@ -15,7 +15,7 @@ use time::{Duration, OffsetDateTime};
 use tonic::Code;
 
 use super::fixture::{
-    DEPUTY_1, DIRECTOR, Ward, intake, run, scheduler_channel, sign_in, submission,
+    DEPUTY_1, DIRECTOR, Ward, http_post, intake, run, scheduler_channel, sign_in, submission,
 };
 use super::flow::{leased, open};
 
@@ -46,7 +46,8 @@ fn show(out: &Output) -> String {
 }
 
 /// Asserts that pyHanko (trusting only the ward's CA) and pdfsig find `n` valid signatures in
-/// `file`, the last covering the whole file; pdfsig's report.
+/// `file`, the last covering the whole file and timestamped by an authority pyHanko trusts;
+/// pdfsig's report.
 fn valid_signatures(ward: &Ward, file: &Path, n: usize) -> String {
     let dir = file.parent().expect("a directory");
     let name = file.file_name().and_then(|n| n.to_str()).expect("a name");
@@ -76,6 +77,16 @@ fn valid_signatures(ward: &Ward, file: &Path, n: usize) -> String {
         text.contains("The signature covers the entire file."),
         "{text}"
     );
+    for line in [
+        "This timestamp is backed by a time stamping authority.",
+        "The timestamp token is cryptographically sound.",
+        "The TSA certificate is trusted.",
+    ] {
+        assert!(
+            text.contains(line),
+            "pyHanko: {line:?} missing from\n{text}"
+        );
+    }
     let out = judge(Path::new("pdfsig"), &[name], dir);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert_eq!(
@@ -310,6 +321,11 @@ async fn pdf_records_come_back_signed_as_pades_with_the_deputys_block() {
         text.contains("capacity:   KT. GIÁM ĐỐC / PHÓ GIÁM ĐỐC\n"),
         "{text}"
     );
+    // Timestamped by the ward's own authority (PAdES B-T).
+    assert!(
+        text.contains("by Phường Cát Lái signq timestamping (token "),
+        "{text}"
+    );
 }
 
 /// A signature image: a thick blue stroke on a transparent background, 120 x 40 pixels.
@@ -530,4 +546,57 @@ fn a_deputy_authorised_in_writing_signs_tuq_and_signq_sign_writes_the_signed_pdf
         "{}",
         show(&out)
     );
+}
+
+#[test]
+fn the_timestamp_authority_answers_openssl_over_http() {
+    let ward = Ward::start(&["--tsa-listen", "127.0.0.1:0"]);
+    assert!(ward.tsa.starts_with("http://127.0.0.1:"), "{}", ward.tsa);
+    let dir = ward.path("tsa");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::write(dir.join("record.txt"), "Giấy khai sinh số 0123/2025").expect("write");
+    let out = judge(
+        Path::new("openssl"),
+        &[
+            "ts",
+            "-query",
+            "-data",
+            "record.txt",
+            "-sha256",
+            "-cert",
+            "-out",
+            "q.tsq",
+        ],
+        &dir,
+    );
+    assert!(out.status.success(), "{}", show(&out));
+    let query = std::fs::read(dir.join("q.tsq")).expect("query");
+    let (status, reply) = http_post(&ward.tsa, "application/timestamp-query", &query);
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&reply));
+    std::fs::write(dir.join("r.tsr"), reply).expect("write");
+    let ca = ward.path("pki/ca.crt.pem");
+    let ca = ca.to_str().expect("utf8");
+    let out = judge(
+        Path::new("openssl"),
+        &[
+            "ts",
+            "-verify",
+            "-in",
+            "r.tsr",
+            "-queryfile",
+            "q.tsq",
+            "-CAfile",
+            ca,
+        ],
+        &dir,
+    );
+    assert!(
+        out.status.success() && show(&out).contains("Verification: OK"),
+        "{}",
+        show(&out)
+    );
+    // Anything but a timestamp query is refused, saying what to send.
+    let (status, reply) = http_post(&ward.tsa, "text/plain", b"hello");
+    assert_eq!(status, 415);
+    assert!(String::from_utf8_lossy(&reply).contains("application/timestamp-query"));
 }

@@ -24,7 +24,9 @@ use x509_cert::Certificate;
 
 use super::certificate::has_extended_key_usage;
 use super::error::CmsError;
-use super::oids::{EMAIL_PROTECTION_OID_DER_CONTENT, ID_KP_EMAIL_PROTECTION};
+use super::oids::{
+    EMAIL_PROTECTION_OID_DER_CONTENT, ID_KP_EMAIL_PROTECTION, TIME_STAMPING_OID_DER_CONTENT,
+};
 
 /// What a verifier trusts: the ward CA certificates and the CRLs they publish (both DER).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -43,6 +45,8 @@ pub enum Purpose {
     /// A service's own statement (the signing service's audit checkpoints): the clientAuth EKU
     /// every signq service certificate carries.
     Service,
+    /// A timestamp token: the timeStamping EKU of a timestamp authority (RFC 3161 §2.3).
+    Timestamping,
 }
 
 /// Verifies that `signer` (DER, and parsed as `signer_cert`) chains to `trust` at
@@ -115,6 +119,7 @@ pub(super) fn check(
         match purpose {
             Purpose::Document => KeyUsage::required_if_present(EMAIL_PROTECTION_OID_DER_CONTENT),
             Purpose::Service => KeyUsage::client_auth(),
+            Purpose::Timestamping => KeyUsage::required(TIME_STAMPING_OID_DER_CONTENT),
         },
         revocation,
         None,

@@ -25,6 +25,8 @@ pub(super) const TAG_SET: u8 = 0x31;
 /// Constructed context-specific [0], used IMPLICIT (certificates, signedAttrs) and
 /// EXPLICIT (ContentInfo.content, eContent).
 pub(super) const TAG_CONTEXT_0: u8 = 0xa0;
+/// `[1]` constructed, context-specific (unsigned attributes).
+pub(super) const TAG_CONTEXT_1: u8 = 0xa1;
 
 /// Number of bytes of the length octets for a value of `len` bytes (definite form).
 pub(super) fn length_len(len: usize) -> usize {

@@ -105,4 +105,7 @@ pub enum CmsError {
     /// A trust-store entry (root certificate or CRL) cannot be used; the message says which.
     #[error("unusable trust store: {0}")]
     TrustStore(String),
+    /// A signature timestamp cannot be made, or does not check.
+    #[error("signature timestamp: {0}")]
+    Timestamp(String),
 }

@@ -13,6 +13,8 @@
 //!   (byte assembly), `ess.rs`, `signing_time.rs`, `attributes.rs`.
 //! - verify side: `verify.rs` ([`verify`], [`Verified`]), `parse.rs` and `reader.rs`
 //!   (borrowed, strict DER views), `certificate.rs`, `chain.rs` ([`TrustStore`], webpki).
+//! - `timestamp.rs`: signature timestamps (RFC 3161 tokens in an unsigned attribute),
+//!   [`check_token`].
 //! - [`oids`]: the object identifiers both sides share; `error.rs`: [`CmsError`].
 
 mod attributes;
@@ -26,6 +28,7 @@ mod parse;
 mod reader;
 mod sign;
 mod signing_time;
+mod timestamp;
 mod verify;
 
 #[cfg(test)]
@@ -34,5 +37,6 @@ mod tests;
 pub use attributes::SignedAttribute;
 pub use chain::{Purpose, TrustStore, check_signing_certificate};
 pub use error::CmsError;
-pub use sign::CmsSigner;
+pub use sign::{CmsSigner, Stamp};
+pub use timestamp::{Timestamp, check_token};
 pub use verify::{Verified, verify, verify_for, verify_pades};

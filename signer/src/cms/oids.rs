@@ -33,6 +33,21 @@ pub const SECP256R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10
 pub const ID_KP_EMAIL_PROTECTION: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.4");
 
+/// id-kp-timeStamping (RFC 5280 §4.2.1.12): the purpose of a timestamp authority's
+/// certificate (RFC 3161 §2.3).
+pub const ID_KP_TIME_STAMPING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.8");
+/// id-ct-TSTInfo (RFC 3161 §2.4.2): the content type of a timestamp token.
+pub const ID_CT_TST_INFO: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.1.4");
+/// id-aa-signatureTimeStampToken (RFC 3161 Appendix A): the unsigned attribute holding a
+/// timestamp token over a SignerInfo's signature value.
+pub const ID_AA_SIGNATURE_TIME_STAMP_TOKEN: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.14");
+
+/// The content octets of id-kp-timeStamping, as webpki's `KeyUsage::required` wants them.
+pub(crate) const TIME_STAMPING_OID_DER_CONTENT: &[u8] =
+    &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x08];
+
 /// The content octets (no tag, no length) of id-kp-emailProtection, 1.3.6.1.5.5.7.3.4,
 /// as webpki's `KeyUsage::required` wants them: signers' certificates carry this EKU.
 pub(crate) const EMAIL_PROTECTION_OID_DER_CONTENT: &[u8] =

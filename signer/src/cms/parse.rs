@@ -42,6 +42,8 @@ pub(super) struct SignerInfoView<'a> {
     pub(super) signature_algorithm: AlgorithmIdentifierRef<'a>,
     /// The signature octets.
     pub(super) signature: &'a [u8],
+    /// The content octets of unsignedAttrs, when present.
+    pub(super) unsigned_attrs: Option<&'a [u8]>,
 }
 
 /// Parses `input` as a DER ContentInfo holding a SignedData with one SignerInfo.
@@ -146,7 +148,7 @@ fn signer_info(content: &[u8]) -> Result<SignerInfoView<'_>, CmsError> {
     let signed_attrs = si.optional_content(CONTEXT_0, "signedAttrs")?;
     let signature_algorithm = si.decode("signatureAlgorithm")?;
     let signature = si.content(Tag::OctetString, "signature")?;
-    si.optional_content(CONTEXT_1, "unsignedAttrs")?;
+    let unsigned_attrs = si.optional_content(CONTEXT_1, "unsignedAttrs")?;
     si.finish()?;
     Ok(SignerInfoView {
         sid,
@@ -154,5 +156,6 @@ fn signer_info(content: &[u8]) -> Result<SignerInfoView<'_>, CmsError> {
         signed_attrs,
         signature_algorithm,
         signature,
+        unsigned_attrs,
     })
 }

@@ -23,15 +23,19 @@ use x509_cert::Certificate;
 use super::attributes::{SignedAttribute, signed_set, validate_extra};
 use super::certificate::{issuer_serial, p256_public_key};
 use super::encode::{
-    TAG_CONTEXT_0, TAG_INTEGER, TAG_OCTET_STRING, TAG_SEQUENCE, TAG_SET, attribute, oid,
-    put_header, tlv, tlv_len,
+    TAG_CONTEXT_0, TAG_CONTEXT_1, TAG_INTEGER, TAG_OCTET_STRING, TAG_SEQUENCE, TAG_SET, attribute,
+    oid, put_header, tlv, tlv_len,
 };
 use super::error::CmsError;
 use super::oids::{
-    ECDSA_WITH_SHA256, ID_CONTENT_TYPE, ID_DATA, ID_MESSAGE_DIGEST, ID_SHA256, ID_SIGNED_DATA,
-    ID_SIGNING_CERTIFICATE_V2, ID_SIGNING_TIME,
+    ECDSA_WITH_SHA256, ID_AA_SIGNATURE_TIME_STAMP_TOKEN, ID_CONTENT_TYPE, ID_DATA,
+    ID_MESSAGE_DIGEST, ID_SHA256, ID_SIGNED_DATA, ID_SIGNING_CERTIFICATE_V2, ID_SIGNING_TIME,
 };
 use super::{ess, signing_time};
+
+/// What makes a signature timestamp: given the SHA-256 of a signature value, a timestamp token
+/// (RFC 3161, DER) over it.
+pub type Stamp<'a> = dyn Fn(&[u8; 32]) -> Result<Vec<u8>, CmsError> + 'a;
 
 /// A signer's key and certificates, prepared once per batch so that each document
 /// costs one digest and one ECDSA signature.
@@ -171,18 +175,49 @@ impl CmsSigner {
         parts: &[&[u8]],
         extra: &[SignedAttribute],
     ) -> Result<Vec<u8>, CmsError> {
+        self.sign_cades_detached_stamped(parts, extra, None)
+    }
+
+    /// As [`CmsSigner::sign_cades_detached`], with a signature timestamp when `stamp` is given
+    /// (CAdES-T, PAdES B-T): `stamp` gets the SHA-256 of the signature value and returns a
+    /// timestamp token (RFC 3161) over it, carried as the unsigned attribute
+    /// id-aa-signatureTimeStampToken.
+    pub fn sign_cades_detached_stamped(
+        &self,
+        parts: &[&[u8]],
+        extra: &[SignedAttribute],
+        stamp: Option<&Stamp<'_>>,
+    ) -> Result<Vec<u8>, CmsError> {
         let mut context = Context::new(&SHA256);
         for part in parts {
             context.update(part);
         }
-        self.sign(
-            &self.oid_data,
+        let (signed_attrs, signature) = self.signed_attributes(
             &self.content_type_data,
-            None,
             context.finish().as_ref(),
             None,
             extra,
-        )
+        )?;
+        let unsigned = match stamp {
+            Some(stamp) => {
+                let imprint: [u8; 32] = digest(&SHA256, &signature)
+                    .as_ref()
+                    .try_into()
+                    .map_err(|_| CmsError::Timestamp("a SHA-256 that is not 32 bytes".into()))?;
+                let token = stamp(&imprint)?;
+                let attr = attribute(&oid(&ID_AA_SIGNATURE_TIME_STAMP_TOKEN), &token);
+                tlv(TAG_CONTEXT_1, &[&attr])
+            }
+            None => Vec::new(),
+        };
+        Ok(self.assemble(
+            1,
+            &self.oid_data,
+            None,
+            &signed_attrs,
+            &signature,
+            &unsigned,
+        ))
     }
 
     /// An attached SignedData whose eContent is `content` with eContentType
@@ -217,6 +252,29 @@ impl CmsSigner {
         when: Option<OffsetDateTime>,
         extra: &[SignedAttribute],
     ) -> Result<Vec<u8>, CmsError> {
+        let (signed_attrs, signature) =
+            self.signed_attributes(content_type_attr, hash, when, extra)?;
+        // RFC 5652 §5.1: version 3 when the content type is not id-data.
+        let version = if econtent_type == self.oid_data { 1 } else { 3 };
+        Ok(self.assemble(
+            version,
+            econtent_type,
+            econtent,
+            &signed_attrs,
+            &signature,
+            &[],
+        ))
+    }
+
+    /// The signed attributes (the DER SET OF) for content whose SHA-256 is `hash`, and the
+    /// signature over them.
+    fn signed_attributes(
+        &self,
+        content_type_attr: &[u8],
+        hash: &[u8],
+        when: Option<OffsetDateTime>,
+        extra: &[SignedAttribute],
+    ) -> Result<(Vec<u8>, Vec<u8>), CmsError> {
         validate_extra(extra)?;
         let message_digest = attribute(&self.oid_message_digest, &tlv(TAG_OCTET_STRING, &[hash]));
         let signing_time = when
@@ -238,14 +296,11 @@ impl CmsSigner {
             .key
             .sign(&self.rng, &signed_attrs)
             .map_err(|_| CmsError::SigningFailed)?;
-        let signature = signature.as_ref();
-
-        // RFC 5652 §5.1: version 3 when the content type is not id-data.
-        let version = if econtent_type == self.oid_data { 1 } else { 3 };
-        Ok(self.assemble(version, econtent_type, econtent, &signed_attrs, signature))
+        Ok((signed_attrs, signature.as_ref().to_vec()))
     }
 
-    /// Writes ContentInfo { id-signedData, [0] SignedData { ... } } in one buffer.
+    /// Writes ContentInfo { id-signedData, [0] SignedData { ... } } in one buffer; `unsigned` is
+    /// the SignerInfo's `[1] IMPLICIT` unsigned attributes, whole, or empty for none.
     fn assemble(
         &self,
         version: u8,
@@ -253,12 +308,14 @@ impl CmsSigner {
         econtent: Option<&[u8]>,
         signed_attrs: &[u8],
         signature: &[u8],
+        unsigned: &[u8],
     ) -> Vec<u8> {
         // Lengths, innermost first.
         let signer_info = self.signer_info_head.len()
             + signed_attrs.len()
             + self.signature_algorithm.len()
-            + tlv_len(signature.len());
+            + tlv_len(signature.len())
+            + unsigned.len();
         let signer_infos = tlv_len(signer_info);
         let econtent_explicit = econtent.map(|c| tlv_len(c.len()));
         let encap = econtent_type.len() + econtent_explicit.map_or(0, tlv_len);
@@ -294,6 +351,7 @@ impl CmsSigner {
         out.extend_from_slice(&self.signature_algorithm);
         put_header(&mut out, TAG_OCTET_STRING, signature.len());
         out.extend_from_slice(signature);
+        out.extend_from_slice(unsigned);
         out
     }
 }

@@ -19,6 +19,7 @@ use super::chain::{self, Purpose, TrustStore};
 use super::encode::{TAG_SET, put_header, tlv_len};
 use super::error::CmsError;
 use super::oids::{ECDSA_WITH_SHA256, ID_SHA256};
+use super::timestamp::{self, Timestamp};
 use super::{ess, parse};
 
 /// A signature that verified.
@@ -35,6 +36,8 @@ pub struct Verified {
     /// Signed attributes other than content-type, message-digest, signing-time and
     /// signing-certificate-v2, in the order received; one entry per value.
     pub extra: Vec<SignedAttribute>,
+    /// The signature timestamp, checked, if the signature carries one.
+    pub timestamp: Option<Timestamp>,
 }
 
 /// Verifies one SignedData. `detached_content` is required for a detached signature
@@ -109,10 +112,25 @@ fn check(
     if hash != attrs.message_digest {
         return Err(CmsError::DigestMismatch);
     }
+    // A signature timestamp proves when the signature existed: the chain is judged then.
+    let timestamp = match si
+        .unsigned_attrs
+        .map(timestamp::find)
+        .transpose()?
+        .flatten()
+    {
+        Some(token) => Some(timestamp::check_token(
+            token,
+            digest(&SHA256, si.signature).as_ref(),
+            trust,
+        )?),
+        None => None,
+    };
     let signing_time = attrs
         .signing_time
         .or(claimed)
         .ok_or(CmsError::MissingAttribute("signing-time"))?;
+    let judged_at = timestamp.as_ref().map_or(signing_time, |t| t.time);
 
     let (signer_der, signer_cert) = find_signer(sd)?;
     let public_key = p256_public_key(&signer_cert)?;
@@ -134,14 +152,7 @@ fn check(
         .copied()
         .filter(|c| *c != signer_der)
         .collect();
-    chain::check(
-        trust,
-        signer_der,
-        &signer_cert,
-        &others,
-        signing_time,
-        purpose,
-    )?;
+    chain::check(trust, signer_der, &signer_cert, &others, judged_at, purpose)?;
 
     Ok(Verified {
         signer_cert: signer_der.to_vec(),
@@ -149,6 +160,7 @@ fn check(
         content_type: sd.econtent_type,
         content: sd.econtent.map(<[u8]>::to_vec),
         extra: attrs.extra,
+        timestamp,
     })
 }
 

@@ -186,3 +186,26 @@ pub(crate) fn issuer(cert_der: &[u8], key: KeyPair) -> Result<Issuer<'static, Ke
 pub(crate) fn cert_pem(der: &[u8]) -> Result<String, PkiError> {
     store::pem_encode("CERTIFICATE", der)
 }
+
+/// The organisation (O) a certificate's subject names: for the ward CA, the ward's name.
+pub(crate) fn organisation(der: &[u8]) -> Option<String> {
+    let cert = Certificate::from_der(der).ok()?;
+    let o = const_oid::db::rfc4519::O;
+    cert.tbs_certificate
+        .subject
+        .0
+        .iter()
+        .flat_map(|rdn| rdn.0.iter())
+        .find(|attr| attr.oid == o)
+        .and_then(|attr| {
+            attr.value
+                .decode_as::<der::asn1::Utf8StringRef<'_>>()
+                .map(|s| s.as_str().to_string())
+                .or_else(|_| {
+                    attr.value
+                        .decode_as::<der::asn1::PrintableStringRef<'_>>()
+                        .map(|s| s.as_str().to_string())
+                })
+                .ok()
+        })
+}

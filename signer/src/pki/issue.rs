@@ -111,6 +111,24 @@ impl Pki {
         self.issue_with_new_key(&spec.signer_id, CertKind::Signer, spec.role, &params)
     }
 
+    /// Issues the certificate of the signing service's timestamp authority (RFC 3161) for the
+    /// CA's ward and returns it with the new key's PKCS#8 DER. Writes `issued/<name>.crt.pem`;
+    /// the caller hands the key to the signing service.
+    ///
+    /// Fails with [`PkiError::InvalidName`] for a bad name and [`PkiError::NameCollision`] as
+    /// [`Pki::issue_server`].
+    pub fn issue_timestamping(
+        &self,
+        name: &str,
+        validity: Validity,
+    ) -> Result<(IssuedCert, NewKey), PkiError> {
+        names::validate_name(name)?;
+        let serial = profiles::random_serial();
+        let ward = ca::organisation(self.ca_cert_der()).unwrap_or_else(|| "signq".into());
+        let params = profiles::timestamping_params(&ward, validity, &serial)?;
+        self.issue_with_new_key(name, CertKind::Timestamping, Role::SignerService, &params)
+    }
+
     /// Makes a key, then issues `params` for it.
     fn issue_with_new_key(
         &self,

@@ -120,6 +120,8 @@ pub enum CertKind {
     Signer,
     /// A TLS client certificate of a device (a tablet) enrolled for one director or deputy.
     Device,
+    /// The certificate of the signing service's timestamp authority (RFC 3161).
+    Timestamping,
 }
 
 impl CertKind {
@@ -130,6 +132,7 @@ impl CertKind {
             CertKind::Client => "client",
             CertKind::Signer => "signer",
             CertKind::Device => "device",
+            CertKind::Timestamping => "timestamping",
         }
     }
 
@@ -140,6 +143,7 @@ impl CertKind {
             CertKind::Client => matches!(role, Role::Scheduler | Role::Intake | Role::Operator),
             CertKind::Signer => role.is_signer(),
             CertKind::Device => role == Role::Device,
+            CertKind::Timestamping => role == Role::SignerService,
         }
     }
 
@@ -337,5 +341,42 @@ pub(crate) fn signer_params(
         uri(spec.role.uri())?,
         uri(format!("{WARD_URI_PREFIX}{}", spec.ward.id))?,
     ];
+    Ok(params)
+}
+
+/// `id-ce-extKeyUsage` (2.5.29.37).
+const ID_CE_EXT_KEY_USAGE: [u64; 4] = [2, 5, 29, 37];
+
+/// A timestamp authority's certificate: O ward, CN "<ward> signq timestamping"; digitalSignature
+/// and nonRepudiation; an extended key usage of timeStamping alone, critical, as RFC 3161 (2.3)
+/// requires and `openssl ts -verify` checks. No role: it authenticates nobody over TLS.
+pub(crate) fn timestamping_params(
+    ward_name: &str,
+    validity: Validity,
+    serial: &[u8],
+) -> Result<CertificateParams, PkiError> {
+    names::validate_subject_text("ward name", ward_name)?;
+    let mut params = leaf_params(validity, serial)?;
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::OrganizationName, ward_name);
+    dn.push(
+        DnType::CommonName,
+        format!("{ward_name} signq timestamping"),
+    );
+    params.distinguished_name = dn;
+    params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::ContentCommitment,
+    ];
+    // ExtKeyUsageSyntax ::= SEQUENCE SIZE (1..MAX) OF KeyPurposeId: id-kp-timeStamping
+    // (1.3.6.1.5.5.7.3.8) alone.
+    let mut eku = rcgen::CustomExtension::from_oid_content(
+        &ID_CE_EXT_KEY_USAGE,
+        vec![
+            0x30, 0x0a, 0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x08,
+        ],
+    );
+    eku.set_criticality(true);
+    params.custom_extensions = vec![eku];
     Ok(params)
 }

@@ -12,7 +12,7 @@ use super::error::SignError;
 use super::grpc::{MAX_ID_LEN, SignerService, timestamp, validate_credentials};
 use super::ledger::{Capped, Lease, Made, Prior};
 use super::pdf::{self, Unsigned};
-use crate::cms::{CmsSigner, SignedAttribute, TrustStore};
+use crate::cms::{CmsError, CmsSigner, SignedAttribute, TrustStore};
 use crate::delegation::attributes::{acting_under, content_hint, record_description};
 use crate::delegation::document::is_procedure_code;
 use crate::delegation::{Refusal, SignedDelegation};
@@ -175,8 +175,9 @@ impl SignerService {
                 .as_ref()
                 .map(|d| (d.doc.id.clone(), d.doc.director_id.clone()));
             let ward = entry.ward.clone();
+            let tsa = self.tsa.clone();
             let signatures = tokio::task::spawn_blocking(move || {
-                sign_documents(&key, unsigned, &ward, claim, now)
+                sign_documents(&key, unsigned, &ward, claim, tsa.as_deref(), now)
             })
             .await
             .map_err(|e| SignError::Internal(e.to_string()))??;
@@ -338,14 +339,15 @@ fn cap_reached(cap: &Capped, used: u32, batch: u32) -> SignError {
     .into()
 }
 
-/// Signs every document of the batch: a PDF's update gets its CAdES signature embedded, any
-/// other document a detached CMS. The key is dropped (and its PKCS#8 buffer was zeroized) when
-/// this returns.
+/// Signs every document of the batch: a PDF's update gets its CAdES signature embedded, with a
+/// signature timestamp by `tsa` if there is one; any other document a detached CMS. The key is
+/// dropped (and its PKCS#8 buffer was zeroized) when this returns.
 fn sign_documents(
     key: &CmsSigner,
     documents: Vec<Unsigned>,
     ward: &str,
     claim: Option<(String, String)>,
+    tsa: Option<&crate::tsa::Authority>,
     now: OffsetDateTime,
 ) -> Result<Vec<DocumentSignature>, SignError> {
     let internal = |e: &dyn std::fmt::Display| SignError::Internal(e.to_string());
@@ -381,8 +383,18 @@ fn sign_documents(
                 })
             }
             Unsigned::Pdf { document, prepared } => {
+                let stamp = tsa.map(|tsa| {
+                    move |hash: &[u8; 32]| {
+                        tsa.token(hash, None, now)
+                            .map_err(|e| CmsError::Timestamp(e.to_string()))
+                    }
+                });
                 let cms = key
-                    .sign_cades_detached(&prepared.signed_parts(), &attributes(&document)?)
+                    .sign_cades_detached_stamped(
+                        &prepared.signed_parts(),
+                        &attributes(&document)?,
+                        stamp.as_ref().map(|s| s as &crate::cms::Stamp<'_>),
+                    )
                     .map_err(|e| internal(&e))?;
                 let mut signed = prepared.embed(&cms).map_err(|e| internal(&e))?;
                 Ok(DocumentSignature {

@@ -43,6 +43,19 @@ pub struct SignerConfig {
     pub utc_offset: UtcOffset,
     /// Call and connection limits.
     pub serving: Serving,
+    /// The timestamp authority's key and certificate, if the service runs one: every PDF
+    /// signature then carries a signature timestamp (PAdES B-T).
+    pub tsa: Option<TsaSettings>,
+}
+
+/// The timestamp authority's files and policy.
+#[derive(Debug, Clone)]
+pub struct TsaSettings {
+    /// Its certificate (from `signq pki timestamping`), with the ward CA as its chain, and its
+    /// encrypted key.
+    pub files: TlsFiles,
+    /// The policy its tokens state.
+    pub policy: const_oid::ObjectIdentifier,
 }
 
 impl SignerConfig {
@@ -60,6 +73,7 @@ impl SignerConfig {
             rates: RateSettings::default(),
             utc_offset: UtcOffset::from_hms(7, 0, 0).unwrap_or(UtcOffset::UTC),
             serving: Serving::default(),
+            tsa: None,
         }
     }
 }

@@ -37,6 +37,8 @@ pub struct SignerService {
     attempts: Attempts,
     /// The service's own key and certificate, which sign audit checkpoints.
     checkpoints: CmsSigner,
+    /// The timestamp authority whose tokens PDF signatures carry, if the service runs one.
+    pub(super) tsa: Option<Arc<crate::tsa::Authority>>,
 }
 
 /// Longest accepted record id, signer id and delegation id.
@@ -59,7 +61,14 @@ impl SignerService {
             limits,
             attempts: Attempts::default(),
             checkpoints,
+            tsa: None,
         }
+    }
+
+    /// The same service, its PDF signatures timestamped by `tsa`.
+    pub fn with_timestamps(mut self, tsa: Arc<crate::tsa::Authority>) -> Self {
+        self.tsa = Some(tsa);
+        self
     }
 
     /// Forgets rate-limiter keys of signers who have been quiet (called every minute).

@@ -52,6 +52,9 @@ pub enum ServiceError {
     /// The service's own key cannot sign audit checkpoints.
     #[error("audit checkpoint key: {0}")]
     Checkpoints(String),
+    /// The timestamp authority cannot run.
+    #[error("timestamp authority: {0}")]
+    Timestamps(String),
     /// The reflection service could not be built.
     #[error("reflection: {0}")]
     Reflection(String),
@@ -96,10 +99,28 @@ fn own_signer(config: &SignerConfig) -> Result<crate::cms::CmsSigner, ServiceErr
         .map_err(|e| ServiceError::Checkpoints(e.to_string()))
 }
 
-/// Serves the signer service on `listener` until `shutdown` completes, then drains in-flight calls.
+/// The timestamp authority `settings` describe.
+fn authority(settings: &config::TsaSettings) -> Result<crate::tsa::Authority, ServiceError> {
+    let (certs, key) = settings.files.identity()?;
+    let cert = certs
+        .first()
+        .map(|c| c.to_vec())
+        .ok_or_else(|| ServiceError::Timestamps("no certificate".into()))?;
+    let chain = tls::material::read_certs(&settings.files.ca)?
+        .into_iter()
+        .map(|c| c.to_vec())
+        .collect();
+    let signer = crate::cms::CmsSigner::new(key.secret_der(), cert, chain)
+        .map_err(|e| ServiceError::Timestamps(e.to_string()))?;
+    Ok(crate::tsa::Authority::new(signer, settings.policy))
+}
+
+/// Serves the signer service on `listener` until `shutdown` completes, then drains in-flight
+/// calls; with `tsa_listener`, also the timestamp authority's HTTP endpoint (RFC 3161).
 pub async fn run(
     config: SignerConfig,
     listener: TcpListener,
+    tsa_listener: Option<TcpListener>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServiceError> {
     metrics::describe();
@@ -116,9 +137,36 @@ pub async fn run(
     )?);
     let state = Arc::new(state::State::open(&config.state_path)?);
     let checkpoints = own_signer(&config)?;
+    let tsa = config
+        .tsa
+        .as_ref()
+        .map(authority)
+        .transpose()?
+        .map(Arc::new);
     let max_request = config.max_request_bytes;
     let serving = config.serving;
-    let service = Arc::new(SignerService::new(config, keystore, state, checkpoints));
+    let mut service = SignerService::new(config, keystore, state, checkpoints);
+    if let Some(tsa) = &tsa {
+        service = service.with_timestamps(Arc::clone(tsa));
+    }
+    let service = Arc::new(service);
+    let (stop_tsa, tsa_stopped) = tokio::sync::watch::channel(false);
+    let tsa_endpoint = match (tsa, tsa_listener) {
+        (Some(tsa), Some(listener)) => Some(tokio::spawn(crate::tsa::http::serve(
+            tsa,
+            listener,
+            async move {
+                let mut stopped = tsa_stopped;
+                let _ = stopped.wait_for(|s| *s).await;
+            },
+        ))),
+        (None, Some(_)) => {
+            return Err(ServiceError::Timestamps(
+                "an endpoint was asked for but the service has no timestamping certificate".into(),
+            ));
+        }
+        _ => None,
+    };
     let prune = Arc::downgrade(&service);
     tokio::spawn(async move {
         let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
@@ -165,6 +213,7 @@ pub async fn run(
     let drain = async move {
         shutdown.await;
         probes.abort();
+        let _ = stop_tsa.send(true);
         report_state(&health, false).await;
     };
     let guard = GuardLayer::new(guard::Limits {
@@ -179,5 +228,11 @@ pub async fn run(
         .add_service(guarded)
         .serve_with_incoming_shutdown(incoming, drain)
         .await?;
+    if let Some(endpoint) = tsa_endpoint {
+        endpoint
+            .await
+            .map_err(|e| ServiceError::Timestamps(e.to_string()))?
+            .map_err(|e| ServiceError::Timestamps(format!("HTTP endpoint: {e}")))?;
+    }
     Ok(())
 }

@@ -3,14 +3,15 @@
 //! lopdf's reader).
 //!
 //! Each input is prepared with a fixed signature block; when that succeeds, the original must
-//! come first and untouched, and a CMS must embed into the placeholder. The signatures the input
-//! carries are read as `signq verify` reads them, byte ranges checked. Nothing may panic.
+//! come first and untouched, a CMS must embed into the placeholder, and validation data must
+//! append after it (merged with a store the input may carry). The signatures the input carries
+//! are read as `signq verify` reads them, byte ranges checked. Nothing may panic.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use signq_fuzz::SIGNED_AT;
-use signq_pades::{Place, Signature, prepare, signatures};
+use signq_pades::{Place, Signature, ValidationData, add_validation_data, prepare, signatures};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(found) = signatures(data) {
@@ -26,6 +27,7 @@ fuzz_target!(|data: &[u8]| {
         location: None,
         place: Place::default(),
         lines: vec!["KT. CHỦ TỊCH".into(), "PHÓ CHỦ TỊCH".into(), "Trần Văn Minh".into()],
+        image: None,
     };
     if let Ok(prepared) = prepare(data, &signature) {
         let [before, after] = prepared.signed_parts();
@@ -34,5 +36,12 @@ fuzz_target!(|data: &[u8]| {
         let signed = prepared.embed(&[0x30, 0x00]).expect("a small CMS fits");
         assert!(signed.starts_with(data));
         assert!(signed.len() > covered, "the placeholder lies between the parts");
+        let data = ValidationData {
+            certs: vec![b"certificate".to_vec()],
+            crls: vec![b"revocation list".to_vec()],
+        };
+        if let Ok(stored) = add_validation_data(&signed, &data) {
+            assert!(stored.starts_with(&signed), "the signed file comes first");
+        }
     }
 });

@@ -21,6 +21,7 @@
 //! - `appearance/`: the visible block and its embedded font subset;
 //! - `image.rs`: the signer's image in the block ([`Image`]);
 //! - `prepared.rs`: the byte range and the placeholder ([`Prepared`]);
+//! - `dss.rs`: the Document Security Store, validation data for later ([`add_validation_data`]);
 //! - `embedded.rs`: the signatures a PDF carries, for verification ([`signatures`]);
 //! - `date.rs`: PDF dates;
 //! - `error.rs`: [`PdfError`].
@@ -28,6 +29,7 @@
 mod appearance;
 mod block;
 mod date;
+mod dss;
 mod embedded;
 mod error;
 mod image;
@@ -37,6 +39,7 @@ mod source;
 mod update;
 
 pub use block::{Block, Capacity, Titles};
+pub use dss::{ValidationData, add_validation_data};
 pub use embedded::{Embedded, Found, signatures};
 pub use error::PdfError;
 pub use image::{Image, MAX_PNG_BYTES};

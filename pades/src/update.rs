@@ -47,9 +47,9 @@ pub fn prepare(pdf: &[u8], signature: &Signature) -> Result<Prepared, PdfError> 
     let name = field_name(&source.field_names());
     let old_version = source.doc.version.parse::<f32>().map_or(true, |v| v < 1.7);
     let root = source.root;
-    let mut update = IncrementalDocument::create_from(pdf.to_vec(), source.doc);
-    // A hybrid file's /XRefStm belongs to its own last section, not to the update's.
-    update.new_document.trailer.remove(b"XRefStm");
+    let Update {
+        doc: mut update, ..
+    } = Update::of(pdf, source);
 
     let appearance = appearance::block(
         &mut update.new_document,
@@ -89,11 +89,45 @@ pub fn prepare(pdf: &[u8], signature: &Signature) -> Result<Prepared, PdfError> 
     }
 
     let start = update.get_prev_documents_bytes().len();
-    let mut bytes = Vec::with_capacity(start + 2 * CONTENTS_ROOM + 4096);
-    update
-        .save_to(&mut bytes)
-        .map_err(|e| malformed(format!("writing the update: {e}")))?;
+    let bytes = Update { doc: update, root }.finish_with_room(2 * CONTENTS_ROOM + 4096)?;
     Prepared::locate(bytes, start)
+}
+
+/// An incremental update being written over a PDF.
+pub(crate) struct Update {
+    /// The original (read) and the update (to write).
+    pub(crate) doc: IncrementalDocument,
+    /// The catalog's object id.
+    pub(crate) root: ObjectId,
+}
+
+impl Update {
+    /// Starts an update over `pdf`, which must read as [`Source::read`] requires.
+    pub(crate) fn start(pdf: &[u8]) -> Result<Update, PdfError> {
+        Ok(Update::of(pdf, Source::read(pdf)?))
+    }
+
+    /// Starts an update over `pdf`, already read as `source`.
+    fn of(pdf: &[u8], source: Source) -> Update {
+        let root = source.root;
+        let mut doc = IncrementalDocument::create_from(pdf.to_vec(), source.doc);
+        // A hybrid file's /XRefStm belongs to its own last section, not to the update's.
+        doc.new_document.trailer.remove(b"XRefStm");
+        Update { doc, root }
+    }
+
+    /// The whole file: the original bytes, then the update.
+    pub(crate) fn finish(self) -> Result<Vec<u8>, PdfError> {
+        self.finish_with_room(4096)
+    }
+
+    fn finish_with_room(mut self, room: usize) -> Result<Vec<u8>, PdfError> {
+        let mut bytes = Vec::with_capacity(self.doc.get_prev_documents_bytes().len() + room);
+        self.doc
+            .save_to(&mut bytes)
+            .map_err(|e| malformed(format!("writing the update: {e}")))?;
+        Ok(bytes)
+    }
 }
 
 /// The checks [`prepare`] makes before it writes anything: the PDF reads, is not encrypted, and
@@ -166,7 +200,7 @@ fn rect_array(rect: Rect) -> Object {
 }
 
 /// The object `id` as it will be written in the update (copied from the original first).
-fn dictionary_mut(
+pub(crate) fn dictionary_mut(
     update: &mut IncrementalDocument,
     id: ObjectId,
 ) -> Result<&mut Dictionary, PdfError> {

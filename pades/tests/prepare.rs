@@ -141,3 +141,64 @@ fn an_encrypted_pdf_is_refused() {
         PdfError::Encrypted
     );
 }
+
+/// The DER objects in the array `key` of the catalog's `/DSS`.
+fn store(pdf: &[u8], key: &[u8]) -> Vec<Vec<u8>> {
+    let doc = Document::load_mem(pdf).expect("reads");
+    let catalog = doc.catalog().expect("catalog");
+    let dss = match catalog.get(b"DSS").expect("a /DSS") {
+        Object::Reference(id) => doc.get_dictionary(*id).expect("a dictionary"),
+        other => panic!("/DSS is {other:?}"),
+    };
+    dss.get(key)
+        .and_then(Object::as_array)
+        .expect("an array")
+        .iter()
+        .map(|item| {
+            let id = item.as_reference().expect("a reference");
+            doc.get_object(id)
+                .and_then(Object::as_stream)
+                .expect("a stream")
+                .content
+                .clone()
+        })
+        .collect()
+}
+
+#[test]
+fn validation_data_is_appended_after_the_signature_and_held_once() {
+    let pdf = one_page_pdf();
+    // Any DER fills the placeholder: what is checked here is the store, not the signature.
+    let signed = prepare(&pdf, &signature(Place::default()))
+        .expect("prepare")
+        .embed(&[0x30, 0x03, 0x02, 0x01, 0x01])
+        .expect("embed");
+    let first = signq_pades::ValidationData {
+        certs: vec![b"cert A".to_vec(), b"CA".to_vec()],
+        crls: vec![b"CRL 1".to_vec()],
+    };
+    let once = signq_pades::add_validation_data(&signed, &first).expect("a store");
+    assert!(once.starts_with(&signed), "the signed file is untouched");
+    assert_eq!(store(&once, b"Certs"), first.certs);
+    assert_eq!(store(&once, b"CRLs"), first.crls);
+
+    // A second signer's data extends the store; what it already holds is not repeated.
+    let second = signq_pades::ValidationData {
+        certs: vec![b"cert B".to_vec(), b"CA".to_vec()],
+        crls: vec![b"CRL 1".to_vec(), b"CRL 2".to_vec()],
+    };
+    let twice = signq_pades::add_validation_data(&once, &second).expect("extended");
+    assert!(twice.starts_with(&once));
+    assert_eq!(
+        store(&twice, b"Certs"),
+        [b"cert A".to_vec(), b"CA".to_vec(), b"cert B".to_vec()]
+    );
+    assert_eq!(
+        store(&twice, b"CRLs"),
+        [b"CRL 1".to_vec(), b"CRL 2".to_vec()]
+    );
+    // The signature's byte range still ends where the signed file did.
+    let found = signq_pades::signatures(&twice).expect("signatures");
+    let embedded = found[0].signature.as_ref().expect("readable");
+    assert_eq!(embedded.bytes_after(&twice), twice.len() - signed.len());
+}

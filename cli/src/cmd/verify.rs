@@ -1,9 +1,11 @@
 //! `signq verify`: checks a detached signature against its document and the ward CA (chain,
 //! revocation, message digest, signing time inside the certificate's validity) and says who
 //! signed, when, in which role, and under which delegation; or, for a PDF without a detached
-//! signature, every signature inside it (PAdES), each byte range checked against the file. A signing time in the future (beyond
-//! a few minutes of clock skew) is warned about: the signing machine's clock ran fast, and the
-//! time a record was signed at is part of what the signature proves.
+//! signature, every signature inside it (PAdES): each byte range checked against the file, its
+//! timestamp, and the capacity its block states held against the signer's certificate and
+//! delegation. A signing time in the future (beyond a few minutes of clock skew) is warned
+//! about: the signing machine's clock ran fast, and the time a record was signed at is part of
+//! what the signature proves.
 
 use std::path::PathBuf;
 
@@ -128,14 +130,24 @@ fn verify_pdf(pdf: &[u8], trust: &signq_signer::cms::TrustStore) -> anyhow::Resu
                     claimed,
                     trust,
                 )?;
-                Ok((sig, verified))
+                let claims = read_claims(&verified.extra)?;
+                if let Some(capacity) = &sig.reason {
+                    capacity_agrees(&verified, capacity, claims.delegation_id.is_some())?;
+                }
+                Ok((sig, verified, claims))
             });
         match verdict {
-            Ok((sig, verified)) => {
+            Ok((sig, verified, claims)) => {
                 println!("{}: signature OK ({})", f.field, sig.sub_filter);
                 describe(&verified)?;
                 if let Some(capacity) = &sig.reason {
                     println!("capacity:   {capacity}");
+                }
+                if let Some(id) = &claims.delegation_id {
+                    println!(
+                        "delegation: {id}, granted by {}",
+                        claims.delegated_by.as_deref().unwrap_or("?")
+                    );
                 }
                 match sig.bytes_after(pdf) {
                     0 => println!("covers:     the whole file"),
@@ -154,6 +166,32 @@ fn verify_pdf(pdf: &[u8], trust: &signq_signer::cms::TrustStore) -> anyhow::Resu
         bail!("{invalid} of {} signature(s) INVALID", found.len());
     }
     Ok(())
+}
+
+/// Checks the capacity a signature block states (its `/Reason`, which the signature covers)
+/// against the signer's certificate and the delegation the signature claims: a director signs as
+/// the head; a deputy signs "KT." or "TUQ." for the head, under a delegation.
+fn capacity_agrees(
+    verified: &signq_signer::cms::Verified,
+    capacity: &str,
+    delegated: bool,
+) -> anyhow::Result<()> {
+    let signer = PeerIdentity::from_der(&verified.signer_cert)
+        .map_err(|e| anyhow::anyhow!("signer certificate: {e}"))?;
+    let for_head = capacity
+        .split(" / ")
+        .any(|line| line.starts_with("KT. ") || line.starts_with("TUQ. "));
+    let deputy = signer.has_role(signq_kit::identity::Role::Deputy);
+    match (deputy, for_head, delegated) {
+        (true, true, true) | (false, false, false) => Ok(()),
+        (true, false, _) => {
+            bail!("the block states {capacity:?}, but a deputy signs KT. or TUQ. for the head")
+        }
+        (true, true, false) => bail!("a deputy's signature claims no delegation"),
+        (false, _, _) => {
+            bail!("the block states {capacity:?}, but the signer signs under their own authority")
+        }
+    }
 }
 
 /// Prints who signed and when (warning of a signing time ahead of this machine's clock).

@@ -46,8 +46,9 @@ fn show(out: &Output) -> String {
 }
 
 /// Asserts that pyHanko (trusting only the ward's CA) and pdfsig find `n` valid signatures in
-/// `file`, the last covering the whole file and timestamped by an authority pyHanko trusts;
-/// pdfsig's report.
+/// `file`, the last timestamped by an authority pyHanko trusts, followed only by its validation
+/// data, and still validating ten years from now offline from that data
+/// (`scripts/judges/pades-lt.py`); pdfsig's report.
 fn valid_signatures(ward: &Ward, file: &Path, n: usize) -> String {
     let dir = file.parent().expect("a directory");
     let name = file.file_name().and_then(|n| n.to_str()).expect("a name");
@@ -73,20 +74,34 @@ fn valid_signatures(ward: &Ward, file: &Path, n: usize) -> String {
         n,
         "{text}"
     );
-    assert!(
-        text.contains("The signature covers the entire file."),
-        "{text}"
-    );
     for line in [
         "This timestamp is backed by a time stamping authority.",
         "The timestamp token is cryptographically sound.",
         "The TSA certificate is trusted.",
+        "All modifications relate to signature maintenance",
     ] {
         assert!(
             text.contains(line),
             "pyHanko: {line:?} missing from\n{text}"
         );
     }
+    let python = pyhanko().with_file_name("python");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/judges/pades-lt.py");
+    let out = judge(
+        &python,
+        &[script.to_str().expect("utf8"), ca, name, "10"],
+        dir,
+    );
+    assert!(out.status.success(), "pades-lt: {}", show(&out));
+    let verdicts = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(verdicts.lines().count(), n, "{verdicts}");
+    assert!(
+        verdicts
+            .lines()
+            .last()
+            .is_some_and(|l| l.ends_with(" AdESPassed.OK")),
+        "ten years from now, offline: {verdicts}"
+    );
     let out = judge(Path::new("pdfsig"), &[name], dir);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert_eq!(
@@ -114,7 +129,7 @@ async fn pdf_records_come_back_signed_as_pades_with_the_deputys_block() {
     let ward = Ward::start(&[]);
     let mut intake = intake(&ward).await;
     let page = signq_load_tests::pades_bench::sample_pdf(0).expect("a one-page PDF");
-    let arrived_signed = signed_elsewhere(&ward, &page);
+    let arrived_signed = signed_elsewhere(&ward, &page, None);
 
     // Submit refuses what could not be signed, naming the field.
     let refusals = [
@@ -382,8 +397,9 @@ fn blue_pixels(pdf: &Path) -> usize {
         .count()
 }
 
-/// `pdf` signed by a signer of the ward's CA outside signq's queue, as a PDF may arrive.
-fn signed_elsewhere(ward: &Ward, pdf: &[u8]) -> Vec<u8> {
+/// `pdf` signed by a deputy of the ward's CA outside signq's queue (as a PDF may arrive), its
+/// block's capacity stated as `reason`.
+fn signed_elsewhere(ward: &Ward, pdf: &[u8], reason: Option<&str>) -> Vec<u8> {
     let pki = ward.pki();
     let now = OffsetDateTime::now_utc();
     let spec = SignerSpec {
@@ -411,7 +427,7 @@ fn signed_elsewhere(ward: &Ward, pdf: &[u8]) -> Vec<u8> {
         &Signature {
             signing_time: now,
             name: "Lê Thị Hoa".into(),
-            reason: None,
+            reason: reason.map(str::to_string),
             location: None,
             place: Place::default(),
             lines: vec![
@@ -433,7 +449,7 @@ fn signed_elsewhere(ward: &Ward, pdf: &[u8]) -> Vec<u8> {
 fn verify_checks_every_signature_inside_a_pdf() {
     let ward = Ward::start(&[]);
     let page = signq_load_tests::pades_bench::sample_pdf(0).expect("a one-page PDF");
-    let twice = signed_elsewhere(&ward, &signed_elsewhere(&ward, &page));
+    let twice = signed_elsewhere(&ward, &signed_elsewhere(&ward, &page, None), None);
     let path = ward.path("twice.pdf");
     std::fs::write(&path, &twice).expect("write");
 
@@ -481,6 +497,17 @@ fn verify_checks_every_signature_inside_a_pdf() {
     assert!(
         err.contains("not a PDF: give its detached signature with --signature"),
         "{err}"
+    );
+
+    // A deputy's signature whose block claims the head's own capacity is not accepted.
+    let posing = signed_elsewhere(&ward, &page, Some("TM. ỦY BAN NHÂN DÂN / CHỦ TỊCH"));
+    std::fs::write(&path, &posing).expect("write");
+    let out = run(&ward, &["verify", path.to_str().expect("utf8")], None);
+    assert!(!out.status.success(), "{}", show(&out));
+    assert!(
+        show(&out).contains("but a deputy signs KT. or TUQ. for the head"),
+        "{}",
+        show(&out)
     );
 }
 
@@ -599,4 +626,78 @@ fn the_timestamp_authority_answers_openssl_over_http() {
     let (status, reply) = http_post(&ward.tsa, "text/plain", b"hello");
     assert_eq!(status, 415);
     assert!(String::from_utf8_lossy(&reply).contains("application/timestamp-query"));
+}
+
+#[tokio::test]
+async fn a_hundred_pdfs_are_signed_with_one_pin_in_one_request_to_the_signing_service() {
+    let ward = Ward::start(&["--lease-size", "100"]);
+    let mut intake = intake(&ward).await;
+    let page = signq_load_tests::pades_bench::sample_pdf(0).expect("a one-page PDF");
+    // Land records: only the director signs them.
+    let mut director = sign_in(&ward, DIRECTOR).await;
+    let (mut stream, _) = open(&mut director).await;
+    let mut ids = Vec::new();
+    for n in 0..100 {
+        let request = pdf_submission("DD-BD", &format!("land-{n}"), page.clone());
+        let record = intake.submit(request).await.expect("submit").into_inner();
+        ids.push(record.record.expect("record").id);
+    }
+    let mut held = 0;
+    while held < ids.len() {
+        leased(&mut stream).await;
+        held += 1;
+    }
+    let batches = |text: &str, suffix: &str| -> f64 {
+        let name = format!("{}_{suffix} ", signq_signer::service::metrics::BATCH_SIZE);
+        text.lines()
+            .find_map(|l| l.strip_prefix(name.as_str()))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0.0)
+    };
+    let before = super::fixture::http_get(&ward.metrics);
+    let approved = director
+        .approve(ApproveRequest {
+            record_ids: ids.clone(),
+            pin: DIRECTOR.1.into(),
+        })
+        .await
+        .expect("approve")
+        .into_inner();
+    assert_eq!(approved.records.len(), 100);
+    let after = super::fixture::http_get(&ward.metrics);
+    assert_eq!(
+        batches(&after, "count") - batches(&before, "count"),
+        1.0,
+        "one request to the signing service"
+    );
+    assert_eq!(batches(&after, "sum") - batches(&before, "sum"), 100.0);
+
+    // Every one is a signed PDF whose signature is the record's; one is judged from outside.
+    let dir = ward.path("signed");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    for id in &ids {
+        let got = intake
+            .get_record(GetRecordRequest {
+                id: id.clone(),
+                include_document: true,
+            })
+            .await
+            .expect("get")
+            .into_inner()
+            .record
+            .expect("record");
+        let inside = signq_pades::signatures(&got.signed_document).expect("signatures");
+        let ours = inside
+            .last()
+            .expect("one")
+            .signature
+            .as_ref()
+            .expect("readable");
+        assert_eq!(ours.cms, got.signature, "{id}");
+        if id == &ids[99] {
+            let file = dir.join(format!("{id}.pdf"));
+            std::fs::write(&file, &got.signed_document).expect("write");
+            valid_signatures(&ward, &file, 1);
+        }
+    }
 }

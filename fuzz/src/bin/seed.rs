@@ -13,7 +13,7 @@ use signq_fuzz::{DOCUMENT, SIGNED_AT, ca_path, crl_path, data_dir};
 use signq_kit::identity::Role;
 use signq_signer::cms::{CmsSigner, SignedAttribute};
 use signq_signer::delegation::attributes::{acting_under, content_hint, record_description};
-use signq_signer::delegation::{DelegationDoc, KIND, signed};
+use signq_signer::delegation::{DelegationDoc, KIND, Notation, signed};
 use signq_signer::pki::{IssuedCert, Pki, RevocationReason, SignerSpec, Validity, WardInfo};
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -152,6 +152,7 @@ fn main() -> Result<()> {
         not_before: datetime!(2026-03-01 0:00 +07:00),
         not_after: datetime!(2026-04-01 0:00 +07:00),
         daily_cap: 60,
+        notation: Notation::ForHead,
     };
     let signed_doc = signed::sign(&doc, &director, &doc.director_id, SIGNED_AT)?;
     let mut by_deputy = doc.clone();
@@ -167,6 +168,7 @@ fn main() -> Result<()> {
     utc.procedure_codes = vec!["HT-KH".into()];
     utc.not_before = datetime!(2026-03-01 0:00:00.5 UTC);
     utc.daily_cap = 0;
+    utc.notation = Notation::Authorised;
     write_all(
         &corpus.join("delegation"),
         [
@@ -206,11 +208,20 @@ fn main() -> Result<()> {
                 location: Some("Phường Cát Lái".into()),
                 place: signq_pades::Place::default(),
                 lines: vec!["CHỦ TỊCH".into(), "Trần Văn Minh".into()],
+                image: None,
             },
         )?;
         let cms = director.sign_cades_detached(&prepared.signed_parts(), &[])?;
         prepared.embed(&cms)?
     };
+    // With its validation data, as the signing service returns it: a store to extend.
+    let with_store = signq_pades::add_validation_data(
+        &signed_once,
+        &signq_pades::ValidationData {
+            certs: vec![director.certificate().to_vec()],
+            crls: vec![pki.crl_der()?],
+        },
+    )?;
     let truncated = plain.get(..plain.len() / 2).unwrap_or_default().to_vec();
     write_all(
         &corpus.join("pdf_prepare"),
@@ -218,6 +229,7 @@ fn main() -> Result<()> {
             ("one-page.pdf", plain),
             ("one-page-xref-stream.pdf", pdf(true)?),
             ("signed-once.pdf", signed_once),
+            ("signed-with-store.pdf", with_store),
             ("truncated.pdf", truncated),
         ],
     )?;

@@ -116,7 +116,12 @@ impl SignerService {
     /// Signs a batch; see the module's documentation for the order of the checks.
     pub(super) async fn sign_batch(&self, req: SignRequest) -> Result<Signed, SignError> {
         let now = OffsetDateTime::now_utc();
-        let (entry, key, delegation) = self.authorize(&req, now).await?;
+        let Authorized {
+            entry,
+            key,
+            delegation,
+            trust,
+        } = self.authorize(&req, now).await?;
         let cap = delegation.as_ref().map(|d| Capped {
             delegation_id: d.doc.id.clone(),
             daily_cap: d.doc.daily_cap,
@@ -176,8 +181,13 @@ impl SignerService {
                 .map(|d| (d.doc.id.clone(), d.doc.director_id.clone()));
             let ward = entry.ward.clone();
             let tsa = self.tsa.clone();
+            let validation = validation_data(&entry, &trust, tsa.as_deref());
             let signatures = tokio::task::spawn_blocking(move || {
-                sign_documents(&key, unsigned, &ward, claim, tsa.as_deref(), now)
+                let signer = PdfSigner {
+                    tsa: tsa.as_deref(),
+                    validation: &validation,
+                };
+                sign_documents(&key, unsigned, &ward, claim, &signer, now)
             })
             .await
             .map_err(|e| SignError::Internal(e.to_string()))??;
@@ -199,13 +209,12 @@ impl SignerService {
     }
 
     /// Everything a batch must pass before anything is signed: its form, the signer's role,
-    /// certificate and PIN, a deputy's delegation. Returns the signer, the unlocked key and the
-    /// verified delegation.
+    /// certificate and PIN, a deputy's delegation.
     async fn authorize(
         &self,
         req: &SignRequest,
         now: OffsetDateTime,
-    ) -> Result<(SignerEntry, CmsSigner, Option<SignedDelegation>), SignError> {
+    ) -> Result<Authorized, SignError> {
         self.validate(req)?;
         let entry = self.entry(&req.signer_id)?;
         if entry.role == Role::Director && !req.delegation.is_empty() {
@@ -228,7 +237,12 @@ impl SignerService {
             Role::Deputy => Some(self.check_delegation(&entry, req, &trust, now).await?),
             _ => None,
         };
-        Ok((entry, key, delegation))
+        Ok(Authorized {
+            entry,
+            key,
+            delegation,
+            trust,
+        })
     }
 
     /// Keeps the signatures just made for lease attempts (`fresh` among `slots`) in the ledger,
@@ -317,6 +331,18 @@ impl SignerService {
     }
 }
 
+/// A batch that passed [`SignerService::authorize`].
+struct Authorized {
+    /// The signer.
+    entry: SignerEntry,
+    /// Their unlocked key.
+    key: CmsSigner,
+    /// A deputy's verified delegation.
+    delegation: Option<SignedDelegation>,
+    /// The ward CA and CRL the signer's certificate was checked against.
+    trust: TrustStore,
+}
+
 /// The ledger's key of a document: its lease attempt (none for an ad-hoc document).
 fn lease_of(doc: &Document) -> Option<Lease> {
     (doc.attempt > 0).then(|| Lease {
@@ -339,15 +365,38 @@ fn cap_reached(cap: &Capped, used: u32, batch: u32) -> SignError {
     .into()
 }
 
-/// Signs every document of the batch: a PDF's update gets its CAdES signature embedded, with a
-/// signature timestamp by `tsa` if there is one; any other document a detached CMS. The key is
-/// dropped (and its PKCS#8 buffer was zeroized) when this returns.
+/// What a PDF's signature gets besides the CMS: a signature timestamp by `tsa` if there is one
+/// (PAdES B-T), and `validation` in the Document Security Store (B-LT).
+struct PdfSigner<'a> {
+    tsa: Option<&'a crate::tsa::Authority>,
+    validation: &'a signq_pades::ValidationData,
+}
+
+/// The certificates and CRLs a validator needs for the signatures of `entry`: theirs, the ward
+/// CA's and the timestamp authority's, and the ward's CRL.
+fn validation_data(
+    entry: &SignerEntry,
+    trust: &TrustStore,
+    tsa: Option<&crate::tsa::Authority>,
+) -> signq_pades::ValidationData {
+    let mut certs = vec![entry.cert_der.clone()];
+    certs.extend(tsa.map(|t| t.certificate().to_vec()));
+    certs.extend(trust.roots.iter().cloned());
+    signq_pades::ValidationData {
+        certs,
+        crls: trust.crls.clone(),
+    }
+}
+
+/// Signs every document of the batch: a PDF's update gets its CAdES signature embedded, then its
+/// validation data (see [`PdfSigner`]); any other document a detached CMS. The key is dropped
+/// (and its PKCS#8 buffer was zeroized) when this returns.
 fn sign_documents(
     key: &CmsSigner,
     documents: Vec<Unsigned>,
     ward: &str,
     claim: Option<(String, String)>,
-    tsa: Option<&crate::tsa::Authority>,
+    pdf: &PdfSigner<'_>,
     now: OffsetDateTime,
 ) -> Result<Vec<DocumentSignature>, SignError> {
     let internal = |e: &dyn std::fmt::Display| SignError::Internal(e.to_string());
@@ -383,7 +432,7 @@ fn sign_documents(
                 })
             }
             Unsigned::Pdf { document, prepared } => {
-                let stamp = tsa.map(|tsa| {
+                let stamp = pdf.tsa.map(|tsa| {
                     move |hash: &[u8; 32]| {
                         tsa.token(hash, None, now)
                             .map_err(|e| CmsError::Timestamp(e.to_string()))
@@ -396,7 +445,9 @@ fn sign_documents(
                         stamp.as_ref().map(|s| s as &crate::cms::Stamp<'_>),
                     )
                     .map_err(|e| internal(&e))?;
-                let mut signed = prepared.embed(&cms).map_err(|e| internal(&e))?;
+                let signed = prepared.embed(&cms).map_err(|e| internal(&e))?;
+                let mut signed = signq_pades::add_validation_data(&signed, pdf.validation)
+                    .map_err(|e| internal(&e))?;
                 Ok(DocumentSignature {
                     record_id: document.record_id,
                     cms,

@@ -31,19 +31,23 @@ pub enum Role {
     Director,
     /// A deputy with delegated authority.
     Deputy,
+    /// A clerk (văn thư), who applies the ward's seal with its organisation certificate once a
+    /// director or deputy has signed.
+    Clerk,
     /// A tablet (or another device) enrolled for one director or deputy: sign-in needs it.
     Device,
 }
 
 impl Role {
     /// Every role, for listings and help texts.
-    pub const ALL: [Role; 7] = [
+    pub const ALL: [Role; 8] = [
         Role::Scheduler,
         Role::SignerService,
         Role::Intake,
         Role::Operator,
         Role::Director,
         Role::Deputy,
+        Role::Clerk,
         Role::Device,
     ];
 
@@ -56,6 +60,7 @@ impl Role {
             Role::Operator => "operator",
             Role::Director => "director",
             Role::Deputy => "deputy",
+            Role::Clerk => "clerk",
             Role::Device => "device",
         }
     }
@@ -65,9 +70,10 @@ impl Role {
         format!("{ROLE_URI_PREFIX}{}", self.as_str())
     }
 
-    /// Whether this role belongs to a person who signs (director or deputy).
+    /// Whether this role belongs to someone who signs records: a director or deputy, or a clerk
+    /// applying the ward's seal.
     pub fn is_signer(self) -> bool {
-        matches!(self, Role::Director | Role::Deputy)
+        matches!(self, Role::Director | Role::Deputy | Role::Clerk)
     }
 }
 
@@ -80,7 +86,7 @@ impl fmt::Display for Role {
 /// A role name that signq does not know.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error(
-    "unknown role {0:?} (expected one of scheduler, signer-service, intake, operator, director, deputy, device)"
+    "unknown role {0:?} (expected one of scheduler, signer-service, intake, operator, director, deputy, clerk, device)"
 )]
 pub struct UnknownRole(pub String);
 

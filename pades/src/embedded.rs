@@ -7,6 +7,7 @@ use lopdf::{Dictionary, Object};
 use time::OffsetDateTime;
 
 use crate::error::{PdfError, malformed};
+use crate::place::Rect;
 use crate::source::Source;
 
 /// How deep a form's field tree is followed.
@@ -55,6 +56,17 @@ pub struct Found {
     pub field: String,
     /// The signature, or why it cannot be checked.
     pub signature: Result<Embedded, PdfError>,
+    /// Where the field's widget shows on the page, if it has one there.
+    pub widget: Option<Widget>,
+}
+
+/// Where a signature field shows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Widget {
+    /// The page, from 1.
+    pub page: u32,
+    /// The widget's rectangle on it.
+    pub rect: Rect,
 }
 
 /// The signed signature fields of `pdf`, in the form's order.
@@ -128,8 +140,38 @@ fn visit(
         found.push(Found {
             field: name.clone(),
             signature: read(pdf, &name, value),
+            widget: widget(source, dict),
         });
     }
+}
+
+/// The page and rectangle of a field merged with its widget (`/P`, `/Rect`), when both read.
+fn widget(source: &Source, dict: &Dictionary) -> Option<Widget> {
+    let page_id = dict.get(b"P").and_then(Object::as_reference).ok()?;
+    let page = source
+        .doc
+        .get_pages()
+        .into_iter()
+        .find_map(|(number, id)| (id == page_id).then_some(number))?;
+    let corners: Vec<f32> = source
+        .resolve(dict.get(b"Rect").ok()?)
+        .as_array()
+        .ok()?
+        .iter()
+        .map(|n| source.resolve(n).as_float().ok().filter(|v| v.is_finite()))
+        .collect::<Option<_>>()?;
+    let [x0, y0, x1, y1] = corners[..] else {
+        return None;
+    };
+    Some(Widget {
+        page,
+        rect: Rect {
+            x: x0.min(x1),
+            y: y0.min(y1),
+            width: (x1 - x0).abs(),
+            height: (y1 - y0).abs(),
+        },
+    })
 }
 
 /// The signature of the value dictionary `value`, its byte range checked against `pdf`.

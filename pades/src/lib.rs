@@ -40,10 +40,10 @@ mod update;
 
 pub use block::{Block, Capacity, Titles};
 pub use dss::{ValidationData, add_validation_data};
-pub use embedded::{Embedded, Found, signatures};
+pub use embedded::{Embedded, Found, Widget, signatures};
 pub use error::PdfError;
 pub use image::{Image, MAX_PNG_BYTES};
-pub use place::{Place, PlaceError, Rect};
+pub use place::{Place, PlaceError, Rect, SEAL_SIDE, seal_over};
 pub use prepared::Prepared;
 pub use source::is_pdf;
-pub use update::{Signature, check, prepare};
+pub use update::{Signature, check, prepare, prepare_with};

@@ -103,6 +103,32 @@ impl Place {
     }
 }
 
+/// The side of a ward's round seal printed at real size (35 mm), points.
+pub const SEAL_SIDE: f32 = 35.0 / 25.4 * 72.0;
+
+/// Where the ward's seal goes on `pdf`: at real size over about the left third of the person's
+/// signature block `widget` (Decree 30/2020, Appendix I), moved inside the page if it would
+/// stick out.
+pub fn seal_over(pdf: &[u8], widget: crate::Widget) -> Result<Place, PdfError> {
+    let source = crate::source::Source::read(pdf)?;
+    let (_, page) = source.page(Some(widget.page))?;
+    let [x0, y0, x1, y1] = source.page_box(page)?;
+    let side = SEAL_SIDE.min(x1 - x0).min(y1 - y0);
+    let block = widget.rect;
+    let centre = (block.x + block.width / 3.0, block.y + block.height / 2.0);
+    let x = (centre.0 - side / 2.0).clamp(x0, x1 - side);
+    let y = (centre.1 - side / 2.0).clamp(y0, y1 - side);
+    Ok(Place {
+        page: Some(widget.page),
+        rect: Some(Rect {
+            x,
+            y,
+            width: side,
+            height: side,
+        }),
+    })
+}
+
 /// A field of a place that cannot be used, and why.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("{field} {reason}")]

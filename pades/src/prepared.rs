@@ -7,8 +7,9 @@ use std::ops::Range;
 
 use crate::error::{PdfError, malformed};
 
-/// Bytes reserved for the CMS: a signature with its chain, a timestamp token and room to spare.
-pub(crate) const CONTENTS_ROOM: usize = 16 * 1024;
+/// Bytes reserved for the CMS: a signature with its chain (about 1.5 KiB), a timestamp token
+/// with its authority's chain (about 2 KiB), and room to spare.
+pub(crate) const CONTENTS_ROOM: usize = 8 * 1024;
 
 /// The `/ByteRange` as first written: wide enough for any offset the real one holds.
 pub(crate) const BYTE_RANGE_PLACEHOLDER: [i64; 4] =

@@ -8,6 +8,7 @@ use lopdf::{Dictionary, IncrementalDocument, Object, ObjectId, StringFormat};
 use time::OffsetDateTime;
 
 use crate::appearance;
+use crate::dss::ValidationData;
 use crate::error::{PdfError, malformed};
 use crate::image::Image;
 use crate::place::{Place, Rect};
@@ -42,14 +43,27 @@ pub struct Signature {
 /// Appends a signature field and a placeholder signature to `pdf`: what is left is to sign
 /// [`Prepared::signed_parts`] and [`Prepared::embed`] the CMS.
 pub fn prepare(pdf: &[u8], signature: &Signature) -> Result<Prepared, PdfError> {
+    prepare_with(pdf, signature, &ValidationData::default())
+}
+
+/// As [`prepare`], the update also adding `validation` to the Document Security Store.
+pub fn prepare_with(
+    pdf: &[u8],
+    signature: &Signature,
+    validation: &ValidationData,
+) -> Result<Prepared, PdfError> {
     let source = Source::read(pdf)?;
     let (page, rect) = located(&source, &signature.place)?;
     let name = field_name(&source.field_names());
     let old_version = source.doc.version.parse::<f32>().map_or(true, |v| v < 1.7);
     let root = source.root;
+    let mut started = Update::of(pdf, source);
+    if !validation.is_empty() {
+        started.store(validation)?;
+    }
     let Update {
         doc: mut update, ..
-    } = Update::of(pdf, source);
+    } = started;
 
     let appearance = appearance::block(
         &mut update.new_document,

@@ -108,7 +108,7 @@ fn a_signature_larger_than_its_room_is_refused() {
         err,
         PdfError::SignatureTooLarge {
             needed: 20_000,
-            room: 16_384
+            room: 8_192
         }
     );
 }

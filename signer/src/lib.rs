@@ -7,10 +7,12 @@
 //! - [`pin`]: what a PIN looks like, how it is stretched, when wrong PINs lock a key.
 //! - [`keystore`]: signers' keys encrypted under their PIN and the service's KEK.
 //! - [`delegation`]: director-signed delegations and the attributes that cite them.
+//! - [`capacity`]: who may sign a PDF in which capacity; the seal after a person's signature.
 //! - [`trust`]: the ward CA and CRL files as a CMS trust store.
 //! - [`tsa`]: the timestamp authority (RFC 3161) and its HTTP endpoint.
 //! - [`service`]: the `Signer` gRPC service.
 
+pub mod capacity;
 pub mod checkpoint;
 pub mod cms;
 pub mod delegation;

@@ -75,6 +75,17 @@ pub const SIGNERS: [DemoSigner; 3] = [
     },
 ];
 
+/// The demo ward's clerk (văn thư), who applies the ward's seal with its organisation
+/// certificate, named for the organisation. The scheduler does not route records to clerks yet:
+/// for now the seal is applied through `signq sign`.
+pub const CLERK: DemoSigner = DemoSigner {
+    id: "cat-lai/clerk",
+    name: "Ủy ban nhân dân Phường Cát Lái",
+    role: Role::Clerk,
+    pin: "864200",
+    procedures: &[],
+};
+
 /// The demo intake client's certificate (the ward's one-stop desk).
 pub const INTAKE_CERT: &str = "mot-cua";
 /// The demo operator's certificate.
@@ -139,6 +150,13 @@ pub fn provision(data: &DataDir) -> anyhow::Result<()> {
             Validity::days_from_now(730),
         )?;
     }
+    let clerk = SignerSpec {
+        signer_id: CLERK.id.into(),
+        display_name: CLERK.name.into(),
+        role: CLERK.role,
+        ward: ward.clone(),
+    };
+    install_signer(&pki, data, &clerk, CLERK.pin, Validity::days_from_now(730))?;
     let keystore = Keystore::open(
         &data.keystore(),
         Arc::new(data.kek(SIGNER_SERVICE, None)?),

@@ -24,6 +24,10 @@ pub struct SignArgs {
     /// For a deputy: the signed delegation file (`signq delegation create`).
     #[arg(long)]
     pub delegation: Option<PathBuf>,
+    /// A PNG shown in the block of each signed PDF: the signer's own signature, or for a clerk
+    /// the ward's seal (which a seal requires).
+    #[arg(long)]
+    pub image: Option<PathBuf>,
     /// Where to write the signatures (default: beside each document, as DOCUMENT.p7s, or for a
     /// PDF the signed PDF as DOCUMENT.signed.pdf).
     #[arg(long)]
@@ -64,7 +68,12 @@ pub async fn run(args: SignArgs, data: &DataDir) -> anyhow::Result<()> {
         delegation,
         documents: documents.clone(),
         titles: None,
-        signature_image: Vec::new(),
+        signature_image: match &args.image {
+            Some(path) => {
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?
+            }
+            None => Vec::new(),
+        },
     };
     let response = client
         .sign(request)

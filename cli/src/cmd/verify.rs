@@ -11,7 +11,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use signq_kit::identity::PeerIdentity;
+use signq_kit::identity::{PeerIdentity, Role};
+use signq_signer::capacity::capacity_agrees;
 use signq_signer::delegation::SignedDelegation;
 use signq_signer::delegation::attributes::read_claims;
 use signq_signer::delegation::signed::rfc3339;
@@ -115,6 +116,7 @@ fn verify_pdf(pdf: &[u8], trust: &signq_signer::cms::TrustStore) -> anyhow::Resu
         bail!("the PDF carries no signature");
     }
     let mut invalid = 0;
+    let mut person_before = false;
     for f in &found {
         let verdict = f
             .signature
@@ -132,7 +134,24 @@ fn verify_pdf(pdf: &[u8], trust: &signq_signer::cms::TrustStore) -> anyhow::Resu
                 )?;
                 let claims = read_claims(&verified.extra)?;
                 if let Some(capacity) = &sig.reason {
-                    capacity_agrees(&verified, capacity, claims.delegation_id.is_some())?;
+                    capacity_agrees(&verified, capacity, claims.delegation_id.is_some())
+                        .map_err(anyhow::Error::msg)?;
+                }
+                // The ward's seal comes only after a person's valid signature (Art. 32.2).
+                let role = PeerIdentity::from_der(&verified.signer_cert)
+                    .map(|id| {
+                        (
+                            id.has_role(Role::Clerk),
+                            id.has_role(Role::Director) || id.has_role(Role::Deputy),
+                        )
+                    })
+                    .unwrap_or((false, false));
+                match role {
+                    (true, _) if !person_before => {
+                        bail!("the ward's seal comes with no valid signature of a person before it")
+                    }
+                    (_, true) => person_before = true,
+                    _ => {}
                 }
                 Ok((sig, verified, claims))
             });
@@ -166,32 +185,6 @@ fn verify_pdf(pdf: &[u8], trust: &signq_signer::cms::TrustStore) -> anyhow::Resu
         bail!("{invalid} of {} signature(s) INVALID", found.len());
     }
     Ok(())
-}
-
-/// Checks the capacity a signature block states (its `/Reason`, which the signature covers)
-/// against the signer's certificate and the delegation the signature claims: a director signs as
-/// the head; a deputy signs "KT." or "TUQ." for the head, under a delegation.
-fn capacity_agrees(
-    verified: &signq_signer::cms::Verified,
-    capacity: &str,
-    delegated: bool,
-) -> anyhow::Result<()> {
-    let signer = PeerIdentity::from_der(&verified.signer_cert)
-        .map_err(|e| anyhow::anyhow!("signer certificate: {e}"))?;
-    let for_head = capacity
-        .split(" / ")
-        .any(|line| line.starts_with("KT. ") || line.starts_with("TUQ. "));
-    let deputy = signer.has_role(signq_kit::identity::Role::Deputy);
-    match (deputy, for_head, delegated) {
-        (true, true, true) | (false, false, false) => Ok(()),
-        (true, false, _) => {
-            bail!("the block states {capacity:?}, but a deputy signs KT. or TUQ. for the head")
-        }
-        (true, true, false) => bail!("a deputy's signature claims no delegation"),
-        (false, _, _) => {
-            bail!("the block states {capacity:?}, but the signer signs under their own authority")
-        }
-    }
 }
 
 /// Prints who signed and when (warning of a signing time ahead of this machine's clock).

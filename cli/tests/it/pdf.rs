@@ -46,8 +46,8 @@ fn show(out: &Output) -> String {
 }
 
 /// Asserts that pyHanko (trusting only the ward's CA) and pdfsig find `n` valid signatures in
-/// `file`, the last timestamped by an authority pyHanko trusts, followed only by its validation
-/// data, and still validating ten years from now offline from that data
+/// `file`, the last timestamped by an authority pyHanko trusts, covering the whole file with the
+/// validation data in it, and still validating ten years from now offline from that data
 /// (`scripts/judges/pades-lt.py`); pdfsig's report.
 fn valid_signatures(ward: &Ward, file: &Path, n: usize) -> String {
     let dir = file.parent().expect("a directory");
@@ -78,7 +78,8 @@ fn valid_signatures(ward: &Ward, file: &Path, n: usize) -> String {
         "This timestamp is backed by a time stamping authority.",
         "The timestamp token is cryptographically sound.",
         "The TSA certificate is trusted.",
-        "All modifications relate to signature maintenance",
+        // The validation data is in the signature's own update: it covers the file.
+        "The signature covers the entire file.",
     ] {
         assert!(
             text.contains(line),
@@ -357,19 +358,20 @@ fn blue_signature() -> Vec<u8> {
             });
         }
     }
-    let mut out = Vec::new();
-    let mut encoder = png::Encoder::new(&mut out, width, height);
-    encoder.set_color(png::ColorType::Rgba);
-    encoder.set_depth(png::BitDepth::Eight);
-    let mut writer = encoder.write_header().expect("header");
-    writer.write_image_data(&pixels).expect("pixels");
-    writer.finish().expect("png");
-    out
+    rgba_png(width, height, &pixels)
 }
 
 /// The blue pixels of `pdf`'s last page as poppler's `pdftoppm` renders it at 72 dpi (the page
 /// itself is black on white).
 fn blue_pixels(pdf: &Path) -> usize {
+    rendered(pdf)
+        .chunks_exact(3)
+        .filter(|p| p[2] > 120 && p[0] < 100 && p[1] < 120)
+        .count()
+}
+
+/// The RGB samples of `pdf`'s last page as poppler's `pdftoppm` renders it at 72 dpi.
+fn rendered(pdf: &Path) -> Vec<u8> {
     let dir = pdf.parent().expect("a directory");
     let name = pdf.file_name().and_then(|n| n.to_str()).expect("a name");
     let out = judge(
@@ -391,10 +393,7 @@ fn blue_pixels(pdf: &Path) -> usize {
         })
         .expect("a PPM header")
         + 1;
-    ppm[start..]
-        .chunks_exact(3)
-        .filter(|p| p[2] > 120 && p[0] < 100 && p[1] < 120)
-        .count()
+    ppm[start..].to_vec()
 }
 
 /// `pdf` signed by a deputy of the ward's CA outside signq's queue (as a PDF may arrive), its
@@ -700,4 +699,118 @@ async fn a_hundred_pdfs_are_signed_with_one_pin_in_one_request_to_the_signing_se
             valid_signatures(&ward, &file, 1);
         }
     }
+}
+
+/// A ward's seal: a red ring and a red star on a transparent background, 240 x 240 pixels.
+fn red_seal() -> Vec<u8> {
+    let side = 240u32;
+    let mut pixels = Vec::new();
+    for y in 0..side {
+        for x in 0..side {
+            let (dx, dy) = (x as f32 - 120.0, y as f32 - 120.0);
+            let r = (dx * dx + dy * dy).sqrt();
+            let ink = (r > 100.0 && r < 116.0) || (r < 30.0 && (dx.abs() < 6.0 || dy.abs() < 6.0));
+            pixels.extend_from_slice(if ink {
+                &[200, 20, 30, 255]
+            } else {
+                &[0, 0, 0, 0]
+            });
+        }
+    }
+    rgba_png(side, side, &pixels)
+}
+
+/// A PNG of `width` x `height` RGBA pixels.
+fn rgba_png(width: u32, height: u32, pixels: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, width, height);
+    encoder.set_color(png::ColorType::Rgba);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().expect("header");
+    writer.write_image_data(pixels).expect("pixels");
+    writer.finish().expect("png");
+    out
+}
+
+/// The red pixels of the last rendered page (see [`blue_pixels`]).
+fn red_pixels(pdf: &Path) -> usize {
+    rendered(pdf)
+        .chunks_exact(3)
+        .filter(|p| p[0] > 150 && p[1] < 90 && p[2] < 90)
+        .count()
+}
+
+#[test]
+fn the_clerk_seals_a_pdf_a_deputy_signed_and_nothing_else() {
+    let ward = Ward::start(&[]);
+    let dir = ward.path("seal");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let page = signq_load_tests::pades_bench::sample_pdf(0).expect("a one-page PDF");
+    std::fs::write(dir.join("ban-sao.pdf"), &page).expect("write");
+    std::fs::write(dir.join("seal.png"), red_seal()).expect("write");
+    let at = |name: &str| dir.join(name).to_str().expect("utf8").to_string();
+    let delegation = ward.path("dev/cat-lai_deputy-1.delegation.p7s");
+    let sign = |who: (&str, &str), extra: &[&str], file: &str, out_dir: &str| {
+        let mut args = vec![
+            "sign",
+            "--addr",
+            &ward.addr,
+            "--signer",
+            who.0,
+            "--procedure",
+            "CT-BS",
+            "--out-dir",
+        ];
+        args.push(out_dir);
+        args.extend_from_slice(extra);
+        args.push(file);
+        run(&ward, &args, Some(who.1))
+    };
+    const CLERK: (&str, &str) = ("cat-lai/clerk", "864200");
+    let seal = ["--image", &at("seal.png")];
+
+    // A PDF nobody signed yet gets no seal.
+    std::fs::create_dir_all(dir.join("refused")).expect("mkdir");
+    let out = sign(CLERK, &seal, &at("ban-sao.pdf"), &at("refused"));
+    assert!(!out.status.success(), "{}", show(&out));
+    assert!(
+        show(&out).contains(
+            "the seal is refused: the PDF carries no signature of a director or deputy of cat-lai"
+        ),
+        "{}",
+        show(&out)
+    );
+
+    // The deputy signs, then the clerk seals over the deputy's block.
+    std::fs::create_dir_all(dir.join("signed")).expect("mkdir");
+    let out = sign(
+        DEPUTY_1,
+        &["--delegation", delegation.to_str().expect("utf8")],
+        &at("ban-sao.pdf"),
+        &at("signed"),
+    );
+    assert!(out.status.success(), "{}", show(&out));
+    std::fs::create_dir_all(dir.join("sealed")).expect("mkdir");
+    let out = sign(
+        CLERK,
+        &seal,
+        &at("signed/ban-sao.signed.pdf"),
+        &at("sealed"),
+    );
+    assert!(out.status.success(), "{}", show(&out));
+    let sealed = dir.join("sealed/ban-sao.signed.signed.pdf");
+    let report = valid_signatures(&ward, &sealed, 2);
+    assert!(
+        report.contains("Ủy ban nhân dân Phường Cát Lái"),
+        "{report}"
+    );
+    assert!(red_pixels(&sealed) > 200, "the seal is drawn on the page");
+    let out = run(&ward, &["verify", sealed.to_str().expect("utf8")], None);
+    let text = show(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("signed by:  Ủy ban nhân dân Phường Cát Lái (clerk)"),
+        "{text}"
+    );
+    assert!(text.contains("capacity:   Đóng dấu của cơ quan"), "{text}");
 }

@@ -1,7 +1,8 @@
 //! The signature's appearance: the block of lines the signer's capacity, title and name make
 //! (e.g. "KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH", "Trần Văn Hùng"), centred in the widget's rectangle in
 //! the largest size up to 11 points at which every line fits; the signer's image, if any, takes
-//! the height of [`IMAGE_ROWS`] lines between the title and the name.
+//! the height of [`IMAGE_ROWS`] lines between the title and the name. A block of no lines is its
+//! image alone (the ward's seal over the person's block).
 
 mod font;
 
@@ -36,7 +37,22 @@ pub(crate) fn block(
         .collect::<Result<_, _>>()?;
     let mut operations = Vec::new();
     let mut resources = Dictionary::new();
-    // The image sits above the name: a block without lines has no place for it.
+    // A block of no lines is its image alone (the ward's seal), as large as fits the rectangle.
+    if let (true, Some(image)) = (lines.is_empty(), image) {
+        let object = image.embed(doc)?;
+        resources.set(
+            "XObject",
+            Dictionary::from_iter([("Im1", Object::Reference(object))]),
+        );
+        let fits = (rect.height - 2.0 * PADDING) / IMAGE_ROWS as f32;
+        operations.extend(draw_image(
+            image,
+            rect.width,
+            rect.width - 2.0 * PADDING,
+            PADDING,
+            fits,
+        ));
+    }
     let image = image.filter(|_| !lines.is_empty());
     let image_rows = if image.is_some() { IMAGE_ROWS } else { 0 };
     let rows = lines.len() + image_rows;

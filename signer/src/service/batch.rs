@@ -127,7 +127,7 @@ impl SignerService {
             daily_cap: d.doc.daily_cap,
             day: now.to_offset(self.config.utc_offset).date().to_string(),
         });
-        let block = pdf::block_of(&entry, delegation.as_ref(), req.titles.as_ref());
+        let look = pdf::look_of(&entry, delegation.as_ref(), req.titles.as_ref(), &trust);
         let SignRequest {
             documents,
             signature_image,
@@ -157,8 +157,10 @@ impl SignerService {
             // signed refuses the batch as it stands.
             let to_prepare: Vec<(usize, Document)> =
                 fresh.iter().map(|&i| (i, documents[i].clone())).collect();
+            // What a validator will need later goes into each PDF's update (PAdES B-LT).
+            let validation = validation_data(&entry, &trust, self.tsa.as_deref());
             let unsigned = tokio::task::spawn_blocking(move || {
-                pdf::prepare_all(to_prepare, &block, &signature_image, now)
+                pdf::prepare_all(to_prepare, &look, &signature_image, &validation, now)
             })
             .await
             .map_err(|e| SignError::Internal(e.to_string()))??;
@@ -181,13 +183,8 @@ impl SignerService {
                 .map(|d| (d.doc.id.clone(), d.doc.director_id.clone()));
             let ward = entry.ward.clone();
             let tsa = self.tsa.clone();
-            let validation = validation_data(&entry, &trust, tsa.as_deref());
             let signatures = tokio::task::spawn_blocking(move || {
-                let signer = PdfSigner {
-                    tsa: tsa.as_deref(),
-                    validation: &validation,
-                };
-                sign_documents(&key, unsigned, &ward, claim, &signer, now)
+                sign_documents(&key, unsigned, &ward, claim, tsa.as_deref(), now)
             })
             .await
             .map_err(|e| SignError::Internal(e.to_string()))??;
@@ -217,10 +214,11 @@ impl SignerService {
     ) -> Result<Authorized, SignError> {
         self.validate(req)?;
         let entry = self.entry(&req.signer_id)?;
-        if entry.role == Role::Director && !req.delegation.is_empty() {
+        if matches!(entry.role, Role::Director | Role::Clerk) && !req.delegation.is_empty() {
             return Err(SignError::invalid(
                 "delegation",
-                "a director signs under their own authority; leave it empty",
+                "a director, or a clerk applying the seal, signs under their own authority; \
+                 leave it empty",
             ));
         }
         if entry.role == Role::Deputy && req.delegation.is_empty() {
@@ -365,13 +363,6 @@ fn cap_reached(cap: &Capped, used: u32, batch: u32) -> SignError {
     .into()
 }
 
-/// What a PDF's signature gets besides the CMS: a signature timestamp by `tsa` if there is one
-/// (PAdES B-T), and `validation` in the Document Security Store (B-LT).
-struct PdfSigner<'a> {
-    tsa: Option<&'a crate::tsa::Authority>,
-    validation: &'a signq_pades::ValidationData,
-}
-
 /// The certificates and CRLs a validator needs for the signatures of `entry`: theirs, the ward
 /// CA's and the timestamp authority's, and the ward's CRL.
 fn validation_data(
@@ -388,15 +379,15 @@ fn validation_data(
     }
 }
 
-/// Signs every document of the batch: a PDF's update gets its CAdES signature embedded, then its
-/// validation data (see [`PdfSigner`]); any other document a detached CMS. The key is dropped
-/// (and its PKCS#8 buffer was zeroized) when this returns.
+/// Signs every document of the batch: a PDF's update gets its CAdES signature embedded, with a
+/// signature timestamp by `tsa` if there is one (PAdES B-T); any other document a detached CMS.
+/// The key is dropped (and its PKCS#8 buffer was zeroized) when this returns.
 fn sign_documents(
     key: &CmsSigner,
     documents: Vec<Unsigned>,
     ward: &str,
     claim: Option<(String, String)>,
-    pdf: &PdfSigner<'_>,
+    tsa: Option<&crate::tsa::Authority>,
     now: OffsetDateTime,
 ) -> Result<Vec<DocumentSignature>, SignError> {
     let internal = |e: &dyn std::fmt::Display| SignError::Internal(e.to_string());
@@ -432,7 +423,7 @@ fn sign_documents(
                 })
             }
             Unsigned::Pdf { document, prepared } => {
-                let stamp = pdf.tsa.map(|tsa| {
+                let stamp = tsa.map(|tsa| {
                     move |hash: &[u8; 32]| {
                         tsa.token(hash, None, now)
                             .map_err(|e| CmsError::Timestamp(e.to_string()))
@@ -445,9 +436,7 @@ fn sign_documents(
                         stamp.as_ref().map(|s| s as &crate::cms::Stamp<'_>),
                     )
                     .map_err(|e| internal(&e))?;
-                let signed = prepared.embed(&cms).map_err(|e| internal(&e))?;
-                let mut signed = signq_pades::add_validation_data(&signed, pdf.validation)
-                    .map_err(|e| internal(&e))?;
+                let mut signed = prepared.embed(&cms).map_err(|e| internal(&e))?;
                 Ok(DocumentSignature {
                     record_id: document.record_id,
                     cms,

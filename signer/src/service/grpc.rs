@@ -202,6 +202,7 @@ fn role_of(role: Role) -> SignerRole {
     match role {
         Role::Director => SignerRole::Director,
         Role::Deputy => SignerRole::Deputy,
+        Role::Clerk => SignerRole::Clerk,
         _ => SignerRole::Unspecified,
     }
 }

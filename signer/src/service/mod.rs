@@ -30,7 +30,7 @@ use std::sync::Arc;
 use signq_kit::auth::RequireRole;
 use signq_kit::guard::{self, GuardLayer};
 use signq_kit::identity::Role;
-use signq_kit::tls::{self, Trust};
+use signq_kit::tls::{self, TlsFiles, Trust};
 use signq_proto::v1::signer_server::SignerServer;
 use tokio::net::TcpListener;
 
@@ -84,34 +84,32 @@ async fn report_state(health: &tonic_health::server::HealthReporter, up: bool) {
     health.set_service_status("signq.v1.Signer", status).await;
 }
 
-/// The service's own key and certificate as a CMS signer, for audit checkpoints.
-fn own_signer(config: &SignerConfig) -> Result<crate::cms::CmsSigner, ServiceError> {
-    let (certs, key) = config.tls.identity()?;
+/// The key and certificate in `files` as a CMS signer, with the ward CA as its chain; a failure
+/// is described for `what` uses it.
+fn cms_signer(
+    files: &TlsFiles,
+    what: fn(String) -> ServiceError,
+) -> Result<crate::cms::CmsSigner, ServiceError> {
+    let (certs, key) = files.identity()?;
     let cert = certs
         .first()
         .map(|c| c.to_vec())
-        .ok_or_else(|| ServiceError::Checkpoints("no certificate".into()))?;
-    let chain = tls::material::read_certs(&config.tls.ca)?
+        .ok_or_else(|| what("no certificate".into()))?;
+    let chain = tls::material::read_certs(&files.ca)?
         .into_iter()
         .map(|c| c.to_vec())
         .collect();
-    crate::cms::CmsSigner::new(key.secret_der(), cert, chain)
-        .map_err(|e| ServiceError::Checkpoints(e.to_string()))
+    crate::cms::CmsSigner::new(key.secret_der(), cert, chain).map_err(|e| what(e.to_string()))
+}
+
+/// The service's own key and certificate as a CMS signer, for audit checkpoints.
+fn own_signer(config: &SignerConfig) -> Result<crate::cms::CmsSigner, ServiceError> {
+    cms_signer(&config.tls, ServiceError::Checkpoints)
 }
 
 /// The timestamp authority `settings` describe.
 fn authority(settings: &config::TsaSettings) -> Result<crate::tsa::Authority, ServiceError> {
-    let (certs, key) = settings.files.identity()?;
-    let cert = certs
-        .first()
-        .map(|c| c.to_vec())
-        .ok_or_else(|| ServiceError::Timestamps("no certificate".into()))?;
-    let chain = tls::material::read_certs(&settings.files.ca)?
-        .into_iter()
-        .map(|c| c.to_vec())
-        .collect();
-    let signer = crate::cms::CmsSigner::new(key.secret_der(), cert, chain)
-        .map_err(|e| ServiceError::Timestamps(e.to_string()))?;
+    let signer = cms_signer(&settings.files, ServiceError::Timestamps)?;
     Ok(crate::tsa::Authority::new(signer, settings.policy))
 }
 

@@ -63,6 +63,13 @@ pub struct SignerArgs {
     /// Also serve the timestamp authority over HTTP (RFC 3161) at this address.
     #[arg(long)]
     pub tsa_listen: Option<SocketAddr>,
+    /// Timestamp with an outside authority at this URL (RFC 3161 over HTTP) instead of the
+    /// service's own.
+    #[arg(long, requires = "tsa_ca")]
+    pub tsa_url: Option<String>,
+    /// The certificates (PEM) the outside authority's tokens must chain to.
+    #[arg(long)]
+    pub tsa_ca: Option<std::path::PathBuf>,
 }
 
 impl SignerArgs {
@@ -85,10 +92,15 @@ impl SignerArgs {
         config.rates.signatures_per_hour = self.signatures_per_hour;
         config.rates.signature_burst = self.signature_burst;
         let published = data.published();
-        if published.cert(&self.tsa_cert_name).exists() {
+        if let (Some(url), Some(ca)) = (&self.tsa_url, &self.tsa_ca) {
+            config.tsa = Some(TsaSettings::Remote {
+                url: url.clone(),
+                ca: ca.clone(),
+            });
+        } else if published.cert(&self.tsa_cert_name).exists() {
             let name = &self.tsa_cert_name;
             let kek = data.kek(&self.cert_name, kek)?;
-            config.tsa = Some(TsaSettings {
+            config.tsa = Some(TsaSettings::Local {
                 files: TlsFiles {
                     ca: published.ca_cert(),
                     crl: Some(published.crl()),

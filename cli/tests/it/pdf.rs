@@ -814,3 +814,92 @@ fn the_clerk_seals_a_pdf_a_deputy_signed_and_nothing_else() {
     );
     assert!(text.contains("capacity:   Đóng dấu của cơ quan"), "{text}");
 }
+
+#[test]
+fn an_outside_timestamp_authority_stamps_instead_and_a_silent_one_stops_the_batch() {
+    // The authority of another ward's service, over HTTP.
+    let authority = Ward::start(&["--tsa-listen", "127.0.0.1:0"]);
+    let authority_ca = authority.path("pki/ca.crt.pem");
+    let authority_ca = authority_ca.to_str().expect("utf8");
+    let ward = Ward::start(&["--tsa-url", &authority.tsa, "--tsa-ca", authority_ca]);
+    let dir = ward.path("outside");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let pdf = dir.join("dat-dai.pdf");
+    std::fs::write(
+        &pdf,
+        signq_load_tests::pades_bench::sample_pdf(0).expect("a one-page PDF"),
+    )
+    .expect("write");
+    let sign = |ward: &Ward| {
+        run(
+            ward,
+            &[
+                "sign",
+                "--addr",
+                &ward.addr,
+                "--signer",
+                DIRECTOR.0,
+                "--procedure",
+                "DD-BD",
+                pdf.to_str().expect("utf8"),
+            ],
+            Some(DIRECTOR.1),
+        )
+    };
+    let out = sign(&ward);
+    assert!(out.status.success(), "{}", show(&out));
+    let signed = dir.join("dat-dai.signed.pdf");
+
+    // Against the ward's CA alone, the token's authority is unknown.
+    let out = run(&ward, &["verify", signed.to_str().expect("utf8")], None);
+    assert!(!out.status.success(), "{}", show(&out));
+    assert!(show(&out).contains("signature timestamp"), "{}", show(&out));
+    // pyHanko, trusting both CAs, finds the token made by the outside authority's certificate.
+    let both = dir.join("both-cas.pem");
+    let mut pems = std::fs::read(ward.path("pki/ca.crt.pem")).expect("ward CA");
+    pems.extend(std::fs::read(authority_ca).expect("authority CA"));
+    std::fs::write(&both, pems).expect("write");
+    let both = both.to_str().expect("utf8");
+    let out = judge(
+        &pyhanko(),
+        &[
+            "sign",
+            "validate",
+            "--trust",
+            both,
+            "--trust-replace",
+            "--pretty-print",
+            signed.to_str().expect("utf8"),
+        ],
+        &dir,
+    );
+    assert!(out.status.success(), "pyHanko: {}", show(&out));
+    assert!(
+        show(&out).contains("The TSA certificate is trusted."),
+        "{}",
+        show(&out)
+    );
+    let tsa_pem = std::fs::read(authority.path("pki/issued/timestamping.crt.pem")).expect("cert");
+    let tsa_der = rustls_pemfile::certs(&mut tsa_pem.as_slice())
+        .next()
+        .expect("a certificate")
+        .expect("PEM");
+    let fingerprint = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&tsa_der));
+    assert!(
+        show(&out).contains(&format!(
+            "TSA certificate SHA256 fingerprint: {fingerprint}"
+        )),
+        "{}",
+        show(&out)
+    );
+
+    // An authority that does not answer: nothing is signed, and the caller may retry.
+    let silent = Ward::start(&["--tsa-url", "http://127.0.0.1:9/", "--tsa-ca", authority_ca]);
+    let out = sign(&silent);
+    assert!(!out.status.success(), "{}", show(&out));
+    assert!(
+        show(&out).contains("unavailable") && show(&out).contains("no signature timestamp"),
+        "{}",
+        show(&out)
+    );
+}

@@ -24,6 +24,8 @@ pub struct Timestamp {
     pub authority: Vec<u8>,
     /// The token's serial number, lowercase hex.
     pub serial: String,
+    /// The nonce it echoes, if the request had one.
+    pub nonce: Option<Vec<u8>>,
     /// The token (a DER ContentInfo).
     pub token: Vec<u8>,
 }
@@ -91,6 +93,7 @@ pub fn check_token(
         time,
         authority: verified.signer_cert,
         serial: hex::encode(info.serial_number.as_bytes()),
+        nonce: info.nonce.map(|n| n.as_bytes().to_vec()),
         token: token.to_vec(),
     })
 }

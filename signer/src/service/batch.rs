@@ -183,8 +183,10 @@ impl SignerService {
                 .map(|d| (d.doc.id.clone(), d.doc.director_id.clone()));
             let ward = entry.ward.clone();
             let tsa = self.tsa.clone();
+            let runtime = tokio::runtime::Handle::current();
             let signatures = tokio::task::spawn_blocking(move || {
-                sign_documents(&key, unsigned, &ward, claim, tsa.as_deref(), now)
+                let stamper = tsa.as_deref().map(|tsa| (tsa, &runtime));
+                sign_documents(&key, unsigned, &ward, claim, stamper, now)
             })
             .await
             .map_err(|e| SignError::Internal(e.to_string()))??;
@@ -368,10 +370,10 @@ fn cap_reached(cap: &Capped, used: u32, batch: u32) -> SignError {
 fn validation_data(
     entry: &SignerEntry,
     trust: &TrustStore,
-    tsa: Option<&crate::tsa::Authority>,
+    tsa: Option<&crate::tsa::Timestamper>,
 ) -> signq_pades::ValidationData {
     let mut certs = vec![entry.cert_der.clone()];
-    certs.extend(tsa.map(|t| t.certificate().to_vec()));
+    certs.extend(tsa.map(|t| t.certificates()).unwrap_or_default());
     certs.extend(trust.roots.iter().cloned());
     signq_pades::ValidationData {
         certs,
@@ -380,14 +382,15 @@ fn validation_data(
 }
 
 /// Signs every document of the batch: a PDF's update gets its CAdES signature embedded, with a
-/// signature timestamp by `tsa` if there is one (PAdES B-T); any other document a detached CMS.
-/// The key is dropped (and its PKCS#8 buffer was zeroized) when this returns.
+/// signature timestamp by `tsa` if there is one (PAdES B-T; an outside authority is asked on
+/// the runtime given with it); any other document a detached CMS. The key is dropped (and its
+/// PKCS#8 buffer was zeroized) when this returns.
 fn sign_documents(
     key: &CmsSigner,
     documents: Vec<Unsigned>,
     ward: &str,
     claim: Option<(String, String)>,
-    tsa: Option<&crate::tsa::Authority>,
+    tsa: Option<(&crate::tsa::Timestamper, &tokio::runtime::Handle)>,
     now: OffsetDateTime,
 ) -> Result<Vec<DocumentSignature>, SignError> {
     let internal = |e: &dyn std::fmt::Display| SignError::Internal(e.to_string());
@@ -423,9 +426,9 @@ fn sign_documents(
                 })
             }
             Unsigned::Pdf { document, prepared } => {
-                let stamp = tsa.map(|tsa| {
+                let stamp = tsa.map(|(tsa, runtime)| {
                     move |hash: &[u8; 32]| {
-                        tsa.token(hash, None, now)
+                        tsa.stamp(hash, now, runtime)
                             .map_err(|e| CmsError::Timestamp(e.to_string()))
                     }
                 });
@@ -435,7 +438,10 @@ fn sign_documents(
                         &attributes(&document)?,
                         stamp.as_ref().map(|s| s as &crate::cms::Stamp<'_>),
                     )
-                    .map_err(|e| internal(&e))?;
+                    .map_err(|e| match e {
+                        CmsError::Timestamp(why) => SignError::Timestamps(why),
+                        other => internal(&other),
+                    })?;
                 let mut signed = prepared.embed(&cms).map_err(|e| internal(&e))?;
                 Ok(DocumentSignature {
                     record_id: document.record_id,

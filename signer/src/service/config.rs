@@ -48,14 +48,24 @@ pub struct SignerConfig {
     pub tsa: Option<TsaSettings>,
 }
 
-/// The timestamp authority's files and policy.
+/// Which timestamp authority stamps PDF signatures.
 #[derive(Debug, Clone)]
-pub struct TsaSettings {
-    /// Its certificate (from `signq pki timestamping`), with the ward CA as its chain, and its
-    /// encrypted key.
-    pub files: TlsFiles,
-    /// The policy its tokens state.
-    pub policy: const_oid::ObjectIdentifier,
+pub enum TsaSettings {
+    /// The service's own.
+    Local {
+        /// Its certificate (from `signq pki timestamping`), with the ward CA as its chain, and
+        /// its encrypted key.
+        files: TlsFiles,
+        /// The policy its tokens state.
+        policy: const_oid::ObjectIdentifier,
+    },
+    /// An outside one, over HTTP (RFC 3161).
+    Remote {
+        /// Its URL (`http://…`).
+        url: String,
+        /// The certificates (PEM) its tokens must chain to.
+        ca: PathBuf,
+    },
 }
 
 impl SignerConfig {

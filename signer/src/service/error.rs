@@ -62,6 +62,10 @@ pub enum SignError {
     /// The service's state database is damaged; nothing was signed.
     #[error("the signing service's state is damaged: {0}")]
     StateDamaged(String),
+    /// The timestamp authority gave no usable token (an outside one unreachable, slow or
+    /// refusing): nothing was signed. Retry later.
+    #[error("no signature timestamp; nothing was signed: {0}")]
+    Timestamps(String),
     /// Something on the service's side failed; the batch was not signed.
     #[error("internal error: {0}")]
     Internal(String),
@@ -108,6 +112,7 @@ impl SignError {
             SignError::Contradicts(_) => "lease_contradicted",
             SignError::StateFull(_) => "disk_full",
             SignError::StateDamaged(_) => "state_damaged",
+            SignError::Timestamps(_) => "timestamp_unavailable",
             SignError::Internal(_) => "internal",
         }
     }
@@ -120,6 +125,9 @@ impl SignError {
         }
     }
 }
+
+/// When to retry after the timestamp authority failed.
+const TIMESTAMP_RETRY: Duration = Duration::from_secs(5);
 
 impl From<SignError> for Status {
     fn from(error: SignError) -> Status {
@@ -160,6 +168,7 @@ impl From<SignError> for Status {
             }
             SignError::StateFull(_) => signq_kit::limit::unavailable(&message, STATE_FULL_RETRY),
             SignError::StateDamaged(_) => Status::data_loss(message),
+            SignError::Timestamps(_) => signq_kit::limit::unavailable(&message, TIMESTAMP_RETRY),
             SignError::Internal(_) => Status::internal(message),
         }
     }

@@ -37,8 +37,8 @@ pub struct SignerService {
     attempts: Attempts,
     /// The service's own key and certificate, which sign audit checkpoints.
     checkpoints: CmsSigner,
-    /// The timestamp authority whose tokens PDF signatures carry, if the service runs one.
-    pub(super) tsa: Option<Arc<crate::tsa::Authority>>,
+    /// The timestamp authority whose tokens PDF signatures carry, if there is one.
+    pub(super) tsa: Option<Arc<crate::tsa::Timestamper>>,
 }
 
 /// Longest accepted record id, signer id and delegation id.
@@ -66,7 +66,7 @@ impl SignerService {
     }
 
     /// The same service, its PDF signatures timestamped by `tsa`.
-    pub fn with_timestamps(mut self, tsa: Arc<crate::tsa::Authority>) -> Self {
+    pub fn with_timestamps(mut self, tsa: Arc<crate::tsa::Timestamper>) -> Self {
         self.tsa = Some(tsa);
         self
     }

@@ -108,9 +108,22 @@ fn own_signer(config: &SignerConfig) -> Result<crate::cms::CmsSigner, ServiceErr
 }
 
 /// The timestamp authority `settings` describe.
-fn authority(settings: &config::TsaSettings) -> Result<crate::tsa::Authority, ServiceError> {
-    let signer = cms_signer(&settings.files, ServiceError::Timestamps)?;
-    Ok(crate::tsa::Authority::new(signer, settings.policy))
+fn timestamper(settings: &config::TsaSettings) -> Result<crate::tsa::Timestamper, ServiceError> {
+    match settings {
+        config::TsaSettings::Local { files, policy } => {
+            let signer = cms_signer(files, ServiceError::Timestamps)?;
+            Ok(crate::tsa::Timestamper::Local(Arc::new(
+                crate::tsa::Authority::new(signer, *policy),
+            )))
+        }
+        config::TsaSettings::Remote { url, ca } => {
+            let trust = crate::trust::load(ca, None)
+                .map_err(|e| ServiceError::Timestamps(format!("{}: {e}", ca.display())))?;
+            crate::tsa::remote::Remote::new(url, trust)
+                .map(|remote| crate::tsa::Timestamper::Remote(Box::new(remote)))
+                .map_err(|e| ServiceError::Timestamps(e.to_string()))
+        }
+    }
 }
 
 /// Serves the signer service on `listener` until `shutdown` completes, then drains in-flight
@@ -138,7 +151,7 @@ pub async fn run(
     let tsa = config
         .tsa
         .as_ref()
-        .map(authority)
+        .map(timestamper)
         .transpose()?
         .map(Arc::new);
     let max_request = config.max_request_bytes;
@@ -149,9 +162,13 @@ pub async fn run(
     }
     let service = Arc::new(service);
     let (stop_tsa, tsa_stopped) = tokio::sync::watch::channel(false);
-    let tsa_endpoint = match (tsa, tsa_listener) {
-        (Some(tsa), Some(listener)) => Some(tokio::spawn(crate::tsa::http::serve(
-            tsa,
+    let own = tsa.as_ref().and_then(|t| match t.as_ref() {
+        crate::tsa::Timestamper::Local(authority) => Some(Arc::clone(authority)),
+        crate::tsa::Timestamper::Remote(_) => None,
+    });
+    let tsa_endpoint = match (own, tsa_listener) {
+        (Some(authority), Some(listener)) => Some(tokio::spawn(crate::tsa::http::serve(
+            authority,
             listener,
             async move {
                 let mut stopped = tsa_stopped;
@@ -160,7 +177,9 @@ pub async fn run(
         ))),
         (None, Some(_)) => {
             return Err(ServiceError::Timestamps(
-                "an endpoint was asked for but the service has no timestamping certificate".into(),
+                "an endpoint was asked for but the service runs no authority of its own (no \
+                 timestamping certificate, or an outside one is used)"
+                    .into(),
             ));
         }
         _ => None,

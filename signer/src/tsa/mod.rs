@@ -6,9 +6,12 @@
 //!
 //! # Layout
 //! - this file: [`Authority`], which makes tokens and answers requests;
-//! - `http.rs`: the RFC 3161 endpoint over HTTP (`application/timestamp-query`).
+//! - `http.rs`: the RFC 3161 endpoint over HTTP (`application/timestamp-query`);
+//! - `remote.rs`: an outside authority used instead ([`remote::Remote`]);
+//! - [`Timestamper`]: whichever of the two signs the service's timestamps.
 
 pub mod http;
+pub mod remote;
 #[cfg(test)]
 mod tests;
 
@@ -37,6 +40,9 @@ pub enum TsaError {
     /// Encoding or signing failed.
     #[error("making the token: {0}")]
     Token(#[from] CmsError),
+    /// An outside authority did not give a usable token.
+    #[error("timestamp authority {0}")]
+    Remote(String),
 }
 
 /// A timestamp authority: its key and certificate (with the chain), ready to sign tokens.
@@ -214,4 +220,38 @@ fn serial() -> Result<Int, TsaError> {
     rand::rng().fill_bytes(&mut bytes);
     bytes[0] = (bytes[0] & 0x7f) | 0x40;
     Int::new(&bytes).map_err(encoding)
+}
+
+/// Whichever authority timestamps the service's PDF signatures.
+#[derive(Debug)]
+pub enum Timestamper {
+    /// The service's own.
+    Local(std::sync::Arc<Authority>),
+    /// An outside one, over HTTP.
+    Remote(Box<remote::Remote>),
+}
+
+impl Timestamper {
+    /// A token over the SHA-256 `hash` at `now`, from a blocking thread (an outside authority is
+    /// asked on the runtime `runtime`).
+    pub fn stamp(
+        &self,
+        hash: &[u8; 32],
+        now: OffsetDateTime,
+        runtime: &tokio::runtime::Handle,
+    ) -> Result<Vec<u8>, TsaError> {
+        match self {
+            Timestamper::Local(authority) => authority.token(hash, None, now),
+            Timestamper::Remote(remote) => runtime.block_on(remote.token(hash)),
+        }
+    }
+
+    /// The certificates a validator needs for its tokens besides those inside them: the local
+    /// authority's, or the roots an outside one's chain to.
+    pub fn certificates(&self) -> Vec<Vec<u8>> {
+        match self {
+            Timestamper::Local(authority) => vec![authority.certificate().to_vec()],
+            Timestamper::Remote(remote) => remote.roots().to_vec(),
+        }
+    }
 }

@@ -189,7 +189,9 @@ export class Ward {
     let content = r.document;
     if (existsSync(r.pdf)) {
       const pdf = readFileSync(r.pdf);
-      const ranges = [...pdf.toString("latin1").matchAll(/\/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]/g)];
+      const ranges = [
+        ...pdf.toString("latin1").matchAll(/\/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]/g),
+      ];
       const [a, b, c, d] = ranges.at(-1).slice(1).map(Number);
       content = `${r.pdf}.signed-ranges`;
       writeFileSync(content, Buffer.concat([pdf.subarray(a, a + b), pdf.subarray(c, c + d)]));

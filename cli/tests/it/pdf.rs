@@ -117,6 +117,23 @@ fn valid_signatures(ward: &Ward, file: &Path, n: usize) -> String {
     text
 }
 
+/// Record `id` as Intake gives it with its document and signed document.
+async fn with_documents(
+    intake: &mut signq_proto::v1::intake_client::IntakeClient<tonic::transport::Channel>,
+    id: &str,
+) -> signq_proto::v1::Record {
+    intake
+        .get_record(GetRecordRequest {
+            id: id.into(),
+            include_document: true,
+        })
+        .await
+        .expect("get")
+        .into_inner()
+        .record
+        .expect("record")
+}
+
 /// A PDF record of the demo ward.
 fn pdf_submission(procedure: &str, key: &str, pdf: Vec<u8>) -> SubmitRequest {
     SubmitRequest {
@@ -273,16 +290,7 @@ async fn pdf_records_come_back_signed_as_pades_with_the_deputys_block() {
         ids.iter()
             .zip([(&page, 1), (&page, 1), (&arrived_signed, 2)])
     {
-        let got = intake
-            .get_record(GetRecordRequest {
-                id: id.clone(),
-                include_document: true,
-            })
-            .await
-            .expect("get")
-            .into_inner()
-            .record
-            .expect("record");
+        let got = with_documents(&mut intake, id).await;
         assert_eq!(&got.document, original);
         assert!(
             got.signed_document.starts_with(original),
@@ -675,16 +683,7 @@ async fn a_hundred_pdfs_are_signed_with_one_pin_in_one_request_to_the_signing_se
     let dir = ward.path("signed");
     std::fs::create_dir_all(&dir).expect("mkdir");
     for id in &ids {
-        let got = intake
-            .get_record(GetRecordRequest {
-                id: id.clone(),
-                include_document: true,
-            })
-            .await
-            .expect("get")
-            .into_inner()
-            .record
-            .expect("record");
+        let got = with_documents(&mut intake, id).await;
         let inside = signq_pades::signatures(&got.signed_document).expect("signatures");
         let ours = inside
             .last()

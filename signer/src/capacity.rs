@@ -8,18 +8,21 @@
 use signq_kit::identity::{PeerIdentity, Role};
 use signq_pades::Widget;
 
-use crate::cms::{TrustStore, Verified, verify_pades};
+use crate::cms::{TrustStore, verify_pades};
 use crate::delegation::attributes::read_claims;
 
 /// The `/Reason` of a seal's signature.
 pub const SEAL_REASON: &str = "Đóng dấu của cơ quan";
 
 /// Checks the capacity `capacity` a signature's block states against its signer's certificate
-/// and whether the signature cites a delegation (`delegated`): a director signs as the head; a
-/// deputy signs "KT." or "TUQ." for the head, under a delegation; a clerk applies the seal.
-pub fn capacity_agrees(verified: &Verified, capacity: &str, delegated: bool) -> Result<(), String> {
-    let signer = PeerIdentity::from_der(&verified.signer_cert)
-        .map_err(|e| format!("the signer's certificate does not read: {e}"))?;
+/// (`signer`) and whether the signature cites a delegation (`delegated`): a director signs as
+/// the head; a deputy signs "KT." or "TUQ." for the head, under a delegation; a clerk applies
+/// the seal.
+pub fn capacity_agrees(
+    signer: &PeerIdentity,
+    capacity: &str,
+    delegated: bool,
+) -> Result<(), String> {
     if signer.has_role(Role::Clerk) {
         return if capacity == SEAL_REASON && !delegated {
             Ok(())
@@ -89,7 +92,7 @@ pub fn authorised_person(
                     return Err("a deputy's signature claims no delegation".into());
                 }
                 if let Some(capacity) = &sig.reason {
-                    capacity_agrees(&verified, capacity, delegated)?;
+                    capacity_agrees(&person, capacity, delegated)?;
                 }
                 Ok(person.signer_id.unwrap_or_default())
             });

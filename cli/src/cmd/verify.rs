@@ -133,19 +133,17 @@ fn verify_pdf(pdf: &[u8], trust: &signq_signer::cms::TrustStore) -> anyhow::Resu
                     trust,
                 )?;
                 let claims = read_claims(&verified.extra)?;
+                let signer = PeerIdentity::from_der(&verified.signer_cert)
+                    .map_err(|e| anyhow::anyhow!("signer certificate: {e}"))?;
                 if let Some(capacity) = &sig.reason {
-                    capacity_agrees(&verified, capacity, claims.delegation_id.is_some())
+                    capacity_agrees(&signer, capacity, claims.delegation_id.is_some())
                         .map_err(anyhow::Error::msg)?;
                 }
                 // The ward's seal comes only after a person's valid signature (Art. 32.2).
-                let role = PeerIdentity::from_der(&verified.signer_cert)
-                    .map(|id| {
-                        (
-                            id.has_role(Role::Clerk),
-                            id.has_role(Role::Director) || id.has_role(Role::Deputy),
-                        )
-                    })
-                    .unwrap_or((false, false));
+                let role = (
+                    signer.has_role(Role::Clerk),
+                    signer.has_role(Role::Director) || signer.has_role(Role::Deputy),
+                );
                 match role {
                     (true, _) if !person_before => {
                         bail!("the ward's seal comes with no valid signature of a person before it")

@@ -140,7 +140,9 @@ impl Api {
         let mut out = convert::record(&record, true);
         if req.include_document {
             out.document = store.document(&req.id).await?.unwrap_or_default();
-            out.signed_document = store.signed_document(&req.id).await?.unwrap_or_default();
+            if let Some(update) = store.pdf_update(&req.id).await? {
+                out.signed_document = [out.document.as_slice(), &update].concat();
+            }
         }
         Ok(pb::GetRecordResponse { record: Some(out) })
     }

@@ -80,7 +80,7 @@ impl Engine {
                 ),
             ));
         }
-        check_pdf(&s.document, s.signature_place).await?;
+        let document = check_pdf(s.document, s.signature_place).await?;
         let deadline = match s.deadline {
             Some(d) if d <= now => return Err(SchedError::invalid("deadline", "is in the past")),
             Some(d) if d > now + MAX_DEADLINE_AHEAD => {
@@ -105,11 +105,11 @@ impl Engine {
             deadline,
             submitted_at: now,
             idempotency_key: s.idempotency_key,
-            document_size: s.document.len() as u64,
-            document_sha256: hex::encode(digest(&SHA256, &s.document)),
+            document_size: document.len() as u64,
+            document_sha256: hex::encode(digest(&SHA256, &document)),
             signature_place: s.signature_place,
         };
-        let (record, created) = self.store.submit(meta, s.document, actor).await?;
+        let (record, created) = self.store.submit(meta, document, actor).await?;
         if created {
             crate::metrics::submitted(&record);
             lock(&self.balancer).enqueue(entry(&record), now);
@@ -229,24 +229,29 @@ impl Engine {
 
 /// Refuses, before anything is stored, a document the signing service could not sign: a PDF
 /// that does not read, is encrypted, or has no room for the signature where intake asked for
-/// it; or a place for a document that is not a PDF.
-async fn check_pdf(document: &[u8], place: Option<signq_pades::Place>) -> Result<(), SchedError> {
-    if !signq_pades::is_pdf(document) {
+/// it; or a place for a document that is not a PDF. Gives the document back.
+async fn check_pdf(
+    document: Vec<u8>,
+    place: Option<signq_pades::Place>,
+) -> Result<Vec<u8>, SchedError> {
+    if !signq_pades::is_pdf(&document) {
         return match place {
             Some(_) => Err(SchedError::invalid(
                 "signature_place",
                 "only a PDF has a signature place; the document is not a PDF",
             )),
-            None => Ok(()),
+            None => Ok(document),
         };
     }
     // Reading a large PDF takes milliseconds of CPU: off the runtime's threads.
-    let pdf = document.to_vec();
     let place = place.unwrap_or_default();
-    let checked = tokio::task::spawn_blocking(move || signq_pades::check(&pdf, &place))
-        .await
-        .map_err(|e| SchedError::Internal(format!("checking the PDF: {e}")))?;
-    checked.map_err(|e| {
+    let (document, checked) = tokio::task::spawn_blocking(move || {
+        let checked = signq_pades::check(&document, &place);
+        (document, checked)
+    })
+    .await
+    .map_err(|e| SchedError::Internal(format!("checking the PDF: {e}")))?;
+    checked.map(|()| document).map_err(|e| {
         let field = match e {
             signq_pades::PdfError::NoSuchPage { .. } | signq_pades::PdfError::OffPage { .. } => {
                 "signature_place"

@@ -104,9 +104,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn get(&self, id: &str) -> Result<Option<Record>, StoreError>;
     /// A record's document.
     async fn document(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError>;
-    /// A record's signed PDF (its document with the update that holds the signature); `None`
-    /// for a record that is not a signed PDF.
-    async fn signed_document(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// The incremental update that, appended to a signed PDF record's document, makes the signed
+    /// PDF; `None` for a record that is not a signed PDF.
+    async fn pdf_update(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// A ward's records newest first (by submission time, then id), optionally in one state,
     /// starting after the record `after` (a record id from the previous page), at most `limit`.
     async fn list(

@@ -217,10 +217,9 @@ impl Store for SqliteStore {
         self.read(move |conn| queries::document(conn, &id)).await
     }
 
-    async fn signed_document(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    async fn pdf_update(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let id = id.to_owned();
-        self.read(move |conn| queries::signed_document(conn, &id))
-            .await
+        self.read(move |conn| queries::pdf_update(conn, &id)).await
     }
 
     async fn list(

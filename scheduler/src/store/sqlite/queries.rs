@@ -101,9 +101,9 @@ pub(super) fn document(conn: &Connection, id: &str) -> Result<Option<Vec<u8>>, S
     integrity::check_document(id, &recorded, bytes).map(Some)
 }
 
-/// A record's signed PDF: its document followed by the update that holds the signature (each
-/// checked against the hash recorded for it); `None` when the record has none.
-pub(super) fn signed_document(conn: &Connection, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+/// The incremental update that holds a signed PDF record's signature, checked against the hash
+/// its audit entry recorded; `None` when the record has none.
+pub(super) fn pdf_update(conn: &Connection, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
     let update: Option<Vec<u8>> = conn
         .prepare_cached("SELECT pdf_update FROM signatures WHERE record_id = ?1")
         .and_then(|mut stmt| stmt.query_row([id], |row| row.get(0)).optional())
@@ -113,11 +113,7 @@ pub(super) fn signed_document(conn: &Connection, id: &str) -> Result<Option<Vec<
         return Ok(None);
     };
     integrity::check_pdf_update(conn, id, &update)?;
-    let Some(mut signed) = document(conn, id)? else {
-        return Ok(None);
-    };
-    signed.extend_from_slice(&update);
-    Ok(Some(signed))
+    Ok(Some(update))
 }
 
 /// A page of a ward's records, newest first by (submitted_at, id), strictly after record `after`.

@@ -28,6 +28,7 @@ mod it {
     pub mod pdf;
     pub mod reappointment;
     pub mod scheduler_input;
+    pub mod seal;
     pub mod secrets;
     pub mod services;
     pub mod shutdown;

@@ -52,6 +52,65 @@ impl RecordState {
     }
 }
 
+/// Which signature a record waits for. A PDF of a ward that seals its results gets two, in
+/// this order (Decree 30/2020, Art. 32.2): the competent person's, then the ward's seal applied
+/// by a clerk. Everything else finishes with the person's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Stage {
+    /// A director or deputy signs it.
+    Person,
+    /// The person has signed; a clerk applies the ward's seal.
+    Seal,
+}
+
+impl Stage {
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Person => "person",
+            Stage::Seal => "seal",
+        }
+    }
+
+    /// Parses [`Stage::as_str`].
+    pub fn parse(s: &str) -> Option<Stage> {
+        [Stage::Person, Stage::Seal]
+            .into_iter()
+            .find(|x| x.as_str() == s)
+    }
+}
+
+/// How a ward applies its seal to signed PDFs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum SealMode {
+    /// Not by signq: a record is done once the person has signed.
+    #[default]
+    Off,
+    /// A clerk approves each batch of seals in the tablet app, with their PIN.
+    Clerk,
+    /// The signing service applies it as soon as the person has signed, with a clerk's key it
+    /// holds unlocked for that purpose.
+    Automatic,
+}
+
+impl SealMode {
+    /// As stored and typed (`off`, `clerk`, `automatic`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SealMode::Off => "off",
+            SealMode::Clerk => "clerk",
+            SealMode::Automatic => "automatic",
+        }
+    }
+
+    /// Parses [`SealMode::as_str`].
+    pub fn parse(s: &str) -> Option<SealMode> {
+        [SealMode::Off, SealMode::Clerk, SealMode::Automatic]
+            .into_iter()
+            .find(|x| x.as_str() == s)
+    }
+}
+
 /// Urgency beside the deadline; higher first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Priority {
@@ -81,6 +140,8 @@ pub enum SignerRole {
     Director,
     /// Signs what a delegation covers.
     Deputy,
+    /// A clerk (văn thư): applies the ward's seal after a person has signed, nothing else.
+    Clerk,
 }
 
 /// The facts of a record fixed at submission.
@@ -130,17 +191,23 @@ pub struct Record {
     pub meta: RecordMeta,
     /// The state.
     pub state: RecordState,
+    /// Which signature it waits for (or, once final, the last it waited for).
+    pub stage: Stage,
     /// The last lease attempt number (0: never leased).
     pub attempt: u32,
     /// The current lease (state Leased only).
     pub lease: Option<Lease>,
-    /// Who signed or rejected it (final states), or holds it (Leased).
+    /// The person who signed or rejected it, or holds it (Leased at the person stage).
     pub signer_id: Option<String>,
     /// The delegation a deputy signed under.
     pub delegation_id: Option<String>,
+    /// When the person signed it.
+    pub signed_at: Option<OffsetDateTime>,
+    /// The clerk who sealed it or refused the seal, or holds it (Leased at the seal stage).
+    pub clerk_id: Option<String>,
     /// When it reached a final state.
     pub finished_at: Option<OffsetDateTime>,
-    /// The detached CMS signature (Signed only).
+    /// The person's detached CMS signature (once signed).
     pub signature: Option<Vec<u8>>,
     /// The certificate chain, signer first (Signed only).
     pub chain: Vec<Vec<u8>>,
@@ -305,7 +372,7 @@ pub enum Transition {
         attempt: u32,
         reason: ReleaseReason,
     },
-    /// Leased -> Signed.
+    /// Leased at the person stage -> Signed, or Queued at the seal stage when `seal_next`.
     Sign {
         id: String,
         attempt: u32,
@@ -314,6 +381,17 @@ pub enum Transition {
         signature: Vec<u8>,
         chain: Vec<Vec<u8>>,
         /// For a PDF: the incremental update holding the signature (empty otherwise).
+        pdf_update: Vec<u8>,
+        /// Whether the ward's seal follows (a PDF of a ward that seals).
+        seal_next: bool,
+    },
+    /// Leased at the seal stage -> Signed: the clerk's seal over the signed PDF.
+    Seal {
+        id: String,
+        attempt: u32,
+        clerk_id: String,
+        signature: Vec<u8>,
+        /// The second incremental update, holding the seal.
         pdf_update: Vec<u8>,
     },
     /// Leased -> Rejected.
@@ -334,6 +412,7 @@ impl Transition {
             Transition::Lease { id, .. }
             | Transition::Release { id, .. }
             | Transition::Sign { id, .. }
+            | Transition::Seal { id, .. }
             | Transition::Reject { id, .. }
             | Transition::Cancel { id, .. } => id,
         }
@@ -383,9 +462,11 @@ pub struct Ward {
     pub office_hours: Option<signq_calendar::OfficeHours>,
     /// Its titles for signature blocks, if not a People's Committee's.
     pub signature_titles: Option<signq_pades::Titles>,
+    /// How its seal is applied to signed PDFs.
+    pub seal: SealMode,
 }
 
-/// A director or deputy enrolled with the scheduler.
+/// A director, deputy or clerk enrolled with the scheduler.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Signer {
     /// The signer id (e.g. `cat-lai/deputy-1`).
@@ -394,13 +475,14 @@ pub struct Signer {
     pub display_name: String,
     /// The ward.
     pub ward: String,
-    /// Director or deputy.
+    /// Director, deputy or clerk.
     pub role: SignerRole,
-    /// The signing certificate, DER.
+    /// The signing certificate, DER (a clerk's: the ward's organisation certificate).
     pub certificate: Vec<u8>,
     /// Marked away by themself.
     pub away: bool,
-    /// The image of their own signature (PNG) for the blocks of signed PDFs.
+    /// The image of their own signature (PNG) for the blocks of signed PDFs; a clerk's is the
+    /// ward's red seal.
     pub signature_image: Option<Vec<u8>>,
 }
 

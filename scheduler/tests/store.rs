@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use signq_scheduler::model::{
     Actor, Decision, Delegation, Priority, Procedure, Reappointment, ReappointmentState, Record,
-    RecordMeta, RecordState, ReleaseReason, Signer, SignerRole, Transition, Ward,
+    RecordMeta, RecordState, ReleaseReason, SealMode, Signer, SignerRole, Stage, Transition, Ward,
 };
 use signq_scheduler::store::audit::{AuditVerifyError, verify_chain, verify_database};
 use signq_scheduler::store::sqlite::SqliteStore;
@@ -96,6 +96,7 @@ fn sign(id: &str, attempt: u32, signer: &str, delegation: Option<&str>) -> Trans
         signature: format!("cms of {id}").into_bytes(),
         chain: vec![b"signer cert".to_vec(), b"ward ca".to_vec()],
         pdf_update: Vec::new(),
+        seal_next: false,
     }
 }
 
@@ -794,6 +795,7 @@ async fn store_configuration_and_its_audit() {
         name: "Phường Cát Lái".into(),
         office_hours: None,
         signature_titles: None,
+        seal: SealMode::Off,
     };
     assert_eq!(store.put_ward(ward.clone(), op()).await.unwrap(), ward);
     store.put_ward(ward.clone(), op()).await.unwrap();
@@ -809,6 +811,7 @@ async fn store_configuration_and_its_audit() {
                 name: "An Khánh".into(),
                 office_hours: Some("07:00-11:00,13:00-16:30".parse().unwrap()),
                 signature_titles: None,
+                seal: SealMode::Off,
             },
             op(),
         )
@@ -999,6 +1002,7 @@ async fn store_survives_reopen_and_verifies() {
                     name: "W".into(),
                     office_hours: None,
                     signature_titles: None,
+                    seal: SealMode::Off,
                 },
                 Actor::System,
             )
@@ -1713,4 +1717,154 @@ async fn store_reappointed_records_are_counted_apart() {
     let counts = store.ward_counts("w").await.unwrap();
     assert_eq!(counts.signed_reappointed, 1);
     assert_eq!(counts.signed_on_time, 1, "only r2 is on time");
+}
+
+/// A PDF of a ward that seals is signed in two stages. The person's signature leaves it queued
+/// for the seal with the person kept; only a lease at that attempt seals it, and a second
+/// person's signature is fenced; a clerk's released lease keeps the person. Each stage is its own
+/// audit entry and event, the signed PDF is the document with both updates, the person's daily
+/// count holds from their signature, and a seal changed behind the store's back is found.
+#[tokio::test]
+async fn store_the_seal_stage_follows_the_persons_signature() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("signq.db");
+    let store = SqliteStore::open(&path).unwrap();
+    submit(&store, "r1", "w", t0()).await;
+    let director = "w/director";
+    let clerk = "w/clerk";
+    store
+        .apply(lease("r1", 0, director), Actor::System)
+        .await
+        .unwrap();
+    let Transition::Sign {
+        id,
+        attempt,
+        signer_id,
+        delegation_id,
+        signature,
+        chain,
+        ..
+    } = sign("r1", 1, director, Some("d1"))
+    else {
+        unreachable!()
+    };
+    let person = Transition::Sign {
+        id,
+        attempt,
+        signer_id,
+        delegation_id,
+        signature,
+        chain,
+        pdf_update: b"\n% the person's update".to_vec(),
+        seal_next: true,
+    };
+    let r = store
+        .apply(person.clone(), Actor::Signer(director.into()))
+        .await
+        .unwrap();
+    assert_eq!((r.state, r.stage), (RecordState::Queued, Stage::Seal));
+    assert_eq!(r.signer_id.as_deref(), Some(director));
+    assert!(r.signed_at.is_some() && r.finished_at.is_none());
+    assert!(matches!(
+        store.apply(person, Actor::System).await,
+        Err(StoreError::Fenced { .. })
+    ));
+    let since = t0() - time::Duration::days(1);
+    assert_eq!(
+        store.signed_per_delegation_since(since).await.unwrap()["d1"],
+        1
+    );
+
+    let r = store
+        .apply(lease("r1", 1, clerk), Actor::System)
+        .await
+        .unwrap();
+    assert_eq!(r.state, RecordState::Leased);
+    assert_eq!(r.signer_id.as_deref(), Some(director));
+    assert_eq!(r.clerk_id.as_deref(), Some(clerk));
+    let release = Transition::Release {
+        id: "r1".into(),
+        attempt: 2,
+        reason: ReleaseReason::Expired,
+    };
+    let r = store.apply(release, Actor::System).await.unwrap();
+    assert_eq!((r.state, r.stage), (RecordState::Queued, Stage::Seal));
+    assert_eq!((r.signer_id.as_deref(), r.clerk_id), (Some(director), None));
+    store
+        .apply(lease("r1", 2, clerk), Actor::System)
+        .await
+        .unwrap();
+    let seal = |attempt| Transition::Seal {
+        id: "r1".into(),
+        attempt,
+        clerk_id: clerk.into(),
+        signature: b"the seal's cms".to_vec(),
+        pdf_update: b"\n% the seal's update".to_vec(),
+    };
+    assert!(matches!(
+        store.apply(seal(2), Actor::System).await,
+        Err(StoreError::Fenced { .. })
+    ));
+    let r = store
+        .apply(seal(3), Actor::Signer(clerk.into()))
+        .await
+        .unwrap();
+    assert_eq!((r.state, r.stage), (RecordState::Signed, Stage::Seal));
+    assert_eq!(r.clerk_id.as_deref(), Some(clerk));
+    assert!(r.finished_at.is_some());
+    assert_eq!(r.signature.as_deref(), Some(&b"cms of r1"[..]));
+    assert_eq!(
+        store.pdf_update("r1").await.unwrap().unwrap(),
+        b"\n% the person's update\n% the seal's update"
+    );
+    let events = store.events_after("w", 0, 100).await.unwrap();
+    let stages: Vec<(RecordState, Stage)> = events
+        .iter()
+        .map(|e| (e.record.state, e.record.stage))
+        .collect();
+    assert_eq!(
+        stages[2..],
+        [
+            (RecordState::Queued, Stage::Seal),
+            (RecordState::Leased, Stage::Seal),
+            (RecordState::Queued, Stage::Seal),
+            (RecordState::Leased, Stage::Seal),
+            (RecordState::Signed, Stage::Seal),
+        ]
+    );
+    let today = store.signed_per_signer_since("w", since).await.unwrap();
+    assert_eq!((today[director], today[clerk]), (1, 1));
+    let actions: Vec<String> = store
+        .audit_entries(0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.subject == "r1")
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "submit",
+            "lease",
+            "sign",
+            "lease",
+            "release:expired",
+            "lease",
+            "seal"
+        ]
+    );
+    verify_database(&path, &TrustStore::default(), None).unwrap();
+
+    tamper(
+        &path,
+        "UPDATE seals SET cms = X'00' WHERE record_id = 'r1';",
+    );
+    assert_mismatch(&path, "r1", "its seal");
+    tamper(
+        &path,
+        "UPDATE seals SET cms = CAST('the seal''s cms' AS BLOB), \
+         pdf_update = CAST('% another update' AS BLOB) WHERE record_id = 'r1';",
+    );
+    assert_damaged(store.pdf_update("r1").await, "r1", "update");
 }

@@ -63,7 +63,7 @@ function Shell(props: { session: SessionInfo }) {
         <div class="who" data-testid="who">
           <strong>{session.displayName}</strong>
           <span class="muted">
-            {session.director ? t.director : t.deputy} · {session.ward}
+            {session.director ? t.director : session.clerk ? t.clerk : t.deputy} · {session.ward}
           </span>
         </div>
         <nav class="tabs" aria-label={t.appName}>

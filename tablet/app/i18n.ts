@@ -19,6 +19,7 @@ const vi = {
   language: "Ngôn ngữ",
   director: "Giám đốc",
   deputy: "Phó giám đốc",
+  clerk: "Văn thư",
   tabInbox: "Hồ sơ chờ ký",
   tabWard: "Tình hình phường",
   tabDelegations: "Ủy quyền",
@@ -136,6 +137,7 @@ const en: Words = {
   language: "Language",
   director: "Director",
   deputy: "Deputy",
+  clerk: "Clerk",
   tabInbox: "To sign",
   tabWard: "Ward",
   tabDelegations: "Delegations",
@@ -237,9 +239,39 @@ const en: Words = {
 };
 
 const KEY = "signq.lang";
+// A clerk's tablet: the same inbox, where what the PIN approves is the ward's seal over what a
+// director or deputy signed.
+const sealVi: Partial<Words> = {
+  tabInbox: "Hồ sơ chờ đóng dấu",
+  empty: "Không có hồ sơ nào chờ đóng dấu.",
+  approveSelected: (n: number) => `Đóng dấu ${n} hồ sơ`,
+  approveOne: "Đóng dấu hồ sơ này",
+  pinTitle: (n: number) => `Đóng dấu ${n} hồ sơ bằng mã PIN`,
+  signing: "Đang đóng dấu…",
+  signedN: (n: number) => `Đã đóng dấu ${n} hồ sơ.`,
+};
+const sealEn: Partial<Words> = {
+  tabInbox: "To seal",
+  empty: "Nothing is waiting for the seal.",
+  approveSelected: (n: number) => `Seal ${n} records`,
+  approveOne: "Seal this record",
+  pinTitle: (n: number) => `Seal ${n} records with your PIN`,
+  signing: "Sealing…",
+  signedN: (n: number) => `Sealed ${n} records.`,
+};
+
 const dictionaries: Record<Lang, Words> = { vi, en };
+const sealing: Record<Lang, Words> = { vi: { ...vi, ...sealVi }, en: { ...en, ...sealEn } };
 const listeners = new Set<() => void>();
 let current: Lang = localStorage.getItem(KEY) === "en" ? "en" : "vi";
+let clerk = false;
+
+/** Whether the person signed in is a clerk, whose words speak of the seal (set by the session). */
+export function setSealing(isClerk: boolean): void {
+  if (clerk === isClerk) return;
+  clerk = isClerk;
+  listeners.forEach((l) => l());
+}
 document.documentElement.lang = current;
 
 /** Switches the language for the whole app and remembers it on this tablet. */
@@ -258,7 +290,8 @@ function subscribe(l: () => void): () => void {
 /** The current language and its words; re-renders the caller when the language changes. */
 export function useWords(): { lang: Lang; t: Words } {
   const lang = useSyncExternalStore(subscribe, () => current);
-  return { lang, t: dictionaries[lang] };
+  const seals = useSyncExternalStore(subscribe, () => clerk);
+  return { lang, t: (seals ? sealing : dictionaries)[lang] };
 }
 
 /** The locale used for dates and numbers. */

@@ -2,6 +2,7 @@
 // reload keeps the person signed in while closing the tab ends it; the PIN is never stored.
 
 import { useSyncExternalStore } from "preact/compat";
+import { setSealing } from "./i18n";
 import { inbox, setToken, whenSessionEnds, CALL_TIMEOUT_MS } from "./api";
 import { SignerRole } from "./gen/signq/v1/delegation_pb";
 import type { GetDeviceResponse } from "./gen/signq/v1/inbox_pb";
@@ -12,12 +13,15 @@ export type SessionInfo = {
   displayName: string;
   ward: string;
   director: boolean;
+  /** A clerk (văn thư): the inbox holds records waiting for the ward's seal. */
+  clerk: boolean;
 };
 
 const KEY = "signq.session";
 const listeners = new Set<() => void>();
 let current: SessionInfo | null = load();
 setToken(current?.token ?? null);
+setSealing(current?.clerk ?? false);
 
 function load(): SessionInfo | null {
   try {
@@ -31,6 +35,7 @@ function load(): SessionInfo | null {
 function set(s: SessionInfo | null): void {
   current = s;
   setToken(s?.token ?? null);
+  setSealing(s?.clerk ?? false);
   if (s) sessionStorage.setItem(KEY, JSON.stringify(s));
   else sessionStorage.removeItem(KEY);
   listeners.forEach((l) => l());
@@ -52,6 +57,7 @@ export async function signIn(pin: string): Promise<void> {
     displayName: s.displayName,
     ward: s.ward,
     director: s.role === SignerRole.DIRECTOR,
+    clerk: s.role === SignerRole.CLERK,
   });
 }
 

@@ -61,6 +61,8 @@ export class Ward {
         "127.0.0.1:0",
         "--scheduler-listen",
         "127.0.0.1:0",
+        // Persons' signatures alone unless a test asks for the ward's seal.
+        ...(this.extra.includes("--seal") ? [] : ["--seal", "off"]),
         ...this.extra,
       ],
       {

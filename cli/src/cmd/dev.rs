@@ -76,8 +76,9 @@ pub const SIGNERS: [DemoSigner; 3] = [
 ];
 
 /// The demo ward's clerk (văn thư), who applies the ward's seal with its organisation
-/// certificate, named for the organisation. The scheduler does not route records to clerks yet:
-/// for now the seal is applied through `signq sign`.
+/// certificate, named for the organisation: a PDF its director or deputy signed goes to the
+/// clerk's inbox for the seal (`signq dev --seal clerk`, the default), or is sealed at once with
+/// the clerk's key (`--seal automatic`).
 pub const CLERK: DemoSigner = DemoSigner {
     id: "cat-lai/clerk",
     name: "Ủy ban nhân dân Phường Cát Lái",
@@ -96,6 +97,32 @@ pub fn delegation_path(data: &DataDir, deputy: &str) -> PathBuf {
     data.data_dir
         .join("dev")
         .join(format!("{}.delegation.p7s", deputy.replace('/', "_")))
+}
+
+/// The demo clerk's PIN, for the signing service to hold the clerk's key for the automatic seal.
+fn clerk_pin_path(data: &DataDir) -> PathBuf {
+    data.data_dir.join("dev").join("clerk.pin")
+}
+
+/// How the demo ward applies its seal (`--seal`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Seal {
+    /// Not at all: a record is done once a person has signed it.
+    Off,
+    /// The clerk approves the seals in the tablet app.
+    Clerk,
+    /// At once, with the clerk's key held by the signing service.
+    Automatic,
+}
+
+impl Seal {
+    fn mode(self) -> pb::SealMode {
+        match self {
+            Seal::Off => pb::SealMode::Off,
+            Seal::Clerk => pb::SealMode::Clerk,
+            Seal::Automatic => pb::SealMode::Automatic,
+        }
+    }
 }
 
 /// The device certificate name of a demo signer's tablet.
@@ -134,7 +161,7 @@ pub fn provision(data: &DataDir) -> anyhow::Result<()> {
         let (issued, key) = pki.issue_client(name, role, &wards, Validity::days_from_now(825))?;
         published.identity(&issued, &key, &data.kek_or_create(name)?)?;
     }
-    for s in SIGNERS {
+    for s in SIGNERS.iter().chain([&CLERK]) {
         let spec = SignerSpec {
             signer_id: s.id.into(),
             display_name: s.name.into(),
@@ -150,13 +177,8 @@ pub fn provision(data: &DataDir) -> anyhow::Result<()> {
             Validity::days_from_now(730),
         )?;
     }
-    let clerk = SignerSpec {
-        signer_id: CLERK.id.into(),
-        display_name: CLERK.name.into(),
-        role: CLERK.role,
-        ward: ward.clone(),
-    };
-    install_signer(&pki, data, &clerk, CLERK.pin, Validity::days_from_now(730))?;
+    std::fs::create_dir_all(data.data_dir.join("dev"))?;
+    std::fs::write(clerk_pin_path(data), CLERK.pin)?;
     let keystore = Keystore::open(
         &data.keystore(),
         Arc::new(data.kek(SIGNER_SERVICE, None)?),
@@ -204,6 +226,9 @@ pub struct DevArgs {
     pub scheduler: SchedulerArgs,
     #[command(flatten)]
     pub metrics: MetricsArgs,
+    /// How the ward applies its seal to the PDFs its director and deputies sign.
+    #[arg(long, value_enum, default_value_t = Seal::Clerk)]
+    pub seal: Seal,
 }
 
 /// Options of `signq signer`.
@@ -260,7 +285,7 @@ impl SchedulerOnly {
 
 /// Configures the scheduler as the operator: the ward, the catalogue, the signers and the deputies'
 /// delegations. Every call is idempotent, so a restart of `signq dev` repeats it harmlessly.
-async fn configure(addr: &str, data: &DataDir) -> anyhow::Result<()> {
+async fn configure(addr: &str, data: &DataDir, seal: Seal) -> anyhow::Result<()> {
     let mut channel = None;
     for _ in 0..100 {
         match channel_as(addr, data, OPERATOR_CERT).await {
@@ -281,6 +306,7 @@ async fn configure(addr: &str, data: &DataDir) -> anyhow::Result<()> {
                 name: WARD_NAME.into(),
                 office_hours: String::new(),
                 signature_titles: None,
+                seal: seal.mode() as i32,
             }),
         })
         .await
@@ -294,7 +320,7 @@ async fn configure(addr: &str, data: &DataDir) -> anyhow::Result<()> {
             .await
             .map_err(status)?;
     }
-    for s in SIGNERS {
+    for s in SIGNERS.iter().chain([&CLERK]) {
         let pem = std::fs::read(
             data.keystore()
                 .join(format!("{}.crt.pem", s.id.replace('/', "_"))),
@@ -321,6 +347,10 @@ async fn configure(addr: &str, data: &DataDir) -> anyhow::Result<()> {
 /// runs until Ctrl-C.
 pub async fn run(mut args: DevArgs, data: &DataDir) -> anyhow::Result<()> {
     provision(data)?;
+    if args.seal == Seal::Automatic {
+        let held = format!("{}={}", CLERK.id, clerk_pin_path(data).display());
+        args.signer.unattended_seal.push(held);
+    }
     let mut services = Services {
         signer: Some(args.signer.clone()),
         scheduler: None,
@@ -347,7 +377,7 @@ pub async fn run(mut args: DevArgs, data: &DataDir) -> anyhow::Result<()> {
         })
     };
     let scheduler = format!("localhost:{}", scheduler_addr.port());
-    configure(&scheduler, data).await?;
+    configure(&scheduler, data, args.seal).await?;
 
     let exe = std::env::current_exe()
         .map(|p| p.display().to_string())
@@ -367,7 +397,7 @@ pub async fn run(mut args: DevArgs, data: &DataDir) -> anyhow::Result<()> {
     );
     println!("  signer's tablet, import its PKCS#12 file (certificate and key) into the browser's");
     println!("  certificate store with the password beside it, and trust the ward CA above:");
-    for s in SIGNERS {
+    for s in SIGNERS.iter().chain([&CLERK]) {
         let (p12, password) = data.device_p12(&device_name(s.id));
         println!(
             "    {:<18} {}  (password in {})",
@@ -377,8 +407,14 @@ pub async fn run(mut args: DevArgs, data: &DataDir) -> anyhow::Result<()> {
         );
     }
     println!("signers (demo PINs):");
-    for s in SIGNERS {
-        let scope = if s.procedures.is_empty() {
+    for s in SIGNERS.iter().chain([&CLERK]) {
+        let scope = if s.role == Role::Clerk {
+            let mode = clap::ValueEnum::to_possible_value(&args.seal);
+            format!(
+                "the ward's seal ({})",
+                mode.as_ref().map_or("", |v| v.get_name())
+            )
+        } else if s.procedures.is_empty() {
             "every procedure".to_string()
         } else {
             s.procedures.join(",")

@@ -5,7 +5,7 @@
 use clap::Args;
 use signq_proto::v1::inbox_client::InboxClient;
 use signq_proto::v1::{
-    ApproveRequest, OpenSessionRequest, PullNextRequest, RecordState, RejectRequest,
+    ApproveRequest, OpenSessionRequest, PullNextRequest, RecordStage, RecordState, RejectRequest,
 };
 use tonic::Request;
 use tonic::service::interceptor::InterceptedService;
@@ -141,16 +141,17 @@ pub async fn approve(args: ApproveArgs, data: &DataDir) -> anyhow::Result<()> {
         .into_inner()
         .records;
     for r in signed {
-        println!(
-            "{} signed by {}{}",
-            r.id,
-            r.signer_id,
-            if r.delegation_id.is_empty() {
-                String::new()
-            } else {
-                format!(" under {}", r.delegation_id)
-            }
-        );
+        let under = if r.delegation_id.is_empty() {
+            String::new()
+        } else {
+            format!(" under {}", r.delegation_id)
+        };
+        let seal = match (r.stage(), r.state()) {
+            (RecordStage::Seal, RecordState::Signed) => format!(", sealed by {}", r.clerk_id),
+            (RecordStage::Seal, _) => ", waiting for the ward's seal".to_string(),
+            _ => String::new(),
+        };
+        println!("{} signed by {}{under}{seal}", r.id, r.signer_id);
     }
     Ok(())
 }

@@ -5,6 +5,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
 use clap::Args;
 use signq_kit::tls::TlsFiles;
 use signq_signer::service::config::TsaSettings;
@@ -70,6 +71,11 @@ pub struct SignerArgs {
     /// The certificates (PEM) the outside authority's tokens must chain to.
     #[arg(long)]
     pub tsa_ca: Option<std::path::PathBuf>,
+    /// Hold a clerk's key for the ward's automatic seal, as `SIGNER_ID=PIN_FILE` (the file
+    /// holds the PIN that unlocks it; e.g. a systemd credential): the scheduler then seals
+    /// that ward's signed PDFs without a PIN. Repeat for each ward that seals automatically.
+    #[arg(long, value_name = "SIGNER_ID=PIN_FILE")]
+    pub unattended_seal: Vec<String>,
 }
 
 impl SignerArgs {
@@ -91,6 +97,16 @@ impl SignerArgs {
         config.rates.pin_attempts_per_minute = self.pin_attempts_per_minute;
         config.rates.signatures_per_hour = self.signatures_per_hour;
         config.rates.signature_burst = self.signature_burst;
+        for held in &self.unattended_seal {
+            let (signer, file) = held.split_once('=').with_context(|| {
+                format!("--unattended-seal {held}: expected SIGNER_ID=PIN_FILE")
+            })?;
+            let pin = std::fs::read_to_string(file)
+                .with_context(|| format!("--unattended-seal {held}: reading {file}"))?;
+            config
+                .unattended
+                .insert(signer.to_string(), pin.trim().to_string());
+        }
         let published = data.published();
         if let (Some(url), Some(ca)) = (&self.tsa_url, &self.tsa_ca) {
             config.tsa = Some(TsaSettings::Remote {

@@ -267,6 +267,7 @@ async fn a_ward_counts_deadlines_in_its_own_office_hours() {
             name: "Phường An Khánh".into(),
             office_hours: office_hours.into(),
             signature_titles: None,
+            seal: 0,
         }),
     };
     let refused = operator

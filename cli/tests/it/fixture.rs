@@ -117,6 +117,12 @@ impl Ward {
                 "--scheduler-listen",
                 "127.0.0.1:0",
             ])
+            // Persons' signatures alone unless a test asks for the ward's seal.
+            .args(if self.extra.iter().any(|a| a == "--seal") {
+                &[][..]
+            } else {
+                &["--seal", "off"][..]
+            })
             .args(&self.extra)
             .stdout(Stdio::piped())
             .spawn()
@@ -552,6 +558,7 @@ pub async fn another_ward_and_desk(ward: &Ward, id: &str, name: &str, desk: &str
             name: name.into(),
             office_hours: String::new(),
             signature_titles: None,
+            seal: 0,
         }),
     })
     .await

@@ -37,7 +37,7 @@ fn judge(program: &Path, args: &[&str], dir: &Path) -> Output {
         .unwrap_or_else(|e| panic!("{}: {e} (scripts/test installs it)", program.display()))
 }
 
-fn show(out: &Output) -> String {
+pub(super) fn show(out: &Output) -> String {
     format!(
         "{}\n{}",
         String::from_utf8_lossy(&out.stdout),
@@ -49,7 +49,7 @@ fn show(out: &Output) -> String {
 /// `file`, the last timestamped by an authority pyHanko trusts, covering the whole file with the
 /// validation data in it, and still validating ten years from now offline from that data
 /// (`scripts/judges/pades-lt.py`); pdfsig's report.
-fn valid_signatures(ward: &Ward, file: &Path, n: usize) -> String {
+pub(super) fn valid_signatures(ward: &Ward, file: &Path, n: usize) -> String {
     let dir = file.parent().expect("a directory");
     let name = file.file_name().and_then(|n| n.to_str()).expect("a name");
     let ca = ward.path("pki/ca.crt.pem");
@@ -118,7 +118,7 @@ fn valid_signatures(ward: &Ward, file: &Path, n: usize) -> String {
 }
 
 /// Record `id` as Intake gives it with its document and signed document.
-async fn with_documents(
+pub(super) async fn with_documents(
     intake: &mut signq_proto::v1::intake_client::IntakeClient<tonic::transport::Channel>,
     id: &str,
 ) -> signq_proto::v1::Record {
@@ -135,7 +135,7 @@ async fn with_documents(
 }
 
 /// A PDF record of the demo ward.
-fn pdf_submission(procedure: &str, key: &str, pdf: Vec<u8>) -> SubmitRequest {
+pub(super) fn pdf_submission(procedure: &str, key: &str, pdf: Vec<u8>) -> SubmitRequest {
     SubmitRequest {
         document: pdf,
         ..submission(procedure, key)
@@ -240,6 +240,7 @@ async fn pdf_records_come_back_signed_as_pades_with_the_deputys_block() {
                 head: "GIÁM ĐỐC".into(),
                 deputy: "PHÓ GIÁM ĐỐC".into(),
             }),
+            seal: 0,
         }),
     })
     .await
@@ -701,7 +702,7 @@ async fn a_hundred_pdfs_are_signed_with_one_pin_in_one_request_to_the_signing_se
 }
 
 /// A ward's seal: a red ring and a red star on a transparent background, 240 x 240 pixels.
-fn red_seal() -> Vec<u8> {
+pub(super) fn red_seal() -> Vec<u8> {
     let side = 240u32;
     let mut pixels = Vec::new();
     for y in 0..side {
@@ -732,7 +733,7 @@ fn rgba_png(width: u32, height: u32, pixels: &[u8]) -> Vec<u8> {
 }
 
 /// The red pixels of the last rendered page (see [`blue_pixels`]).
-fn red_pixels(pdf: &Path) -> usize {
+pub(super) fn red_pixels(pdf: &Path) -> usize {
     rendered(pdf)
         .chunks_exact(3)
         .filter(|p| p[0] > 150 && p[1] < 90 && p[2] < 90)

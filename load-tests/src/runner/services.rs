@@ -134,6 +134,7 @@ pub async fn configure(
                     name,
                     office_hours: String::new(),
                     signature_titles: None,
+                    seal: pb::SealMode::Off as i32,
                 }),
             })
             .await

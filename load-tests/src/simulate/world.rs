@@ -253,6 +253,8 @@ impl World {
                 match role {
                     SignerRole::Director => director = Some(signer_index),
                     SignerRole::Deputy => deputies.push((id.clone(), signer_index)),
+                    // The scenarios model the persons who sign, not the seal.
+                    SignerRole::Clerk => {}
                 }
                 world.signers.push(Signer {
                     id,

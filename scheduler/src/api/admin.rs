@@ -104,6 +104,7 @@ impl Admin for Api {
                 .ward
                 .ok_or_else(|| SchedError::invalid("ward", "is missing"))?;
             fields::id("ward.id", &ward.id)?;
+            let seal = convert::from_seal_mode(ward.seal());
             fields::text("ward.name", &ward.name, 200)?;
             let office_hours = match ward.office_hours.as_str() {
                 "" => None,
@@ -124,6 +125,7 @@ impl Admin for Api {
                         name: ward.name,
                         office_hours,
                         signature_titles,
+                        seal,
                     },
                     actor,
                 )

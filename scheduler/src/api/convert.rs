@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 use crate::model::{
     Delegation, EventKind, Priority, Procedure, Reappointment, ReappointmentState, Record,
-    RecordState, Signer, SignerRole, Ward,
+    RecordState, SealMode, Signer, SignerRole, Stage, Ward,
 };
 
 /// A time as a protobuf timestamp.
@@ -81,6 +81,9 @@ pub fn record(r: &Record, with_signature: bool) -> pb::Record {
         document_size: m.document_size,
         document_sha256: m.document_sha256.clone(),
         signer_id: r.signer_id.clone().unwrap_or_default(),
+        stage: stage(r.stage) as i32,
+        signed_at: r.signed_at.map(ts),
+        clerk_id: r.clerk_id.clone().unwrap_or_default(),
         lease_expires_at: r.lease.as_ref().map(|l| ts(l.expires_at)),
         finished_at: r.finished_at.map(ts),
         delegation_id: r.delegation_id.clone().unwrap_or_default(),
@@ -193,6 +196,33 @@ pub fn role(r: SignerRole) -> pb::SignerRole {
     match r {
         SignerRole::Director => pb::SignerRole::Director,
         SignerRole::Deputy => pb::SignerRole::Deputy,
+        SignerRole::Clerk => pb::SignerRole::Clerk,
+    }
+}
+
+/// The protobuf record stage.
+fn stage(s: Stage) -> pb::RecordStage {
+    match s {
+        Stage::Person => pb::RecordStage::Person,
+        Stage::Seal => pb::RecordStage::Seal,
+    }
+}
+
+/// The protobuf seal mode.
+fn seal_mode(m: SealMode) -> pb::SealMode {
+    match m {
+        SealMode::Off => pb::SealMode::Off,
+        SealMode::Clerk => pb::SealMode::Clerk,
+        SealMode::Automatic => pb::SealMode::Automatic,
+    }
+}
+
+/// A seal mode from the protobuf (unspecified: off).
+pub fn from_seal_mode(m: pb::SealMode) -> SealMode {
+    match m {
+        pb::SealMode::Unspecified | pb::SealMode::Off => SealMode::Off,
+        pb::SealMode::Clerk => SealMode::Clerk,
+        pb::SealMode::Automatic => SealMode::Automatic,
     }
 }
 
@@ -207,6 +237,7 @@ pub fn ward(w: &Ward) -> pb::Ward {
             .map(ToString::to_string)
             .unwrap_or_default(),
         signature_titles: w.signature_titles.as_ref().map(titles),
+        seal: seal_mode(w.seal) as i32,
     }
 }
 

@@ -170,6 +170,10 @@ impl Api {
         }
         let mut out = convert::record(&record, false);
         out.document = store.document(&req.record_id).await?.unwrap_or_default();
+        // A clerk sees what they seal: the PDF as its person signed it.
+        if let Some(update) = store.pdf_update(&req.record_id).await? {
+            out.signed_document = [out.document.as_slice(), &update].concat();
+        }
         Ok(pb::GetDocumentResponse { record: Some(out) })
     }
 }

@@ -107,6 +107,7 @@ impl Balancer {
                             adopted.push((key.id().to_owned(), None));
                         }
                     }
+                    SignerRole::Clerk => {}
                     SignerRole::Deputy => {
                         let count = Count::LeasesAndQueues;
                         if let Some(d) =

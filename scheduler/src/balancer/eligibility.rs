@@ -1,6 +1,7 @@
 //! Who may sign what, now: the eligibility rules of DESIGN.md "Balancing".
 //!
-//! A signer is eligible for a record when it is in the record's ward and not away; a director may
+//! Clerks are eligible for the records of their ward waiting for its seal, and nothing else;
+//! nobody else is eligible for those. Otherwise a signer is eligible for a record when it is in the record's ward and not away; a director may
 //! sign every procedure of the ward; a deputy only under a delegation of the ward naming it that
 //! covers the procedure at `now` (`Delegation::covers`: scope, validity window, not revoked) and,
 //! if capped, whose daily count is below the cap. The count is the signatures used today plus the
@@ -16,7 +17,7 @@ use time::OffsetDateTime;
 use super::Balancer;
 use super::state::WardState;
 use super::types::{Entry, SignerView};
-use crate::model::{Delegation, SignerRole};
+use crate::model::{Delegation, SignerRole, Stage};
 
 /// What counts against a daily cap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,9 +112,11 @@ impl Balancer {
         if signer.away || signer.ward != entry.ward {
             return None;
         }
-        match signer.role {
-            SignerRole::Director => Some(Authority::Own),
-            SignerRole::Deputy => {
+        match (signer.role, entry.stage) {
+            (SignerRole::Clerk, Stage::Seal) => Some(Authority::Own),
+            (_, Stage::Seal) | (SignerRole::Clerk, Stage::Person) => None,
+            (SignerRole::Director, Stage::Person) => Some(Authority::Own),
+            (SignerRole::Deputy, Stage::Person) => {
                 let ward = self.wards.get(&entry.ward)?;
                 let d =
                     self.delegation_for(ward, &signer.id, &entry.procedure, now, count, extra)?;

@@ -98,6 +98,8 @@ impl Balancer {
                         .map(|(escalated, key)| (key.id().to_owned(), escalated, None))
                         .collect()
                 }
+                // Clerks take from the seal pool (`seal.rs`), never from this one.
+                SignerRole::Clerk => Vec::new(),
                 SignerRole::Deputy => {
                     let mut merge = Merge::default();
                     for procedure in ward.pool.procedures() {

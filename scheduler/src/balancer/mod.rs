@@ -14,6 +14,9 @@
 //! - **Early binding** (round robin, random, JSQ, LET; `early.rs`, `policy.rs`): a record goes
 //!   to one eligible signer's own queue at submission; `take` serves that queue only. For
 //!   comparison in load tests.
+//! - **The seal stage** (`seal.rs`), under every policy: records a person has signed that wait
+//!   for the ward's seal share one pool per ward that only its clerks take from, in key order;
+//!   clerks take nothing else.
 //!
 //! # Files
 //! - `config.rs`: [`Policy`], [`BalancerConfig`];
@@ -22,6 +25,7 @@
 //! - `state.rs`: where each record is, and the only code that moves it (indexes and counters);
 //! - `eligibility.rs`: who may sign what now (scope, window, cap, availability);
 //! - `late.rs`: late-binding take, director last, at-risk records;
+//! - `seal.rs`: the clerks' take of the seal stage;
 //! - `early.rs`, `policy.rs`: early-binding dispatch and the four choosers;
 //! - `tests/`: unit and property tests.
 //!
@@ -36,6 +40,7 @@ mod eligibility;
 mod late;
 mod policy;
 mod pool;
+mod seal;
 mod state;
 mod types;
 
@@ -51,7 +56,7 @@ use time::OffsetDateTime;
 pub use config::{BalancerConfig, ParsePolicyError, Policy, Slack};
 pub use types::{Entry, Grant, SignerView};
 
-use crate::model::{Delegation, SignerRole};
+use crate::model::{Delegation, SignerRole, Stage};
 use eligibility::{Count, Extra};
 use pool::PoolKey;
 use state::{Held, Place, Record, SignerState, WardState};
@@ -243,7 +248,7 @@ impl Balancer {
             key,
             place: Place::Pool,
         };
-        if self.early() {
+        if self.early() && record.entry.stage == Stage::Person {
             self.dispatch(record, now, None)
         } else {
             self.attach(record, Place::Pool);
@@ -286,7 +291,7 @@ impl Balancer {
         };
         let signer = signer.clone();
         let record = self.detach(id)?;
-        if !self.early() {
+        if !self.early() || record.entry.stage == Stage::Seal {
             self.attach(record, Place::Pool);
             return None;
         }
@@ -334,7 +339,9 @@ impl Balancer {
         if room == 0 {
             return Vec::new();
         }
-        if self.early() {
+        if signer.role == SignerRole::Clerk {
+            self.take_seals(&signer, room)
+        } else if self.early() {
             self.take_early(&signer, room, now)
         } else {
             self.take_late(&signer, room, now)
@@ -366,6 +373,7 @@ impl Balancer {
         };
         match &record.place {
             Place::Leased { .. } => Vec::new(),
+            Place::Pool if record.entry.stage == Stage::Seal => self.clerks(ward),
             Place::Queue { signer, .. } => {
                 let still = self
                     .available(signer)
@@ -396,6 +404,11 @@ impl Balancer {
     /// Queued records of the ward: its pool plus its signers' early-binding queues.
     pub fn pool_depth(&self, ward: &str) -> usize {
         self.wards.get(ward).map_or(0, |w| w.queued.len())
+    }
+
+    /// Records of the ward waiting for its seal (not leased).
+    pub fn seal_depth(&self, ward: &str) -> usize {
+        self.wards.get(ward).map_or(0, |w| w.seals.len())
     }
 
     /// `submitted_at` of the ward's oldest queued record.

@@ -15,7 +15,7 @@ use rand::rngs::StdRng;
 use super::Balancer;
 use super::pool::{Pool, PoolKey, nanos};
 use super::types::{Entry, SignerView};
-use crate::model::Delegation;
+use crate::model::{Delegation, Stage};
 
 /// Where a record is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +47,8 @@ pub(super) struct Record {
 pub(super) struct WardState {
     /// Records waiting for any signer (late binding), or for which nobody was eligible (early).
     pub(super) pool: Pool,
+    /// Records waiting for the ward's seal: the ward's clerks share it under every policy.
+    pub(super) seals: Pool,
     /// Every queued record of the ward (pool and signers' queues) by submission: depth and oldest.
     pub(super) queued: BTreeSet<(i128, String)>,
     /// The ward's signers (ids, in order: the candidate order of the early-binding choosers).
@@ -64,11 +66,20 @@ impl WardState {
     pub(super) fn new(ward: &str, seed: u64) -> WardState {
         WardState {
             pool: Pool::default(),
+            seals: Pool::default(),
             queued: BTreeSet::new(),
             signers: BTreeSet::new(),
             delegations: Vec::new(),
             rr_last: None,
             rng: StdRng::seed_from_u64(seed ^ fnv1a(ward.as_bytes())),
+        }
+    }
+
+    /// The pool of records waiting at `stage`.
+    pub(super) fn pool_mut(&mut self, stage: Stage) -> &mut Pool {
+        match stage {
+            Stage::Person => &mut self.pool,
+            Stage::Seal => &mut self.seals,
         }
     }
 }
@@ -141,8 +152,11 @@ impl Balancer {
         match &record.place {
             Place::Pool => {
                 if let Some(ward) = self.wards.get_mut(&entry.ward) {
-                    ward.pool
-                        .remove(&entry.procedure, entry.deadline, &record.key);
+                    ward.pool_mut(entry.stage).remove(
+                        &entry.procedure,
+                        entry.deadline,
+                        &record.key,
+                    );
                     ward.queued
                         .remove(&(nanos(entry.submitted_at), entry.id.clone()));
                 }
@@ -183,8 +197,11 @@ impl Balancer {
         match &place {
             Place::Pool => {
                 let ward = self.ward_mut(&entry.ward);
-                ward.pool
-                    .insert(&entry.procedure, entry.deadline, record.key.clone());
+                ward.pool_mut(entry.stage).insert(
+                    &entry.procedure,
+                    entry.deadline,
+                    record.key.clone(),
+                );
                 ward.queued
                     .insert((nanos(entry.submitted_at), entry.id.clone()));
             }

@@ -4,7 +4,7 @@
 
 use time::OffsetDateTime;
 
-use crate::model::{Priority, SignerRole};
+use crate::model::{Priority, SignerRole, Stage};
 
 /// A signer as the balancer sees it: identity, ward, role and availability.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,7 +13,7 @@ pub struct SignerView {
     pub id: String,
     /// The ward.
     pub ward: String,
-    /// Director or deputy.
+    /// Director, deputy or clerk.
     pub role: SignerRole,
     /// Marked away: gets nothing, and counts as unable to sign for the director-last rule.
     pub away: bool,
@@ -36,6 +36,8 @@ pub struct Entry {
     pub deadline: OffsetDateTime,
     /// When it was accepted (aging counts from here).
     pub submitted_at: OffsetDateTime,
+    /// Which signature it waits for: a person's, or the ward's seal (clerks only).
+    pub stage: Stage,
 }
 
 /// A record handed to a signer by [`Balancer::take`](super::Balancer::take).

@@ -43,8 +43,9 @@ impl Engine {
         Ok(procedure)
     }
 
-    /// Enrolls a director or deputy by their signing certificate, which must chain to the ward CA,
-    /// be valid now, and name a known ward.
+    /// Enrolls a director, deputy or clerk by their signing certificate (a clerk's: the ward's
+    /// organisation certificate), which must chain to the ward CA, be valid now, and name a
+    /// known ward.
     pub async fn enroll_signer(
         self: &Arc<Self>,
         certificate: Vec<u8>,
@@ -68,10 +69,12 @@ impl Engine {
             SignerRole::Director
         } else if id.has_role(Role::Deputy) {
             SignerRole::Deputy
+        } else if id.has_role(Role::Clerk) {
+            SignerRole::Clerk
         } else {
             return Err(SchedError::invalid(
                 "certificate",
-                "names neither the director nor the deputy role",
+                "names none of the director, deputy and clerk roles",
             ));
         };
         let ward = id.ward().map(str::to_string);

@@ -74,12 +74,15 @@ impl Engine {
     }
 
     /// Leases records to every ready signer of `ward`: deputies first, then the director (who
-    /// takes only what deputies may not, or what the deadline guard escalates).
+    /// takes only what deputies may not, or what the deadline guard escalates), and its clerks
+    /// the records waiting for its seal (or, when the ward seals automatically, the scheduler).
     pub async fn dispatch_ward(self: &Arc<Self>, ward: &str) {
+        let automatic = self.seals_automatically(ward);
         let mut signers: Vec<(SignerRole, String)> = self.with_directory(|d| {
             d.signers
                 .values()
                 .filter(|s| s.ward == ward && !s.away)
+                .filter(|s| !(automatic && s.role == SignerRole::Clerk))
                 .map(|s| (s.role, s.id.clone()))
                 .collect()
         });
@@ -100,6 +103,7 @@ impl Engine {
             )
         };
         crate::metrics::pool(ward, (depth, oldest), leased);
+        self.seal_automatically(ward);
     }
 
     /// Leases up to `max` more records to `signer` (within the lease size); returns them.

@@ -271,5 +271,6 @@ pub(crate) fn entry(r: &Record) -> Entry {
         priority: r.meta.priority,
         deadline: r.meta.deadline,
         submitted_at: r.meta.submitted_at,
+        stage: r.stage,
     }
 }

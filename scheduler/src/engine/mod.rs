@@ -10,6 +10,7 @@
 //! - [`dispatch`]: leasing records to ready signers, lease expiry, away, recovery.
 //! - [`expiry`]: one timer for every lease's deadline.
 //! - [`signing`]: approve (through the signer service, exactly once) and reject.
+//! - [`seal`]: the ward's seal applied automatically.
 //! - [`sessions`]: signer sessions.
 //! - [`checkpoints`]: the audit chain's head, signed by the signing service.
 //! - [`day`]: the wards' day, when daily caps start again.
@@ -25,6 +26,7 @@ pub mod inboxes;
 pub mod intake;
 pub mod reappoint;
 pub mod risk;
+pub mod seal;
 pub mod sessions;
 pub mod signing;
 #[cfg(test)]
@@ -101,6 +103,8 @@ pub struct Engine {
     changes: broadcast::Sender<String>,
     /// Records whose approval is in flight (a second approve waits its turn: ABORTED).
     approving: Mutex<HashSet<String>>,
+    /// Wards whose waiting records a task is sealing automatically.
+    auto_sealing: Mutex<HashSet<String>>,
     /// Open leases by record id.
     leases: Mutex<HashMap<String, Held>>,
     /// Their deadlines.
@@ -160,6 +164,7 @@ impl Engine {
             inboxes: Inboxes::default(),
             changes,
             approving: Mutex::new(HashSet::new()),
+            auto_sealing: Mutex::new(HashSet::new()),
             leases: Mutex::new(HashMap::new()),
             expiries: expiry::Expiries::default(),
             checkpointing: tokio::sync::Mutex::new(()),

@@ -2,6 +2,9 @@
 //! in memory (a concurrent approve of the same record gets ABORTED), the signer service signs the
 //! batch, and each signature is stored fenced by the lease attempt, so a retried approve after a
 //! lost reply returns the stored signature instead of signing again.
+//!
+//! A clerk's approval is the seal stage: the signing service seals the PDF its person signed
+//! (the document with the person's update appended), and the record is done.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -11,7 +14,7 @@ use time::OffsetDateTime;
 
 use super::{Engine, lock};
 use crate::error::SchedError;
-use crate::model::{Actor, Record, RecordState, SignerRole, Transition};
+use crate::model::{Actor, Record, RecordState, SealMode, Signer, SignerRole, Stage, Transition};
 
 /// Records per approval, at most (the signer service's batch limit).
 pub const MAX_APPROVE: usize = 100;
@@ -65,6 +68,28 @@ struct Pending {
     attempt: u32,
 }
 
+/// What a batch is signed as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Act {
+    /// A director's or deputy's signature, under this delegation for a deputy.
+    Person(Option<String>),
+    /// The ward's seal, by a clerk or (`automatic`) by the scheduler with a clerk's unattended
+    /// key.
+    Seal { automatic: bool },
+}
+
+/// Whether `signer` already made the signature an approval of `record` asks for (a retry).
+fn already_done(record: &Record, who: &Signer) -> bool {
+    let by = |id: &Option<String>| id.as_deref() == Some(who.id.as_str());
+    match who.role {
+        SignerRole::Clerk => record.state == RecordState::Signed && by(&record.clerk_id),
+        SignerRole::Director | SignerRole::Deputy => {
+            (record.state == RecordState::Signed || record.stage == Stage::Seal)
+                && by(&record.signer_id)
+        }
+    }
+}
+
 impl Engine {
     fn claim(&self, ids: &[String]) -> Result<Claim<'_>, SchedError> {
         let mut approving = lock(&self.approving);
@@ -80,13 +105,25 @@ impl Engine {
         })
     }
 
-    /// Signs leased records with the signer's PIN; returns them in request order, signed. A
-    /// record this signer already signed (a retry) is returned as it is.
+    /// Signs leased records with the signer's PIN (a clerk's: seals them); returns them in
+    /// request order, signed. A record this signer already signed (a retry) is returned as it is.
     pub async fn approve(
         self: &Arc<Self>,
         signer: &str,
         ids: Vec<String>,
         pin: String,
+    ) -> Result<Vec<Record>, SchedError> {
+        self.approve_as(signer, ids, pin, false).await
+    }
+
+    /// [`approve`](Self::approve); `automatic`: the scheduler seals with a clerk's unattended
+    /// key (no PIN).
+    pub(super) async fn approve_as(
+        self: &Arc<Self>,
+        signer: &str,
+        ids: Vec<String>,
+        pin: String,
+        automatic: bool,
     ) -> Result<Vec<Record>, SchedError> {
         if ids.is_empty() || ids.len() > MAX_APPROVE {
             return Err(SchedError::invalid(
@@ -122,7 +159,7 @@ impl Engine {
                 })?;
             let held = lock(&self.leases).get(id).cloned();
             match (&record.state, held) {
-                (RecordState::Signed, _) if record.signer_id.as_deref() == Some(signer) => {
+                _ if already_done(&record, &who) => {
                     done.insert(id.clone(), record);
                 }
                 (RecordState::Leased, Some(h))
@@ -158,7 +195,7 @@ impl Engine {
         let mut groups: BTreeMap<Option<String>, Vec<Pending>> = BTreeMap::new();
         for p in pending {
             let delegation = match who.role {
-                SignerRole::Director => None,
+                SignerRole::Director | SignerRole::Clerk => None,
                 SignerRole::Deputy => Some(
                     self.with_directory(|d| {
                         d.covering(signer, &p.record.meta.procedure_code, now)
@@ -174,12 +211,23 @@ impl Engine {
             };
             groups.entry(delegation).or_default().push(p);
         }
+        let mut to_seal = false;
         for (delegation, batch) in groups {
-            for record in self.sign_group(&who, delegation, batch, &pin).await? {
+            let act = match who.role {
+                SignerRole::Clerk => Act::Seal { automatic },
+                SignerRole::Director | SignerRole::Deputy => Act::Person(delegation),
+            };
+            for record in self.sign_group(&who, act, batch, &pin).await? {
+                to_seal |= record.stage == Stage::Seal && record.state == RecordState::Queued;
                 done.insert(record.meta.id.clone(), record);
             }
         }
-        self.dispatch_signer(signer, usize::MAX).await;
+        if to_seal {
+            // The ward's clerks (or its automatic seal) have new records.
+            self.dispatch_ward(&who.ward).await;
+        } else if !automatic {
+            self.dispatch_signer(signer, usize::MAX).await;
+        }
         // Every signature is followed by a checkpoint of the chain that now records it.
         let engine = Arc::clone(self);
         tokio::spawn(async move { engine.checkpoint_or_log().await });
@@ -188,11 +236,15 @@ impl Engine {
 
     async fn sign_group(
         self: &Arc<Self>,
-        who: &crate::model::Signer,
-        delegation: Option<String>,
+        who: &Signer,
+        act: Act,
         batch: Vec<Pending>,
         pin: &str,
     ) -> Result<Vec<Record>, SchedError> {
+        let delegation = match &act {
+            Act::Person(delegation) => delegation.clone(),
+            Act::Seal { .. } => None,
+        };
         let (signed_delegation, director) = match &delegation {
             Some(id) => self
                 .with_directory(|d| {
@@ -205,37 +257,50 @@ impl Engine {
         };
         let mut chain = vec![who.certificate.clone()];
         chain.extend(self.ca_chain.iter().cloned());
-        let actor = match &delegation {
-            Some(d) => Actor::Deputy {
+        let actor = match (&act, &delegation) {
+            (Act::Seal { automatic: true }, _) => Actor::System,
+            (_, Some(d)) => Actor::Deputy {
                 deputy: who.id.clone(),
                 director: director.clone(),
                 delegation: d.clone(),
             },
-            None => Actor::Signer(who.id.clone()),
+            (_, None) => Actor::Signer(who.id.clone()),
         };
+        let (titles, seals) = self.with_directory(|d| {
+            let ward = d.wards.get(&who.ward);
+            (
+                ward.and_then(|w| w.signature_titles.as_ref())
+                    .map(crate::api::convert::titles),
+                ward.is_some_and(|w| w.seal != SealMode::Off),
+            )
+        });
         // The signing service takes requests up to its size limit: send the documents in as few
         // requests as fit under it.
         let budget = self
             .settings
             .signer_max_request_bytes
             .saturating_sub(REQUEST_ENVELOPE + signed_delegation.len());
-        let titles = self.with_directory(|d| {
-            d.wards
-                .get(&who.ward)
-                .and_then(|w| w.signature_titles.as_ref())
-                .map(crate::api::convert::titles)
-        });
         let mut out = Vec::with_capacity(batch.len());
         for part in by_size(batch, budget) {
             let mut documents = Vec::with_capacity(part.len());
             for p in &part {
-                let content = self
+                let id = &p.record.meta.id;
+                let mut content = self
                     .store
-                    .document(&p.record.meta.id)
+                    .document(id)
                     .await?
-                    .ok_or_else(|| {
-                        SchedError::Internal(format!("document of {} missing", p.record.meta.id))
+                    .ok_or_else(|| SchedError::Internal(format!("document of {id} missing")))?;
+                let mut place = p.record.meta.signature_place;
+                if matches!(act, Act::Seal { .. }) {
+                    // The seal goes on the PDF its person signed, over the person's block.
+                    let update = self.store.pdf_update(id).await?.ok_or_else(|| {
+                        SchedError::Internal(format!(
+                            "record {id} waits for a seal but has no signed PDF"
+                        ))
                     })?;
+                    content.extend_from_slice(&update);
+                    place = None;
+                }
                 documents.push(Document {
                     record_id: p.record.meta.id.clone(),
                     procedure_code: p.record.meta.procedure_code.clone(),
@@ -243,11 +308,7 @@ impl Engine {
                     // The signing service answers a retry of the same lease attempt with the
                     // signature it already made (one whose reply was lost with a crash).
                     attempt: p.attempt,
-                    place: p
-                        .record
-                        .meta
-                        .signature_place
-                        .map(crate::api::convert::place),
+                    place: place.map(crate::api::convert::place),
                 });
             }
             let request = SignRequest {
@@ -278,27 +339,44 @@ impl Engine {
             }
             for (p, signature) in part.into_iter().zip(reply.signatures) {
                 let id = p.record.meta.id.clone();
-                let t = Transition::Sign {
-                    id: id.clone(),
-                    attempt: p.attempt,
-                    signer_id: who.id.clone(),
-                    delegation_id: delegation.clone(),
-                    signature: signature.cms,
-                    chain: chain.clone(),
-                    pdf_update: signature.pdf_update,
+                let t = match &act {
+                    Act::Person(_) => Transition::Sign {
+                        id: id.clone(),
+                        attempt: p.attempt,
+                        signer_id: who.id.clone(),
+                        delegation_id: delegation.clone(),
+                        signature: signature.cms,
+                        chain: chain.clone(),
+                        seal_next: seals && !signature.pdf_update.is_empty(),
+                        pdf_update: signature.pdf_update,
+                    },
+                    Act::Seal { .. } => Transition::Seal {
+                        id: id.clone(),
+                        attempt: p.attempt,
+                        clerk_id: who.id.clone(),
+                        signature: signature.cms,
+                        pdf_update: signature.pdf_update,
+                    },
                 };
                 let record = self.store.apply(t, actor.clone()).await?;
                 self.forget_lease(&id);
+                let now = OffsetDateTime::now_utc();
                 {
                     let mut balancer = lock(&self.balancer);
                     balancer.remove(&id);
-                    let service = (OffsetDateTime::now_utc() - record.meta.submitted_at)
+                    let service = (now - record.meta.submitted_at)
                         .try_into()
                         .unwrap_or_default();
                     balancer.note_signed(&id, &who.id, delegation.as_deref(), service);
+                    if !record.state.is_final() {
+                        balancer.enqueue(super::intake::entry(&record), now);
+                    }
                 }
                 self.lease_ended(&who.id, &id, "signed");
-                crate::metrics::finished(&record, who.role == SignerRole::Director);
+                if record.state.is_final() {
+                    let by_director = self.is_director(record.signer_id.as_deref());
+                    crate::metrics::finished(&record, by_director);
+                }
                 self.notify(&record.meta.ward);
                 out.push(record);
             }
@@ -319,7 +397,8 @@ impl Engine {
             return match self.store.get(id).await? {
                 Some(record)
                     if record.state == RecordState::Rejected
-                        && record.signer_id.as_deref() == Some(signer) =>
+                        && [&record.signer_id, &record.clerk_id]
+                            .contains(&&Some(signer.to_string())) =>
                 {
                     Ok(record)
                 }

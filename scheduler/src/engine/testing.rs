@@ -12,7 +12,7 @@ use tonic::{Request, Response, Status};
 
 use super::{Engine, EngineSettings};
 use crate::balancer::BalancerConfig;
-use crate::model::{Actor, Delegation, Procedure, Signer, SignerRole, Ward};
+use crate::model::{Actor, Delegation, Procedure, SealMode, Signer, SignerRole, Ward};
 use crate::signer_link::{LinkSettings, SignerLink, TransportError};
 use crate::store::Store;
 use crate::store::sqlite::SqliteStore;
@@ -125,6 +125,7 @@ pub(crate) async fn ward_store(dir: &tempfile::TempDir) -> Arc<SqliteStore> {
                 name: "W".into(),
                 office_hours: None,
                 signature_titles: None,
+                seal: SealMode::Off,
             },
             system(),
         )

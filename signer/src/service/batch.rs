@@ -9,7 +9,7 @@ use signq_proto::v1::{Document, DocumentSignature, SignRequest};
 use time::OffsetDateTime;
 
 use super::error::SignError;
-use super::grpc::{MAX_ID_LEN, SignerService, timestamp, validate_credentials};
+use super::grpc::{MAX_ID_LEN, SignerService, timestamp, validate_credentials, validate_signer_id};
 use super::ledger::{Capped, Lease, Made, Prior};
 use super::pdf::{self, Unsigned};
 use crate::cms::{CmsError, CmsSigner, SignedAttribute, TrustStore};
@@ -32,7 +32,12 @@ pub struct Signed {
 
 impl SignerService {
     fn validate(&self, req: &SignRequest) -> Result<(), SignError> {
-        validate_credentials(&req.signer_id, &req.pin)?;
+        if req.pin.is_empty() {
+            // Only a key held for the automatic seal: see `pin_for`.
+            validate_signer_id(&req.signer_id)?;
+        } else {
+            validate_credentials(&req.signer_id, &req.pin)?;
+        }
         if req.documents.is_empty() {
             return Err(SignError::invalid("documents", "the batch is empty"));
         }
@@ -232,7 +237,7 @@ impl SignerService {
         // The CA and CRL are re-read for every batch, so a revocation takes effect at once.
         let trust = self.usable_certificate(&entry, now)?;
         // A retry needs the PIN as much as the first request did.
-        let key = self.unlock(&entry, req.pin.clone()).await?;
+        let key = self.unlock(&entry, self.pin_for(req, &entry)?).await?;
         let delegation = match entry.role {
             Role::Deputy => Some(self.check_delegation(&entry, req, &trust, now).await?),
             _ => None,
@@ -243,6 +248,25 @@ impl SignerService {
             delegation,
             trust,
         })
+    }
+
+    /// The PIN that unlocks `entry`'s key for `req`: the request's, or, for a request without
+    /// one, the PIN configured for a clerk whose key is held for the automatic seal.
+    fn pin_for(&self, req: &SignRequest, entry: &SignerEntry) -> Result<String, SignError> {
+        if !req.pin.is_empty() {
+            return Ok(req.pin.clone());
+        }
+        match self.config.unattended.get(&entry.signer_id) {
+            Some(pin) if entry.role == Role::Clerk => Ok(pin.clone()),
+            _ => Err(SignError::invalid(
+                "pin",
+                format!(
+                    "is empty; only a clerk's key held for the automatic seal signs without one, \
+                     and {} is not one",
+                    entry.signer_id
+                ),
+            )),
+        }
     }
 
     /// Keeps the signatures just made for lease attempts (`fresh` among `slots`) in the ledger,

@@ -46,6 +46,9 @@ pub struct SignerConfig {
     /// The timestamp authority's key and certificate, if the service runs one: every PDF
     /// signature then carries a signature timestamp (PAdES B-T).
     pub tsa: Option<TsaSettings>,
+    /// Clerks whose key seals without a PIN in the request (the ward's automatic seal), each
+    /// with the PIN that unlocks it, read at start. Only the scheduler can call the service.
+    pub unattended: std::collections::BTreeMap<String, String>,
 }
 
 /// Which timestamp authority stamps PDF signatures.
@@ -84,6 +87,7 @@ impl SignerConfig {
             utc_offset: UtcOffset::from_hms(7, 0, 0).unwrap_or(UtcOffset::UTC),
             serving: Serving::default(),
             tsa: None,
+            unattended: Default::default(),
         }
     }
 }

@@ -179,6 +179,12 @@ impl SignerService {
 
 /// Checks the form of a signer id and PIN.
 pub(super) fn validate_credentials(signer_id: &str, pin: &str) -> Result<(), SignError> {
+    validate_signer_id(signer_id)?;
+    crate::pin::check(pin).map_err(|e| SignError::invalid("pin", e.to_string()))
+}
+
+/// Checks the form of a signer id.
+pub(super) fn validate_signer_id(signer_id: &str) -> Result<(), SignError> {
     if signer_id.is_empty() {
         return Err(SignError::invalid("signer_id", "is empty"));
     }
@@ -188,7 +194,7 @@ pub(super) fn validate_credentials(signer_id: &str, pin: &str) -> Result<(), Sig
             format!("longer than {MAX_ID_LEN} bytes"),
         ));
     }
-    crate::pin::check(pin).map_err(|e| SignError::invalid("pin", e.to_string()))
+    Ok(())
 }
 
 pub(super) fn timestamp(t: OffsetDateTime) -> Timestamp {

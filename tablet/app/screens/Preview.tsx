@@ -31,7 +31,9 @@ export function Preview(props: {
     setStatus({ kind: "loading" });
     (async () => {
       const reply = await inbox.getDocument({ recordId: id }, { timeoutMs: CALL_TIMEOUT_MS });
-      const bytes = reply.record?.document ?? new Uint8Array();
+      // For the seal, the PDF as its director or deputy signed it.
+      const signed = reply.record?.signedDocument;
+      const bytes = signed?.length ? signed : (reply.record?.document ?? new Uint8Array());
       if (!isPdf(bytes)) {
         if (!cancelled) setStatus({ kind: "error", text: t.notPdf });
         return;

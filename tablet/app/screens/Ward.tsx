@@ -55,7 +55,8 @@ export function Ward(props: { session: SessionInfo; onOffline: () => void }) {
     };
   }, [ward]);
 
-  const roleName = (s: SignerInfo) => (s.role === SignerRole.DIRECTOR ? t.director : t.deputy);
+  const roleName = (s: SignerInfo) =>
+    s.role === SignerRole.DIRECTOR ? t.director : s.role === SignerRole.CLERK ? t.clerk : t.deputy;
   return (
     <main class="ward" data-testid="ward">
       <p class="muted">{updated ? t.updatedAt(clock(lang, updated)) : t.connecting}</p>

@@ -243,6 +243,7 @@ impl Sim {
             priority: Priority::Normal,
             deadline: self.timeline.instant(fact.deadline),
             submitted_at: self.timeline.instant(t),
+            stage: signq_scheduler::model::Stage::Person,
         };
         self.balancer.enqueue(entry, self.timeline.instant(t));
         self.queued += 1;

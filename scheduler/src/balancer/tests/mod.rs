@@ -1,17 +1,19 @@
-//! Tests of the balancer: late binding (`late.rs`), the early-binding policies (`early.rs`) and
-//! seeded random operation sequences checked against an independent model (`property.rs`).
+//! Tests of the balancer: late binding (`late.rs`), the early-binding policies (`early.rs`), the
+//! seal stage (`seal.rs`) and seeded random operation sequences checked against an independent
+//! model (`property.rs`).
 //! All deterministic: time is passed in, randomness is seeded, nothing sleeps.
 
 mod early;
 mod late;
 mod property;
+mod seal;
 
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
 use super::state::Place;
 use super::{Balancer, BalancerConfig, Entry, Grant, Policy, SignerView, Slack};
-use crate::model::{Delegation, Priority, SignerRole};
+use crate::model::{Delegation, Priority, SignerRole, Stage};
 
 /// The test epoch: 08:00 in Vietnam.
 fn t0() -> OffsetDateTime {
@@ -53,6 +55,7 @@ fn entry(
         priority: Priority::Normal,
         deadline,
         submitted_at,
+        stage: Stage::Person,
     }
 }
 

@@ -238,6 +238,7 @@ fn run(policy: Policy, seed: u64) {
                             "{ctx}: {id} ({}) assigned to {to} out of scope",
                             e.procedure
                         ),
+                        SignerRole::Clerk => panic!("{ctx}: the model enrols no clerks"),
                     }
                 }
                 m.entries.insert(id.clone(), e);
@@ -301,6 +302,7 @@ fn run(policy: Policy, seed: u64) {
                             );
                             assert!(m.under_cap(d), "{ctx}: {} over the cap of {}", g.id, d.id);
                         }
+                        SignerRole::Clerk => panic!("{ctx}: the model enrols no clerks"),
                         SignerRole::Director => {
                             assert_eq!(charge, None, "{ctx}");
                             if !policy.is_early_binding() {

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 
 use crate::model::{
     Decision, Event, EventKind, Lease, Priority, Reappointment, ReappointmentState, Record,
-    RecordMeta, RecordState,
+    RecordMeta, RecordState, Stage,
 };
 use crate::store::StoreError;
 
@@ -90,6 +90,20 @@ pub(super) fn state_col(row: &Row<'_>, idx: usize) -> rusqlite::Result<RecordSta
     RecordState::parse(&s).ok_or_else(|| bad_column(idx, UnknownValue(s)))
 }
 
+/// Reads a [`Stage`] stored by [`Stage::as_str`].
+fn stage_col(row: &Row<'_>, idx: usize) -> rusqlite::Result<Stage> {
+    let s: String = row.get(idx)?;
+    Stage::parse(&s).ok_or_else(|| bad_column(idx, UnknownValue(s)))
+}
+
+/// Reads the stage columns (stage, signed_at, clerk_id) from `first` on into `record`.
+fn stage_cols(row: &Row<'_>, first: usize, record: &mut Record) -> rusqlite::Result<()> {
+    record.stage = stage_col(row, first)?;
+    record.signed_at = opt_time_col(row, first + 1)?;
+    record.clerk_id = row.get(first + 2)?;
+    Ok(())
+}
+
 /// The lowercase hex SHA-256 of `bytes`.
 pub(super) fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(ring::digest::digest(&ring::digest::SHA256, bytes))
@@ -133,14 +147,15 @@ fn place_col(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<signq_pades::
         .map_err(|_| bad())
 }
 
-/// Selects whole records (columns 0..=19 as [`record_from_row`] reads them). The signature comes
+/// Selects whole records (columns 0..=35 as [`record_from_row`] reads them). The signature comes
 /// along; the chain is read separately, only for signed records.
 pub(super) const RECORD_SELECT: &str = "SELECT r.id, r.ward, r.procedure_code, r.title, r.priority, \
      r.deadline, r.submitted_at, r.idempotency_key, r.document_size, r.document_sha256, r.state, \
      r.attempt, r.lease_signer, r.lease_expires_at, r.signer_id, r.delegation_id, r.finished_at, \
      r.reason, r.escalated, s.cms, r.at_risk_at, rp.reason, rp.original_deadline, \
      rp.new_deadline, rp.requested_by, rp.requested_at, rp.state, rp.decided_by, rp.decided_at, \
-     rp.refusal, rp.apology, rp.apology_signature, r.signature_place FROM records r \
+     rp.refusal, rp.apology, rp.apology_signature, r.signature_place, r.stage, r.signed_at, \
+     r.clerk_id FROM records r \
      LEFT JOIN signatures s ON s.record_id = r.id \
      LEFT JOIN reappointments rp ON rp.record_id = r.id";
 
@@ -148,7 +163,8 @@ pub(super) const RECORD_SELECT: &str = "SELECT r.id, r.ward, r.procedure_code, r
 pub(super) const EVENT_SELECT: &str = "SELECT r.id, r.ward, r.procedure_code, r.title, r.priority, \
      r.deadline, r.submitted_at, r.idempotency_key, r.document_size, r.document_sha256, e.state, \
      e.attempt, e.lease_signer, e.lease_expires_at, e.signer_id, e.delegation_id, e.finished_at, \
-     e.reason, e.escalated, e.cursor, e.at, e.kind, r.at_risk_at, r.signature_place FROM events e \
+     e.reason, e.escalated, e.cursor, e.at, e.kind, r.at_risk_at, r.signature_place, e.stage, \
+     e.signed_at, e.clerk_id FROM events e \
      JOIN records r ON r.id = e.record_id";
 
 /// Reads the fixed facts (columns 0..=9) and the state (10..=18) shared by both selects.
@@ -181,10 +197,13 @@ fn record_without_signature(row: &Row<'_>) -> rusqlite::Result<Record> {
     Ok(Record {
         meta,
         state,
+        stage: Stage::Person,
         attempt,
         lease,
         signer_id: row.get(14)?,
         delegation_id: row.get(15)?,
+        signed_at: None,
+        clerk_id: None,
         finished_at: opt_time_col(row, 16)?,
         signature: None,
         chain: Vec::new(),
@@ -201,6 +220,7 @@ pub(super) fn record_from_row(row: &Row<'_>) -> rusqlite::Result<Record> {
     record.signature = row.get(19)?;
     record.at_risk_at = opt_time_col(row, 20)?;
     record.meta.signature_place = place_col(row, 32)?;
+    stage_cols(row, 33, &mut record)?;
     record.reappointment = match row.get::<_, Option<String>>(21)? {
         None => None,
         Some(reason) => {
@@ -241,6 +261,7 @@ pub(super) fn event_from_row(row: &Row<'_>) -> rusqlite::Result<Event> {
     let mut record = record_without_signature(row)?;
     record.at_risk_at = opt_time_col(row, 22)?;
     record.meta.signature_place = place_col(row, 23)?;
+    stage_cols(row, 24, &mut record)?;
     Ok(Event {
         record,
         cursor: uint_col(row, 19)?,
@@ -261,6 +282,9 @@ pub(super) struct StateRow<'a> {
     finished_at: Option<i64>,
     reason: Option<&'a str>,
     escalated: bool,
+    stage: &'static str,
+    signed_at: Option<i64>,
+    clerk_id: Option<&'a str>,
 }
 
 impl<'a> StateRow<'a> {
@@ -276,12 +300,15 @@ impl<'a> StateRow<'a> {
             finished_at: db_time_opt(r.finished_at, "finish time")?,
             reason: r.reason.as_deref(),
             escalated: r.escalated,
+            stage: r.stage.as_str(),
+            signed_at: db_time_opt(r.signed_at, "signing time")?,
+            clerk_id: r.clerk_id.as_deref(),
         })
     }
 
     /// The values in column order: state, attempt, lease_signer, lease_expires_at, signer_id,
-    /// delegation_id, finished_at, reason, escalated.
-    pub(super) fn values(&self) -> [&dyn ToSql; 9] {
+    /// delegation_id, finished_at, reason, escalated, stage, signed_at, clerk_id.
+    pub(super) fn values(&self) -> [&dyn ToSql; 12] {
         [
             &self.state,
             &self.attempt,
@@ -292,6 +319,9 @@ impl<'a> StateRow<'a> {
             &self.finished_at,
             &self.reason,
             &self.escalated,
+            &self.stage,
+            &self.signed_at,
+            &self.clerk_id,
         ]
     }
 }

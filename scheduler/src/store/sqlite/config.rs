@@ -12,7 +12,7 @@ use serde_json::json;
 use super::codec::{backend, db_time, db_time_opt, opt_time_col, sha256_hex, time_col, uint_col};
 use super::transition::rfc3339;
 use super::writer::WriteCx;
-use crate::model::{Actor, Delegation, Procedure, Signer, SignerRole, Ward};
+use crate::model::{Actor, Delegation, Procedure, SealMode, Signer, SignerRole, Ward};
 use crate::store::StoreError;
 use signq_signer::delegation::Notation;
 
@@ -64,11 +64,13 @@ fn titles_col(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<signq_pades:
     }))
 }
 
-const WARD_SELECT: &str = "SELECT id, name, office_hours, signature_titles FROM wards";
+const WARD_SELECT: &str = "SELECT id, name, office_hours, signature_titles, seal FROM wards";
 
 fn ward_from_row(row: &Row<'_>) -> rusqlite::Result<Ward> {
     let hours: Option<String> = row.get(2)?;
+    let seal: String = row.get(4)?;
     Ok(Ward {
+        seal: SealMode::parse(&seal).ok_or_else(|| unreadable(4, format!("seal mode {seal:?}")))?,
         signature_titles: titles_col(row, 3)?,
         id: row.get(0)?,
         name: row.get(1)?,
@@ -102,17 +104,28 @@ pub(super) fn put_ward(
     let titles = titles_to_db(ward.signature_titles.as_ref());
     cx.conn
         .prepare_cached(
-            "INSERT INTO wards (id, name, office_hours, signature_titles) VALUES (?1, ?2, ?3, ?4) \
+            "INSERT INTO wards (id, name, office_hours, signature_titles, seal) \
+             VALUES (?1, ?2, ?3, ?4, ?5) \
              ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
-             office_hours = excluded.office_hours, signature_titles = excluded.signature_titles",
+             office_hours = excluded.office_hours, signature_titles = excluded.signature_titles, \
+             seal = excluded.seal",
         )
-        .and_then(|mut stmt| stmt.execute(params![ward.id, ward.name, hours, titles]))
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                ward.id,
+                ward.name,
+                hours,
+                titles,
+                ward.seal.as_str()
+            ])
+        })
         .map_err(backend(context))?;
     let detail = json!({
         "name": ward.name,
         "previous_name": old.first().map(|w| &w.name),
         "office_hours": hours,
         "signature_titles": titles,
+        "seal": ward.seal.as_str(),
     });
     cx.audit(actor, "ward", &format!("ward:{}", ward.id), &detail)?;
     Ok(ward)
@@ -138,6 +151,7 @@ fn role_str(role: SignerRole) -> &'static str {
     match role {
         SignerRole::Director => "director",
         SignerRole::Deputy => "deputy",
+        SignerRole::Clerk => "clerk",
     }
 }
 
@@ -146,6 +160,7 @@ fn signer_from_row(row: &Row<'_>) -> rusqlite::Result<Signer> {
     let role = match role.as_str() {
         "director" => SignerRole::Director,
         "deputy" => SignerRole::Deputy,
+        "clerk" => SignerRole::Clerk,
         _ => return Err(unreadable(3, format!("signer role {role:?}"))),
     };
     Ok(Signer {

@@ -1,6 +1,7 @@
 //! Damage is found, not served. A document's bytes must hash to what the record recorded at
-//! submission; a signed record must hold a signature, and that signature must hash to what its
-//! audit entry recorded when it was stored. Reads check both and answer [`StoreError::Damaged`]
+//! submission; a record its person signed must hold a signature, and that signature (and a
+//! seal, and the PDF updates holding them) must hash to what its audit entry recorded when it was
+//! stored. Reads check both and answer [`StoreError::Damaged`]
 //! naming the record otherwise. SQLite's own checks cover the pages: a quick check at every open,
 //! the full integrity check on demand (`signq store check`). And [`compare_records`] holds every
 //! record against the audit chain, for `signq audit verify`.
@@ -8,7 +9,7 @@
 use rusqlite::{Connection, OptionalExtension};
 
 use super::codec::{backend, sha256_hex};
-use crate::model::{Record, RecordState};
+use crate::model::{Record, RecordState, Stage};
 use crate::store::StoreError;
 
 /// The audit index the checks below use (a record's entries by action).
@@ -35,16 +36,21 @@ pub(super) fn check_document(
     Ok(bytes)
 }
 
-/// A hash the record's newest `sign` audit entry recorded under `key` (`signature_sha256`,
-/// `pdf_update_sha256`), if it has one.
-fn signed_hash(conn: &Connection, id: &str, key: &str) -> Result<Option<String>, StoreError> {
+/// A hash the record's newest `action` audit entry (`sign`, `seal`) recorded under `key`
+/// (`signature_sha256`, `pdf_update_sha256`), if it has one.
+fn signed_hash(
+    conn: &Connection,
+    id: &str,
+    action: &str,
+    key: &str,
+) -> Result<Option<String>, StoreError> {
     let context = "reading a record's sign entry";
     let detail: Option<String> = conn
         .prepare_cached(
-            "SELECT detail FROM audit WHERE subject = ?1 AND action = 'sign' \
+            "SELECT detail FROM audit WHERE subject = ?1 AND action = ?2 \
              ORDER BY seq DESC LIMIT 1",
         )
-        .and_then(|mut stmt| stmt.query_row([id], |row| row.get(0)).optional())
+        .and_then(|mut stmt| stmt.query_row([id, action], |row| row.get(0)).optional())
         .map_err(backend(context))?;
     let Some(detail) = detail else {
         return Ok(None);
@@ -54,13 +60,15 @@ fn signed_hash(conn: &Connection, id: &str, key: &str) -> Result<Option<String>,
     Ok(parsed.get(key).and_then(|v| v.as_str()).map(str::to_owned))
 }
 
-/// Checks the update holding a PDF's signature against the hash its audit entry recorded.
+/// Checks the update holding a PDF's signature (`action` `sign`) or seal (`seal`) against the
+/// hash its audit entry recorded.
 pub(super) fn check_pdf_update(
     conn: &Connection,
     id: &str,
+    action: &str,
     update: &[u8],
 ) -> Result<(), StoreError> {
-    match signed_hash(conn, id, "pdf_update_sha256")? {
+    match signed_hash(conn, id, action, "pdf_update_sha256")? {
         Some(hash) if hash == sha256_hex(update) => Ok(()),
         Some(_) => Err(damaged(
             id,
@@ -73,29 +81,29 @@ pub(super) fn check_pdf_update(
     }
 }
 
-/// Checks a record's signature against its state and its audit entry.
+/// Checks a record's signature against its state and its audit entry: a record is signed by its
+/// person when it is signed or waits for the seal.
 pub(super) fn check_signature(conn: &Connection, record: &Record) -> Result<(), StoreError> {
     let id = &record.meta.id;
-    match (record.state, &record.signature) {
-        (RecordState::Signed, None) => Err(damaged(id, "it is signed but holds no signature")),
-        (RecordState::Signed, Some(signature)) => {
-            match signed_hash(conn, id, "signature_sha256")? {
-                None => Err(damaged(
-                    id,
-                    "it is signed but the audit log never recorded a signature",
-                )),
-                Some(hash) if hash != sha256_hex(signature) => Err(damaged(
-                    id,
-                    "its signature does not match the hash the audit log recorded",
-                )),
-                Some(_) => Ok(()),
-            }
-        }
-        (state, Some(_)) => Err(damaged(
+    let person_signed = record.state == RecordState::Signed || record.stage == Stage::Seal;
+    match (person_signed, &record.signature) {
+        (true, None) => Err(damaged(id, "it is signed but holds no signature")),
+        (true, Some(signature)) => match signed_hash(conn, id, "sign", "signature_sha256")? {
+            None => Err(damaged(
+                id,
+                "it is signed but the audit log never recorded a signature",
+            )),
+            Some(hash) if hash != sha256_hex(signature) => Err(damaged(
+                id,
+                "its signature does not match the hash the audit log recorded",
+            )),
+            Some(_) => Ok(()),
+        },
+        (false, Some(_)) => Err(damaged(
             id,
-            format!("it is {} but holds a signature", state.as_str()),
+            format!("it is {} but holds a signature", record.state.as_str()),
         )),
-        (_, None) => Ok(()),
+        (false, None) => Ok(()),
     }
 }
 
@@ -143,6 +151,10 @@ struct Expected {
     document_sha256: Option<String>,
     signature_sha256: Option<String>,
     pdf_update_sha256: Option<String>,
+    /// Whether the person's signature is followed by the seal stage.
+    seal_next: bool,
+    seal_sha256: Option<String>,
+    seal_update_sha256: Option<String>,
 }
 
 fn state_after(action: &str) -> Option<&'static str> {
@@ -150,7 +162,7 @@ fn state_after(action: &str) -> Option<&'static str> {
         "submit" => Some("queued"),
         "lease" => Some("leased"),
         a if a.starts_with("release:") => Some("queued"),
-        "sign" => Some("signed"),
+        "sign" | "seal" => Some("signed"),
         "reject" => Some("rejected"),
         "cancel" => Some("cancelled"),
         _ => None,
@@ -160,7 +172,8 @@ fn state_after(action: &str) -> Option<&'static str> {
 fn expected(conn: &Connection, id: &str) -> rusqlite::Result<Expected> {
     let mut stmt = conn.prepare_cached(
         "SELECT action, detail FROM audit WHERE subject = ?1 AND \
-         (action IN ('submit', 'lease', 'sign', 'reject', 'cancel') OR action LIKE 'release:%') \
+         (action IN ('submit', 'lease', 'sign', 'seal', 'reject', 'cancel') \
+         OR action LIKE 'release:%') \
          ORDER BY seq",
     )?;
     let mut rows = stmt.query([id])?;
@@ -175,10 +188,19 @@ fn expected(conn: &Connection, id: &str) -> rusqlite::Result<Expected> {
             "sign" => {
                 out.signature_sha256 = text("signature_sha256");
                 out.pdf_update_sha256 = text("pdf_update_sha256");
+                out.seal_next = detail.get("seal_next") == Some(&serde_json::Value::Bool(true));
+            }
+            "seal" => {
+                out.seal_sha256 = text("signature_sha256");
+                out.seal_update_sha256 = text("pdf_update_sha256");
             }
             _ => {}
         }
-        out.state = state_after(&action).or(out.state);
+        out.state = if action == "sign" && out.seal_next {
+            Some("queued")
+        } else {
+            state_after(&action).or(out.state)
+        };
     }
     Ok(out)
 }
@@ -196,9 +218,11 @@ pub fn compare_records(conn: &Connection) -> Result<u64, CompareError> {
     };
     let mut stmt = conn
         .prepare(
-            "SELECT r.id, r.state, r.document_sha256, d.bytes, s.cms, s.pdf_update FROM records r \
+            "SELECT r.id, r.state, r.document_sha256, d.bytes, s.cms, s.pdf_update, r.stage, \
+             z.cms, z.pdf_update FROM records r \
              LEFT JOIN documents d ON d.record_id = r.id \
-             LEFT JOIN signatures s ON s.record_id = r.id ORDER BY r.id",
+             LEFT JOIN signatures s ON s.record_id = r.id \
+             LEFT JOIN seals z ON z.record_id = r.id ORDER BY r.id",
         )
         .map_err(db)?;
     let mut rows = stmt.query([]).map_err(db)?;
@@ -210,6 +234,9 @@ pub fn compare_records(conn: &Connection) -> Result<u64, CompareError> {
         let bytes: Option<Vec<u8>> = row.get(3).map_err(db)?;
         let signature: Option<Vec<u8>> = row.get(4).map_err(db)?;
         let pdf_update: Option<Vec<u8>> = row.get(5).map_err(db)?;
+        let stage: String = row.get(6).map_err(db)?;
+        let seal: Option<Vec<u8>> = row.get(7).map_err(db)?;
+        let seal_update: Option<Vec<u8>> = row.get(8).map_err(db)?;
         let want = expected(conn, &id).map_err(db)?;
         match want.state {
             None => {
@@ -241,11 +268,24 @@ pub fn compare_records(conn: &Connection) -> Result<u64, CompareError> {
             Some(_) => {}
         }
         let have = signature.as_deref().map(sha256_hex);
-        let (want_signature, want_update) = if state == "signed" {
+        let (want_signature, want_update) = if state == "signed" || stage == "seal" {
             (want.signature_sha256, want.pdf_update_sha256)
         } else {
             (None, None)
         };
+        let (want_seal, want_seal_update) = if state == "signed" && stage == "seal" {
+            (want.seal_sha256, want.seal_update_sha256)
+        } else {
+            (None, None)
+        };
+        if seal.as_deref().map(sha256_hex) != want_seal
+            || seal_update.as_deref().map(sha256_hex) != want_seal_update
+        {
+            return Err(mismatch(
+                &id,
+                "its seal does not match the one the audit log recorded".into(),
+            ));
+        }
         if pdf_update.as_deref().map(sha256_hex) != want_update {
             return Err(mismatch(
                 &id,

@@ -101,18 +101,30 @@ pub(super) fn document(conn: &Connection, id: &str) -> Result<Option<Vec<u8>>, S
     integrity::check_document(id, &recorded, bytes).map(Some)
 }
 
-/// The incremental update that holds a signed PDF record's signature, checked against the hash
-/// its audit entry recorded; `None` when the record has none.
+/// The incremental updates that hold a PDF record's signature and, once sealed, its seal, in
+/// that order, each checked against the hash its audit entry recorded; `None` when the record
+/// has none.
 pub(super) fn pdf_update(conn: &Connection, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
-    let update: Option<Vec<u8>> = conn
-        .prepare_cached("SELECT pdf_update FROM signatures WHERE record_id = ?1")
-        .and_then(|mut stmt| stmt.query_row([id], |row| row.get(0)).optional())
-        .map_err(backend("reading a signed PDF"))?
-        .flatten();
-    let Some(update) = update else {
+    /// The person's update and the seal's.
+    type Updates = (Option<Vec<u8>>, Option<Vec<u8>>);
+    let found: Option<Updates> = conn
+        .prepare_cached(
+            "SELECT s.pdf_update, z.pdf_update FROM signatures s \
+             LEFT JOIN seals z ON z.record_id = s.record_id WHERE s.record_id = ?1",
+        )
+        .and_then(|mut stmt| {
+            stmt.query_row([id], |row| Ok((row.get(0)?, row.get(1)?)))
+                .optional()
+        })
+        .map_err(backend("reading a signed PDF"))?;
+    let Some((Some(mut update), seal)) = found else {
         return Ok(None);
     };
-    integrity::check_pdf_update(conn, id, &update)?;
+    integrity::check_pdf_update(conn, id, "sign", &update)?;
+    if let Some(seal) = seal {
+        integrity::check_pdf_update(conn, id, "seal", &seal)?;
+        update.extend_from_slice(&seal);
+    }
     Ok(Some(update))
 }
 
@@ -207,8 +219,8 @@ pub(super) fn signed_per_delegation_since(
     count_signed_since(
         conn,
         "counting signatures per delegation",
-        "SELECT delegation_id, COUNT(*) FROM records WHERE state = 'signed' \
-         AND delegation_id IS NOT NULL AND finished_at >= ?1 GROUP BY delegation_id",
+        "SELECT delegation_id, COUNT(*) FROM records WHERE delegation_id IS NOT NULL \
+         AND signed_at >= ?1 GROUP BY delegation_id",
         since,
         None,
     )
@@ -223,8 +235,10 @@ pub(super) fn signed_per_signer_since(
     count_signed_since(
         conn,
         "counting signatures per signer",
-        "SELECT signer_id, COUNT(*) FROM records WHERE state = 'signed' \
-         AND signer_id IS NOT NULL AND finished_at >= ?1 AND ward = ?2 GROUP BY signer_id",
+        "SELECT signer_id, COUNT(*) FROM records WHERE signed_at >= ?1 AND ward = ?2 \
+         AND signer_id IS NOT NULL GROUP BY signer_id \
+         UNION ALL SELECT clerk_id, COUNT(*) FROM records WHERE state = 'signed' \
+         AND clerk_id IS NOT NULL AND finished_at >= ?1 AND ward = ?2 GROUP BY clerk_id",
         since,
         Some(ward),
     )

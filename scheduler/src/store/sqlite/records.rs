@@ -7,11 +7,11 @@ use serde_json::json;
 
 use super::codec::{StateRow, backend, db_time, place_to_db, sha256_hex};
 use super::queries::get_record;
-use super::transition::{advance, rfc3339};
+use super::transition::{Stored, advance, rfc3339};
 use super::writer::WriteCx;
 use crate::model::{
     Actor, Decision, EventKind, Reappointment, ReappointmentState, Record, RecordMeta, RecordState,
-    Transition,
+    Stage, Transition,
 };
 use crate::store::StoreError;
 
@@ -32,8 +32,9 @@ fn append_event_of(cx: &WriteCx<'_>, record: &Record, kind: EventKind) -> Result
     cx.conn
         .prepare_cached(
             "INSERT INTO events (ward, record_id, state, attempt, lease_signer, lease_expires_at, \
-             signer_id, delegation_id, finished_at, reason, escalated, at, kind) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+             signer_id, delegation_id, finished_at, reason, escalated, stage, signed_at, \
+             clerk_id, at, kind) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
         )
         .and_then(|mut stmt| stmt.execute(&*values))
         .map_err(backend("appending an event"))?;
@@ -94,10 +95,13 @@ pub(super) fn submit(
     let record = Record {
         meta,
         state: RecordState::Queued,
+        stage: Stage::Person,
         attempt: 0,
         lease: None,
         signer_id: None,
         delegation_id: None,
+        signed_at: None,
+        clerk_id: None,
         finished_at: None,
         signature: None,
         chain: Vec::new(),
@@ -132,9 +136,10 @@ pub(super) fn submit(
         .prepare_cached(
             "INSERT INTO records (id, ward, procedure_code, title, priority, deadline, submitted_at, \
              idempotency_key, document_size, document_sha256, state, attempt, lease_signer, \
-             lease_expires_at, signer_id, delegation_id, finished_at, reason, escalated, \
-             signature_place) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+             lease_expires_at, signer_id, delegation_id, finished_at, reason, escalated, stage, \
+             signed_at, clerk_id, signature_place) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
+             ?18, ?19, ?20, ?21, ?22, ?23)",
         )
         .and_then(|mut stmt| stmt.execute(&*values))
         .map_err(backend(context))?;
@@ -177,13 +182,24 @@ pub(super) fn apply(
     cx.conn
         .prepare_cached(
             "UPDATE records SET state = ?1, attempt = ?2, lease_signer = ?3, lease_expires_at = ?4, \
-             signer_id = ?5, delegation_id = ?6, finished_at = ?7, reason = ?8, escalated = ?9 \
-             WHERE id = ?10",
+             signer_id = ?5, delegation_id = ?6, finished_at = ?7, reason = ?8, escalated = ?9, \
+             stage = ?10, signed_at = ?11, clerk_id = ?12 WHERE id = ?13",
         )
         .and_then(|mut stmt| stmt.execute(&*values))
         .map_err(backend("updating a record"))?;
-    if let (RecordState::Signed, Some(signature)) = (record.state, &record.signature) {
-        store_signature(cx.conn, &id, signature, &change.pdf_update, &record.chain)?;
+    match &change.stored {
+        Some(Stored::Signature(signature)) => {
+            store_signature(cx.conn, &id, signature, &change.pdf_update, &record.chain)?;
+        }
+        Some(Stored::Seal(cms)) => {
+            cx.conn
+                .prepare_cached(
+                    "INSERT INTO seals (record_id, cms, pdf_update) VALUES (?1, ?2, ?3)",
+                )
+                .and_then(|mut stmt| stmt.execute(params![id, cms, change.pdf_update]))
+                .map_err(backend("storing a seal"))?;
+        }
+        None => {}
     }
     append_event(cx, record)?;
     cx.audit(actor, &change.action, &id, &change.detail)?;

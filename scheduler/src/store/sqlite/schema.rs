@@ -17,7 +17,7 @@ use super::codec::backend;
 use crate::store::StoreError;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 6;
+const SCHEMA_VERSION: i64 = 7;
 
 /// Version 3 counts time limits in working time: a limit of up to 8 clock hours was "the same
 /// day", longer ones whole days, and every one had the 15:00 cut-off.
@@ -50,6 +50,26 @@ const TO_VERSION_6: [(&str, &str, &str); 5] = [
     ("wards", "signature_titles", "TEXT"),
     ("delegations", "notation", "TEXT NOT NULL DEFAULT 'KT'"),
 ];
+
+/// Version 7 seals signed PDFs in a second stage: which stage a record waits for, when its
+/// person signed, the clerk who sealed it, and each ward's seal mode. Daily caps count the
+/// person's signatures from `signed_at`, set for the records signed before.
+const TO_VERSION_7: [(&str, &str, &str); 7] = [
+    ("records", "stage", "TEXT NOT NULL DEFAULT 'person'"),
+    ("records", "signed_at", "INTEGER"),
+    ("records", "clerk_id", "TEXT"),
+    ("events", "stage", "TEXT NOT NULL DEFAULT 'person'"),
+    ("events", "signed_at", "INTEGER"),
+    ("events", "clerk_id", "TEXT"),
+    ("wards", "seal", "TEXT NOT NULL DEFAULT 'off'"),
+];
+
+/// After [`TO_VERSION_7`]'s columns and the tables: the person's signing time of records signed
+/// before.
+const TO_VERSION_7_DATA: &str = "
+UPDATE records SET signed_at = finished_at WHERE state = 'signed' AND signed_at IS NULL;
+DROP INDEX IF EXISTS records_delegation_finished;
+";
 
 /// Adds `column` to `table` if the table exists without it (a new table gets it from [`SCHEMA`]).
 fn add_column(
@@ -103,13 +123,16 @@ CREATE TABLE IF NOT EXISTS records (
     escalated        INTEGER NOT NULL,
     at_risk_at       INTEGER,
     signature_place  TEXT,
+    stage            TEXT NOT NULL DEFAULT 'person',
+    signed_at        INTEGER,
+    clerk_id         TEXT,
     UNIQUE (ward, idempotency_key)
 ) STRICT;
 CREATE INDEX IF NOT EXISTS records_ward_submitted ON records (ward, submitted_at, id);
 CREATE INDEX IF NOT EXISTS records_ward_state ON records (ward, state, submitted_at, id);
 CREATE INDEX IF NOT EXISTS records_open ON records (state) WHERE state IN ('queued', 'leased');
-CREATE INDEX IF NOT EXISTS records_delegation_finished ON records (finished_at)
-    WHERE state = 'signed' AND delegation_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS records_delegation_signed ON records (signed_at)
+    WHERE delegation_id IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS documents (
     record_id TEXT PRIMARY KEY REFERENCES records (id),
@@ -122,6 +145,13 @@ CREATE TABLE IF NOT EXISTS signatures (
     cms        BLOB NOT NULL,
     -- For a PDF: the incremental update that holds the signature, appended to the document.
     pdf_update BLOB
+) STRICT;
+
+-- The ward's seal over a signed PDF (the second stage), one per record.
+CREATE TABLE IF NOT EXISTS seals (
+    record_id  TEXT PRIMARY KEY REFERENCES records (id),
+    cms        BLOB NOT NULL,
+    pdf_update BLOB NOT NULL
 ) STRICT;
 
 -- Certificates are stored once by hash: every record a signer signs carries the same chain.
@@ -152,7 +182,10 @@ CREATE TABLE IF NOT EXISTS events (
     reason           TEXT,
     escalated        INTEGER NOT NULL,
     at               INTEGER NOT NULL,
-    kind             TEXT NOT NULL DEFAULT 'change'
+    kind             TEXT NOT NULL DEFAULT 'change',
+    stage            TEXT NOT NULL DEFAULT 'person',
+    signed_at        INTEGER,
+    clerk_id         TEXT
 ) STRICT;
 CREATE INDEX IF NOT EXISTS events_ward_cursor ON events (ward, cursor);
 
@@ -176,7 +209,8 @@ CREATE TABLE IF NOT EXISTS wards (
     id           TEXT PRIMARY KEY,
     name             TEXT NOT NULL,
     office_hours     TEXT,
-    signature_titles TEXT
+    signature_titles TEXT,
+    seal             TEXT NOT NULL DEFAULT 'off'
 ) STRICT;
 
 CREATE TABLE IF NOT EXISTS signers (
@@ -301,8 +335,17 @@ pub(super) fn open_writer(path: &Path) -> Result<Connection, StoreError> {
             add_column(&tx, column).map_err(backend("bringing the schema to version 6"))?;
         }
     }
+    if (1..7).contains(&version) {
+        for column in TO_VERSION_7 {
+            add_column(&tx, column).map_err(backend("bringing the schema to version 7"))?;
+        }
+    }
     tx.execute_batch(SCHEMA)
         .map_err(backend("creating the schema"))?;
+    if (1..7).contains(&version) {
+        tx.execute_batch(TO_VERSION_7_DATA)
+            .map_err(backend("bringing the schema to version 7"))?;
+    }
     tx.execute_batch(super::integrity::SCHEMA)
         .map_err(backend("creating the schema"))?;
     let mut chain_id = [0u8; 16];

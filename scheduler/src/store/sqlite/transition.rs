@@ -9,20 +9,42 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::codec::sha256_hex;
-use crate::model::{Lease, Record, RecordState, Transition};
+use crate::model::{Lease, Record, RecordState, Stage, Transition};
 use crate::store::StoreError;
+
+/// A signature a transition made, to store beside the record.
+#[derive(Debug)]
+pub(super) enum Stored {
+    /// The person's (its chain is the record's).
+    Signature(Vec<u8>),
+    /// The ward's seal.
+    Seal(Vec<u8>),
+}
 
 /// The outcome of a transition that passed its fence.
 #[derive(Debug)]
 pub(super) struct Change {
     /// The record after the change (with the new signature and chain, for a sign).
     pub(super) record: Record,
-    /// The audit action: `lease`, `release:<reason>`, `sign`, `reject`, `cancel`.
+    /// The audit action: `lease`, `release:<reason>`, `sign`, `seal`, `reject`, `cancel`.
     pub(super) action: String,
     /// The audit detail.
     pub(super) detail: serde_json::Value,
-    /// For a sign of a PDF: the incremental update holding the signature (empty otherwise).
+    /// The signature made, if any.
+    pub(super) stored: Option<Stored>,
+    /// For a signature over a PDF: the incremental update holding it (empty otherwise).
     pub(super) pdf_update: Vec<u8>,
+}
+
+/// The audit detail of a signature: its hash and size, and its PDF update's.
+fn signature_detail(mut detail: serde_json::Value, cms: &[u8], update: &[u8]) -> serde_json::Value {
+    detail["signature_sha256"] = json!(sha256_hex(cms));
+    detail["signature_size"] = json!(cms.len());
+    if !update.is_empty() {
+        detail["pdf_update_sha256"] = json!(sha256_hex(update));
+        detail["pdf_update_size"] = json!(update.len());
+    }
+    detail
 }
 
 /// RFC 3339 for the audit detail (falls back to the debug form, which cannot fail).
@@ -33,9 +55,13 @@ pub(super) fn rfc3339(t: OffsetDateTime) -> String {
 /// Applies `transition` to `current` at `now`, or refuses it with [`StoreError::Fenced`] naming
 /// the stored state and attempt.
 ///
-/// Fences: a lease needs a queued record at the caller's attempt; release, sign and reject need
-/// a leased record at the current lease's attempt; cancel needs a record not yet final. So a stale
-/// lease holder can never overwrite a newer one, and a signed record can never be signed again.
+/// Fences: a lease needs a queued record at the caller's attempt; release, sign, seal and reject
+/// need a leased record at the current lease's attempt (sign at the person stage, seal at the
+/// seal stage); cancel needs a record not yet final. So a stale lease holder can never overwrite
+/// a newer one, and a signed record can never be signed again.
+///
+/// At the seal stage the person who signed stays in `signer_id`; the clerk who holds, seals or
+/// refuses it is `clerk_id`.
 pub(super) fn advance(
     current: &Record,
     transition: Transition,
@@ -48,8 +74,10 @@ pub(super) fn advance(
     };
     let holds_lease =
         |attempt: u32| current.state == RecordState::Leased && current.attempt == attempt;
+    let sealing = current.stage == Stage::Seal;
     let mut next = current.clone();
     let mut update = Vec::new();
+    let mut stored = None;
     let (action, detail) = match transition {
         Transition::Lease {
             attempt,
@@ -74,7 +102,11 @@ pub(super) fn advance(
                 attempt,
                 expires_at,
             });
-            next.signer_id = Some(signer_id.clone());
+            if sealing {
+                next.clerk_id = Some(signer_id.clone());
+            } else {
+                next.signer_id = Some(signer_id.clone());
+            }
             // Sticky: once the deadline guard escalated a record, it counts as escalated.
             next.escalated = current.escalated || escalated;
             let detail = json!({
@@ -91,10 +123,15 @@ pub(super) fn advance(
             if !holds_lease(attempt) {
                 return Err(fenced());
             }
+            let holder = current.lease.as_ref().map(|l| l.signer_id.clone());
             next.state = RecordState::Queued;
             next.lease = None;
-            next.signer_id = None;
-            let detail = json!({ "attempt": attempt, "signer": current.signer_id, "reason": reason.as_str() });
+            if sealing {
+                next.clerk_id = None;
+            } else {
+                next.signer_id = None;
+            }
+            let detail = json!({ "attempt": attempt, "signer": holder, "reason": reason.as_str() });
             (format!("release:{}", reason.as_str()), detail)
         }
         Transition::Sign {
@@ -104,32 +141,58 @@ pub(super) fn advance(
             signature,
             chain,
             pdf_update,
+            seal_next,
             ..
         } => {
-            if !holds_lease(attempt) {
+            if !holds_lease(attempt) || sealing {
                 return Err(fenced());
             }
             let mut detail = json!({
                 "attempt": attempt,
                 "signer": signer_id,
                 "delegation": delegation_id,
-                "signature_sha256": sha256_hex(&signature),
-                "signature_size": signature.len(),
                 "chain_length": chain.len(),
             });
-            if !pdf_update.is_empty() {
-                detail["pdf_update_sha256"] = json!(sha256_hex(&pdf_update));
-                detail["pdf_update_size"] = json!(pdf_update.len());
+            if seal_next {
+                detail["seal_next"] = json!(true);
             }
+            let detail = signature_detail(detail, &signature, &pdf_update);
             update = pdf_update;
-            next.state = RecordState::Signed;
             next.lease = None;
             next.signer_id = Some(signer_id);
             next.delegation_id = delegation_id;
-            next.finished_at = Some(now);
+            next.signed_at = Some(now);
+            if seal_next {
+                next.state = RecordState::Queued;
+                next.stage = Stage::Seal;
+            } else {
+                next.state = RecordState::Signed;
+                next.finished_at = Some(now);
+            }
+            stored = Some(Stored::Signature(signature.clone()));
             next.signature = Some(signature);
             next.chain = chain;
             ("sign".to_owned(), detail)
+        }
+        Transition::Seal {
+            attempt,
+            clerk_id,
+            signature,
+            pdf_update,
+            ..
+        } => {
+            if !holds_lease(attempt) || !sealing {
+                return Err(fenced());
+            }
+            let detail = json!({ "attempt": attempt, "clerk": clerk_id });
+            let detail = signature_detail(detail, &signature, &pdf_update);
+            update = pdf_update;
+            next.state = RecordState::Signed;
+            next.lease = None;
+            next.clerk_id = Some(clerk_id);
+            next.finished_at = Some(now);
+            stored = Some(Stored::Seal(signature));
+            ("seal".to_owned(), detail)
         }
         Transition::Reject {
             attempt,
@@ -143,7 +206,11 @@ pub(super) fn advance(
             let detail = json!({ "attempt": attempt, "signer": signer_id, "reason": reason });
             next.state = RecordState::Rejected;
             next.lease = None;
-            next.signer_id = Some(signer_id);
+            if sealing {
+                next.clerk_id = Some(signer_id);
+            } else {
+                next.signer_id = Some(signer_id);
+            }
             next.finished_at = Some(now);
             next.reason = Some(reason);
             ("reject".to_owned(), detail)
@@ -155,12 +222,16 @@ pub(super) fn advance(
             let detail = json!({
                 "attempt": current.attempt,
                 "from": current.state.as_str(),
-                "signer": current.signer_id,
+                "signer": current.lease.as_ref().map(|l| &l.signer_id),
                 "reason": reason,
             });
             next.state = RecordState::Cancelled;
             next.lease = None;
-            next.signer_id = None;
+            if sealing {
+                next.clerk_id = None;
+            } else {
+                next.signer_id = None;
+            }
             next.finished_at = Some(now);
             next.reason = Some(reason);
             ("cancel".to_owned(), detail)
@@ -170,6 +241,7 @@ pub(super) fn advance(
         record: next,
         action,
         detail,
+        stored,
         pdf_update: update,
     })
 }
@@ -196,10 +268,13 @@ mod tests {
                 signature_place: None,
             },
             state: RecordState::Queued,
+            stage: Stage::Person,
             attempt: 0,
             lease: None,
             signer_id: None,
             delegation_id: None,
+            signed_at: None,
+            clerk_id: None,
             finished_at: None,
             signature: None,
             chain: Vec::new(),
@@ -250,6 +325,7 @@ mod tests {
             signature: vec![1],
             chain: vec![],
             pdf_update: Vec::new(),
+            seal_next: false,
         };
         assert!(is_fenced(advance(&r, sign(1), now), "leased", 2));
         let r = advance(&r, sign(2), now).expect("sign").record;

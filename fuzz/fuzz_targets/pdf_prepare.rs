@@ -2,8 +2,9 @@
 //! reads it and appends a PAdES signature as an incremental update (`signq_pades::prepare`, over
 //! lopdf's reader).
 //!
-//! Each input is prepared with a fixed signature block; when that succeeds, the original must
-//! come first and untouched, a CMS must embed into the placeholder, and validation data must
+//! Each input is prepared with a fixed signature block, at the default place and into a form's
+//! signature field named "Signature1" (as intake may name one); when that succeeds, the original
+//! must come first and untouched, a CMS must embed into the placeholder, and validation data must
 //! append after it (merged with a store the input may carry). The signatures the input carries
 //! are read as `signq verify` reads them, byte ranges checked. Nothing may panic.
 
@@ -29,6 +30,14 @@ fuzz_target!(|data: &[u8]| {
         lines: vec!["KT. CHỦ TỊCH".into(), "PHÓ CHỦ TỊCH".into(), "Trần Văn Minh".into()],
         image: None,
     };
+    let into_field = Signature {
+        place: Place::field("Signature1").expect("a field name"),
+        ..signature.clone()
+    };
+    if let Ok(prepared) = prepare(data, &into_field) {
+        assert!(prepared.signed_parts()[0].starts_with(data), "the original comes first");
+        assert!(prepared.embed(&[0x30, 0x00]).is_ok(), "a small CMS fits");
+    }
     if let Ok(prepared) = prepare(data, &signature) {
         let [before, after] = prepared.signed_parts();
         assert!(before.starts_with(data), "the original comes first");

@@ -32,6 +32,14 @@ pub enum PdfError {
         /// The page's box.
         page_box: String,
     },
+    /// The signature field intake named cannot be signed into.
+    #[error("signature field {name:?} {reason}")]
+    Field {
+        /// The field's full name.
+        name: String,
+        /// Why not (none of that name, not a signature field, already signed, no widget).
+        reason: String,
+    },
     /// A signature's byte range cannot be trusted.
     #[error("signature field {field:?}: its /ByteRange cannot be trusted: {reason}")]
     BadByteRange {

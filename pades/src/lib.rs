@@ -16,6 +16,7 @@
 //! # Layout
 //! - `source.rs`: reading the PDF ([`is_pdf`], what the update needs to know of it);
 //! - `place.rs`: where the visible signature goes ([`Place`]);
+//! - `field.rs`: an empty signature field the PDF already has, to sign into;
 //! - `block.rs`: the block's words: capacity, title, name ([`Block`]);
 //! - `update.rs`: the objects of the update and the signature dictionary;
 //! - `appearance/`: the visible block and its embedded font subset;
@@ -32,6 +33,7 @@ mod date;
 mod dss;
 mod embedded;
 mod error;
+mod field;
 mod image;
 mod place;
 mod prepared;

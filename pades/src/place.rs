@@ -1,5 +1,6 @@
-//! Where the visible signature goes: a page and a rectangle on it, as the intake system asks
-//! at Submit, or by default the last page, bottom right.
+//! Where the visible signature goes: a page and a rectangle on it, or an empty signature field
+//! the PDF already has, as the intake system asks at Submit; by default the last page, bottom
+//! right.
 
 use crate::error::PdfError;
 
@@ -22,12 +23,15 @@ const DEFAULT_SIZE: (f32, f32) = (220.0, 110.0);
 const DEFAULT_MARGIN: f32 = 36.0;
 
 /// Where to put the signature.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Place {
     /// The page, from 1; `None`: the last.
     pub page: Option<u32>,
     /// The rectangle; `None`: bottom right.
     pub rect: Option<Rect>,
+    /// An empty signature field of the PDF to sign into, by its full name: its widget's page
+    /// and rectangle are the place (`page` and `rect` are then unset).
+    pub field: Option<String>,
 }
 
 impl Place {
@@ -66,6 +70,44 @@ impl Place {
         Ok(Place {
             page: (page > 0).then_some(page),
             rect,
+            field: None,
+        })
+    }
+
+    /// A place as an API carries it: [`from_fields`](Self::from_fields), or, with a `field`
+    /// name, the empty signature field of that name (page and rectangle then left unset).
+    pub fn from_api(
+        page: u32,
+        x: f32,
+        y: f32,
+        width: f32,
+        height: f32,
+        field: &str,
+    ) -> Result<Place, PlaceError> {
+        if field.is_empty() {
+            return Place::from_fields(page, x, y, width, height);
+        }
+        if page != 0 || [x, y, width, height].iter().any(|v| *v != 0.0) {
+            return Err(PlaceError {
+                field: "field",
+                reason: "names a signature field, which has its own page and rectangle: leave \
+                         page, x, y, width and height unset",
+            });
+        }
+        Place::field(field)
+    }
+
+    /// The empty signature field named `name` (its full name, 1 to 200 bytes).
+    pub fn field(name: &str) -> Result<Place, PlaceError> {
+        if name.is_empty() || name.len() > 200 || name.chars().any(char::is_control) {
+            return Err(PlaceError {
+                field: "field",
+                reason: "must be a field's full name: 1 to 200 bytes, no control characters",
+            });
+        }
+        Ok(Place {
+            field: Some(name.to_string()),
+            ..Place::default()
         })
     }
 
@@ -126,6 +168,7 @@ pub fn seal_over(pdf: &[u8], widget: crate::Widget) -> Result<Place, PdfError> {
             width: side,
             height: side,
         }),
+        field: None,
     })
 }
 
@@ -170,6 +213,18 @@ mod tests {
             Place::from_fields(1, f32::NAN, 0.0, 1.0, 1.0).map_err(|e| e.field),
             Err("x")
         );
+        assert_eq!(
+            Place::from_api(0, 0.0, 0.0, 0.0, 0.0, "Giám đốc ký")
+                .expect("a field")
+                .field
+                .as_deref(),
+            Some("Giám đốc ký")
+        );
+        assert_eq!(
+            Place::from_api(2, 0.0, 0.0, 0.0, 0.0, "Giám đốc ký").map_err(|e| e.field),
+            Err("field")
+        );
+        assert_eq!(Place::field("a\nb").map_err(|e| e.field), Err("field"));
     }
 
     #[test]
@@ -182,6 +237,7 @@ mod tests {
                 width: 200.0,
                 height: 50.0,
             }),
+            field: None,
         };
         let err = place.on(1, A4).expect_err("off the page");
         assert_eq!(

@@ -116,27 +116,32 @@ impl Source {
         &Object::Null
     }
 
+    /// The form's `/Fields` array, if it has one.
+    fn form_fields(&self) -> Option<&Vec<Object>> {
+        let catalog = self.doc.get_dictionary(self.root).ok()?;
+        let form = self.resolve(catalog.get(b"AcroForm").ok()?);
+        let fields = form.as_dict().ok()?.get(b"Fields").ok()?;
+        self.resolve(fields).as_array().ok()
+    }
+
     /// The names (`/T`) of the form's top-level fields.
     pub(crate) fn field_names(&self) -> Vec<Vec<u8>> {
-        let Ok(catalog) = self.doc.get_dictionary(self.root) else {
-            return Vec::new();
-        };
-        let Some(form) = catalog.get(b"AcroForm").ok().map(|f| self.resolve(f)) else {
-            return Vec::new();
-        };
-        let Some(fields) = form
-            .as_dict()
-            .ok()
-            .and_then(|f| f.get(b"Fields").ok())
-            .map(|f| self.resolve(f))
-            .and_then(|f| f.as_array().ok())
-        else {
-            return Vec::new();
-        };
-        fields
-            .iter()
+        self.form_fields()
+            .into_iter()
+            .flatten()
             .filter_map(|f| self.resolve(f).as_dict().ok())
             .filter_map(|f| f.get(b"T").ok()?.as_str().ok().map(<[u8]>::to_vec))
             .collect()
+    }
+
+    /// The object ids of the form's top-level fields (fields written inline are left out: they
+    /// cannot be filled by an update).
+    pub(crate) fn form_field_refs(&self) -> Option<Vec<ObjectId>> {
+        Some(
+            self.form_fields()?
+                .iter()
+                .filter_map(|f| f.as_reference().ok())
+                .collect(),
+        )
     }
 }

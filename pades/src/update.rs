@@ -1,5 +1,6 @@
 //! The incremental update: a signature field merged with its widget on the chosen page, the
-//! page's `/Annots` and the form's `/Fields` extended to list it, and the signature dictionary
+//! page's `/Annots` and the form's `/Fields` extended to list it (or the empty signature field
+//! intake named, filled in), and the signature dictionary
 //! (`/SubFilter /ETSI.CAdES.detached`, the claimed signing time in `/M`) with a placeholder for
 //! the CMS. Objects of the original that change are written again in the update under their
 //! own numbers; nothing before the update is touched.
@@ -10,6 +11,7 @@ use time::OffsetDateTime;
 use crate::appearance;
 use crate::dss::ValidationData;
 use crate::error::{PdfError, malformed};
+use crate::field::{self, Slot};
 use crate::image::Image;
 use crate::place::{Place, Rect};
 use crate::prepared::{BYTE_RANGE_PLACEHOLDER, CONTENTS_ROOM, Prepared};
@@ -53,7 +55,14 @@ pub fn prepare_with(
     validation: &ValidationData,
 ) -> Result<Prepared, PdfError> {
     let source = Source::read(pdf)?;
-    let (page, rect) = located(&source, &signature.place)?;
+    let existing = match &signature.place.field {
+        Some(name) => Some(field::find(&source, name)?),
+        None => None,
+    };
+    let (page, rect) = match existing {
+        Some(slot) => (slot.page, slot.rect),
+        None => located(&source, &signature.place)?,
+    };
     let name = field_name(&source.field_names());
     let old_version = source.doc.version.parse::<f32>().map_or(true, |v| v < 1.7);
     let root = source.root;
@@ -75,27 +84,29 @@ pub fn prepare_with(
     let value = update
         .new_document
         .add_object(signature_dictionary(signature));
-    let field = update.new_document.add_object(Dictionary::from_iter([
-        ("Type", Object::Name(b"Annot".to_vec())),
-        ("Subtype", Object::Name(b"Widget".to_vec())),
-        ("FT", Object::Name(b"Sig".to_vec())),
-        ("T", Object::String(name, StringFormat::Literal)),
-        ("V", Object::Reference(value)),
-        ("F", Object::Integer(WIDGET_FLAGS)),
-        ("Rect", rect_array(rect)),
-        ("P", Object::Reference(page)),
-        (
-            "AP",
-            Object::Dictionary(Dictionary::from_iter([(
-                "N",
-                Object::Reference(appearance),
-            )])),
-        ),
-    ]));
-
-    append_to_array(&mut update, page, b"Annots", field)?;
+    let shown = Object::Dictionary(Dictionary::from_iter([(
+        "N",
+        Object::Reference(appearance),
+    )]));
     let form = form_dictionary(&mut update, root)?;
-    append_to_array(&mut update, form, b"Fields", field)?;
+    match existing {
+        Some(slot) => fill(&mut update, slot, value, shown)?,
+        None => {
+            let field = update.new_document.add_object(Dictionary::from_iter([
+                ("Type", Object::Name(b"Annot".to_vec())),
+                ("Subtype", Object::Name(b"Widget".to_vec())),
+                ("FT", Object::Name(b"Sig".to_vec())),
+                ("T", Object::String(name, StringFormat::Literal)),
+                ("V", Object::Reference(value)),
+                ("F", Object::Integer(WIDGET_FLAGS)),
+                ("Rect", rect_array(rect)),
+                ("P", Object::Reference(page)),
+                ("AP", shown),
+            ]));
+            append_to_array(&mut update, page, b"Annots", field)?;
+            append_to_array(&mut update, form, b"Fields", field)?;
+        }
+    }
     dictionary_mut(&mut update, form)?.set("SigFlags", Object::Integer(SIG_FLAGS));
     if old_version {
         // PAdES asks for PDF 1.7 or later; the catalog's /Version overrides the header.
@@ -144,11 +155,47 @@ impl Update {
     }
 }
 
+/// Fills the empty field `slot` with the signature `value` and its widget with the appearance
+/// `shown`; the widget stays where the form put it, listed on its page.
+fn fill(
+    update: &mut IncrementalDocument,
+    slot: Slot,
+    value: ObjectId,
+    shown: Object,
+) -> Result<(), PdfError> {
+    dictionary_mut(update, slot.field)?.set("V", Object::Reference(value));
+    let widget = dictionary_mut(update, slot.widget)?;
+    widget.set("AP", shown);
+    widget.set("F", Object::Integer(WIDGET_FLAGS));
+    widget.set("P", Object::Reference(slot.page));
+    let listed = dictionary_mut(update, slot.page)?
+        .get(b"Annots")
+        .ok()
+        .cloned();
+    let listed = match listed {
+        Some(Object::Array(items)) => items.contains(&Object::Reference(slot.widget)),
+        Some(Object::Reference(array)) => update
+            .get_prev_documents()
+            .get_object(array)
+            .and_then(Object::as_array)
+            .is_ok_and(|items| items.contains(&Object::Reference(slot.widget))),
+        _ => false,
+    };
+    if !listed {
+        append_to_array(update, slot.page, b"Annots", slot.widget)?;
+    }
+    Ok(())
+}
+
 /// The checks [`prepare`] makes before it writes anything: the PDF reads, is not encrypted, and
-/// the place lies on a page it has. Intake makes them at Submit, so that a document that cannot
-/// be signed is refused before it reaches a signer.
+/// the place lies on a page it has (or names an empty signature field it has). Intake makes them
+/// at Submit, so that a document that cannot be signed is refused before it reaches a signer.
 pub fn check(pdf: &[u8], place: &Place) -> Result<(), PdfError> {
-    located(&Source::read(pdf)?, place).map(|_| ())
+    let source = Source::read(pdf)?;
+    match &place.field {
+        Some(name) => field::find(&source, name).map(|_| ()),
+        None => located(&source, place).map(|_| ()),
+    }
 }
 
 /// The page object and the rectangle on it that `place` names.

@@ -82,6 +82,7 @@ fn a_page_or_place_that_does_not_exist_is_refused() {
     let page_two = Place {
         page: Some(2),
         rect: None,
+        field: None,
     };
     assert_eq!(
         prepare(&pdf, &signature(page_two)).expect_err("page 2"),
@@ -95,6 +96,7 @@ fn a_page_or_place_that_does_not_exist_is_refused() {
             width: 100.0,
             height: 50.0,
         }),
+        field: None,
     };
     let err = prepare(&pdf, &signature(off)).expect_err("off the page");
     assert!(matches!(err, PdfError::OffPage { page: 1, .. }), "{err}");
@@ -201,4 +203,101 @@ fn validation_data_is_appended_after_the_signature_and_held_once() {
     let found = signq_pades::signatures(&twice).expect("signatures");
     let embedded = found[0].signature.as_ref().expect("readable");
     assert_eq!(embedded.bytes_after(&twice), twice.len() - signed.len());
+}
+
+/// A one-page form with an empty signature field "Giám đốc ký" (its widget merged, at 300,100,
+/// 200 x 80) and a text field "Họ tên".
+fn form_pdf() -> Vec<u8> {
+    let mut doc = Document::load_mem(&one_page_pdf()).expect("fixture");
+    let page = *doc.get_pages().get(&1).expect("page 1");
+    let sig = doc.add_object(dictionary! {
+        "Type" => "Annot", "Subtype" => "Widget", "FT" => "Sig",
+        "T" => lopdf::text_string("Giám đốc ký"),
+        "Rect" => vec![300.into(), 100.into(), 500.into(), 180.into()],
+        "P" => page, "F" => 4,
+    });
+    let text = doc.add_object(dictionary! {
+        "Type" => "Annot", "Subtype" => "Widget", "FT" => "Tx",
+        "T" => lopdf::text_string("Họ tên"),
+        "Rect" => vec![50.into(), 700.into(), 300.into(), 720.into()],
+        "P" => page,
+    });
+    doc.get_object_mut(page)
+        .and_then(Object::as_dict_mut)
+        .expect("page")
+        .set("Annots", vec![sig.into(), text.into()]);
+    let root = doc
+        .trailer
+        .get(b"Root")
+        .and_then(Object::as_reference)
+        .expect("root");
+    doc.get_object_mut(root)
+        .and_then(Object::as_dict_mut)
+        .expect("catalog")
+        .set(
+            "AcroForm",
+            dictionary! { "Fields" => vec![sig.into(), text.into()] },
+        );
+    let mut bytes = Vec::new();
+    doc.save_to(&mut bytes).expect("form PDF");
+    bytes
+}
+
+#[test]
+fn a_signature_fills_the_empty_field_intake_named_where_the_form_put_it() {
+    let form = form_pdf();
+    let place = Place::field("Giám đốc ký").expect("a name");
+    signq_pades::check(&form, &place).expect("the field is there and empty");
+    let signed = prepare(&form, &signature(place.clone()))
+        .expect("prepare")
+        .embed(&[0x30, 0x03, 0x02, 0x01, 0x01])
+        .expect("embed");
+    let found = signq_pades::signatures(&signed).expect("signatures");
+    assert_eq!(found.len(), 1);
+    assert_eq!(
+        found[0].field, "Giám đốc ký",
+        "the form's own field is signed"
+    );
+    let widget = found[0].widget.expect("a widget");
+    assert_eq!(widget.page, 1);
+    assert_eq!(
+        (
+            widget.rect.x,
+            widget.rect.y,
+            widget.rect.width,
+            widget.rect.height
+        ),
+        (300.0, 100.0, 200.0, 80.0)
+    );
+    // No field was added: the form still has its two.
+    let doc = Document::load_mem(&signed).expect("reads");
+    let fields = doc
+        .catalog()
+        .and_then(|c| c.get(b"AcroForm"))
+        .and_then(|f| doc.dereference(f))
+        .and_then(|(_, f)| f.as_dict())
+        .and_then(|f| f.get(b"Fields"))
+        .and_then(Object::as_array)
+        .expect("the form's fields");
+    assert_eq!(fields.len(), 2);
+
+    // Now it is signed: a second signature into it is refused, and so is a field that does not
+    // exist or is not a signature field; each names the field.
+    let refused = |pdf: &[u8], name: &str| {
+        prepare(pdf, &signature(Place::field(name).expect("a name")))
+            .expect_err("refused")
+            .to_string()
+    };
+    assert_eq!(
+        refused(&signed, "Giám đốc ký"),
+        "signature field \"Giám đốc ký\" is already signed"
+    );
+    assert_eq!(
+        refused(&form, "Chủ tịch ký"),
+        "signature field \"Chủ tịch ký\" does not exist in the PDF"
+    );
+    assert_eq!(
+        refused(&form, "Họ tên"),
+        "signature field \"Họ tên\" is not a signature field"
+    );
 }

@@ -40,6 +40,10 @@ pub struct SubmitArgs {
     /// as X,Y,WIDTH,HEIGHT (default: bottom right).
     #[arg(long, value_delimiter = ',', num_args = 4)]
     pub rect: Option<Vec<f32>>,
+    /// For a PDF: sign into its empty signature field of this full name (instead of --page and
+    /// --rect).
+    #[arg(long, conflicts_with_all = ["page", "rect"])]
+    pub field: Option<String>,
     /// The document to sign.
     pub document: PathBuf,
 }
@@ -74,7 +78,7 @@ pub async fn submit(args: SubmitArgs, data: &DataDir) -> anyhow::Result<()> {
             deadline: None,
             priority: priority as i32,
             idempotency_key: key,
-            signature_place: place(args.page, args.rect.as_deref()),
+            signature_place: place(args.page, args.rect.as_deref(), args.field),
         })
         .await
         .map_err(status)?
@@ -92,8 +96,8 @@ pub async fn submit(args: SubmitArgs, data: &DataDir) -> anyhow::Result<()> {
 }
 
 /// The signature place the flags ask for, if any.
-fn place(page: Option<u32>, rect: Option<&[f32]>) -> Option<SignaturePlace> {
-    if page.is_none() && rect.is_none() {
+fn place(page: Option<u32>, rect: Option<&[f32]>, field: Option<String>) -> Option<SignaturePlace> {
+    if page.is_none() && rect.is_none() && field.is_none() {
         return None;
     }
     let [x, y, width, height] = rect.and_then(|r| r.try_into().ok()).unwrap_or([0.0; 4]);
@@ -103,6 +107,7 @@ fn place(page: Option<u32>, rect: Option<&[f32]>) -> Option<SignaturePlace> {
         y,
         width,
         height,
+        field: field.unwrap_or_default(),
     })
 }
 

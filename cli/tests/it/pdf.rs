@@ -173,6 +173,7 @@ async fn pdf_records_come_back_signed_as_pades_with_the_deputys_block() {
                     y: 10.0,
                     width: 200.0,
                     height: 60.0,
+                    ..Default::default()
                 }),
                 ..pdf_submission("CT-BS", "off-page", page.clone())
             },
@@ -205,6 +206,7 @@ async fn pdf_records_come_back_signed_as_pades_with_the_deputys_block() {
             y: 72.0,
             width: 240.0,
             height: 110.0,
+            ..Default::default()
         }),
         ..pdf_submission("CT-BS", "placed", page.clone())
     };
@@ -902,4 +904,81 @@ fn an_outside_timestamp_authority_stamps_instead_and_a_silent_one_stops_the_batc
         "{}",
         show(&out)
     );
+}
+
+#[tokio::test]
+async fn a_pdf_form_is_signed_into_the_empty_field_intake_names() {
+    let ward = Ward::start(&[]);
+    let mut intake = intake(&ward).await;
+    let dir = ward.path("form");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let page = signq_load_tests::pades_bench::sample_pdf(0).expect("a one-page PDF");
+    std::fs::write(dir.join("page.pdf"), &page).expect("write");
+    // The form's empty signature field, made by pyHanko.
+    let out = judge(
+        &pyhanko(),
+        &[
+            "sign",
+            "addfields",
+            "--field",
+            "1/300,100,500,180/Giám đốc ký",
+            "page.pdf",
+            "form.pdf",
+        ],
+        &dir,
+    );
+    assert!(out.status.success(), "{}", show(&out));
+    let form = std::fs::read(dir.join("form.pdf")).expect("the form");
+    let in_field = |name: &str, page: u32| SubmitRequest {
+        signature_place: Some(SignaturePlace {
+            page,
+            field: name.into(),
+            ..Default::default()
+        }),
+        ..pdf_submission("DD-BD", name, form.clone())
+    };
+    for (request, message) in [
+        (
+            in_field("Chủ tịch ký", 0),
+            "signature_place.field: signature field \"Chủ tịch ký\" does not exist in the PDF",
+        ),
+        (
+            in_field("Giám đốc ký", 1),
+            "signature_place.field: names a signature field, which has its own page",
+        ),
+    ] {
+        let status = intake.submit(request).await.expect_err("refused");
+        assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+        assert!(status.message().contains(message), "{status:?}");
+    }
+    let id = intake
+        .submit(in_field("Giám đốc ký", 0))
+        .await
+        .expect("submit")
+        .into_inner()
+        .record
+        .expect("record")
+        .id;
+    let mut director = sign_in(&ward, DIRECTOR).await;
+    let (mut stream, held) = open(&mut director).await;
+    if held.is_empty() {
+        leased(&mut stream).await;
+    }
+    director
+        .approve(ApproveRequest {
+            record_ids: vec![id.clone()],
+            pin: DIRECTOR.1.into(),
+        })
+        .await
+        .expect("approve");
+    let got = with_documents(&mut intake, &id).await;
+    assert_eq!(got.signature_place.expect("as asked").field, "Giám đốc ký");
+    let inside = signq_pades::signatures(&got.signed_document).expect("signatures");
+    assert_eq!(inside.len(), 1);
+    assert_eq!(inside[0].field, "Giám đốc ký");
+    let widget = inside[0].widget.expect("on the page");
+    assert_eq!((widget.rect.x, widget.rect.y), (300.0, 100.0));
+    let file = dir.join(format!("{id}.pdf"));
+    std::fs::write(&file, &got.signed_document).expect("write");
+    valid_signatures(&ward, &file, 1);
 }

@@ -102,13 +102,13 @@ pub fn record(r: &Record, with_signature: bool) -> pb::Record {
         document: Vec::new(),
         at_risk_at: r.at_risk_at.map(ts),
         reappointment: r.reappointment.as_ref().map(reappointment),
-        signature_place: m.signature_place.map(place),
+        signature_place: m.signature_place.as_ref().map(place),
         signed_document: Vec::new(),
     }
 }
 
 /// Where a PDF's signature goes.
-pub fn place(p: signq_pades::Place) -> pb::SignaturePlace {
+pub fn place(p: &signq_pades::Place) -> pb::SignaturePlace {
     let rect = p.rect.map_or([0.0; 4], |r| [r.x, r.y, r.width, r.height]);
     pb::SignaturePlace {
         page: p.page.unwrap_or(0),
@@ -116,6 +116,7 @@ pub fn place(p: signq_pades::Place) -> pb::SignaturePlace {
         y: rect[1],
         width: rect[2],
         height: rect[3],
+        field: p.field.clone().unwrap_or_default(),
     }
 }
 

@@ -143,12 +143,13 @@ pub fn rule(p: &signq_proto::v1::Procedure) -> Result<signq_calendar::Rule, Sche
 }
 
 /// A PDF signature's place from the API: page 0 for the last, x, y, width and height all 0 for
-/// the default rectangle; whether it lies on the page is checked against the PDF.
+/// the default rectangle, or the name of an empty signature field; whether it lies on the page,
+/// or the field exists, is checked against the PDF.
 pub fn signature_place(
     field: &str,
     p: &signq_proto::v1::SignaturePlace,
 ) -> Result<signq_pades::Place, SchedError> {
-    signq_pades::Place::from_fields(p.page, p.x, p.y, p.width, p.height)
+    signq_pades::Place::from_api(p.page, p.x, p.y, p.width, p.height, &p.field)
         .map_err(|e| SchedError::invalid(format!("{field}.{}", e.field), e.reason))
 }
 

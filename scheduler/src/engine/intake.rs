@@ -80,7 +80,7 @@ impl Engine {
                 ),
             ));
         }
-        let document = check_pdf(s.document, s.signature_place).await?;
+        let document = check_pdf(s.document, s.signature_place.clone()).await?;
         let deadline = match s.deadline {
             Some(d) if d <= now => return Err(SchedError::invalid("deadline", "is in the past")),
             Some(d) if d > now + MAX_DEADLINE_AHEAD => {
@@ -256,6 +256,7 @@ async fn check_pdf(
             signq_pades::PdfError::NoSuchPage { .. } | signq_pades::PdfError::OffPage { .. } => {
                 "signature_place"
             }
+            signq_pades::PdfError::Field { .. } => "signature_place.field",
             _ => "document",
         };
         SchedError::invalid(field, e.to_string())

@@ -290,7 +290,7 @@ impl Engine {
                     .document(id)
                     .await?
                     .ok_or_else(|| SchedError::Internal(format!("document of {id} missing")))?;
-                let mut place = p.record.meta.signature_place;
+                let mut place = p.record.meta.signature_place.clone();
                 if matches!(act, Act::Seal { .. }) {
                     // The seal goes on the PDF its person signed, over the person's block.
                     let update = self.store.pdf_update(id).await?.ok_or_else(|| {
@@ -308,7 +308,7 @@ impl Engine {
                     // The signing service answers a retry of the same lease attempt with the
                     // signature it already made (one whose reply was lost with a crash).
                     attempt: p.attempt,
-                    place: place.map(crate::api::convert::place),
+                    place: place.as_ref().map(crate::api::convert::place),
                 });
             }
             let request = SignRequest {

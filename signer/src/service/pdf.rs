@@ -110,7 +110,15 @@ pub(super) fn check_place(i: usize, document: &Document) -> Result<(), SignError
 }
 
 fn place_of(place: &SignaturePlace) -> Result<Place, signq_pades::PlaceError> {
-    Place::from_fields(place.page, place.x, place.y, place.width, place.height)
+    let SignaturePlace {
+        page,
+        x,
+        y,
+        width,
+        height,
+        field,
+    } = place;
+    Place::from_api(*page, *x, *y, *width, *height, field)
 }
 
 /// Prepares every PDF among `documents` (each with its index in the request) for `look` with

@@ -115,18 +115,23 @@ pub(super) fn limit_param(limit: usize) -> i64 {
 }
 
 /// A PDF signature's place as stored: `page x y width height` (page 0: the last; a rectangle of
-/// zeros: the default).
-pub(super) fn place_to_db(place: Option<signq_pades::Place>) -> Option<String> {
+/// zeros: the default), then ` field-name` for an existing signature field.
+pub(super) fn place_to_db(place: Option<&signq_pades::Place>) -> Option<String> {
     place.map(|p| {
         let r = p.rect.map_or([0.0; 4], |r| [r.x, r.y, r.width, r.height]);
-        format!(
+        let mut text = format!(
             "{} {} {} {} {}",
             p.page.unwrap_or(0),
             r[0],
             r[1],
             r[2],
             r[3]
-        )
+        );
+        if let Some(field) = &p.field {
+            text.push(' ');
+            text.push_str(field);
+        }
+        text
     })
 }
 
@@ -136,13 +141,15 @@ fn place_col(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<signq_pades::
         return Ok(None);
     };
     let bad = || bad_column(idx, UnknownValue(text.clone()));
-    let fields: Vec<&str> = text.split(' ').collect();
-    let [page, x, y, w, h] = fields[..] else {
-        return Err(bad());
+    let fields: Vec<&str> = text.splitn(6, ' ').collect();
+    let (page, x, y, w, h, field) = match fields[..] {
+        [page, x, y, w, h] => (page, x, y, w, h, ""),
+        [page, x, y, w, h, field] => (page, x, y, w, h, field),
+        _ => return Err(bad()),
     };
     let number = |s: &str| s.parse::<f32>().map_err(|_| bad());
     let page = page.parse::<u32>().map_err(|_| bad())?;
-    signq_pades::Place::from_fields(page, number(x)?, number(y)?, number(w)?, number(h)?)
+    signq_pades::Place::from_api(page, number(x)?, number(y)?, number(w)?, number(h)?, field)
         .map(Some)
         .map_err(|_| bad())
 }

@@ -130,7 +130,7 @@ pub(super) fn submit(
         &m.document_sha256,
     ];
     values.extend(state.values());
-    let place = place_to_db(m.signature_place);
+    let place = place_to_db(m.signature_place.as_ref());
     values.push(&place);
     cx.conn
         .prepare_cached(

@@ -169,11 +169,15 @@ export class Ward {
     const first = out.split("\n")[0];
     const state = first.match(/ RECORD_STATE_(\w+) /)?.[1];
     const signer = first.match(/signer=(\S*)/)?.[1];
+    const clerk = first.match(/clerk=(\S*)/)?.[1] || null;
+    const stage = first.match(/ RECORD_STAGE_(\w+) /)?.[1];
     const deadline = Date.parse(first.match(/ deadline=(\S+)/)?.[1] ?? "");
     return {
       id,
       state,
+      stage,
       signer,
+      clerk,
       deadline,
       document: join(outDir, `${id}.doc`),
       signature: join(outDir, `${id}.doc.p7s`),
@@ -183,46 +187,52 @@ export class Ward {
 
   /**
    * `openssl cms -verify` of a signed record against the ward's CA: over the document, or for a
-   * PDF over the byte ranges its last signature covers in the signed PDF (the record's signature
-   * is the CMS inside it), which poppler's `pdfsig` also reports valid.
+   * PDF over the byte ranges of the signature in the signed PDF that is the record's (the last,
+   * or the one before the ward's seal), every signature of which poppler's `pdfsig` reports
+   * valid. Adds `signatures`, how many the PDF carries.
    */
   async verify(id) {
     const r = await this.get(id, true);
-    let content = r.document;
-    if (existsSync(r.pdf)) {
-      const pdf = readFileSync(r.pdf);
-      const ranges = [
-        ...pdf.toString("latin1").matchAll(/\/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]/g),
-      ];
-      const [a, b, c, d] = ranges.at(-1).slice(1).map(Number);
-      content = `${r.pdf}.signed-ranges`;
-      writeFileSync(content, Buffer.concat([pdf.subarray(a, a + b), pdf.subarray(c, c + d)]));
-      // pdfsig's exit status also reflects the certificate's trust in its own store: read
-      // what it reports of the signature.
-      const report = await run("pdfsig", [r.pdf]).then(
-        (out) => out.stdout,
-        (failed) => `${failed.stdout ?? ""}${failed.stderr ?? ""}`,
-      );
-      if (!report.includes("Signature Validation: Signature is Valid.")) {
-        throw new Error(`pdfsig does not find ${r.pdf} validly signed:\n${report}`);
-      }
+    const cms = (content) =>
+      run("openssl", [
+        "cms",
+        "-verify",
+        "-binary",
+        "-inform",
+        "DER",
+        "-in",
+        r.signature,
+        "-content",
+        content,
+        "-CAfile",
+        join(this.data, "pki/ca.crt.pem"),
+        "-out",
+        "/dev/null",
+      ]);
+    if (!existsSync(r.pdf)) {
+      await cms(r.document);
+      return r;
     }
-    await run("openssl", [
-      "cms",
-      "-verify",
-      "-binary",
-      "-inform",
-      "DER",
-      "-in",
-      r.signature,
-      "-content",
-      content,
-      "-CAfile",
-      join(this.data, "pki/ca.crt.pem"),
-      "-out",
-      "/dev/null",
-    ]);
-    return r;
+    const pdf = readFileSync(r.pdf);
+    const ranges = [
+      ...pdf.toString("latin1").matchAll(/\/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]/g),
+    ].map((m) => m.slice(1).map(Number));
+    // pdfsig's exit status also reflects the certificate's trust in its own store: read what it
+    // reports of each signature.
+    const report = await run("pdfsig", [r.pdf]).then(
+      (out) => out.stdout,
+      (failed) => `${failed.stdout ?? ""}${failed.stderr ?? ""}`,
+    );
+    if (report.split("Signature Validation: Signature is Valid.").length - 1 !== ranges.length) {
+      throw new Error(`pdfsig does not find every signature of ${r.pdf} valid:\n${report}`);
+    }
+    // Once sealed, the ward's seal comes after the record's own signature.
+    const sealed = r.state === "SIGNED" && r.stage === "SEAL";
+    const [a, b, c, d] = ranges.at(sealed ? -2 : -1);
+    const content = `${r.pdf}.signed-ranges`;
+    writeFileSync(content, Buffer.concat([pdf.subarray(a, a + b), pdf.subarray(c, c + d)]));
+    await cms(content);
+    return { ...r, signatures: ranges.length };
   }
 
   /** One series of a counter on the metrics page, summed over its labels. */

@@ -331,6 +331,14 @@ async fn configure(addr: &str, data: &DataDir, seal: Seal) -> anyhow::Result<()>
             .await
             .map_err(status)?;
     }
+    // The clerk's image is the ward's seal, drawn by the signing service over the person's block.
+    admin
+        .set_signature_image(pb::SetSignatureImageRequest {
+            signer_id: CLERK.id.into(),
+            png: super::demo_seal::png()?,
+        })
+        .await
+        .map_err(status)?;
     for s in SIGNERS.iter().filter(|s| s.role == Role::Deputy) {
         let signed = std::fs::read(delegation_path(data, s.id))?;
         admin

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod calendar;
 pub mod client;
 pub mod delegation;
+pub mod demo_seal;
 pub mod dev;
 pub mod inbox;
 pub mod load;

@@ -150,13 +150,17 @@ pub async fn get(args: GetArgs, data: &DataDir) -> anyhow::Result<()> {
             })
             .unwrap_or_else(|| "-".into())
     };
+    let stage = signq_proto::v1::RecordStage::try_from(r.stage)
+        .map(|s| s.as_str_name())
+        .unwrap_or("?");
     println!(
-        "{} {} {} {state} signer={} delegation={} received={} deadline={}",
+        "{} {} {} {state} {stage} signer={} delegation={} clerk={} received={} deadline={}",
         r.id,
         r.procedure_code,
         r.title,
         r.signer_id,
         r.delegation_id,
+        r.clerk_id,
         local(r.submitted_at.map(|t| t.seconds)),
         local(r.deadline.map(|t| t.seconds))
     );

@@ -6,7 +6,7 @@ import { approve, useApproval } from "../approval";
 import { CALL_TIMEOUT_MS, explain, inbox, isTransient } from "../api";
 import { useProcedures } from "../catalogue";
 import { useNow } from "../format";
-import { RecordState, type Record } from "../gen/signq/v1/record_pb";
+import { RecordStage, RecordState, type Record } from "../gen/signq/v1/record_pb";
 import { useWords } from "../i18n";
 import type { InboxState, LiveInbox } from "../live";
 import type { Notice } from "../ui/Toast";
@@ -67,7 +67,10 @@ export function Inbox(props: { live: LiveInbox; state: InboxState; notify: (n: N
       }).then(
         (records) => {
           handOver();
-          const signed = records.filter((r) => r.state === RecordState.SIGNED).length;
+          // Signed, or signed by this person and now waiting for the ward's seal.
+          const signed = records.filter(
+            (r) => r.state === RecordState.SIGNED || r.stage === RecordStage.SEAL,
+          ).length;
           notify({ kind: "ok", text: t.signedN(signed) });
           setSelected((s) => new Set([...s].filter((id) => !recordIds.includes(id))));
         },

@@ -134,6 +134,37 @@ pub(super) async fn with_documents(
         .expect("record")
 }
 
+/// The id of the record `request` submits.
+pub(super) async fn submitted(
+    intake: &mut signq_proto::v1::intake_client::IntakeClient<tonic::transport::Channel>,
+    request: SubmitRequest,
+) -> String {
+    intake
+        .submit(request)
+        .await
+        .expect("submit")
+        .into_inner()
+        .record
+        .expect("record")
+        .id
+}
+
+/// The director signs in and signs record `id` (a land record, theirs alone) once it is leased.
+pub(super) async fn director_signs(ward: &Ward, id: &str) {
+    let mut director = sign_in(ward, DIRECTOR).await;
+    let (mut stream, held) = open(&mut director).await;
+    if held.is_empty() {
+        leased(&mut stream).await;
+    }
+    director
+        .approve(ApproveRequest {
+            record_ids: vec![id.to_string()],
+            pin: DIRECTOR.1.into(),
+        })
+        .await
+        .expect("approve");
+}
+
 /// A PDF record of the demo ward.
 pub(super) fn pdf_submission(procedure: &str, key: &str, pdf: Vec<u8>) -> SubmitRequest {
     SubmitRequest {
@@ -951,26 +982,8 @@ async fn a_pdf_form_is_signed_into_the_empty_field_intake_names() {
         assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
         assert!(status.message().contains(message), "{status:?}");
     }
-    let id = intake
-        .submit(in_field("Giám đốc ký", 0))
-        .await
-        .expect("submit")
-        .into_inner()
-        .record
-        .expect("record")
-        .id;
-    let mut director = sign_in(&ward, DIRECTOR).await;
-    let (mut stream, held) = open(&mut director).await;
-    if held.is_empty() {
-        leased(&mut stream).await;
-    }
-    director
-        .approve(ApproveRequest {
-            record_ids: vec![id.clone()],
-            pin: DIRECTOR.1.into(),
-        })
-        .await
-        .expect("approve");
+    let id = submitted(&mut intake, in_field("Giám đốc ký", 0)).await;
+    director_signs(&ward, &id).await;
     let got = with_documents(&mut intake, &id).await;
     assert_eq!(got.signature_place.expect("as asked").field, "Giám đốc ký");
     let inside = signq_pades::signatures(&got.signed_document).expect("signatures");

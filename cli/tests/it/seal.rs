@@ -11,7 +11,10 @@ use signq_proto::v1::{
 
 use super::fixture::{DEPUTY_1, DIRECTOR, Ward, intake, run, scheduler_channel, sign_in};
 use super::flow::{leased, open};
-use super::pdf::{pdf_submission, red_pixels, red_seal, show, valid_signatures, with_documents};
+use super::pdf::{
+    director_signs, pdf_submission, red_pixels, red_seal, show, submitted, valid_signatures,
+    with_documents,
+};
 
 /// The demo ward's clerk and PIN (see `signq dev`).
 const CLERK: (&str, &str) = ("cat-lai/clerk", "864200");
@@ -70,18 +73,10 @@ async fn a_pdf_the_deputy_signed_waits_for_the_clerks_seal_and_is_done_once_seal
     let mut ids = Vec::new();
     for n in 0..3 {
         let request = pdf_submission("CT-BS", &format!("copy-{n}"), page.clone());
-        let record = intake.submit(request).await.expect("submit").into_inner();
-        ids.push(record.record.expect("record").id);
+        ids.push(submitted(&mut intake, request).await);
     }
     // Not a PDF: nothing to seal, done with the deputy's signature.
-    let text = intake
-        .submit(super::fixture::submission("CT-BS", "text"))
-        .await
-        .expect("submit")
-        .into_inner()
-        .record
-        .expect("record")
-        .id;
+    let text = submitted(&mut intake, super::fixture::submission("CT-BS", "text")).await;
 
     let mut deputy = sign_in(&ward, DEPUTY_1).await;
     let (mut stream, mut held) = open(&mut deputy).await;
@@ -198,27 +193,8 @@ async fn a_ward_that_seals_automatically_seals_what_its_director_signed() {
     let mut intake = intake(&ward).await;
     let page = signq_load_tests::pades_bench::sample_pdf(0).expect("a one-page PDF");
     // A land record: only the director signs it.
-    let request = pdf_submission("DD-BD", "land", page);
-    let id = intake
-        .submit(request)
-        .await
-        .expect("submit")
-        .into_inner()
-        .record
-        .expect("record")
-        .id;
-    let mut director = sign_in(&ward, DIRECTOR).await;
-    let (mut stream, held) = open(&mut director).await;
-    if held.is_empty() {
-        leased(&mut stream).await;
-    }
-    director
-        .approve(ApproveRequest {
-            record_ids: vec![id.clone()],
-            pin: DIRECTOR.1.into(),
-        })
-        .await
-        .expect("approve");
+    let id = submitted(&mut intake, pdf_submission("DD-BD", "land", page)).await;
+    director_signs(&ward, &id).await;
     // No clerk signs in: the scheduler seals with the key the signing service holds.
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
     let record = loop {

@@ -32,6 +32,7 @@ fn by_size(batch: Vec<Pending>, budget: usize) -> Vec<Vec<Pending>> {
     for p in batch {
         let size = usize::try_from(p.record.meta.document_size)
             .unwrap_or(usize::MAX)
+            .saturating_add(p.signed.as_ref().map_or(0, Vec::len))
             .saturating_add(DOCUMENT_ENVELOPE);
         match parts.last_mut() {
             Some(part) if used.saturating_add(size) <= budget => {
@@ -66,6 +67,8 @@ impl Drop for Claim<'_> {
 struct Pending {
     record: Record,
     attempt: u32,
+    /// For the seal: the update holding its person's signature, appended to the document.
+    signed: Option<Vec<u8>>,
 }
 
 /// What a batch is signed as.
@@ -168,6 +171,7 @@ impl Engine {
                     pending.push(Pending {
                         attempt: h.attempt,
                         record,
+                        signed: None,
                     });
                 }
                 (state, _) => {
@@ -238,13 +242,24 @@ impl Engine {
         self: &Arc<Self>,
         who: &Signer,
         act: Act,
-        batch: Vec<Pending>,
+        mut batch: Vec<Pending>,
         pin: &str,
     ) -> Result<Vec<Record>, SchedError> {
         let delegation = match &act {
             Act::Person(delegation) => delegation.clone(),
             Act::Seal { .. } => None,
         };
+        if matches!(act, Act::Seal { .. }) {
+            // The seal goes on the PDF its person signed, over the person's block.
+            for p in &mut batch {
+                let id = &p.record.meta.id;
+                p.signed = Some(self.store.pdf_update(id).await?.ok_or_else(|| {
+                    SchedError::Internal(format!(
+                        "record {id} waits for a seal but has no signed PDF"
+                    ))
+                })?);
+            }
+        }
         let (signed_delegation, director) = match &delegation {
             Some(id) => self
                 .with_directory(|d| {
@@ -291,14 +306,9 @@ impl Engine {
                     .await?
                     .ok_or_else(|| SchedError::Internal(format!("document of {id} missing")))?;
                 let mut place = p.record.meta.signature_place.clone();
-                if matches!(act, Act::Seal { .. }) {
-                    // The seal goes on the PDF its person signed, over the person's block.
-                    let update = self.store.pdf_update(id).await?.ok_or_else(|| {
-                        SchedError::Internal(format!(
-                            "record {id} waits for a seal but has no signed PDF"
-                        ))
-                    })?;
-                    content.extend_from_slice(&update);
+                if let Some(signed) = &p.signed {
+                    content.extend_from_slice(signed);
+                    // The signing service places the seal over the person's block.
                     place = None;
                 }
                 documents.push(Document {

@@ -30,6 +30,10 @@ pub struct Signed {
     pub made: usize,
 }
 
+/// Room, beyond the largest document, for the update a person's signature added to a PDF the
+/// ward's seal then goes on: the signature, its block and image, its validation data.
+const SIGNED_UPDATE_ROOM: usize = 2 * 1024 * 1024;
+
 impl SignerService {
     fn validate(&self, req: &SignRequest) -> Result<(), SignError> {
         if req.pin.is_empty() {
@@ -51,6 +55,11 @@ impl SignerService {
                 ),
             ));
         }
+        // A seal's document is a PDF its person signed: the document and the update that signed it.
+        let sealing = self
+            .entry(&req.signer_id)
+            .is_ok_and(|e| e.role == Role::Clerk);
+        let limit = self.config.max_document_bytes + if sealing { SIGNED_UPDATE_ROOM } else { 0 };
         for (i, doc) in req.documents.iter().enumerate() {
             if doc.record_id.is_empty() || doc.record_id.len() > MAX_ID_LEN {
                 return Err(SignError::invalid(
@@ -74,13 +83,12 @@ impl SignerService {
                 ));
             }
             pdf::check_place(i, doc)?;
-            if doc.content.len() > self.config.max_document_bytes {
+            if doc.content.len() > limit {
                 return Err(SignError::invalid(
                     format!("documents[{i}].content"),
                     format!(
-                        "{} bytes; a document holds at most {}",
+                        "{} bytes; a document holds at most {limit}",
                         doc.content.len(),
-                        self.config.max_document_bytes
                     ),
                 ));
             }

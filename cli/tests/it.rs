@@ -33,4 +33,5 @@ mod it {
     pub mod services;
     pub mod shutdown;
     pub mod tablet;
+    pub mod tokens;
 }

@@ -1,4 +1,8 @@
-//! The signer service's keystore: one signing certificate and one encrypted key per signer.
+//! The signer service's keystore: one signing certificate and one key per signer, in a key file
+//! sealed under the PIN or on a PKCS#11 token ([`crate::keys`]).
+//!
+//! A token's key is never in the keystore: `<signer>.token.json` says where it is (the module,
+//! the token's label, the key's id), and unlocking it is the token's own login with the PIN.
 //!
 //! A signing key file (`<signer>.key.json`) records how it was sealed and holds a standard
 //! encrypted PKCS#8 key (PBES2, AES-256-CBC) whose password is
@@ -11,7 +15,8 @@
 //! file sealed with weaker Argon2id parameters than [`Stretch::CURRENT`] is sealed again with
 //! the current ones the next time its PIN opens it.
 //!
-//! Files: `<dir>/<signer id with '/' as '_'>.crt.pem` and `.key.json`. The keystore rescans the
+//! Files: `<dir>/<signer id with '/' as '_'>.crt.pem` and `.key.json` (or `.token.json`). The
+//! keystore rescans the
 //! directory when asked for a signer it does not know, so keys added by `signq pki signer` while
 //! the service runs are found without a restart.
 
@@ -27,10 +32,13 @@ use signq_kit::secrets::Kek;
 use zeroize::Zeroizing;
 
 use crate::cms::{CmsError, CmsSigner};
+use crate::keys::pkcs11::{self, TokenError, TokenKey};
 use crate::pin::{self, PinFormError, Stretch, StretchError};
 
 /// The format tag of a signing key file.
 const FORMAT: &str = "signq-signing-key/2";
+/// The format tag of a reference to a key on a token.
+const TOKEN_FORMAT: &str = "signq-token-key/1";
 /// PBKDF2 iterations of the inner PKCS#8 container. Its password is already 256 bits derived
 /// from the KEK and the stretched PIN, so iterations add nothing; a few keep stock tools happy.
 const INNER_ITERATIONS: u32 = 1_000;
@@ -72,6 +80,13 @@ pub enum KeystoreError {
         #[source]
         source: CmsError,
     },
+    /// The signer's token refused or failed (wrong PIN, locked, absent, no such key).
+    #[error("token of signer {signer}: {source}")]
+    Token {
+        signer: String,
+        #[source]
+        source: TokenError,
+    },
     /// The keystore directory could not be read.
     #[error("keystore {path}: {source}")]
     Io {
@@ -107,6 +122,26 @@ pub fn check_pin(pin: &str) -> Result<(), KeystoreError> {
     pin::check(pin).map_err(KeystoreError::from)
 }
 
+/// A reference to a signer's key on a token, as stored.
+#[derive(Debug, Serialize, Deserialize)]
+struct TokenRef {
+    /// [`TOKEN_FORMAT`].
+    format: String,
+    /// The signer the key belongs to.
+    signer_id: String,
+    /// Where the key is.
+    key: TokenKey,
+}
+
+/// Where a signer's key lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// A key file sealed under the PIN and the service's KEK.
+    File,
+    /// A PKCS#11 token or HSM.
+    Token(TokenKey),
+}
+
 /// What the keystore knows of one signer, without the key.
 #[derive(Debug, Clone)]
 pub struct SignerEntry {
@@ -120,6 +155,8 @@ pub struct SignerEntry {
     pub role: Role,
     /// The signing certificate, DER.
     pub cert_der: Vec<u8>,
+    /// Where the key lives.
+    pub backend: Backend,
     /// The directory and file-name stem of the key and certificate files.
     stem: PathBuf,
 }
@@ -127,6 +164,9 @@ pub struct SignerEntry {
 impl SignerEntry {
     fn key_path(&self) -> PathBuf {
         self.file(".key.json")
+    }
+    fn token_path(&self) -> PathBuf {
+        self.file(".token.json")
     }
     fn cert_path(&self) -> PathBuf {
         self.file(".crt.pem")
@@ -186,6 +226,57 @@ impl Keystore {
         })?;
         self.seal(&entry, key_pkcs8, pin, self.stretch)?;
         keyfile::write_private(&entry.cert_path(), pem_cert(cert_der).as_bytes())?;
+        // A key file replaces a token the signer had.
+        if entry.token_path().exists() {
+            std::fs::remove_file(entry.token_path()).map_err(|source| KeystoreError::Io {
+                path: entry.token_path(),
+                source,
+            })?;
+        }
+        self.write_entries()
+            .insert(entry.signer_id.clone(), entry.clone());
+        Ok(entry)
+    }
+
+    /// Registers a signer whose key is on a token (made there by [`pkcs11::generate`]), with its
+    /// certificate; the key must be the certificate's. Replaces a key file the signer had.
+    pub fn install_token(
+        &self,
+        cert_der: &[u8],
+        key: TokenKey,
+        pin: &str,
+    ) -> Result<SignerEntry, KeystoreError> {
+        let mut entry = self.entry_for(cert_der)?;
+        let token = |source| KeystoreError::Token {
+            signer: entry.signer_id.clone(),
+            source,
+        };
+        // The key on the token must be the certificate's before anything is written.
+        let unlocked = pkcs11::unlock(&key, pin).map_err(token)?;
+        CmsSigner::with_key(Box::new(unlocked), cert_der.to_vec(), Vec::new()).map_err(
+            |source| KeystoreError::Key {
+                signer: entry.signer_id.clone(),
+                source,
+            },
+        )?;
+        let reference = TokenRef {
+            format: TOKEN_FORMAT.to_string(),
+            signer_id: entry.signer_id.clone(),
+            key: key.clone(),
+        };
+        let json = serde_json::to_vec_pretty(&reference).map_err(|e| KeystoreError::Format {
+            path: entry.token_path(),
+            reason: e.to_string(),
+        })?;
+        keyfile::write_private(&entry.token_path(), &json)?;
+        keyfile::write_private(&entry.cert_path(), pem_cert(cert_der).as_bytes())?;
+        if entry.key_path().exists() {
+            std::fs::remove_file(entry.key_path()).map_err(|source| KeystoreError::Io {
+                path: entry.key_path(),
+                source,
+            })?;
+        }
+        entry.backend = Backend::Token(key);
         self.write_entries()
             .insert(entry.signer_id.clone(), entry.clone());
         Ok(entry)
@@ -209,10 +300,27 @@ impl Keystore {
         Ok(self.read_entries().values().cloned().collect())
     }
 
-    /// Decrypts the signer's key with the PIN into a signer for one batch. A key file sealed
-    /// with weaker stretching than the keystore's is sealed again with the current parameters.
+    /// Unlocks the signer's key with the PIN into a signer for one batch: a token's by its own
+    /// login, a key file by decrypting it. A key file sealed with weaker stretching than the
+    /// keystore's is sealed again with the current parameters.
     pub fn unlock(&self, signer_id: &str, pin: &str) -> Result<CmsSigner, KeystoreError> {
         let entry = self.get(signer_id)?;
+        if let Backend::Token(key) = &entry.backend {
+            check_pin(pin)?;
+            let unlocked = pkcs11::unlock(key, pin).map_err(|source| KeystoreError::Token {
+                signer: signer_id.to_string(),
+                source,
+            })?;
+            return CmsSigner::with_key(
+                Box::new(unlocked),
+                entry.cert_der.clone(),
+                self.chain.clone(),
+            )
+            .map_err(|source| KeystoreError::Key {
+                signer: signer_id.to_string(),
+                source,
+            });
+        }
         let path = entry.key_path();
         let sealed = read_sealed(&path)?;
         if sealed.signer_id != signer_id {
@@ -315,6 +423,7 @@ impl Keystore {
             ward,
             role,
             cert_der: cert_der.to_vec(),
+            backend: Backend::File,
             stem,
         })
     }
@@ -348,6 +457,13 @@ impl Keystore {
                 Ok(entry) if entry.key_path().exists() => {
                     found.insert(entry.signer_id.clone(), entry);
                 }
+                Ok(mut entry) if entry.token_path().exists() => match read_token(&entry) {
+                    Ok(key) => {
+                        entry.backend = Backend::Token(key);
+                        found.insert(entry.signer_id.clone(), entry);
+                    }
+                    Err(error) => tracing::warn!(%error, "skipped"),
+                },
                 Ok(entry) => {
                     tracing::warn!(signer = %entry.signer_id, "certificate without key file; skipped")
                 }
@@ -384,6 +500,30 @@ fn read_sealed(path: &Path) -> Result<SealedKey, KeystoreError> {
         });
     }
     Ok(sealed)
+}
+
+/// Reads a signer's token reference; anything else is refused with what is wrong.
+fn read_token(entry: &SignerEntry) -> Result<TokenKey, KeystoreError> {
+    let path = entry.token_path();
+    let bytes = std::fs::read(&path).map_err(|source| KeystoreError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    let bad = |reason: String| KeystoreError::Format {
+        path: path.clone(),
+        reason,
+    };
+    let reference: TokenRef = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
+    if reference.format != TOKEN_FORMAT {
+        return Err(bad(format!(
+            "format {:?}, expected {TOKEN_FORMAT:?}",
+            reference.format
+        )));
+    }
+    if reference.signer_id != entry.signer_id {
+        return Err(bad(format!("made for {:?}", reference.signer_id)));
+    }
+    Ok(reference.key)
 }
 
 fn pem_to_cert(pem: &[u8]) -> Option<Vec<u8>> {

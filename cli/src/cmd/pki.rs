@@ -82,8 +82,10 @@ pub enum PkiCmd {
         #[arg(long, default_value_t = 825)]
         days: u32,
     },
-    /// Issue a signing certificate and key for a director or deputy, installed in the signer
-    /// service's keystore under the person's PIN (from SIGNQ_PIN or --pin-file).
+    /// Issue a signing certificate and key for a director, deputy or clerk, installed in the
+    /// signer service's keystore under the person's PIN (from SIGNQ_PIN or --pin-file); with
+    /// --token, the key is generated on that PKCS#11 token, never leaves it, and the PIN is the
+    /// token's own user PIN.
     Signer {
         /// The signer id (e.g. cat-lai/deputy-1).
         #[arg(long)]
@@ -105,6 +107,12 @@ pub enum PkiCmd {
         days: u32,
         #[command(flatten)]
         pin: PinSource,
+        /// Generate the key on the PKCS#11 token with this label (a USB token, an HSM slot).
+        #[arg(long, requires = "token_module")]
+        token: Option<String>,
+        /// The token vendor's PKCS#11 module (e.g. /usr/lib/softhsm/libsofthsm2.so).
+        #[arg(long, requires = "token")]
+        token_module: Option<PathBuf>,
     },
     /// Enrol a device (a tablet) for a director or deputy: a client certificate naming the
     /// signer, as a PKCS#12 file for the tablet (in the secrets directory) and as a certificate
@@ -237,6 +245,8 @@ pub fn run(cmd: PkiCmd, data: &DataDir) -> anyhow::Result<()> {
             ward_name,
             days,
             pin,
+            token,
+            token_module,
         } => {
             let pin = pin.pin()?;
             signq_signer::pin::check(&pin)?;
@@ -250,7 +260,13 @@ pub fn run(cmd: PkiCmd, data: &DataDir) -> anyhow::Result<()> {
                     name: ward_name,
                 },
             };
-            let entry = install_signer(&pki, data, &spec, &pin, Validity::days_from_now(days))?;
+            let validity = Validity::days_from_now(days);
+            let entry = match token.zip(token_module) {
+                Some((token, module)) => {
+                    install_token_signer(&pki, data, &spec, &pin, validity, &module, &token)?
+                }
+                None => install_signer(&pki, data, &spec, &pin, validity)?,
+            };
             println!(
                 "signing key for {} ({}, {}) installed in {}",
                 entry.0,
@@ -368,14 +384,34 @@ pub fn install_signer(
     validity: Validity,
 ) -> anyhow::Result<(String, String)> {
     let (issued, key) = pki.issue_signer(spec, validity)?;
-    let kek = data.kek_or_create(SIGNER_SERVICE)?;
-    let keystore = Keystore::open(
-        &data.keystore(),
-        Arc::new(kek),
-        vec![pki.ca_cert_der().to_vec()],
-    )?;
-    let entry = keystore.install(&issued.cert_der, &key, pin)?;
+    let entry = signer_keystore(pki, data)?.install(&issued.cert_der, &key, pin)?;
     Ok((entry.signer_id, entry.display_name))
+}
+
+/// Generates a signing key on a PKCS#11 token, issues its certificate, and registers the token's
+/// key in the keystore (the token's login checks `pin`).
+pub fn install_token_signer(
+    pki: &Pki,
+    data: &DataDir,
+    spec: &SignerSpec,
+    pin: &str,
+    validity: Validity,
+    module: &std::path::Path,
+    token: &str,
+) -> anyhow::Result<(String, String)> {
+    let (key, spki) = signq_signer::keys::pkcs11::generate(module, token, pin, &spec.signer_id)?;
+    let issued = pki.issue_signer_for(spec, validity, &spki)?;
+    let entry = signer_keystore(pki, data)?.install_token(&issued.cert_der, key, pin)?;
+    Ok((entry.signer_id, entry.display_name))
+}
+
+/// The signing service's keystore in `data`.
+fn signer_keystore(pki: &Pki, data: &DataDir) -> anyhow::Result<Keystore> {
+    Ok(Keystore::open(
+        &data.keystore(),
+        Arc::new(data.kek_or_create(SIGNER_SERVICE)?),
+        vec![pki.ca_cert_der().to_vec()],
+    )?)
 }
 
 /// What enrolling a device produced.

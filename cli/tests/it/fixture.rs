@@ -106,6 +106,7 @@ impl Ward {
 
     fn spawn(&mut self) {
         let mut child = signq_at(self.clock.as_deref())
+            .env("SOFTHSM2_CONF", self.softhsm_conf())
             .arg("--data-dir")
             .arg(self.data())
             .args([
@@ -185,6 +186,22 @@ impl Ward {
         }
         let _ = child.kill();
         panic!("signq did not exit after SIGTERM");
+    }
+
+    /// The ward's own SoftHSM2 configuration (its tokens under `tokens/`), made on first use:
+    /// every `signq` the fixture runs sees those tokens and no other.
+    pub fn softhsm_conf(&self) -> PathBuf {
+        let conf = self.dir.path().join("softhsm2.conf");
+        if !conf.exists() {
+            let tokens = self.dir.path().join("tokens");
+            std::fs::create_dir_all(&tokens).expect("token directory");
+            let text = format!(
+                "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+                tokens.display()
+            );
+            std::fs::write(&conf, text).expect("softhsm2.conf");
+        }
+        conf
     }
 
     /// The data directory.
@@ -312,7 +329,10 @@ pub fn batch(signer: (&str, &str), procedure: &str, n: usize, delegation: Vec<u8
 /// Runs the `signq` binary to completion with the ward's data directory.
 pub fn run(ward: &Ward, args: &[&str], pin: Option<&str>) -> std::process::Output {
     let mut cmd = signq();
-    cmd.arg("--data-dir").arg(ward.data()).args(args);
+    cmd.env("SOFTHSM2_CONF", ward.softhsm_conf())
+        .arg("--data-dir")
+        .arg(ward.data())
+        .args(args);
     if let Some(pin) = pin {
         cmd.env("SIGNQ_PIN", pin);
     }

@@ -39,9 +39,9 @@ pub enum CmsError {
     #[error("invalid signing time: {0}")]
     InvalidSigningTime(String),
 
-    /// The ECDSA signature operation itself failed (ring reported an error).
-    #[error("the ECDSA signing operation failed")]
-    SigningFailed,
+    /// The key could not sign (its device gone, or the operation failed).
+    #[error("the signing key could not sign: {0}")]
+    Signing(#[from] crate::keys::KeyError),
 
     /// The SignerInfo carries no signed attributes; signatures made directly over the
     /// content are not accepted because they bind neither a time nor a content type.

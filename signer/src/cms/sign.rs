@@ -11,11 +11,6 @@ use std::fmt;
 
 use const_oid::ObjectIdentifier;
 use der::Decode;
-// The signing key lives in AWS-LC, whose allocator wipes memory when it is freed: the unlocked
-// private scalar is zeroized as soon as the batch's signer is dropped (ring does not wipe its
-// copy). AWS-LC is also as fast as openssl for P-256 signing.
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
 use ring::digest::{Context, SHA256, digest};
 use time::OffsetDateTime;
 use x509_cert::Certificate;
@@ -32,6 +27,8 @@ use super::oids::{
     ID_MESSAGE_DIGEST, ID_SHA256, ID_SIGNED_DATA, ID_SIGNING_CERTIFICATE_V2, ID_SIGNING_TIME,
 };
 use super::{ess, signing_time};
+use crate::keys::SigningKey;
+use crate::keys::file::FileKey;
 
 /// What makes a signature timestamp: given the SHA-256 of a signature value, a timestamp token
 /// (RFC 3161, DER) over it.
@@ -40,8 +37,7 @@ pub type Stamp<'a> = dyn Fn(&[u8; 32]) -> Result<Vec<u8>, CmsError> + 'a;
 /// A signer's key and certificates, prepared once per batch so that each document
 /// costs one digest and one ECDSA signature.
 pub struct CmsSigner {
-    key: EcdsaKeyPair,
-    rng: SystemRandom,
+    key: Box<dyn SigningKey>,
     /// The signer's certificate, DER.
     cert_der: Vec<u8>,
     /// The certificate's subject and serial, for `Debug` and logs.
@@ -88,14 +84,20 @@ impl CmsSigner {
     /// [`CmsError::InvalidCertificate`] if a certificate does not parse, and
     /// [`CmsError::KeyCertificateMismatch`] if the key is not the certificate's.
     pub fn new(key_pkcs8: &[u8], cert_der: Vec<u8>, chain: Vec<Vec<u8>>) -> Result<Self, CmsError> {
-        let rng = SystemRandom::new();
-        let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, key_pkcs8)
-            .map_err(|e| CmsError::Key(e.to_string()))?;
+        let key = FileKey::from_pkcs8(key_pkcs8).map_err(|e| CmsError::Key(e.to_string()))?;
+        Self::with_key(Box::new(key), cert_der, chain)
+    }
 
+    /// As [`CmsSigner::new`], with a key from any back end (a token's, a file's).
+    pub fn with_key(
+        key: Box<dyn SigningKey>,
+        cert_der: Vec<u8>,
+        chain: Vec<Vec<u8>>,
+    ) -> Result<Self, CmsError> {
         let cert = Certificate::from_der(&cert_der)
             .map_err(|e| CmsError::InvalidCertificate(format!("signer certificate: {e}")))?;
         match p256_public_key(&cert) {
-            Ok(point) if point == key.public_key().as_ref() => {}
+            Ok(point) if point == key.public_point() => {}
             _ => return Err(CmsError::KeyCertificateMismatch),
         }
         for (i, der) in chain.iter().enumerate() {
@@ -138,7 +140,6 @@ impl CmsSigner {
             chain_len: chain.len(),
             cert_der,
             key,
-            rng,
         })
     }
 
@@ -292,11 +293,8 @@ impl CmsSigner {
         attrs.extend(extra.iter().map(Vec::as_slice));
         let signed_attrs = signed_set(&mut attrs);
 
-        let signature = self
-            .key
-            .sign(&self.rng, &signed_attrs)
-            .map_err(|_| CmsError::SigningFailed)?;
-        Ok((signed_attrs, signature.as_ref().to_vec()))
+        let signature = self.key.sign(&signed_attrs)?;
+        Ok((signed_attrs, signature))
     }
 
     /// Writes ContentInfo { id-signedData, [0] SignedData { ... } } in one buffer; `unsigned` is

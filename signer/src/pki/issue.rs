@@ -10,7 +10,9 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use rcgen::{CertificateParams, KeyPair, PKCS_ECDSA_P256_SHA256};
+use rcgen::{
+    CertificateParams, KeyPair, PKCS_ECDSA_P256_SHA256, PublicKeyData, SubjectPublicKeyInfo,
+};
 use signq_kit::identity::Role;
 use zeroize::Zeroizing;
 
@@ -111,6 +113,31 @@ impl Pki {
         self.issue_with_new_key(&spec.signer_id, CertKind::Signer, spec.role, &params)
     }
 
+    /// Issues a signing certificate for a director, deputy or clerk whose key was made elsewhere
+    /// (on a token, which never lets it out): `spki` is the key's SubjectPublicKeyInfo, DER.
+    /// Fails as [`Pki::issue_signer`], and with [`PkiError::Rcgen`] for a public key that is
+    /// not ECDSA P-256.
+    pub fn issue_signer_for(
+        &self,
+        spec: &SignerSpec,
+        validity: Validity,
+        spki: &[u8],
+    ) -> Result<IssuedCert, PkiError> {
+        let public = SubjectPublicKeyInfo::from_der(spki)?;
+        if public.algorithm() != &PKCS_ECDSA_P256_SHA256 {
+            return Err(PkiError::Rcgen("the key is not ECDSA P-256".into()));
+        }
+        let serial = profiles::random_serial();
+        let params = profiles::signer_params(spec, validity, &serial)?;
+        self.issue(
+            &spec.signer_id,
+            CertKind::Signer,
+            spec.role,
+            &params,
+            &public,
+        )
+    }
+
     /// Issues the certificate of the signing service's timestamp authority (RFC 3161) for the
     /// CA's ward and returns it with the new key's PKCS#8 DER. Writes `issued/<name>.crt.pem`;
     /// the caller hands the key to the signing service.
@@ -150,7 +177,7 @@ impl Pki {
         kind: CertKind,
         role: Role,
         params: &CertificateParams,
-        key: &KeyPair,
+        key: &impl PublicKeyData,
     ) -> Result<IssuedCert, PkiError> {
         let cert = params.signed_by(key, &self.issuer)?;
         let cert_der = cert.der().to_vec();

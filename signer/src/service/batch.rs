@@ -16,6 +16,7 @@ use crate::cms::{CmsError, CmsSigner, SignedAttribute, TrustStore};
 use crate::delegation::attributes::{acting_under, content_hint, record_description};
 use crate::delegation::document::is_procedure_code;
 use crate::delegation::{Refusal, SignedDelegation};
+use crate::keys::KeyError;
 use crate::keystore::SignerEntry;
 
 /// A batch's signatures, in request order, and how many of them were made by this call (the
@@ -195,11 +196,12 @@ impl SignerService {
                 .as_ref()
                 .map(|d| (d.doc.id.clone(), d.doc.director_id.clone()));
             let ward = entry.ward.clone();
+            let signer = entry.signer_id.clone();
             let tsa = self.tsa.clone();
             let runtime = tokio::runtime::Handle::current();
             let signatures = tokio::task::spawn_blocking(move || {
                 let stamper = tsa.as_deref().map(|tsa| (tsa, &runtime));
-                sign_documents(&key, unsigned, &ward, claim, stamper, now)
+                sign_documents(&key, &signer, unsigned, &ward, claim, stamper, now)
             })
             .await
             .map_err(|e| SignError::Internal(e.to_string()))??;
@@ -419,6 +421,7 @@ fn validation_data(
 /// PKCS#8 buffer was zeroized) when this returns.
 fn sign_documents(
     key: &CmsSigner,
+    signer: &str,
     documents: Vec<Unsigned>,
     ward: &str,
     claim: Option<(String, String)>,
@@ -426,6 +429,16 @@ fn sign_documents(
     now: OffsetDateTime,
 ) -> Result<Vec<DocumentSignature>, SignError> {
     let internal = |e: &dyn std::fmt::Display| SignError::Internal(e.to_string());
+    // A key whose token went away fails the batch as unavailable (retry once it is back);
+    // nothing of the batch is kept.
+    let failed = |e: CmsError| match e {
+        CmsError::Signing(KeyError::Unavailable(reason)) => SignError::KeyUnavailable {
+            signer: signer.to_string(),
+            reason,
+        },
+        CmsError::Timestamp(why) => SignError::Timestamps(why),
+        other => internal(&other),
+    };
     let acting = claim
         .map(|(id, director)| acting_under(&id, &director))
         .transpose()
@@ -449,7 +462,7 @@ fn sign_documents(
             Unsigned::Detached(doc) => {
                 let cms = key
                     .sign_detached(&doc.content, now, &attributes(&doc)?)
-                    .map_err(|e| internal(&e))?;
+                    .map_err(failed)?;
                 Ok(DocumentSignature {
                     record_id: doc.record_id,
                     cms,
@@ -470,10 +483,7 @@ fn sign_documents(
                         &attributes(&document)?,
                         stamp.as_ref().map(|s| s as &crate::cms::Stamp<'_>),
                     )
-                    .map_err(|e| match e {
-                        CmsError::Timestamp(why) => SignError::Timestamps(why),
-                        other => internal(&other),
-                    })?;
+                    .map_err(failed)?;
                 let mut signed = prepared.embed(&cms).map_err(|e| internal(&e))?;
                 Ok(DocumentSignature {
                     record_id: document.record_id,

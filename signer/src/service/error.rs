@@ -66,6 +66,15 @@ pub enum SignError {
     /// refusing): nothing was signed. Retry later.
     #[error("no signature timestamp; nothing was signed: {0}")]
     Timestamps(String),
+    /// The signer's token is not there or stopped answering (pulled out in the middle of a
+    /// batch): nothing of the batch was signed. Retry once it is back.
+    #[error("the signing key of {signer} is not available; nothing was signed: {reason}")]
+    KeyUnavailable { signer: String, reason: String },
+    /// The signer's token has locked its PIN; only its security officer can unlock it.
+    #[error(
+        "the token of signer {signer} has locked its PIN after too many wrong ones; its security officer must unlock it"
+    )]
+    TokenLocked { signer: String },
     /// Something on the service's side failed; the batch was not signed.
     #[error("internal error: {0}")]
     Internal(String),
@@ -113,6 +122,8 @@ impl SignError {
             SignError::StateFull(_) => "disk_full",
             SignError::StateDamaged(_) => "state_damaged",
             SignError::Timestamps(_) => "timestamp_unavailable",
+            SignError::KeyUnavailable { .. } => "key_unavailable",
+            SignError::TokenLocked { .. } => "token_locked",
             SignError::Internal(_) => "internal",
         }
     }
@@ -125,6 +136,9 @@ impl SignError {
         }
     }
 }
+
+/// When to retry after the signer's token was not there.
+const KEY_RETRY: Duration = Duration::from_secs(5);
 
 /// When to retry after the timestamp authority failed.
 const TIMESTAMP_RETRY: Duration = Duration::from_secs(5);
@@ -169,6 +183,8 @@ impl From<SignError> for Status {
             SignError::StateFull(_) => signq_kit::limit::unavailable(&message, STATE_FULL_RETRY),
             SignError::StateDamaged(_) => Status::data_loss(message),
             SignError::Timestamps(_) => signq_kit::limit::unavailable(&message, TIMESTAMP_RETRY),
+            SignError::KeyUnavailable { .. } => signq_kit::limit::unavailable(&message, KEY_RETRY),
+            SignError::TokenLocked { .. } => Status::failed_precondition(message),
             SignError::Internal(_) => Status::internal(message),
         }
     }

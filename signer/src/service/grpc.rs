@@ -25,6 +25,7 @@ use super::metrics;
 use super::state::{FailureOutcome, State};
 use crate::cms::{CmsSigner, TrustStore, check_signing_certificate};
 use crate::delegation::{DelegationDoc, KIND, Notation};
+use crate::keys::pkcs11::TokenError;
 use crate::keystore::{Keystore, KeystoreError, SignerEntry};
 
 /// The service's shared parts.
@@ -152,7 +153,22 @@ impl SignerService {
                 self.db(move |state| state.clear_failures(&s)).await?;
                 Ok(key)
             }
-            Err(KeystoreError::WrongPin(_)) => {
+            Err(
+                error @ (KeystoreError::WrongPin(_)
+                | KeystoreError::Token {
+                    source: TokenError::WrongPin { .. },
+                    ..
+                }),
+            ) => {
+                // A token that says one more wrong PIN locks it is believed over the service's
+                // own count.
+                let token_final_try = matches!(
+                    error,
+                    KeystoreError::Token {
+                        source: TokenError::WrongPin { final_try: true },
+                        ..
+                    }
+                );
                 ::metrics::counter!(metrics::PIN_FAILURES).increment(1);
                 let policy = self.config.lockout;
                 let s = signer.clone();
@@ -162,7 +178,11 @@ impl SignerService {
                 {
                     FailureOutcome::AttemptsLeft(attempts_left) => Err(SignError::WrongPin {
                         signer,
-                        attempts_left,
+                        attempts_left: if token_final_try {
+                            attempts_left.min(1)
+                        } else {
+                            attempts_left
+                        },
                     }),
                     FailureOutcome::LockedUntil(until) => {
                         ::metrics::counter!(metrics::LOCKOUTS).increment(1);
@@ -172,6 +192,14 @@ impl SignerService {
                 }
             }
             Err(KeystoreError::UnknownSigner(s)) => Err(SignError::UnknownSigner(s)),
+            Err(KeystoreError::Token {
+                source: TokenError::PinLocked,
+                ..
+            }) => Err(SignError::TokenLocked { signer }),
+            Err(KeystoreError::Token { source, .. }) => Err(SignError::KeyUnavailable {
+                signer,
+                reason: source.to_string(),
+            }),
             Err(other) => Err(SignError::Internal(other.to_string())),
         }
     }

@@ -159,6 +159,9 @@ pub struct SignerEntry {
     pub backend: Backend,
     /// The directory and file-name stem of the key and certificate files.
     stem: PathBuf,
+    /// When the certificate file was written, as read: a renewal (a new certificate and key for
+    /// the same signer) changes it, and the entry is read again.
+    written: Option<std::time::SystemTime>,
 }
 
 impl SignerEntry {
@@ -170,6 +173,12 @@ impl SignerEntry {
     }
     fn cert_path(&self) -> PathBuf {
         self.file(".crt.pem")
+    }
+    /// When the certificate file was last written.
+    fn cert_written(&self) -> Option<std::time::SystemTime> {
+        std::fs::metadata(self.cert_path())
+            .and_then(|m| m.modified())
+            .ok()
     }
     fn file(&self, suffix: &str) -> PathBuf {
         let mut name = self.stem.clone().into_os_string();
@@ -216,7 +225,7 @@ impl Keystore {
         pin: &str,
     ) -> Result<SignerEntry, KeystoreError> {
         check_pin(pin)?;
-        let entry = self.entry_for(cert_der)?;
+        let mut entry = self.entry_for(cert_der)?;
         // Refuse a key that does not belong to the certificate before anything is written.
         CmsSigner::new(key_pkcs8, cert_der.to_vec(), Vec::new()).map_err(|source| {
             KeystoreError::Key {
@@ -233,6 +242,7 @@ impl Keystore {
                 source,
             })?;
         }
+        entry.written = entry.cert_written();
         self.write_entries()
             .insert(entry.signer_id.clone(), entry.clone());
         Ok(entry)
@@ -277,14 +287,18 @@ impl Keystore {
             })?;
         }
         entry.backend = Backend::Token(key);
+        entry.written = entry.cert_written();
         self.write_entries()
             .insert(entry.signer_id.clone(), entry.clone());
         Ok(entry)
     }
 
-    /// The signer's entry, rescanning the directory once if it is not known yet.
+    /// The signer's entry, rescanning the directory once if it is not known yet or its
+    /// certificate was renewed since it was read (so a renewal needs no restart).
     pub fn get(&self, signer_id: &str) -> Result<SignerEntry, KeystoreError> {
-        if let Some(entry) = self.read_entries().get(signer_id) {
+        if let Some(entry) = self.read_entries().get(signer_id)
+            && entry.written == entry.cert_written()
+        {
             return Ok(entry.clone());
         }
         self.rescan()?;
@@ -417,15 +431,18 @@ impl Keystore {
             return Err(bad("signer id is not usable as a file name"));
         }
         let stem = self.dir.join(signer_id.replace('/', "_"));
-        Ok(SignerEntry {
+        let mut entry = SignerEntry {
             signer_id,
             display_name: identity.common_name,
             ward,
             role,
             cert_der: cert_der.to_vec(),
             backend: Backend::File,
+            written: None,
             stem,
-        })
+        };
+        entry.written = entry.cert_written();
+        Ok(entry)
     }
 
     fn rescan(&self) -> Result<(), KeystoreError> {

@@ -23,8 +23,15 @@ impl ClientTls {
     /// A client identity from `files`; the server must chain to `files.ca` and not be revoked.
     pub fn new(files: &TlsFiles) -> Result<Self, TlsError> {
         let trust = Trust::load(files.ca.clone(), files.crl.clone())?;
-        let (certs, key) = files.identity()?;
-        Self::with_identity(&trust, Some((certs, key)))
+        let identity = super::identity::Identity::load(files)?;
+        let mut config = ClientConfig::builder_with_provider(super::provider())
+            .with_safe_default_protocol_versions()?
+            .with_webpki_verifier(trust.server_verifier())
+            .with_client_cert_resolver(identity);
+        config.alpn_protocols = vec![b"h2".to_vec()];
+        Ok(ClientTls {
+            config: Arc::new(config),
+        })
     }
 
     /// A client with an explicit identity, or none (tests of refusals use this).

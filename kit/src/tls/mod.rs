@@ -5,10 +5,12 @@
 //! Judging after the handshake lets a refused client hear *why* as a gRPC status
 //! (UNAUTHENTICATED for no, foreign, expired or revoked certificates; PERMISSION_DENIED for a
 //! missing role) instead of a bare handshake failure. The CRL file is re-read whenever it changes,
-//! so `signq pki revoke` takes effect on the next connection without a restart.
+//! so `signq pki revoke` takes effect on the next connection without a restart; an endpoint's own
+//! certificate is re-read when it is renewed, so renewal needs no restart either.
 //!
 //! # Layout
 //! - [`material`]: loading PEM certificates, CRLs and encrypted keys.
+//! - [`identity`]: an endpoint's own certificate and key, re-read when renewed.
 //! - [`trust`]: the ward CA and its CRL as verifiers, refreshed when the CRL changes.
 //! - [`server`]: the TLS listener that yields authenticated connections to tonic.
 //! - [`admission`]: which connections are let in, and when an idle one closes.
@@ -18,6 +20,7 @@
 pub mod admission;
 pub mod client;
 pub mod handshakes;
+pub mod identity;
 pub mod material;
 pub mod server;
 pub mod trust;

@@ -155,7 +155,7 @@ pub type TlsIncoming = ReceiverStream<Result<TlsConn, io::Error>>;
 /// The rustls server configuration of a signq endpoint: its own certificate, client certificates
 /// requested (not required, see the module docs), HTTP/2 (and HTTP/1.1 for gRPC-web) by ALPN.
 pub fn server_config(files: &TlsFiles, trust: &Trust) -> Result<Arc<ServerConfig>, TlsError> {
-    let (certs, key) = files.identity()?;
+    let identity = super::identity::Identity::load(files)?;
     let provider = super::provider();
     let hints = trust
         .roots()
@@ -172,7 +172,7 @@ pub fn server_config(files: &TlsFiles, trust: &Trust) -> Result<Arc<ServerConfig
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .with_client_cert_verifier(Arc::new(verifier))
-        .with_single_cert(certs, key)?;
+        .with_cert_resolver(identity);
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }

@@ -270,8 +270,7 @@ impl Engine {
                 .ok_or_else(|| SchedError::Internal(format!("delegation {id} vanished")))?,
             None => (Vec::new(), String::new()),
         };
-        let mut chain = vec![who.certificate.clone()];
-        chain.extend(self.ca_chain.iter().cloned());
+        let mut renewed = None;
         let actor = match (&act, &delegation) {
             (Act::Seal { automatic: true }, _) => Actor::System,
             (_, Some(d)) => Actor::Deputy {
@@ -349,6 +348,15 @@ impl Engine {
             }
             for (p, signature) in part.into_iter().zip(reply.signatures) {
                 let id = p.record.meta.id.clone();
+                // The certificate the signature names: after the signer's key was renewed in the
+                // signing service, it is the new one (enrolled below).
+                let certificate = signq_signer::cms::signer_certificate(&signature.cms)
+                    .unwrap_or_else(|_| who.certificate.clone());
+                if certificate != who.certificate {
+                    renewed = Some(certificate.clone());
+                }
+                let mut chain = vec![certificate];
+                chain.extend(self.ca_chain.iter().cloned());
                 let t = match &act {
                     Act::Person(_) => Transition::Sign {
                         id: id.clone(),
@@ -356,7 +364,7 @@ impl Engine {
                         signer_id: who.id.clone(),
                         delegation_id: delegation.clone(),
                         signature: signature.cms,
-                        chain: chain.clone(),
+                        chain,
                         seal_next: seals && !signature.pdf_update.is_empty(),
                         pdf_update: signature.pdf_update,
                     },
@@ -389,6 +397,12 @@ impl Engine {
                 }
                 self.notify(&record.meta.ward);
                 out.push(record);
+            }
+        }
+        if let Some(certificate) = renewed {
+            tracing::info!(signer = %who.id, "the signer's certificate was renewed; enrolling the new one");
+            if let Err(error) = self.enroll_signer(certificate, Actor::System).await {
+                tracing::warn!(signer = %who.id, %error, "the renewed certificate could not be enrolled");
             }
         }
         Ok(out)

@@ -69,6 +69,13 @@ pub fn verify_for(
     check(&sd, digest(&SHA256, content).as_ref(), None, trust, purpose)
 }
 
+/// The certificate (DER) of the signer of a SignedData, as it carries it: what a signature made
+/// by the signing service names, after a renewal as before. Nothing is verified.
+pub fn signer_certificate(cms_der: &[u8]) -> Result<Vec<u8>, CmsError> {
+    let sd = parse::signed_data(cms_der)?;
+    Ok(find_signer(&sd)?.0.to_vec())
+}
+
 /// Verifies the detached SignedData of a PAdES signature over the PDF's signed byte ranges
 /// `parts`. The chain is checked at the signing-time attribute if the signature has one, else at
 /// `claimed`, the time the PDF's signature dictionary states (`/M`).

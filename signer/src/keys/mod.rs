@@ -3,10 +3,13 @@
 //! - [`file`]: a key file sealed under the signer's PIN and the service's KEK (`signq dev`,
 //!   tests, a ward without tokens);
 //! - [`pkcs11`]: a key on a PKCS#11 token or HSM, generated there and never exported; the PIN
-//!   goes to the token's own login.
+//!   goes to the token's own login;
+//! - [`csc`]: a key at a remote signing provider (CSC API v2), every batch confirmed by the
+//!   person in their signing app.
 //!
 //! Every key is ECDSA P-256 signing SHA-256, the algorithm the ward's certificates state.
 
+pub mod csc;
 pub mod file;
 pub mod pkcs11;
 

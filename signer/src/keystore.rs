@@ -16,9 +16,9 @@
 //! the current ones the next time its PIN opens it.
 //!
 //! Files: `<dir>/<signer id with '/' as '_'>.crt.pem` and `.key.json` (or `.token.json`). The
-//! keystore rescans the
-//! directory when asked for a signer it does not know, so keys added by `signq pki signer` while
-//! the service runs are found without a restart.
+//! keystore rescans the directory when asked for a signer it does not know or whose certificate
+//! was renewed, so keys added or renewed by `signq pki signer` while the service runs are used
+//! without a restart.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -5,11 +5,11 @@
 
 use std::process::Command;
 
-use signq_proto::v1::{ApproveRequest, GetRecordRequest};
+use signq_proto::v1::ApproveRequest;
 
 use super::fixture::{DEPUTY_1, Ward, intake, openssl_verifies, run, sign_in, submit};
 use super::flow::{leased, open};
-use super::pdf::show;
+use super::pdf::{show, with_documents};
 
 /// The serial of the certificate the server at `addr` presents on a new connection.
 fn presented_serial(addr: &str) -> String {
@@ -37,7 +37,9 @@ async fn a_signer_key_and_a_service_certificate_are_renewed_while_everything_run
     let (mut stream, _) = open(&mut deputy).await;
     let sign = async |deputy: &mut super::fixture::Inbox,
                       stream: &mut tonic::Streaming<_>,
-                      intake: &mut signq_proto::v1::intake_client::IntakeClient<_>,
+                      intake: &mut signq_proto::v1::intake_client::IntakeClient<
+        tonic::transport::Channel,
+    >,
                       key: &str| {
         let id = submit(intake, "CT-BS", key).await.id;
         leased(stream).await;
@@ -48,16 +50,7 @@ async fn a_signer_key_and_a_service_certificate_are_renewed_while_everything_run
             })
             .await
             .expect("approve");
-        intake
-            .get_record(GetRecordRequest {
-                id,
-                include_document: true,
-            })
-            .await
-            .expect("get")
-            .into_inner()
-            .record
-            .expect("record")
+        with_documents(intake, &id).await
     };
     let before = sign(&mut deputy, &mut stream, &mut intake, "before").await;
 

@@ -189,6 +189,16 @@ pub struct SignLoadArgs {
     /// default; skipped when it is missing).
     #[arg(long, default_value = "target/judges/bin/python")]
     pub pyhanko_python: std::path::PathBuf,
+    /// Also measure a key on the PKCS#11 token with this label (one is generated on it), beside
+    /// a key file's, signature by signature.
+    #[arg(long, requires_all = ["token_module", "token_pin"])]
+    pub token: Option<String>,
+    /// The token's PKCS#11 module.
+    #[arg(long)]
+    pub token_module: Option<std::path::PathBuf>,
+    /// The token's user PIN.
+    #[arg(long)]
+    pub token_pin: Option<String>,
 }
 
 /// Runs a `load` subcommand.
@@ -499,6 +509,28 @@ async fn sign(args: SignLoadArgs) -> anyhow::Result<()> {
             "\n{} not found: PAdES without the pyHanko comparison",
             args.pyhanko_python.display()
         );
+    }
+    if let (Some(token), Some(module), Some(pin)) =
+        (&args.token, &args.token_module, &args.token_pin)
+    {
+        let seconds = Duration::from_secs(args.seconds);
+        let file = signq_signer::keys::file::FileKey::generate()?;
+        let (on_token, _) = signq_signer::keys::pkcs11::generate(module, token, pin, "signq-load")?;
+        let on_token = signq_signer::keys::pkcs11::unlock(&on_token, pin)?;
+        println!(
+            "\nECDSA P-256 signatures per second by back end, one thread, {} s each:",
+            args.seconds
+        );
+        for (name, key) in [
+            ("key file", &file as &dyn signq_signer::keys::SigningKey),
+            ("PKCS#11 token", &on_token),
+        ] {
+            let speed = sign_bench::key_speed(key, seconds)?;
+            println!(
+                "  {name:<14} {speed:>9.0} sig/s = {:.0}% of openssl",
+                100.0 * speed / openssl
+            );
+        }
     }
     println!("\nPAdES in process, one thread, {} s each:", args.seconds);
     let pades = signq_load_tests::pades_bench::measure(Duration::from_secs(args.seconds), python)?;

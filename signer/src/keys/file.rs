@@ -21,6 +21,16 @@ impl std::fmt::Debug for FileKey {
 }
 
 impl FileKey {
+    /// A fresh key (for measuring the back end on its own).
+    pub fn generate() -> Result<FileKey, KeyError> {
+        let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_ASN1_SIGNING)
+            .map_err(|e| KeyError::Failed(format!("generating a key: {e}")))?;
+        Ok(FileKey {
+            pair,
+            rng: SystemRandom::new(),
+        })
+    }
+
     /// The key from its PKCS#8 DER.
     pub fn from_pkcs8(pkcs8: &[u8]) -> Result<FileKey, KeyError> {
         let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8)

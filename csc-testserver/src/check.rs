@@ -60,9 +60,10 @@ pub struct Params<'a> {
 }
 
 impl<'a> Params<'a> {
-    /// The request of `method` (`credentials/authorize`, …): its headers checked (an access
-    /// token when `token`), its body a JSON object holding only `known` parameters.
-    pub(crate) fn read(
+    /// The request of `method` (`credentials/authorize`, …), after the configured delay: its
+    /// headers checked (an access token when `token`), its body a JSON object holding only
+    /// `known` parameters.
+    pub(crate) async fn read(
         state: &'a State,
         method: &'static str,
         headers: &HeaderMap,
@@ -70,6 +71,7 @@ impl<'a> Params<'a> {
         token: bool,
         known: &[&str],
     ) -> Result<Params<'a>, Refusal> {
+        crate::routes::delayed(state).await;
         state.call(method);
         let refuse = |status, error, what: String| {
             state.violation(format!("{method}: {what}"));

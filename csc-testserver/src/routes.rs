@@ -41,7 +41,8 @@ pub(crate) fn router(state: Arc<State>) -> Router {
         .with_state(state)
 }
 
-async fn delayed(state: &State) {
+/// Holds an answer back by the configured delay.
+pub(crate) async fn delayed(state: &State) {
     if !state.config.delay.is_zero() {
         tokio::time::sleep(state.config.delay).await;
     }
@@ -137,8 +138,7 @@ async fn token(Shared(state): Shared<Arc<State>>, headers: HeaderMap, body: Byte
 }
 
 async fn info(Shared(state): Shared<Arc<State>>, headers: HeaderMap, body: Bytes) -> Answer {
-    delayed(&state).await;
-    Params::read(&state, "info", &headers, &body, false, &["lang"])?;
+    Params::read(&state, "info", &headers, &body, false, &["lang"]).await?;
     Ok(json(
         StatusCode::OK,
         &json!({
@@ -159,7 +159,6 @@ async fn info(Shared(state): Shared<Arc<State>>, headers: HeaderMap, body: Bytes
 }
 
 async fn list(Shared(state): Shared<Arc<State>>, headers: HeaderMap, body: Bytes) -> Answer {
-    delayed(&state).await;
     let params = Params::read(
         &state,
         "credentials/list",
@@ -176,7 +175,8 @@ async fn list(Shared(state): Shared<Arc<State>>, headers: HeaderMap, body: Bytes
             "lang",
             "clientData",
         ],
-    )?;
+    )
+    .await?;
     // With a service-scoped token (client credentials), the user must be named.
     let user = params.string("userID")?;
     let ids: Vec<&str> = state
@@ -194,7 +194,6 @@ async fn credential_info(
     headers: HeaderMap,
     body: Bytes,
 ) -> Answer {
-    delayed(&state).await;
     let params = Params::read(
         &state,
         "credentials/info",
@@ -209,7 +208,8 @@ async fn credential_info(
             "lang",
             "clientData",
         ],
-    )?;
+    )
+    .await?;
     let id = params.string("credentialID")?;
     let credential = state
         .credential(&id)
@@ -240,7 +240,6 @@ async fn credential_info(
 }
 
 async fn authorize(Shared(state): Shared<Arc<State>>, headers: HeaderMap, body: Bytes) -> Answer {
-    delayed(&state).await;
     let params = Params::read(
         &state,
         "credentials/authorize",
@@ -256,7 +255,8 @@ async fn authorize(Shared(state): Shared<Arc<State>>, headers: HeaderMap, body: 
             "description",
             "clientData",
         ],
-    )?;
+    )
+    .await?;
     // The form of every parameter first, then what it names.
     let id = params.string("credentialID")?;
     let count = params.integer("numSignatures")?;
@@ -294,7 +294,6 @@ async fn authorize_check(
     headers: HeaderMap,
     body: Bytes,
 ) -> Answer {
-    delayed(&state).await;
     let params = Params::read(
         &state,
         "credentials/authorizeCheck",
@@ -302,7 +301,8 @@ async fn authorize_check(
         &body,
         true,
         &["handle"],
-    )?;
+    )
+    .await?;
     let handle = params.string("handle")?;
     match state.check(&handle) {
         Ok(None) => Ok(json(StatusCode::ACCEPTED, &json!({ "handle": handle }))),
@@ -317,7 +317,6 @@ async fn authorize_check(
 }
 
 async fn sign_hash(Shared(state): Shared<Arc<State>>, headers: HeaderMap, body: Bytes) -> Answer {
-    delayed(&state).await;
     let params = Params::read(
         &state,
         "signatures/signHash",
@@ -336,7 +335,8 @@ async fn sign_hash(Shared(state): Shared<Arc<State>>, headers: HeaderMap, body: 
             "response_uri",
             "clientData",
         ],
-    )?;
+    )
+    .await?;
     let id = params.string("credentialID")?;
     let sad = params.string("SAD")?;
     let hashes = params.hashes("hashes")?;

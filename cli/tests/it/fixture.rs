@@ -433,8 +433,16 @@ pub async fn submit(
     procedure: &str,
     key: &str,
 ) -> signq_proto::v1::Record {
+    submit_request(intake, submission(procedure, key)).await
+}
+
+/// Submits `request`; the record as stored.
+pub async fn submit_request(
+    intake: &mut signq_proto::v1::intake_client::IntakeClient<Channel>,
+    request: signq_proto::v1::SubmitRequest,
+) -> signq_proto::v1::Record {
     intake
-        .submit(submission(procedure, key))
+        .submit(request)
         .await
         .expect("submit")
         .into_inner()

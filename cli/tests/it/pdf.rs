@@ -16,6 +16,7 @@ use tonic::Code;
 
 use super::fixture::{
     DEPUTY_1, DIRECTOR, Ward, http_post, intake, run, scheduler_channel, sign_in, submission,
+    submit_request,
 };
 use super::flow::{leased, open};
 
@@ -132,21 +133,6 @@ pub(super) async fn with_documents(
         .into_inner()
         .record
         .expect("record")
-}
-
-/// The id of the record `request` submits.
-pub(super) async fn submitted(
-    intake: &mut signq_proto::v1::intake_client::IntakeClient<tonic::transport::Channel>,
-    request: SubmitRequest,
-) -> String {
-    intake
-        .submit(request)
-        .await
-        .expect("submit")
-        .into_inner()
-        .record
-        .expect("record")
-        .id
 }
 
 /// The director signs in and signs record `id` (a land record, theirs alone) once it is leased.
@@ -982,7 +968,9 @@ async fn a_pdf_form_is_signed_into_the_empty_field_intake_names() {
         assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
         assert!(status.message().contains(message), "{status:?}");
     }
-    let id = submitted(&mut intake, in_field("Giám đốc ký", 0)).await;
+    let id = submit_request(&mut intake, in_field("Giám đốc ký", 0))
+        .await
+        .id;
     director_signs(&ward, &id).await;
     let got = with_documents(&mut intake, &id).await;
     assert_eq!(got.signature_place.expect("as asked").field, "Giám đốc ký");

@@ -9,11 +9,12 @@ use signq_proto::v1::{
     ApproveRequest, RecordStage, RecordState, SetSignatureImageRequest, WatchRecordsRequest,
 };
 
-use super::fixture::{DEPUTY_1, DIRECTOR, Ward, intake, run, scheduler_channel, sign_in};
+use super::fixture::{
+    DEPUTY_1, DIRECTOR, Ward, intake, run, scheduler_channel, sign_in, submit_request,
+};
 use super::flow::{leased, open};
 use super::pdf::{
-    director_signs, pdf_submission, red_pixels, red_seal, show, submitted, valid_signatures,
-    with_documents,
+    director_signs, pdf_submission, red_pixels, red_seal, show, valid_signatures, with_documents,
 };
 
 /// The demo ward's clerk and PIN (see `signq dev`).
@@ -73,10 +74,12 @@ async fn a_pdf_the_deputy_signed_waits_for_the_clerks_seal_and_is_done_once_seal
     let mut ids = Vec::new();
     for n in 0..3 {
         let request = pdf_submission("CT-BS", &format!("copy-{n}"), page.clone());
-        ids.push(submitted(&mut intake, request).await);
+        ids.push(submit_request(&mut intake, request).await.id);
     }
     // Not a PDF: nothing to seal, done with the deputy's signature.
-    let text = submitted(&mut intake, super::fixture::submission("CT-BS", "text")).await;
+    let text = submit_request(&mut intake, super::fixture::submission("CT-BS", "text"))
+        .await
+        .id;
 
     let mut deputy = sign_in(&ward, DEPUTY_1).await;
     let (mut stream, mut held) = open(&mut deputy).await;
@@ -193,7 +196,9 @@ async fn a_ward_that_seals_automatically_seals_what_its_director_signed() {
     let mut intake = intake(&ward).await;
     let page = signq_load_tests::pades_bench::sample_pdf(0).expect("a one-page PDF");
     // A land record: only the director signs it.
-    let id = submitted(&mut intake, pdf_submission("DD-BD", "land", page)).await;
+    let id = submit_request(&mut intake, pdf_submission("DD-BD", "land", page))
+        .await
+        .id;
     director_signs(&ward, &id).await;
     // No clerk signs in: the scheduler seals with the key the signing service holds.
     let deadline = std::time::Instant::now() + Duration::from_secs(120);

@@ -12,9 +12,10 @@ use tonic::Code;
 
 use super::fixture::{
     Ward, get_record, intake, openssl_verifies, run, scheduler_channel, sign_in, submission,
+    submit_request,
 };
 use super::flow::{leased, open};
-use super::pdf::{pdf_submission, show, submitted, valid_signatures, with_documents};
+use super::pdf::{pdf_submission, show, valid_signatures, with_documents};
 
 /// Debian's SoftHSM2 module.
 const SOFTHSM: &str = "/usr/lib/softhsm/libsofthsm2.so";
@@ -99,9 +100,15 @@ async fn a_director_signs_from_the_queue_with_a_key_that_never_leaves_the_token(
     // Two land records, which only a director signs; the token's director is the one signed in.
     let mut intake = intake(&ward).await;
     let page = signq_load_tests::pades_bench::sample_pdf(0).expect("a one-page PDF");
-    let first = submitted(&mut intake, pdf_submission("DD-BD", "land-1", page.clone())).await;
-    let second = submitted(&mut intake, pdf_submission("DD-BD", "land-2", page)).await;
-    let text = submitted(&mut intake, submission("DD-BD", "land-3")).await;
+    let first = submit_request(&mut intake, pdf_submission("DD-BD", "land-1", page.clone()))
+        .await
+        .id;
+    let second = submit_request(&mut intake, pdf_submission("DD-BD", "land-2", page))
+        .await
+        .id;
+    let text = submit_request(&mut intake, submission("DD-BD", "land-3"))
+        .await
+        .id;
     let mut director = sign_in(&ward, DIRECTOR_2).await;
     let (mut stream, mut held) = open(&mut director).await;
     while held.len() < 3 {

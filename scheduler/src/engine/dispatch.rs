@@ -103,7 +103,9 @@ impl Engine {
             )
         };
         crate::metrics::pool(ward, (depth, oldest), leased);
-        self.seal_automatically(ward);
+        if automatic {
+            self.seal_automatically(ward);
+        }
     }
 
     /// Leases up to `max` more records to `signer` (within the lease size); returns them.

@@ -52,6 +52,15 @@ pub(super) fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_else(|_| format!("{t}"))
 }
 
+/// Who holds or held the record at its stage: the person (`signer_id`), or at the seal stage
+/// the clerk (`clerk_id`).
+fn holder(record: &mut Record) -> &mut Option<String> {
+    match record.stage {
+        Stage::Person => &mut record.signer_id,
+        Stage::Seal => &mut record.clerk_id,
+    }
+}
+
 /// Applies `transition` to `current` at `now`, or refuses it with [`StoreError::Fenced`] naming
 /// the stored state and attempt.
 ///
@@ -102,11 +111,7 @@ pub(super) fn advance(
                 attempt,
                 expires_at,
             });
-            if sealing {
-                next.clerk_id = Some(signer_id.clone());
-            } else {
-                next.signer_id = Some(signer_id.clone());
-            }
+            *holder(&mut next) = Some(signer_id.clone());
             // Sticky: once the deadline guard escalated a record, it counts as escalated.
             next.escalated = current.escalated || escalated;
             let detail = json!({
@@ -123,15 +128,12 @@ pub(super) fn advance(
             if !holds_lease(attempt) {
                 return Err(fenced());
             }
-            let holder = current.lease.as_ref().map(|l| l.signer_id.clone());
+            let leased_to = current.lease.as_ref().map(|l| l.signer_id.clone());
             next.state = RecordState::Queued;
             next.lease = None;
-            if sealing {
-                next.clerk_id = None;
-            } else {
-                next.signer_id = None;
-            }
-            let detail = json!({ "attempt": attempt, "signer": holder, "reason": reason.as_str() });
+            *holder(&mut next) = None;
+            let detail =
+                json!({ "attempt": attempt, "signer": leased_to, "reason": reason.as_str() });
             (format!("release:{}", reason.as_str()), detail)
         }
         Transition::Sign {
@@ -206,11 +208,7 @@ pub(super) fn advance(
             let detail = json!({ "attempt": attempt, "signer": signer_id, "reason": reason });
             next.state = RecordState::Rejected;
             next.lease = None;
-            if sealing {
-                next.clerk_id = Some(signer_id);
-            } else {
-                next.signer_id = Some(signer_id);
-            }
+            *holder(&mut next) = Some(signer_id);
             next.finished_at = Some(now);
             next.reason = Some(reason);
             ("reject".to_owned(), detail)
@@ -227,11 +225,7 @@ pub(super) fn advance(
             });
             next.state = RecordState::Cancelled;
             next.lease = None;
-            if sealing {
-                next.clerk_id = None;
-            } else {
-                next.signer_id = None;
-            }
+            *holder(&mut next) = None;
             next.finished_at = Some(now);
             next.reason = Some(reason);
             ("cancel".to_owned(), detail)

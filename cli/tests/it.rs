@@ -27,6 +27,7 @@ mod it {
     pub mod openssl;
     pub mod pdf;
     pub mod reappointment;
+    pub mod remote;
     pub mod renewal;
     pub mod scheduler_input;
     pub mod seal;

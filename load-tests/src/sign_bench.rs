@@ -79,6 +79,7 @@ pub async fn through_service(
                 .collect(),
             titles: None,
             signature_image: Vec::new(),
+            confirmation_id: String::new(),
         };
         // Warm up: one call, also proving the settings work before measuring.
         client

@@ -55,6 +55,10 @@ pub const DEPENDENCY_UP: &str = "signq_scheduler_dependency_up";
 pub const CHECKPOINT_SEQ: &str = "signq_scheduler_audit_checkpoint_seq";
 /// Checkpoints the signing service did not sign (unreachable, or the chain went backwards).
 pub const CHECKPOINT_FAILURES: &str = "signq_scheduler_audit_checkpoint_failures_total";
+/// Batches waiting for their person's confirmation in a remote signing app.
+pub const CONFIRMATIONS_WAITING: &str = "signq_scheduler_confirmations_waiting";
+/// Confirmations that ended, by outcome.
+pub const CONFIRMATIONS_ENDED: &str = "signq_scheduler_confirmations_ended_total";
 /// Records found at risk of being late (once each).
 pub const AT_RISK: &str = "signq_scheduler_records_at_risk_total";
 
@@ -169,6 +173,17 @@ pub fn describe() {
         "Records found at risk of being late: unsigned with less than the at-risk margin of working time left."
     );
     counter!(AT_RISK).absolute(0);
+    describe_gauge!(
+        CONFIRMATIONS_WAITING,
+        Unit::Count,
+        "Batches waiting for their person's confirmation in a remote signing app."
+    );
+    gauge!(CONFIRMATIONS_WAITING).set(0.0);
+    describe_counter!(
+        CONFIRMATIONS_ENDED,
+        Unit::Count,
+        "Confirmations that ended, by outcome: signed, refused, expired, failed, moved_on."
+    );
 }
 
 /// Records were found at risk of being late.
@@ -178,6 +193,17 @@ pub fn at_risk(n: usize) {
 
 fn secs(from: OffsetDateTime, to: OffsetDateTime) -> f64 {
     (to - from).as_seconds_f64().max(0.0)
+}
+
+/// A batch began to wait for its person's confirmation in a remote signing app.
+pub fn confirmation_waiting() {
+    gauge!(CONFIRMATIONS_WAITING).increment(1.0);
+}
+
+/// A confirmation ended: signed, refused, expired, failed, or its records moved on.
+pub fn confirmation_ended(outcome: &'static str) {
+    gauge!(CONFIRMATIONS_WAITING).decrement(1.0);
+    counter!(CONFIRMATIONS_ENDED, "outcome" => outcome).increment(1);
 }
 
 /// A record was accepted.

@@ -184,6 +184,29 @@ pub struct Lease {
     pub expires_at: OffsetDateTime,
 }
 
+/// A batch whose signer's key is at a remote provider, waiting for the person to confirm it in
+/// their signing app: its records stay leased to them until the signing service says it was
+/// confirmed (then they are signed) or refused or expired (then they return to the pool).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Confirmation {
+    /// Its id in the signing service.
+    pub id: String,
+    /// The signer.
+    pub signer_id: String,
+    /// The short code the tablet and the signing app both show.
+    pub code: String,
+    /// When it expires unconfirmed.
+    pub expires_at: OffsetDateTime,
+    /// How many signatures it covers.
+    pub signatures: u32,
+    /// Its records and their lease attempts, in the batch's order.
+    pub records: Vec<(String, u32)>,
+    /// Whether the batch is the ward's seal (a clerk's) rather than a person's signature.
+    pub seal: bool,
+    /// The delegation a deputy's batch is signed under.
+    pub delegation_id: Option<String>,
+}
+
 /// A record as stored (the document itself is kept apart and read only when needed).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
@@ -340,6 +363,8 @@ pub enum ReleaseReason {
     Reassigned,
     /// Found leased at start-up with the lease already over.
     Recovered,
+    /// Its remote signer's confirmation was refused or expired.
+    Unconfirmed,
 }
 
 impl ReleaseReason {
@@ -350,6 +375,7 @@ impl ReleaseReason {
             ReleaseReason::Away => "away",
             ReleaseReason::Reassigned => "reassigned",
             ReleaseReason::Recovered => "recovered",
+            ReleaseReason::Unconfirmed => "unconfirmed",
         }
     }
 }

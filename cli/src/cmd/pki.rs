@@ -8,10 +8,12 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Subcommand;
 use signq_kit::identity::{PeerIdentity, Role};
-use signq_signer::keystore::Keystore;
+use signq_signer::keys::csc::CscClient;
+use signq_signer::keystore::{Keystore, RemoteKey};
 use signq_signer::pki::{
     CertKind, IssuedCert, Pki, RevocationReason, SignerSpec, Validity, WardInfo,
 };
+use signq_signer::service::remote::ProviderSettings;
 use zeroize::Zeroizing;
 
 use crate::layout::{DataDir, PinSource};
@@ -113,6 +115,20 @@ pub enum PkiCmd {
         /// The token vendor's PKCS#11 module (e.g. /usr/lib/softhsm/libsofthsm2.so).
         #[arg(long, requires = "token")]
         token_module: Option<PathBuf>,
+        /// The key is at a remote signing provider (CSC API v2), as `NAME=FILE` (the name the
+        /// signing service's `--remote-provider` gives it, and its file): the certificate is
+        /// issued for the key of `--credential` there; the PIN approves batches, which the
+        /// person then confirms in their signing app.
+        #[arg(
+            long,
+            requires = "credential",
+            conflicts_with = "token",
+            value_name = "NAME=FILE"
+        )]
+        remote: Option<String>,
+        /// The credential's id at the remote provider (`credentialID`).
+        #[arg(long, requires = "remote")]
+        credential: Option<String>,
     },
     /// Enrol a device (a tablet) for a director or deputy: a client certificate naming the
     /// signer, as a PKCS#12 file for the tablet (in the secrets directory) and as a certificate
@@ -247,6 +263,8 @@ pub fn run(cmd: PkiCmd, data: &DataDir) -> anyhow::Result<()> {
             pin,
             token,
             token_module,
+            remote,
+            credential,
         } => {
             let pin = pin.pin()?;
             signq_signer::pin::check(&pin)?;
@@ -261,11 +279,14 @@ pub fn run(cmd: PkiCmd, data: &DataDir) -> anyhow::Result<()> {
                 },
             };
             let validity = Validity::days_from_now(days);
-            let entry = match token.zip(token_module) {
-                Some((token, module)) => {
+            let entry = match (token.zip(token_module), remote.zip(credential)) {
+                (Some((token, module)), _) => {
                     install_token_signer(&pki, data, &spec, &pin, validity, &module, &token)?
                 }
-                None => install_signer(&pki, data, &spec, &pin, validity)?,
+                (None, Some((remote, credential))) => {
+                    install_remote_signer(&pki, data, &spec, &pin, validity, &remote, &credential)?
+                }
+                (None, None) => install_signer(&pki, data, &spec, &pin, validity)?,
             };
             println!(
                 "signing key for {} ({}, {}) installed in {}",
@@ -402,6 +423,41 @@ pub fn install_token_signer(
     let (key, spki) = signq_signer::keys::pkcs11::generate(module, token, pin, &spec.signer_id)?;
     let issued = pki.issue_signer_for(spec, validity, &spki)?;
     let entry = signer_keystore(pki, data)?.install_token(&issued.cert_der, key, pin)?;
+    Ok((entry.signer_id, entry.display_name))
+}
+
+/// Issues a certificate for the key of a credential at a remote signing provider (asking the
+/// provider for it) and registers the remote key in the keystore with the signer's PIN.
+pub fn install_remote_signer(
+    pki: &Pki,
+    data: &DataDir,
+    spec: &SignerSpec,
+    pin: &str,
+    validity: Validity,
+    remote: &str,
+    credential: &str,
+) -> anyhow::Result<(String, String)> {
+    let (name, file) = remote
+        .split_once('=')
+        .with_context(|| format!("--remote {remote}: expected NAME=FILE"))?;
+    let settings = ProviderSettings::from_file(std::path::Path::new(file))
+        .map_err(|e| anyhow::anyhow!("--remote {remote}: {e}"))?;
+    let client = CscClient::new(settings.csc)?;
+    let info = tokio::task::block_in_place(|| {
+        tokio::runtime::Handle::current().block_on(client.credential_info(credential))
+    })
+    .with_context(|| format!("asking {name} about credential {credential}"))?;
+    let certificate = info
+        .certificates
+        .first()
+        .context("the provider gave no certificate")?;
+    let spki = signq_signer::pki::subject_public_key_info(certificate)?;
+    let issued = pki.issue_signer_for(spec, validity, &spki)?;
+    let key = RemoteKey {
+        provider: name.to_string(),
+        credential_id: credential.to_string(),
+    };
+    let entry = signer_keystore(pki, data)?.install_remote(&issued.cert_der, key, pin)?;
     Ok((entry.signer_id, entry.display_name))
 }
 

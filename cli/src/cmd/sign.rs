@@ -74,6 +74,7 @@ pub async fn run(args: SignArgs, data: &DataDir) -> anyhow::Result<()> {
             }
             None => Vec::new(),
         },
+        confirmation_id: String::new(),
     };
     let response = client
         .sign(request)

@@ -9,6 +9,7 @@ use anyhow::Context;
 use clap::Args;
 use signq_kit::tls::TlsFiles;
 use signq_signer::service::config::TsaSettings;
+use signq_signer::service::remote::ProviderSettings;
 use signq_signer::service::{self, SignerConfig};
 
 use crate::layout::DataDir;
@@ -76,6 +77,11 @@ pub struct SignerArgs {
     /// that ward's signed PDFs without a PIN. Repeat for each ward that seals automatically.
     #[arg(long, value_name = "SIGNER_ID=PIN_FILE")]
     pub unattended_seal: Vec<String>,
+    /// A remote signing provider (CSC API v2) signers' keys may be at, as `NAME=FILE`: the TOML
+    /// file gives `base_uri`, `token_uri`, `client_id`, `client_secret_file` and optionally
+    /// `tls_roots` and `confirmation_timeout_secs` (see docs/keys.md). Repeat for each provider.
+    #[arg(long, value_name = "NAME=FILE")]
+    pub remote_provider: Vec<String>,
 }
 
 impl SignerArgs {
@@ -106,6 +112,14 @@ impl SignerArgs {
             config
                 .unattended
                 .insert(signer.to_string(), pin.trim().to_string());
+        }
+        for named in &self.remote_provider {
+            let (name, file) = named
+                .split_once('=')
+                .with_context(|| format!("--remote-provider {named}: expected NAME=FILE"))?;
+            let settings = ProviderSettings::from_file(std::path::Path::new(file))
+                .map_err(|e| anyhow::anyhow!("--remote-provider {named}: {e}"))?;
+            config.remote_providers.insert(name.to_string(), settings);
         }
         let published = data.published();
         if let (Some(url), Some(ca)) = (&self.tsa_url, &self.tsa_ca) {

@@ -323,6 +323,7 @@ pub fn batch(signer: (&str, &str), procedure: &str, n: usize, delegation: Vec<u8
             .collect(),
         titles: None,
         signature_image: Vec::new(),
+        confirmation_id: String::new(),
     }
 }
 

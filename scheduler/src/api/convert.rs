@@ -6,8 +6,8 @@ use signq_signer::delegation::Notation;
 use time::OffsetDateTime;
 
 use crate::model::{
-    Delegation, EventKind, Priority, Procedure, Reappointment, ReappointmentState, Record,
-    RecordState, SealMode, Signer, SignerRole, Stage, Ward,
+    Confirmation, Delegation, EventKind, Priority, Procedure, Reappointment, ReappointmentState,
+    Record, RecordState, SealMode, Signer, SignerRole, Stage, Ward,
 };
 
 /// A time as a protobuf timestamp.
@@ -104,6 +104,18 @@ pub fn record(r: &Record, with_signature: bool) -> pb::Record {
         reappointment: r.reappointment.as_ref().map(reappointment),
         signature_place: m.signature_place.as_ref().map(place),
         signed_document: Vec::new(),
+        // Set by the inbox, which knows what its signer's remote confirmations wait for.
+        confirmation: None,
+    }
+}
+
+/// A batch waiting for its person's confirmation, as the tablet shows it.
+pub fn confirmation(c: &Confirmation) -> pb::Confirmation {
+    pb::Confirmation {
+        id: c.id.clone(),
+        code: c.code.clone(),
+        expires_at: Some(ts(c.expires_at)),
+        signatures: c.signatures,
     }
 }
 

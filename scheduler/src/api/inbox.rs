@@ -97,12 +97,28 @@ impl Api {
         }
         fields::pin(&req.pin)?;
         self.limits.approve(&session.signer_id)?;
-        let records = self
+        let approved = self
             .engine
             .approve(&session.signer_id, req.record_ids, req.pin)
             .await?;
         Ok(pb::ApproveResponse {
-            records: records.iter().map(|r| convert::record(r, true)).collect(),
+            records: approved
+                .records
+                .iter()
+                .map(|r| {
+                    let mut shown = convert::record(r, true);
+                    shown.confirmation = self
+                        .engine
+                        .waiting_on(&r.meta.id)
+                        .map(|c| convert::confirmation(&c));
+                    shown
+                })
+                .collect(),
+            confirmations: approved
+                .confirmations
+                .iter()
+                .map(convert::confirmation)
+                .collect(),
         })
     }
 

@@ -12,18 +12,31 @@ use tokio::time::Instant;
 use super::intake::entry;
 use super::{Engine, Held, lock};
 use crate::error::SchedError;
-use crate::model::{Actor, ReleaseReason, SignerRole, Transition};
+use crate::model::{Actor, Record, ReleaseReason, SignerRole, Transition};
 
 impl Engine {
     /// Rebuilds the balancer from the store's open records (start-up).
     pub(super) async fn recover(self: &Arc<Self>) -> Result<(), SchedError> {
         let now = OffsetDateTime::now_utc();
+        // A lease whose batch waits for a remote confirmation lasts as long as the confirmation.
+        let mut confirming = std::collections::HashMap::new();
+        for c in self.store.confirmations().await? {
+            for (id, attempt) in c.records {
+                confirming.insert((id, attempt), c.expires_at + super::confirm::GRACE);
+            }
+        }
         let open = self.store.open_records().await?;
         let mut queued = 0;
         let mut returned = 0;
         let started = Instant::now();
         for record in open {
-            match record.lease.clone() {
+            let lease = record.lease.clone().map(|mut lease| {
+                if let Some(until) = confirming.get(&(record.meta.id.clone(), lease.attempt)) {
+                    lease.expires_at = lease.expires_at.max(*until);
+                }
+                lease
+            });
+            match lease {
                 Some(lease) if lease.expires_at > now => {
                     {
                         let mut balancer = lock(&self.balancer);
@@ -178,16 +191,30 @@ impl Engine {
         );
         self.schedule_expiry(id.to_string(), attempt, due);
         crate::metrics::leased(&record, escalated, now);
+        self.relay_leased(signer, &record);
+        self.notify(&record.meta.ward);
+        Ok(record)
+    }
+
+    /// A leased record as its signer's inbox shows it: with the confirmation it waits for.
+    pub fn inbox_record(&self, record: &Record) -> signq_proto::v1::Record {
+        let mut shown = crate::api::convert::record(record, false);
+        shown.confirmation = self
+            .waiting_on(&record.meta.id)
+            .map(|c| crate::api::convert::confirmation(&c));
+        shown
+    }
+
+    /// Tells the signer's inbox that `record` is leased to them (again: with what changed).
+    pub(super) fn relay_leased(&self, signer: &str, record: &Record) {
         self.inboxes.send(
             signer,
             StreamInboxResponse {
                 event: Some(stream_inbox_response::Event::Leased(
-                    crate::api::convert::record(&record, false),
+                    self.inbox_record(record),
                 )),
             },
         );
-        self.notify(&record.meta.ward);
-        Ok(record)
     }
 
     /// Returns the record to the pool when its lease ends, unless it moved on meanwhile.
@@ -202,6 +229,13 @@ impl Engine {
             if leases.get(id).is_none_or(|h| h.attempt != attempt) {
                 return;
             }
+        }
+        if reason != ReleaseReason::Unconfirmed
+            && reason != ReleaseReason::Expired
+            && self.waiting_on(id).is_some()
+        {
+            // Its batch waits for the person's confirmation, which will sign it or give it back.
+            return;
         }
         if lock(&self.approving).contains(id) {
             // Being signed right now: look again shortly; the approval's outcome decides.
@@ -290,7 +324,7 @@ impl Engine {
         let mut records = Vec::new();
         for id in self.leased_to(signer) {
             if let Some(r) = self.store.get(&id).await? {
-                records.push(crate::api::convert::record(&r, false));
+                records.push(self.inbox_record(&r));
             }
         }
         records.sort_by_key(|r| r.deadline.map(|d| (d.seconds, d.nanos)));

@@ -10,6 +10,7 @@
 //! - [`dispatch`]: leasing records to ready signers, lease expiry, away, recovery.
 //! - [`expiry`]: one timer for every lease's deadline.
 //! - [`signing`]: approve (through the signer service, exactly once) and reject.
+//! - [`confirm`]: batches waiting for a remote signing app's confirmation.
 //! - [`seal`]: the ward's seal applied automatically.
 //! - [`sessions`]: signer sessions.
 //! - [`checkpoints`]: the audit chain's head, signed by the signing service.
@@ -18,6 +19,7 @@
 
 pub mod admin;
 pub mod checkpoints;
+pub mod confirm;
 pub mod day;
 pub mod directory;
 pub mod dispatch;
@@ -103,6 +105,8 @@ pub struct Engine {
     changes: broadcast::Sender<String>,
     /// Records whose approval is in flight (a second approve waits its turn: ABORTED).
     approving: Mutex<HashSet<String>>,
+    /// Records whose batch waits for its person's confirmation in a remote signing app.
+    confirming: Mutex<HashMap<String, Arc<crate::model::Confirmation>>>,
     /// Wards whose waiting records a task is sealing automatically.
     auto_sealing: Mutex<HashSet<String>>,
     /// Open leases by record id.
@@ -165,6 +169,7 @@ impl Engine {
             changes,
             approving: Mutex::new(HashSet::new()),
             auto_sealing: Mutex::new(HashSet::new()),
+            confirming: Mutex::new(HashMap::new()),
             leases: Mutex::new(HashMap::new()),
             expiries: expiry::Expiries::default(),
             checkpointing: tokio::sync::Mutex::new(()),
@@ -174,6 +179,10 @@ impl Engine {
         expiry::spawn(Arc::downgrade(&engine));
         engine.install_directory(directory).await?;
         engine.recover().await?;
+        let waiting = engine.resume_confirmations().await?;
+        if waiting > 0 {
+            tracing::info!(waiting, "asking after remote confirmations again");
+        }
         Ok(engine)
     }
 

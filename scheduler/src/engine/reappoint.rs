@@ -144,8 +144,16 @@ impl Engine {
                         }],
                         titles: None,
                         signature_image: Vec::new(),
+                        confirmation_id: String::new(),
                     })
                     .await?;
+                if reply.confirmation.is_some() {
+                    return Err(SchedError::FailedPrecondition(format!(
+                        "the key of {} is at a remote signing provider, which signs records of \
+                         the queue only; the apology needs a key file or token",
+                        signer.id
+                    )));
+                }
                 let signature = reply.signatures.into_iter().next().ok_or_else(|| {
                     SchedError::Internal("the signing service returned no signature".into())
                 })?;

@@ -14,7 +14,9 @@ use time::OffsetDateTime;
 
 use super::{Engine, lock};
 use crate::error::SchedError;
-use crate::model::{Actor, Record, RecordState, SealMode, Signer, SignerRole, Stage, Transition};
+use crate::model::{
+    Actor, Confirmation, Record, RecordState, SealMode, Signer, SignerRole, Stage, Transition,
+};
 
 /// Records per approval, at most (the signer service's batch limit).
 pub const MAX_APPROVE: usize = 100;
@@ -49,7 +51,7 @@ fn by_size(batch: Vec<Pending>, budget: usize) -> Vec<Vec<Pending>> {
 }
 
 /// Holds the claim on records being approved; released when dropped, whatever happens.
-struct Claim<'a> {
+pub(super) struct Claim<'a> {
     engine: &'a Engine,
     ids: Vec<String>,
 }
@@ -64,16 +66,16 @@ impl Drop for Claim<'_> {
 }
 
 /// A record ready to be signed: its lease attempt and the delegation it will be signed under.
-struct Pending {
-    record: Record,
-    attempt: u32,
+pub(super) struct Pending {
+    pub(super) record: Record,
+    pub(super) attempt: u32,
     /// For the seal: the update holding its person's signature, appended to the document.
-    signed: Option<Vec<u8>>,
+    pub(super) signed: Option<Vec<u8>>,
 }
 
 /// What a batch is signed as.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Act {
+pub(super) enum Act {
     /// A director's or deputy's signature, under this delegation for a deputy.
     Person(Option<String>),
     /// The ward's seal, by a clerk or (`automatic`) by the scheduler with a clerk's unattended
@@ -93,8 +95,18 @@ fn already_done(record: &Record, who: &Signer) -> bool {
     }
 }
 
+/// What approving a batch came to: the records signed (or as they were, for a retry), and the
+/// confirmations a remote signer's records wait for.
+#[derive(Debug, Default)]
+pub struct Approved {
+    /// In request order; those waiting for a confirmation as they are (leased).
+    pub records: Vec<Record>,
+    /// The confirmations to give in the signing app.
+    pub confirmations: Vec<Confirmation>,
+}
+
 impl Engine {
-    fn claim(&self, ids: &[String]) -> Result<Claim<'_>, SchedError> {
+    pub(super) fn claim(&self, ids: &[String]) -> Result<Claim<'_>, SchedError> {
         let mut approving = lock(&self.approving);
         if let Some(busy) = ids.iter().find(|id| approving.contains(*id)) {
             return Err(SchedError::Aborted(format!(
@@ -110,12 +122,13 @@ impl Engine {
 
     /// Signs leased records with the signer's PIN (a clerk's: seals them); returns them in
     /// request order, signed. A record this signer already signed (a retry) is returned as it is.
+    /// A remote signer's records wait for their confirmation instead (see [`super::confirm`]).
     pub async fn approve(
         self: &Arc<Self>,
         signer: &str,
         ids: Vec<String>,
         pin: String,
-    ) -> Result<Vec<Record>, SchedError> {
+    ) -> Result<Approved, SchedError> {
         self.approve_as(signer, ids, pin, false).await
     }
 
@@ -127,7 +140,7 @@ impl Engine {
         ids: Vec<String>,
         pin: String,
         automatic: bool,
-    ) -> Result<Vec<Record>, SchedError> {
+    ) -> Result<Approved, SchedError> {
         if ids.is_empty() || ids.len() > MAX_APPROVE {
             return Err(SchedError::invalid(
                 "record_ids",
@@ -152,6 +165,12 @@ impl Engine {
             .with_directory(|d| d.signers.get(signer).cloned())
             .ok_or_else(|| SchedError::NotFound(format!("signer {signer:?} is not enrolled")))?;
         let _claim = self.claim(&ids)?;
+        if let Some((id, waiting)) = ids.iter().find_map(|id| Some((id, self.waiting_on(id)?))) {
+            return Err(SchedError::FailedPrecondition(format!(
+                "record {id} waits for confirmation {} in {signer}'s signing app until {}",
+                waiting.code, waiting.expires_at
+            )));
+        }
 
         let mut done: BTreeMap<String, Record> = BTreeMap::new();
         let mut pending = Vec::new();
@@ -216,14 +235,23 @@ impl Engine {
             groups.entry(delegation).or_default().push(p);
         }
         let mut to_seal = false;
+        let mut confirmations = Vec::new();
         for (delegation, batch) in groups {
             let act = match who.role {
                 SignerRole::Clerk => Act::Seal { automatic },
                 SignerRole::Director | SignerRole::Deputy => Act::Person(delegation),
             };
-            for record in self.sign_group(&who, act, batch, &pin).await? {
+            let (signed, waiting) = self.sign_group(&who, act, batch, &pin, None).await?;
+            for record in signed {
                 to_seal |= record.stage == Stage::Seal && record.state == RecordState::Queued;
                 done.insert(record.meta.id.clone(), record);
+            }
+            for (confirmation, records) in waiting {
+                self.await_confirmation(confirmation.clone()).await?;
+                for record in records {
+                    done.insert(record.meta.id.clone(), record);
+                }
+                confirmations.push(confirmation);
             }
         }
         if to_seal {
@@ -235,16 +263,24 @@ impl Engine {
         // Every signature is followed by a checkpoint of the chain that now records it.
         let engine = Arc::clone(self);
         tokio::spawn(async move { engine.checkpoint_or_log().await });
-        Ok(ids.iter().filter_map(|id| done.remove(id)).collect())
+        Ok(Approved {
+            records: ids.iter().filter_map(|id| done.remove(id)).collect(),
+            confirmations,
+        })
     }
 
-    async fn sign_group(
+    /// Signs one batch under one delegation (or none), in as many requests as the signing
+    /// service's size limit needs; with `confirmation`, completes the batch its remote signer
+    /// confirmed. Returns the records signed, and each part that waits for a confirmation with
+    /// its records as they are.
+    pub(super) async fn sign_group(
         self: &Arc<Self>,
         who: &Signer,
         act: Act,
         mut batch: Vec<Pending>,
         pin: &str,
-    ) -> Result<Vec<Record>, SchedError> {
+        confirmation: Option<&str>,
+    ) -> Result<(Vec<Record>, Vec<(Confirmation, Vec<Record>)>), SchedError> {
         let delegation = match &act {
             Act::Person(delegation) => delegation.clone(),
             Act::Seal { .. } => None,
@@ -295,6 +331,7 @@ impl Engine {
             .signer_max_request_bytes
             .saturating_sub(REQUEST_ENVELOPE + signed_delegation.len());
         let mut out = Vec::with_capacity(batch.len());
+        let mut waiting = Vec::new();
         for part in by_size(batch, budget) {
             let mut documents = Vec::with_capacity(part.len());
             for p in &part {
@@ -327,8 +364,29 @@ impl Engine {
                 documents,
                 titles: titles.clone(),
                 signature_image: who.signature_image.clone().unwrap_or_default(),
+                confirmation_id: confirmation.unwrap_or_default().to_string(),
             };
             let reply = self.signer.sign(request).await?;
+            if let Some(asked) = reply.confirmation {
+                let confirmation = Confirmation {
+                    id: asked.id,
+                    signer_id: who.id.clone(),
+                    code: asked.code,
+                    expires_at: asked
+                        .expires_at
+                        .and_then(|t| OffsetDateTime::from_unix_timestamp(t.seconds).ok())
+                        .unwrap_or_else(OffsetDateTime::now_utc),
+                    signatures: asked.signatures,
+                    records: part
+                        .iter()
+                        .map(|p| (p.record.meta.id.clone(), p.attempt))
+                        .collect(),
+                    seal: matches!(act, Act::Seal { .. }),
+                    delegation_id: delegation.clone(),
+                };
+                waiting.push((confirmation, part.into_iter().map(|p| p.record).collect()));
+                continue;
+            }
             if reply.signatures.len() != part.len() {
                 return Err(SchedError::Internal(format!(
                     "the signer service returned {} signatures for {} documents; none was stored",
@@ -405,7 +463,7 @@ impl Engine {
                 tracing::warn!(signer = %who.id, %error, "the renewed certificate could not be enrolled");
             }
         }
-        Ok(out)
+        Ok((out, waiting))
     }
 
     /// Returns a leased record to intake with a reason. Like approval, it is safe to retry: the
@@ -467,6 +525,7 @@ mod tests {
     fn short(request: pb::SignRequest) -> Result<pb::SignResponse, tonic::Status> {
         let first = request.documents.into_iter().next();
         Ok(pb::SignResponse {
+            confirmation: None,
             signatures: first
                 .map(|d| pb::DocumentSignature {
                     record_id: d.record_id,

@@ -107,6 +107,12 @@ impl SignerService for FakeSigner {
     ) -> Result<Response<pb::SignCheckpointResponse>, Status> {
         never().await
     }
+    async fn check_confirmation(
+        &self,
+        _: Request<pb::CheckConfirmationRequest>,
+    ) -> Result<Response<pb::CheckConfirmationResponse>, Status> {
+        never().await
+    }
 }
 
 /// The ward, in a store in `dir`, and an engine over it with `signer` as its signing client.

@@ -243,6 +243,20 @@ impl SignerLink {
         .await
     }
 
+    /// Where a remote signer's confirmation stands.
+    pub async fn check_confirmation(
+        &self,
+        message: pb::CheckConfirmationRequest,
+    ) -> Result<pb::CheckConfirmationResponse, SchedError> {
+        self.call(
+            "CheckConfirmation",
+            self.settings.other,
+            message,
+            |mut c, r| Box::pin(async move { c.check_confirmation(r).await }),
+        )
+        .await
+    }
+
     /// Checks a signer's PIN.
     pub async fn verify_pin(
         &self,

@@ -28,6 +28,7 @@ fn sign_request() -> pb::SignRequest {
             place: None,
         }],
         titles: None,
+        confirmation_id: String::new(),
         signature_image: Vec::new(),
     }
 }

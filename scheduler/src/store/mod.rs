@@ -16,8 +16,8 @@ use std::collections::HashMap;
 use time::OffsetDateTime;
 
 use crate::model::{
-    Actor, Decision, Delegation, Event, Procedure, Reappointment, Record, RecordMeta, RecordState,
-    Signer, Transition, Ward,
+    Actor, Confirmation, Decision, Delegation, Event, Procedure, Reappointment, Record, RecordMeta,
+    RecordState, Signer, Transition, Ward,
 };
 pub use audit::{AuditEntry, Checkpoint};
 
@@ -221,6 +221,13 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn put_checkpoint(&self, checkpoint: Checkpoint) -> Result<(), StoreError>;
     /// The newest checkpoint, if any.
     async fn latest_checkpoint(&self) -> Result<Option<Checkpoint>, StoreError>;
+    /// Keeps a batch waiting for its person's confirmation in a remote signing app (replacing one
+    /// with the same id). Not itself an audited change: the records' leases and signatures are.
+    async fn put_confirmation(&self, confirmation: Confirmation) -> Result<(), StoreError>;
+    /// Forgets a confirmation that ended (signed, refused, expired).
+    async fn end_confirmation(&self, id: &str) -> Result<(), StoreError>;
+    /// Every confirmation still waiting.
+    async fn confirmations(&self) -> Result<Vec<Confirmation>, StoreError>;
     /// Writes a heartbeat through the same path as every change: Ok while the store takes
     /// writes (health's probe).
     async fn probe(&self) -> Result<(), StoreError>;

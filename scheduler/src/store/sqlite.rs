@@ -13,6 +13,7 @@
 //! - [`config`]: wards, signers, procedures and delegations.
 //! - [`queries`]: record reads, events, statistics, the audit log.
 //! - [`checkpoints`]: the audit chain's id and its signed checkpoints.
+//! - [`confirmations`]: batches waiting for a remote signing app's confirmation.
 //! - [`integrity`]: damage found, not served: hashes on every read, SQLite's checks, records
 //!   against the audit chain.
 //! - [`codec`]: rows to domain types and back.
@@ -20,6 +21,7 @@
 pub(crate) mod checkpoints;
 mod codec;
 mod config;
+mod confirmations;
 pub mod integrity;
 mod queries;
 mod records;
@@ -38,8 +40,8 @@ use time::OffsetDateTime;
 
 use super::{AuditEntry, Checkpoint, Store, StoreError, WardCounts};
 use crate::model::{
-    Actor, Decision, Delegation, Event, Procedure, Reappointment, Record, RecordMeta, RecordState,
-    Signer, Transition, Ward,
+    Actor, Confirmation, Decision, Delegation, Event, Procedure, Reappointment, Record, RecordMeta,
+    RecordState, Signer, Transition, Ward,
 };
 use writer::{JobQueue, WriteCx};
 
@@ -421,6 +423,20 @@ impl Store for SqliteStore {
 
     async fn latest_checkpoint(&self) -> Result<Option<Checkpoint>, StoreError> {
         self.read(|conn| checkpoints::latest(conn)).await
+    }
+
+    async fn put_confirmation(&self, confirmation: Confirmation) -> Result<(), StoreError> {
+        self.write(move |cx| confirmations::put(cx.conn, &confirmation))
+            .await
+    }
+
+    async fn end_confirmation(&self, id: &str) -> Result<(), StoreError> {
+        let id = id.to_string();
+        self.write(move |cx| confirmations::end(cx.conn, &id)).await
+    }
+
+    async fn confirmations(&self) -> Result<Vec<Confirmation>, StoreError> {
+        self.read(|conn| confirmations::all(conn)).await
     }
 
     async fn probe(&self) -> Result<(), StoreError> {

@@ -53,6 +53,13 @@ pub(super) fn issuer_serial(cert_der: &[u8]) -> Result<IssuerSerialTlvs<'_>, Cms
     })
 }
 
+/// The uncompressed P-256 point of the public key of the certificate `cert_der`.
+pub fn public_point(cert_der: &[u8]) -> Result<Vec<u8>, CmsError> {
+    let cert = Certificate::from_der(cert_der)
+        .map_err(|e| CmsError::InvalidCertificate(format!("signer certificate: {e}")))?;
+    p256_public_key(&cert).map(<[u8]>::to_vec)
+}
+
 /// The uncompressed P-256 point of the certificate's subject public key, or
 /// `UnsupportedAlgorithm` if the key is anything else.
 pub(super) fn p256_public_key(cert: &Certificate) -> Result<&[u8], CmsError> {

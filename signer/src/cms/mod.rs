@@ -35,6 +35,7 @@ mod verify;
 mod tests;
 
 pub use attributes::SignedAttribute;
+pub use certificate::public_point;
 pub use chain::{Purpose, TrustStore, check_signing_certificate};
 pub use error::CmsError;
 pub use sign::{CmsSigner, Stamp};

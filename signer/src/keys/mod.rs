@@ -5,13 +5,14 @@
 //! - [`pkcs11`]: a key on a PKCS#11 token or HSM, generated there and never exported; the PIN
 //!   goes to the token's own login;
 //! - [`csc`]: a key at a remote signing provider (CSC API v2), every batch confirmed by the
-//!   person in their signing app.
+//!   person in their signing app; [`remote`] signs a batch with it in two passes.
 //!
 //! Every key is ECDSA P-256 signing SHA-256, the algorithm the ward's certificates state.
 
 pub mod csc;
 pub mod file;
 pub mod pkcs11;
+pub mod remote;
 
 /// Why a key could not sign.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -223,3 +223,15 @@ impl Pki {
         })
     }
 }
+
+/// The subject public key info (DER) of the certificate `cert_der`: the key a certificate is
+/// issued for when the key lives elsewhere (a remote provider's credential).
+pub fn subject_public_key_info(cert_der: &[u8]) -> Result<Vec<u8>, PkiError> {
+    use der::{Decode, Encode};
+    let cert = x509_cert::Certificate::from_der(cert_der)
+        .map_err(|e| PkiError::InvalidCertificate(e.to_string()))?;
+    cert.tbs_certificate
+        .subject_public_key_info
+        .to_der()
+        .map_err(|e| PkiError::InvalidCertificate(e.to_string()))
+}

@@ -48,7 +48,7 @@ pub use bundle::pkcs12;
 pub use crl::{CRL_LIFETIME_DAYS, RevocationReason, UnknownRevocationReason};
 pub use error::PkiError;
 pub use inventory::InventoryEntry;
-pub use issue::{IssuedCert, NewKey};
+pub use issue::{IssuedCert, NewKey, subject_public_key_info};
 pub use profiles::{CertKind, SIGNER_ORGANIZATIONAL_UNIT, SignerSpec, Validity, WardInfo};
 pub use publish::Published;
 

@@ -4,6 +4,8 @@
 //! the signature already made (see [`super::ledger`]). Preparing PDFs and signing run on
 //! blocking threads.
 
+use std::sync::Arc;
+
 use signq_kit::identity::Role;
 use signq_proto::v1::{Document, DocumentSignature, SignRequest};
 use time::OffsetDateTime;
@@ -17,7 +19,7 @@ use crate::delegation::attributes::{acting_under, content_hint, record_descripti
 use crate::delegation::document::is_procedure_code;
 use crate::delegation::{Refusal, SignedDelegation};
 use crate::keys::KeyError;
-use crate::keystore::SignerEntry;
+use crate::keystore::{SignerEntry, Unlocked};
 
 /// A batch's signatures, in request order, and how many of them were made by this call (the
 /// others were kept from an earlier call for the same lease attempts).
@@ -25,10 +27,30 @@ use crate::keystore::SignerEntry;
 pub struct Signed {
     /// The signer's role.
     pub role: Role,
-    /// One per document, in order.
+    /// One per document, in order (none while a confirmation waits).
     pub signatures: Vec<DocumentSignature>,
     /// Made by this call.
     pub made: usize,
+    /// For a remote signer: the confirmation the batch waits for.
+    pub confirmation: Option<signq_proto::v1::Confirmation>,
+}
+
+/// What a batch's fresh signatures are made of; shared by the two passes of a remote batch.
+pub(super) struct Making {
+    /// The documents not signed before, with their place in the request.
+    pub documents: Vec<(usize, Document)>,
+    /// What PDF signatures show.
+    pub look: pdf::Look,
+    /// The signer's signature image (PNG), or the ward's seal.
+    pub image: Vec<u8>,
+    /// What goes into each PDF's Document Security Store.
+    pub validation: signq_pades::ValidationData,
+    /// The signer's ward.
+    pub ward: String,
+    /// The signer.
+    pub signer: String,
+    /// A deputy's delegation: its id and director.
+    pub claim: Option<(String, String)>,
 }
 
 /// Room, beyond the largest document, for the update a person's signature added to a PDF the
@@ -37,7 +59,21 @@ const SIGNED_UPDATE_ROOM: usize = 2 * 1024 * 1024;
 
 impl SignerService {
     fn validate(&self, req: &SignRequest) -> Result<(), SignError> {
-        if req.pin.is_empty() {
+        if !req.confirmation_id.is_empty() {
+            validate_signer_id(&req.signer_id)?;
+            if !req.pin.is_empty() {
+                return Err(SignError::invalid(
+                    "pin",
+                    "must be empty with a confirmation_id: the confirmation stands for it",
+                ));
+            }
+            if req.confirmation_id.len() > MAX_ID_LEN {
+                return Err(SignError::invalid(
+                    "confirmation_id",
+                    format!("longer than {MAX_ID_LEN} bytes"),
+                ));
+            }
+        } else if req.pin.is_empty() {
             // Only a key held for the automatic seal: see `pin_for`.
             validate_signer_id(&req.signer_id)?;
         } else {
@@ -127,7 +163,8 @@ impl SignerService {
         Ok(delegation)
     }
 
-    /// Signs a batch; see the module's documentation for the order of the checks.
+    /// Signs a batch; see the module's documentation for the order of the checks. A remote
+    /// signer's batch is signed in two passes around their confirmation (see [`super::remote`]).
     pub(super) async fn sign_batch(&self, req: SignRequest) -> Result<Signed, SignError> {
         let now = OffsetDateTime::now_utc();
         let Authorized {
@@ -145,6 +182,7 @@ impl SignerService {
         let SignRequest {
             documents,
             signature_image,
+            confirmation_id,
             ..
         } = req;
         let leases: Vec<Option<Lease>> = documents.iter().map(lease_of).collect();
@@ -167,49 +205,75 @@ impl SignerService {
             .filter(|&i| slots[i].is_none())
             .collect();
         if !fresh.is_empty() {
-            // Every PDF's update before anything is counted or signed: a PDF that cannot be
-            // signed refuses the batch as it stands.
-            let to_prepare: Vec<(usize, Document)> =
-                fresh.iter().map(|&i| (i, documents[i].clone())).collect();
-            // What a validator will need later goes into each PDF's update (PAdES B-LT).
-            let validation = validation_data(&entry, &trust, self.tsa.as_deref());
-            let unsigned = tokio::task::spawn_blocking(move || {
-                pdf::prepare_all(to_prepare, &look, &signature_image, &validation, now)
-            })
-            .await
-            .map_err(|e| SignError::Internal(e.to_string()))??;
-            self.limits
-                .signatures(&entry.signer_id, fresh.len() as u32)
-                .map_err(|retry_after| SignError::RateLimited {
-                    what: "signatures for this signer",
-                    retry_after,
-                })?;
-            // Ad-hoc documents (no lease) count against the cap every time, before signing.
-            let ad_hoc = fresh.iter().filter(|&&i| leases[i].is_none()).count() as u32;
-            if let Some(cap) = cap.as_ref().filter(|_| ad_hoc > 0) {
-                let counted = cap.clone();
-                if let Err(used) = self.db(move |s| s.reserve_daily(&counted, ad_hoc)).await? {
-                    return Err(cap_reached(cap, used, ad_hoc));
+            let making = Arc::new(Making {
+                documents: fresh.iter().map(|&i| (i, documents[i].clone())).collect(),
+                look,
+                image: signature_image,
+                // What a validator will need later goes into each PDF's update (PAdES B-LT).
+                validation: validation_data(&entry, &trust, self.tsa.as_deref()),
+                ward: entry.ward.clone(),
+                signer: entry.signer_id.clone(),
+                claim: delegation
+                    .as_ref()
+                    .map(|d| (d.doc.id.clone(), d.doc.director_id.clone())),
+            });
+            let (signatures, signed_at) = match key {
+                Unlocked::Key(key) => {
+                    // Every PDF's update before anything is counted or signed: a PDF that cannot
+                    // be signed refuses the batch as it stands.
+                    let unsigned = self.prepare(&making, now).await?;
+                    self.count(&entry, cap.as_ref(), &leases, &fresh).await?;
+                    let signatures = self.make(&making, *key, unsigned, now, Some(now)).await?;
+                    (signatures, now)
                 }
-            }
-            let claim = delegation
-                .as_ref()
-                .map(|d| (d.doc.id.clone(), d.doc.director_id.clone()));
-            let ward = entry.ward.clone();
-            let signer = entry.signer_id.clone();
-            let tsa = self.tsa.clone();
-            let runtime = tokio::runtime::Handle::current();
-            let signatures = tokio::task::spawn_blocking(move || {
-                let stamper = tsa.as_deref().map(|tsa| (tsa, &runtime));
-                sign_documents(&key, &signer, unsigned, &ward, claim, stamper, now)
-            })
-            .await
-            .map_err(|e| SignError::Internal(e.to_string()))??;
+                Unlocked::Remote {
+                    key,
+                    cert_der,
+                    chain,
+                } => {
+                    let remote = super::remote::RemoteBatch {
+                        entry: &entry,
+                        key,
+                        cert_der,
+                        chain,
+                        leases: fresh.iter().filter_map(|&i| leases[i].clone()).collect(),
+                        confirmation_id,
+                    };
+                    if remote.leases.len() != fresh.len() {
+                        return Err(SignError::invalid(
+                            "documents",
+                            format!(
+                                "{} signs with a key at a remote provider, which signs records \
+                                 of the queue only (attempt 1 and up)",
+                                entry.signer_id
+                            ),
+                        ));
+                    }
+                    match self.sign_remote(remote, &making, now).await? {
+                        super::remote::Outcome::Waiting(confirmation) => {
+                            return Ok(Signed {
+                                role: entry.role,
+                                signatures: Vec::new(),
+                                made: 0,
+                                confirmation: Some(confirmation),
+                            });
+                        }
+                        super::remote::Outcome::Signed { signatures, at } => (signatures, at),
+                    }
+                }
+            };
             for (&i, signature) in fresh.iter().zip(signatures) {
                 slots[i] = Some(signature);
             }
-            self.keep(&entry.signer_id, cap, &leases, &fresh, &mut slots, now)
-                .await?;
+            self.keep(
+                &entry.signer_id,
+                cap,
+                &leases,
+                &fresh,
+                &mut slots,
+                signed_at,
+            )
+            .await?;
         }
         let signatures = slots
             .into_iter()
@@ -219,7 +283,78 @@ impl SignerService {
             role: entry.role,
             signatures,
             made: fresh.len(),
+            confirmation: None,
         })
+    }
+
+    /// Prepares the PDFs of a batch to be signed at `at` (on a blocking thread).
+    pub(super) async fn prepare(
+        &self,
+        making: &Arc<Making>,
+        at: OffsetDateTime,
+    ) -> Result<Vec<Unsigned>, SignError> {
+        let making = Arc::clone(making);
+        tokio::task::spawn_blocking(move || {
+            pdf::prepare_all(
+                making.documents.clone(),
+                &making.look,
+                &making.image,
+                &making.validation,
+                at,
+            )
+        })
+        .await
+        .map_err(|e| SignError::Internal(e.to_string()))?
+    }
+
+    /// Counts the fresh signatures of a batch against the signer's rate limit and, for ad-hoc
+    /// documents (no lease), against the delegation's daily cap, before anything is signed.
+    pub(super) async fn count(
+        &self,
+        entry: &SignerEntry,
+        cap: Option<&Capped>,
+        leases: &[Option<Lease>],
+        fresh: &[usize],
+    ) -> Result<(), SignError> {
+        self.limits
+            .signatures(&entry.signer_id, fresh.len() as u32)
+            .map_err(|retry_after| SignError::RateLimited {
+                what: "signatures for this signer",
+                retry_after,
+            })?;
+        // Ad-hoc documents (no lease) count against the cap every time, before signing.
+        let ad_hoc = fresh.iter().filter(|&&i| leases[i].is_none()).count() as u32;
+        if let Some(cap) = cap.filter(|_| ad_hoc > 0) {
+            let counted = cap.clone();
+            if let Err(used) = self.db(move |s| s.reserve_daily(&counted, ad_hoc)).await? {
+                return Err(cap_reached(cap, used, ad_hoc));
+            }
+        }
+        Ok(())
+    }
+
+    /// Signs the prepared documents of a batch with `key` at the signing time `at`; with
+    /// `stamped`, PDF signatures are timestamped then (if the service has an authority).
+    pub(super) async fn make(
+        &self,
+        making: &Arc<Making>,
+        key: CmsSigner,
+        unsigned: Vec<Unsigned>,
+        at: OffsetDateTime,
+        stamped: Option<OffsetDateTime>,
+    ) -> Result<Vec<DocumentSignature>, SignError> {
+        let making = Arc::clone(making);
+        let tsa = self.tsa.clone();
+        let runtime = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || {
+            let stamper = tsa
+                .as_deref()
+                .zip(stamped)
+                .map(|(tsa, t)| (tsa, &runtime, t));
+            sign_documents(&key, &making, unsigned, stamper, at)
+        })
+        .await
+        .map_err(|e| SignError::Internal(e.to_string()))?
     }
 
     /// Everything a batch must pass before anything is signed: its form, the signer's role,
@@ -246,8 +381,16 @@ impl SignerService {
         }
         // The CA and CRL are re-read for every batch, so a revocation takes effect at once.
         let trust = self.usable_certificate(&entry, now)?;
-        // A retry needs the PIN as much as the first request did.
-        let key = self.unlock(&entry, self.pin_for(req, &entry)?).await?;
+        let key = if req.confirmation_id.is_empty() {
+            // A retry needs the PIN as much as the first request did.
+            self.unlock(&entry, self.pin_for(req, &entry)?).await?
+        } else {
+            // The PIN was checked when the confirmation was asked for; the person's
+            // confirmation in their app is checked before anything is signed.
+            self.keystore()
+                .remote(&entry.signer_id)
+                .map_err(|e| SignError::invalid("confirmation_id", e.to_string()))?
+        };
         let delegation = match entry.role {
             Role::Deputy => Some(self.check_delegation(&entry, req, &trust, now).await?),
             _ => None,
@@ -370,7 +513,7 @@ struct Authorized {
     /// The signer.
     entry: SignerEntry,
     /// Their unlocked key.
-    key: CmsSigner,
+    key: Unlocked,
     /// A deputy's verified delegation.
     delegation: Option<SignedDelegation>,
     /// The ward CA and CRL the signer's certificate was checked against.
@@ -421,13 +564,21 @@ fn validation_data(
 /// PKCS#8 buffer was zeroized) when this returns.
 fn sign_documents(
     key: &CmsSigner,
-    signer: &str,
+    making: &Making,
     documents: Vec<Unsigned>,
-    ward: &str,
-    claim: Option<(String, String)>,
-    tsa: Option<(&crate::tsa::Timestamper, &tokio::runtime::Handle)>,
+    tsa: Option<(
+        &crate::tsa::Timestamper,
+        &tokio::runtime::Handle,
+        OffsetDateTime,
+    )>,
     now: OffsetDateTime,
 ) -> Result<Vec<DocumentSignature>, SignError> {
+    let Making {
+        signer,
+        ward,
+        claim,
+        ..
+    } = making;
     let internal = |e: &dyn std::fmt::Display| SignError::Internal(e.to_string());
     // A key whose token went away fails the batch as unavailable (retry once it is back);
     // nothing of the batch is kept.
@@ -440,7 +591,8 @@ fn sign_documents(
         other => internal(&other),
     };
     let acting = claim
-        .map(|(id, director)| acting_under(&id, &director))
+        .as_ref()
+        .map(|(id, director)| acting_under(id, director))
         .transpose()
         .map_err(|e| internal(&e))?;
     let signing_time = timestamp(now);
@@ -471,9 +623,9 @@ fn sign_documents(
                 })
             }
             Unsigned::Pdf { document, prepared } => {
-                let stamp = tsa.map(|(tsa, runtime)| {
+                let stamp = tsa.map(|(tsa, runtime, at)| {
                     move |hash: &[u8; 32]| {
-                        tsa.stamp(hash, now, runtime)
+                        tsa.stamp(hash, at, runtime)
                             .map_err(|e| CmsError::Timestamp(e.to_string()))
                     }
                 });

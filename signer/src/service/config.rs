@@ -49,6 +49,9 @@ pub struct SignerConfig {
     /// Clerks whose key seals without a PIN in the request (the ward's automatic seal), each
     /// with the PIN that unlocks it, read at start. Only the scheduler can call the service.
     pub unattended: std::collections::BTreeMap<String, String>,
+    /// The remote signing providers (CSC API v2) signers' keys may be at, by the name their
+    /// `<signer>.remote.json` gives.
+    pub remote_providers: std::collections::BTreeMap<String, super::remote::ProviderSettings>,
 }
 
 /// Which timestamp authority stamps PDF signatures.
@@ -88,6 +91,7 @@ impl SignerConfig {
             serving: Serving::default(),
             tsa: None,
             unattended: Default::default(),
+            remote_providers: Default::default(),
         }
     }
 }

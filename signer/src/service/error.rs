@@ -19,6 +19,9 @@ pub enum SignError {
     /// A request field is malformed; `field` names it as in the `.proto` (e.g. `documents[3].content`).
     #[error("{field}: {reason}")]
     InvalidArgument { field: String, reason: String },
+    /// What was asked for does not exist (`field: …`).
+    #[error("{0}")]
+    NotFound(String),
     /// The service holds no key for the signer.
     #[error("signer_id: no signing key for signer {0:?}")]
     UnknownSigner(String),
@@ -75,6 +78,16 @@ pub enum SignError {
         "the token of signer {signer} has locked its PIN after too many wrong ones; its security officer must unlock it"
     )]
     TokenLocked { signer: String },
+    /// The signer's key is at a remote provider, which signs records of the queue only.
+    #[error("{0}")]
+    RemoteKey(String),
+    /// The confirmation a remote signer's batch waited for ended without it (refused in the
+    /// app, expired, or confirmed too late): nothing was signed, and nothing will be under it.
+    #[error("confirmation {id} was {how}; nothing was signed")]
+    Unconfirmed { id: String, how: &'static str },
+    /// The remote signing provider could not be reached or refused the service.
+    #[error("the remote signing provider of {signer} could not sign; nothing was signed: {reason}")]
+    Provider { signer: String, reason: String },
     /// Something on the service's side failed; the batch was not signed.
     #[error("internal error: {0}")]
     Internal(String),
@@ -99,6 +112,7 @@ impl SignError {
         match self {
             SignError::InvalidArgument { .. } => "invalid_argument",
             SignError::UnknownSigner(_) => "unknown_signer",
+            SignError::NotFound(_) => "not_found",
             SignError::Locked { .. } => "locked",
             SignError::WrongPin { .. } => "wrong_pin",
             SignError::RateLimited { .. } => "rate_limited",
@@ -124,6 +138,9 @@ impl SignError {
             SignError::Timestamps(_) => "timestamp_unavailable",
             SignError::KeyUnavailable { .. } => "key_unavailable",
             SignError::TokenLocked { .. } => "token_locked",
+            SignError::RemoteKey(_) => "remote_key",
+            SignError::Unconfirmed { .. } => "unconfirmed",
+            SignError::Provider { .. } => "provider_unavailable",
             SignError::Internal(_) => "internal",
         }
     }
@@ -159,7 +176,7 @@ impl From<SignError> for Status {
                     ErrorDetails::with_bad_request_violation("delegation", message.clone()),
                 )
             }
-            SignError::UnknownSigner(_) => Status::not_found(message),
+            SignError::UnknownSigner(_) | SignError::NotFound(_) => Status::not_found(message),
             SignError::WrongPin { .. } => Status::unauthenticated(message),
             SignError::Locked { until, .. } => {
                 let wait = (until - OffsetDateTime::now_utc())
@@ -184,7 +201,10 @@ impl From<SignError> for Status {
             SignError::StateDamaged(_) => Status::data_loss(message),
             SignError::Timestamps(_) => signq_kit::limit::unavailable(&message, TIMESTAMP_RETRY),
             SignError::KeyUnavailable { .. } => signq_kit::limit::unavailable(&message, KEY_RETRY),
-            SignError::TokenLocked { .. } => Status::failed_precondition(message),
+            SignError::TokenLocked { .. }
+            | SignError::RemoteKey(_)
+            | SignError::Unconfirmed { .. } => Status::failed_precondition(message),
+            SignError::Provider { .. } => signq_kit::limit::unavailable(&message, KEY_RETRY),
             SignError::Internal(_) => Status::internal(message),
         }
     }

@@ -2,6 +2,7 @@
 //! goes through, and the service's shared parts. A Sign call's own steps are in
 //! [`super::batch`].
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -9,16 +10,18 @@ use prost_types::Timestamp;
 use signq_kit::identity::Role;
 use signq_proto::v1::signer_server::Signer;
 use signq_proto::v1::{
-    DelegationNotation, GetSignerKeyRequest, GetSignerKeyResponse, ListSignerKeysRequest,
-    ListSignerKeysResponse, RevokeDelegationRequest, RevokeDelegationResponse,
-    SignCheckpointRequest, SignCheckpointResponse, SignDelegationRequest, SignDelegationResponse,
-    SignRequest, SignResponse, SignerKey, SignerRole, VerifyPinRequest, VerifyPinResponse,
+    CheckConfirmationRequest, CheckConfirmationResponse, ConfirmationState, DelegationNotation,
+    GetSignerKeyRequest, GetSignerKeyResponse, ListSignerKeysRequest, ListSignerKeysResponse,
+    RevokeDelegationRequest, RevokeDelegationResponse, SignCheckpointRequest,
+    SignCheckpointResponse, SignDelegationRequest, SignDelegationResponse, SignRequest,
+    SignResponse, SignerKey, SignerRole, VerifyPinRequest, VerifyPinResponse,
 };
 use time::OffsetDateTime;
 use tonic::{Request, Response, Status};
 
 use super::attempts::Attempts;
 use super::config::SignerConfig;
+use super::confirmations::Stage;
 use super::error::SignError;
 use super::limits::Limits;
 use super::metrics;
@@ -26,7 +29,7 @@ use super::state::{FailureOutcome, State};
 use crate::cms::{CmsSigner, TrustStore, check_signing_certificate};
 use crate::delegation::{DelegationDoc, KIND, Notation};
 use crate::keys::pkcs11::TokenError;
-use crate::keystore::{Keystore, KeystoreError, SignerEntry};
+use crate::keystore::{Keystore, KeystoreError, SignerEntry, Unlocked};
 
 /// The service's shared parts.
 #[derive(Debug)]
@@ -40,6 +43,8 @@ pub struct SignerService {
     checkpoints: CmsSigner,
     /// The timestamp authority whose tokens PDF signatures carry, if there is one.
     pub(super) tsa: Option<Arc<crate::tsa::Timestamper>>,
+    /// The remote signing providers, by name.
+    pub(super) providers: BTreeMap<String, Arc<super::remote::Provider>>,
 }
 
 /// Longest accepted record id, signer id and delegation id.
@@ -63,13 +68,28 @@ impl SignerService {
             attempts: Attempts::default(),
             checkpoints,
             tsa: None,
+            providers: BTreeMap::new(),
         }
+    }
+
+    /// The same service, signing through the remote providers `providers` (by name).
+    pub fn with_providers(
+        mut self,
+        providers: BTreeMap<String, Arc<super::remote::Provider>>,
+    ) -> Self {
+        self.providers = providers;
+        self
     }
 
     /// The same service, its PDF signatures timestamped by `tsa`.
     pub fn with_timestamps(mut self, tsa: Arc<crate::tsa::Timestamper>) -> Self {
         self.tsa = Some(tsa);
         self
+    }
+
+    /// The keystore.
+    pub(super) fn keystore(&self) -> &Keystore {
+        &self.keystore
     }
 
     /// Forgets rate-limiter keys of signers who have been quiet (called every minute).
@@ -120,7 +140,7 @@ impl SignerService {
         &self,
         entry: &SignerEntry,
         pin: String,
-    ) -> Result<CmsSigner, SignError> {
+    ) -> Result<Unlocked, SignError> {
         let signer = entry.signer_id.clone();
         let _turn = self.attempts.turn(&signer).await;
         if let Some(until) = self
@@ -142,7 +162,7 @@ impl SignerService {
         let started = Instant::now();
         let unlocked = tokio::task::spawn_blocking({
             let signer = signer.clone();
-            move || keystore.unlock(&signer, &pin)
+            move || keystore.open_key(&signer, &pin)
         })
         .await
         .map_err(|e| SignError::Internal(e.to_string()))?;
@@ -249,6 +269,13 @@ impl Signer for SignerService {
         let signer_id = req.signer_id.clone();
         match self.sign_batch(req).await {
             Ok(signed) => {
+                if let Some(confirmation) = &signed.confirmation {
+                    tracing::info!(signer = %signer_id, confirmation = %confirmation.id, code = %confirmation.code, "batch waits for its person's confirmation");
+                    return Ok(Response::new(SignResponse {
+                        signatures: Vec::new(),
+                        confirmation: signed.confirmation,
+                    }));
+                }
                 let documents = signed.signatures.len();
                 metrics::signed(
                     signed.role.as_str(),
@@ -259,6 +286,7 @@ impl Signer for SignerService {
                 tracing::info!(signer = %signer_id, documents, made = signed.made, "batch signed");
                 Ok(Response::new(SignResponse {
                     signatures: signed.signatures,
+                    confirmation: None,
                 }))
             }
             Err(error) => {
@@ -326,6 +354,33 @@ impl Signer for SignerService {
             keys.push(self.describe(entry).await?);
         }
         Ok(Response::new(ListSignerKeysResponse { keys }))
+    }
+
+    async fn check_confirmation(
+        &self,
+        request: Request<CheckConfirmationRequest>,
+    ) -> Result<Response<CheckConfirmationResponse>, Status> {
+        let req = request.into_inner();
+        if req.confirmation_id.is_empty() || req.confirmation_id.len() > MAX_ID_LEN {
+            return Err(
+                SignError::invalid("confirmation_id", "is empty or longer than 200 bytes").into(),
+            );
+        }
+        let (stage, confirmation) = self
+            .confirmation_state(&req.confirmation_id)
+            .await
+            .map_err(Status::from)?;
+        let state = match stage {
+            Stage::Waiting => ConfirmationState::Waiting,
+            Stage::Confirmed => ConfirmationState::Confirmed,
+            Stage::Refused => ConfirmationState::Refused,
+            Stage::Expired => ConfirmationState::Expired,
+            Stage::Signed => ConfirmationState::Signed,
+        };
+        Ok(Response::new(CheckConfirmationResponse {
+            state: state as i32,
+            confirmation: Some(confirmation),
+        }))
     }
 
     async fn sign_checkpoint(
@@ -479,7 +534,14 @@ impl SignerService {
         doc.validate()
             .map_err(|e| SignError::invalid(format!("delegation.{}", e.field), e.reason))?;
         self.usable_certificate(&entry, now)?;
-        let key = self.unlock(&entry, req.pin).await?;
+        let Unlocked::Key(key) = self.unlock(&entry, req.pin).await? else {
+            return Err(SignError::RemoteKey(format!(
+                "the key of {} is at a remote signing provider, which signs records of the \
+                 queue only; sign the delegation with `signq delegation create` where the \
+                 director's key is",
+                entry.signer_id
+            )));
+        };
         let director = entry.signer_id.clone();
         let signed_delegation = tokio::task::spawn_blocking(move || {
             crate::delegation::signed::sign(&doc, &key, &director, now)

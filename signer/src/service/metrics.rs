@@ -24,6 +24,10 @@ pub const REPLAYED: &str = "signq_signer_signatures_replayed_total";
 pub const DISK_FULL: &str = "signq_signer_state_disk_full_total";
 /// 1 while the state database takes writes (the health probe), else 0.
 pub const STATE_UP: &str = "signq_signer_state_up";
+/// Batches of remote signers sent to their person for confirmation.
+pub const CONFIRMATIONS: &str = "signq_signer_confirmations_total";
+/// Confirmations ended, by outcome (signed, refused, expired, confirmed).
+pub const CONFIRMATIONS_ENDED: &str = "signq_signer_confirmations_ended_total";
 /// Documents per batch.
 pub const BATCH_SIZE: &str = "signq_signer_batch_documents";
 
@@ -67,6 +71,16 @@ pub fn describe() {
         Unit::Count,
         "1 while the state database takes writes, else 0."
     );
+    describe_counter!(
+        CONFIRMATIONS,
+        Unit::Count,
+        "Batches of remote signers sent to their person for confirmation in the signing app."
+    );
+    describe_counter!(
+        CONFIRMATIONS_ENDED,
+        Unit::Count,
+        "Confirmations that moved on, by outcome: confirmed, signed, refused, expired."
+    );
     // Make the counters visible at zero, so alerts and dashboards see them before the first event.
     for name in [PIN_FAILURES, LOCKOUTS, REPLAYED, DISK_FULL] {
         counter!(name).increment(0);
@@ -85,6 +99,16 @@ pub fn signed(role: &'static str, made: usize, replayed: usize, seconds: f64) {
     counter!(BATCHES).increment(1);
     histogram!(BATCH_SIZE).record((made + replayed) as f64);
     histogram!(SIGN_SECONDS).record(seconds);
+}
+
+/// Counts a batch sent to its person for confirmation.
+pub fn confirmation_asked() {
+    counter!(CONFIRMATIONS).increment(1);
+}
+
+/// Counts a confirmation that moved on to `outcome`.
+pub fn confirmation_ended(outcome: &'static str) {
+    counter!(CONFIRMATIONS_ENDED, "outcome" => outcome).increment(1);
 }
 
 /// What the state probe found.

@@ -8,6 +8,8 @@
 //! - [`batch`]: one Sign call, from request to signatures.
 //! - [`pdf`]: the PDFs of a batch, signed as PAdES with the signer's block.
 //! - [`ledger`]: signatures kept per lease attempt, so a retry is answered, not signed again.
+//! - [`remote`]: batches of signers whose key is at a remote provider, confirmed in their app.
+//! - [`confirmations`]: the confirmations those batches wait for (SQLite).
 //! - [`error`]: failures and their gRPC statuses (the one mapping).
 //! - [`state`]: durable lockouts, revoked delegations, daily use (SQLite).
 //! - [`limits`]: per-signer rate limits (governor).
@@ -16,12 +18,14 @@
 pub mod attempts;
 pub mod batch;
 pub mod config;
+pub mod confirmations;
 pub mod error;
 pub mod grpc;
 pub mod ledger;
 pub mod limits;
 pub mod metrics;
 pub mod pdf;
+pub mod remote;
 pub mod state;
 
 use std::future::Future;
@@ -55,6 +59,9 @@ pub enum ServiceError {
     /// The timestamp authority cannot run.
     #[error("timestamp authority: {0}")]
     Timestamps(String),
+    /// A remote signing provider is misconfigured.
+    #[error("remote signing provider {0}")]
+    Provider(String),
     /// The reflection service could not be built.
     #[error("reflection: {0}")]
     Reflection(String),
@@ -156,7 +163,23 @@ pub async fn run(
         .map(Arc::new);
     let max_request = config.max_request_bytes;
     let serving = config.serving;
-    let mut service = SignerService::new(config, keystore, state, checkpoints);
+    let providers = config
+        .remote_providers
+        .iter()
+        .map(|(name, settings)| {
+            crate::keys::csc::CscClient::new(settings.csc.clone())
+                .map(|client| {
+                    let provider = remote::Provider {
+                        client,
+                        confirmation_timeout: settings.confirmation_timeout,
+                    };
+                    (name.clone(), Arc::new(provider))
+                })
+                .map_err(|e| ServiceError::Provider(format!("{name}: {e}")))
+        })
+        .collect::<Result<_, _>>()?;
+    let mut service =
+        SignerService::new(config, keystore, state, checkpoints).with_providers(providers);
     if let Some(tsa) = &tsa {
         service = service.with_timestamps(Arc::clone(tsa));
     }

@@ -106,6 +106,7 @@ impl State {
              CREATE TABLE IF NOT EXISTS probe (id INTEGER PRIMARY KEY CHECK (id = 1), at_ms INTEGER NOT NULL);",
         )?;
         conn.execute_batch(super::ledger::SCHEMA)?;
+        conn.execute_batch(super::confirmations::SCHEMA)?;
         super::ledger::migrate(&conn)?;
         check(&conn, "quick_check")?;
         Ok(State {

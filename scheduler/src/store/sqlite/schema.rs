@@ -17,7 +17,7 @@ use super::codec::backend;
 use crate::store::StoreError;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 7;
+const SCHEMA_VERSION: i64 = 8;
 
 /// Version 3 counts time limits in working time: a limit of up to 8 clock hours was "the same
 /// day", longer ones whole days, and every one had the 15:00 cut-off.
@@ -274,6 +274,19 @@ CREATE TABLE IF NOT EXISTS checkpoints (
     statement BLOB NOT NULL,
     signature BLOB NOT NULL,
     signed_at INTEGER NOT NULL
+) STRICT;
+
+-- Batches waiting for their person to confirm them in a remote signing app (version 8): their
+-- records stay leased until the signing service says confirmed (then signed) or not.
+CREATE TABLE IF NOT EXISTS confirmations (
+    id         TEXT PRIMARY KEY,
+    signer_id  TEXT NOT NULL,
+    code       TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    signatures INTEGER NOT NULL,
+    records    TEXT NOT NULL,
+    seal       INTEGER NOT NULL,
+    delegation_id TEXT
 ) STRICT;
 "#;
 

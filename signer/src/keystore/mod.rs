@@ -3,6 +3,8 @@
 //!
 //! A token's key is never in the keystore: `<signer>.token.json` says where it is (the module,
 //! the token's label, the key's id), and unlocking it is the token's own login with the PIN.
+//! Nor is a remote key: `<signer>.remote.json` names the provider and credential, and checks
+//! the PIN (see [`remote`]).
 //!
 //! A signing key file (`<signer>.key.json`) records how it was sealed and holds a standard
 //! encrypted PKCS#8 key (PBES2, AES-256-CBC) whose password is
@@ -15,7 +17,8 @@
 //! file sealed with weaker Argon2id parameters than [`Stretch::CURRENT`] is sealed again with
 //! the current ones the next time its PIN opens it.
 //!
-//! Files: `<dir>/<signer id with '/' as '_'>.crt.pem` and `.key.json` (or `.token.json`). The
+//! Files: `<dir>/<signer id with '/' as '_'>.crt.pem` and `.key.json` (or `.token.json`,
+//! `.remote.json`). The
 //! keystore rescans the directory when asked for a signer it does not know or whose certificate
 //! was renewed, so keys added or renewed by `signq pki signer` while the service runs are used
 //! without a restart.
@@ -34,6 +37,11 @@ use zeroize::Zeroizing;
 use crate::cms::{CmsError, CmsSigner};
 use crate::keys::pkcs11::{self, TokenError, TokenKey};
 use crate::pin::{self, PinFormError, Stretch, StretchError};
+
+mod remote;
+
+pub use remote::RemoteKey;
+use remote::RemoteRef;
 
 /// The format tag of a signing key file.
 const FORMAT: &str = "signq-signing-key/2";
@@ -80,6 +88,14 @@ pub enum KeystoreError {
         #[source]
         source: CmsError,
     },
+    /// The signer's key is at a remote provider, which signs only batches of the queue.
+    #[error(
+        "the key of signer {0} is at a remote signing provider; it signs records of the queue only"
+    )]
+    Remote(String),
+    /// A confirmation was given for a signer whose key is not at a remote provider.
+    #[error("the key of signer {0} is not at a remote signing provider; it needs no confirmation")]
+    NotRemote(String),
     /// The signer's token refused or failed (wrong PIN, locked, absent, no such key).
     #[error("token of signer {signer}: {source}")]
     Token {
@@ -140,6 +156,24 @@ pub enum Backend {
     File,
     /// A PKCS#11 token or HSM.
     Token(TokenKey),
+    /// A remote signing provider.
+    Remote(RemoteKey),
+}
+
+/// A signer's key, opened with the PIN for one batch.
+#[derive(Debug)]
+pub enum Unlocked {
+    /// A key file's or a token's key, ready to sign.
+    Key(Box<CmsSigner>),
+    /// A remote key: the PIN was right; the person confirms each batch in their signing app.
+    Remote {
+        /// Where the key is.
+        key: RemoteKey,
+        /// The signer's certificate, DER.
+        cert_der: Vec<u8>,
+        /// The CA chain included in every signature.
+        chain: Vec<Vec<u8>>,
+    },
 }
 
 /// What the keystore knows of one signer, without the key.
@@ -170,6 +204,18 @@ impl SignerEntry {
     }
     fn token_path(&self) -> PathBuf {
         self.file(".token.json")
+    }
+    fn remote_path(&self) -> PathBuf {
+        self.file(".remote.json")
+    }
+    /// Removes the signer's key files other than `keep` (a new back end replaces the old).
+    fn remove_others(&self, keep: &Path) -> Result<(), KeystoreError> {
+        for path in [self.key_path(), self.token_path(), self.remote_path()] {
+            if path != keep && path.exists() {
+                std::fs::remove_file(&path).map_err(|source| KeystoreError::Io { path, source })?;
+            }
+        }
+        Ok(())
     }
     fn cert_path(&self) -> PathBuf {
         self.file(".crt.pem")
@@ -235,13 +281,8 @@ impl Keystore {
         })?;
         self.seal(&entry, key_pkcs8, pin, self.stretch)?;
         keyfile::write_private(&entry.cert_path(), pem_cert(cert_der).as_bytes())?;
-        // A key file replaces a token the signer had.
-        if entry.token_path().exists() {
-            std::fs::remove_file(entry.token_path()).map_err(|source| KeystoreError::Io {
-                path: entry.token_path(),
-                source,
-            })?;
-        }
+        // A key file replaces a token or remote key the signer had.
+        entry.remove_others(&entry.key_path())?;
         entry.written = entry.cert_written();
         self.write_entries()
             .insert(entry.signer_id.clone(), entry.clone());
@@ -280,13 +321,30 @@ impl Keystore {
         })?;
         keyfile::write_private(&entry.token_path(), &json)?;
         keyfile::write_private(&entry.cert_path(), pem_cert(cert_der).as_bytes())?;
-        if entry.key_path().exists() {
-            std::fs::remove_file(entry.key_path()).map_err(|source| KeystoreError::Io {
-                path: entry.key_path(),
-                source,
-            })?;
-        }
+        entry.remove_others(&entry.token_path())?;
         entry.backend = Backend::Token(key);
+        entry.written = entry.cert_written();
+        self.write_entries()
+            .insert(entry.signer_id.clone(), entry.clone());
+        Ok(entry)
+    }
+
+    /// Registers a signer whose key is at a remote provider, with its certificate (of the
+    /// credential's key) and the PIN they will approve batches with. Replaces a key file or token
+    /// the signer had.
+    pub fn install_remote(
+        &self,
+        cert_der: &[u8],
+        key: RemoteKey,
+        pin: &str,
+    ) -> Result<SignerEntry, KeystoreError> {
+        check_pin(pin)?;
+        let mut entry = self.entry_for(cert_der)?;
+        RemoteRef::new(&self.kek, &entry.signer_id, key.clone(), pin, self.stretch)?
+            .write(&entry.remote_path())?;
+        keyfile::write_private(&entry.cert_path(), pem_cert(cert_der).as_bytes())?;
+        entry.remove_others(&entry.remote_path())?;
+        entry.backend = Backend::Remote(key);
         entry.written = entry.cert_written();
         self.write_entries()
             .insert(entry.signer_id.clone(), entry.clone());
@@ -314,11 +372,46 @@ impl Keystore {
         Ok(self.read_entries().values().cloned().collect())
     }
 
-    /// Unlocks the signer's key with the PIN into a signer for one batch: a token's by its own
-    /// login, a key file by decrypting it. A key file sealed with weaker stretching than the
-    /// keystore's is sealed again with the current parameters.
+    /// Unlocks the signer's key with the PIN into a signer for one batch; refuses a remote key
+    /// (see [`Keystore::open_key`]).
     pub fn unlock(&self, signer_id: &str, pin: &str) -> Result<CmsSigner, KeystoreError> {
+        match self.open_key(signer_id, pin)? {
+            Unlocked::Key(signer) => Ok(*signer),
+            Unlocked::Remote { .. } => Err(KeystoreError::Remote(signer_id.to_string())),
+        }
+    }
+
+    /// The remote key of `signer_id`, without the PIN: only to complete a batch whose
+    /// confirmation its person gave (the PIN was checked when it was asked for).
+    pub fn remote(&self, signer_id: &str) -> Result<Unlocked, KeystoreError> {
         let entry = self.get(signer_id)?;
+        match entry.backend {
+            Backend::Remote(key) => Ok(Unlocked::Remote {
+                key,
+                cert_der: entry.cert_der,
+                chain: self.chain.clone(),
+            }),
+            _ => Err(KeystoreError::NotRemote(signer_id.to_string())),
+        }
+    }
+
+    /// Opens the signer's key with the PIN for one batch: a token's by its own login, a key file
+    /// by decrypting it, a remote key by checking the PIN. A key file sealed with weaker
+    /// stretching than the keystore's is sealed again with the current parameters.
+    pub fn open_key(&self, signer_id: &str, pin: &str) -> Result<Unlocked, KeystoreError> {
+        let entry = self.get(signer_id)?;
+        if let Backend::Remote(key) = &entry.backend {
+            check_pin(pin)?;
+            let reference = RemoteRef::read(&entry.remote_path(), signer_id)?;
+            if !reference.pin_matches(&self.kek, pin)? {
+                return Err(KeystoreError::WrongPin(signer_id.to_string()));
+            }
+            return Ok(Unlocked::Remote {
+                key: key.clone(),
+                cert_der: entry.cert_der.clone(),
+                chain: self.chain.clone(),
+            });
+        }
         if let Backend::Token(key) = &entry.backend {
             check_pin(pin)?;
             let unlocked = pkcs11::unlock(key, pin).map_err(|source| KeystoreError::Token {
@@ -330,6 +423,7 @@ impl Keystore {
                 entry.cert_der.clone(),
                 self.chain.clone(),
             )
+            .map(|signer| Unlocked::Key(Box::new(signer)))
             .map_err(|source| KeystoreError::Key {
                 signer: signer_id.to_string(),
                 source,
@@ -377,7 +471,7 @@ impl Keystore {
                 }
             }
         }
-        Ok(signer)
+        Ok(Unlocked::Key(Box::new(signer)))
     }
 
     /// Seals `key_pkcs8` under the KEK and the PIN stretched with `stretch` and a fresh salt,
@@ -481,6 +575,15 @@ impl Keystore {
                     }
                     Err(error) => tracing::warn!(%error, "skipped"),
                 },
+                Ok(mut entry) if entry.remote_path().exists() => {
+                    match RemoteRef::read(&entry.remote_path(), &entry.signer_id) {
+                        Ok(reference) => {
+                            entry.backend = Backend::Remote(reference.key);
+                            found.insert(entry.signer_id.clone(), entry);
+                        }
+                        Err(error) => tracing::warn!(%error, "skipped"),
+                    }
+                }
                 Ok(entry) => {
                     tracing::warn!(signer = %entry.signer_id, "certificate without key file; skipped")
                 }
@@ -652,6 +755,50 @@ mod tests {
         assert!(store.unlock("w/deputy", "135790").is_ok());
         assert_eq!(sealed(&dir).stretch, Stretch::CURRENT);
         assert!(store.unlock("w/deputy", "135790").is_ok());
+    }
+
+    #[test]
+    fn a_remote_key_is_opened_by_its_pin_alone_and_replaces_the_key_file() {
+        let (dir, store, _) = keystore(WEAK);
+        let cert = store.get("w/deputy").expect("entry").cert_der;
+        let key = RemoteKey {
+            provider: "csc".into(),
+            credential_id: "cred-1".into(),
+        };
+        store
+            .install_remote(&cert, key.clone(), "246810")
+            .expect("install");
+        let keys = dir.path().join("keys");
+        assert!(keys.join("w_deputy.remote.json").exists());
+        assert!(
+            !keys.join("w_deputy.key.json").exists(),
+            "the key file is gone"
+        );
+        let text = std::fs::read_to_string(keys.join("w_deputy.remote.json")).expect("read");
+        assert!(!text.contains("246810"), "the PIN is not stored");
+        // Read afresh, as the signing service does.
+        let again =
+            Keystore::open(&keys, Arc::new(Kek::from_bytes([7u8; 32])), Vec::new()).expect("open");
+        assert_eq!(
+            again.get("w/deputy").expect("entry").backend,
+            Backend::Remote(key.clone())
+        );
+        assert!(matches!(
+            again.open_key("w/deputy", "246810"),
+            Ok(Unlocked::Remote { key: k, .. }) if k == key
+        ));
+        assert!(matches!(
+            again.open_key("w/deputy", "246811"),
+            Err(KeystoreError::WrongPin(_))
+        ));
+        assert!(matches!(
+            again.unlock("w/deputy", "246810"),
+            Err(KeystoreError::Remote(_))
+        ));
+        assert!(matches!(
+            again.remote("w/deputy"),
+            Ok(Unlocked::Remote { .. })
+        ));
     }
 
     #[test]

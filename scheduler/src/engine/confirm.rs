@@ -1,0 +1,251 @@
+//! Batches waiting for their person to confirm them in a remote signing app.
+//!
+//! When the signing service answers an approval with a confirmation (the signer's key is at a
+//! remote provider), the batch is kept in the store and its records stay leased to the signer,
+//! their leases lasting until the confirmation expires (plus [`GRACE`]); one task per
+//! confirmation asks the signing service where it stands, a little less often as it waits. Once
+//! confirmed, the batch is sent again with the confirmation's id and signed as any approval is,
+//! fenced by the lease attempts. Refused or expired, its records return to the pool: the signing
+//! service never signs under a confirmation that ended unsigned, and a late signature could not
+//! be stored against a lease that moved on. After a restart the tasks start again from the
+//! store.
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use signq_proto::v1::{CheckConfirmationRequest, ConfirmationState};
+use time::OffsetDateTime;
+use tokio::time::Instant;
+
+use super::signing::{Act, Pending};
+use super::{Engine, lock};
+use crate::error::SchedError;
+use crate::model::{Confirmation, RecordState, ReleaseReason, SignerRole};
+
+/// How long a lease outlives its confirmation's expiry: time for the last answers to arrive.
+pub const GRACE: Duration = Duration::from_secs(60);
+/// The first pause between two questions, and the longest.
+const FIRST_PAUSE: Duration = Duration::from_millis(500);
+const LONGEST_PAUSE: Duration = Duration::from_secs(5);
+
+impl Engine {
+    /// The live confirmation record `id` waits for, if any.
+    pub fn waiting_on(&self, id: &str) -> Option<Arc<Confirmation>> {
+        lock(&self.confirming).get(id).cloned()
+    }
+
+    /// Keeps a batch waiting for its confirmation, holds its leases until the confirmation
+    /// expires, and starts asking after it.
+    pub(super) async fn await_confirmation(
+        self: &Arc<Self>,
+        confirmation: Confirmation,
+    ) -> Result<(), SchedError> {
+        self.store.put_confirmation(confirmation.clone()).await?;
+        crate::metrics::confirmation_waiting();
+        self.follow(Arc::new(confirmation)).await;
+        Ok(())
+    }
+
+    /// Starts following every confirmation kept in the store (start-up).
+    pub(super) async fn resume_confirmations(self: &Arc<Self>) -> Result<usize, SchedError> {
+        let kept = self.store.confirmations().await?;
+        let n = kept.len();
+        for confirmation in kept {
+            crate::metrics::confirmation_waiting();
+            self.follow(Arc::new(confirmation)).await;
+        }
+        Ok(n)
+    }
+
+    /// Marks the confirmation's records, holds their leases until it expires, and spawns the
+    /// task that follows it.
+    async fn follow(self: &Arc<Self>, confirmation: Arc<Confirmation>) {
+        let until = confirmation.expires_at + GRACE;
+        let left: Duration = (until - OffsetDateTime::now_utc())
+            .try_into()
+            .unwrap_or(Duration::ZERO);
+        let due = Instant::now() + left;
+        {
+            let mut confirming = lock(&self.confirming);
+            let mut leases = lock(&self.leases);
+            for (id, attempt) in &confirmation.records {
+                confirming.insert(id.clone(), Arc::clone(&confirmation));
+                if let Some(held) = leases.get_mut(id).filter(|h| h.attempt == *attempt)
+                    && held.due < due
+                {
+                    self.expiries.remove(id, held.attempt, held.due);
+                    held.due = due;
+                    held.expires_at = until;
+                    self.expiries.add(id, held.attempt, due);
+                }
+            }
+        }
+        // The signer's tablet shows the records as waiting.
+        for (id, _) in &confirmation.records {
+            if let Ok(Some(record)) = self.store.get(id).await {
+                self.relay_leased(&confirmation.signer_id, &record);
+            }
+        }
+        let engine = Arc::downgrade(self);
+        tokio::spawn(async move { follow(engine, confirmation).await });
+    }
+
+    /// Whether any record of the confirmation is still leased under its attempt.
+    fn still_held(&self, confirmation: &Confirmation) -> bool {
+        let leases = lock(&self.leases);
+        confirmation.records.iter().any(|(id, attempt)| {
+            leases
+                .get(id)
+                .is_some_and(|h| h.attempt == *attempt && h.signer == confirmation.signer_id)
+        })
+    }
+
+    /// Forgets a confirmation that ended.
+    async fn end(self: &Arc<Self>, confirmation: &Confirmation, outcome: &'static str) {
+        {
+            let mut confirming = lock(&self.confirming);
+            for (id, _) in &confirmation.records {
+                if confirming.get(id).is_some_and(|c| c.id == confirmation.id) {
+                    confirming.remove(id);
+                }
+            }
+        }
+        if let Err(error) = self.store.end_confirmation(&confirmation.id).await {
+            tracing::warn!(confirmation = %confirmation.id, %error, "could not forget an ended confirmation; it is asked after again at the next start");
+        }
+        crate::metrics::confirmation_ended(outcome);
+        tracing::info!(confirmation = %confirmation.id, signer = %confirmation.signer_id, outcome, "confirmation ended");
+    }
+
+    /// Returns the confirmation's records that are still leased to the pool.
+    async fn give_back(self: &Arc<Self>, confirmation: &Confirmation, outcome: &'static str) {
+        self.end(confirmation, outcome).await;
+        for (id, attempt) in &confirmation.records {
+            self.take_back(id, *attempt, ReleaseReason::Unconfirmed)
+                .await;
+        }
+    }
+
+    /// Signs a confirmed batch: the same records and attempts, with the confirmation's id.
+    async fn complete(self: &Arc<Self>, confirmation: &Confirmation) -> Result<(), SchedError> {
+        let who = self
+            .with_directory(|d| d.signers.get(&confirmation.signer_id).cloned())
+            .ok_or_else(|| {
+                SchedError::NotFound(format!(
+                    "signer {} is no longer enrolled",
+                    confirmation.signer_id
+                ))
+            })?;
+        let ids: Vec<String> = confirmation
+            .records
+            .iter()
+            .map(|(id, _)| id.clone())
+            .collect();
+        let _claim = self.claim(&ids)?;
+        let mut batch = Vec::with_capacity(ids.len());
+        for (id, attempt) in &confirmation.records {
+            let record = self
+                .store
+                .get(id)
+                .await?
+                .ok_or_else(|| SchedError::NotFound(format!("no record {id}")))?;
+            if record.state != RecordState::Leased || record.attempt != *attempt {
+                return Err(SchedError::FailedPrecondition(format!(
+                    "record {id} is no longer leased under attempt {attempt}"
+                )));
+            }
+            batch.push(Pending {
+                record,
+                attempt: *attempt,
+                signed: None,
+            });
+        }
+        let act = if confirmation.seal {
+            Act::Seal { automatic: false }
+        } else {
+            Act::Person(confirmation.delegation_id.clone())
+        };
+        let (signed, waiting) = self
+            .sign_group(&who, act, batch, "", Some(&confirmation.id))
+            .await?;
+        if !waiting.is_empty() {
+            return Err(SchedError::Unavailable(
+                "the signing service still waits for the confirmation".into(),
+            ));
+        }
+        let sealing = signed
+            .iter()
+            .any(|r| r.state == RecordState::Queued && who.role != SignerRole::Clerk);
+        if sealing {
+            self.dispatch_ward(&who.ward).await;
+        } else {
+            self.dispatch_signer(&who.id, usize::MAX).await;
+        }
+        let engine = Arc::clone(self);
+        tokio::spawn(async move { engine.checkpoint_or_log().await });
+        Ok(())
+    }
+}
+
+/// Asks after one confirmation until it ends, the records move on, or the engine is gone.
+async fn follow(engine: Weak<Engine>, confirmation: Arc<Confirmation>) {
+    let mut pause = FIRST_PAUSE;
+    loop {
+        tokio::time::sleep(pause).await;
+        pause = (pause * 3 / 2).min(LONGEST_PAUSE);
+        let Some(engine) = engine.upgrade() else {
+            return;
+        };
+        if *engine.closing.borrow() {
+            // Kept in the store: asked after again at the next start.
+            return;
+        }
+        if !engine.still_held(&confirmation) {
+            engine.end(&confirmation, "moved_on").await;
+            return;
+        }
+        let asked = engine
+            .signer
+            .check_confirmation(CheckConfirmationRequest {
+                confirmation_id: confirmation.id.clone(),
+            })
+            .await;
+        let state = match asked {
+            Ok(answer) => answer.state(),
+            Err(SchedError::NotFound(_)) => ConfirmationState::Expired,
+            Err(error) => {
+                tracing::debug!(confirmation = %confirmation.id, %error, "could not ask after the confirmation; asking again");
+                continue;
+            }
+        };
+        match state {
+            ConfirmationState::Waiting | ConfirmationState::Unspecified => {}
+            ConfirmationState::Confirmed | ConfirmationState::Signed => {
+                match engine.complete(&confirmation).await {
+                    Ok(()) => {
+                        engine.end(&confirmation, "signed").await;
+                        return;
+                    }
+                    Err(
+                        SchedError::Unavailable(_)
+                        | SchedError::SignerUnavailable { .. }
+                        | SchedError::Aborted(_),
+                    ) => {}
+                    Err(error) => {
+                        tracing::warn!(confirmation = %confirmation.id, %error, "a confirmed batch could not be signed; its records return to the pool");
+                        engine.give_back(&confirmation, "failed").await;
+                        return;
+                    }
+                }
+            }
+            ConfirmationState::Refused => {
+                engine.give_back(&confirmation, "refused").await;
+                return;
+            }
+            ConfirmationState::Expired => {
+                engine.give_back(&confirmation, "expired").await;
+                return;
+            }
+        }
+    }
+}

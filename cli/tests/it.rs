@@ -25,6 +25,7 @@ mod it {
     pub mod lockout;
     pub mod observability;
     pub mod openssl;
+    pub mod outside_ca;
     pub mod pdf;
     pub mod reappointment;
     pub mod remote;

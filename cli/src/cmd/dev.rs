@@ -327,7 +327,10 @@ async fn configure(addr: &str, data: &DataDir, seal: Seal) -> anyhow::Result<()>
         )?;
         let (_, der) = der::pem::decode_vec(&pem).map_err(|e| anyhow::anyhow!("{}: {e}", s.id))?;
         admin
-            .enroll_signer(pb::EnrollSignerRequest { certificate: der })
+            .enroll_signer(pb::EnrollSignerRequest {
+                certificate: der,
+                registration: None,
+            })
             .await
             .map_err(status)?;
     }

@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::Subcommand;
 use signq_kit::identity::{PeerIdentity, Role};
 use signq_signer::keys::csc::CscClient;
-use signq_signer::keystore::{Keystore, RemoteKey};
+use signq_signer::keystore::{Keystore, Registration, RemoteKey};
 use signq_signer::pki::{
     CertKind, IssuedCert, Pki, RevocationReason, SignerSpec, Validity, WardInfo,
 };
@@ -87,7 +87,10 @@ pub enum PkiCmd {
     /// Issue a signing certificate and key for a director, deputy or clerk, installed in the
     /// signer service's keystore under the person's PIN (from SIGNQ_PIN or --pin-file); with
     /// --token, the key is generated on that PKCS#11 token, never leaves it, and the PIN is the
-    /// token's own user PIN.
+    /// token's own user PIN; with --remote, the key is a credential at a remote provider. With
+    /// --certificate (and --key), or --remote with --provider-certificate, the certificate is
+    /// not issued but comes from an outside CA (the government's) listed by `signq pki trust
+    /// add`, and this command registers who it belongs to.
     Signer {
         /// The signer id (e.g. cat-lai/deputy-1).
         #[arg(long)]
@@ -129,7 +132,21 @@ pub enum PkiCmd {
         /// The credential's id at the remote provider (`credentialID`).
         #[arg(long, requires = "remote")]
         credential: Option<String>,
+        /// Use the certificate the remote provider holds for the credential (issued by an
+        /// outside CA) instead of issuing a ward certificate for its key.
+        #[arg(long, requires = "remote")]
+        provider_certificate: bool,
+        /// The person's certificate from an outside CA (PEM; any certificates after the first
+        /// are its chain), to register instead of issuing one; needs --key.
+        #[arg(long, requires = "key", conflicts_with_all = ["token", "remote"])]
+        certificate: Option<PathBuf>,
+        /// The certificate's private key (PKCS#8 PEM), sealed into the keystore under the PIN.
+        #[arg(long, requires = "certificate")]
+        key: Option<PathBuf>,
     },
+    /// The outside CAs (the government's) whose certificates signers may sign with.
+    #[command(subcommand)]
+    Trust(TrustCmd),
     /// Enrol a device (a tablet) for a director or deputy: a client certificate naming the
     /// signer, as a PKCS#12 file for the tablet (in the secrets directory) and as a certificate
     /// and sealed key for `signq inbox|approve|reject`. Signing in needs it.
@@ -265,6 +282,9 @@ pub fn run(cmd: PkiCmd, data: &DataDir) -> anyhow::Result<()> {
             token_module,
             remote,
             credential,
+            provider_certificate,
+            certificate,
+            key,
         } => {
             let pin = pin.pin()?;
             signq_signer::pin::check(&pin)?;
@@ -279,14 +299,22 @@ pub fn run(cmd: PkiCmd, data: &DataDir) -> anyhow::Result<()> {
                 },
             };
             let validity = Validity::days_from_now(days);
-            let entry = match (token.zip(token_module), remote.zip(credential)) {
-                (Some((token, module)), _) => {
+            let entry = match (
+                token.zip(token_module),
+                remote.zip(credential),
+                certificate.zip(key),
+            ) {
+                (Some((token, module)), _, _) => {
                     install_token_signer(&pki, data, &spec, &pin, validity, &module, &token)?
                 }
-                (None, Some((remote, credential))) => {
-                    install_remote_signer(&pki, data, &spec, &pin, validity, &remote, &credential)?
+                (None, Some((remote, credential)), _) => {
+                    let issue = (!provider_certificate).then_some(validity);
+                    install_remote_signer(&pki, data, &spec, &pin, issue, &remote, &credential)?
                 }
-                (None, None) => install_signer(&pki, data, &spec, &pin, validity)?,
+                (None, None, Some((certificate, key))) => {
+                    install_outside_signer(&pki, data, &spec, &pin, &certificate, &key)?
+                }
+                (None, None, None) => install_signer(&pki, data, &spec, &pin, validity)?,
             };
             println!(
                 "signing key for {} ({}, {}) installed in {}",
@@ -347,8 +375,42 @@ pub fn run(cmd: PkiCmd, data: &DataDir) -> anyhow::Result<()> {
                 data.published().dir().display()
             );
         }
+        PkiCmd::Trust(TrustCmd::Add { file }) => {
+            let added = signq_signer::trust::add_outside(&data.ca_cert(), &file)?;
+            for subject in &added {
+                println!("trusted for signers: {subject}");
+            }
+            if added.is_empty() {
+                println!("already trusted; nothing added");
+            }
+        }
+        PkiCmd::Trust(TrustCmd::List) => {
+            let list = signq_signer::trust::outside_list(&data.ca_cert());
+            if list.exists() {
+                for cert in signq_kit::tls::material::read_certs(&list)? {
+                    println!(
+                        "{}",
+                        signq_signer::trust::subject(&cert).map_err(anyhow::Error::msg)?
+                    );
+                }
+            }
+        }
     }
     Ok(())
+}
+
+/// The `pki trust` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TrustCmd {
+    /// Trust the CA certificates in a PEM file for signers' certificates (not for the services'
+    /// TLS): the signing service, the scheduler and `signq verify` accept signatures made with
+    /// certificates they issued.
+    Add {
+        /// The CA certificates, PEM.
+        file: PathBuf,
+    },
+    /// List the outside CAs trusted for signers.
+    List,
 }
 
 /// Opens the CA directory with the CA passphrase.
@@ -426,14 +488,15 @@ pub fn install_token_signer(
     Ok((entry.signer_id, entry.display_name))
 }
 
-/// Issues a certificate for the key of a credential at a remote signing provider (asking the
-/// provider for it) and registers the remote key in the keystore with the signer's PIN.
+/// Registers a signer whose key is a credential at a remote signing provider with the signer's
+/// PIN: with `issue`, under a ward certificate issued for the credential's key; without, under
+/// the provider's own certificate (an outside CA's, which must be trusted).
 pub fn install_remote_signer(
     pki: &Pki,
     data: &DataDir,
     spec: &SignerSpec,
     pin: &str,
-    validity: Validity,
+    issue: Option<Validity>,
     remote: &str,
     credential: &str,
 ) -> anyhow::Result<(String, String)> {
@@ -447,18 +510,89 @@ pub fn install_remote_signer(
         tokio::runtime::Handle::current().block_on(client.credential_info(credential))
     })
     .with_context(|| format!("asking {name} about credential {credential}"))?;
-    let certificate = info
+    let (certificate, chain) = info
         .certificates
-        .first()
+        .split_first()
         .context("the provider gave no certificate")?;
-    let spki = signq_signer::pki::subject_public_key_info(certificate)?;
-    let issued = pki.issue_signer_for(spec, validity, &spki)?;
     let key = RemoteKey {
         provider: name.to_string(),
         credential_id: credential.to_string(),
     };
-    let entry = signer_keystore(pki, data)?.install_remote(&issued.cert_der, key, pin)?;
+    let keystore = signer_keystore(pki, data)?;
+    let entry = match issue {
+        Some(validity) => {
+            let spki = signq_signer::pki::subject_public_key_info(certificate)?;
+            let issued = pki.issue_signer_for(spec, validity, &spki)?;
+            keystore.install_remote(&issued.cert_der, None, key, pin)?
+        }
+        None => {
+            let registration = outside_registration(data, spec, certificate, chain.to_vec())?;
+            keystore.install_remote(certificate, Some(&registration), key, pin)?
+        }
+    };
     Ok((entry.signer_id, entry.display_name))
+}
+
+/// Registers a signer whose certificate an outside CA issued, with its key (PKCS#8 PEM) sealed
+/// under the PIN.
+pub fn install_outside_signer(
+    pki: &Pki,
+    data: &DataDir,
+    spec: &SignerSpec,
+    pin: &str,
+    certificate: &std::path::Path,
+    key: &std::path::Path,
+) -> anyhow::Result<(String, String)> {
+    let certs = signq_kit::tls::material::read_certs(certificate)?;
+    let (leaf, chain) = certs
+        .split_first()
+        .with_context(|| format!("{}: no PEM certificate", certificate.display()))?;
+    let chain: Vec<Vec<u8>> = chain.iter().map(|c| c.to_vec()).collect();
+    let registration = outside_registration(data, spec, leaf, chain)?;
+    let pem =
+        Zeroizing::new(std::fs::read(key).with_context(|| format!("reading {}", key.display()))?);
+    let (label, pkcs8) = der::pem::decode_vec(&pem)
+        .map_err(|e| anyhow::anyhow!("{}: not a PEM key: {e}", key.display()))?;
+    let pkcs8 = Zeroizing::new(pkcs8);
+    anyhow::ensure!(
+        label == "PRIVATE KEY",
+        "{}: a PKCS#8 key (BEGIN PRIVATE KEY) is expected, not {label}",
+        key.display()
+    );
+    let entry =
+        signer_keystore(pki, data)?.install_registered(leaf, Some(&registration), &pkcs8, pin)?;
+    Ok((entry.signer_id, entry.display_name))
+}
+
+/// Who the outside certificate `leaf` belongs to, once it is checked: it must be a usable signing
+/// certificate of an outside CA `signq pki trust add` listed. Its chain is `chain` as given, or
+/// else the listed CA that issued it.
+fn outside_registration(
+    data: &DataDir,
+    spec: &SignerSpec,
+    leaf: &[u8],
+    chain: Vec<Vec<u8>>,
+) -> anyhow::Result<Registration> {
+    let trust = signq_signer::trust::load(&data.ca_cert(), None)?;
+    signq_signer::cms::check_signing_certificate(&trust, leaf, time::OffsetDateTime::now_utc())
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "the certificate is not a usable signing certificate of a trusted CA ({e}); \
+                 list its CA with `signq pki trust add` first"
+            )
+        })?;
+    let chain = if chain.is_empty() {
+        signq_signer::cms::issuers_of(leaf, &trust.roots)
+    } else {
+        chain
+    };
+    Ok(Registration {
+        signer_id: spec.signer_id.clone(),
+        display_name: spec.display_name.clone(),
+        ward: spec.ward.id.clone(),
+        role: spec.role,
+        chain,
+    })
 }
 
 /// The signing service's keystore in `data`.
@@ -491,21 +625,33 @@ pub fn enrol_device(
     name: &str,
     validity: Validity,
 ) -> anyhow::Result<EnrolledDevice> {
-    let entry = pki
+    let issued_here = pki
         .list()?
         .into_iter()
         .rev()
-        .find(|e| e.name == signer && e.kind == CertKind::Signer && e.revoked_at.is_none())
-        .with_context(|| {
-            format!("no valid signing certificate for {signer}: issue one with `signq pki signer`")
-        })?;
-    let pem = std::fs::read(pki.dir().join(&entry.cert_path))?;
-    let (_, der) = der::pem::decode_vec(&pem).map_err(|e| anyhow::anyhow!("{signer}: {e}"))?;
-    let identity = PeerIdentity::from_der(&der)?;
-    let ward = identity
-        .ward()
-        .with_context(|| format!("the certificate of {signer} names no ward"))?;
-    let (issued, key) = pki.issue_device(name, signer, ward, validity)?;
+        .find(|e| e.name == signer && e.kind == CertKind::Signer && e.revoked_at.is_none());
+    let ward = match issued_here {
+        Some(entry) => {
+            let pem = std::fs::read(pki.dir().join(&entry.cert_path))?;
+            let (_, der) =
+                der::pem::decode_vec(&pem).map_err(|e| anyhow::anyhow!("{signer}: {e}"))?;
+            PeerIdentity::from_der(&der)?
+                .ward()
+                .map(str::to_string)
+                .with_context(|| format!("the certificate of {signer} names no ward"))?
+        }
+        // A signer with an outside CA's certificate: the ward is the registration's.
+        None => signer_keystore(pki, data)?
+            .get(signer)
+            .map(|entry| entry.ward)
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "no valid signing certificate for {signer}: issue or register one with \
+                     `signq pki signer`"
+                )
+            })?,
+    };
+    let (issued, key) = pki.issue_device(name, signer, &ward, validity)?;
     publish_identity(pki, data, &issued, &key)?;
     let mut secret = [0u8; 12];
     rand::RngCore::fill_bytes(&mut rand::rng(), &mut secret);

@@ -21,7 +21,7 @@ use super::fixture::{
 use super::flow::{leased, open};
 
 /// pyHanko's command, from `PYHANKO` or the virtualenv `scripts/test` makes.
-fn pyhanko() -> PathBuf {
+pub(super) fn pyhanko() -> PathBuf {
     std::env::var_os("PYHANKO")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
@@ -30,7 +30,7 @@ fn pyhanko() -> PathBuf {
 }
 
 /// Runs a judge in `dir`.
-fn judge(program: &Path, args: &[&str], dir: &Path) -> Output {
+pub(super) fn judge(program: &Path, args: &[&str], dir: &Path) -> Output {
     Command::new(program)
         .args(args)
         .current_dir(dir)

@@ -123,6 +123,7 @@ async fn ward_with_remote_director(
     )
     .enroll_signer(EnrollSignerRequest {
         certificate: certificate.clone(),
+        registration: None,
     })
     .await
     .expect("enrolled");

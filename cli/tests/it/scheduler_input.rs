@@ -284,6 +284,7 @@ async fn every_bad_field_is_named() {
     let status = admin
         .enroll_signer(pb::EnrollSignerRequest {
             certificate: b"not DER".to_vec(),
+            registration: None,
         })
         .await
         .expect_err("enroll");

@@ -93,6 +93,7 @@ async fn a_director_signs_from_the_queue_with_a_key_that_never_leaves_the_token(
     )
     .enroll_signer(EnrollSignerRequest {
         certificate: certificate.clone(),
+        registration: None,
     })
     .await
     .expect("enrolled");

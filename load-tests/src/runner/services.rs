@@ -164,6 +164,7 @@ pub async fn configure(
         admin
             .enroll_signer(pb::EnrollSignerRequest {
                 certificate: s.certificate.clone(),
+                registration: None,
             })
             .await
             .map_err(status)?;

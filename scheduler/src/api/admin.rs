@@ -12,6 +12,38 @@ use crate::model::{Actor, Procedure, RecordState, SignerRole, Ward};
 
 const SERVICE: &str = "admin";
 
+/// A registration as the engine takes it, each field checked.
+fn registration(
+    r: pb::SignerRegistration,
+) -> Result<crate::engine::admin::Registration, SchedError> {
+    fields::id("registration.signer_id", &r.signer_id)?;
+    fields::text("registration.display_name", &r.display_name, 200)?;
+    fields::id("registration.ward", &r.ward)?;
+    let role = match r.role() {
+        pb::SignerRole::Director => SignerRole::Director,
+        pb::SignerRole::Deputy => SignerRole::Deputy,
+        pb::SignerRole::Clerk => SignerRole::Clerk,
+        pb::SignerRole::Unspecified => {
+            return Err(SchedError::invalid(
+                "registration.role",
+                "is unset; director, deputy or clerk",
+            ));
+        }
+    };
+    if !r.signer_id.starts_with(&format!("{}/", r.ward)) {
+        return Err(SchedError::invalid(
+            "registration.signer_id",
+            format!("must start with the ward's id: {}/…", r.ward),
+        ));
+    }
+    Ok(crate::engine::admin::Registration {
+        signer_id: r.signer_id,
+        display_name: r.display_name,
+        ward: r.ward,
+        role,
+    })
+}
+
 fn operator<T>(request: &Request<T>) -> Result<Actor, SchedError> {
     peer(request, &[Role::Operator]).map(|id| Actor::Operator(id.common_name))
 }
@@ -158,11 +190,15 @@ impl Admin for Api {
     ) -> Result<Response<pb::EnrollSignerResponse>, Status> {
         self.handle(SERVICE, "EnrollSigner", async {
             let actor = operator(&request)?;
-            let certificate = request.into_inner().certificate;
-            if certificate.is_empty() {
+            let req = request.into_inner();
+            if req.certificate.is_empty() {
                 return Err(SchedError::invalid("certificate", "is empty"));
             }
-            let signer = self.engine.enroll_signer(certificate, actor).await?;
+            let registration = req.registration.map(registration).transpose()?;
+            let signer = self
+                .engine
+                .enroll_signer(req.certificate, registration, actor)
+                .await?;
             Ok(pb::EnrollSignerResponse {
                 signer: Some(convert::signer(&signer, 0, 0)),
             })

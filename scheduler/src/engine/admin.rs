@@ -13,6 +13,20 @@ use super::{Engine, lock};
 use crate::error::SchedError;
 use crate::model::{Actor, Delegation, Procedure, Signer, SignerRole, Ward};
 
+/// Who the holder of an outside CA's certificate is in signq (such a certificate names none of
+/// it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registration {
+    /// The signer id (e.g. `cat-lai/director`).
+    pub signer_id: String,
+    /// The person's name.
+    pub display_name: String,
+    /// Their ward.
+    pub ward: String,
+    /// Director, deputy or clerk.
+    pub role: SignerRole,
+}
+
 impl Engine {
     fn trust(&self) -> Result<signq_signer::cms::TrustStore, SchedError> {
         signq_signer::trust::load(&self.settings.ca, self.settings.crl.as_deref())
@@ -44,11 +58,13 @@ impl Engine {
     }
 
     /// Enrolls a director, deputy or clerk by their signing certificate (a clerk's: the ward's
-    /// organisation certificate), which must chain to the ward CA, be valid now, and name a
+    /// organisation certificate), which must chain to the ward CA (or to an outside CA trusted
+    /// for signers, with a `registration` saying who the holder is), be valid now, and name a
     /// known ward.
     pub async fn enroll_signer(
         self: &Arc<Self>,
         certificate: Vec<u8>,
+        registration: Option<Registration>,
         actor: Actor,
     ) -> Result<Signer, SchedError> {
         let id = PeerIdentity::from_der(&certificate).map_err(|e| {
@@ -62,27 +78,24 @@ impl Engine {
         .map_err(|e| {
             SchedError::invalid(
                 "certificate",
-                format!("not a usable signing certificate of this ward CA: {e}"),
+                format!(
+                    "not a usable signing certificate of this ward CA or of an outside CA \
+                     trusted for signers: {e}"
+                ),
             )
         })?;
-        let role = if id.has_role(Role::Director) {
-            SignerRole::Director
-        } else if id.has_role(Role::Deputy) {
-            SignerRole::Deputy
-        } else if id.has_role(Role::Clerk) {
-            SignerRole::Clerk
-        } else {
-            return Err(SchedError::invalid(
-                "certificate",
-                "names none of the director, deputy and clerk roles",
-            ));
-        };
-        let ward = id.ward().map(str::to_string);
-        let (Some(signer_id), Some(ward)) = (id.signer_id, ward) else {
-            return Err(SchedError::invalid(
-                "certificate",
-                "names no signer id, or not exactly one ward",
-            ));
+        let (signer_id, display_name, ward, role) = match registration {
+            Some(r) if id.signer_id.is_some() => {
+                return Err(SchedError::invalid(
+                    "registration",
+                    format!(
+                        "must be unset: the certificate is a ward certificate naming {}",
+                        r.signer_id
+                    ),
+                ));
+            }
+            Some(r) => (r.signer_id, r.display_name, r.ward, r.role),
+            None => Self::identity_of(&id)?,
         };
         if !self.with_directory(|d| d.wards.contains_key(&ward)) {
             return Err(SchedError::NotFound(format!(
@@ -91,7 +104,7 @@ impl Engine {
         }
         let signer = Signer {
             id: signer_id,
-            display_name: id.common_name,
+            display_name,
             ward,
             role,
             certificate,
@@ -105,6 +118,38 @@ impl Engine {
         lock(&self.balancer).upsert_signer(self.view(&signer));
         self.dispatch_ward(&signer.ward).await;
         Ok(signer)
+    }
+
+    /// Who a ward certificate names: signer id, name, ward and role.
+    fn identity_of(id: &PeerIdentity) -> Result<(String, String, String, SignerRole), SchedError> {
+        if id.signer_id.is_none() && !id.roles.iter().any(|r| r.is_signer()) {
+            return Err(SchedError::invalid(
+                "registration",
+                "is needed: the certificate names no signq signer (an outside CA's certificate \
+                 does not); give the signer id, name, ward and role",
+            ));
+        }
+        let role = if id.has_role(Role::Director) {
+            SignerRole::Director
+        } else if id.has_role(Role::Deputy) {
+            SignerRole::Deputy
+        } else if id.has_role(Role::Clerk) {
+            SignerRole::Clerk
+        } else {
+            return Err(SchedError::invalid(
+                "certificate",
+                "names none of the director, deputy and clerk roles",
+            ));
+        };
+        let ward = id.ward().map(str::to_string);
+        let (Some(signer_id), Some(ward)) = (id.signer_id.clone(), ward) else {
+            return Err(SchedError::invalid(
+                "certificate",
+                "names no signer id, or not exactly one ward (a certificate of an outside CA \
+                 needs a registration)",
+            ));
+        };
+        Ok((signer_id, id.common_name.clone(), ward, role))
     }
 
     /// Sets a signer's signature image (a PNG the signing service can use), or removes it

@@ -9,9 +9,11 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
+use signq_kit::identity::PeerIdentity;
 use signq_proto::v1::{Document, SignRequest};
 use time::OffsetDateTime;
 
+use super::admin::Registration;
 use super::{Engine, lock};
 use crate::error::SchedError;
 use crate::model::{
@@ -413,8 +415,14 @@ impl Engine {
                 if certificate != who.certificate {
                     renewed = Some(certificate.clone());
                 }
-                let mut chain = vec![certificate];
-                chain.extend(self.ca_chain.iter().cloned());
+                // Its CA chain as the signature carries it: the ward CA's, or an outside CA's.
+                let mut chain = vec![certificate.clone()];
+                chain.extend(
+                    signq_signer::cms::certificates(&signature.cms)
+                        .unwrap_or_else(|_| self.ca_chain.clone())
+                        .into_iter()
+                        .filter(|c| *c != certificate),
+                );
                 let t = match &act {
                     Act::Person(_) => Transition::Sign {
                         id: id.clone(),
@@ -459,7 +467,20 @@ impl Engine {
         }
         if let Some(certificate) = renewed {
             tracing::info!(signer = %who.id, "the signer's certificate was renewed; enrolling the new one");
-            if let Err(error) = self.enroll_signer(certificate, Actor::System).await {
+            // An outside CA's certificate keeps the signer's registered identity.
+            let registration = PeerIdentity::from_der(&certificate)
+                .ok()
+                .filter(|id| id.signer_id.is_none())
+                .map(|_| Registration {
+                    signer_id: who.id.clone(),
+                    display_name: who.display_name.clone(),
+                    ward: who.ward.clone(),
+                    role: who.role,
+                });
+            if let Err(error) = self
+                .enroll_signer(certificate, registration, Actor::System)
+                .await
+            {
                 tracing::warn!(signer = %who.id, %error, "the renewed certificate could not be enrolled");
             }
         }

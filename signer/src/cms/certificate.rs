@@ -53,6 +53,21 @@ pub(super) fn issuer_serial(cert_der: &[u8]) -> Result<IssuerSerialTlvs<'_>, Cms
     })
 }
 
+/// Those of `candidates` (CA certificates, DER) that issued `cert_der`, by name.
+pub fn issuers_of(cert_der: &[u8], candidates: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    let Ok(cert) = Certificate::from_der(cert_der) else {
+        return Vec::new();
+    };
+    candidates
+        .iter()
+        .filter(|c| {
+            Certificate::from_der(c)
+                .is_ok_and(|ca| ca.tbs_certificate.subject == cert.tbs_certificate.issuer)
+        })
+        .cloned()
+        .collect()
+}
+
 /// The uncompressed P-256 point of the public key of the certificate `cert_der`.
 pub fn public_point(cert_der: &[u8]) -> Result<Vec<u8>, CmsError> {
     let cert = Certificate::from_der(cert_der)

@@ -35,9 +35,9 @@ mod verify;
 mod tests;
 
 pub use attributes::SignedAttribute;
-pub use certificate::public_point;
+pub use certificate::{issuers_of, public_point};
 pub use chain::{Purpose, TrustStore, check_signing_certificate};
 pub use error::CmsError;
 pub use sign::{CmsSigner, Stamp};
 pub use timestamp::{Timestamp, check_token};
-pub use verify::{Verified, signer_certificate, verify, verify_for, verify_pades};
+pub use verify::{Verified, certificates, signer_certificate, verify, verify_for, verify_pades};

@@ -76,6 +76,13 @@ pub fn signer_certificate(cms_der: &[u8]) -> Result<Vec<u8>, CmsError> {
     Ok(find_signer(&sd)?.0.to_vec())
 }
 
+/// Every certificate (DER) a SignedData carries: its signer's and their CA chain. Nothing is
+/// verified.
+pub fn certificates(cms_der: &[u8]) -> Result<Vec<Vec<u8>>, CmsError> {
+    let sd = parse::signed_data(cms_der)?;
+    Ok(sd.certificates.iter().map(|c| c.to_vec()).collect())
+}
+
 /// Verifies the detached SignedData of a PAdES signature over the PDF's signed byte ranges
 /// `parts`. The chain is checked at the signing-time attribute if the signature has one, else at
 /// `claimed`, the time the PDF's signature dictionary states (`/M`).

@@ -38,8 +38,10 @@ use crate::cms::{CmsError, CmsSigner};
 use crate::keys::pkcs11::{self, TokenError, TokenKey};
 use crate::pin::{self, PinFormError, Stretch, StretchError};
 
+mod registration;
 mod remote;
 
+pub use registration::Registration;
 pub use remote::RemoteKey;
 use remote::RemoteRef;
 
@@ -191,6 +193,9 @@ pub struct SignerEntry {
     pub cert_der: Vec<u8>,
     /// Where the key lives.
     pub backend: Backend,
+    /// For a certificate of an outside CA: the CA chain its signatures carry (the ward CA's
+    /// otherwise).
+    pub outside_chain: Option<Vec<Vec<u8>>>,
     /// The directory and file-name stem of the key and certificate files.
     stem: PathBuf,
     /// When the certificate file was written, as read: a renewal (a new certificate and key for
@@ -207,6 +212,9 @@ impl SignerEntry {
     }
     fn remote_path(&self) -> PathBuf {
         self.file(".remote.json")
+    }
+    fn registration_path(&self) -> PathBuf {
+        self.file(".identity.json")
     }
     /// Removes the signer's key files other than `keep` (a new back end replaces the old).
     fn remove_others(&self, keep: &Path) -> Result<(), KeystoreError> {
@@ -270,8 +278,20 @@ impl Keystore {
         key_pkcs8: &[u8],
         pin: &str,
     ) -> Result<SignerEntry, KeystoreError> {
+        self.install_registered(cert_der, None, key_pkcs8, pin)
+    }
+
+    /// As [`Keystore::install`], for a certificate of an outside CA with its `registration`
+    /// (none for a certificate of the ward CA).
+    pub fn install_registered(
+        &self,
+        cert_der: &[u8],
+        registration: Option<&Registration>,
+        key_pkcs8: &[u8],
+        pin: &str,
+    ) -> Result<SignerEntry, KeystoreError> {
         check_pin(pin)?;
-        let mut entry = self.entry_for(cert_der)?;
+        let mut entry = self.entry_for(cert_der, registration)?;
         // Refuse a key that does not belong to the certificate before anything is written.
         CmsSigner::new(key_pkcs8, cert_der.to_vec(), Vec::new()).map_err(|source| {
             KeystoreError::Key {
@@ -280,7 +300,7 @@ impl Keystore {
             }
         })?;
         self.seal(&entry, key_pkcs8, pin, self.stretch)?;
-        keyfile::write_private(&entry.cert_path(), pem_cert(cert_der).as_bytes())?;
+        self.write_certificate(&entry, registration)?;
         // A key file replaces a token or remote key the signer had.
         entry.remove_others(&entry.key_path())?;
         entry.written = entry.cert_written();
@@ -297,7 +317,7 @@ impl Keystore {
         key: TokenKey,
         pin: &str,
     ) -> Result<SignerEntry, KeystoreError> {
-        let mut entry = self.entry_for(cert_der)?;
+        let mut entry = self.entry_for(cert_der, None)?;
         let token = |source| KeystoreError::Token {
             signer: entry.signer_id.clone(),
             source,
@@ -320,7 +340,7 @@ impl Keystore {
             reason: e.to_string(),
         })?;
         keyfile::write_private(&entry.token_path(), &json)?;
-        keyfile::write_private(&entry.cert_path(), pem_cert(cert_der).as_bytes())?;
+        self.write_certificate(&entry, None)?;
         entry.remove_others(&entry.token_path())?;
         entry.backend = Backend::Token(key);
         entry.written = entry.cert_written();
@@ -335,20 +355,53 @@ impl Keystore {
     pub fn install_remote(
         &self,
         cert_der: &[u8],
+        registration: Option<&Registration>,
         key: RemoteKey,
         pin: &str,
     ) -> Result<SignerEntry, KeystoreError> {
         check_pin(pin)?;
-        let mut entry = self.entry_for(cert_der)?;
+        let mut entry = self.entry_for(cert_der, registration)?;
         RemoteRef::new(&self.kek, &entry.signer_id, key.clone(), pin, self.stretch)?
             .write(&entry.remote_path())?;
-        keyfile::write_private(&entry.cert_path(), pem_cert(cert_der).as_bytes())?;
+        self.write_certificate(&entry, registration)?;
         entry.remove_others(&entry.remote_path())?;
         entry.backend = Backend::Remote(key);
         entry.written = entry.cert_written();
         self.write_entries()
             .insert(entry.signer_id.clone(), entry.clone());
         Ok(entry)
+    }
+
+    /// Writes the signer's certificate, and for an outside CA's its registration (removing one
+    /// a ward certificate no longer needs): the registration first, so that a certificate is
+    /// never read without it.
+    fn write_certificate(
+        &self,
+        entry: &SignerEntry,
+        registration: Option<&Registration>,
+    ) -> Result<(), KeystoreError> {
+        match registration {
+            Some(registration) => registration.write(&entry.registration_path())?,
+            None if entry.registration_path().exists() => {
+                std::fs::remove_file(entry.registration_path()).map_err(|source| {
+                    KeystoreError::Io {
+                        path: entry.registration_path(),
+                        source,
+                    }
+                })?
+            }
+            None => {}
+        }
+        keyfile::write_private(&entry.cert_path(), pem_cert(&entry.cert_der).as_bytes())?;
+        Ok(())
+    }
+
+    /// The CA chain `entry`'s signatures carry: an outside CA's, or the ward CA's.
+    fn chain_of(&self, entry: &SignerEntry) -> Vec<Vec<u8>> {
+        entry
+            .outside_chain
+            .clone()
+            .unwrap_or_else(|| self.chain.clone())
     }
 
     /// The signer's entry, rescanning the directory once if it is not known yet or its
@@ -385,11 +438,12 @@ impl Keystore {
     /// confirmation its person gave (the PIN was checked when it was asked for).
     pub fn remote(&self, signer_id: &str) -> Result<Unlocked, KeystoreError> {
         let entry = self.get(signer_id)?;
+        let chain = self.chain_of(&entry);
         match entry.backend {
             Backend::Remote(key) => Ok(Unlocked::Remote {
                 key,
                 cert_der: entry.cert_der,
-                chain: self.chain.clone(),
+                chain,
             }),
             _ => Err(KeystoreError::NotRemote(signer_id.to_string())),
         }
@@ -409,7 +463,7 @@ impl Keystore {
             return Ok(Unlocked::Remote {
                 key: key.clone(),
                 cert_der: entry.cert_der.clone(),
-                chain: self.chain.clone(),
+                chain: self.chain_of(&entry),
             });
         }
         if let Backend::Token(key) = &entry.backend {
@@ -421,7 +475,7 @@ impl Keystore {
             return CmsSigner::with_key(
                 Box::new(unlocked),
                 entry.cert_der.clone(),
-                self.chain.clone(),
+                self.chain_of(&entry),
             )
             .map(|signer| Unlocked::Key(Box::new(signer)))
             .map_err(|source| KeystoreError::Key {
@@ -454,13 +508,12 @@ impl Keystore {
             KeyFileError::WrongPassword { .. } => KeystoreError::WrongPin(signer_id.to_string()),
             other => KeystoreError::KeyFile(other),
         })?;
-        let signer =
-            CmsSigner::new(&key, entry.cert_der.clone(), self.chain.clone()).map_err(|source| {
-                KeystoreError::Key {
-                    signer: signer_id.to_string(),
-                    source,
-                }
-            })?;
+        let signer = CmsSigner::new(&key, entry.cert_der.clone(), self.chain_of(&entry)).map_err(
+            |source| KeystoreError::Key {
+                signer: signer_id.to_string(),
+                source,
+            },
+        )?;
         if sealed.stretch.weaker_than(&self.stretch) {
             match self.seal(&entry, &key, pin, self.stretch) {
                 Ok(()) => {
@@ -507,31 +560,63 @@ impl Keystore {
         Ok(())
     }
 
-    fn entry_for(&self, cert_der: &[u8]) -> Result<SignerEntry, KeystoreError> {
+    /// The entry of the certificate `cert_der`: who it names (a ward certificate), or who its
+    /// `registration` says (an outside CA's, which names none of signq's identity).
+    fn entry_for(
+        &self,
+        cert_der: &[u8],
+        registration: Option<&Registration>,
+    ) -> Result<SignerEntry, KeystoreError> {
         let bad = |why: &str| KeystoreError::NotASigningCertificate(why.to_string());
         let identity = PeerIdentity::from_der(cert_der).map_err(|e| bad(&e.to_string()))?;
-        let role = identity
-            .roles
-            .iter()
-            .copied()
-            .find(|r| r.is_signer())
-            .ok_or_else(|| bad("no director or deputy role"))?;
-        let ward = identity
-            .ward()
-            .map(str::to_string)
-            .ok_or_else(|| bad("no ward, or more than one"))?;
-        let signer_id = identity.signer_id.ok_or_else(|| bad("no signer id"))?;
+        let (signer_id, display_name, ward, role, outside_chain) = match registration {
+            Some(r) => {
+                if identity.signer_id.is_some() {
+                    return Err(bad(
+                        "it names a signq signer itself (a ward certificate): register it \
+                         without a registration",
+                    ));
+                }
+                if !r.role.is_signer() {
+                    return Err(bad("the registration's role is not a signer's"));
+                }
+                (
+                    r.signer_id.clone(),
+                    r.display_name.clone(),
+                    r.ward.clone(),
+                    r.role,
+                    Some(r.chain.clone()),
+                )
+            }
+            None => {
+                let role = identity
+                    .roles
+                    .iter()
+                    .copied()
+                    .find(|r| r.is_signer())
+                    .ok_or_else(|| bad("no director or deputy role"))?;
+                let ward = identity
+                    .ward()
+                    .map(str::to_string)
+                    .ok_or_else(|| bad("no ward, or more than one"))?;
+                let signer_id = identity.signer_id.ok_or_else(|| {
+                    bad("no signer id (a certificate of an outside CA needs a registration)")
+                })?;
+                (signer_id, identity.common_name, ward, role, None)
+            }
+        };
         if signer_id.is_empty() || signer_id.contains("..") || signer_id.contains(['\\', '\0']) {
             return Err(bad("signer id is not usable as a file name"));
         }
         let stem = self.dir.join(signer_id.replace('/', "_"));
         let mut entry = SignerEntry {
             signer_id,
-            display_name: identity.common_name,
+            display_name,
             ward,
             role,
             cert_der: cert_der.to_vec(),
             backend: Backend::File,
+            outside_chain,
             written: None,
             stem,
         };
@@ -564,7 +649,23 @@ impl Keystore {
                     continue;
                 }
             };
-            match self.entry_for(&der) {
+            // An outside CA's certificate is read with its registration.
+            let registration_path = path.with_file_name(name.replace(".crt.pem", ".identity.json"));
+            let registration = if registration_path.exists() {
+                match Registration::read(&registration_path) {
+                    Ok(r) => Some(r),
+                    Err(error) => {
+                        tracing::warn!(%error, "skipped");
+                        continue;
+                    }
+                }
+            } else {
+                None
+            };
+            match self.entry_for(&der, registration.as_ref()) {
+                Ok(entry) if entry.cert_path() != path => {
+                    tracing::warn!(path = %path.display(), signer = %entry.signer_id, "named for another signer; skipped")
+                }
                 Ok(entry) if entry.key_path().exists() => {
                     found.insert(entry.signer_id.clone(), entry);
                 }
@@ -766,7 +867,7 @@ mod tests {
             credential_id: "cred-1".into(),
         };
         store
-            .install_remote(&cert, key.clone(), "246810")
+            .install_remote(&cert, None, key.clone(), "246810")
             .expect("install");
         let keys = dir.path().join("keys");
         assert!(keys.join("w_deputy.remote.json").exists());

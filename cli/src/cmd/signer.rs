@@ -45,6 +45,11 @@ pub struct SignerArgs {
     /// How long a locked key stays locked, in seconds.
     #[arg(long, default_value_t = 900)]
     pub lockout_secs: u64,
+    /// How long a signer's PIN, once stretched (Argon2id) and found right, opens their key file
+    /// again without being stretched anew, in seconds; every batch still needs the PIN. 0:
+    /// stretch it for every batch.
+    #[arg(long, default_value_t = 600)]
+    pub pin_reuse_secs: u64,
     /// PIN attempts per signer per minute.
     #[arg(long, default_value_t = NonZeroU32::new(10).unwrap_or(NonZeroU32::MIN))]
     pub pin_attempts_per_minute: NonZeroU32,
@@ -100,6 +105,7 @@ impl SignerArgs {
         config.lockout.max_failures = self.lockout_failures;
         config.lockout.window = Duration::from_secs(self.lockout_window_secs);
         config.lockout.lock_for = Duration::from_secs(self.lockout_secs);
+        config.pin_reuse = Duration::from_secs(self.pin_reuse_secs);
         config.rates.pin_attempts_per_minute = self.pin_attempts_per_minute;
         config.rates.signatures_per_hour = self.signatures_per_hour;
         config.rates.signature_burst = self.signature_burst;

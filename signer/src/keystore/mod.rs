@@ -38,8 +38,11 @@ use crate::cms::{CmsError, CmsSigner};
 use crate::keys::pkcs11::{self, TokenError, TokenKey};
 use crate::pin::{self, PinFormError, Stretch, StretchError};
 
+mod recent;
 mod registration;
 mod remote;
+
+pub use recent::DEFAULT_TTL as DEFAULT_PIN_REUSE;
 
 pub use registration::Registration;
 pub use remote::RemoteKey;
@@ -249,6 +252,8 @@ pub struct Keystore {
     chain: Vec<Vec<u8>>,
     /// The Argon2id parameters new (and re-sealed) key files get.
     stretch: Stretch,
+    /// PINs stretched recently.
+    recent: recent::Recent,
     entries: RwLock<BTreeMap<String, SignerEntry>>,
 }
 
@@ -265,10 +270,18 @@ impl Keystore {
             kek,
             chain,
             stretch: Stretch::CURRENT,
+            recent: recent::Recent::new(recent::DEFAULT_TTL),
             entries: RwLock::new(BTreeMap::new()),
         };
         store.rescan()?;
         Ok(store)
+    }
+
+    /// The same keystore, keeping stretched PINs for `ttl` (zero: stretching every PIN anew;
+    /// see [`recent`]).
+    pub fn reusing_pins_for(mut self, ttl: std::time::Duration) -> Keystore {
+        self.recent = recent::Recent::new(ttl);
+        self
     }
 
     /// Encrypts and stores a signer's key under its PIN, with its certificate.
@@ -495,19 +508,28 @@ impl Keystore {
             path: path.clone(),
             reason: "salt is not hex".into(),
         })?;
-        let stretched =
-            sealed
+        let recent = self.recent.get(signer_id, pin, &salt, sealed.stretch);
+        let fresh = recent.is_none();
+        let stretched = match recent {
+            Some(stretched) => stretched,
+            None => sealed
                 .stretch
                 .apply(pin, &salt)
                 .map_err(|source| KeystoreError::Stretch {
                     signer: signer_id.to_string(),
                     source,
-                })?;
+                })?,
+        };
         let password = password(&self.kek, signer_id, &stretched);
         let key = keyfile::decrypt_pem(&sealed.key, &password, &path).map_err(|e| match e {
             KeyFileError::WrongPassword { .. } => KeystoreError::WrongPin(signer_id.to_string()),
             other => KeystoreError::KeyFile(other),
         })?;
+        if fresh {
+            // The PIN opened the key: the next batches within the lifetime skip the stretching.
+            self.recent
+                .put(signer_id, pin, &salt, sealed.stretch, &stretched);
+        }
         let signer = CmsSigner::new(&key, entry.cert_der.clone(), self.chain_of(&entry)).map_err(
             |source| KeystoreError::Key {
                 signer: signer_id.to_string(),

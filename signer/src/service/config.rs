@@ -37,6 +37,9 @@ pub struct SignerConfig {
     pub max_request_bytes: usize,
     /// When wrong PINs lock a key.
     pub lockout: LockoutPolicy,
+    /// How long a signer's PIN, once stretched and found right, opens their key file again
+    /// without being stretched anew (zero: every batch stretches it).
+    pub pin_reuse: std::time::Duration,
     /// Per-signer rate limits.
     pub rates: RateSettings,
     /// The wards' time zone, for daily caps (Vietnam: UTC+7).
@@ -92,6 +95,7 @@ impl SignerConfig {
             tsa: None,
             unattended: Default::default(),
             remote_providers: Default::default(),
+            pin_reuse: crate::keystore::DEFAULT_PIN_REUSE,
         }
     }
 }

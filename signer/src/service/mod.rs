@@ -148,11 +148,10 @@ pub async fn run(
         .into_iter()
         .map(|c| c.to_vec())
         .collect();
-    let keystore = Arc::new(crate::keystore::Keystore::open(
-        &config.keystore_dir,
-        config.kek.clone(),
-        chain,
-    )?);
+    let keystore = Arc::new(
+        crate::keystore::Keystore::open(&config.keystore_dir, config.kek.clone(), chain)?
+            .reusing_pins_for(config.pin_reuse),
+    );
     let state = Arc::new(state::State::open(&config.state_path)?);
     let checkpoints = own_signer(&config)?;
     let tsa = config

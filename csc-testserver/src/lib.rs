@@ -15,8 +15,11 @@
 //! - [`state`]: clients, tokens, credentials, authorisations and SADs.
 //! - [`check`]: reading a request as the specification says, recording what departs from it.
 //! - [`routes`]: the methods.
+//! - [`control`]: the test's hand over HTTP (pending authorisations, the person's decisions),
+//!   for tests that drive the provider from another process (`src/bin/signq-csc-testserver.rs`).
 
 pub mod check;
+pub mod control;
 pub mod routes;
 pub mod state;
 
@@ -41,6 +44,9 @@ pub struct Config {
     pub authorization_lifetime: Duration,
     /// How long every answer is held back.
     pub delay: Duration,
+    /// For benchmarks: the person confirms every authorisation this long after it was asked,
+    /// without a test deciding it.
+    pub confirm_after: Option<Duration>,
 }
 
 impl Config {
@@ -54,6 +60,7 @@ impl Config {
             sad_lifetime: Duration::from_secs(300),
             authorization_lifetime: Duration::from_secs(120),
             delay: Duration::ZERO,
+            confirm_after: None,
         }
     }
 }

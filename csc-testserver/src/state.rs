@@ -240,6 +240,14 @@ impl State {
         {
             authorization.outcome = Outcome::Expired;
         }
+        if matches!(authorization.outcome, Outcome::Waiting)
+            && self
+                .config
+                .confirm_after
+                .is_some_and(|after| authorization.created.elapsed() >= after)
+        {
+            authorization.outcome = Outcome::Confirmed(String::new());
+        }
         let issue = match &mut authorization.outcome {
             Outcome::Waiting => return Ok(None),
             Outcome::Refused => return Err("The user refused the authorization"),

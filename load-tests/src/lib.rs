@@ -27,6 +27,7 @@ pub mod open_loop;
 pub mod pades_bench;
 pub mod pipeline;
 pub mod queueing;
+pub mod remote_bench;
 pub mod report;
 pub mod runner;
 pub mod scenario;

@@ -1,10 +1,12 @@
 // The app's frame: sign in, then the header (who, away/back, language, sign out), the offline
 // banner, and the screens: the inbox for everyone, the ward, delegations and requests for a new
-// appointment date for the director.
+// appointment date for the director. Batches waiting in a remote signing app are followed here,
+// whichever screen is open, so that "signed" is said once when they are.
 
-import { useCallback, useEffect, useMemo, useState } from "preact/hooks";
+import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { forgetPending } from "./approval";
 import { CALL_TIMEOUT_MS, explain, inbox, isTransient } from "./api";
+import { ConfirmationWatch } from "./confirmations";
 import { useWords } from "./i18n";
 import { forgetInboxes, LiveInbox, useInbox } from "./live";
 import { Delegations } from "./screens/Delegations";
@@ -31,6 +33,14 @@ function Shell(props: { session: SessionInfo }) {
   const live = useMemo(() => new LiveInbox(session.signerId, sessionEnded), [session.token]);
   useEffect(() => () => live.stop(), [live]);
   const state = useInbox(live);
+  // The words when a batch is signed, in the language chosen by then.
+  const words = useRef(t);
+  words.current = t;
+  const confirmations = useMemo(
+    () => new ConfirmationWatch(live, (n) => setNotice({ kind: "ok", text: words.current.signedN(n) })),
+    [live],
+  );
+  useEffect(() => () => confirmations.stop(), [confirmations]);
   const [tab, setTab] = useState<Tab>(() => tabFromHash(session.director));
   useEffect(() => {
     history.replaceState(null, "", `#${tab}`);
@@ -60,6 +70,8 @@ function Shell(props: { session: SessionInfo }) {
   return (
     <div class="shell">
       <header class="top">
+        {/* The page's title for screen readers; the header shows whose tablet it is instead. */}
+        <h1 class="visually-hidden">{t.appName}</h1>
         <div class="who" data-testid="who">
           <strong>{session.displayName}</strong>
           <span class="muted">
@@ -99,7 +111,9 @@ function Shell(props: { session: SessionInfo }) {
         </div>
       </header>
       <OfflineBanner connection={state.connection} onRetry={live.reconnectNow} />
-      {tab === "inbox" && <Inbox live={live} state={state} notify={setNotice} />}
+      {tab === "inbox" && (
+        <Inbox live={live} state={state} confirmations={confirmations} notify={setNotice} />
+      )}
       {tab === "ward" && session.director && <Ward session={session} onOffline={offline} />}
       {tab === "delegations" && session.director && (
         <Delegations session={session} notify={setNotice} onOffline={offline} />

@@ -4,7 +4,9 @@
 // the server gives a definite answer. That is safe because the scheduler answers a repeated Approve
 // for records it already signed for this signer with the stored signatures instead of signing
 // again, and refuses (ABORTED) while the first attempt is still in flight. The PIN stays in memory
-// only: after a reload the app asks for it again to finish the batch.
+// only: after a reload the app asks for it again to finish the batch. For a signer whose key is at
+// a remote provider the answer is a confirmation to give in the signing app, not signatures: the
+// batch is then handed over all the same, and the inbox shows it waiting (confirmations.ts).
 
 import { useSyncExternalStore } from "preact/compat";
 import {
@@ -17,7 +19,7 @@ import {
   isTransient,
   onTokenChange,
 } from "./api";
-import type { Record } from "./gen/signq/v1/record_pb";
+import type { ApproveResponse } from "./gen/signq/v1/inbox_pb";
 
 const KEY = "signq.pendingApproval";
 const MAX_BACKOFF_MS = 8_000;
@@ -67,11 +69,16 @@ export function forgetPending(): void {
 }
 
 /**
- * Signs `recordIds` with one PIN. Resolves with the signed records once the server confirms;
- * rejects only on a definite refusal (wrong PIN, records no longer leased, ...). While the network
- * is down it keeps the batch and retries, calling `onOffline` each time an attempt fails.
+ * Signs `recordIds` with one PIN. Resolves with the server's answer once it gives one: the signed
+ * records, or (a remote key) the records waiting for the confirmations it names; rejects only on a
+ * definite refusal (wrong PIN, records no longer leased, ...). While the network is down it keeps
+ * the batch and retries, calling `onOffline` each time an attempt fails.
  */
-export async function approve(recordIds: string[], pin: string, onOffline: () => void): Promise<Record[]> {
+export async function approve(
+  recordIds: string[],
+  pin: string,
+  onOffline: () => void,
+): Promise<ApproveResponse> {
   update({ pending: { recordIds, since: Date.now() }, running: true, retrying: false });
   const session = currentToken();
   let backoff = 1_000;
@@ -80,7 +87,7 @@ export async function approve(recordIds: string[], pin: string, onOffline: () =>
       if (currentToken() !== session) throw new ConnectError("the session ended", Code.Unauthenticated);
       const response = await inbox.approve({ recordIds, pin }, { timeoutMs: CALL_TIMEOUT_MS });
       update({ pending: null, running: false, retrying: false });
-      return response.records;
+      return response;
     } catch (e) {
       if (isSessionEnded(e)) {
         // An earlier attempt may have signed: keep the batch, to finish after signing in again.

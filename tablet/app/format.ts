@@ -106,6 +106,12 @@ export function span(t: Words, ms: number): string {
   return `${mins} ${t.minutes}`;
 }
 
+/** Time left as a countdown, minutes and seconds ("04:59"; "00:00" once past). */
+export function countdown(ms: number): string {
+  const secs = Math.max(0, Math.ceil(ms / 1000));
+  return `${String(Math.floor(secs / 60)).padStart(2, "0")}:${String(secs % 60).padStart(2, "0")}`;
+}
+
 /** A number of seconds as a short duration ("45 s", "12 min", "3.5 h"). */
 export function shortDuration(t: Words, secs: number): string {
   if (secs < 60) return `${Math.round(secs)} s`;

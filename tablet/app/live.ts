@@ -1,16 +1,29 @@
 // The signer's inbox as the server streams it: a snapshot, then records leased and leases ended.
 // The stream is reopened whenever it breaks (with backoff, and at once when the browser says the
 // network is back); every reconnection starts from a fresh snapshot, so nothing is missed. The
-// last known inbox is kept in sessionStorage, so a reload without network still shows it.
+// last known inbox is kept in sessionStorage, so a reload without network still shows it. Each
+// event is also handed to whoever follows the records' fate (why a lease ended is in the event
+// only): confirmations.ts, for batches waiting in a remote signing app.
 
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { base64Decode, base64Encode } from "@bufbuild/protobuf/wire";
 import { useSyncExternalStore } from "preact/compat";
 import { inbox, isSessionEnded } from "./api";
 import { InboxSnapshotSchema } from "./gen/signq/v1/inbox_pb";
-import type { Record } from "./gen/signq/v1/record_pb";
+import { RecordState, type Record } from "./gen/signq/v1/record_pb";
 
 export type Connection = "connecting" | "online" | "offline";
+
+/** What changed in the inbox, as it happened. */
+export type InboxEvent =
+  /** The server's whole inbox (at every (re)connection). */
+  | { kind: "snapshot"; records: Record[] }
+  /** A record leased, or leased again with what changed (e.g. it now waits for a confirmation). */
+  | { kind: "leased"; record: Record }
+  /** A record left the inbox: `reason` is "signed", "unconfirmed", "expired", "rejected", ... */
+  | { kind: "ended"; recordId: string; reason: string }
+  /** Records as an answer of the server showed them (an approval waiting for a confirmation). */
+  | { kind: "merged"; records: Record[] };
 
 export type InboxState = {
   /** Leased records, deadline first (then priority). */
@@ -51,6 +64,7 @@ export function forgetInboxes(): void {
 export class LiveInbox {
   private state: InboxState;
   private readonly listeners = new Set<() => void>();
+  private readonly eventListeners = new Set<(e: InboxEvent) => void>();
   private abort = new AbortController();
   private stopped = false;
   private wake: (() => void) | null = null;
@@ -87,6 +101,31 @@ export class LiveInbox {
     this.listeners.add(l);
     return () => this.listeners.delete(l);
   };
+
+  /** Calls `listener` after each change of the inbox, with what changed; returns the unsubscribe. */
+  onEvent(listener: (e: InboxEvent) => void): () => void {
+    this.eventListeners.add(listener);
+    return () => this.eventListeners.delete(listener);
+  }
+
+  /**
+   * Takes the server's answer about records still in the inbox (LEASED, now waiting for a
+   * confirmation) as their newest state, before the stream repeats it. Records no longer in the
+   * inbox are left out: the stream said they left after the answer was made.
+   */
+  merge(records: Record[]): void {
+    const present = new Set(this.state.records.map((r) => r.id));
+    const fresh = records.filter((r) => present.has(r.id) && r.state === RecordState.LEASED);
+    if (fresh.length === 0) return;
+    const ids = new Set(fresh.map((r) => r.id));
+    const kept = this.state.records.filter((r) => !ids.has(r.id));
+    this.update({ records: [...kept, ...fresh].sort(deadlineOrder) });
+    this.emit({ kind: "merged", records: fresh });
+  }
+
+  private emit(e: InboxEvent): void {
+    this.eventListeners.forEach((l) => l(e));
+  }
 
   /** Marks the connection as gone (e.g. a call failed for want of network). */
   markOffline(): void {
@@ -135,12 +174,15 @@ export class LiveInbox {
               away: e.value.away,
               connection: "online",
             });
+            this.emit({ kind: "snapshot", records: e.value.records });
           } else if (e.case === "leased") {
             const records = this.state.records.filter((r) => r.id !== e.value.id);
             this.update({ records: [...records, e.value].sort(deadlineOrder) });
+            this.emit({ kind: "leased", record: e.value });
           } else if (e.case === "ended") {
             const id = e.value.recordId;
             this.update({ records: this.state.records.filter((r) => r.id !== id) });
+            this.emit({ kind: "ended", recordId: id, reason: e.value.reason });
           }
         }
       } catch (err) {

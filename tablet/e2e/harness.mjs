@@ -1,9 +1,13 @@
 // What the end-to-end tests stand on: a real `signq dev` on ephemeral loopback ports (the binary
 // `cargo test` built, or $SIGNQ_BIN), records submitted through Intake with the real `signq submit`,
-// signatures judged by `openssl cms -verify`, and Debian's Chromium driven by playwright-core.
+// signatures judged by `openssl cms -verify`, and Debian's Chromium driven by playwright-core. For
+// keys at a remote signing provider, the strict CSC test provider runs as a process of its own
+// (`signq-csc-testserver`, built beside signq), and the test plays the person's signing app.
 
 import { execFile, execFileSync, spawn } from "node:child_process";
+import { createHmac } from "node:crypto";
 import { once } from "node:events";
+import { request as httpsRequest } from "node:https";
 import { createServer, connect } from "node:net";
 import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -18,6 +22,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, "../..");
 
 export const SIGNQ = process.env.SIGNQ_BIN ?? join(root, "target/debug/signq");
+/** The CSC test provider's binary, built with signq (the `signq-csc-testserver` crate's binary). */
+export const CSC_TESTSERVER = process.env.CSC_TESTSERVER_BIN ?? join(dirname(SIGNQ), "signq-csc-testserver");
 export const CHROMIUM = process.env.CHROMIUM_BIN ?? "/usr/bin/chromium";
 /**
  * The managed policy that has Chromium present a tablet's device certificate to the ward's
@@ -30,6 +36,8 @@ export const SCREENSHOTS = process.env.SCREENSHOT_DIR ?? join(root, "target/tabl
 
 export const DEPUTY_1 = { id: "cat-lai/deputy-1", pin: "135790", name: "Lê Văn Phúc" };
 export const DIRECTOR = { id: "cat-lai/director", pin: "246810", name: "Trần Thị Hồng Nhung" };
+/** A director whose key is at a remote signing provider (registered by `Ward.enrolRemoteSigner`). */
+export const REMOTE_DIRECTOR = { id: "cat-lai/director-3", pin: "135246", name: "Lê Thị Hoa" };
 
 /** A demo ward (`signq dev`) in a fresh directory, on ephemeral loopback ports. */
 export class Ward {
@@ -119,14 +127,122 @@ export class Ward {
     return join(this.dir, "data");
   }
 
+  /** Runs `signq` on this ward's data; a first argument `{ env }` adds to its environment. */
   async signq(...args) {
+    const options = typeof args[0] === "object" ? args.shift() : {};
     const port = this.scheduler.split(":").pop();
-    const { stdout } = await run(SIGNQ, [
-      "--data-dir",
-      this.data,
-      ...args.flatMap((a) => (a === "@addr" ? ["--addr", `localhost:${port}`] : [a])),
-    ]);
+    const { stdout } = await run(
+      SIGNQ,
+      [
+        "--data-dir",
+        this.data,
+        ...args.flatMap((a) => (a === "@addr" ? ["--addr", `localhost:${port}`] : [a])),
+      ],
+      { env: { ...process.env, ...options.env } },
+    );
     return stdout;
+  }
+
+  /**
+   * One call to the scheduler's Admin service as the ward's operator, over gRPC-web with the
+   * operator's client certificate, as `signq dev` configures the ward: `message` is the request's
+   * protobuf bytes; resolves with the answer's. The operator's key file opens with the password
+   * signq derives from the operator's key-encryption key (HMAC-SHA256 under "signq-tls-key").
+   */
+  async admin(method, message) {
+    const kekFile = readFileSync(join(this.dir, "signq-secrets/operator.kek"));
+    const kek = kekFile.length === 32 ? kekFile : Buffer.from(kekFile.toString("utf8").trim(), "hex");
+    const passphrase = createHmac("sha256", kek)
+      .update("signq-tls-key")
+      .update(Buffer.from([0]))
+      .update("operator")
+      .digest("hex");
+    const frame = Buffer.alloc(5);
+    frame.writeUInt32BE(message.length, 1);
+    const body = Buffer.concat([frame, message]);
+    const answer = await new Promise((resolveAnswer, reject) => {
+      const req = httpsRequest(
+        {
+          host: "127.0.0.1",
+          servername: "localhost",
+          port: Number(this.scheduler.split(":").pop()),
+          method: "POST",
+          path: `/signq.v1.Admin/${method}`,
+          ca: readFileSync(join(this.data, "pki/ca.crt.pem")),
+          cert: readFileSync(join(this.data, "pki/issued/operator.crt.pem")),
+          key: readFileSync(join(this.data, "pki/issued/operator.key.pem")),
+          passphrase,
+          headers: {
+            "content-type": "application/grpc-web+proto",
+            "x-grpc-web": "1",
+            "content-length": body.length,
+          },
+        },
+        (res) => {
+          const chunks = [];
+          res.on("data", (c) => chunks.push(c));
+          res.on("end", () => resolveAnswer({ headers: res.headers, body: Buffer.concat(chunks) }));
+          res.on("error", reject);
+        },
+      );
+      req.on("error", reject);
+      req.end(body);
+    });
+    // Length-prefixed frames: messages (flag 0), then the trailers (flag 0x80), unless the status
+    // came in the headers alone.
+    let reply = Buffer.alloc(0);
+    let trailers = "";
+    for (let at = 0; at + 5 <= answer.body.length;) {
+      const length = answer.body.readUInt32BE(at + 1);
+      const payload = answer.body.subarray(at + 5, at + 5 + length);
+      if (answer.body[at] & 0x80) trailers += payload.toString("utf8");
+      else reply = payload;
+      at += 5 + length;
+    }
+    const field = (name) =>
+      answer.headers[name] ?? trailers.match(new RegExp(`^${name}:\\s*(.*?)\\s*$`, "mi"))?.[1];
+    const status = field("grpc-status");
+    if (status !== "0") {
+      throw new Error(
+        `Admin.${method}: grpc-status ${status}: ${decodeURIComponent(field("grpc-message") ?? "")}`,
+      );
+    }
+    return reply;
+  }
+
+  /**
+   * Registers `who` as a director whose key is at `provider` (`signq pki signer --remote` with
+   * their PIN: the ward CA certifies the provider's key), enrols a tablet for them
+   * (`signq pki device`), and enrols the signer in the scheduler (Admin.EnrollSigner).
+   */
+  async enrolRemoteSigner(who, provider) {
+    await this.signq(
+      { env: { SIGNQ_PIN: who.pin } },
+      "pki",
+      "signer",
+      "--id",
+      who.id,
+      "--name",
+      who.name,
+      "--role",
+      "director",
+      "--ward-id",
+      "cat-lai",
+      "--ward-name",
+      "Phường Cát Lái",
+      "--remote",
+      provider.remote,
+      "--credential",
+      provider.credential,
+    );
+    await this.signq("pki", "device", "--signer", who.id);
+    const pem = readFileSync(
+      join(this.data, "signer/keys", `${who.id.replaceAll("/", "_")}.crt.pem`),
+      "utf8",
+    );
+    const der = Buffer.from(pem.replace(/-----[^-]+-----/g, "").replace(/\s+/g, ""), "base64");
+    // EnrollSignerRequest { bytes certificate = 1; }
+    await this.admin("EnrollSigner", Buffer.concat([Buffer.from([0x0a]), varint(der.length), der]));
   }
 
   /** Asks for a new appointment date (`signq reappoint`, as the one-stop desk does). */
@@ -321,6 +437,114 @@ export class Cable {
   close() {
     this.cut();
     this.server.close();
+  }
+}
+
+/** A protobuf varint. */
+function varint(n) {
+  const bytes = [];
+  while (n > 0x7f) {
+    bytes.push((n & 0x7f) | 0x80);
+    n >>>= 7;
+  }
+  bytes.push(n);
+  return Buffer.from(bytes);
+}
+
+/**
+ * The strict CSC test provider (`signq-csc-testserver`) as a process: one credential, its
+ * provider file written for the signing service (`--remote-provider csc=FILE`), and its control
+ * API, through which the test sees what the person's signing app shows and confirms, refuses or
+ * lets expire. It exits when its stdin closes, so it never outlives the test.
+ */
+export class SigningProvider {
+  /** Starts a provider whose confirmations the signing service waits `timeoutSecs` for. */
+  static async start({ timeoutSecs = 300, credential = "cred-director-3" } = {}) {
+    const dir = mkdtempSync(join(tmpdir(), "signq-e2e-csc-"));
+    const file = join(dir, "provider.toml");
+    const child = spawn(
+      CSC_TESTSERVER,
+      [
+        "--provider-file",
+        file,
+        "--confirmation-timeout-secs",
+        String(timeoutSecs),
+        "--credential",
+        credential,
+        "--user",
+        "director-3@cat-lai",
+        "--name",
+        REMOTE_DIRECTOR.name,
+      ],
+      { stdio: ["pipe", "pipe", "inherit"] },
+    );
+    const provider = new SigningProvider(dir, file, credential, child);
+    const lines = createInterface({ input: child.stdout });
+    await new Promise((resolveReady, reject) => {
+      child.once("error", reject);
+      child.once("exit", (code) => reject(new Error(`${CSC_TESTSERVER} exited early (${code})`)));
+      lines.on("line", (line) => {
+        const control = line.match(/^control listening on (.+)$/);
+        if (control) provider.control = control[1];
+        if (line === "ready") resolveReady();
+      });
+    });
+    return provider;
+  }
+
+  constructor(dir, file, credential, child) {
+    this.dir = dir;
+    this.file = file;
+    this.credential = credential;
+    this.child = child;
+    this.control = "";
+  }
+
+  /** The provider as `signq dev --remote-provider` and `signq pki signer --remote` name it. */
+  get remote() {
+    return `csc=${this.file}`;
+  }
+
+  /** The authorisations waiting for the person: `{handle, credential_id, num_signatures, description}`. */
+  async pending() {
+    const res = await fetch(`${this.control}/pending`);
+    if (!res.ok) throw new Error(`pending: ${res.status} ${await res.text()}`);
+    return res.json();
+  }
+
+  /** The first authorisation waiting whose handle is not in `seen`, once there is one (one minute at most). */
+  async waitForPending(seen = []) {
+    const until = Date.now() + 60_000;
+    for (;;) {
+      const waiting = (await this.pending()).find((p) => !seen.includes(p.handle));
+      if (waiting) return waiting;
+      if (Date.now() > until) throw new Error("no authorisation was asked of the signing app");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** The person confirms (or "refuse", "expire") the authorisation `handle` in the app. */
+  async decide(handle, decision = "confirm") {
+    const res = await fetch(`${this.control}/pending/${encodeURIComponent(handle)}/${decision}`, {
+      method: "POST",
+    });
+    if (res.status !== 204) throw new Error(`${decision} ${handle}: ${res.status} ${await res.text()}`);
+  }
+
+  /** What the provider saw: `{signed, calls, violations}`. */
+  async report() {
+    return (await fetch(`${this.control}/report`)).json();
+  }
+
+  async stop() {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      const exited = once(this.child, "exit");
+      this.child.stdin.end();
+      const timer = setTimeout(() => this.child.kill("SIGTERM"), 5_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    rmSync(this.dir, { recursive: true, force: true });
   }
 }
 

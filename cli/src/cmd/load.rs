@@ -199,6 +199,18 @@ pub struct SignLoadArgs {
     /// The token's user PIN.
     #[arg(long)]
     pub token_pin: Option<String>,
+    /// Also measure a remote signing provider (CSC API v2), as `NAME=FILE` (the provider's file,
+    /// as `signq signer --remote-provider` reads it): batches of 1 and 50 signatures under one
+    /// authorisation each. The provider must confirm by itself (the test provider's
+    /// `--auto-confirm`).
+    #[arg(long, requires = "credential", value_name = "NAME=FILE")]
+    pub remote: Option<String>,
+    /// The credential to sign with at the remote provider.
+    #[arg(long, requires = "remote")]
+    pub credential: Option<String>,
+    /// Batches of each size signed remotely.
+    #[arg(long, default_value_t = 20)]
+    pub remote_rounds: usize,
 }
 
 /// Runs a `load` subcommand.
@@ -532,10 +544,40 @@ async fn sign(args: SignLoadArgs) -> anyhow::Result<()> {
             );
         }
     }
+    if let (Some(remote), Some(credential)) = (&args.remote, &args.credential) {
+        remote_speed(remote, credential, args.remote_rounds).await?;
+    }
     println!("\nPAdES in process, one thread, {} s each:", args.seconds);
     let pades = signq_load_tests::pades_bench::measure(Duration::from_secs(args.seconds), python)?;
     signq_load_tests::pades_bench::report(&pades);
     println!("reproduce: {}", command_line());
+    Ok(())
+}
+
+/// Measures the remote provider `remote` (`NAME=FILE`) with `credential`.
+async fn remote_speed(remote: &str, credential: &str, rounds: usize) -> anyhow::Result<()> {
+    let (_, file) = remote
+        .split_once('=')
+        .with_context(|| format!("--remote {remote}: expected NAME=FILE"))?;
+    let settings =
+        signq_signer::service::remote::ProviderSettings::from_file(std::path::Path::new(file))
+            .map_err(anyhow::Error::msg)?;
+    let client = signq_signer::keys::csc::CscClient::new(settings.csc)?;
+    let info = client.credential_info(credential).await?;
+    let certificate = info
+        .certificates
+        .first()
+        .context("the provider gave no certificate")?;
+    let point = signq_signer::cms::public_point(certificate)?;
+    // credentials/info fetched the access token: nothing timed below waits for one.
+    println!(
+        "\nremote provider {remote}, credential {credential}: {rounds} batches of each size, one \
+         authorisation (one confirmation) per batch:"
+    );
+    let figures =
+        signq_load_tests::remote_bench::measure(&client, credential, &point, &[1, 50], rounds)
+            .await?;
+    signq_load_tests::remote_bench::report(&figures);
     Ok(())
 }
 

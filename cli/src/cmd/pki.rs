@@ -137,11 +137,13 @@ pub enum PkiCmd {
         #[arg(long, requires = "remote")]
         provider_certificate: bool,
         /// The person's certificate from an outside CA (PEM; any certificates after the first
-        /// are its chain), to register instead of issuing one; needs --key.
-        #[arg(long, requires = "key", conflicts_with_all = ["token", "remote"])]
+        /// are its chain), to register instead of issuing one; its key is --key, or with
+        /// --token the key already on the token (as the CA put it there).
+        #[arg(long, conflicts_with = "remote")]
         certificate: Option<PathBuf>,
-        /// The certificate's private key (PKCS#8 PEM), sealed into the keystore under the PIN.
-        #[arg(long, requires = "certificate")]
+        /// An existing private key (PKCS#8 PEM): sealed into the keystore under the PIN, or with
+        /// --token imported onto the token (never to leave it).
+        #[arg(long, conflicts_with = "remote")]
         key: Option<PathBuf>,
     },
     /// The outside CAs (the government's) whose certificates signers may sign with.
@@ -299,22 +301,30 @@ pub fn run(cmd: PkiCmd, data: &DataDir) -> anyhow::Result<()> {
                 },
             };
             let validity = Validity::days_from_now(days);
-            let entry = match (
-                token.zip(token_module),
-                remote.zip(credential),
-                certificate.zip(key),
-            ) {
-                (Some((token, module)), _, _) => {
-                    install_token_signer(&pki, data, &spec, &pin, validity, &module, &token)?
+            let entry = match (token.zip(token_module), remote.zip(credential)) {
+                (Some((token, module)), _) => {
+                    let on_token = OnToken {
+                        module: &module,
+                        token: &token,
+                        certificate: certificate.as_deref(),
+                        key: key.as_deref(),
+                    };
+                    install_token_signer(&pki, data, &spec, &pin, validity, on_token)?
                 }
-                (None, Some((remote, credential)), _) => {
+                (None, Some((remote, credential))) => {
                     let issue = (!provider_certificate).then_some(validity);
                     install_remote_signer(&pki, data, &spec, &pin, issue, &remote, &credential)?
                 }
-                (None, None, Some((certificate, key))) => {
-                    install_outside_signer(&pki, data, &spec, &pin, &certificate, &key)?
-                }
-                (None, None, None) => install_signer(&pki, data, &spec, &pin, validity)?,
+                (None, None) => match (certificate, key) {
+                    (Some(certificate), Some(key)) => {
+                        install_outside_signer(&pki, data, &spec, &pin, &certificate, &key)?
+                    }
+                    (None, None) => install_signer(&pki, data, &spec, &pin, validity)?,
+                    _ => anyhow::bail!(
+                        "--certificate and --key go together (or --certificate with --token, \
+                         whose key it is)"
+                    ),
+                },
             };
             println!(
                 "signing key for {} ({}, {}) installed in {}",
@@ -471,21 +481,80 @@ pub fn install_signer(
     Ok((entry.signer_id, entry.display_name))
 }
 
-/// Generates a signing key on a PKCS#11 token, issues its certificate, and registers the token's
-/// key in the keystore (the token's login checks `pin`).
+/// Where a signer's key on a PKCS#11 token comes from.
+pub struct OnToken<'a> {
+    /// The token vendor's module.
+    pub module: &'a std::path::Path,
+    /// The token's label.
+    pub token: &'a str,
+    /// An outside CA's certificate for a key already on the token (or for `key`).
+    pub certificate: Option<&'a std::path::Path>,
+    /// A key (PKCS#8 PEM) to import onto the token.
+    pub key: Option<&'a std::path::Path>,
+}
+
+/// Puts a signer's key on a PKCS#11 token (generated there, imported, or found there by its
+/// outside certificate), issues its ward certificate unless it has an outside one, and registers
+/// the token's key in the keystore (the token's login checks `pin`).
 pub fn install_token_signer(
     pki: &Pki,
     data: &DataDir,
     spec: &SignerSpec,
     pin: &str,
     validity: Validity,
-    module: &std::path::Path,
-    token: &str,
+    on: OnToken<'_>,
 ) -> anyhow::Result<(String, String)> {
-    let (key, spki) = signq_signer::keys::pkcs11::generate(module, token, pin, &spec.signer_id)?;
-    let issued = pki.issue_signer_for(spec, validity, &spki)?;
-    let entry = signer_keystore(pki, data)?.install_token(&issued.cert_der, key, pin)?;
+    use signq_signer::keys::pkcs11;
+    let outside = on
+        .certificate
+        .map(|path| -> anyhow::Result<_> {
+            let certs = signq_kit::tls::material::read_certs(path)?;
+            let (leaf, chain) = certs
+                .split_first()
+                .with_context(|| format!("{}: no PEM certificate", path.display()))?;
+            let chain = chain.iter().map(|c| c.to_vec()).collect();
+            let registration = outside_registration(data, spec, leaf, chain)?;
+            Ok((leaf.to_vec(), registration))
+        })
+        .transpose()?;
+    let (key, spki) = match (on.key, &outside) {
+        (Some(key), _) => {
+            let pkcs8 = read_pkcs8(key)?;
+            pkcs11::import(on.module, on.token, pin, &spec.signer_id, &pkcs8)?
+        }
+        (None, Some((leaf, _))) => {
+            let point = signq_signer::cms::public_point(leaf)?;
+            let key = pkcs11::find(on.module, on.token, pin, &point)?;
+            (key, Vec::new())
+        }
+        (None, None) => pkcs11::generate(on.module, on.token, pin, &spec.signer_id)?,
+    };
+    let keystore = signer_keystore(pki, data)?;
+    let entry = match outside {
+        Some((leaf, registration)) => {
+            keystore.install_token(&leaf, Some(&registration), key, pin)?
+        }
+        None => {
+            let issued = pki.issue_signer_for(spec, validity, &spki)?;
+            keystore.install_token(&issued.cert_der, None, key, pin)?
+        }
+    };
     Ok((entry.signer_id, entry.display_name))
+}
+
+/// A PKCS#8 private key from a PEM file, in zeroizing memory.
+fn read_pkcs8(path: &std::path::Path) -> anyhow::Result<Zeroizing<Vec<u8>>> {
+    let pem =
+        Zeroizing::new(std::fs::read(path).with_context(|| format!("reading {}", path.display()))?);
+    let (label, pkcs8) = der::pem::decode_vec(&pem)
+        .map_err(|e| anyhow::anyhow!("{}: not a PEM key: {e}", path.display()))?;
+    let pkcs8 = Zeroizing::new(pkcs8);
+    anyhow::ensure!(
+        label == "PRIVATE KEY",
+        "{}: a PKCS#8 key (BEGIN PRIVATE KEY) is expected, not {label}",
+        path.display()
+    );
+    Ok(pkcs8)
 }
 
 /// Registers a signer whose key is a credential at a remote signing provider with the signer's
@@ -549,16 +618,7 @@ pub fn install_outside_signer(
         .with_context(|| format!("{}: no PEM certificate", certificate.display()))?;
     let chain: Vec<Vec<u8>> = chain.iter().map(|c| c.to_vec()).collect();
     let registration = outside_registration(data, spec, leaf, chain)?;
-    let pem =
-        Zeroizing::new(std::fs::read(key).with_context(|| format!("reading {}", key.display()))?);
-    let (label, pkcs8) = der::pem::decode_vec(&pem)
-        .map_err(|e| anyhow::anyhow!("{}: not a PEM key: {e}", key.display()))?;
-    let pkcs8 = Zeroizing::new(pkcs8);
-    anyhow::ensure!(
-        label == "PRIVATE KEY",
-        "{}: a PKCS#8 key (BEGIN PRIVATE KEY) is expected, not {label}",
-        key.display()
-    );
+    let pkcs8 = read_pkcs8(key)?;
     let entry =
         signer_keystore(pki, data)?.install_registered(leaf, Some(&registration), &pkcs8, pin)?;
     Ok((entry.signer_id, entry.display_name))

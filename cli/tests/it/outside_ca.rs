@@ -33,7 +33,7 @@ fn openssl(dir: &Path, args: &[&str]) {
 /// An outside CA in `dir` (`<name>-ca.pem`, `<name>-ca.key`) and a person's signing certificate
 /// it issued (`<name>-person.pem`, key `<name>-person.key`, PKCS#8): as a government CA issues
 /// them, naming the person and their organisation but nothing of signq.
-fn outside_ca(dir: &Path, name: &str) {
+pub(super) fn outside_ca(dir: &Path, name: &str) {
     let ca = format!("{name}-ca");
     let person = format!("{name}-person");
     openssl(
@@ -124,7 +124,7 @@ fn outside_ca(dir: &Path, name: &str) {
     );
 }
 
-fn der_of(pem_file: &Path) -> Vec<u8> {
+pub(super) fn der_of(pem_file: &Path) -> Vec<u8> {
     let pem = std::fs::read(pem_file).expect("read");
     der::pem::decode_vec(&pem).expect("PEM").1
 }

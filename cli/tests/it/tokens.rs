@@ -159,3 +159,167 @@ async fn a_director_signs_from_the_queue_with_a_key_that_never_leaves_the_token(
         "{record:?}"
     );
 }
+
+/// An official's token as the government CA hands it over: the key put on it by the CA (here
+/// with softhsm2-util, as a CA's tooling does) and its certificate from that CA. The ward
+/// trusts the CA, registers the certificate with the key found on the token, and the director
+/// signs; a key file's key imported onto a token never leaves it and gets a ward certificate.
+#[tokio::test]
+async fn a_government_token_signs_with_the_key_the_ca_put_there_and_an_imported_key_too() {
+    let ward = Ward::start(&[]);
+    let dir = ward.dir.path().to_path_buf();
+    super::outside_ca::outside_ca(&dir, "gov");
+    super::outside_ca::outside_ca(&dir, "unknown");
+    new_token(&ward, "gov-token", DIRECTOR_2.1);
+    // Both tokens before the signing service first opens the module: SoftHSM2 reads its token
+    // directory once, when a process initialises it (a USB token's module sees it plugged in).
+    new_token(&ward, "imported", DIRECTOR_2.1);
+    softhsm(
+        &ward,
+        &[
+            "--import",
+            dir.join("gov-person.key").to_str().expect("utf8"),
+            "--token",
+            "gov-token",
+            "--label",
+            "issued-by-the-ca",
+            "--id",
+            "0a0b",
+            "--pin",
+            DIRECTOR_2.1,
+        ],
+    );
+    let out = run(
+        &ward,
+        &[
+            "pki",
+            "trust",
+            "add",
+            dir.join("gov-ca.pem").to_str().expect("utf8"),
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", show(&out));
+    let register = |token: &str, extra: &[&str]| {
+        let mut args = vec![
+            "pki",
+            "signer",
+            "--id",
+            DIRECTOR_2.0,
+            "--name",
+            "Phạm Văn Đức",
+            "--role",
+            "director",
+            "--ward-id",
+            "cat-lai",
+            "--ward-name",
+            "Phường Cát Lái",
+            "--token",
+            token,
+            "--token-module",
+            SOFTHSM,
+        ];
+        args.extend_from_slice(extra);
+        run(&ward, &args, Some(DIRECTOR_2.1))
+    };
+    let certificate = super::outside_ca::der_of(&dir.join("gov-person.pem"));
+    let cert_path = dir.join("gov-person.pem");
+    let out = register(
+        "gov-token",
+        &["--certificate", cert_path.to_str().expect("utf8")],
+    );
+    assert!(out.status.success(), "{}", show(&out));
+    let keys = ward.path("signer/keys");
+    assert!(keys.join("cat-lai_director-2.token.json").exists());
+    assert!(keys.join("cat-lai_director-2.identity.json").exists());
+    let out = run(&ward, &["pki", "device", "--signer", DIRECTOR_2.0], None);
+    assert!(out.status.success(), "{}", show(&out));
+    let mut admin = signq_proto::v1::admin_client::AdminClient::new(
+        scheduler_channel(&ward, Some("operator")).await,
+    );
+    admin
+        .enroll_signer(EnrollSignerRequest {
+            certificate: certificate.clone(),
+            registration: Some(signq_proto::v1::SignerRegistration {
+                signer_id: DIRECTOR_2.0.into(),
+                display_name: "Phạm Văn Đức".into(),
+                ward: "cat-lai".into(),
+                role: signq_proto::v1::SignerRole::Director as i32,
+            }),
+        })
+        .await
+        .expect("enrolled");
+    let mut intake = intake(&ward).await;
+    let id = submit_request(&mut intake, submission("DD-BD", "gov-token"))
+        .await
+        .id;
+    let mut director = sign_in(&ward, DIRECTOR_2).await;
+    let (mut stream, held) = open(&mut director).await;
+    if held.is_empty() {
+        leased(&mut stream).await;
+    }
+    director
+        .approve(ApproveRequest {
+            record_ids: vec![id.clone()],
+            pin: DIRECTOR_2.1.into(),
+        })
+        .await
+        .expect("signed with the CA's key on the token");
+    let signed = with_documents(&mut intake, &id).await;
+    assert_eq!(signed.certificate_chain[0], certificate);
+    std::fs::write(dir.join("gov.txt"), &signed.document).expect("write");
+    std::fs::write(dir.join("gov.p7s"), &signed.signature).expect("write");
+    let out = Command::new("openssl")
+        .current_dir(&dir)
+        .args([
+            "cms",
+            "-verify",
+            "-binary",
+            "-inform",
+            "DER",
+            "-in",
+            "gov.p7s",
+            "-content",
+            "gov.txt",
+            "-CAfile",
+            "gov-ca.pem",
+            "-out",
+            "/dev/null",
+        ])
+        .output()
+        .expect("openssl");
+    assert!(out.status.success(), "{}", show(&out));
+
+    // A key from a file, imported onto another token: a ward certificate for it, and the key
+    // file is not kept.
+    let key_path = dir.join("unknown-person.key");
+    let out = register("imported", &["--key", key_path.to_str().expect("utf8")]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(keys.join("cat-lai_director-2.token.json").exists());
+    assert!(!keys.join("cat-lai_director-2.key.json").exists());
+    assert!(
+        !keys.join("cat-lai_director-2.identity.json").exists(),
+        "a ward certificate names the signer itself"
+    );
+    let reference = std::fs::read_to_string(keys.join("cat-lai_director-2.token.json"))
+        .expect("token reference");
+    assert!(reference.contains("\"imported\""), "{reference}");
+    // The director signs with the imported key, under the ward certificate issued for it (the
+    // scheduler enrols the renewed certificate as it meets it).
+    let pem = std::fs::read(keys.join("cat-lai_director-2.crt.pem")).expect("certificate");
+    let (_, ward_certificate) = der::pem::decode_vec(&pem).expect("PEM");
+    let id = submit_request(&mut intake, submission("DD-BD", "imported"))
+        .await
+        .id;
+    leased(&mut stream).await;
+    director
+        .approve(ApproveRequest {
+            record_ids: vec![id.clone()],
+            pin: DIRECTOR_2.1.into(),
+        })
+        .await
+        .expect("signed with the imported key");
+    let signed = with_documents(&mut intake, &id).await;
+    assert_eq!(signed.certificate_chain[0], ward_certificate);
+    openssl_verifies(&ward, &signed.document, &signed.signature, None);
+}

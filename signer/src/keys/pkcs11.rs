@@ -1,4 +1,5 @@
-//! The PKCS#11 back end: a signer's key on a token or an HSM, generated there and never
+//! The PKCS#11 back end: a signer's key on a token or an HSM, generated there ([`generate`]),
+//! imported ([`import`]) or put there by the CA that issued its certificate ([`find`]), and never
 //! exported (sensitive, not extractable). The keystore keeps only where the key is
 //! ([`TokenKey`]: the module, the token's label, the key's id). The signer's PIN goes to the
 //! token's own login, so the token counts wrong PINs and locks itself as its own policy says;
@@ -193,6 +194,135 @@ pub fn generate(
         .generate_key_pair(&Mechanism::EccKeyPairGen, &public, &private)
         .map_err(device)?;
     let point = ec_point(&session, public, token)?;
+    let key = TokenKey {
+        module: module_path.to_path_buf(),
+        token: token.to_string(),
+        id: hex::encode(id),
+    };
+    Ok((key, [&P256_SPKI_PREFIX[..], &point].concat()))
+}
+
+/// Finds, on the token labelled `token` of `module`, the key pair whose public key is `point`
+/// (an uncompressed P-256 point, from the certificate a CA issued for a key it put on the token),
+/// logged in with the user `pin`: where it is.
+pub fn find(
+    module_path: &Path,
+    token: &str,
+    pin: &str,
+    point: &[u8],
+) -> Result<TokenKey, TokenError> {
+    let pkcs11 = module(module_path)?;
+    let slot = slot(&pkcs11, token)?;
+    let device = |e: P11Error| TokenError::Device {
+        token: token.to_string(),
+        reason: e.to_string(),
+    };
+    let session = pkcs11.open_ro_session(slot).map_err(device)?;
+    login(&pkcs11, slot, &session, token, pin)?;
+    let none = || TokenError::NoKey {
+        token: token.to_string(),
+        id: "of the certificate's public key".into(),
+    };
+    for public in session
+        .find_objects(&[
+            Attribute::Class(ObjectClass::PUBLIC_KEY),
+            Attribute::KeyType(KeyType::EC),
+        ])
+        .map_err(device)?
+    {
+        if ec_point(&session, public, token).ok().as_deref() != Some(point) {
+            continue;
+        }
+        let attrs = session
+            .get_attributes(public, &[AttributeType::Id])
+            .map_err(device)?;
+        let Some(Attribute::Id(id)) = attrs.into_iter().next() else {
+            continue;
+        };
+        let private = session
+            .find_objects(&[
+                Attribute::Class(ObjectClass::PRIVATE_KEY),
+                Attribute::Id(id.clone()),
+            ])
+            .map_err(device)?;
+        if !private.is_empty() {
+            return Ok(TokenKey {
+                module: module_path.to_path_buf(),
+                token: token.to_string(),
+                id: hex::encode(id),
+            });
+        }
+    }
+    Err(none())
+}
+
+/// Imports an ECDSA P-256 key (PKCS#8 DER) onto the token labelled `token` of `module`, logged in
+/// with the user `pin`: from then on sensitive and never extractable. `label` names it on the
+/// token. Returns where it is and its SubjectPublicKeyInfo (DER).
+pub fn import(
+    module_path: &Path,
+    token: &str,
+    pin: &str,
+    label: &str,
+    pkcs8: &[u8],
+) -> Result<(TokenKey, Vec<u8>), TokenError> {
+    use aws_lc_rs::encoding::{AsBigEndian, EcPrivateKeyBin};
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
+    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8).map_err(|e| {
+        TokenError::Device {
+            token: token.to_string(),
+            reason: format!("not an ECDSA P-256 PKCS#8 key: {e}"),
+        }
+    })?;
+    let scalar: EcPrivateKeyBin<'_> =
+        pair.private_key()
+            .as_be_bytes()
+            .map_err(|e| TokenError::Device {
+                token: token.to_string(),
+                reason: format!("reading the key: {e}"),
+            })?;
+    let point = pair.public_key().as_ref().to_vec();
+    let pkcs11 = module(module_path)?;
+    let slot = slot(&pkcs11, token)?;
+    let device = |e: P11Error| TokenError::Device {
+        token: token.to_string(),
+        reason: e.to_string(),
+    };
+    let session = pkcs11.open_rw_session(slot).map_err(device)?;
+    login(&pkcs11, slot, &session, token, pin)?;
+    let mut id = [0u8; ID_BYTES];
+    rand::rng().fill_bytes(&mut id);
+    // CKA_EC_POINT is the DER OCTET STRING of the point.
+    let mut octets = vec![0x04, point.len() as u8];
+    octets.extend_from_slice(&point);
+    session
+        .create_object(&[
+            Attribute::Class(ObjectClass::PRIVATE_KEY),
+            Attribute::KeyType(KeyType::EC),
+            Attribute::Token(true),
+            Attribute::Private(true),
+            Attribute::Sensitive(true),
+            Attribute::Extractable(false),
+            Attribute::Sign(true),
+            Attribute::EcParams(P256_PARAMS.to_vec()),
+            Attribute::Value(scalar.as_ref().to_vec()),
+            Attribute::Id(id.to_vec()),
+            Attribute::Label(label.as_bytes().to_vec()),
+        ])
+        .map_err(device)?;
+    session
+        .create_object(&[
+            Attribute::Class(ObjectClass::PUBLIC_KEY),
+            Attribute::KeyType(KeyType::EC),
+            Attribute::Token(true),
+            Attribute::Private(false),
+            Attribute::Verify(true),
+            Attribute::EcParams(P256_PARAMS.to_vec()),
+            Attribute::EcPoint(octets),
+            Attribute::Id(id.to_vec()),
+            Attribute::Label(label.as_bytes().to_vec()),
+        ])
+        .map_err(device)?;
     let key = TokenKey {
         module: module_path.to_path_buf(),
         token: token.to_string(),

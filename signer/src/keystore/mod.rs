@@ -322,15 +322,17 @@ impl Keystore {
         Ok(entry)
     }
 
-    /// Registers a signer whose key is on a token (made there by [`pkcs11::generate`]), with its
-    /// certificate; the key must be the certificate's. Replaces a key file the signer had.
+    /// Registers a signer whose key is on a token (see [`pkcs11`]), with its certificate (an
+    /// outside CA's with its `registration`); the key must be the certificate's. Replaces a key
+    /// file the signer had.
     pub fn install_token(
         &self,
         cert_der: &[u8],
+        registration: Option<&Registration>,
         key: TokenKey,
         pin: &str,
     ) -> Result<SignerEntry, KeystoreError> {
-        let mut entry = self.entry_for(cert_der, None)?;
+        let mut entry = self.entry_for(cert_der, registration)?;
         let token = |source| KeystoreError::Token {
             signer: entry.signer_id.clone(),
             source,
@@ -353,7 +355,7 @@ impl Keystore {
             reason: e.to_string(),
         })?;
         keyfile::write_private(&entry.token_path(), &json)?;
-        self.write_certificate(&entry, None)?;
+        self.write_certificate(&entry, registration)?;
         entry.remove_others(&entry.token_path())?;
         entry.backend = Backend::Token(key);
         entry.written = entry.cert_written();

@@ -1,9 +1,12 @@
 // The signer's inbox: leased records in deadline order with the time left (red once overdue), a
 // preview of the document, several selected and signed with one PIN, one returned with a reason.
+// With a remote signing key the PIN hands the batch to the person's signing app: the inbox then
+// shows the waiting panel and the records as waiting, until they are signed or go back.
 
 import { useEffect, useState } from "preact/hooks";
-import { approve, useApproval } from "../approval";
+import { approve, forgetPending, useApproval } from "../approval";
 import { CALL_TIMEOUT_MS, explain, inbox, isTransient } from "../api";
+import { type ConfirmationWatch, useUnconfirmed, waitingBatches, waitingCode } from "../confirmations";
 import { useProcedures } from "../catalogue";
 import { useNow } from "../format";
 import { RecordStage, RecordState, type Record } from "../gen/signq/v1/record_pb";
@@ -15,11 +18,17 @@ import { Preview } from "./Preview";
 import { RecordRow } from "./RecordRow";
 import { useWorkingTime } from "../workingTime";
 import { ReasonDialog } from "./ReasonDialog";
+import { ConfirmationPanel } from "./Confirmation";
 
 type Dialog = { kind: "pin"; ids: string[] } | { kind: "reject"; record: Record } | null;
 
-export function Inbox(props: { live: LiveInbox; state: InboxState; notify: (n: Notice) => void }) {
-  const { live, state, notify } = props;
+export function Inbox(props: {
+  live: LiveInbox;
+  state: InboxState;
+  confirmations: ConfirmationWatch;
+  notify: (n: Notice) => void;
+}) {
+  const { live, state, confirmations, notify } = props;
   const { t } = useWords();
   const now = useNow();
   const procedures = useProcedures();
@@ -28,18 +37,22 @@ export function Inbox(props: { live: LiveInbox; state: InboxState; notify: (n: N
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [previewId, setPreviewId] = useState<string | null>(null);
   const [dialog, setDialog] = useState<Dialog>(null);
+  const unconfirmed = useUnconfirmed(confirmations);
+  const batches = waitingBatches(state.records);
 
-  // Records that left the inbox (signed, expired, reassigned) leave the selection and the preview.
-  const ids = state.records.map((r) => r.id).join(",");
+  // Records that left the inbox (signed, expired, reassigned) leave the selection and the preview;
+  // records waiting for a confirmation leave the selection.
+  const ids = state.records.map((r) => `${r.id}${r.confirmation ? "*" : ""}`).join(",");
   useEffect(() => {
     const present = new Set(state.records.map((r) => r.id));
-    setSelected((s) => new Set([...s].filter((id) => present.has(id))));
+    const open = new Set(state.records.filter((r) => !r.confirmation).map((r) => r.id));
+    setSelected((s) => new Set([...s].filter((id) => open.has(id))));
     setPreviewId((p) => (p && present.has(p) ? p : null));
   }, [ids]);
 
   const previewed = state.records.find((r) => r.id === previewId) ?? null;
   const pendingIds = new Set(approval.pending?.recordIds ?? []);
-  const selectable = state.records.filter((r) => !pendingIds.has(r.id));
+  const selectable = state.records.filter((r) => !pendingIds.has(r.id) && !r.confirmation);
   const allSelected = selectable.length > 0 && selectable.every((r) => selected.has(r.id));
 
   function toggle(id: string) {
@@ -65,21 +78,34 @@ export function Inbox(props: { live: LiveInbox; state: InboxState; notify: (n: N
         live.markOffline();
         handOver();
       }).then(
-        (records) => {
+        (answer) => {
           handOver();
+          // A remote key: the records wait for the person's confirmation in the signing app (the
+          // waiting panel), and nothing is signed yet.
+          live.merge(answer.records);
           // Signed, or signed by this person and now waiting for the ward's seal.
-          const signed = records.filter(
+          const signed = answer.records.filter(
             (r) => r.state === RecordState.SIGNED || r.stage === RecordStage.SEAL,
           ).length;
-          notify({ kind: "ok", text: t.signedN(signed) });
+          if (signed > 0 || answer.confirmations.length === 0)
+            notify({ kind: "ok", text: t.signedN(signed) });
           setSelected((s) => new Set([...s].filter((id) => !recordIds.includes(id))));
         },
         (e: unknown) => {
-          if (handedOver) notify({ kind: "error", text: explain(t, e) });
+          // Sent again after the answer was lost (a reload, the network): the first attempt got
+          // through, and the batch already waits for its confirmation, which the panel shows.
+          if (allWaiting(recordIds)) handOver();
+          else if (handedOver) notify({ kind: "error", text: explain(t, e) });
           else resolveDialog(explain(t, e));
         },
       );
     });
+  }
+
+  /** Whether every record of `recordIds` is in the inbox waiting for a confirmation. */
+  function allWaiting(recordIds: string[]): boolean {
+    const waiting = new Set(live.snapshot.records.filter((r) => r.confirmation).map((r) => r.id));
+    return recordIds.length > 0 && recordIds.every((id) => waiting.has(id));
   }
 
   async function reject(record: Record, reason: string): Promise<string | null> {
@@ -103,12 +129,18 @@ export function Inbox(props: { live: LiveInbox; state: InboxState; notify: (n: N
   }
 
   const interrupted = approval.pending && !approval.running ? approval.pending : null;
+  // An interrupted batch that the inbox shows waiting for its confirmation got through: there is
+  // nothing to finish with the PIN, only to confirm in the signing app.
+  const interruptedWaiting = interrupted !== null && allWaiting(interrupted.recordIds);
+  useEffect(() => {
+    if (interruptedWaiting) forgetPending();
+  }, [interruptedWaiting]);
 
   return (
-    <div class={`inbox${previewed ? " with-preview" : ""}`}>
+    <main class={`inbox${previewed ? " with-preview" : ""}`}>
       <section class="inbox-list" aria-label={t.tabInbox}>
         {state.away && <p class="banner away">{t.youAreAway}</p>}
-        {interrupted && (
+        {interrupted && !interruptedWaiting && (
           <div class="banner warn" role="alert" data-testid="interrupted">
             <span>{t.interruptedApproval(interrupted.recordIds.length)}</span>
             <button
@@ -120,6 +152,11 @@ export function Inbox(props: { live: LiveInbox; state: InboxState; notify: (n: N
             </button>
           </div>
         )}
+        <ConfirmationPanel
+          batches={batches}
+          unconfirmed={unconfirmed}
+          onDismiss={(id) => confirmations.dismiss(id)}
+        />
         <div class="toolbar">
           <label class="check">
             <input
@@ -164,6 +201,7 @@ export function Inbox(props: { live: LiveInbox; state: InboxState; notify: (n: N
                 selected={selected.has(r.id)}
                 current={r.id === previewId}
                 pending={pendingIds.has(r.id)}
+                waiting={waitingCode(r)}
                 onToggle={() => toggle(r.id)}
                 onOpen={() => setPreviewId(r.id)}
               />
@@ -175,6 +213,7 @@ export function Inbox(props: { live: LiveInbox; state: InboxState; notify: (n: N
         <Preview
           record={previewed}
           title={previewed.title}
+          waiting={waitingCode(previewed)}
           onClose={() => setPreviewId(null)}
           onApprove={() => setDialog({ kind: "pin", ids: [previewed.id] })}
           onReject={() => setDialog({ kind: "reject", record: previewed })}
@@ -194,6 +233,6 @@ export function Inbox(props: { live: LiveInbox; state: InboxState; notify: (n: N
           onSubmit={(reason) => reject(dialog.record, reason)}
         />
       )}
-    </div>
+    </main>
   );
 }

@@ -1,6 +1,7 @@
 // The document of one leased record, drawn inline with pdf.js (tablet browsers do not all show
 // PDFs inside a page). pdf.js is loaded only when a preview is first opened, so signing in and the
-// inbox stay light on a slow connection.
+// inbox stay light on a slow connection. While the record waits for its person's confirmation in
+// the signing app it can be read but neither signed again nor returned.
 
 import { useEffect, useRef, useState } from "preact/hooks";
 import workerUrl from "pdfjs-dist/build/pdf.worker.min.mjs?url";
@@ -16,6 +17,8 @@ type Status = { kind: "loading" } | { kind: "pages"; count: number } | { kind: "
 export function Preview(props: {
   record: Record;
   title: string;
+  /** The code of the confirmation the record waits for, if it waits. */
+  waiting: string | null;
   onClose: () => void;
   onApprove: () => void;
   onReject: () => void;
@@ -90,12 +93,20 @@ export function Preview(props: {
         data-pages={status.kind === "pages" ? status.count : 0}
       />
       <footer class="preview-actions">
-        <button type="button" class="danger" onClick={props.onReject}>
-          {t.reject}
-        </button>
-        <button type="button" class="primary" onClick={props.onApprove}>
-          {t.approveOne}
-        </button>
+        {props.waiting ? (
+          <p class="preview-waiting" data-testid="preview-waiting">
+            {t.waitingInApp(props.waiting)}
+          </p>
+        ) : (
+          <>
+            <button type="button" class="danger" onClick={props.onReject}>
+              {t.reject}
+            </button>
+            <button type="button" class="primary" onClick={props.onApprove}>
+              {t.approveOne}
+            </button>
+          </>
+        )}
       </footer>
     </section>
   );

@@ -1,7 +1,8 @@
 // One record in the inbox: a checkbox to select it, the record itself (tap to preview), and the
 // time left before its deadline in working time (as the deadline itself is counted; clock time
 // until the scheduler has said its working hours), amber in the last two hours and red once
-// overdue. The deadline is shown as a date with its weekday.
+// overdue. The deadline is shown as a date with its weekday. A record waiting for its person to
+// confirm it in their signing app (a remote key) says so with the code, and cannot be selected.
 
 import { useWords } from "../i18n";
 import { dateTime, due, millis, span, workingSpan } from "../format";
@@ -21,10 +22,12 @@ export function RecordRow(props: {
   current: boolean;
   /** Part of a batch being signed: not selectable meanwhile. */
   pending: boolean;
+  /** The code of the confirmation it waits for in the signing app, if it waits: not selectable. */
+  waiting: string | null;
   onToggle: () => void;
   onOpen: () => void;
 }) {
-  const { record: r, pending } = props;
+  const { record: r, pending, waiting } = props;
   const { t, lang } = useWords();
   const deadline = millis(r.deadline);
   const working = props.working?.covers(props.now, deadline) ? props.working : null;
@@ -40,14 +43,25 @@ export function RecordRow(props: {
       : t.left(shown);
   return (
     <li
-      class={`record${props.current ? " current" : ""}${pending ? " pending" : ""}`}
+      class={`record${props.current ? " current" : ""}${pending ? " pending" : ""}${waiting ? " waiting" : ""}`}
       data-testid="record"
       data-record-id={r.id}
+      data-waiting={waiting ?? undefined}
     >
       <label class="check" aria-label={r.title}>
-        <input type="checkbox" checked={props.selected} disabled={pending} onChange={props.onToggle} />
+        <input
+          type="checkbox"
+          checked={props.selected && !waiting}
+          disabled={pending || waiting !== null}
+          onChange={props.onToggle}
+        />
       </label>
       <button type="button" class="record-body plain" onClick={props.onOpen}>
+        {waiting && (
+          <span class="badge waiting" data-testid="waiting-badge">
+            {t.waitingBadge(waiting)}
+          </span>
+        )}
         <span class="record-title">
           {r.priority === Priority.URGENT && <span class="badge urgent">{t.urgent}</span>}
           {r.priority === Priority.HIGH && <span class="badge high">{t.high}</span>}

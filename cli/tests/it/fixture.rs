@@ -549,6 +549,16 @@ pub fn http_post(url: &str, content_type: &str, body: &[u8]) -> (u16, Vec<u8>) {
 /// Asserts that `openssl cms -verify` accepts the detached `signature` over `content` against the
 /// ward's CA (`purpose`: `None` for the document signer's default, `Some("any")` for a service's).
 pub fn openssl_verifies(ward: &Ward, content: &[u8], signature: &[u8], purpose: Option<&str>) {
+    openssl_verifies_against(&ward.path("pki/ca.crt.pem"), content, signature, purpose);
+}
+
+/// As [`openssl_verifies`], trusting the CA certificates in `ca` (PEM) instead of the ward's.
+pub fn openssl_verifies_against(
+    ca: &std::path::Path,
+    content: &[u8],
+    signature: &[u8],
+    purpose: Option<&str>,
+) {
     let dir = tempfile::tempdir().expect("tempdir");
     let (doc, sig) = (dir.path().join("content"), dir.path().join("content.p7s"));
     std::fs::write(&doc, content).expect("write");
@@ -564,7 +574,7 @@ pub fn openssl_verifies(ward: &Ward, content: &[u8], signature: &[u8], purpose: 
         .arg("-content")
         .arg(&doc)
         .arg("-CAfile")
-        .arg(ward.path("pki/ca.crt.pem"))
+        .arg(ca)
         .args(["-out", "/dev/null"])
         .output()
         .expect("openssl");
@@ -602,4 +612,30 @@ pub async fn another_ward_and_desk(ward: &Ward, id: &str, name: &str, desk: &str
         "{}",
         String::from_utf8_lossy(&issued.stderr)
     );
+}
+
+/// Enrols `signer` as an operator does: a tablet for them (`signq pki device`), then their
+/// certificate in the scheduler (with `registration` for an outside CA's certificate).
+pub async fn enrol(
+    ward: &Ward,
+    signer: &str,
+    certificate: Vec<u8>,
+    registration: Option<signq_proto::v1::SignerRegistration>,
+) -> signq_proto::v1::SignerInfo {
+    let out = run(ward, &["pki", "device", "--signer", signer], None);
+    assert!(
+        out.status.success(),
+        "signq pki device: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    signq_proto::v1::admin_client::AdminClient::new(scheduler_channel(ward, Some("operator")).await)
+        .enroll_signer(signq_proto::v1::EnrollSignerRequest {
+            certificate,
+            registration,
+        })
+        .await
+        .expect("enrolled")
+        .into_inner()
+        .signer
+        .expect("the signer")
 }

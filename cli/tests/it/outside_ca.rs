@@ -12,7 +12,10 @@ use std::process::Command;
 use signq_proto::v1::{ApproveRequest, EnrollSignerRequest, SignerRegistration, SignerRole};
 use tonic::Code;
 
-use super::fixture::{Ward, intake, run, scheduler_channel, sign_in, submission, submit_request};
+use super::fixture::{
+    Ward, intake, openssl_verifies_against, run, scheduler_channel, sign_in, submission,
+    submit_request,
+};
 use super::flow::{leased, open};
 use super::pdf::{judge, pdf_submission, pyhanko, show, with_documents};
 
@@ -286,25 +289,11 @@ async fn a_director_signs_with_a_certificate_of_a_trusted_outside_ca() {
         signed_text.certificate_chain.contains(&ca),
         "the outside CA in the chain"
     );
-    std::fs::write(dir.join("text"), &signed_text.document).expect("write");
-    std::fs::write(dir.join("text.p7s"), &signed_text.signature).expect("write");
-    openssl(
-        &dir,
-        &[
-            "cms",
-            "-verify",
-            "-binary",
-            "-inform",
-            "DER",
-            "-in",
-            "text.p7s",
-            "-content",
-            "text",
-            "-CAfile",
-            "gov-ca.pem",
-            "-out",
-            "/dev/null",
-        ],
+    openssl_verifies_against(
+        &dir.join("gov-ca.pem"),
+        &signed_text.document,
+        &signed_text.signature,
+        None,
     );
     let signed_pdf = with_documents(&mut intake, &pdf).await;
     assert_eq!(signed_pdf.certificate_chain[0], certificate);

@@ -11,12 +11,11 @@ use std::time::Duration;
 
 use signq_csc_testserver::{Config, Credential, Provider};
 use signq_kit::identity::Role;
-use signq_proto::v1::{ApproveRequest, EnrollSignerRequest, RecordState};
+use signq_proto::v1::{ApproveRequest, RecordState};
 use signq_signer::pki::{Pki, SignerSpec, Validity, WardInfo};
 
 use super::fixture::{
-    Ward, get_record, intake, openssl_verifies, run, scheduler_channel, sign_in, submission,
-    submit_request,
+    Ward, enrol, get_record, intake, openssl_verifies, run, sign_in, submission, submit_request,
 };
 use super::flow::{leased, next, open};
 use super::pdf::{pdf_submission, show, valid_signatures, with_documents};
@@ -116,17 +115,7 @@ async fn ward_with_remote_director(
     assert!(!keys.join("cat-lai_director-3.key.json").exists());
     let pem = std::fs::read(keys.join("cat-lai_director-3.crt.pem")).expect("certificate");
     let (_, certificate) = der::pem::decode_vec(&pem).expect("PEM");
-    let out = run(&ward, &["pki", "device", "--signer", DIRECTOR_3.0], None);
-    assert!(out.status.success(), "{}", show(&out));
-    signq_proto::v1::admin_client::AdminClient::new(
-        scheduler_channel(&ward, Some("operator")).await,
-    )
-    .enroll_signer(EnrollSignerRequest {
-        certificate: certificate.clone(),
-        registration: None,
-    })
-    .await
-    .expect("enrolled");
+    enrol(&ward, DIRECTOR_3.0, certificate.clone(), None).await;
     (ward, certificate)
 }
 
@@ -299,21 +288,7 @@ async fn an_expired_confirmation_returns_the_records_and_a_late_one_signs_nothin
 
     // Unconfirmed in time: the record returns to the pool, unsigned, and (the director being
     // the one signed in) comes back to them under a new lease attempt.
-    loop {
-        match next(&mut stream).await {
-            Event::Leased(r) => assert!(r.confirmation.is_some(), "waiting: {r:?}"),
-            Event::Ended(e) => {
-                assert_eq!(
-                    (e.record_id.as_str(), e.reason.as_str()),
-                    (id.as_str(), "unconfirmed")
-                );
-                break;
-            }
-            Event::Snapshot(_) => {}
-        }
-    }
-    let back = leased(&mut stream).await;
-    assert_eq!(back.id, id);
+    let back = returned(&mut stream, &id).await;
     assert!(back.confirmation.is_none(), "{back:?}");
     assert_eq!(
         get_record(&ward, &id).await.state,
@@ -340,9 +315,51 @@ async fn an_expired_confirmation_returns_the_records_and_a_late_one_signs_nothin
         1,
         "only the batch confirmed in time was signed"
     );
+
+    // Refused in the app: the record returns at once, unsigned.
+    let id = submit_request(&mut intake, submission("DD-BD", "land-refused"))
+        .await
+        .id;
+    // Its lease (news of the earlier record may come first).
+    while leased(&mut stream).await.id != id {}
+    director
+        .approve(approve(&[&id], DIRECTOR_3.1))
+        .await
+        .expect("sent for confirmation");
+    let refused = pending(&provider, Some(&late.handle)).await;
+    assert!(provider.refuse(&refused.handle));
+    returned(&mut stream, &id).await;
+    assert_eq!(provider.signed(), 1, "nothing more was signed");
     let calls = provider.calls();
     let count = |m: &str| calls.iter().filter(|c| c.as_str() == m).count();
-    assert_eq!(count("credentials/authorize"), 2, "{calls:?}");
+    assert_eq!(count("credentials/authorize"), 3, "{calls:?}");
     assert_eq!(count("signatures/signHash"), 1, "{calls:?}");
     assert_eq!(provider.violations(), Vec::<String>::new());
+}
+
+/// Waits for record `id` to leave the inbox unconfirmed (while it waits, it is shown with its
+/// confirmation), then to come back, leased anew: the record as it comes back. News of other
+/// records is passed over.
+async fn returned(
+    stream: &mut tonic::Streaming<signq_proto::v1::StreamInboxResponse>,
+    id: &str,
+) -> signq_proto::v1::Record {
+    loop {
+        match next(stream).await {
+            Event::Leased(r) if r.id == id => assert!(r.confirmation.is_some(), "waiting: {r:?}"),
+            // Earlier records' news.
+            Event::Leased(_) | Event::Snapshot(_) => {}
+            Event::Ended(e) if e.record_id != id => {}
+            Event::Ended(e) => {
+                assert_eq!(
+                    (e.record_id.as_str(), e.reason.as_str()),
+                    (id, "unconfirmed")
+                );
+                break;
+            }
+        }
+    }
+    let back = leased(stream).await;
+    assert_eq!(back.id, id);
+    back
 }

@@ -7,12 +7,12 @@
 
 use std::process::Command;
 
-use signq_proto::v1::{ApproveRequest, EnrollSignerRequest};
+use signq_proto::v1::ApproveRequest;
 use tonic::Code;
 
 use super::fixture::{
-    Ward, get_record, intake, openssl_verifies, run, scheduler_channel, sign_in, submission,
-    submit_request,
+    Ward, enrol, get_record, intake, openssl_verifies, openssl_verifies_against, run, sign_in,
+    submission, submit_request,
 };
 use super::flow::{leased, open};
 use super::pdf::{pdf_submission, show, valid_signatures, with_documents};
@@ -86,17 +86,7 @@ async fn a_director_signs_from_the_queue_with_a_key_that_never_leaves_the_token(
     assert!(!keys.join("cat-lai_director-2.key.json").exists());
     let pem = std::fs::read(keys.join("cat-lai_director-2.crt.pem")).expect("certificate");
     let (_, certificate) = der::pem::decode_vec(&pem).expect("PEM");
-    let out = run(&ward, &["pki", "device", "--signer", DIRECTOR_2.0], None);
-    assert!(out.status.success(), "{}", show(&out));
-    signq_proto::v1::admin_client::AdminClient::new(
-        scheduler_channel(&ward, Some("operator")).await,
-    )
-    .enroll_signer(EnrollSignerRequest {
-        certificate: certificate.clone(),
-        registration: None,
-    })
-    .await
-    .expect("enrolled");
+    enrol(&ward, DIRECTOR_2.0, certificate.clone(), None).await;
 
     // Two land records, which only a director signs; the token's director is the one signed in.
     let mut intake = intake(&ward).await;
@@ -232,23 +222,13 @@ async fn a_government_token_signs_with_the_key_the_ca_put_there_and_an_imported_
     let keys = ward.path("signer/keys");
     assert!(keys.join("cat-lai_director-2.token.json").exists());
     assert!(keys.join("cat-lai_director-2.identity.json").exists());
-    let out = run(&ward, &["pki", "device", "--signer", DIRECTOR_2.0], None);
-    assert!(out.status.success(), "{}", show(&out));
-    let mut admin = signq_proto::v1::admin_client::AdminClient::new(
-        scheduler_channel(&ward, Some("operator")).await,
-    );
-    admin
-        .enroll_signer(EnrollSignerRequest {
-            certificate: certificate.clone(),
-            registration: Some(signq_proto::v1::SignerRegistration {
-                signer_id: DIRECTOR_2.0.into(),
-                display_name: "Phạm Văn Đức".into(),
-                ward: "cat-lai".into(),
-                role: signq_proto::v1::SignerRole::Director as i32,
-            }),
-        })
-        .await
-        .expect("enrolled");
+    let registration = signq_proto::v1::SignerRegistration {
+        signer_id: DIRECTOR_2.0.into(),
+        display_name: "Phạm Văn Đức".into(),
+        ward: "cat-lai".into(),
+        role: signq_proto::v1::SignerRole::Director as i32,
+    };
+    enrol(&ward, DIRECTOR_2.0, certificate.clone(), Some(registration)).await;
     let mut intake = intake(&ward).await;
     let id = submit_request(&mut intake, submission("DD-BD", "gov-token"))
         .await
@@ -267,28 +247,12 @@ async fn a_government_token_signs_with_the_key_the_ca_put_there_and_an_imported_
         .expect("signed with the CA's key on the token");
     let signed = with_documents(&mut intake, &id).await;
     assert_eq!(signed.certificate_chain[0], certificate);
-    std::fs::write(dir.join("gov.txt"), &signed.document).expect("write");
-    std::fs::write(dir.join("gov.p7s"), &signed.signature).expect("write");
-    let out = Command::new("openssl")
-        .current_dir(&dir)
-        .args([
-            "cms",
-            "-verify",
-            "-binary",
-            "-inform",
-            "DER",
-            "-in",
-            "gov.p7s",
-            "-content",
-            "gov.txt",
-            "-CAfile",
-            "gov-ca.pem",
-            "-out",
-            "/dev/null",
-        ])
-        .output()
-        .expect("openssl");
-    assert!(out.status.success(), "{}", show(&out));
+    openssl_verifies_against(
+        &dir.join("gov-ca.pem"),
+        &signed.document,
+        &signed.signature,
+        None,
+    );
 
     // A key from a file, imported onto another token: a ward certificate for it, and the key
     // file is not kept.

@@ -136,6 +136,30 @@ fn login(
     }
 }
 
+/// A session on the token labelled `token` of the module at `module_path` (read-write when
+/// `write`), logged in as the user with `pin`.
+fn logged_in(
+    module_path: &Path,
+    token: &str,
+    pin: &str,
+    write: bool,
+) -> Result<Session, TokenError> {
+    let pkcs11 = module(module_path)?;
+    let slot = slot(&pkcs11, token)?;
+    let device = |e: P11Error| TokenError::Device {
+        token: token.to_string(),
+        reason: e.to_string(),
+    };
+    let session = if write {
+        pkcs11.open_rw_session(slot)
+    } else {
+        pkcs11.open_ro_session(slot)
+    }
+    .map_err(device)?;
+    login(&pkcs11, slot, &session, token, pin)?;
+    Ok(session)
+}
+
 /// Whether a failure means the token is gone or stopped answering, rather than a refusal.
 fn gone(e: &P11Error) -> bool {
     matches!(
@@ -162,14 +186,11 @@ pub fn generate(
     pin: &str,
     label: &str,
 ) -> Result<(TokenKey, Vec<u8>), TokenError> {
-    let pkcs11 = module(module_path)?;
-    let slot = slot(&pkcs11, token)?;
+    let session = logged_in(module_path, token, pin, true)?;
     let device = |e: P11Error| TokenError::Device {
         token: token.to_string(),
         reason: e.to_string(),
     };
-    let session = pkcs11.open_rw_session(slot).map_err(device)?;
-    login(&pkcs11, slot, &session, token, pin)?;
     let mut id = [0u8; ID_BYTES];
     rand::rng().fill_bytes(&mut id);
     let public = [
@@ -211,14 +232,11 @@ pub fn find(
     pin: &str,
     point: &[u8],
 ) -> Result<TokenKey, TokenError> {
-    let pkcs11 = module(module_path)?;
-    let slot = slot(&pkcs11, token)?;
+    let session = logged_in(module_path, token, pin, false)?;
     let device = |e: P11Error| TokenError::Device {
         token: token.to_string(),
         reason: e.to_string(),
     };
-    let session = pkcs11.open_ro_session(slot).map_err(device)?;
-    login(&pkcs11, slot, &session, token, pin)?;
     let none = || TokenError::NoKey {
         token: token.to_string(),
         id: "of the certificate's public key".into(),
@@ -282,14 +300,11 @@ pub fn import(
                 reason: format!("reading the key: {e}"),
             })?;
     let point = pair.public_key().as_ref().to_vec();
-    let pkcs11 = module(module_path)?;
-    let slot = slot(&pkcs11, token)?;
+    let session = logged_in(module_path, token, pin, true)?;
     let device = |e: P11Error| TokenError::Device {
         token: token.to_string(),
         reason: e.to_string(),
     };
-    let session = pkcs11.open_rw_session(slot).map_err(device)?;
-    login(&pkcs11, slot, &session, token, pin)?;
     let mut id = [0u8; ID_BYTES];
     rand::rng().fill_bytes(&mut id);
     // CKA_EC_POINT is the DER OCTET STRING of the point.
@@ -371,14 +386,11 @@ impl std::fmt::Debug for TokenSigner {
 
 /// Opens a session on the token holding `key`, logs in with `pin` and finds the key.
 pub fn unlock(key: &TokenKey, pin: &str) -> Result<TokenSigner, TokenError> {
-    let pkcs11 = module(&key.module)?;
-    let slot = slot(&pkcs11, &key.token)?;
+    let session = logged_in(&key.module, &key.token, pin, false)?;
     let device = |e: P11Error| TokenError::Device {
         token: key.token.clone(),
         reason: e.to_string(),
     };
-    let session = pkcs11.open_ro_session(slot).map_err(device)?;
-    login(&pkcs11, slot, &session, &key.token, pin)?;
     let id = hex::decode(&key.id).map_err(|_| TokenError::NoKey {
         token: key.token.clone(),
         id: key.id.clone(),

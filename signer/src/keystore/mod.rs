@@ -730,45 +730,48 @@ impl Keystore {
 
 /// Reads a key file; anything but a signq signing key file is refused with what is wrong.
 fn read_sealed(path: &Path) -> Result<SealedKey, KeystoreError> {
-    let bytes = std::fs::read(path).map_err(|source| KeystoreError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let sealed: SealedKey = serde_json::from_slice(&bytes).map_err(|e| KeystoreError::Format {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
-    if sealed.format != FORMAT {
-        return Err(KeystoreError::Format {
-            path: path.to_path_buf(),
-            reason: format!("format {:?}, expected {FORMAT:?}", sealed.format),
-        });
-    }
-    Ok(sealed)
+    read_tagged(path, FORMAT, None, |s: &SealedKey| (&s.format, None))
 }
 
 /// Reads a signer's token reference; anything else is refused with what is wrong.
 fn read_token(entry: &SignerEntry) -> Result<TokenKey, KeystoreError> {
-    let path = entry.token_path();
-    let bytes = std::fs::read(&path).map_err(|source| KeystoreError::Io {
-        path: path.clone(),
-        source,
-    })?;
+    let reference = read_tagged(
+        &entry.token_path(),
+        TOKEN_FORMAT,
+        Some(&entry.signer_id),
+        |r: &TokenRef| (&r.format, Some(&r.signer_id)),
+    )?;
+    Ok(reference.key)
+}
+
+/// Reads a keystore file (JSON) whose format tag must be `format` and, for a file made for one
+/// signer, whose signer must be `signer`; `tags` gives a value's format tag and signer. Anything
+/// else is refused with what is wrong.
+pub(super) fn read_tagged<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    format: &str,
+    signer: Option<&str>,
+    tags: impl for<'a> Fn(&'a T) -> (&'a str, Option<&'a str>),
+) -> Result<T, KeystoreError> {
     let bad = |reason: String| KeystoreError::Format {
-        path: path.clone(),
+        path: path.to_path_buf(),
         reason,
     };
-    let reference: TokenRef = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
-    if reference.format != TOKEN_FORMAT {
-        return Err(bad(format!(
-            "format {:?}, expected {TOKEN_FORMAT:?}",
-            reference.format
-        )));
+    let bytes = std::fs::read(path).map_err(|source| KeystoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let value: T = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
+    let (found, named) = tags(&value);
+    if found != format {
+        return Err(bad(format!("format {found:?}, expected {format:?}")));
     }
-    if reference.signer_id != entry.signer_id {
-        return Err(bad(format!("made for {:?}", reference.signer_id)));
+    if let (Some(named), Some(expected)) = (named, signer)
+        && named != expected
+    {
+        return Err(bad(format!("made for {named:?}")));
     }
-    Ok(reference.key)
+    Ok(value)
 }
 
 fn pem_to_cert(pem: &[u8]) -> Option<Vec<u8>> {

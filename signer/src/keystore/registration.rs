@@ -67,17 +67,9 @@ impl Registration {
             path: path.to_path_buf(),
             reason,
         };
-        let bytes = std::fs::read(path).map_err(|source| KeystoreError::Io {
-            path: path.to_path_buf(),
-            source,
+        let stored: Stored = super::read_tagged(path, REGISTRATION_FORMAT, None, |s: &Stored| {
+            (&s.format, None)
         })?;
-        let stored: Stored = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
-        if stored.format != REGISTRATION_FORMAT {
-            return Err(bad(format!(
-                "format {:?}, expected {REGISTRATION_FORMAT:?}",
-                stored.format
-            )));
-        }
         let role: Role = stored.role.parse().map_err(|e| bad(format!("role: {e}")))?;
         let chain = stored
             .chain

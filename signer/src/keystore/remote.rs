@@ -82,26 +82,9 @@ impl RemoteRef {
 
     /// Reads `signer_id`'s reference at `path`; anything else is refused with what is wrong.
     pub(super) fn read(path: &Path, signer_id: &str) -> Result<RemoteRef, KeystoreError> {
-        let bad = |reason: String| KeystoreError::Format {
-            path: path.to_path_buf(),
-            reason,
-        };
-        let bytes = std::fs::read(path).map_err(|source| KeystoreError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let reference: RemoteRef =
-            serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
-        if reference.format != REMOTE_FORMAT {
-            return Err(bad(format!(
-                "format {:?}, expected {REMOTE_FORMAT:?}",
-                reference.format
-            )));
-        }
-        if reference.signer_id != signer_id {
-            return Err(bad(format!("made for {:?}", reference.signer_id)));
-        }
-        Ok(reference)
+        super::read_tagged(path, REMOTE_FORMAT, Some(signer_id), |r: &RemoteRef| {
+            (&r.format, Some(&r.signer_id))
+        })
     }
 
     /// Whether `pin` is the signer's.

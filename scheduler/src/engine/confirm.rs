@@ -249,3 +249,207 @@ async fn follow(engine: Weak<Engine>, confirmation: Arc<Confirmation>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use signq_proto::v1 as pb;
+
+    use super::*;
+    use crate::engine::intake::Submission;
+    use crate::engine::testing::{DIRECTOR, FakeSigner, engine};
+    use crate::model::{Actor, Priority};
+    use crate::signer_link::LinkSettings;
+
+    /// A remote signer's service: the first request (with the PIN) is answered with a
+    /// confirmation, the one that completes it with signatures.
+    fn remote(request: pb::SignRequest) -> Result<pb::SignResponse, tonic::Status> {
+        if request.confirmation_id.is_empty() {
+            assert!(!request.pin.is_empty(), "the PIN asks for the confirmation");
+            return Ok(pb::SignResponse {
+                signatures: Vec::new(),
+                confirmation: Some(pb::Confirmation {
+                    id: "c-1".into(),
+                    code: "K7P-4QX".into(),
+                    expires_at: Some(crate::api::convert::ts(
+                        OffsetDateTime::now_utc() + time::Duration::minutes(5),
+                    )),
+                    signatures: request.documents.len() as u32,
+                }),
+            });
+        }
+        assert_eq!(request.confirmation_id, "c-1");
+        assert!(
+            request.pin.is_empty(),
+            "the confirmation stands for the PIN"
+        );
+        Ok(pb::SignResponse {
+            signatures: request
+                .documents
+                .into_iter()
+                .map(|d| pb::DocumentSignature {
+                    record_id: d.record_id,
+                    cms: b"signature".to_vec(),
+                    signing_time: None,
+                    pdf_update: Vec::new(),
+                })
+                .collect(),
+            confirmation: None,
+        })
+    }
+
+    fn confirmed(
+        _: pb::CheckConfirmationRequest,
+    ) -> Result<pb::CheckConfirmationResponse, tonic::Status> {
+        Ok(pb::CheckConfirmationResponse {
+            state: pb::ConfirmationState::Confirmed as i32,
+            confirmation: None,
+        })
+    }
+
+    fn expired(
+        _: pb::CheckConfirmationRequest,
+    ) -> Result<pb::CheckConfirmationResponse, tonic::Status> {
+        Ok(pb::CheckConfirmationResponse {
+            state: pb::ConfirmationState::Expired as i32,
+            confirmation: None,
+        })
+    }
+
+    /// Submits two records, leases them to the director and approves them: the approval.
+    async fn approved(engine: &Arc<Engine>) -> (Vec<String>, super::super::signing::Approved) {
+        let mut ids = Vec::new();
+        for key in ["a", "b"] {
+            let submission = Submission {
+                ward: "w".into(),
+                procedure_code: "DD-BD".into(),
+                title: format!("Record {key}"),
+                document: key.as_bytes().to_vec(),
+                deadline: None,
+                priority: Priority::Normal,
+                idempotency_key: key.into(),
+                signature_place: None,
+            };
+            let (record, _) = engine
+                .submit(submission, Actor::Intake("desk".into()))
+                .await
+                .expect("submit");
+            ids.push(record.meta.id);
+        }
+        assert_eq!(engine.dispatch_signer(DIRECTOR, 10).await.len(), 2);
+        let approved = engine
+            .approve(DIRECTOR, ids.clone(), "246810".into())
+            .await
+            .expect("sent for confirmation");
+        (ids, approved)
+    }
+
+    /// Waits until `done` holds of every record of `ids` (the task that follows a confirmation
+    /// asks after it every half second at first), for a minute at most.
+    async fn until(engine: &Arc<Engine>, ids: &[String], done: fn(&crate::model::Record) -> bool) {
+        for _ in 0..600 {
+            let mut all = true;
+            for id in ids {
+                let record = engine.store().get(id).await.expect("get").expect("record");
+                all &= done(&record);
+            }
+            if all {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the records never got there");
+    }
+
+    #[tokio::test]
+    async fn a_confirmed_batch_is_signed_without_the_pin_and_forgotten() {
+        let signer = FakeSigner {
+            sign: Some(remote),
+            check: Some(confirmed),
+        }
+        .link(LinkSettings::default());
+        let dir = tempfile::tempdir().expect("tempdir");
+        let engine = engine(&dir, signer).await;
+        let (ids, approved) = approved(&engine).await;
+        assert_eq!(approved.confirmations.len(), 1);
+        assert!(
+            approved
+                .records
+                .iter()
+                .all(|r| r.state == RecordState::Leased)
+        );
+        assert!(ids.iter().all(|id| engine.waiting_on(id).is_some()));
+        // Approving again while it waits is refused, naming the code.
+        let again = engine
+            .approve(DIRECTOR, ids.clone(), "246810".into())
+            .await
+            .expect_err("waiting");
+        assert!(again.to_string().contains("K7P-4QX"), "{again}");
+        until(&engine, &ids, |r| r.state == RecordState::Signed).await;
+        assert!(ids.iter().all(|id| engine.waiting_on(id).is_none()));
+        assert!(
+            engine
+                .store()
+                .confirmations()
+                .await
+                .expect("read")
+                .is_empty()
+        );
+    }
+
+    #[tokio::test]
+    async fn an_expired_batch_returns_to_the_pool_unsigned() {
+        let signer = FakeSigner {
+            sign: Some(remote),
+            check: Some(expired),
+        }
+        .link(LinkSettings::default());
+        let dir = tempfile::tempdir().expect("tempdir");
+        let engine = engine(&dir, signer).await;
+        let (ids, _) = approved(&engine).await;
+        // Back in the pool, never signed.
+        until(&engine, &ids, |r| r.state == RecordState::Queued).await;
+        for id in &ids {
+            let record = engine.store().get(id).await.expect("get").expect("record");
+            assert_ne!(record.state, RecordState::Signed);
+            assert!(engine.waiting_on(id).is_none());
+        }
+        assert!(
+            engine
+                .store()
+                .confirmations()
+                .await
+                .expect("read")
+                .is_empty()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_restarted_engine_follows_the_confirmations_it_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let waiting = FakeSigner {
+            sign: Some(remote),
+            check: None,
+        }
+        .link(LinkSettings::default());
+        let engine = engine(&dir, waiting).await;
+        let (ids, _) = approved(&engine).await;
+        assert_eq!(engine.store().confirmations().await.expect("read").len(), 1);
+        engine.close_streams();
+        drop(engine);
+        // The same store, a signing service that now says confirmed.
+        let store = std::sync::Arc::new(
+            crate::store::sqlite::SqliteStore::open(&dir.path().join("s.db")).expect("store"),
+        );
+        let signer = FakeSigner {
+            sign: Some(remote),
+            check: Some(confirmed),
+        }
+        .link(LinkSettings::default());
+        let engine = crate::engine::testing::engine_over(&dir, store, signer).await;
+        assert!(
+            ids.iter().all(|id| engine.waiting_on(id).is_some()),
+            "resumed"
+        );
+        until(&engine, &ids, |r| r.state == RecordState::Signed).await;
+    }
+}

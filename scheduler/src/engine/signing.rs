@@ -561,7 +561,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_signing_service_that_returns_fewer_signatures_signs_nothing() {
-        let signer = FakeSigner { sign: Some(short) }.link(LinkSettings::default());
+        let signer = FakeSigner::signing(short).link(LinkSettings::default());
         let dir = tempfile::tempdir().expect("tempdir");
         let engine = engine(&dir, signer).await;
         let mut ids = Vec::new();

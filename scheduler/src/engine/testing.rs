@@ -31,16 +31,29 @@ pub(crate) fn unused_signer() -> SignerLink {
     )
 }
 
-/// A signing service for tests: Sign answers with `sign`, or never answers (`None`); every other
-/// call never answers either.
+/// A signing service for tests: Sign answers with `sign` and CheckConfirmation with `check`, or
+/// never (`None`); every other call never answers either.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct FakeSigner {
     pub(crate) sign: Option<fn(pb::SignRequest) -> Result<pb::SignResponse, Status>>,
+    pub(crate) check:
+        Option<fn(pb::CheckConfirmationRequest) -> Result<pb::CheckConfirmationResponse, Status>>,
 }
 
 impl FakeSigner {
     /// A signing service that is there but never answers (hung, or stopped).
-    pub(crate) const HUNG: FakeSigner = FakeSigner { sign: None };
+    pub(crate) const HUNG: FakeSigner = FakeSigner {
+        sign: None,
+        check: None,
+    };
+
+    /// A signing service whose Sign answers with `sign`; nothing else answers.
+    pub(crate) fn signing(sign: fn(pb::SignRequest) -> Result<pb::SignResponse, Status>) -> Self {
+        FakeSigner {
+            sign: Some(sign),
+            check: None,
+        }
+    }
 
     /// A link to this service in the same process, with `settings`.
     pub(crate) fn link(self, settings: LinkSettings) -> SignerLink {
@@ -109,9 +122,12 @@ impl SignerService for FakeSigner {
     }
     async fn check_confirmation(
         &self,
-        _: Request<pb::CheckConfirmationRequest>,
+        request: Request<pb::CheckConfirmationRequest>,
     ) -> Result<Response<pb::CheckConfirmationResponse>, Status> {
-        never().await
+        match self.check {
+            Some(check) => check(request.into_inner()).map(Response::new),
+            None => never().await,
+        }
     }
 }
 

@@ -92,10 +92,9 @@ async fn a_hung_service_costs_each_call_its_deadline_then_none_while_the_circuit
 
 #[tokio::test(start_paused = true)]
 async fn a_refusal_is_an_answer_passed_through_and_keeps_the_circuit_closed() {
-    let link = FakeSigner {
-        sign: Some(|_| Err(Status::permission_denied("wrong PIN; 4 attempts left"))),
-    }
-    .link(settings());
+    let link =
+        FakeSigner::signing(|_| Err(Status::permission_denied("wrong PIN; 4 attempts left")))
+            .link(settings());
     for _ in 0..5 {
         let error = status(link.sign(sign_request()).await.expect_err("refused"));
         assert_eq!(error.code(), Code::PermissionDenied);

@@ -184,6 +184,19 @@ pub struct Lease {
     pub expires_at: OffsetDateTime,
 }
 
+/// A signer's session as the store keeps it: never the token itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSession {
+    /// The SHA-256 of the session's bearer token, hex.
+    pub token_sha256: String,
+    /// The signer.
+    pub signer_id: String,
+    /// The serial of the device certificate that opened it.
+    pub device: String,
+    /// When it ends unless used again.
+    pub expires_at: OffsetDateTime,
+}
+
 /// A batch whose signer's key is at a remote provider, waiting for the person to confirm it in
 /// their signing app: its records stay leased to them until the signing service says it was
 /// confirmed (then they are signed) or refused or expired (then they return to the pool).

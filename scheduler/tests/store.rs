@@ -1868,3 +1868,47 @@ async fn store_the_seal_stage_follows_the_persons_signature() {
     );
     assert_damaged(store.pdf_update("r1").await, "r1", "update");
 }
+
+#[tokio::test]
+async fn store_keeps_sessions_by_token_hash_until_they_end() {
+    use signq_scheduler::model::StoredSession;
+    let (_dir, store) = open();
+    let now = OffsetDateTime::now_utc();
+    let session = |key: &str, ends: OffsetDateTime| StoredSession {
+        token_sha256: key.into(),
+        signer_id: "w/deputy".into(),
+        device: "0a1b".into(),
+        expires_at: ends,
+    };
+    store
+        .put_session(session("ended", now - Duration::from_secs(1)))
+        .await
+        .expect("put");
+    store
+        .put_session(session("open", now + Duration::from_secs(600)))
+        .await
+        .expect("put");
+    assert_eq!(
+        store.session("open").await.expect("read"),
+        Some(session("open", now + Duration::from_secs(600)))
+    );
+    assert!(
+        store.session("ended").await.expect("read").is_none(),
+        "forgotten once ended"
+    );
+    // Renewed: the same token hash, a later end.
+    store
+        .put_session(session("open", now + Duration::from_secs(1200)))
+        .await
+        .expect("renew");
+    assert_eq!(
+        store
+            .session("open")
+            .await
+            .expect("read")
+            .map(|s| s.expires_at),
+        Some(now + Duration::from_secs(1200))
+    );
+    store.end_session("open").await.expect("end");
+    assert!(store.session("open").await.expect("read").is_none());
+}

@@ -1,6 +1,7 @@
 //! Signing in proves the device as well as the PIN: nobody without a device enrolled for a signer
 //! can try that signer's PIN (and lock them out) from the network, answers never tell which signer
-//! ids exist, a session works only on the device that opened it, and a lockout says when it ends.
+//! ids exist, a session works only on the device that opened it and outlives a restart of the
+//! scheduler, and a lockout says when it ends.
 
 use signq_proto::v1 as pb;
 use signq_proto::v1::inbox_client::InboxClient;
@@ -138,6 +139,43 @@ async fn a_session_works_only_on_the_device_that_opened_it() {
     own.pull_next(pb::PullNextRequest { max: 0 })
         .await
         .expect("the device that opened it");
+}
+
+/// The scheduler keeps sessions (by the hash of their token) in its store: killed and started
+/// again, it still knows the tablet's session, and a session signed out stays ended.
+#[tokio::test]
+async fn a_restart_signs_no_one_out_and_a_signed_out_session_stays_ended() {
+    let mut ward = Ward::start(&[]);
+    let kept = session_token(&ward, DEPUTY_1).await;
+    let closed = session_token(&ward, DEPUTY_1).await;
+    InboxClient::with_interceptor(
+        device_channel(&ward, DEPUTY_1.0).await,
+        BearerToken(closed.clone()),
+    )
+    .close_session(pb::CloseSessionRequest {})
+    .await
+    .expect("signed out");
+    ward.kill_and_restart();
+    let tablet = |token: String| {
+        let ward = &ward;
+        async move {
+            InboxClient::with_interceptor(
+                device_channel(ward, DEPUTY_1.0).await,
+                BearerToken(token),
+            )
+        }
+    };
+    tablet(kept)
+        .await
+        .pull_next(pb::PullNextRequest { max: 0 })
+        .await
+        .expect("still signed in after the restart");
+    let status = tablet(closed)
+        .await
+        .pull_next(pb::PullNextRequest { max: 0 })
+        .await
+        .expect_err("signed out");
+    assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
 }
 
 #[tokio::test]

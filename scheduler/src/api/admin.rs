@@ -50,7 +50,7 @@ fn operator<T>(request: &Request<T>) -> Result<Actor, SchedError> {
 
 impl Api {
     /// An operator certificate, or a director's session; the director may act on `ward` only.
-    fn operator_or_director<T>(
+    async fn operator_or_director<T>(
         &self,
         request: &Request<T>,
         ward: Option<&str>,
@@ -58,7 +58,7 @@ impl Api {
         if let Ok(actor) = operator(request) {
             return Ok(actor);
         }
-        let session = self.session(request)?;
+        let session = self.session(request).await?;
         let signer = self
             .engine
             .with_directory(|d| d.signers.get(&session.signer_id).cloned())
@@ -240,7 +240,7 @@ impl Admin for Api {
         self.handle(SERVICE, "ListSigners", async {
             let ward = request.get_ref().ward.clone();
             fields::id("ward", &ward)?;
-            self.operator_or_director(&request, Some(&ward))?;
+            self.operator_or_director(&request, Some(&ward)).await?;
             self.known_ward(&ward)?;
             let mut signers: Vec<_> = self.engine.with_directory(|d| {
                 d.signers
@@ -313,7 +313,7 @@ impl Admin for Api {
         request: Request<pb::CreateDelegationRequest>,
     ) -> Result<Response<pb::CreateDelegationResponse>, Status> {
         self.handle(SERVICE, "CreateDelegation", async {
-            let session = self.session(&request)?;
+            let session = self.session(&request).await?;
             let director = self
                 .engine
                 .with_directory(|d| d.signers.get(&session.signer_id).cloned())
@@ -379,7 +379,7 @@ impl Admin for Api {
         request: Request<pb::RegisterDelegationRequest>,
     ) -> Result<Response<pb::RegisterDelegationResponse>, Status> {
         self.handle(SERVICE, "RegisterDelegation", async {
-            let actor = self.operator_or_director(&request, None)?;
+            let actor = self.operator_or_director(&request, None).await?;
             let signed = request.into_inner().signed_delegation;
             if signed.is_empty() {
                 return Err(SchedError::invalid("signed_delegation", "is empty"));
@@ -406,7 +406,7 @@ impl Admin for Api {
         self.handle(SERVICE, "ListDelegations", async {
             let ward = request.get_ref().ward.clone();
             fields::id("ward", &ward)?;
-            self.operator_or_director(&request, Some(&ward))?;
+            self.operator_or_director(&request, Some(&ward)).await?;
             self.known_ward(&ward)?;
             let mut delegations = self.engine.with_directory(|d| d.ward_delegations(&ward));
             delegations.sort_by(|a, b| a.id.cmp(&b.id));
@@ -438,7 +438,7 @@ impl Admin for Api {
                         req.delegation_id
                     ))
                 })?;
-            let actor = self.operator_or_director(&request, Some(&ward))?;
+            let actor = self.operator_or_director(&request, Some(&ward)).await?;
             let delegation = self
                 .engine
                 .revoke_delegation(&req.delegation_id, &req.reason, actor)
@@ -457,7 +457,7 @@ impl Admin for Api {
         self.handle(SERVICE, "GetStatistics", async {
             let ward = request.get_ref().ward.clone();
             fields::id("ward", &ward)?;
-            self.operator_or_director(&request, Some(&ward))?;
+            self.operator_or_director(&request, Some(&ward)).await?;
             self.known_ward(&ward)?;
             Ok(pb::GetStatisticsResponse {
                 statistics: Some(self.statistics(&ward).await?),

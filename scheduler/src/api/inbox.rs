@@ -90,7 +90,7 @@ impl Api {
         &self,
         request: Request<pb::ApproveRequest>,
     ) -> Result<pb::ApproveResponse, SchedError> {
-        let session = self.session(&request)?;
+        let session = self.session(&request).await?;
         let req = request.into_inner();
         for (i, id) in req.record_ids.iter().enumerate() {
             fields::id(&format!("record_ids[{i}]"), id)?;
@@ -126,7 +126,7 @@ impl Api {
         &self,
         request: Request<pb::DecideReappointmentRequest>,
     ) -> Result<pb::DecideReappointmentResponse, SchedError> {
-        let session = self.session(&request)?;
+        let session = self.session(&request).await?;
         let req = request.into_inner();
         fields::id("record_id", &req.record_id)?;
         let (approve, refusal) = if req.approve {
@@ -150,7 +150,7 @@ impl Api {
         &self,
         request: Request<pb::RejectRequest>,
     ) -> Result<pb::RejectResponse, SchedError> {
-        let session = self.session(&request)?;
+        let session = self.session(&request).await?;
         let req = request.into_inner();
         fields::id("record_id", &req.record_id)?;
         fields::text("reason", &req.reason, 500)?;
@@ -167,7 +167,7 @@ impl Api {
         &self,
         request: Request<pb::GetDocumentRequest>,
     ) -> Result<pb::GetDocumentResponse, SchedError> {
-        let session = self.session(&request)?;
+        let session = self.session(&request).await?;
         let req = request.into_inner();
         fields::id("record_id", &req.record_id)?;
         let store = self.engine.store();
@@ -220,8 +220,8 @@ impl Inbox for Api {
         request: Request<pb::CloseSessionRequest>,
     ) -> Result<Response<pb::CloseSessionResponse>, Status> {
         self.handle(SERVICE, "CloseSession", async {
-            let session = self.session(&request)?;
-            self.engine.sessions().close(bearer(&request)?);
+            let session = self.session(&request).await?;
+            self.engine.end_session(bearer(&request)?).await?;
             // A signer who signs out is no longer there to act on their leases.
             self.engine
                 .release_all(&session.signer_id, crate::model::ReleaseReason::Away)
@@ -238,7 +238,7 @@ impl Inbox for Api {
         request: Request<pb::StreamInboxRequest>,
     ) -> Result<Response<InboxStream>, Status> {
         let result = async {
-            let session = self.session(&request)?;
+            let session = self.session(&request).await?;
             self.engine.open_inbox(&session.signer_id).await
         }
         .await;
@@ -253,7 +253,7 @@ impl Inbox for Api {
         request: Request<pb::PullNextRequest>,
     ) -> Result<Response<pb::PullNextResponse>, Status> {
         self.handle(SERVICE, "PullNext", async {
-            let session = self.session(&request)?;
+            let session = self.session(&request).await?;
             let max = request.get_ref().max;
             if max < 0 {
                 return Err(SchedError::invalid("max", "is negative"));
@@ -288,7 +288,7 @@ impl Inbox for Api {
         request: Request<pb::SetAwayRequest>,
     ) -> Result<Response<pb::SetAwayResponse>, Status> {
         self.handle(SERVICE, "SetAway", async {
-            let session = self.session(&request)?;
+            let session = self.session(&request).await?;
             let away = self
                 .engine
                 .set_away(&session.signer_id, request.get_ref().away)
@@ -311,7 +311,7 @@ impl Inbox for Api {
         request: Request<pb::ListReappointmentsRequest>,
     ) -> Result<Response<pb::ListReappointmentsResponse>, Status> {
         self.handle(SERVICE, "ListReappointments", async {
-            let session = self.session(&request)?;
+            let session = self.session(&request).await?;
             let records = self
                 .engine
                 .pending_reappointments(&session.signer_id)
@@ -340,7 +340,7 @@ impl Inbox for Api {
         request: Request<pb::GetWorkingTimeRequest>,
     ) -> Result<Response<pb::GetWorkingTimeResponse>, Status> {
         self.handle(SERVICE, "GetWorkingTime", async {
-            let session = self.session(&request)?;
+            let session = self.session(&request).await?;
             let ward = self
                 .engine
                 .with_directory(|d| d.signers.get(&session.signer_id).map(|s| s.ward.clone()))

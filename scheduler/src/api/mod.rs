@@ -91,16 +91,12 @@ pub fn device<T>(request: &Request<T>) -> Result<Device, SchedError> {
 impl Api {
     /// The signer session named by the `authorization: Bearer <token>` metadata, on the device
     /// that opened it.
-    pub fn session<T>(&self, request: &Request<T>) -> Result<Session, SchedError> {
+    pub async fn session<T>(&self, request: &Request<T>) -> Result<Session, SchedError> {
         let device = device(request)?;
         let token = bearer(request)?;
-        let session = self
-            .engine
-            .sessions()
-            .check(token, time::OffsetDateTime::now_utc())
-            .ok_or_else(|| {
-                SchedError::Unauthenticated("the session has ended; sign in again".into())
-            })?;
+        let session = self.engine.session(token).await?.ok_or_else(|| {
+            SchedError::Unauthenticated("the session has ended; sign in again".into())
+        })?;
         if session.device != device.serial {
             return Err(SchedError::Unauthenticated(
                 "the session was opened on another device; sign in on this one".into(),

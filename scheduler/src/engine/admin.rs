@@ -334,7 +334,13 @@ impl Engine {
             .await?;
         let (token, session) = self
             .sessions
-            .create(signer_id, device, OffsetDateTime::now_utc());
+            .create(
+                self.store.as_ref(),
+                signer_id,
+                device,
+                OffsetDateTime::now_utc(),
+            )
+            .await?;
         Ok((token, session, signer))
     }
 }

@@ -48,7 +48,7 @@ use crate::signer_link::SignerLink;
 use crate::store::Store;
 use directory::Directory;
 use inboxes::Inboxes;
-use sessions::Sessions;
+use sessions::{Session, Sessions};
 
 /// What the engine needs beyond its parts.
 #[derive(Debug, Clone)]
@@ -250,9 +250,17 @@ impl Engine {
         })
     }
 
-    /// The signers' sessions.
-    pub fn sessions(&self) -> &Sessions {
-        &self.sessions
+    /// The open session of the bearer `token`, renewed by this use.
+    pub async fn session(&self, token: &str) -> Result<Option<Session>, SchedError> {
+        Ok(self
+            .sessions
+            .check(self.store.as_ref(), token, OffsetDateTime::now_utc())
+            .await?)
+    }
+
+    /// Ends the session of the bearer `token`.
+    pub async fn end_session(&self, token: &str) -> Result<(), SchedError> {
+        Ok(self.sessions.close(self.store.as_ref(), token).await?)
     }
 
     /// The start of today in the wards' time zone, as UTC.

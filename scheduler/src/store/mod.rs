@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 
 use crate::model::{
     Actor, Confirmation, Decision, Delegation, Event, Procedure, Reappointment, Record, RecordMeta,
-    RecordState, Signer, Transition, Ward,
+    RecordState, Signer, StoredSession, Transition, Ward,
 };
 pub use audit::{AuditEntry, Checkpoint};
 
@@ -228,6 +228,13 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn end_confirmation(&self, id: &str) -> Result<(), StoreError>;
     /// Every confirmation still waiting.
     async fn confirmations(&self) -> Result<Vec<Confirmation>, StoreError>;
+    /// Keeps a signer's session (replacing one with the same token hash); expired ones are
+    /// forgotten meanwhile.
+    async fn put_session(&self, session: StoredSession) -> Result<(), StoreError>;
+    /// The session whose token has the SHA-256 `token_sha256` (hex).
+    async fn session(&self, token_sha256: &str) -> Result<Option<StoredSession>, StoreError>;
+    /// Forgets a session (signed out, or idle too long).
+    async fn end_session(&self, token_sha256: &str) -> Result<(), StoreError>;
     /// Writes a heartbeat through the same path as every change: Ok while the store takes
     /// writes (health's probe).
     async fn probe(&self) -> Result<(), StoreError>;

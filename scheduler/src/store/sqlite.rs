@@ -14,6 +14,7 @@
 //! - [`queries`]: record reads, events, statistics, the audit log.
 //! - [`checkpoints`]: the audit chain's id and its signed checkpoints.
 //! - [`confirmations`]: batches waiting for a remote signing app's confirmation.
+//! - [`sessions`]: signers' sessions, by the hash of their token.
 //! - [`integrity`]: damage found, not served: hashes on every read, SQLite's checks, records
 //!   against the audit chain.
 //! - [`codec`]: rows to domain types and back.
@@ -26,6 +27,7 @@ pub mod integrity;
 mod queries;
 mod records;
 mod schema;
+mod sessions;
 mod transition;
 mod writer;
 
@@ -41,7 +43,7 @@ use time::OffsetDateTime;
 use super::{AuditEntry, Checkpoint, Store, StoreError, WardCounts};
 use crate::model::{
     Actor, Confirmation, Decision, Delegation, Event, Procedure, Reappointment, Record, RecordMeta,
-    RecordState, Signer, Transition, Ward,
+    RecordState, Signer, StoredSession, Transition, Ward,
 };
 use writer::{JobQueue, WriteCx};
 
@@ -437,6 +439,24 @@ impl Store for SqliteStore {
 
     async fn confirmations(&self) -> Result<Vec<Confirmation>, StoreError> {
         self.read(|conn| confirmations::all(conn)).await
+    }
+
+    async fn put_session(&self, session: StoredSession) -> Result<(), StoreError> {
+        self.write(move |cx| {
+            let now = codec::db_time(cx.now, "now")?;
+            sessions::put(cx.conn, &session, now)
+        })
+        .await
+    }
+
+    async fn session(&self, token_sha256: &str) -> Result<Option<StoredSession>, StoreError> {
+        let key = token_sha256.to_string();
+        self.read(move |conn| sessions::get(conn, &key)).await
+    }
+
+    async fn end_session(&self, token_sha256: &str) -> Result<(), StoreError> {
+        let key = token_sha256.to_string();
+        self.write(move |cx| sessions::end(cx.conn, &key)).await
     }
 
     async fn probe(&self) -> Result<(), StoreError> {

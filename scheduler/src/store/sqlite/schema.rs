@@ -17,7 +17,7 @@ use super::codec::backend;
 use crate::store::StoreError;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 8;
+const SCHEMA_VERSION: i64 = 9;
 
 /// Version 3 counts time limits in working time: a limit of up to 8 clock hours was "the same
 /// day", longer ones whole days, and every one had the 15:00 cut-off.
@@ -287,6 +287,14 @@ CREATE TABLE IF NOT EXISTS confirmations (
     records    TEXT NOT NULL,
     seal       INTEGER NOT NULL,
     delegation_id TEXT
+) STRICT;
+
+-- Signers' sessions (version 9), by the SHA-256 of their bearer token: a restart signs no one out.
+CREATE TABLE IF NOT EXISTS sessions (
+    token_sha256 TEXT PRIMARY KEY,
+    signer_id    TEXT NOT NULL,
+    device       TEXT NOT NULL,
+    expires_at   INTEGER NOT NULL
 ) STRICT;
 "#;
 

@@ -105,14 +105,7 @@ impl Api {
             records: approved
                 .records
                 .iter()
-                .map(|r| {
-                    let mut shown = convert::record(r, true);
-                    shown.confirmation = self
-                        .engine
-                        .waiting_on(&r.meta.id)
-                        .map(|c| convert::confirmation(&c));
-                    shown
-                })
+                .map(|r| self.engine.inbox_record(r, true))
                 .collect(),
             confirmations: approved
                 .confirmations

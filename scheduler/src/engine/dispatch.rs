@@ -196,9 +196,10 @@ impl Engine {
         Ok(record)
     }
 
-    /// A leased record as its signer's inbox shows it: with the confirmation it waits for.
-    pub fn inbox_record(&self, record: &Record) -> signq_proto::v1::Record {
-        let mut shown = crate::api::convert::record(record, false);
+    /// A record as its signer's inbox shows it: with the confirmation it waits for, and its
+    /// signature when `with_signature`.
+    pub fn inbox_record(&self, record: &Record, with_signature: bool) -> signq_proto::v1::Record {
+        let mut shown = crate::api::convert::record(record, with_signature);
         shown.confirmation = self
             .waiting_on(&record.meta.id)
             .map(|c| crate::api::convert::confirmation(&c));
@@ -211,7 +212,7 @@ impl Engine {
             signer,
             StreamInboxResponse {
                 event: Some(stream_inbox_response::Event::Leased(
-                    self.inbox_record(record),
+                    self.inbox_record(record, false),
                 )),
             },
         );
@@ -324,7 +325,7 @@ impl Engine {
         let mut records = Vec::new();
         for id in self.leased_to(signer) {
             if let Some(r) = self.store.get(&id).await? {
-                records.push(self.inbox_record(&r));
+                records.push(self.inbox_record(&r, false));
             }
         }
         records.sort_by_key(|r| r.deadline.map(|d| (d.seconds, d.nanos)));

@@ -639,3 +639,21 @@ pub async fn enrol(
         .signer
         .expect("the signer")
 }
+
+/// The certificate (DER) the signing service's keystore holds for `signer`.
+pub fn keystore_certificate(ward: &Ward, signer: &str) -> Vec<u8> {
+    let file = ward
+        .path("signer/keys")
+        .join(format!("{}.crt.pem", signer.replace('/', "_")));
+    let pem = std::fs::read(&file).expect("the signer's certificate");
+    der::pem::decode_vec(&pem).expect("PEM").1
+}
+
+/// `signq pki trust add FILE`: its output, success or not.
+pub fn trust_outside_ca(ward: &Ward, file: &std::path::Path) -> std::process::Output {
+    run(
+        ward,
+        &["pki", "trust", "add", file.to_str().expect("utf8")],
+        None,
+    )
+}

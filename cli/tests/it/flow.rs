@@ -22,6 +22,20 @@ pub async fn next(stream: &mut tonic::Streaming<StreamInboxResponse>) -> Event {
         .expect("an event")
 }
 
+/// Signs `signer` in and waits until `n` records are leased to them: their inbox and its stream.
+pub async fn holding(
+    ward: &Ward,
+    signer: (&str, &str),
+    n: usize,
+) -> (Inbox, tonic::Streaming<StreamInboxResponse>) {
+    let mut inbox = sign_in(ward, signer).await;
+    let (mut stream, mut held) = open(&mut inbox).await;
+    while held.len() < n {
+        held.push(leased(&mut stream).await);
+    }
+    (inbox, stream)
+}
+
 /// Opens the inbox stream and returns it after its snapshot.
 pub async fn open(
     inbox: &mut Inbox,

@@ -13,10 +13,10 @@ use signq_proto::v1::{ApproveRequest, EnrollSignerRequest, SignerRegistration, S
 use tonic::Code;
 
 use super::fixture::{
-    Ward, intake, openssl_verifies_against, run, scheduler_channel, sign_in, submission,
-    submit_request,
+    Ward, intake, openssl_verifies_against, run, scheduler_channel, submission, submit_request,
+    trust_outside_ca,
 };
-use super::flow::{leased, open};
+use super::flow::holding;
 use super::pdf::{judge, pdf_submission, pyhanko, show, with_documents};
 
 /// The director with a government certificate, and their PIN.
@@ -175,32 +175,14 @@ async fn a_director_signs_with_a_certificate_of_a_trusted_outside_ca() {
     let keys = ward.path("signer/keys");
     assert!(!keys.join("cat-lai_director-4.crt.pem").exists());
     // A person's certificate is no CA to trust.
-    let out = run(
-        &ward,
-        &[
-            "pki",
-            "trust",
-            "add",
-            dir.join("gov-person.pem").to_str().expect("utf8"),
-        ],
-        None,
-    );
+    let out = trust_outside_ca(&ward, &dir.join("gov-person.pem"));
     assert!(!out.status.success());
     assert!(
         show(&out).contains("not a CA certificate"),
         "{}",
         show(&out)
     );
-    let out = run(
-        &ward,
-        &[
-            "pki",
-            "trust",
-            "add",
-            dir.join("gov-ca.pem").to_str().expect("utf8"),
-        ],
-        None,
-    );
+    let out = trust_outside_ca(&ward, &dir.join("gov-ca.pem"));
     assert!(out.status.success(), "{}", show(&out));
     let out = run(&ward, &["pki", "trust", "list"], None);
     assert!(show(&out).contains("gov signing CA"), "{}", show(&out));
@@ -264,11 +246,7 @@ async fn a_director_signs_with_a_certificate_of_a_trusted_outside_ca() {
     let text = submit_request(&mut intake, submission("DD-BD", "gov-2"))
         .await
         .id;
-    let mut director = sign_in(&ward, DIRECTOR_4).await;
-    let (mut stream, mut held) = open(&mut director).await;
-    while held.len() < 2 {
-        held.push(leased(&mut stream).await);
-    }
+    let (mut director, _stream) = holding(&ward, DIRECTOR_4, 2).await;
     director
         .approve(ApproveRequest {
             record_ids: vec![pdf.clone(), text.clone()],

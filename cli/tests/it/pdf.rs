@@ -159,6 +159,23 @@ pub(super) fn pdf_submission(procedure: &str, key: &str, pdf: Vec<u8>) -> Submit
     }
 }
 
+/// Land records (which only a director signs), submitted as an intake desk does: two one-page
+/// PDFs and a text, keyed `<key>-1` to `<key>-3`; their ids.
+pub(super) async fn land_records(
+    intake: &mut signq_proto::v1::intake_client::IntakeClient<tonic::transport::Channel>,
+    key: &str,
+) -> [String; 3] {
+    let page = signq_load_tests::pades_bench::sample_pdf(0).expect("a one-page PDF");
+    let first = pdf_submission("DD-BD", &format!("{key}-1"), page.clone());
+    let second = pdf_submission("DD-BD", &format!("{key}-2"), page);
+    let text = submission("DD-BD", &format!("{key}-3"));
+    [
+        submit_request(intake, first).await.id,
+        submit_request(intake, second).await.id,
+        submit_request(intake, text).await.id,
+    ]
+}
+
 #[tokio::test]
 async fn pdf_records_come_back_signed_as_pades_with_the_deputys_block() {
     let ward = Ward::start(&[]);

@@ -14,12 +14,14 @@ use signq_kit::identity::Role;
 use signq_proto::v1::{ApproveRequest, RecordState};
 use signq_signer::pki::{Pki, SignerSpec, Validity, WardInfo};
 
-use super::fixture::{
-    Ward, enrol, get_record, intake, openssl_verifies, run, sign_in, submission, submit_request,
-};
-use super::flow::{leased, next, open};
-use super::pdf::{pdf_submission, show, valid_signatures, with_documents};
 use signq_proto::v1::stream_inbox_response::Event;
+
+use super::fixture::{
+    Ward, enrol, get_record, intake, keystore_certificate, openssl_verifies, run, sign_in,
+    submission, submit_request,
+};
+use super::flow::{holding, leased, next, open};
+use super::pdf::{land_records, show, valid_signatures, with_documents};
 
 /// The remote director and the PIN they approve with.
 const DIRECTOR_3: (&str, &str) = ("cat-lai/director-3", "135246");
@@ -113,8 +115,7 @@ async fn ward_with_remote_director(
     let keys = ward.path("signer/keys");
     assert!(keys.join("cat-lai_director-3.remote.json").exists());
     assert!(!keys.join("cat-lai_director-3.key.json").exists());
-    let pem = std::fs::read(keys.join("cat-lai_director-3.crt.pem")).expect("certificate");
-    let (_, certificate) = der::pem::decode_vec(&pem).expect("PEM");
+    let certificate = keystore_certificate(&ward, DIRECTOR_3.0);
     enrol(&ward, DIRECTOR_3.0, certificate.clone(), None).await;
     (ward, certificate)
 }
@@ -170,21 +171,8 @@ async fn a_batch_is_one_confirmation_in_the_app_and_survives_a_crash_while_waiti
     let (mut ward, certificate) = ward_with_remote_director(dir.path(), &provider, 300).await;
 
     let mut intake = intake(&ward).await;
-    let page = signq_load_tests::pades_bench::sample_pdf(0).expect("a one-page PDF");
-    let first = submit_request(&mut intake, pdf_submission("DD-BD", "land-1", page.clone()))
-        .await
-        .id;
-    let second = submit_request(&mut intake, pdf_submission("DD-BD", "land-2", page))
-        .await
-        .id;
-    let text = submit_request(&mut intake, submission("DD-BD", "land-3"))
-        .await
-        .id;
-    let mut director = sign_in(&ward, DIRECTOR_3).await;
-    let (mut stream, mut held) = open(&mut director).await;
-    while held.len() < 3 {
-        held.push(leased(&mut stream).await);
-    }
+    let [first, second, text] = land_records(&mut intake, "land").await;
+    let (mut director, _stream) = holding(&ward, DIRECTOR_3, 3).await;
     let status = director
         .approve(approve(&[&first], "999999"))
         .await

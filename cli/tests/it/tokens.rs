@@ -11,11 +11,11 @@ use signq_proto::v1::ApproveRequest;
 use tonic::Code;
 
 use super::fixture::{
-    Ward, enrol, get_record, intake, openssl_verifies, openssl_verifies_against, run, sign_in,
-    submission, submit_request,
+    Ward, enrol, get_record, intake, keystore_certificate, openssl_verifies,
+    openssl_verifies_against, run, sign_in, submission, submit_request, trust_outside_ca,
 };
-use super::flow::{leased, open};
-use super::pdf::{pdf_submission, show, valid_signatures, with_documents};
+use super::flow::{holding, leased, open};
+use super::pdf::{land_records, show, valid_signatures, with_documents};
 
 /// Debian's SoftHSM2 module.
 const SOFTHSM: &str = "/usr/lib/softhsm/libsofthsm2.so";
@@ -84,27 +84,13 @@ async fn a_director_signs_from_the_queue_with_a_key_that_never_leaves_the_token(
     let keys = ward.path("signer/keys");
     assert!(keys.join("cat-lai_director-2.token.json").exists());
     assert!(!keys.join("cat-lai_director-2.key.json").exists());
-    let pem = std::fs::read(keys.join("cat-lai_director-2.crt.pem")).expect("certificate");
-    let (_, certificate) = der::pem::decode_vec(&pem).expect("PEM");
+    let certificate = keystore_certificate(&ward, DIRECTOR_2.0);
     enrol(&ward, DIRECTOR_2.0, certificate.clone(), None).await;
 
     // Two land records, which only a director signs; the token's director is the one signed in.
     let mut intake = intake(&ward).await;
-    let page = signq_load_tests::pades_bench::sample_pdf(0).expect("a one-page PDF");
-    let first = submit_request(&mut intake, pdf_submission("DD-BD", "land-1", page.clone()))
-        .await
-        .id;
-    let second = submit_request(&mut intake, pdf_submission("DD-BD", "land-2", page))
-        .await
-        .id;
-    let text = submit_request(&mut intake, submission("DD-BD", "land-3"))
-        .await
-        .id;
-    let mut director = sign_in(&ward, DIRECTOR_2).await;
-    let (mut stream, mut held) = open(&mut director).await;
-    while held.len() < 3 {
-        held.push(leased(&mut stream).await);
-    }
+    let [first, second, text] = land_records(&mut intake, "land").await;
+    let (mut director, _stream) = holding(&ward, DIRECTOR_2, 3).await;
     let approve = |ids: &[&String], pin: &str| ApproveRequest {
         record_ids: ids.iter().map(|id| id.to_string()).collect(),
         pin: pin.into(),
@@ -179,16 +165,7 @@ async fn a_government_token_signs_with_the_key_the_ca_put_there_and_an_imported_
             DIRECTOR_2.1,
         ],
     );
-    let out = run(
-        &ward,
-        &[
-            "pki",
-            "trust",
-            "add",
-            dir.join("gov-ca.pem").to_str().expect("utf8"),
-        ],
-        None,
-    );
+    let out = trust_outside_ca(&ward, &dir.join("gov-ca.pem"));
     assert!(out.status.success(), "{}", show(&out));
     let register = |token: &str, extra: &[&str]| {
         let mut args = vec![
@@ -270,8 +247,7 @@ async fn a_government_token_signs_with_the_key_the_ca_put_there_and_an_imported_
     assert!(reference.contains("\"imported\""), "{reference}");
     // The director signs with the imported key, under the ward certificate issued for it (the
     // scheduler enrols the renewed certificate as it meets it).
-    let pem = std::fs::read(keys.join("cat-lai_director-2.crt.pem")).expect("certificate");
-    let (_, ward_certificate) = der::pem::decode_vec(&pem).expect("PEM");
+    let ward_certificate = keystore_certificate(&ward, DIRECTOR_2.0);
     let id = submit_request(&mut intake, submission("DD-BD", "imported"))
         .await
         .id;

@@ -255,9 +255,7 @@ mod tests {
     use signq_proto::v1 as pb;
 
     use super::*;
-    use crate::engine::intake::Submission;
-    use crate::engine::testing::{DIRECTOR, FakeSigner, engine};
-    use crate::model::{Actor, Priority};
+    use crate::engine::testing::{DIRECTOR, FakeSigner, engine, leased_to_director};
     use crate::signer_link::LinkSettings;
 
     /// A remote signer's service: the first request (with the PIN) is answered with a
@@ -297,50 +295,56 @@ mod tests {
         })
     }
 
+    /// A signing service whose confirmations are all at `state` when asked after.
+    fn remote_signer(
+        check: fn(
+            pb::CheckConfirmationRequest,
+        ) -> Result<pb::CheckConfirmationResponse, tonic::Status>,
+    ) -> crate::signer_link::SignerLink {
+        FakeSigner {
+            sign: Some(remote),
+            check: Some(check),
+        }
+        .link(LinkSettings::default())
+    }
+
+    fn says(state: pb::ConfirmationState) -> Result<pb::CheckConfirmationResponse, tonic::Status> {
+        Ok(pb::CheckConfirmationResponse {
+            state: state as i32,
+            confirmation: None,
+        })
+    }
+
     fn confirmed(
         _: pb::CheckConfirmationRequest,
     ) -> Result<pb::CheckConfirmationResponse, tonic::Status> {
-        Ok(pb::CheckConfirmationResponse {
-            state: pb::ConfirmationState::Confirmed as i32,
-            confirmation: None,
-        })
+        says(pb::ConfirmationState::Confirmed)
     }
 
     fn expired(
         _: pb::CheckConfirmationRequest,
     ) -> Result<pb::CheckConfirmationResponse, tonic::Status> {
-        Ok(pb::CheckConfirmationResponse {
-            state: pb::ConfirmationState::Expired as i32,
-            confirmation: None,
-        })
+        says(pb::ConfirmationState::Expired)
     }
 
-    /// Submits two records, leases them to the director and approves them: the approval.
+    /// Leases two records to the director and approves them: their ids and the approval.
     async fn approved(engine: &Arc<Engine>) -> (Vec<String>, super::super::signing::Approved) {
-        let mut ids = Vec::new();
-        for key in ["a", "b"] {
-            let submission = Submission {
-                ward: "w".into(),
-                procedure_code: "DD-BD".into(),
-                title: format!("Record {key}"),
-                document: key.as_bytes().to_vec(),
-                deadline: None,
-                priority: Priority::Normal,
-                idempotency_key: key.into(),
-                signature_place: None,
-            };
-            let (record, _) = engine
-                .submit(submission, Actor::Intake("desk".into()))
-                .await
-                .expect("submit");
-            ids.push(record.meta.id);
-        }
-        assert_eq!(engine.dispatch_signer(DIRECTOR, 10).await.len(), 2);
+        let ids = leased_to_director(engine, &["a", "b"]).await;
         let approved = engine
             .approve(DIRECTOR, ids.clone(), "246810".into())
             .await
             .expect("sent for confirmation");
         (ids, approved)
+    }
+
+    /// Whether the store still keeps a confirmation.
+    async fn any_kept(engine: &Arc<Engine>) -> bool {
+        !engine
+            .store()
+            .confirmations()
+            .await
+            .expect("read")
+            .is_empty()
     }
 
     /// Waits until `done` holds of every record of `ids` (the task that follows a confirmation
@@ -362,11 +366,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_confirmed_batch_is_signed_without_the_pin_and_forgotten() {
-        let signer = FakeSigner {
-            sign: Some(remote),
-            check: Some(confirmed),
-        }
-        .link(LinkSettings::default());
+        let signer = remote_signer(confirmed);
         let dir = tempfile::tempdir().expect("tempdir");
         let engine = engine(&dir, signer).await;
         let (ids, approved) = approved(&engine).await;
@@ -386,23 +386,12 @@ mod tests {
         assert!(again.to_string().contains("K7P-4QX"), "{again}");
         until(&engine, &ids, |r| r.state == RecordState::Signed).await;
         assert!(ids.iter().all(|id| engine.waiting_on(id).is_none()));
-        assert!(
-            engine
-                .store()
-                .confirmations()
-                .await
-                .expect("read")
-                .is_empty()
-        );
+        assert!(!any_kept(&engine).await);
     }
 
     #[tokio::test]
     async fn an_expired_batch_returns_to_the_pool_unsigned() {
-        let signer = FakeSigner {
-            sign: Some(remote),
-            check: Some(expired),
-        }
-        .link(LinkSettings::default());
+        let signer = remote_signer(expired);
         let dir = tempfile::tempdir().expect("tempdir");
         let engine = engine(&dir, signer).await;
         let (ids, _) = approved(&engine).await;
@@ -413,14 +402,7 @@ mod tests {
             assert_ne!(record.state, RecordState::Signed);
             assert!(engine.waiting_on(id).is_none());
         }
-        assert!(
-            engine
-                .store()
-                .confirmations()
-                .await
-                .expect("read")
-                .is_empty()
-        );
+        assert!(!any_kept(&engine).await);
     }
 
     #[tokio::test]
@@ -440,11 +422,7 @@ mod tests {
         let store = std::sync::Arc::new(
             crate::store::sqlite::SqliteStore::open(&dir.path().join("s.db")).expect("store"),
         );
-        let signer = FakeSigner {
-            sign: Some(remote),
-            check: Some(confirmed),
-        }
-        .link(LinkSettings::default());
+        let signer = remote_signer(confirmed);
         let engine = crate::engine::testing::engine_over(&dir, store, signer).await;
         assert!(
             ids.iter().all(|id| engine.waiting_on(id).is_some()),

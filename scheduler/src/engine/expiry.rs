@@ -101,23 +101,11 @@ mod tests {
 
     use time::OffsetDateTime;
 
-    use crate::engine::intake::Submission;
-    use crate::engine::testing::{DIRECTOR, LEASE_TIMEOUT, engine_over, unused_signer, ward_store};
+    use crate::engine::testing::{
+        DIRECTOR, LEASE_TIMEOUT, engine_over, submission, unused_signer, ward_store,
+    };
     use crate::model::{Actor, Priority, RecordMeta, RecordState, Transition};
     use crate::store::Store;
-
-    fn submission(key: &str) -> Submission {
-        Submission {
-            ward: "w".into(),
-            procedure_code: "DD-BD".into(),
-            title: key.into(),
-            document: key.as_bytes().to_vec(),
-            deadline: None,
-            priority: Priority::Normal,
-            idempotency_key: key.into(),
-            signature_place: None,
-        }
-    }
 
     /// Waits (bounded, in paused time) until the record's lease at `attempt` has ended (the record
     /// queued, or leased again at a later attempt); how long since `since`. (Paused time jumps to

@@ -408,21 +408,15 @@ impl Engine {
             }
             for (p, signature) in part.into_iter().zip(reply.signatures) {
                 let id = p.record.meta.id.clone();
-                // The certificate the signature names: after the signer's key was renewed in the
-                // signing service, it is the new one (enrolled below).
-                let certificate = signq_signer::cms::signer_certificate(&signature.cms)
-                    .unwrap_or_else(|_| who.certificate.clone());
-                if certificate != who.certificate {
-                    renewed = Some(certificate.clone());
+                // The certificate the signature names (after the signer's key was renewed in the
+                // signing service, the new one, enrolled below) and the CA chain it carries (the
+                // ward CA's, or an outside CA's).
+                let chain = signq_signer::cms::signer_chain(&signature.cms).unwrap_or_else(|_| {
+                    [vec![who.certificate.clone()], self.ca_chain.clone()].concat()
+                });
+                if chain[0] != who.certificate {
+                    renewed = Some(chain[0].clone());
                 }
-                // Its CA chain as the signature carries it: the ward CA's, or an outside CA's.
-                let mut chain = vec![certificate.clone()];
-                chain.extend(
-                    signq_signer::cms::certificates(&signature.cms)
-                        .unwrap_or_else(|_| self.ca_chain.clone())
-                        .into_iter()
-                        .filter(|c| *c != certificate),
-                );
                 let t = match &act {
                     Act::Person(_) => Transition::Sign {
                         id: id.clone(),
@@ -537,9 +531,7 @@ mod tests {
     use signq_proto::v1 as pb;
 
     use super::*;
-    use crate::engine::intake::Submission;
-    use crate::engine::testing::{DIRECTOR, FakeSigner, engine};
-    use crate::model::Priority;
+    use crate::engine::testing::{DIRECTOR, FakeSigner, engine, leased_to_director};
     use crate::signer_link::LinkSettings;
 
     /// Signs only the first document of every batch.
@@ -564,26 +556,7 @@ mod tests {
         let signer = FakeSigner::signing(short).link(LinkSettings::default());
         let dir = tempfile::tempdir().expect("tempdir");
         let engine = engine(&dir, signer).await;
-        let mut ids = Vec::new();
-        for key in ["a", "b"] {
-            let submission = Submission {
-                ward: "w".into(),
-                procedure_code: "DD-BD".into(),
-                title: format!("Record {key}"),
-                document: key.as_bytes().to_vec(),
-                deadline: None,
-                priority: Priority::Normal,
-                idempotency_key: key.into(),
-                signature_place: None,
-            };
-            let (record, _) = engine
-                .submit(submission, Actor::Intake("desk".into()))
-                .await
-                .expect("submit");
-            ids.push(record.meta.id);
-        }
-        let leased = engine.dispatch_signer(DIRECTOR, 10).await;
-        assert_eq!(leased.len(), 2);
+        let ids = leased_to_director(&engine, &["a", "b"]).await;
         let error = engine
             .approve(DIRECTOR, ids.clone(), "246810".into())
             .await
@@ -612,23 +585,9 @@ mod tests {
         };
         let dir = tempfile::tempdir().expect("tempdir");
         let engine = engine(&dir, FakeSigner::HUNG.link(quick)).await;
-        let submission = Submission {
-            ward: "w".into(),
-            procedure_code: "DD-BD".into(),
-            title: "Record".into(),
-            document: b"doc".to_vec(),
-            deadline: None,
-            priority: Priority::Normal,
-            idempotency_key: "k".into(),
-            signature_place: None,
-        };
-        let (record, _) = engine
-            .submit(submission, Actor::Intake("desk".into()))
-            .await
-            .expect("submit");
-        assert_eq!(engine.dispatch_signer(DIRECTOR, 10).await.len(), 1);
+        let ids = leased_to_director(&engine, &["k"]).await;
         let approval = engine
-            .approve(DIRECTOR, vec![record.meta.id.clone()], "246810".into())
+            .approve(DIRECTOR, ids.clone(), "246810".into())
             .await
             .expect_err("no answer");
         let status = tonic::Status::from(approval);
@@ -646,8 +605,8 @@ mod tests {
             tonic::Code::Unavailable
         );
         // Nothing changed: the record is still leased to the director, ready for a retry.
-        let stored = engine.store().get(&record.meta.id).await.expect("get");
+        let stored = engine.store().get(&ids[0]).await.expect("get");
         assert_eq!(stored.expect("record").state, RecordState::Leased);
-        assert_eq!(engine.leased_to(DIRECTOR), vec![record.meta.id]);
+        assert_eq!(engine.leased_to(DIRECTOR), ids);
     }
 }

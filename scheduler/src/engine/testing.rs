@@ -10,9 +10,10 @@ use signq_proto::v1::signer_server::{Signer as SignerService, SignerServer};
 use time::OffsetDateTime;
 use tonic::{Request, Response, Status};
 
+use super::intake::Submission;
 use super::{Engine, EngineSettings};
 use crate::balancer::BalancerConfig;
-use crate::model::{Actor, Delegation, Procedure, SealMode, Signer, SignerRole, Ward};
+use crate::model::{Actor, Delegation, Priority, Procedure, SealMode, Signer, SignerRole, Ward};
 use crate::signer_link::{LinkSettings, SignerLink, TransportError};
 use crate::store::Store;
 use crate::store::sqlite::SqliteStore;
@@ -20,6 +21,35 @@ use crate::store::sqlite::SqliteStore;
 /// The ward's director and deputy.
 pub(crate) const DIRECTOR: &str = "w/director";
 pub(crate) const DEPUTY: &str = "w/deputy";
+
+/// A land record (DD-BD, which only the director signs) with `key` as its title, document and
+/// idempotency key.
+pub(crate) fn submission(key: &str) -> Submission {
+    Submission {
+        ward: "w".into(),
+        procedure_code: "DD-BD".into(),
+        title: key.into(),
+        document: key.as_bytes().to_vec(),
+        deadline: None,
+        priority: Priority::Normal,
+        idempotency_key: key.into(),
+        signature_place: None,
+    }
+}
+
+/// Submits a land record for each of `keys` and leases them all to the director: their ids.
+pub(crate) async fn leased_to_director(engine: &Arc<Engine>, keys: &[&str]) -> Vec<String> {
+    let mut ids = Vec::new();
+    for key in keys {
+        let (record, _) = engine
+            .submit(submission(key), Actor::Intake("desk".into()))
+            .await
+            .expect("submit");
+        ids.push(record.meta.id);
+    }
+    assert_eq!(engine.dispatch_signer(DIRECTOR, 10).await.len(), keys.len());
+    ids
+}
 
 /// A signing client that connects only when used, to an address where nothing listens.
 pub(crate) fn unused_signer() -> SignerLink {

@@ -40,4 +40,4 @@ pub use chain::{Purpose, TrustStore, check_signing_certificate};
 pub use error::CmsError;
 pub use sign::{CmsSigner, Stamp};
 pub use timestamp::{Timestamp, check_token};
-pub use verify::{Verified, certificates, signer_certificate, verify, verify_for, verify_pades};
+pub use verify::{Verified, signer_chain, verify, verify_for, verify_pades};

@@ -69,18 +69,20 @@ pub fn verify_for(
     check(&sd, digest(&SHA256, content).as_ref(), None, trust, purpose)
 }
 
-/// The certificate (DER) of the signer of a SignedData, as it carries it: what a signature made
-/// by the signing service names, after a renewal as before. Nothing is verified.
-pub fn signer_certificate(cms_der: &[u8]) -> Result<Vec<u8>, CmsError> {
+/// The certificates (DER) a SignedData carries, its signer's first (what a signature made by the
+/// signing service names, after a renewal as before), then the CA chain (the ward CA's, or an
+/// outside CA's). Nothing is verified.
+pub fn signer_chain(cms_der: &[u8]) -> Result<Vec<Vec<u8>>, CmsError> {
     let sd = parse::signed_data(cms_der)?;
-    Ok(find_signer(&sd)?.0.to_vec())
-}
-
-/// Every certificate (DER) a SignedData carries: its signer's and their CA chain. Nothing is
-/// verified.
-pub fn certificates(cms_der: &[u8]) -> Result<Vec<Vec<u8>>, CmsError> {
-    let sd = parse::signed_data(cms_der)?;
-    Ok(sd.certificates.iter().map(|c| c.to_vec()).collect())
+    let signer = find_signer(&sd)?.0;
+    let mut chain = vec![signer.to_vec()];
+    chain.extend(
+        sd.certificates
+            .iter()
+            .filter(|c| **c != signer)
+            .map(|c| c.to_vec()),
+    );
+    Ok(chain)
 }
 
 /// Verifies the detached SignedData of a PAdES signature over the PDF's signed byte ranges

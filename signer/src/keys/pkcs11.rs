@@ -99,10 +99,7 @@ fn module(path: &Path) -> Result<Pkcs11, TokenError> {
 
 /// The slot holding the token labelled `label`.
 fn slot(pkcs11: &Pkcs11, label: &str) -> Result<Slot, TokenError> {
-    let device = |e: P11Error| TokenError::Device {
-        token: label.to_string(),
-        reason: e.to_string(),
-    };
+    let device = device_error(label);
     for slot in pkcs11.get_slots_with_token().map_err(device)? {
         let info = pkcs11.get_token_info(slot).map_err(device)?;
         if info.label().trim_end() == label {
@@ -110,6 +107,21 @@ fn slot(pkcs11: &Pkcs11, label: &str) -> Result<Slot, TokenError> {
         }
     }
     Err(TokenError::Absent(label.to_string()))
+}
+
+/// What a failed call on the token labelled `token` becomes.
+fn device_error(token: &str) -> impl Fn(P11Error) -> TokenError + Copy + '_ {
+    move |e| TokenError::Device {
+        token: token.to_string(),
+        reason: e.to_string(),
+    }
+}
+
+/// A fresh random `CKA_ID` for a key pair.
+fn new_id() -> [u8; ID_BYTES] {
+    let mut id = [0u8; ID_BYTES];
+    rand::rng().fill_bytes(&mut id);
+    id
 }
 
 /// Logs `session` in as the user with `pin`, turning the token's refusals into what they mean.
@@ -146,10 +158,7 @@ fn logged_in(
 ) -> Result<Session, TokenError> {
     let pkcs11 = module(module_path)?;
     let slot = slot(&pkcs11, token)?;
-    let device = |e: P11Error| TokenError::Device {
-        token: token.to_string(),
-        reason: e.to_string(),
-    };
+    let device = device_error(token);
     let session = if write {
         pkcs11.open_rw_session(slot)
     } else {
@@ -187,12 +196,8 @@ pub fn generate(
     label: &str,
 ) -> Result<(TokenKey, Vec<u8>), TokenError> {
     let session = logged_in(module_path, token, pin, true)?;
-    let device = |e: P11Error| TokenError::Device {
-        token: token.to_string(),
-        reason: e.to_string(),
-    };
-    let mut id = [0u8; ID_BYTES];
-    rand::rng().fill_bytes(&mut id);
+    let device = device_error(token);
+    let id = new_id();
     let public = [
         Attribute::Token(true),
         Attribute::Private(false),
@@ -233,10 +238,7 @@ pub fn find(
     point: &[u8],
 ) -> Result<TokenKey, TokenError> {
     let session = logged_in(module_path, token, pin, false)?;
-    let device = |e: P11Error| TokenError::Device {
-        token: token.to_string(),
-        reason: e.to_string(),
-    };
+    let device = device_error(token);
     let none = || TokenError::NoKey {
         token: token.to_string(),
         id: "of the certificate's public key".into(),
@@ -301,12 +303,8 @@ pub fn import(
             })?;
     let point = pair.public_key().as_ref().to_vec();
     let session = logged_in(module_path, token, pin, true)?;
-    let device = |e: P11Error| TokenError::Device {
-        token: token.to_string(),
-        reason: e.to_string(),
-    };
-    let mut id = [0u8; ID_BYTES];
-    rand::rng().fill_bytes(&mut id);
+    let device = device_error(token);
+    let id = new_id();
     // CKA_EC_POINT is the DER OCTET STRING of the point.
     let mut octets = vec![0x04, point.len() as u8];
     octets.extend_from_slice(&point);
@@ -387,10 +385,7 @@ impl std::fmt::Debug for TokenSigner {
 /// Opens a session on the token holding `key`, logs in with `pin` and finds the key.
 pub fn unlock(key: &TokenKey, pin: &str) -> Result<TokenSigner, TokenError> {
     let session = logged_in(&key.module, &key.token, pin, false)?;
-    let device = |e: P11Error| TokenError::Device {
-        token: key.token.clone(),
-        reason: e.to_string(),
-    };
+    let device = device_error(&key.token);
     let id = hex::decode(&key.id).map_err(|_| TokenError::NoKey {
         token: key.token.clone(),
         id: key.id.clone(),

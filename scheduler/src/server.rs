@@ -18,7 +18,7 @@ use crate::engine::{Engine, EngineSettings};
 use crate::health::Dependencies;
 use crate::limits::Limiters;
 use crate::signer_link::SignerLink;
-use crate::store::sqlite::SqliteStore;
+use crate::store::SqlStore;
 
 /// How often at-risk records are offered to directors and pool gauges refreshed.
 const TICK: Duration = Duration::from_secs(15);
@@ -84,7 +84,7 @@ pub async fn run(
         .into_iter()
         .map(|c| c.to_vec())
         .collect();
-    let store = Arc::new(SqliteStore::open(&config.database)?);
+    let store = Arc::new(SqlStore::open(&config.database)?);
     let settings = EngineSettings {
         max_document_bytes: config.max_document_bytes,
         lease_timeout: config.lease_timeout,

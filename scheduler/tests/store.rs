@@ -4,7 +4,7 @@
 //!
 //! Every test uses its own temporary database file. The contract tests reach the store only
 //! through the `Store` trait (see `open`); the SQLite-specific ones (reopening the file, the
-//! commit counter, the audit check of the database file) open `SqliteStore` themselves.
+//! commit counter, the audit check of the database file) open `SqlStore` themselves.
 
 #![allow(clippy::unwrap_used)]
 
@@ -16,8 +16,8 @@ use signq_scheduler::model::{
     Actor, Decision, Delegation, Priority, Procedure, Reappointment, ReappointmentState, Record,
     RecordMeta, RecordState, ReleaseReason, SealMode, Signer, SignerRole, Stage, Transition, Ward,
 };
+use signq_scheduler::store::SqlStore;
 use signq_scheduler::store::audit::{AuditVerifyError, verify_chain, verify_database};
-use signq_scheduler::store::sqlite::SqliteStore;
 use signq_scheduler::store::{Checkpoint, Store, StoreError};
 use signq_signer::cms::TrustStore;
 use tempfile::TempDir;
@@ -27,14 +27,14 @@ use time::OffsetDateTime;
 /// PostgreSQL store can run the same suite by opening itself here.
 fn open() -> (TempDir, Box<dyn Store>) {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("signq.db")).unwrap();
+    let store = SqlStore::open(&dir.path().join("signq.db")).unwrap();
     (dir, Box::new(store))
 }
 
 /// A fresh SQLite store, for the tests of what only the SQLite store has.
-fn open_sqlite() -> (TempDir, SqliteStore) {
+fn open_sqlite() -> (TempDir, SqlStore) {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("signq.db")).unwrap();
+    let store = SqlStore::open(&dir.path().join("signq.db")).unwrap();
     (dir, store)
 }
 
@@ -994,7 +994,7 @@ async fn store_survives_reopen_and_verifies() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("data").join("signq.db");
     let (records, events, audit) = {
-        let store = SqliteStore::open(&path).unwrap();
+        let store = SqlStore::open(&path).unwrap();
         store
             .put_ward(
                 Ward {
@@ -1022,7 +1022,7 @@ async fn store_survives_reopen_and_verifies() {
         (records, events, audit)
     };
 
-    let store = SqliteStore::open(&path).unwrap();
+    let store = SqlStore::open(&path).unwrap();
     assert_eq!(store.list("w", None, None, 10).await.unwrap(), records);
     assert_eq!(store.events_after("w", 0, 100).await.unwrap(), events);
     assert_eq!(store.audit_entries(0, 100).await.unwrap(), audit);
@@ -1239,7 +1239,7 @@ async fn store_kill_9_child() {
     let Some(path) = std::env::var_os(CHILD_DB) else {
         return;
     };
-    let store = Arc::new(SqliteStore::open(std::path::Path::new(&path)).unwrap());
+    let store = Arc::new(SqlStore::open(std::path::Path::new(&path)).unwrap());
     let mut tasks = Vec::new();
     for t in 0..16 {
         let store = Arc::clone(&store);
@@ -1295,7 +1295,7 @@ async fn store_acknowledged_submits_survive_kill_9() {
             .filter_map(|l| l.strip_prefix("ACK ").map(str::to_owned)),
     );
 
-    let store = SqliteStore::open(&path).unwrap();
+    let store = SqlStore::open(&path).unwrap();
     for id in &acked {
         assert!(
             store.get(id).await.unwrap().is_some(),
@@ -1318,7 +1318,7 @@ async fn store_keeps_its_chain_id_head_and_checkpoints() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("signq.db");
     let (chain, head) = {
-        let store: Box<dyn Store> = Box::new(SqliteStore::open(&path).unwrap());
+        let store: Box<dyn Store> = Box::new(SqlStore::open(&path).unwrap());
         let chain = store.chain_id().await.unwrap();
         assert_eq!(chain.len(), 32, "{chain}");
         assert_eq!(store.audit_head().await.unwrap().0, 0);
@@ -1344,7 +1344,7 @@ async fn store_keeps_its_chain_id_head_and_checkpoints() {
         assert_eq!(store.audit_head().await.unwrap(), head);
         (chain, head)
     };
-    let store: Box<dyn Store> = Box::new(SqliteStore::open(&path).unwrap());
+    let store: Box<dyn Store> = Box::new(SqlStore::open(&path).unwrap());
     assert_eq!(
         store.chain_id().await.unwrap(),
         chain,
@@ -1394,7 +1394,7 @@ async fn store_full_disk_is_its_own_error_and_writes_resume_once_space_is_freed(
             return;
         }
     };
-    let store = SqliteStore::open(&tmpfs.0.path().join("signq.db")).unwrap();
+    let store = SqlStore::open(&tmpfs.0.path().join("signq.db")).unwrap();
     submit(&store, "r0", "w1", t0()).await;
     // Fill what is left of the disk.
     let filler = tmpfs.0.path().join("filler");
@@ -1469,10 +1469,10 @@ fn assert_mismatch(path: &std::path::Path, id: &str, what: &str) {
 }
 
 /// A store with a signed record `sig`, a queued one `doc`, and the untouched signed `fine`.
-async fn store_to_damage() -> (TempDir, std::path::PathBuf, SqliteStore) {
+async fn store_to_damage() -> (TempDir, std::path::PathBuf, SqlStore) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("signq.db");
-    let store = SqliteStore::open(&path).unwrap();
+    let store = SqlStore::open(&path).unwrap();
     for id in ["sig", "doc", "fine"] {
         submit(&store, id, "w", t0()).await;
     }
@@ -1484,7 +1484,7 @@ async fn store_to_damage() -> (TempDir, std::path::PathBuf, SqliteStore) {
 }
 
 /// The untouched record is served as before.
-async fn fine_is_served(store: &SqliteStore) {
+async fn fine_is_served(store: &SqlStore) {
     let fine = store.get("fine").await.unwrap().unwrap();
     assert_eq!(fine.state, RecordState::Signed);
     assert!(store.document("fine").await.unwrap().is_some());
@@ -1553,7 +1553,7 @@ async fn store_a_queued_record_forced_to_signed_is_found() {
 async fn store_a_deleted_record_is_found_by_the_audit_check() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("signq.db");
-    let store = SqliteStore::open(&path).unwrap();
+    let store = SqlStore::open(&path).unwrap();
     submit(&store, "gone", "w", t0()).await;
     submit(&store, "kept", "w", t0()).await;
     drop(store);
@@ -1568,12 +1568,12 @@ async fn store_a_deleted_record_is_found_by_the_audit_check() {
 async fn store_page_damage_is_refused_at_open_and_named_by_the_full_check() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("signq.db");
-    let store = SqliteStore::open(&path).unwrap();
+    let store = SqlStore::open(&path).unwrap();
     for i in 0..200 {
         submit(&store, &format!("r{i}"), "w", t0()).await;
     }
     drop(store);
-    SqliteStore::check_file(&path).unwrap();
+    SqlStore::check_file(&path).unwrap();
     // Fold the WAL into the file, then overwrite a page in the middle of it (not the header).
     tamper(&path, "PRAGMA wal_checkpoint(TRUNCATE);");
     let len = std::fs::metadata(&path).unwrap().len();
@@ -1585,11 +1585,11 @@ async fn store_page_damage_is_refused_at_open_and_named_by_the_full_check() {
         f.seek(SeekFrom::Start(target)).unwrap();
         f.write_all(&vec![0xa5; page as usize]).unwrap();
     }
-    match SqliteStore::open(&path) {
+    match SqlStore::open(&path) {
         Err(StoreError::Damaged(m)) => assert!(m.contains("signq.db"), "{m}"),
         other => panic!("a damaged file must not open: {other:?}"),
     }
-    match SqliteStore::check_file(&path) {
+    match SqlStore::check_file(&path) {
         Err(StoreError::Damaged(m)) => assert!(m.contains("integrity check"), "{m}"),
         other => panic!("the full check names the damage: {other:?}"),
     }
@@ -1619,7 +1619,7 @@ async fn store_version_2_procedures_are_brought_to_working_time() {
         )
         .unwrap();
     }
-    let store = SqliteStore::open(&path).unwrap();
+    let store = SqlStore::open(&path).unwrap();
     // Version 4's columns were added to the tables that had none.
     let conn = rusqlite::Connection::open(&path).unwrap();
     let kind: i64 = conn
@@ -1728,7 +1728,7 @@ async fn store_reappointed_records_are_counted_apart() {
 async fn store_the_seal_stage_follows_the_persons_signature() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("signq.db");
-    let store = SqliteStore::open(&path).unwrap();
+    let store = SqlStore::open(&path).unwrap();
     submit(&store, "r1", "w", t0()).await;
     let director = "w/director";
     let clerk = "w/clerk";

@@ -29,7 +29,7 @@ pub fn run(cmd: StoreCmd, data: &DataDir) -> anyhow::Result<()> {
         signer_state,
     } = cmd;
     let database = database.unwrap_or_else(|| data.scheduler_db());
-    signq_scheduler::store::sqlite::SqliteStore::check_file(&database)
+    signq_scheduler::store::SqlStore::check_file(&database)
         .map_err(|e| anyhow::anyhow!("scheduler store DAMAGED: {e}"))?;
     println!("scheduler store OK: {}", database.display());
     if let Some(state) = signer_state.or_else(|| Some(data.signer_state()).filter(|p| p.exists())) {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 use signq_proto::v1::{ApproveRequest, PullNextRequest};
-use signq_scheduler::store::audit::{AUDIT_COLUMNS, AuditEntry, entry_from_row};
+use signq_scheduler::store::audit::{AUDIT_COLUMNS, AuditEntry};
 
 use super::fixture::{DEPUTY_2, Ward, intake, run, sign_in, submission};
 
@@ -70,10 +70,22 @@ fn entries(db: &Connection) -> Vec<AuditEntry> {
     let mut stmt = db
         .prepare(&format!("SELECT {AUDIT_COLUMNS} FROM audit ORDER BY seq"))
         .expect("prepare");
-    stmt.query_map([], entry_from_row)
-        .expect("query")
-        .collect::<Result<_, _>>()
-        .expect("rows")
+    stmt.query_map([], |r| {
+        let at: i64 = r.get(1)?;
+        Ok(AuditEntry {
+            seq: r.get::<_, i64>(0)? as u64,
+            at: time::OffsetDateTime::from_unix_timestamp_nanos(at.into()).expect("time"),
+            actor: r.get(2)?,
+            action: r.get(3)?,
+            subject: r.get(4)?,
+            detail: r.get(5)?,
+            prev_hash: r.get(6)?,
+            hash: r.get(7)?,
+        })
+    })
+    .expect("query")
+    .collect::<Result<_, _>>()
+    .expect("rows")
 }
 
 /// Edits entry `seq` and re-computes every hash from it on, as someone with the database would.

@@ -420,7 +420,7 @@ mod tests {
         drop(engine);
         // The same store, a signing service that now says confirmed.
         let store = std::sync::Arc::new(
-            crate::store::sqlite::SqliteStore::open(&dir.path().join("s.db")).expect("store"),
+            crate::store::SqlStore::open(&dir.path().join("s.db")).expect("store"),
         );
         let signer = remote_signer(confirmed);
         let engine = crate::engine::testing::engine_over(&dir, store, signer).await;

@@ -164,12 +164,12 @@ impl Sessions {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::sqlite::SqliteStore;
+    use crate::store::SqlStore;
 
     #[tokio::test]
     async fn sessions_expire_renew_close_and_outlive_a_restart() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = SqliteStore::open(&dir.path().join("s.db")).expect("store");
+        let store = SqlStore::open(&dir.path().join("s.db")).expect("store");
         let ttl = Duration::from_secs(600);
         let sessions = Sessions::new(ttl);
         let t0 = OffsetDateTime::now_utc();

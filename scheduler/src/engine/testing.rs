@@ -15,8 +15,8 @@ use super::{Engine, EngineSettings};
 use crate::balancer::BalancerConfig;
 use crate::model::{Actor, Delegation, Priority, Procedure, SealMode, Signer, SignerRole, Ward};
 use crate::signer_link::{LinkSettings, SignerLink, TransportError};
+use crate::store::SqlStore;
 use crate::store::Store;
-use crate::store::sqlite::SqliteStore;
 
 /// The ward's director and deputy.
 pub(crate) const DIRECTOR: &str = "w/director";
@@ -167,8 +167,8 @@ pub(crate) async fn engine(dir: &tempfile::TempDir, signer: SignerLink) -> Arc<E
 }
 
 /// The ward, in a store in `dir`.
-pub(crate) async fn ward_store(dir: &tempfile::TempDir) -> Arc<SqliteStore> {
-    let store = Arc::new(SqliteStore::open(&dir.path().join("s.db")).expect("store"));
+pub(crate) async fn ward_store(dir: &tempfile::TempDir) -> Arc<SqlStore> {
+    let store = Arc::new(SqlStore::open(&dir.path().join("s.db")).expect("store"));
     let system = || Actor::System;
     store
         .put_ward(
@@ -239,7 +239,7 @@ pub(crate) const LEASE_TIMEOUT: Duration = Duration::from_secs(600);
 /// An engine over `store` (in `dir`) with `signer` as its signing client.
 pub(crate) async fn engine_over(
     dir: &tempfile::TempDir,
-    store: Arc<SqliteStore>,
+    store: Arc<SqlStore>,
     signer: SignerLink,
 ) -> Arc<Engine> {
     let settings = EngineSettings {

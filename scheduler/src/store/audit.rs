@@ -15,12 +15,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use ring::digest::{SHA256, digest};
-use rusqlite::types::Type;
-use rusqlite::{Connection, OpenFlags, Row};
 use signq_signer::cms::TrustStore;
 use time::OffsetDateTime;
 
-use super::sqlite::checkpoints;
+use super::StoreError;
+use super::sql::{Row, Sql, checkpoints, integrity, queries, values};
 
 /// The `prev_hash` of the first entry: 64 zeros.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -117,7 +116,7 @@ pub enum AuditVerifyError {
     /// A record disagrees with the chain: its state, its document or its signature was changed
     /// outside the store, or the record was deleted.
     #[error("{0}")]
-    Record(crate::store::sqlite::integrity::RecordMismatch),
+    Record(integrity::RecordMismatch),
     /// The chain disagrees with what the signing service signed: rewritten or cut short.
     #[error("audit checkpoint at seq {seq}: {reason}")]
     Checkpoint {
@@ -203,9 +202,26 @@ pub fn verify_chain(entries: impl IntoIterator<Item = AuditEntry>) -> Result<u64
     Ok(check.checked)
 }
 
-/// Opens a store database file read-only and verifies its whole audit chain, streaming (one
-/// entry in memory at a time), inside one read transaction so a running scheduler may keep
-/// appending meanwhile. For `signq audit verify`.
+/// Opens a store database file read-only and verifies it with [`verify_store`]. For
+/// `signq audit verify` of a SQLite store.
+pub fn verify_database(
+    path: &Path,
+    trust: &TrustStore,
+    signer_state: Option<&Path>,
+) -> Result<VerifyReport, AuditVerifyError> {
+    let conn = super::sqlite::reader(path)
+        .map_err(|e| AuditVerifyError::Db(format!("opening {}: {e}", path.display())))?;
+    verify_store(&conn, trust, signer_state).map_err(|e| match e {
+        AuditVerifyError::Db(m) => AuditVerifyError::Db(format!("{}: {m}", path.display())),
+        other => other,
+    })
+}
+
+/// Entries read at a time while verifying: the chain is checked in constant memory.
+const VERIFY_PAGE: usize = 1_000;
+
+/// Verifies a store's whole audit chain, a page of entries at a time, inside one read
+/// transaction so a running scheduler may keep appending meanwhile.
 ///
 /// Beyond the chain's own links, every checkpoint the signing service signed is verified (its
 /// signature to the ward CA in `trust`, by a signing-service certificate) and compared with the
@@ -213,30 +229,41 @@ pub fn verify_chain(entries: impl IntoIterator<Item = AuditEntry>) -> Result<u64
 /// re-computed every hash after it, or entries deleted from the end, no longer agree. With
 /// `signer_state` (the signing service's state database), the chain must also reach the newest
 /// head the signing service remembers, which catches deleting checkpoints along with entries.
-pub fn verify_database(
-    path: &Path,
+/// Then every record is held against the chain ([`integrity::compare_records`]).
+pub fn verify_store(
+    conn: &dyn Sql,
     trust: &TrustStore,
     signer_state: Option<&Path>,
 ) -> Result<VerifyReport, AuditVerifyError> {
-    let db = |what: &str, e: &dyn std::fmt::Display| {
-        AuditVerifyError::Db(format!("{what} {}: {e}", path.display()))
-    };
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let mut conn = Connection::open_with_flags(path, flags).map_err(|e| db("opening", &e))?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))
-        .map_err(|e| db("configuring", &e))?;
-    let chain_id = checkpoints::chain_id(&conn).map_err(|e| db("reading", &e))?;
+    let db = |what: &str, e: &dyn std::fmt::Display| AuditVerifyError::Db(format!("{what}: {e}"));
+    let chain_id = checkpoints::chain_id(conn).map_err(|e| db("reading the chain id", &e))?;
     // The signing service's memory first, the chain's snapshot after it: on a running ward the
     // chain read is then at least as long as the head the service remembers signing, so a
     // checkpoint signed in between is never mistaken for deleted entries.
     let remembered = match signer_state {
         Some(state) => signq_signer::service::state::State::last_checkpoint_in(state, &chain_id)
-            .map_err(|e| db("reading the signing service's state for", &e))?,
+            .map_err(|e| db("reading the signing service's state", &e))?,
         None => None,
     };
-    let tx = conn.transaction().map_err(|e| db("reading", &e))?;
+    let snapshot = |e: StoreError| db("reading the audit log", &e);
+    conn.batch("verifying the audit log", conn.begin_read())
+        .map_err(snapshot)?;
+    let report = verify_snapshot(conn, trust, &chain_id, remembered);
+    conn.batch("verifying the audit log", "ROLLBACK")
+        .map_err(snapshot)?;
+    report
+}
+
+/// [`verify_store`] inside its read transaction.
+fn verify_snapshot(
+    conn: &dyn Sql,
+    trust: &TrustStore,
+    chain_id: &str,
+    remembered: Option<(u64, Vec<u8>)>,
+) -> Result<VerifyReport, AuditVerifyError> {
+    let db = |e: StoreError| AuditVerifyError::Db(format!("reading the audit log: {e}"));
     let mut signed = BTreeMap::new();
-    for c in checkpoints::all(&tx).map_err(|e| db("reading", &e))? {
+    for c in checkpoints::all(conn).map_err(db)? {
         let broken = |reason: String| AuditVerifyError::Checkpoint { seq: c.seq, reason };
         let verified = signq_signer::checkpoint::verify(&c.statement, &c.signature, trust)
             .map_err(|e| broken(e.to_string()))?;
@@ -248,42 +275,40 @@ pub fn verify_database(
         }
         signed.insert(c.seq, verified);
     }
-    let mut stmt = tx
-        .prepare(&format!("SELECT {AUDIT_COLUMNS} FROM audit ORDER BY seq"))
-        .map_err(|e| db("reading the audit log of", &e))?;
-    let mut rows = stmt
-        .query([])
-        .map_err(|e| db("reading the audit log of", &e))?;
     let mut check = ChainCheck::new();
-    while let Some(row) = rows
-        .next()
-        .map_err(|e| db("reading the audit log of", &e))?
-    {
-        let entry = entry_from_row(row).map_err(|e| ChainBreak {
-            seq: check.expected_seq(),
-            reason: format!("unreadable entry: {e}"),
-        })?;
-        check.push(&entry)?;
-        if let Some(c) = signed.get(&entry.seq)
-            && hex::encode(c.statement.head) != entry.hash
-        {
-            return Err(AuditVerifyError::Checkpoint {
-                seq: entry.seq,
-                reason: format!(
-                    "the entry differs from what {} signed at {}: the log was rewritten",
-                    c.signed_by,
-                    signq_signer::delegation::signed::rfc3339(c.signed_at)
-                ),
-            });
+    loop {
+        let page = queries::audit_rows(conn, check.checked, VERIFY_PAGE).map_err(db)?;
+        let full = page.len() == VERIFY_PAGE;
+        for row in page {
+            let entry = entry_from_row(&row).map_err(|e| ChainBreak {
+                seq: check.expected_seq(),
+                reason: format!("unreadable entry: {e}"),
+            })?;
+            check.push(&entry)?;
+            if let Some(c) = signed.get(&entry.seq)
+                && hex::encode(c.statement.head) != entry.hash
+            {
+                return Err(AuditVerifyError::Checkpoint {
+                    seq: entry.seq,
+                    reason: format!(
+                        "the entry differs from what {} signed at {}: the log was rewritten",
+                        c.signed_by,
+                        signq_signer::delegation::signed::rfc3339(c.signed_at)
+                    ),
+                });
+            }
+            if let Some((seq, head)) = &remembered
+                && *seq == entry.seq
+                && head.as_slice() != hex::decode(&entry.hash).unwrap_or_default().as_slice()
+            {
+                return Err(AuditVerifyError::Checkpoint {
+                    seq: *seq,
+                    reason: "the entry differs from the head the signing service remembers signing: the log was rewritten".into(),
+                });
+            }
         }
-        if let Some((seq, head)) = &remembered
-            && *seq == entry.seq
-            && head.as_slice() != hex::decode(&entry.hash).unwrap_or_default().as_slice()
-        {
-            return Err(AuditVerifyError::Checkpoint {
-                seq: *seq,
-                reason: "the entry differs from the head the signing service remembers signing: the log was rewritten".into(),
-            });
+        if !full {
+            break;
         }
     }
     let entries = check.checked;
@@ -309,9 +334,11 @@ pub fn verify_database(
             ),
         });
     }
-    let records = crate::store::sqlite::integrity::compare_records(&tx).map_err(|e| match e {
-        crate::store::sqlite::integrity::CompareError::Mismatch(m) => AuditVerifyError::Record(m),
-        crate::store::sqlite::integrity::CompareError::Db(e) => db("comparing the records of", &e),
+    let records = integrity::compare_records(conn).map_err(|e| match e {
+        integrity::CompareError::Mismatch(m) => AuditVerifyError::Record(m),
+        integrity::CompareError::Db(e) => {
+            AuditVerifyError::Db(format!("comparing the records: {e}"))
+        }
     })?;
     Ok(VerifyReport {
         records,
@@ -325,44 +352,39 @@ pub fn verify_database(
 }
 
 /// Reads one `audit` row selected with [`AUDIT_COLUMNS`].
-pub fn entry_from_row(row: &Row<'_>) -> rusqlite::Result<AuditEntry> {
-    let seq: i64 = row.get(0)?;
-    let at: i64 = row.get(1)?;
+pub fn entry_from_row(row: &Row) -> Result<AuditEntry, StoreError> {
     Ok(AuditEntry {
-        seq: u64::try_from(seq).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(0, Type::Integer, Box::new(e))
-        })?,
-        at: OffsetDateTime::from_unix_timestamp_nanos(at.into()).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(1, Type::Integer, Box::new(e))
-        })?,
-        actor: row.get(2)?,
-        action: row.get(3)?,
-        subject: row.get(4)?,
-        detail: row.get(5)?,
-        prev_hash: row.get(6)?,
-        hash: row.get(7)?,
+        seq: row.uint(0)?,
+        at: row.time(1)?,
+        actor: row.text(2)?,
+        action: row.text(3)?,
+        subject: row.text(4)?,
+        detail: row.text(5)?,
+        prev_hash: row.text(6)?,
+        hash: row.text(7)?,
     })
 }
 
 /// Writes one entry to the `audit` table of `conn` (inside the caller's transaction).
-pub(crate) fn insert_entry(conn: &Connection, entry: &AuditEntry) -> rusqlite::Result<()> {
+pub(crate) fn insert_entry(conn: &dyn Sql, entry: &AuditEntry) -> Result<(), StoreError> {
+    let context = "appending the audit entry";
     let seq = i64::try_from(entry.seq)
-        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
-    let at = i64::try_from(entry.at.unix_timestamp_nanos())
-        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
-    conn.prepare_cached(&format!(
-        "INSERT INTO audit ({AUDIT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
-    ))?
-    .execute(rusqlite::params![
-        seq,
-        at,
-        entry.actor,
-        entry.action,
-        entry.subject,
-        entry.detail,
-        entry.prev_hash,
-        entry.hash
-    ])?;
+        .map_err(|_| StoreError::Backend(format!("audit seq {} is too large", entry.seq)))?;
+    let at = super::sql::codec::db_time(entry.at, "the audit entry's time")?;
+    conn.execute(
+        context,
+        &format!("INSERT INTO audit ({AUDIT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+        values![
+            seq,
+            at,
+            &entry.actor,
+            &entry.action,
+            &entry.subject,
+            &entry.detail,
+            &entry.prev_hash,
+            &entry.hash
+        ],
+    )?;
     Ok(())
 }
 

@@ -5,10 +5,13 @@
 //! event and the hash-chained audit entry, so the three never disagree, even across `kill -9`.
 //!
 //! # Layout
-//! - [`sqlite`]: the embedded store (WAL, group commit on one writer thread).
+//! - [`sql`]: the store's logic in the SQL both back ends speak, and [`SqlStore`], the one
+//!   implementation of [`Store`] over either.
+//! - [`sqlite`]: the embedded back end (WAL, one file).
 //! - [`audit`]: the audit entry format, its hash chain and the chain check.
 
 pub mod audit;
+pub mod sql;
 pub mod sqlite;
 
 use std::collections::HashMap;
@@ -20,6 +23,7 @@ use crate::model::{
     RecordState, Signer, StoredSession, Transition, Ward,
 };
 pub use audit::{AuditEntry, Checkpoint};
+pub use sql::store::SqlStore;
 
 /// Why the store refused or failed.
 #[derive(Debug, Clone, thiserror::Error)]

@@ -3,474 +3,79 @@
 //! Writes go to one writer thread that commits them in groups (one fsync for every write that
 //! arrived meanwhile) and replies only after the commit: acknowledged means durable, even across
 //! power loss. Reads run on a small pool of read-only connections on tokio's blocking threads,
-//! so they never wait behind the writer and never stall the async runtime.
+//! so they never wait behind the writer and never stall the async runtime. The logic itself is
+//! the shared SQL of [`super::sql`].
 //!
 //! # Layout
-//! - [`schema`]: tables, indexes and connection settings.
-//! - [`writer`]: the writer thread and its group commit; the audit chain head.
-//! - [`records`]: submit and the fenced transitions (record, event and audit entry together).
-//! - [`transition`]: the state machine and its fences, without a database.
-//! - [`config`]: wards, signers, procedures and delegations.
-//! - [`queries`]: record reads, events, statistics, the audit log.
-//! - [`checkpoints`]: the audit chain's id and its signed checkpoints.
-//! - [`confirmations`]: batches waiting for a remote signing app's confirmation.
-//! - [`sessions`]: signers' sessions, by the hash of their token.
-//! - [`integrity`]: damage found, not served: hashes on every read, SQLite's checks, records
-//!   against the audit chain.
-//! - [`codec`]: rows to domain types and back.
+//! - [`schema`]: tables, indexes, migrations and connection settings.
+//! - [`conn`]: the connection as the shared SQL sees it; SQLite's page checks.
 
-pub(crate) mod checkpoints;
-mod codec;
-mod config;
-mod confirmations;
-pub mod integrity;
-mod queries;
-mod records;
+mod conn;
 mod schema;
-mod sessions;
-mod transition;
-mod writer;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 
-use rusqlite::Connection;
-use time::OffsetDateTime;
-
-use super::{AuditEntry, Checkpoint, Store, StoreError, WardCounts};
-use crate::model::{
-    Actor, Confirmation, Decision, Delegation, Event, Procedure, Reappointment, Record, RecordMeta,
-    RecordState, Signer, StoredSession, Transition, Ward,
-};
-use writer::{JobQueue, WriteCx};
+use super::StoreError;
+use super::sql::Sql;
+use super::sql::store::{ReadPool, SqlStore};
+pub(crate) use conn::SqliteConn;
 
 /// Idle read connections kept for reuse; more are opened under load and closed afterwards.
 const MAX_IDLE_READERS: usize = 8;
 
-/// The SQLite implementation of [`Store`].
-pub struct SqliteStore {
-    /// The database file.
-    path: PathBuf,
-    /// The writer thread's job queue; `None` only while dropping (closing it stops the thread).
-    jobs: Option<JobQueue>,
-    /// The writer thread, joined on drop so the file is closed when the store is gone.
-    writer: Option<JoinHandle<()>>,
-    /// Transactions the writer committed, shared with the writer thread: writes per commit
-    /// shows how well group commit batches.
-    commits: Arc<AtomicU64>,
-    /// Read connections.
-    readers: Arc<ReadPool>,
-}
-
-impl std::fmt::Debug for SqliteStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteStore")
-            .field("path", &self.path)
-            .field("commits", &self.commits())
-            .finish()
-    }
-}
-
-impl SqliteStore {
-    /// Opens the database at `path`, creating the file (and its directory) and the schema if
-    /// needed, and starts the writer thread.
-    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
-        let conn = schema::open_writer(path).map_err(|e| e.context(path.display()))?;
-        let commits = Arc::new(AtomicU64::new(0));
-        let (jobs, writer) = writer::spawn(conn, Arc::clone(&commits))?;
-        let readers = Arc::new(ReadPool {
+impl SqlStore {
+    /// Opens the SQLite database at `path`, creating the file (and its directory) and the schema
+    /// if needed, and starts the writer thread.
+    pub fn open(path: &Path) -> Result<SqlStore, StoreError> {
+        let writer = schema::open_writer(path).map_err(|e| e.context(path.display()))?;
+        let readers = Arc::new(Readers {
             path: path.to_owned(),
             idle: Mutex::new(Vec::new()),
         });
-        Ok(SqliteStore {
-            path: path.to_owned(),
-            jobs: Some(jobs),
-            writer: Some(writer),
-            commits,
-            readers,
-        })
+        SqlStore::start(path.display().to_string(), SqliteConn(writer), readers)
     }
 
     /// Runs SQLite's full integrity check on the database at `path` (read-only, beside a running
     /// scheduler): every page and every index. Slower than the quick check made at every open.
     pub fn check_file(path: &Path) -> Result<(), StoreError> {
         let conn = schema::open_reader(path)?;
-        integrity::integrity_check(&conn).map_err(|e| e.context(path.display()))
-    }
-
-    /// The database file.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// How many transactions the writer has committed since open (each is one fsync and may
-    /// carry many writes): compare with the number of writes to see group commit at work.
-    pub fn commits(&self) -> u64 {
-        self.commits.load(Ordering::Relaxed)
-    }
-
-    /// Runs `work` on the writer thread in the next group commit; returns once it is durable.
-    async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut WriteCx<'_>) -> Result<T, StoreError> + Send + 'static,
-    {
-        let stopped = || StoreError::Backend("the store writer has stopped".to_owned());
-        let (job, reply) = writer::job(work);
-        self.jobs
-            .as_ref()
-            .ok_or_else(stopped)?
-            .try_send(job)
-            .map_err(|e| match e {
-                std::sync::mpsc::TrySendError::Full(_) => StoreError::Overloaded,
-                std::sync::mpsc::TrySendError::Disconnected(_) => stopped(),
-            })?;
-        reply.await.map_err(|_| stopped())?
-    }
-
-    /// Runs `work` on a read connection on a blocking thread.
-    async fn read<T, F>(&self, work: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
-    {
-        let readers = Arc::clone(&self.readers);
-        tokio::task::spawn_blocking(move || {
-            let mut conn = readers.take()?;
-            let result = work(&mut conn);
-            readers.put(conn);
-            result
-        })
-        .await
-        .map_err(|e| StoreError::Backend(format!("store read task failed: {e}")))?
-    }
-}
-
-impl Drop for SqliteStore {
-    fn drop(&mut self) {
-        // Closing the queue ends the writer loop once the jobs already queued are committed.
-        self.jobs.take();
-        if let Some(writer) = self.writer.take()
-            && writer.join().is_err()
-        {
-            tracing::error!("the store writer thread panicked");
-        }
+        conn::integrity_check(&conn).map_err(|e| e.context(path.display()))
     }
 }
 
 /// Read-only connections, reused across queries.
 #[derive(Debug)]
-struct ReadPool {
+struct Readers {
     path: PathBuf,
-    idle: Mutex<Vec<Connection>>,
+    idle: Mutex<Vec<SqliteConn>>,
 }
 
-impl ReadPool {
-    /// An idle connection, or a new one.
-    fn take(&self) -> Result<Connection, StoreError> {
+impl ReadPool for Readers {
+    fn with_reader(&self, work: &mut dyn FnMut(&dyn Sql)) -> Result<(), StoreError> {
         let idle = self
             .idle
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .pop();
-        match idle {
-            Some(conn) => Ok(conn),
-            None => schema::open_reader(&self.path),
-        }
-    }
-
-    /// Returns a connection for reuse (or closes it if enough are idle).
-    fn put(&self, conn: Connection) {
+        let conn = match idle {
+            Some(conn) => conn,
+            None => SqliteConn(schema::open_reader(&self.path)?),
+        };
+        work(&conn);
         let mut idle = self
             .idle
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if idle.len() < MAX_IDLE_READERS && conn.is_autocommit() {
+        if idle.len() < MAX_IDLE_READERS && conn.0.is_autocommit() {
             idle.push(conn);
         }
+        Ok(())
     }
 }
 
-#[async_trait::async_trait]
-impl Store for SqliteStore {
-    async fn submit(
-        &self,
-        meta: RecordMeta,
-        document: Vec<u8>,
-        actor: Actor,
-    ) -> Result<(Record, bool), StoreError> {
-        self.write(move |cx| records::submit(cx, meta, document, &actor))
-            .await
-    }
-
-    async fn apply(&self, transition: Transition, actor: Actor) -> Result<Record, StoreError> {
-        self.write(move |cx| records::apply(cx, transition, &actor))
-            .await
-    }
-
-    async fn get(&self, id: &str) -> Result<Option<Record>, StoreError> {
-        let id = id.to_owned();
-        self.read(move |conn| queries::get(conn, &id)).await
-    }
-
-    async fn document(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let id = id.to_owned();
-        self.read(move |conn| queries::document(conn, &id)).await
-    }
-
-    async fn pdf_update(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let id = id.to_owned();
-        self.read(move |conn| queries::pdf_update(conn, &id)).await
-    }
-
-    async fn list(
-        &self,
-        ward: &str,
-        state: Option<RecordState>,
-        after: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<Record>, StoreError> {
-        let (ward, after) = (ward.to_owned(), after.map(str::to_owned));
-        self.read(move |conn| queries::list(conn, &ward, state, after.as_deref(), limit))
-            .await
-    }
-
-    async fn request_reappointment(
-        &self,
-        request: Reappointment,
-        actor: Actor,
-    ) -> Result<Reappointment, StoreError> {
-        self.write(move |cx| records::request_reappointment(cx, request, &actor))
-            .await
-    }
-
-    async fn decide_reappointment(
-        &self,
-        id: &str,
-        decision: Decision,
-        actor: Actor,
-    ) -> Result<Record, StoreError> {
-        let id = id.to_owned();
-        self.write(move |cx| records::decide_reappointment(cx, &id, decision, &actor))
-            .await
-    }
-
-    async fn pending_reappointments(&self, ward: &str) -> Result<Vec<Record>, StoreError> {
-        let ward = ward.to_owned();
-        self.read(move |conn| queries::pending_reappointments(conn, &ward))
-            .await
-    }
-
-    async fn flag_at_risk(
-        &self,
-        wards: Vec<(String, OffsetDateTime)>,
-        limit: usize,
-    ) -> Result<Vec<Record>, StoreError> {
-        self.write(move |cx| {
-            let mut flagged = Vec::new();
-            for (ward, due_before) in &wards {
-                flagged.extend(records::flag_at_risk(cx, ward, *due_before, limit)?);
-            }
-            Ok(flagged)
-        })
-        .await
-    }
-
-    async fn open_records(&self) -> Result<Vec<Record>, StoreError> {
-        self.read(|conn| {
-            let tx = conn
-                .transaction()
-                .map_err(codec::backend("reading open records"))?;
-            queries::open_records(&tx)
-        })
-        .await
-    }
-
-    async fn events_after(
-        &self,
-        ward: &str,
-        cursor: u64,
-        limit: usize,
-    ) -> Result<Vec<Event>, StoreError> {
-        let ward = ward.to_owned();
-        self.read(move |conn| queries::events_after(conn, &ward, cursor, limit))
-            .await
-    }
-
-    async fn signed_per_delegation_since(
-        &self,
-        since: OffsetDateTime,
-    ) -> Result<HashMap<String, u32>, StoreError> {
-        self.read(move |conn| queries::signed_per_delegation_since(conn, since))
-            .await
-    }
-
-    async fn signed_per_signer_since(
-        &self,
-        ward: &str,
-        since: OffsetDateTime,
-    ) -> Result<HashMap<String, u32>, StoreError> {
-        let ward = ward.to_string();
-        self.read(move |conn| queries::signed_per_signer_since(conn, &ward, since))
-            .await
-    }
-
-    async fn ward_counts(&self, ward: &str) -> Result<WardCounts, StoreError> {
-        let ward = ward.to_owned();
-        self.read(move |conn| queries::ward_counts(conn, &ward))
-            .await
-    }
-
-    async fn put_ward(&self, ward: Ward, actor: Actor) -> Result<Ward, StoreError> {
-        self.write(move |cx| config::put_ward(cx, ward, &actor))
-            .await
-    }
-
-    async fn wards(&self) -> Result<Vec<Ward>, StoreError> {
-        self.read(|conn| config::wards(conn)).await
-    }
-
-    async fn put_signer(&self, signer: Signer, actor: Actor) -> Result<Signer, StoreError> {
-        self.write(move |cx| config::put_signer(cx, signer, &actor))
-            .await
-    }
-
-    async fn set_away(
-        &self,
-        signer_id: &str,
-        away: bool,
-        actor: Actor,
-    ) -> Result<Signer, StoreError> {
-        let id = signer_id.to_owned();
-        self.write(move |cx| config::set_away(cx, &id, away, &actor))
-            .await
-    }
-
-    async fn set_signature_image(
-        &self,
-        signer_id: &str,
-        image: Option<Vec<u8>>,
-        actor: Actor,
-    ) -> Result<Signer, StoreError> {
-        let id = signer_id.to_owned();
-        self.write(move |cx| config::set_signature_image(cx, &id, image, &actor))
-            .await
-    }
-
-    async fn signers(&self, ward: Option<&str>) -> Result<Vec<Signer>, StoreError> {
-        let ward = ward.map(str::to_owned);
-        self.read(move |conn| config::signers(conn, ward.as_deref()))
-            .await
-    }
-
-    async fn put_procedure(
-        &self,
-        procedure: Procedure,
-        actor: Actor,
-    ) -> Result<Procedure, StoreError> {
-        self.write(move |cx| config::put_procedure(cx, procedure, &actor))
-            .await
-    }
-
-    async fn procedures(&self) -> Result<Vec<Procedure>, StoreError> {
-        self.read(|conn| config::procedures(conn)).await
-    }
-
-    async fn put_delegation(
-        &self,
-        delegation: Delegation,
-        actor: Actor,
-    ) -> Result<Delegation, StoreError> {
-        self.write(move |cx| config::put_delegation(cx, delegation, &actor))
-            .await
-    }
-
-    async fn revoke_delegation(
-        &self,
-        id: &str,
-        reason: &str,
-        actor: Actor,
-    ) -> Result<Delegation, StoreError> {
-        let (id, reason) = (id.to_owned(), reason.to_owned());
-        self.write(move |cx| config::revoke_delegation(cx, &id, &reason, &actor))
-            .await
-    }
-
-    async fn delegations(&self, ward: Option<&str>) -> Result<Vec<Delegation>, StoreError> {
-        let ward = ward.map(str::to_owned);
-        self.read(move |conn| config::delegations(conn, ward.as_deref()))
-            .await
-    }
-
-    async fn audit_entries(&self, after: u64, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
-        self.read(move |conn| queries::audit_entries(conn, after, limit))
-            .await
-    }
-
-    async fn chain_id(&self) -> Result<String, StoreError> {
-        self.read(|conn| checkpoints::chain_id(conn)).await
-    }
-
-    async fn audit_head(&self) -> Result<(u64, String), StoreError> {
-        self.read(|conn| checkpoints::audit_head(conn)).await
-    }
-
-    async fn put_checkpoint(&self, checkpoint: Checkpoint) -> Result<(), StoreError> {
-        self.write(move |cx| checkpoints::put(cx.conn, &checkpoint))
-            .await
-    }
-
-    async fn latest_checkpoint(&self) -> Result<Option<Checkpoint>, StoreError> {
-        self.read(|conn| checkpoints::latest(conn)).await
-    }
-
-    async fn put_confirmation(&self, confirmation: Confirmation) -> Result<(), StoreError> {
-        self.write(move |cx| confirmations::put(cx.conn, &confirmation))
-            .await
-    }
-
-    async fn end_confirmation(&self, id: &str) -> Result<(), StoreError> {
-        let id = id.to_string();
-        self.write(move |cx| confirmations::end(cx.conn, &id)).await
-    }
-
-    async fn confirmations(&self) -> Result<Vec<Confirmation>, StoreError> {
-        self.read(|conn| confirmations::all(conn)).await
-    }
-
-    async fn put_session(&self, session: StoredSession) -> Result<(), StoreError> {
-        self.write(move |cx| {
-            let now = codec::db_time(cx.now, "now")?;
-            sessions::put(cx.conn, &session, now)
-        })
-        .await
-    }
-
-    async fn session(&self, token_sha256: &str) -> Result<Option<StoredSession>, StoreError> {
-        let key = token_sha256.to_string();
-        self.read(move |conn| sessions::get(conn, &key)).await
-    }
-
-    async fn end_session(&self, token_sha256: &str) -> Result<(), StoreError> {
-        let key = token_sha256.to_string();
-        self.write(move |cx| sessions::end(cx.conn, &key)).await
-    }
-
-    async fn probe(&self) -> Result<(), StoreError> {
-        self.write(|cx| {
-            let at = codec::db_time(cx.now, "the probe's time")?;
-            cx.conn
-                .execute(
-                    "INSERT INTO meta (key, value) VALUES ('probed_at', ?1)
-                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    [at.to_string()],
-                )
-                .map_err(codec::backend("writing the health probe"))?;
-            Ok(())
-        })
-        .await
-    }
+/// A read-only connection to the store's file at `path`, for tools beside a running scheduler
+/// (`signq audit verify`).
+pub(crate) fn reader(path: &Path) -> Result<SqliteConn, StoreError> {
+    Ok(SqliteConn(schema::open_reader(path)?))
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
-use super::codec::backend;
+use super::conn::backend;
 use crate::store::StoreError;
 
 /// The schema version this code writes (`PRAGMA user_version`).
@@ -260,6 +260,8 @@ CREATE TABLE IF NOT EXISTS audit (
     prev_hash TEXT NOT NULL,
     hash      TEXT NOT NULL
 ) STRICT;
+-- A record's entries by action, for the integrity checks of every read.
+CREATE INDEX IF NOT EXISTS audit_subject ON audit (subject, action, seq);
 
 -- Facts about the database itself: `chain_id`, the audit chain's id, made with it.
 CREATE TABLE IF NOT EXISTS meta (
@@ -309,7 +311,7 @@ pub(super) fn open_writer(path: &Path) -> Result<Connection, StoreError> {
     conn.busy_timeout(BUSY_TIMEOUT)
         .map_err(backend("setting the busy timeout"))?;
     // A damaged file is refused here, not found record by record later.
-    super::integrity::quick_check(&conn)?;
+    super::conn::quick_check(&conn)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     let mode: String = conn
         .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
@@ -367,8 +369,6 @@ pub(super) fn open_writer(path: &Path) -> Result<Connection, StoreError> {
         tx.execute_batch(TO_VERSION_7_DATA)
             .map_err(backend("bringing the schema to version 7"))?;
     }
-    tx.execute_batch(super::integrity::SCHEMA)
-        .map_err(backend("creating the schema"))?;
     let mut chain_id = [0u8; 16];
     rand::RngCore::fill_bytes(&mut rand::rng(), &mut chain_id);
     tx.execute(

@@ -1,14 +1,14 @@
-//! The record mutations of the SQLite store: submit and the fenced transitions. Each runs on the
-//! writer thread inside its job's savepoint and writes the record, its watch event and its audit
-//! entry together, so the three never disagree.
+//! The record mutations: submit and the fenced transitions. Each runs on the writer thread inside
+//! its job's savepoint and writes the record, its watch event and its audit entry together, so
+//! the three never disagree.
 
-use rusqlite::{Connection, OptionalExtension, ToSql, params};
 use serde_json::json;
 
-use super::codec::{StateRow, backend, db_time, place_to_db, sha256_hex};
+use super::codec::{db_time, limit_param, place_to_db, sha256_hex, state_values};
 use super::queries::get_record;
 use super::transition::{Stored, advance, rfc3339};
 use super::writer::WriteCx;
+use super::{Sql, Value, values};
 use crate::model::{
     Actor, Decision, EventKind, Reappointment, ReappointmentState, Record, RecordMeta, RecordState,
     Stage, Transition,
@@ -22,55 +22,31 @@ fn append_event(cx: &WriteCx<'_>, record: &Record) -> Result<(), StoreError> {
 
 /// Appends a watch event of `kind` with `record`'s current state.
 fn append_event_of(cx: &WriteCx<'_>, record: &Record, kind: EventKind) -> Result<(), StoreError> {
-    let state = StateRow::of(record)?;
-    let at = db_time(cx.now, "event time")?;
-    let kind = kind.as_str();
-    let mut values: Vec<&dyn ToSql> = vec![&record.meta.ward, &record.meta.id];
-    values.extend(state.values());
-    values.push(&at);
-    values.push(&kind);
-    cx.conn
-        .prepare_cached(
-            "INSERT INTO events (ward, record_id, state, attempt, lease_signer, lease_expires_at, \
-             signer_id, delegation_id, finished_at, reason, escalated, stage, signed_at, \
-             clerk_id, at, kind) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-        )
-        .and_then(|mut stmt| stmt.execute(&*values))
-        .map_err(backend("appending an event"))?;
+    let mut params: Vec<Value> = vec![(&record.meta.ward).into(), (&record.meta.id).into()];
+    params.extend(state_values(record)?);
+    params.push(db_time(cx.now, "event time")?.into());
+    params.push(kind.as_str().into());
+    cx.conn.execute(
+        "appending an event",
+        "INSERT INTO events (ward, record_id, state, attempt, lease_signer, lease_expires_at, \
+         signer_id, delegation_id, finished_at, reason, escalated, stage, signed_at, \
+         clerk_id, at, kind) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+        &params,
+    )?;
     Ok(())
 }
 
 /// Accepts a new record, or returns the one already stored under its idempotency key.
-pub(super) fn submit(
+pub(crate) fn submit(
     cx: &mut WriteCx<'_>,
     meta: RecordMeta,
     document: Vec<u8>,
     actor: &Actor,
 ) -> Result<(Record, bool), StoreError> {
     let context = "submitting a record";
-    let existing: Option<(String, String)> = cx
-        .conn
-        .prepare_cached(
-            "SELECT id, document_sha256 FROM records WHERE ward = ?1 AND idempotency_key = ?2",
-        )
-        .and_then(|mut stmt| {
-            stmt.query_row([&meta.ward, &meta.idempotency_key], |row| {
-                Ok((row.get(0)?, row.get(1)?))
-            })
-            .optional()
-        })
-        .map_err(backend(context))?;
-    if let Some((id, sha256)) = existing {
-        if sha256 != meta.document_sha256 {
-            return Err(StoreError::Conflict(format!(
-                "idempotency_key {:?} was used for a different document in ward {}",
-                meta.idempotency_key, meta.ward
-            )));
-        }
-        let record = get_record(cx.conn, &id)?
-            .ok_or_else(|| StoreError::NotFound(format!("record {id}")))?;
-        return Ok((record, false));
+    if let Some(stored) = stored_under_key(cx.conn, &meta)? {
+        return Ok((stored, false));
     }
 
     // The scheduler computes the meta from the document; a mismatch is a bug, refused before it
@@ -115,38 +91,43 @@ pub(super) fn submit(
     let submitted_at = db_time(m.submitted_at, "submission time")?;
     let size = i64::try_from(m.document_size)
         .map_err(|_| StoreError::Backend(format!("record {}: document too large", m.id)))?;
-    let priority = m.priority as i64;
-    let state = StateRow::of(&record)?;
-    let mut values: Vec<&dyn ToSql> = vec![
+    let mut params: Vec<Value> = values![
         &m.id,
         &m.ward,
         &m.procedure_code,
         &m.title,
-        &priority,
-        &deadline,
-        &submitted_at,
+        m.priority as i64,
+        deadline,
+        submitted_at,
         &m.idempotency_key,
-        &size,
+        size,
         &m.document_sha256,
-    ];
-    values.extend(state.values());
-    let place = place_to_db(m.signature_place.as_ref());
-    values.push(&place);
-    cx.conn
-        .prepare_cached(
-            "INSERT INTO records (id, ward, procedure_code, title, priority, deadline, submitted_at, \
-             idempotency_key, document_size, document_sha256, state, attempt, lease_signer, \
-             lease_expires_at, signer_id, delegation_id, finished_at, reason, escalated, stage, \
-             signed_at, clerk_id, signature_place) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
-             ?18, ?19, ?20, ?21, ?22, ?23)",
-        )
-        .and_then(|mut stmt| stmt.execute(&*values))
-        .map_err(backend(context))?;
-    cx.conn
-        .prepare_cached("INSERT INTO documents (record_id, bytes) VALUES (?1, ?2)")
-        .and_then(|mut stmt| stmt.execute(params![m.id, document]))
-        .map_err(backend("storing a document"))?;
+    ]
+    .to_vec();
+    params.extend(state_values(&record)?);
+    params.push(place_to_db(m.signature_place.as_ref()).into());
+    // The idempotency key's uniqueness is the last word: a record inserted under it meanwhile
+    // (another replica's submit) leaves this insert without effect, and its record is returned.
+    let inserted = cx.conn.execute(
+        context,
+        "INSERT INTO records (id, ward, procedure_code, title, priority, deadline, submitted_at, \
+         idempotency_key, document_size, document_sha256, state, attempt, lease_signer, \
+         lease_expires_at, signer_id, delegation_id, finished_at, reason, escalated, stage, \
+         signed_at, clerk_id, signature_place) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
+         ?18, ?19, ?20, ?21, ?22, ?23) ON CONFLICT (ward, idempotency_key) DO NOTHING",
+        &params,
+    )?;
+    if inserted == 0 {
+        let stored = stored_under_key(cx.conn, m)?
+            .ok_or_else(|| StoreError::Backend(format!("record {}: key taken, then gone", m.id)))?;
+        return Ok((stored, false));
+    }
+    cx.conn.execute(
+        "storing a document",
+        "INSERT INTO documents (record_id, bytes) VALUES (?1, ?2)",
+        values![&m.id, document],
+    )?;
     append_event(cx, &record)?;
     let detail = json!({
         "procedure": m.procedure_code,
@@ -158,15 +139,41 @@ pub(super) fn submit(
     Ok((record, true))
 }
 
+/// The record stored under `meta`'s idempotency key, if any; the key with another document is a
+/// conflict.
+fn stored_under_key(conn: &dyn Sql, meta: &RecordMeta) -> Result<Option<Record>, StoreError> {
+    let existing = conn.query_opt(
+        "submitting a record",
+        "SELECT id, document_sha256 FROM records WHERE ward = ?1 AND idempotency_key = ?2",
+        values![&meta.ward, &meta.idempotency_key],
+    )?;
+    let Some(row) = existing else {
+        return Ok(None);
+    };
+    let (id, sha256) = (row.text(0)?, row.text(1)?);
+    if sha256 != meta.document_sha256 {
+        return Err(StoreError::Conflict(format!(
+            "idempotency_key {:?} was used for a different document in ward {}",
+            meta.idempotency_key, meta.ward
+        )));
+    }
+    get_record(conn, &id)?
+        .map(Some)
+        .ok_or_else(|| StoreError::NotFound(format!("record {id}")))
+}
+
 /// Whether a record with this id exists.
-fn exists(conn: &Connection, id: &str) -> Result<bool, StoreError> {
-    conn.prepare_cached("SELECT 1 FROM records WHERE id = ?1")
-        .and_then(|mut stmt| stmt.exists([id]))
-        .map_err(backend("looking up a record id"))
+fn exists(conn: &dyn Sql, id: &str) -> Result<bool, StoreError> {
+    let found = conn.query_opt(
+        "looking up a record id",
+        "SELECT 1 FROM records WHERE id = ?1",
+        values![id],
+    )?;
+    Ok(found.is_some())
 }
 
 /// Applies a fenced transition with its event and audit entry.
-pub(super) fn apply(
+pub(crate) fn apply(
     cx: &mut WriteCx<'_>,
     transition: Transition,
     actor: &Actor,
@@ -176,28 +183,37 @@ pub(super) fn apply(
         get_record(cx.conn, &id)?.ok_or_else(|| StoreError::NotFound(format!("record {id}")))?;
     let change = advance(&current, transition, cx.now)?;
     let record = &change.record;
-    let state = StateRow::of(record)?;
-    let mut values: Vec<&dyn ToSql> = state.values().to_vec();
-    values.push(&id);
-    cx.conn
-        .prepare_cached(
-            "UPDATE records SET state = ?1, attempt = ?2, lease_signer = ?3, lease_expires_at = ?4, \
-             signer_id = ?5, delegation_id = ?6, finished_at = ?7, reason = ?8, escalated = ?9, \
-             stage = ?10, signed_at = ?11, clerk_id = ?12 WHERE id = ?13",
-        )
-        .and_then(|mut stmt| stmt.execute(&*values))
-        .map_err(backend("updating a record"))?;
+    // Conditional on the state and attempt the change was computed from: a writer that read
+    // the record before another committed a change to it updates nothing, and is fenced.
+    let mut params = state_values(record)?;
+    params.push(id.as_str().into());
+    params.push(current.state.as_str().into());
+    params.push(current.attempt.into());
+    let updated = cx.conn.execute(
+        "updating a record",
+        "UPDATE records SET state = ?1, attempt = ?2, lease_signer = ?3, lease_expires_at = ?4, \
+         signer_id = ?5, delegation_id = ?6, finished_at = ?7, reason = ?8, escalated = ?9, \
+         stage = ?10, signed_at = ?11, clerk_id = ?12 \
+         WHERE id = ?13 AND state = ?14 AND attempt = ?15",
+        &params,
+    )?;
+    if updated != 1 {
+        return Err(StoreError::Fenced {
+            id,
+            state: current.state.as_str(),
+            attempt: current.attempt,
+        });
+    }
     match &change.stored {
         Some(Stored::Signature(signature)) => {
             store_signature(cx.conn, &id, signature, &change.pdf_update, &record.chain)?;
         }
         Some(Stored::Seal(cms)) => {
-            cx.conn
-                .prepare_cached(
-                    "INSERT INTO seals (record_id, cms, pdf_update) VALUES (?1, ?2, ?3)",
-                )
-                .and_then(|mut stmt| stmt.execute(params![id, cms, change.pdf_update]))
-                .map_err(backend("storing a seal"))?;
+            cx.conn.execute(
+                "storing a seal",
+                "INSERT INTO seals (record_id, cms, pdf_update) VALUES (?1, ?2, ?3)",
+                values![&id, cms, &change.pdf_update],
+            )?;
         }
         None => {}
     }
@@ -208,7 +224,7 @@ pub(super) fn apply(
 
 /// Stores a record's signature and chain (certificates once each, by hash).
 fn store_signature(
-    conn: &Connection,
+    conn: &dyn Sql,
     id: &str,
     signature: &[u8],
     pdf_update: &[u8],
@@ -216,20 +232,23 @@ fn store_signature(
 ) -> Result<(), StoreError> {
     let context = "storing a signature";
     let pdf_update = (!pdf_update.is_empty()).then_some(pdf_update);
-    conn.prepare_cached("INSERT INTO signatures (record_id, cms, pdf_update) VALUES (?1, ?2, ?3)")
-        .and_then(|mut stmt| stmt.execute(params![id, signature, pdf_update]))
-        .map_err(backend(context))?;
+    conn.execute(
+        context,
+        "INSERT INTO signatures (record_id, cms, pdf_update) VALUES (?1, ?2, ?3)",
+        values![id, signature, pdf_update],
+    )?;
     for (position, der) in chain.iter().enumerate() {
         let sha256 = sha256_hex(der);
-        conn.prepare_cached("INSERT OR IGNORE INTO certificates (sha256, der) VALUES (?1, ?2)")
-            .and_then(|mut stmt| stmt.execute(params![sha256, der]))
-            .map_err(backend(context))?;
-        let position = i64::try_from(position).unwrap_or(i64::MAX);
-        conn.prepare_cached(
+        conn.execute(
+            context,
+            "INSERT INTO certificates (sha256, der) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            values![&sha256, der],
+        )?;
+        conn.execute(
+            context,
             "INSERT INTO record_chain (record_id, position, cert_sha256) VALUES (?1, ?2, ?3)",
-        )
-        .and_then(|mut stmt| stmt.execute(params![id, position, sha256]))
-        .map_err(backend(context))?;
+            values![id, limit_param(position), sha256],
+        )?;
     }
     Ok(())
 }
@@ -238,7 +257,7 @@ fn store_signature(
 /// being late, at most `limit` of them (soonest due first), each with an `at_risk` watch event;
 /// returns them. A record is flagged once: the flag stays when it is leased, released or
 /// restored.
-pub(super) fn flag_at_risk(
+pub(crate) fn flag_at_risk(
     cx: &mut WriteCx<'_>,
     ward: &str,
     due_before: time::OffsetDateTime,
@@ -247,26 +266,20 @@ pub(super) fn flag_at_risk(
     let context = "flagging records at risk";
     let due_before = db_time(due_before, "the at-risk limit")?;
     let now = db_time(cx.now, "the time")?;
-    let ids: Vec<String> = cx
-        .conn
-        .prepare_cached(
-            "SELECT id FROM records WHERE state IN ('queued', 'leased') AND at_risk_at IS NULL \
-             AND ward = ?1 AND deadline < ?2 ORDER BY deadline, id LIMIT ?3",
-        )
-        .and_then(|mut stmt| {
-            stmt.query_map(
-                params![ward, due_before, super::codec::limit_param(limit)],
-                |r| r.get(0),
-            )?
-            .collect()
-        })
-        .map_err(backend(context))?;
+    let ids = cx.conn.query(
+        context,
+        "SELECT id FROM records WHERE state IN ('queued', 'leased') AND at_risk_at IS NULL \
+         AND ward = ?1 AND deadline < ?2 ORDER BY deadline, id LIMIT ?3",
+        values![ward, due_before, limit_param(limit)],
+    )?;
     let mut flagged = Vec::with_capacity(ids.len());
-    for id in ids {
-        cx.conn
-            .prepare_cached("UPDATE records SET at_risk_at = ?2 WHERE id = ?1")
-            .and_then(|mut stmt| stmt.execute(params![id, now]))
-            .map_err(backend(context))?;
+    for row in ids {
+        let id = row.text(0)?;
+        cx.conn.execute(
+            context,
+            "UPDATE records SET at_risk_at = ?2 WHERE id = ?1",
+            values![&id, now],
+        )?;
         let record = get_record(cx.conn, &id)?
             .ok_or_else(|| StoreError::Backend(format!("{id}: flagged, then not found")))?;
         append_event_of(cx, &record, EventKind::AtRisk)?;
@@ -277,7 +290,7 @@ pub(super) fn flag_at_risk(
 
 /// Stores a request for a new appointment date: at most one per record, for a record not signed,
 /// rejected or cancelled yet, before its deadline, for a date after it.
-pub(super) fn request_reappointment(
+pub(crate) fn request_reappointment(
     cx: &mut WriteCx<'_>,
     request: Reappointment,
     actor: &Actor,
@@ -323,23 +336,20 @@ pub(super) fn request_reappointment(
         db_time(stored.new_deadline, "the new appointment")?,
         db_time(stored.requested_at, "the request time")?,
     );
-    cx.conn
-        .prepare_cached(
-            "INSERT INTO reappointments (record_id, reason, original_deadline, new_deadline, \
-             requested_by, requested_at, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )
-        .and_then(|mut stmt| {
-            stmt.execute(params![
-                stored.record_id,
-                stored.reason,
-                times.0,
-                times.1,
-                stored.requested_by,
-                times.2,
-                stored.state.as_str(),
-            ])
-        })
-        .map_err(backend("storing a request for a new appointment"))?;
+    cx.conn.execute(
+        "storing a request for a new appointment",
+        "INSERT INTO reappointments (record_id, reason, original_deadline, new_deadline, \
+         requested_by, requested_at, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        values![
+            &stored.record_id,
+            &stored.reason,
+            times.0,
+            times.1,
+            &stored.requested_by,
+            times.2,
+            stored.state.as_str(),
+        ],
+    )?;
     let detail = json!({
         "reason": stored.reason,
         "original_deadline": rfc3339(stored.original_deadline),
@@ -351,7 +361,7 @@ pub(super) fn request_reappointment(
 
 /// Records a director's decision on record `id`'s pending request for a new appointment date;
 /// on approval the record's deadline becomes the new date (the request keeps the original).
-pub(super) fn decide_reappointment(
+pub(crate) fn decide_reappointment(
     cx: &mut WriteCx<'_>,
     id: &str,
     decision: Decision,
@@ -381,29 +391,27 @@ pub(super) fn decide_reappointment(
         ReappointmentState::Refused
     };
     let at = db_time(decision.at, "the decision time")?;
-    cx.conn
-        .prepare_cached(
-            "UPDATE reappointments SET state = ?2, decided_by = ?3, decided_at = ?4, refusal = ?5, \
-             apology = ?6, apology_signature = ?7 WHERE record_id = ?1",
-        )
-        .and_then(|mut stmt| {
-            stmt.execute(params![
-                id,
-                state.as_str(),
-                decision.by,
-                at,
-                decision.refusal,
-                decision.apology,
-                decision.apology_signature,
-            ])
-        })
-        .map_err(backend("storing a decision on a new appointment"))?;
+    cx.conn.execute(
+        "storing a decision on a new appointment",
+        "UPDATE reappointments SET state = ?2, decided_by = ?3, decided_at = ?4, refusal = ?5, \
+         apology = ?6, apology_signature = ?7 WHERE record_id = ?1",
+        values![
+            id,
+            state.as_str(),
+            &decision.by,
+            at,
+            &decision.refusal,
+            &decision.apology,
+            &decision.apology_signature,
+        ],
+    )?;
     let new_deadline = db_time(asked.new_deadline, "the new appointment")?;
     if approved {
-        cx.conn
-            .prepare_cached("UPDATE records SET deadline = ?2 WHERE id = ?1")
-            .and_then(|mut stmt| stmt.execute(params![id, new_deadline]))
-            .map_err(backend("moving a deadline"))?;
+        cx.conn.execute(
+            "moving a deadline",
+            "UPDATE records SET deadline = ?2 WHERE id = ?1",
+            values![id, new_deadline],
+        )?;
     }
     let detail = match &decision.apology {
         Some(apology) => json!({

@@ -1,30 +1,41 @@
 //! The writer thread: every mutation of the store goes through it, with group commit.
 //!
-//! SQLite has one writer at a time and every durable commit costs an fsync (milliseconds on real
-//! disks), so committing each call alone caps the store at a few hundred writes a second. Here
-//! one thread owns the write connection. Callers send a [`Job`] over a channel and await its
+//! Every durable commit costs an fsync (milliseconds on real disks), and the audit chain has one
+//! head that each write extends, so committing each call alone caps the store at a few hundred
+//! writes a second. Here one thread owns the write connection. Callers send a [`Job`] over a channel and await its
 //! reply; the thread takes the first waiting job and whatever else is already queued (up to
 //! [`MAX_BATCH`]), runs each job in its own SAVEPOINT inside one transaction, commits once, and
 //! only then replies to every job: N concurrent writes cost one fsync, and acknowledged still
 //! means durable. A job that fails (a fenced transition, an idempotency conflict) rolls back to
 //! its savepoint alone and gets its own error while the others commit.
 //!
-//! The thread also keeps the head of the audit chain (last seq and hash) in memory, so appending
-//! an entry never reads the log; a rolled-back job or batch restores the head it started from.
+//! Each batch begins by taking the audit chain's lock in the database (SQLite's one writer; a
+//! PostgreSQL advisory lock shared by every replica) and reading the head (last seq and hash)
+//! under it, so the chain stays one chain however many writers there are, and the watch
+//! events a batch appends are numbered after every batch committed before it. A rolled-back job
+//! restores the head it started from.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender};
 use std::thread::JoinHandle;
 
-use rusqlite::{Connection, TransactionBehavior};
 use time::OffsetDateTime;
 use tokio::sync::oneshot;
 
-use super::codec::backend;
+use super::Sql;
 use crate::model::Actor;
 use crate::store::StoreError;
-use crate::store::audit::{self, AUDIT_COLUMNS, AuditEntry, GENESIS_HASH};
+use crate::store::audit::{self, AuditEntry};
+
+/// The write connection of a back end.
+pub(crate) trait WriteConn: Sql + Send + 'static {
+    /// The statements that begin a batch's transaction and take the audit chain's lock.
+    fn begin_write(&self) -> &'static str;
+    /// Makes the connection usable after a failed batch: ends a transaction left open, or
+    /// reconnects a connection that broke.
+    fn recover(&mut self) -> Result<(), StoreError>;
+}
 
 /// The most jobs committed together: enough to absorb any burst a ward produces, small enough
 /// that one batch's transaction stays short for readers checkpointing behind it.
@@ -32,50 +43,32 @@ const MAX_BATCH: usize = 256;
 
 /// The last entry of the audit chain, as the next entry must link to it.
 #[derive(Debug, Clone)]
-pub(super) struct ChainHead {
+pub(crate) struct ChainHead {
     seq: u64,
     hash: String,
 }
 
 impl ChainHead {
     /// Reads the head from the database (the genesis head for an empty log).
-    pub(super) fn load(conn: &Connection) -> Result<Self, StoreError> {
-        let mut stmt = conn
-            .prepare(&format!(
-                "SELECT {AUDIT_COLUMNS} FROM audit ORDER BY seq DESC LIMIT 1"
-            ))
-            .map_err(backend("reading the audit head"))?;
-        let mut rows = stmt.query([]).map_err(backend("reading the audit head"))?;
-        match rows.next().map_err(backend("reading the audit head"))? {
-            Some(row) => {
-                let last = audit::entry_from_row(row).map_err(backend("reading the audit head"))?;
-                Ok(ChainHead {
-                    seq: last.seq,
-                    hash: last.hash,
-                })
-            }
-            None => Ok(ChainHead {
-                seq: 0,
-                hash: GENESIS_HASH.to_owned(),
-            }),
-        }
+    fn load(conn: &dyn Sql) -> Result<Self, StoreError> {
+        let (seq, hash) = super::checkpoints::audit_head(conn)?;
+        Ok(ChainHead { seq, hash })
     }
 }
 
 /// What a job sees while it runs: the connection inside its savepoint, the audit head, the time.
-#[derive(Debug)]
-pub(super) struct WriteCx<'a> {
+pub(crate) struct WriteCx<'a> {
     /// The write connection, inside the job's savepoint.
-    pub(super) conn: &'a Connection,
+    pub(crate) conn: &'a dyn Sql,
     /// The audit chain head, advanced by [`WriteCx::audit`].
     head: &'a mut ChainHead,
     /// The time of the change (one clock reading per job: the event and audit entry agree).
-    pub(super) now: OffsetDateTime,
+    pub(crate) now: OffsetDateTime,
 }
 
 impl WriteCx<'_> {
     /// Appends the audit entry of this job's change, chained to the previous one.
-    pub(super) fn audit(
+    pub(crate) fn audit(
         &mut self,
         actor: &Actor,
         action: &str,
@@ -95,7 +88,7 @@ impl WriteCx<'_> {
             hash: String::new(),
         };
         entry.hash = entry.compute_hash();
-        audit::insert_entry(self.conn, &entry).map_err(backend("appending the audit entry"))?;
+        audit::insert_entry(self.conn, &entry)?;
         self.head.seq = entry.seq;
         self.head.hash = entry.hash;
         Ok(())
@@ -103,7 +96,7 @@ impl WriteCx<'_> {
 }
 
 /// One mutation waiting for the writer thread.
-pub(super) trait Job: Send {
+pub(crate) trait Job: Send {
     /// Runs the mutation inside its savepoint; returns whether it succeeded (so it is kept).
     fn run(&mut self, cx: &mut WriteCx<'_>) -> bool;
     /// Records a failure that kept the job from running or being kept.
@@ -152,7 +145,7 @@ where
 }
 
 /// Wraps `work` as a job, with the receiver of its result.
-pub(super) fn job<T, F>(work: F) -> (Box<dyn Job>, oneshot::Receiver<Result<T, StoreError>>)
+pub(crate) fn job<T, F>(work: F) -> (Box<dyn Job>, oneshot::Receiver<Result<T, StoreError>>)
 where
     T: Send + 'static,
     F: FnOnce(&mut WriteCx<'_>) -> Result<T, StoreError> + Send + 'static,
@@ -171,27 +164,26 @@ where
 /// Jobs waiting for the writer at most: past this, writes are shed with
 /// [`StoreError::Overloaded`] instead of queueing without bound (a few seconds of work at the
 /// writer's rate of about ten thousand jobs a second).
-pub(super) const QUEUE_BOUND: usize = 32_768;
+pub(crate) const QUEUE_BOUND: usize = 32_768;
 
 /// The writer thread's queue of jobs.
-pub(super) type JobQueue = SyncSender<Box<dyn Job>>;
+pub(crate) type JobQueue = SyncSender<Box<dyn Job>>;
 
 /// Starts the writer thread on `conn`; it runs until every sender of its channel is dropped.
-pub(super) fn spawn(
-    conn: Connection,
+pub(crate) fn spawn<W: WriteConn>(
+    conn: W,
     commits: Arc<AtomicU64>,
 ) -> Result<(JobQueue, JoinHandle<()>), StoreError> {
-    let head = ChainHead::load(&conn)?;
     let (tx, rx) = std::sync::mpsc::sync_channel::<Box<dyn Job>>(QUEUE_BOUND);
     let handle = std::thread::Builder::new()
         .name("signq-store-writer".to_owned())
-        .spawn(move || run(conn, head, rx, &commits))
+        .spawn(move || run(conn, rx, &commits))
         .map_err(|e| StoreError::Backend(format!("starting the store writer thread: {e}")))?;
     Ok((tx, handle))
 }
 
 /// The thread's loop: wait for a job, gather the queue behind it, run them as one batch.
-fn run(mut conn: Connection, mut head: ChainHead, rx: Receiver<Box<dyn Job>>, commits: &AtomicU64) {
+fn run<W: WriteConn>(mut conn: W, rx: Receiver<Box<dyn Job>>, commits: &AtomicU64) {
     while let Ok(first) = rx.recv() {
         let mut batch = Vec::with_capacity(16);
         batch.push(first);
@@ -201,16 +193,17 @@ fn run(mut conn: Connection, mut head: ChainHead, rx: Receiver<Box<dyn Job>>, co
                 Err(_) => break,
             }
         }
-        let start = head.clone();
-        match run_batch(&mut conn, &mut head, &mut batch) {
+        match run_batch(&conn, &mut batch) {
             Ok(()) => {
                 commits.fetch_add(1, Ordering::Relaxed);
                 batch.into_iter().for_each(|job| job.finish(None));
             }
             Err(e) => {
                 tracing::error!(error = %e, jobs = batch.len(), "store batch failed; nothing of it was written");
-                head = start;
                 batch.into_iter().for_each(|job| job.finish(Some(&e)));
+                if let Err(e) = conn.recover() {
+                    tracing::error!(error = %e, "the store's write connection did not recover");
+                }
             }
         }
     }
@@ -218,48 +211,36 @@ fn run(mut conn: Connection, mut head: ChainHead, rx: Receiver<Box<dyn Job>>, co
 
 /// Runs `batch` in one transaction, each job in its own savepoint, and commits. An error means
 /// nothing of the batch was written.
-fn run_batch(
-    conn: &mut Connection,
-    head: &mut ChainHead,
-    batch: &mut [Box<dyn Job>],
-) -> Result<(), StoreError> {
-    if !conn.is_autocommit() {
-        // A previous failure left a transaction open: end it so this batch starts clean.
-        conn.execute_batch("ROLLBACK")
-            .map_err(backend("ending an abandoned transaction"))?;
-    }
-    let mut tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(backend("beginning the write transaction"))?;
+fn run_batch<W: WriteConn>(conn: &W, batch: &mut [Box<dyn Job>]) -> Result<(), StoreError> {
+    const SAVEPOINT: &str = "SAVEPOINT job";
+    conn.batch("beginning the write transaction", conn.begin_write())?;
+    let mut head = ChainHead::load(conn)?;
     for job in batch.iter_mut() {
         let saved = head.clone();
-        let sp = match tx.savepoint() {
-            Ok(sp) => sp,
-            Err(e) => {
-                job.fail(backend("opening a savepoint")(e));
-                continue;
-            }
-        };
+        if let Err(e) = conn.batch("opening a savepoint", SAVEPOINT) {
+            job.fail(e);
+            continue;
+        }
         let ok = job.run(&mut WriteCx {
-            conn: &sp,
-            head,
+            conn,
+            head: &mut head,
             now: OffsetDateTime::now_utc(),
         });
         if ok {
-            if let Err(e) = sp.commit() {
+            if let Err(e) = conn.batch("releasing a savepoint", "RELEASE SAVEPOINT job") {
                 // RELEASE failed: the savepoint may still be open, so the batch cannot go on.
-                *head = saved;
-                job.fail(backend("releasing a savepoint")(e));
-                return Err(StoreError::Backend(
-                    "releasing a savepoint failed".to_owned(),
-                ));
+                job.fail(e.clone());
+                return Err(e);
             }
         } else {
-            *head = saved;
-            // Drop behaviour is rollback: ROLLBACK TO, then RELEASE. If that fails the job's
-            // writes might linger, so the whole batch is abandoned rather than committed.
-            sp.finish().map_err(backend("rolling back a failed job"))?;
+            head = saved;
+            // If the rollback fails the job's writes might linger, so the whole batch is
+            // abandoned rather than committed.
+            conn.batch(
+                "rolling back a failed job",
+                "ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job",
+            )?;
         }
     }
-    tx.commit().map_err(backend("committing"))
+    conn.batch("committing", "COMMIT")
 }

@@ -5,37 +5,29 @@
 //! a signer already away marked away, a delegation revoked twice) writes nothing and appends no
 //! audit entry, so restarts that re-register their configuration do not grow the log.
 
-use rusqlite::types::Type;
-use rusqlite::{Connection, Row, params};
 use serde_json::json;
 
-use super::codec::{backend, db_time, db_time_opt, opt_time_col, sha256_hex, time_col, uint_col};
+use super::codec::{db_time, db_time_opt, sha256_hex};
 use super::transition::rfc3339;
 use super::writer::WriteCx;
+use super::{Row, Sql, Value, values};
 use crate::model::{Actor, Delegation, Procedure, SealMode, Signer, SignerRole, Ward};
 use crate::store::StoreError;
 use signq_signer::delegation::Notation;
 
-/// A stored value with no meaning here.
-#[derive(Debug, thiserror::Error)]
-#[error("unreadable value: {0}")]
-struct Unreadable(String);
-
-fn unreadable(idx: usize, what: String) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(idx, Type::Text, Box::new(Unreadable(what)))
+fn unreadable(idx: usize, what: String) -> StoreError {
+    StoreError::Backend(format!("unreadable column {idx}: {what}"))
 }
 
-/// Collects the rows of a prepared query.
+/// The rows of a query, each read by `map`.
 fn collect<T>(
-    conn: &Connection,
+    conn: &dyn Sql,
     sql: &str,
-    values: impl rusqlite::Params,
-    map: fn(&Row<'_>) -> rusqlite::Result<T>,
+    params: &[Value],
+    map: fn(&Row) -> Result<T, StoreError>,
     context: &str,
 ) -> Result<Vec<T>, StoreError> {
-    let mut stmt = conn.prepare_cached(sql).map_err(backend(context))?;
-    let rows = stmt.query_map(values, map).map_err(backend(context))?;
-    rows.collect::<Result<_, _>>().map_err(backend(context))
+    conn.query(context, sql, params)?.iter().map(map).collect()
 }
 
 // Wards.
@@ -45,8 +37,8 @@ fn titles_to_db(titles: Option<&signq_pades::Titles>) -> Option<String> {
     titles.map(|t| json!({ "body": t.body, "head": t.head, "deputy": t.deputy }).to_string())
 }
 
-fn titles_col(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<signq_pades::Titles>> {
-    let Some(text) = row.get::<_, Option<String>>(idx)? else {
+fn titles_col(row: &Row, idx: usize) -> Result<Option<signq_pades::Titles>, StoreError> {
+    let Some(text) = row.opt_text(idx)? else {
         return Ok(None);
     };
     let value: serde_json::Value =
@@ -66,25 +58,21 @@ fn titles_col(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<signq_pades:
 
 const WARD_SELECT: &str = "SELECT id, name, office_hours, signature_titles, seal FROM wards";
 
-fn ward_from_row(row: &Row<'_>) -> rusqlite::Result<Ward> {
-    let hours: Option<String> = row.get(2)?;
-    let seal: String = row.get(4)?;
+fn ward_from_row(row: &Row) -> Result<Ward, StoreError> {
     Ok(Ward {
-        seal: SealMode::parse(&seal).ok_or_else(|| unreadable(4, format!("seal mode {seal:?}")))?,
+        seal: super::codec::enum_col(row, 4, SealMode::parse)?,
         signature_titles: titles_col(row, 3)?,
-        id: row.get(0)?,
-        name: row.get(1)?,
-        office_hours: match hours {
-            Some(text) => Some(text.parse().map_err(|e| {
-                rusqlite::Error::FromSqlConversionFailure(2, Type::Text, Box::new(e))
-            })?),
+        id: row.text(0)?,
+        name: row.text(1)?,
+        office_hours: match row.opt_text(2)? {
+            Some(_) => Some(row.parsed(2)?),
             None => None,
         },
     })
 }
 
 /// Adds a ward or renames it.
-pub(super) fn put_ward(
+pub(crate) fn put_ward(
     cx: &mut WriteCx<'_>,
     ward: Ward,
     actor: &Actor,
@@ -93,7 +81,7 @@ pub(super) fn put_ward(
     let old = collect(
         cx.conn,
         &format!("{WARD_SELECT} WHERE id = ?1"),
-        [&ward.id],
+        values![&ward.id],
         ward_from_row,
         context,
     )?;
@@ -102,24 +90,15 @@ pub(super) fn put_ward(
     }
     let hours = ward.office_hours.as_ref().map(ToString::to_string);
     let titles = titles_to_db(ward.signature_titles.as_ref());
-    cx.conn
-        .prepare_cached(
-            "INSERT INTO wards (id, name, office_hours, signature_titles, seal) \
-             VALUES (?1, ?2, ?3, ?4, ?5) \
-             ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
-             office_hours = excluded.office_hours, signature_titles = excluded.signature_titles, \
-             seal = excluded.seal",
-        )
-        .and_then(|mut stmt| {
-            stmt.execute(params![
-                ward.id,
-                ward.name,
-                hours,
-                titles,
-                ward.seal.as_str()
-            ])
-        })
-        .map_err(backend(context))?;
+    cx.conn.execute(
+        context,
+        "INSERT INTO wards (id, name, office_hours, signature_titles, seal) \
+         VALUES (?1, ?2, ?3, ?4, ?5) \
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
+         office_hours = excluded.office_hours, signature_titles = excluded.signature_titles, \
+         seal = excluded.seal",
+        values![&ward.id, &ward.name, &hours, &titles, ward.seal.as_str()],
+    )?;
     let detail = json!({
         "name": ward.name,
         "previous_name": old.first().map(|w| &w.name),
@@ -132,11 +111,11 @@ pub(super) fn put_ward(
 }
 
 /// Every ward, by id.
-pub(super) fn wards(conn: &Connection) -> Result<Vec<Ward>, StoreError> {
+pub(crate) fn wards(conn: &dyn Sql) -> Result<Vec<Ward>, StoreError> {
     collect(
         conn,
         &format!("{WARD_SELECT} ORDER BY id"),
-        [],
+        &[],
         ward_from_row,
         "reading wards",
     )
@@ -155,8 +134,8 @@ fn role_str(role: SignerRole) -> &'static str {
     }
 }
 
-fn signer_from_row(row: &Row<'_>) -> rusqlite::Result<Signer> {
-    let role: String = row.get(3)?;
+fn signer_from_row(row: &Row) -> Result<Signer, StoreError> {
+    let role = row.text(3)?;
     let role = match role.as_str() {
         "director" => SignerRole::Director,
         "deputy" => SignerRole::Deputy,
@@ -164,21 +143,21 @@ fn signer_from_row(row: &Row<'_>) -> rusqlite::Result<Signer> {
         _ => return Err(unreadable(3, format!("signer role {role:?}"))),
     };
     Ok(Signer {
-        id: row.get(0)?,
-        display_name: row.get(1)?,
-        ward: row.get(2)?,
+        id: row.text(0)?,
+        display_name: row.text(1)?,
+        ward: row.text(2)?,
         role,
-        certificate: row.get(4)?,
-        away: row.get(5)?,
-        signature_image: row.get(6)?,
+        certificate: row.blob(4)?,
+        away: row.bool(5)?,
+        signature_image: row.opt_blob(6)?,
     })
 }
 
-fn signer(conn: &Connection, id: &str) -> Result<Option<Signer>, StoreError> {
+fn signer(conn: &dyn Sql, id: &str) -> Result<Option<Signer>, StoreError> {
     let found = collect(
         conn,
         &format!("{SIGNER_SELECT} WHERE id = ?1"),
-        [id],
+        values![id],
         signer_from_row,
         "reading a signer",
     )?;
@@ -187,7 +166,7 @@ fn signer(conn: &Connection, id: &str) -> Result<Option<Signer>, StoreError> {
 
 /// Enrolls a signer or updates its name, ward, role and certificate, keeping `away` and the
 /// signature image.
-pub(super) fn put_signer(
+pub(crate) fn put_signer(
     cx: &mut WriteCx<'_>,
     new: Signer,
     actor: &Actor,
@@ -204,25 +183,22 @@ pub(super) fn put_signer(
     if old.as_ref() == Some(&stored) {
         return Ok(stored);
     }
-    cx.conn
-        .prepare_cached(
-            "INSERT INTO signers (id, display_name, ward, role, certificate, away, signature_image) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
-             ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name, ward = excluded.ward, \
-             role = excluded.role, certificate = excluded.certificate",
-        )
-        .and_then(|mut stmt| {
-            stmt.execute(params![
-                stored.id,
-                stored.display_name,
-                stored.ward,
-                role_str(stored.role),
-                stored.certificate,
-                stored.away,
-                stored.signature_image
-            ])
-        })
-        .map_err(backend("storing a signer"))?;
+    cx.conn.execute(
+        "storing a signer",
+        "INSERT INTO signers (id, display_name, ward, role, certificate, away, signature_image) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+         ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name, \
+         ward = excluded.ward, role = excluded.role, certificate = excluded.certificate",
+        values![
+            &stored.id,
+            &stored.display_name,
+            &stored.ward,
+            role_str(stored.role),
+            &stored.certificate,
+            stored.away,
+            &stored.signature_image
+        ],
+    )?;
     let detail = json!({
         "display_name": stored.display_name,
         "ward": stored.ward,
@@ -235,7 +211,7 @@ pub(super) fn put_signer(
 }
 
 /// Marks a signer away or back.
-pub(super) fn set_away(
+pub(crate) fn set_away(
     cx: &mut WriteCx<'_>,
     id: &str,
     away: bool,
@@ -246,10 +222,11 @@ pub(super) fn set_away(
     if signer.away == away {
         return Ok(signer);
     }
-    cx.conn
-        .prepare_cached("UPDATE signers SET away = ?1 WHERE id = ?2")
-        .and_then(|mut stmt| stmt.execute(params![away, id]))
-        .map_err(backend("marking a signer away"))?;
+    cx.conn.execute(
+        "marking a signer away",
+        "UPDATE signers SET away = ?1 WHERE id = ?2",
+        values![away, id],
+    )?;
     signer.away = away;
     cx.audit(
         actor,
@@ -261,7 +238,7 @@ pub(super) fn set_away(
 }
 
 /// Sets or removes a signer's signature image.
-pub(super) fn set_signature_image(
+pub(crate) fn set_signature_image(
     cx: &mut WriteCx<'_>,
     id: &str,
     image: Option<Vec<u8>>,
@@ -272,10 +249,11 @@ pub(super) fn set_signature_image(
     if signer.signature_image == image {
         return Ok(signer);
     }
-    cx.conn
-        .prepare_cached("UPDATE signers SET signature_image = ?1 WHERE id = ?2")
-        .and_then(|mut stmt| stmt.execute(params![image, id]))
-        .map_err(backend("storing a signature image"))?;
+    cx.conn.execute(
+        "storing a signature image",
+        "UPDATE signers SET signature_image = ?1 WHERE id = ?2",
+        values![&image, id],
+    )?;
     let detail = json!({ "signature_image_sha256": image.as_deref().map(sha256_hex) });
     signer.signature_image = image;
     cx.audit(actor, "signature_image", &format!("signer:{id}"), &detail)?;
@@ -283,20 +261,20 @@ pub(super) fn set_signature_image(
 }
 
 /// Signers of one ward or all, by id.
-pub(super) fn signers(conn: &Connection, ward: Option<&str>) -> Result<Vec<Signer>, StoreError> {
+pub(crate) fn signers(conn: &dyn Sql, ward: Option<&str>) -> Result<Vec<Signer>, StoreError> {
     let context = "reading signers";
     match ward {
         Some(ward) => collect(
             conn,
             &format!("{SIGNER_SELECT} WHERE ward = ?1 ORDER BY id"),
-            [ward],
+            values![ward],
             signer_from_row,
             context,
         ),
         None => collect(
             conn,
             &format!("{SIGNER_SELECT} ORDER BY id"),
-            [],
+            &[],
             signer_from_row,
             context,
         ),
@@ -305,36 +283,32 @@ pub(super) fn signers(conn: &Connection, ward: Option<&str>) -> Result<Vec<Signe
 
 // Procedures.
 
-/// A column written by `Display` and read back by `FromStr`.
-fn parsed_col<T: std::str::FromStr>(row: &Row<'_>, i: usize) -> rusqlite::Result<T>
-where
-    T::Err: std::error::Error + Send + Sync + 'static,
-{
-    let text: String = row.get(i)?;
-    text.parse()
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, Type::Text, Box::new(e)))
-}
-
-fn procedure_from_row(row: &Row<'_>) -> rusqlite::Result<Procedure> {
+fn procedure_from_row(row: &Row) -> Result<Procedure, StoreError> {
     Ok(Procedure {
-        code: row.get(0)?,
-        name: row.get(1)?,
+        code: row.text(0)?,
+        name: row.text(1)?,
         rule: signq_calendar::Rule {
-            limit: parsed_col(row, 2)?,
-            cut_off: parsed_col(row, 3)?,
+            limit: row.parsed(2)?,
+            cut_off: row.parsed(3)?,
         },
     })
 }
 
 /// Adds or updates a procedure.
-pub(super) fn put_procedure(
+pub(crate) fn put_procedure(
     cx: &mut WriteCx<'_>,
     procedure: Procedure,
     actor: &Actor,
 ) -> Result<Procedure, StoreError> {
     let context = "storing a procedure";
     let sql = "SELECT code, name, time_limit, cut_off FROM procedures WHERE code = ?1";
-    let old = collect(cx.conn, sql, [&procedure.code], procedure_from_row, context)?;
+    let old = collect(
+        cx.conn,
+        sql,
+        values![&procedure.code],
+        procedure_from_row,
+        context,
+    )?;
     if old.first() == Some(&procedure) {
         return Ok(procedure);
     }
@@ -342,14 +316,13 @@ pub(super) fn put_procedure(
         procedure.rule.limit.to_string(),
         procedure.rule.cut_off.to_string(),
     );
-    cx.conn
-        .prepare_cached(
-            "INSERT INTO procedures (code, name, time_limit, cut_off) VALUES (?1, ?2, ?3, ?4) \
-             ON CONFLICT (code) DO UPDATE SET name = excluded.name, \
-             time_limit = excluded.time_limit, cut_off = excluded.cut_off",
-        )
-        .and_then(|mut stmt| stmt.execute(params![procedure.code, procedure.name, limit, cut_off]))
-        .map_err(backend(context))?;
+    cx.conn.execute(
+        context,
+        "INSERT INTO procedures (code, name, time_limit, cut_off) VALUES (?1, ?2, ?3, ?4) \
+         ON CONFLICT (code) DO UPDATE SET name = excluded.name, \
+         time_limit = excluded.time_limit, cut_off = excluded.cut_off",
+        values![&procedure.code, &procedure.name, &limit, &cut_off],
+    )?;
     let detail = json!({ "name": procedure.name, "time_limit": limit, "cut_off": cut_off });
     cx.audit(
         actor,
@@ -361,9 +334,9 @@ pub(super) fn put_procedure(
 }
 
 /// The catalogue, by code.
-pub(super) fn procedures(conn: &Connection) -> Result<Vec<Procedure>, StoreError> {
+pub(crate) fn procedures(conn: &dyn Sql) -> Result<Vec<Procedure>, StoreError> {
     let sql = "SELECT code, name, time_limit, cut_off FROM procedures ORDER BY code";
-    collect(conn, sql, [], procedure_from_row, "reading procedures")
+    collect(conn, sql, &[], procedure_from_row, "reading procedures")
 }
 
 // Delegations.
@@ -378,23 +351,22 @@ fn notation_str(n: Notation) -> &'static str {
     }
 }
 
-fn delegation_from_row(row: &Row<'_>) -> rusqlite::Result<Delegation> {
-    let codes: String = row.get(4)?;
-    let procedure_codes =
-        serde_json::from_str(&codes).map_err(|e| unreadable(4, format!("procedure codes: {e}")))?;
+fn delegation_from_row(row: &Row) -> Result<Delegation, StoreError> {
+    let procedure_codes = serde_json::from_str(&row.text(4)?)
+        .map_err(|e| unreadable(4, format!("procedure codes: {e}")))?;
     Ok(Delegation {
-        id: row.get(0)?,
-        ward: row.get(1)?,
-        director_id: row.get(2)?,
-        deputy_id: row.get(3)?,
+        id: row.text(0)?,
+        ward: row.text(1)?,
+        director_id: row.text(2)?,
+        deputy_id: row.text(3)?,
         procedure_codes,
-        not_before: time_col(row, 5)?,
-        not_after: time_col(row, 6)?,
-        daily_cap: uint_col(row, 7)?,
-        signed: row.get(8)?,
-        revoked_at: opt_time_col(row, 9)?,
-        revoke_reason: row.get(10)?,
-        notation: match row.get::<_, String>(11)?.as_str() {
+        not_before: row.time(5)?,
+        not_after: row.time(6)?,
+        daily_cap: row.uint(7)?,
+        signed: row.blob(8)?,
+        revoked_at: row.opt_time(9)?,
+        revoke_reason: row.opt_text(10)?,
+        notation: match row.text(11)?.as_str() {
             "KT" => Notation::ForHead,
             "TUQ" => Notation::Authorised,
             other => return Err(unreadable(11, format!("notation {other:?}"))),
@@ -402,12 +374,12 @@ fn delegation_from_row(row: &Row<'_>) -> rusqlite::Result<Delegation> {
     })
 }
 
-fn delegation(conn: &Connection, id: &str) -> Result<Option<Delegation>, StoreError> {
+fn delegation(conn: &dyn Sql, id: &str) -> Result<Option<Delegation>, StoreError> {
     let sql = format!("{DELEGATION_SELECT} WHERE id = ?1");
     let found = collect(
         conn,
         &sql,
-        [id],
+        values![id],
         delegation_from_row,
         "reading a delegation",
     )?;
@@ -425,7 +397,7 @@ fn same_grant(a: &Delegation, b: &Delegation) -> bool {
 }
 
 /// Registers a delegation; the same id again is a no-op if the grant is the same, else a conflict.
-pub(super) fn put_delegation(
+pub(crate) fn put_delegation(
     cx: &mut WriteCx<'_>,
     d: Delegation,
     actor: &Actor,
@@ -445,29 +417,26 @@ pub(super) fn put_delegation(
     let not_before = db_time(d.not_before, "not_before")?;
     let not_after = db_time(d.not_after, "not_after")?;
     let revoked_at = db_time_opt(d.revoked_at, "revoked_at")?;
-    cx.conn
-        .prepare_cached(
-            "INSERT INTO delegations (id, ward, director_id, deputy_id, procedure_codes, not_before, not_after, \
-             daily_cap, signed, revoked_at, revoke_reason, notation) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-        )
-        .and_then(|mut stmt| {
-            stmt.execute(params![
-                d.id,
-                d.ward,
-                d.director_id,
-                d.deputy_id,
-                codes,
-                not_before,
-                not_after,
-                d.daily_cap,
-                d.signed,
-                revoked_at,
-                d.revoke_reason,
-                notation_str(d.notation)
-            ])
-        })
-        .map_err(backend("storing a delegation"))?;
+    cx.conn.execute(
+        "storing a delegation",
+        "INSERT INTO delegations (id, ward, director_id, deputy_id, procedure_codes, not_before, \
+         not_after, daily_cap, signed, revoked_at, revoke_reason, notation) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        values![
+            &d.id,
+            &d.ward,
+            &d.director_id,
+            &d.deputy_id,
+            codes,
+            not_before,
+            not_after,
+            d.daily_cap,
+            &d.signed,
+            revoked_at,
+            &d.revoke_reason,
+            notation_str(d.notation)
+        ],
+    )?;
     let detail = json!({
         "ward": d.ward,
         "director": d.director_id,
@@ -489,7 +458,7 @@ pub(super) fn put_delegation(
 }
 
 /// Revokes a delegation; a second revocation leaves the first one's time and reason.
-pub(super) fn revoke_delegation(
+pub(crate) fn revoke_delegation(
     cx: &mut WriteCx<'_>,
     id: &str,
     reason: &str,
@@ -501,10 +470,11 @@ pub(super) fn revoke_delegation(
         return Ok(d);
     }
     let at = db_time(cx.now, "revocation time")?;
-    cx.conn
-        .prepare_cached("UPDATE delegations SET revoked_at = ?1, revoke_reason = ?2 WHERE id = ?3")
-        .and_then(|mut stmt| stmt.execute(params![at, reason, id]))
-        .map_err(backend("revoking a delegation"))?;
+    cx.conn.execute(
+        "revoking a delegation",
+        "UPDATE delegations SET revoked_at = ?1, revoke_reason = ?2 WHERE id = ?3",
+        values![at, reason, id],
+    )?;
     d.revoked_at = Some(cx.now);
     d.revoke_reason = Some(reason.to_owned());
     cx.audit(
@@ -517,8 +487,8 @@ pub(super) fn revoke_delegation(
 }
 
 /// Delegations of one ward or all, by id.
-pub(super) fn delegations(
-    conn: &Connection,
+pub(crate) fn delegations(
+    conn: &dyn Sql,
     ward: Option<&str>,
 ) -> Result<Vec<Delegation>, StoreError> {
     let context = "reading delegations";
@@ -526,14 +496,14 @@ pub(super) fn delegations(
         Some(ward) => collect(
             conn,
             &format!("{DELEGATION_SELECT} WHERE ward = ?1 ORDER BY id"),
-            [ward],
+            values![ward],
             delegation_from_row,
             context,
         ),
         None => collect(
             conn,
             &format!("{DELEGATION_SELECT} ORDER BY id"),
-            [],
+            &[],
             delegation_from_row,
             context,
         ),

@@ -14,7 +14,7 @@ use crate::store::StoreError;
 
 /// A signature a transition made, to store beside the record.
 #[derive(Debug)]
-pub(super) enum Stored {
+pub(crate) enum Stored {
     /// The person's (its chain is the record's).
     Signature(Vec<u8>),
     /// The ward's seal.
@@ -23,17 +23,17 @@ pub(super) enum Stored {
 
 /// The outcome of a transition that passed its fence.
 #[derive(Debug)]
-pub(super) struct Change {
+pub(crate) struct Change {
     /// The record after the change (with the new signature and chain, for a sign).
-    pub(super) record: Record,
+    pub(crate) record: Record,
     /// The audit action: `lease`, `release:<reason>`, `sign`, `seal`, `reject`, `cancel`.
-    pub(super) action: String,
+    pub(crate) action: String,
     /// The audit detail.
-    pub(super) detail: serde_json::Value,
+    pub(crate) detail: serde_json::Value,
     /// The signature made, if any.
-    pub(super) stored: Option<Stored>,
+    pub(crate) stored: Option<Stored>,
     /// For a signature over a PDF: the incremental update holding it (empty otherwise).
-    pub(super) pdf_update: Vec<u8>,
+    pub(crate) pdf_update: Vec<u8>,
 }
 
 /// The audit detail of a signature: its hash and size, and its PDF update's.
@@ -48,7 +48,7 @@ fn signature_detail(mut detail: serde_json::Value, cms: &[u8], update: &[u8]) ->
 }
 
 /// RFC 3339 for the audit detail (falls back to the debug form, which cannot fail).
-pub(super) fn rfc3339(t: OffsetDateTime) -> String {
+pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_else(|_| format!("{t}"))
 }
 
@@ -71,7 +71,7 @@ fn holder(record: &mut Record) -> &mut Option<String> {
 ///
 /// At the seal stage the person who signed stays in `signer_id`; the clerk who holds, seals or
 /// refuses it is `clerk_id`.
-pub(super) fn advance(
+pub(crate) fn advance(
     current: &Record,
     transition: Transition,
     now: OffsetDateTime,

@@ -2,26 +2,23 @@
 //! submission; a record its person signed must hold a signature, and that signature (and a
 //! seal, and the PDF updates holding them) must hash to what its audit entry recorded when it was
 //! stored. Reads check both and answer [`StoreError::Damaged`]
-//! naming the record otherwise. SQLite's own checks cover the pages: a quick check at every open,
-//! the full integrity check on demand (`signq store check`). And [`compare_records`] holds every
-//! record against the audit chain, for `signq audit verify`.
+//! naming the record otherwise (the database's own checks of its pages are each back end's). And
+//! [`compare_records`] holds every record against the audit chain, for `signq audit verify`.
+//!
+//! The checks read a record's entries by the `audit_subject` index (subject, action, seq) that
+//! both back ends' schemas make.
 
-use rusqlite::{Connection, OptionalExtension};
-
-use super::codec::{backend, sha256_hex};
+use super::codec::{limit_param, sha256_hex};
+use super::{Sql, values};
 use crate::model::{Record, RecordState, Stage};
 use crate::store::StoreError;
-
-/// The audit index the checks below use (a record's entries by action).
-pub(super) const SCHEMA: &str =
-    "CREATE INDEX IF NOT EXISTS audit_subject ON audit (subject, action, seq);";
 
 fn damaged(id: &str, what: impl std::fmt::Display) -> StoreError {
     StoreError::Damaged(format!("record {id}: {what}; it is not served"))
 }
 
 /// Checks a record's document (none: it is missing) against the hash its record recorded.
-pub(super) fn check_document(
+pub(crate) fn check_document(
     id: &str,
     recorded: &str,
     bytes: Option<Vec<u8>>,
@@ -39,20 +36,17 @@ pub(super) fn check_document(
 /// A hash the record's newest `action` audit entry (`sign`, `seal`) recorded under `key`
 /// (`signature_sha256`, `pdf_update_sha256`), if it has one.
 fn signed_hash(
-    conn: &Connection,
+    conn: &dyn Sql,
     id: &str,
     action: &str,
     key: &str,
 ) -> Result<Option<String>, StoreError> {
-    let context = "reading a record's sign entry";
-    let detail: Option<String> = conn
-        .prepare_cached(
-            "SELECT detail FROM audit WHERE subject = ?1 AND action = ?2 \
-             ORDER BY seq DESC LIMIT 1",
-        )
-        .and_then(|mut stmt| stmt.query_row([id, action], |row| row.get(0)).optional())
-        .map_err(backend(context))?;
-    let Some(detail) = detail else {
+    let row = conn.query_opt(
+        "reading a record's sign entry",
+        "SELECT detail FROM audit WHERE subject = ?1 AND action = ?2 ORDER BY seq DESC LIMIT 1",
+        values![id, action],
+    )?;
+    let Some(detail) = row.map(|r| r.text(0)).transpose()? else {
         return Ok(None);
     };
     let parsed: serde_json::Value = serde_json::from_str(&detail)
@@ -62,8 +56,8 @@ fn signed_hash(
 
 /// Checks the update holding a PDF's signature (`action` `sign`) or seal (`seal`) against the
 /// hash its audit entry recorded.
-pub(super) fn check_pdf_update(
-    conn: &Connection,
+pub(crate) fn check_pdf_update(
+    conn: &dyn Sql,
     id: &str,
     action: &str,
     update: &[u8],
@@ -83,7 +77,7 @@ pub(super) fn check_pdf_update(
 
 /// Checks a record's signature against its state and its audit entry: a record is signed by its
 /// person when it is signed or waits for the seal.
-pub(super) fn check_signature(conn: &Connection, record: &Record) -> Result<(), StoreError> {
+pub(crate) fn check_signature(conn: &dyn Sql, record: &Record) -> Result<(), StoreError> {
     let id = &record.meta.id;
     let person_signed = record.state == RecordState::Signed || record.stage == Stage::Seal;
     match (person_signed, &record.signature) {
@@ -107,31 +101,8 @@ pub(super) fn check_signature(conn: &Connection, record: &Record) -> Result<(), 
     }
 }
 
-/// SQLite's quick check (pages, no index contents), as at every open.
-pub(super) fn quick_check(conn: &Connection) -> Result<(), StoreError> {
-    pragma_check(conn, "PRAGMA quick_check(20)", "quick check")
-}
-
-/// SQLite's full integrity check (pages and every index): slower, on demand.
-pub(super) fn integrity_check(conn: &Connection) -> Result<(), StoreError> {
-    pragma_check(conn, "PRAGMA integrity_check(20)", "integrity check")
-}
-
-fn pragma_check(conn: &Connection, pragma: &str, name: &str) -> Result<(), StoreError> {
-    let mut stmt = conn.prepare(pragma).map_err(backend(name))?;
-    let found = stmt
-        .query_map([], |row| row.get::<_, String>(0))
-        .map_err(backend(name))?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(backend(name))?;
-    if found.len() == 1 && found[0] == "ok" {
-        return Ok(());
-    }
-    Err(StoreError::Damaged(format!(
-        "SQLite's {name} found damage: {}",
-        found.join("; ")
-    )))
-}
+/// Records compared at a time.
+const COMPARE_PAGE: usize = 500;
 
 /// A record that disagrees with the audit chain.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -169,18 +140,19 @@ fn state_after(action: &str) -> Option<&'static str> {
     }
 }
 
-fn expected(conn: &Connection, id: &str) -> rusqlite::Result<Expected> {
-    let mut stmt = conn.prepare_cached(
+fn expected(conn: &dyn Sql, id: &str) -> Result<Expected, StoreError> {
+    let rows = conn.query(
+        "reading a record's audit entries",
         "SELECT action, detail FROM audit WHERE subject = ?1 AND \
          (action IN ('submit', 'lease', 'sign', 'seal', 'reject', 'cancel') \
          OR action LIKE 'release:%') \
          ORDER BY seq",
+        values![id],
     )?;
-    let mut rows = stmt.query([id])?;
     let mut out = Expected::default();
-    while let Some(row) = rows.next()? {
-        let action: String = row.get(0)?;
-        let detail: String = row.get(1)?;
+    for row in rows {
+        let action = row.text(0)?;
+        let detail = row.text(1)?;
         let detail: serde_json::Value = serde_json::from_str(&detail).unwrap_or_default();
         let text = |key: &str| detail.get(key).and_then(|v| v.as_str()).map(str::to_owned);
         match action.as_str() {
@@ -207,115 +179,121 @@ fn expected(conn: &Connection, id: &str) -> rusqlite::Result<Expected> {
 
 /// Holds every record (state, document hash, document bytes, signature) against what the audit
 /// chain recorded for it, and every submission in the chain against the records; returns the
-/// number of records checked. Reads one record at a time.
-pub fn compare_records(conn: &Connection) -> Result<u64, CompareError> {
-    let db = |e: rusqlite::Error| CompareError::Db(e.to_string());
+/// number of records checked. Reads a page of records at a time.
+pub fn compare_records(conn: &dyn Sql) -> Result<u64, CompareError> {
+    let db = |e: StoreError| CompareError::Db(e.to_string());
     let mismatch = |id: &str, reason: String| {
         CompareError::Mismatch(RecordMismatch {
             id: id.to_owned(),
             reason,
         })
     };
-    let mut stmt = conn
-        .prepare(
-            "SELECT r.id, r.state, r.document_sha256, d.bytes, s.cms, s.pdf_update, r.stage, \
+    let mut checked = 0u64;
+    let mut after = String::new();
+    loop {
+        let page = conn
+            .query(
+                "reading records",
+                "SELECT r.id, r.state, r.document_sha256, d.bytes, s.cms, s.pdf_update, r.stage, \
              z.cms, z.pdf_update FROM records r \
              LEFT JOIN documents d ON d.record_id = r.id \
              LEFT JOIN signatures s ON s.record_id = r.id \
-             LEFT JOIN seals z ON z.record_id = r.id ORDER BY r.id",
-        )
-        .map_err(db)?;
-    let mut rows = stmt.query([]).map_err(db)?;
-    let mut checked = 0u64;
-    while let Some(row) = rows.next().map_err(db)? {
-        let id: String = row.get(0).map_err(db)?;
-        let state: String = row.get(1).map_err(db)?;
-        let document_sha256: String = row.get(2).map_err(db)?;
-        let bytes: Option<Vec<u8>> = row.get(3).map_err(db)?;
-        let signature: Option<Vec<u8>> = row.get(4).map_err(db)?;
-        let pdf_update: Option<Vec<u8>> = row.get(5).map_err(db)?;
-        let stage: String = row.get(6).map_err(db)?;
-        let seal: Option<Vec<u8>> = row.get(7).map_err(db)?;
-        let seal_update: Option<Vec<u8>> = row.get(8).map_err(db)?;
-        let want = expected(conn, &id).map_err(db)?;
-        match want.state {
-            None => {
-                return Err(mismatch(&id, "the audit log never recorded it".into()));
+             LEFT JOIN seals z ON z.record_id = r.id WHERE r.id > ?1 ORDER BY r.id LIMIT ?2",
+                values![&after, limit_param(COMPARE_PAGE)],
+            )
+            .map_err(db)?;
+        let Some(last) = page.last() else { break };
+        after = last.text(0).map_err(db)?;
+        for row in page {
+            let id = row.text(0).map_err(db)?;
+            let state = row.text(1).map_err(db)?;
+            let document_sha256 = row.text(2).map_err(db)?;
+            let bytes = row.opt_blob(3).map_err(db)?;
+            let signature = row.opt_blob(4).map_err(db)?;
+            let pdf_update = row.opt_blob(5).map_err(db)?;
+            let stage = row.text(6).map_err(db)?;
+            let seal = row.opt_blob(7).map_err(db)?;
+            let seal_update = row.opt_blob(8).map_err(db)?;
+            let want = expected(conn, &id).map_err(db)?;
+            match want.state {
+                None => {
+                    return Err(mismatch(&id, "the audit log never recorded it".into()));
+                }
+                Some(s) if s != state => {
+                    return Err(mismatch(
+                        &id,
+                        format!("it is {state}, but the audit log says {s}"),
+                    ));
+                }
+                Some(_) => {}
             }
-            Some(s) if s != state => {
+            if want.document_sha256.as_deref() != Some(document_sha256.as_str()) {
                 return Err(mismatch(
                     &id,
-                    format!("it is {state}, but the audit log says {s}"),
+                    "its document hash differs from the one the audit log recorded at submission"
+                        .into(),
                 ));
             }
-            Some(_) => {}
-        }
-        if want.document_sha256.as_deref() != Some(document_sha256.as_str()) {
-            return Err(mismatch(
-                &id,
-                "its document hash differs from the one the audit log recorded at submission"
-                    .into(),
-            ));
-        }
-        match bytes {
-            None => return Err(mismatch(&id, "its document is missing".into())),
-            Some(b) if sha256_hex(&b) != document_sha256 => {
+            match bytes {
+                None => return Err(mismatch(&id, "its document is missing".into())),
+                Some(b) if sha256_hex(&b) != document_sha256 => {
+                    return Err(mismatch(
+                        &id,
+                        "its document's bytes do not match the recorded hash".into(),
+                    ));
+                }
+                Some(_) => {}
+            }
+            let have = signature.as_deref().map(sha256_hex);
+            let (want_signature, want_update) = if state == "signed" || stage == "seal" {
+                (want.signature_sha256, want.pdf_update_sha256)
+            } else {
+                (None, None)
+            };
+            let (want_seal, want_seal_update) = if state == "signed" && stage == "seal" {
+                (want.seal_sha256, want.seal_update_sha256)
+            } else {
+                (None, None)
+            };
+            if seal.as_deref().map(sha256_hex) != want_seal
+                || seal_update.as_deref().map(sha256_hex) != want_seal_update
+            {
                 return Err(mismatch(
                     &id,
-                    "its document's bytes do not match the recorded hash".into(),
+                    "its seal does not match the one the audit log recorded".into(),
                 ));
             }
-            Some(_) => {}
+            if pdf_update.as_deref().map(sha256_hex) != want_update {
+                return Err(mismatch(
+                    &id,
+                    "its signed PDF's update does not match the hash the audit log recorded".into(),
+                ));
+            }
+            if have != want_signature {
+                return Err(mismatch(
+                    &id,
+                    match (have, want_signature) {
+                        (None, Some(_)) => "its signature is missing".into(),
+                        (Some(_), None) => {
+                            "it holds a signature the audit log never recorded".into()
+                        }
+                        _ => "its signature does not match the hash the audit log recorded".into(),
+                    },
+                ));
+            }
+            checked += 1;
         }
-        let have = signature.as_deref().map(sha256_hex);
-        let (want_signature, want_update) = if state == "signed" || stage == "seal" {
-            (want.signature_sha256, want.pdf_update_sha256)
-        } else {
-            (None, None)
-        };
-        let (want_seal, want_seal_update) = if state == "signed" && stage == "seal" {
-            (want.seal_sha256, want.seal_update_sha256)
-        } else {
-            (None, None)
-        };
-        if seal.as_deref().map(sha256_hex) != want_seal
-            || seal_update.as_deref().map(sha256_hex) != want_seal_update
-        {
-            return Err(mismatch(
-                &id,
-                "its seal does not match the one the audit log recorded".into(),
-            ));
-        }
-        if pdf_update.as_deref().map(sha256_hex) != want_update {
-            return Err(mismatch(
-                &id,
-                "its signed PDF's update does not match the hash the audit log recorded".into(),
-            ));
-        }
-        if have != want_signature {
-            return Err(mismatch(
-                &id,
-                match (have, want_signature) {
-                    (None, Some(_)) => "its signature is missing".into(),
-                    (Some(_), None) => "it holds a signature the audit log never recorded".into(),
-                    _ => "its signature does not match the hash the audit log recorded".into(),
-                },
-            ));
-        }
-        checked += 1;
     }
     // Every submission the chain recorded must still be a record.
-    let mut submitted = conn
-        .prepare(
+    let gone = conn
+        .query_opt(
+            "reading submissions",
             "SELECT a.subject FROM audit a WHERE a.action = 'submit' \
              AND NOT EXISTS (SELECT 1 FROM records r WHERE r.id = a.subject) LIMIT 1",
+            &[],
         )
         .map_err(db)?;
-    if let Some(id) = submitted
-        .query_row([], |row| row.get::<_, String>(0))
-        .optional()
-        .map_err(db)?
-    {
+    if let Some(id) = gone.map(|row| row.text(0)).transpose().map_err(db)? {
         return Err(mismatch(
             &id,
             "the audit log recorded its submission, but the record is gone".into(),

@@ -10,6 +10,9 @@ use crate::store::StoreError;
 /// When a caller refused for a full disk should try again: long enough for an operator's alert
 /// to be seen, short enough that intake resumes soon after space is freed.
 const STORE_FULL_RETRY: Duration = Duration::from_secs(30);
+/// How long a caller waits before retrying while the database is out of reach (a PostgreSQL
+/// restart takes a few seconds; a replica reconnects on the next write).
+const STORE_UNAVAILABLE_RETRY: Duration = Duration::from_secs(1);
 
 /// Why a scheduler call failed.
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +58,10 @@ pub enum SchedError {
     /// is freed.
     #[error("the scheduler's disk is full; nothing was written ({0})")]
     StoreFull(String),
+    /// The database cannot be reached for a moment (a PostgreSQL server restarting). Retry
+    /// after a second: submits are idempotent and state changes fenced.
+    #[error("the scheduler's database is unavailable; retry ({0})")]
+    StoreUnavailable(String),
     /// Stored data failed its check (a hash, SQLite's own); it is not served.
     #[error("{0}")]
     DataLoss(String),
@@ -115,6 +122,7 @@ impl From<StoreError> for SchedError {
             },
             StoreError::Full(m) => SchedError::StoreFull(m),
             StoreError::Damaged(m) => SchedError::DataLoss(m),
+            StoreError::Unavailable(m) => SchedError::StoreUnavailable(m),
             StoreError::Backend(m) => SchedError::Internal(m),
         }
     }
@@ -150,6 +158,9 @@ impl From<SchedError> for Status {
                 status.details().to_vec().into(),
             ),
             SchedError::StoreFull(_) => signq_kit::limit::unavailable(&message, STORE_FULL_RETRY),
+            SchedError::StoreUnavailable(_) => {
+                signq_kit::limit::unavailable(&message, STORE_UNAVAILABLE_RETRY)
+            }
             SchedError::DataLoss(_) => Status::data_loss(message),
             SchedError::Internal(_) => Status::internal(message),
         }

@@ -23,13 +23,101 @@ use signq_signer::cms::TrustStore;
 use tempfile::TempDir;
 use time::OffsetDateTime;
 
-/// A fresh store behind the `Store` trait: the contract tests below use nothing else, so a
-/// PostgreSQL store can run the same suite by opening itself here.
-fn open() -> (TempDir, Box<dyn Store>) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqlStore::open(&dir.path().join("signq.db")).unwrap();
-    (dir, Box::new(store))
+/// A back end the contract tests run against.
+#[derive(Debug, Clone, Copy)]
+enum Backend {
+    Sqlite,
+    Postgres,
 }
+
+/// Where a test's store lives: a file in a temporary directory, or a fresh database of the test
+/// cluster; opened as often as the test likes.
+enum Place {
+    Sqlite(TempDir),
+    Postgres(String),
+}
+
+impl Backend {
+    /// A fresh place for a store.
+    async fn place(self) -> Place {
+        match self {
+            Backend::Sqlite => Place::Sqlite(tempfile::tempdir().unwrap()),
+            Backend::Postgres => Place::Postgres(fresh_database().await),
+        }
+    }
+
+    /// A fresh store behind the `Store` trait: the contract tests use nothing else.
+    async fn open(self) -> (Place, Box<dyn Store>) {
+        let place = self.place().await;
+        let store = place.open().await;
+        (place, store)
+    }
+}
+
+impl Place {
+    async fn open(&self) -> Box<dyn Store> {
+        Box::new(match self {
+            Place::Sqlite(dir) => SqlStore::open(&dir.path().join("signq.db")).unwrap(),
+            Place::Postgres(url) => SqlStore::connect(url).await.unwrap(),
+        })
+    }
+}
+
+/// A new, empty database in the test cluster that `SIGNQ_TEST_POSTGRES` names (the test command
+/// starts one with `scripts/postgres`); its URL.
+async fn fresh_database() -> String {
+    let admin = std::env::var("SIGNQ_TEST_POSTGRES").expect(
+        "SIGNQ_TEST_POSTGRES names a PostgreSQL cluster for the tests: run scripts/test, or \
+         `scripts/postgres start DIR` and export the URL it prints",
+    );
+    let (client, connection) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let name = format!("store_{}", hex::encode(rand::random::<[u8; 8]>()));
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    let (base, _) = admin.rsplit_once('/').unwrap();
+    format!("{base}/{name}")
+}
+
+/// Each contract test, once against each back end.
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() {
+                super::$name(super::Backend::Sqlite).await
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() {
+                super::$name(super::Backend::Postgres).await
+            })*
+        }
+    };
+}
+
+contract!(
+    store_concurrent_submits_land_and_one_key_makes_one_record,
+    store_configuration_and_its_audit,
+    store_counts_signatures_per_delegation_and_signer_since,
+    store_deputy_signature_is_audited_with_its_delegation,
+    store_events_after_follows_each_ward,
+    store_failing_jobs_roll_back_alone_inside_a_batch,
+    store_keeps_sessions_by_token_hash_until_they_end,
+    store_list_pages_cover_every_record_once_in_order,
+    store_open_records_are_queued_and_leased_with_leases,
+    store_reappointed_records_are_counted_apart,
+    store_resubmit_is_idempotent_and_a_different_document_conflicts,
+    store_submit_then_get_list_and_document,
+    store_transitions_and_their_fences,
+    store_ward_counts,
+    store_keeps_its_chain_id_head_and_checkpoints,
+);
 
 /// A fresh SQLite store, for the tests of what only the SQLite store has.
 fn open_sqlite() -> (TempDir, SqlStore) {
@@ -141,9 +229,8 @@ fn t0() -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp_nanos(1_751_328_000_123_456_789).unwrap()
 }
 
-#[tokio::test]
-async fn store_submit_then_get_list_and_document() {
-    let (_dir, store) = open();
+async fn store_submit_then_get_list_and_document(backend: Backend) {
+    let (_place, store) = backend.open().await;
     let doc = b"%PDF-1.7 giay khai sinh".to_vec();
     let m = meta("r1", "cat-lai", "k1", &doc, t0());
     let (record, created) = store
@@ -197,9 +284,8 @@ async fn store_submit_then_get_list_and_document() {
     assert!(audit[0].detail.contains(&m.document_sha256));
 }
 
-#[tokio::test]
-async fn store_resubmit_is_idempotent_and_a_different_document_conflicts() {
-    let (_dir, store) = open();
+async fn store_resubmit_is_idempotent_and_a_different_document_conflicts(backend: Backend) {
+    let (_place, store) = backend.open().await;
     let doc = b"document".to_vec();
     let (first, created) = store
         .submit(meta("r1", "w", "k", &doc, t0()), doc.clone(), intake())
@@ -251,9 +337,8 @@ async fn store_resubmit_is_idempotent_and_a_different_document_conflicts() {
     assert!(store.get("r2").await.unwrap().is_none());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn store_concurrent_submits_land_and_one_key_makes_one_record() {
-    let (_dir, store) = open();
+async fn store_concurrent_submits_land_and_one_key_makes_one_record(backend: Backend) {
+    let (_place, store) = backend.open().await;
     let store: Arc<dyn Store> = Arc::from(store);
     let mut tasks = Vec::new();
     for i in 0..50 {
@@ -304,9 +389,8 @@ async fn store_concurrent_submits_land_and_one_key_makes_one_record() {
     );
 }
 
-#[tokio::test]
-async fn store_transitions_and_their_fences() {
-    let (_dir, store) = open();
+async fn store_transitions_and_their_fences(backend: Backend) {
+    let (_place, store) = backend.open().await;
     submit(&*store, "r1", "w", t0()).await;
 
     // Lease: needs Queued at the current attempt.
@@ -477,9 +561,8 @@ async fn store_transitions_and_their_fences() {
     assert_eq!(actions, expected);
 }
 
-#[tokio::test]
-async fn store_deputy_signature_is_audited_with_its_delegation() {
-    let (_dir, store) = open();
+async fn store_deputy_signature_is_audited_with_its_delegation(backend: Backend) {
+    let (_place, store) = backend.open().await;
     submit(&*store, "r1", "w", t0()).await;
     store
         .apply(lease("r1", 0, "dep"), Actor::System)
@@ -509,9 +592,8 @@ async fn store_deputy_signature_is_audited_with_its_delegation() {
     );
 }
 
-#[tokio::test]
-async fn store_events_after_follows_each_ward() {
-    let (_dir, store) = open();
+async fn store_events_after_follows_each_ward(backend: Backend) {
+    let (_place, store) = backend.open().await;
     submit(&*store, "a1", "a", t0()).await;
     submit(&*store, "b1", "b", t0()).await;
     submit(&*store, "a2", "a", t0()).await;
@@ -585,9 +667,8 @@ async fn store_events_after_follows_each_ward() {
     );
 }
 
-#[tokio::test]
-async fn store_list_pages_cover_every_record_once_in_order() {
-    let (_dir, store) = open();
+async fn store_list_pages_cover_every_record_once_in_order(backend: Backend) {
+    let (_place, store) = backend.open().await;
     // 23 records; some share a submission time so the id breaks the tie.
     for i in 0..23 {
         let at = t0() + time::Duration::seconds(i / 3);
@@ -641,9 +722,8 @@ async fn store_list_pages_cover_every_record_once_in_order() {
     assert!(store.list("w", None, None, 0).await.unwrap().is_empty());
 }
 
-#[tokio::test]
-async fn store_open_records_are_queued_and_leased_with_leases() {
-    let (_dir, store) = open();
+async fn store_open_records_are_queued_and_leased_with_leases(backend: Backend) {
+    let (_place, store) = backend.open().await;
     for id in ["q", "l", "s", "c"] {
         submit(&*store, id, "w", t0()).await;
     }
@@ -671,9 +751,8 @@ async fn store_open_records_are_queued_and_leased_with_leases() {
     assert!(l.lease.is_some());
 }
 
-#[tokio::test]
-async fn store_counts_signatures_per_delegation_and_signer_since() {
-    let (_dir, store) = open();
+async fn store_counts_signatures_per_delegation_and_signer_since(backend: Backend) {
+    let (_place, store) = backend.open().await;
     let start = OffsetDateTime::now_utc();
     for id in ["r1", "r2", "r3", "r4", "r5"] {
         submit(&*store, id, "w", t0()).await;
@@ -721,9 +800,8 @@ async fn store_counts_signatures_per_delegation_and_signer_since() {
     );
 }
 
-#[tokio::test]
-async fn store_ward_counts() {
-    let (_dir, store) = open();
+async fn store_ward_counts(backend: Backend) {
+    let (_place, store) = backend.open().await;
     let director = |id: &str, role| Signer {
         id: id.into(),
         display_name: id.into(),
@@ -786,9 +864,8 @@ async fn store_ward_counts() {
     );
 }
 
-#[tokio::test]
-async fn store_configuration_and_its_audit() {
-    let (_dir, store) = open();
+async fn store_configuration_and_its_audit(backend: Backend) {
+    let (_place, store) = backend.open().await;
     let op = || Actor::Operator("ops".to_owned());
     let ward = Ward {
         id: "cat-lai".into(),
@@ -1144,9 +1221,8 @@ async fn store_group_commit_batches_concurrent_writes() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn store_failing_jobs_roll_back_alone_inside_a_batch() {
-    let (_dir, store) = open();
+async fn store_failing_jobs_roll_back_alone_inside_a_batch(backend: Backend) {
+    let (_place, store) = backend.open().await;
     let store: Arc<dyn Store> = Arc::from(store);
     submit(&*store, "contested", "w", t0()).await;
     let doc = b"first".to_vec();
@@ -1313,12 +1389,10 @@ async fn store_acknowledged_submits_survive_kill_9() {
     );
 }
 
-#[tokio::test]
-async fn store_keeps_its_chain_id_head_and_checkpoints() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("signq.db");
+async fn store_keeps_its_chain_id_head_and_checkpoints(backend: Backend) {
+    let place = backend.place().await;
     let (chain, head) = {
-        let store: Box<dyn Store> = Box::new(SqlStore::open(&path).unwrap());
+        let store = place.open().await;
         let chain = store.chain_id().await.unwrap();
         assert_eq!(chain.len(), 32, "{chain}");
         assert_eq!(store.audit_head().await.unwrap().0, 0);
@@ -1344,7 +1418,7 @@ async fn store_keeps_its_chain_id_head_and_checkpoints() {
         assert_eq!(store.audit_head().await.unwrap(), head);
         (chain, head)
     };
-    let store: Box<dyn Store> = Box::new(SqlStore::open(&path).unwrap());
+    let store = place.open().await;
     assert_eq!(
         store.chain_id().await.unwrap(),
         chain,
@@ -1653,9 +1727,8 @@ async fn store_version_2_procedures_are_brought_to_working_time() {
 
 /// A record re-appointed once, then signed, counts as re-appointed and never as on time; the
 /// request keeps the original deadline while the record carries the new one.
-#[tokio::test]
-async fn store_reappointed_records_are_counted_apart() {
-    let (_dir, store) = open();
+async fn store_reappointed_records_are_counted_apart(backend: Backend) {
+    let (_place, store) = backend.open().await;
     let now = OffsetDateTime::now_utc();
     let record = submit(store.as_ref(), "r1", "w", now).await;
     let asked = |new_deadline| Reappointment {
@@ -1869,10 +1942,9 @@ async fn store_the_seal_stage_follows_the_persons_signature() {
     assert_damaged(store.pdf_update("r1").await, "r1", "update");
 }
 
-#[tokio::test]
-async fn store_keeps_sessions_by_token_hash_until_they_end() {
+async fn store_keeps_sessions_by_token_hash_until_they_end(backend: Backend) {
     use signq_scheduler::model::StoredSession;
-    let (_dir, store) = open();
+    let (_place, store) = backend.open().await;
     let now = OffsetDateTime::now_utc();
     let session = |key: &str, ends: OffsetDateTime| StoredSession {
         token_sha256: key.into(),
@@ -1911,4 +1983,62 @@ async fn store_keeps_sessions_by_token_hash_until_they_end() {
     );
     store.end_session("open").await.expect("end");
     assert!(store.session("open").await.expect("read").is_none());
+}
+
+/// Two replicas' writers on one PostgreSQL database, and a follower reading a ward's events
+/// while they commit: the follower sees every event exactly once and in order, because cursors
+/// are taken under the chain's lock and so grow in commit order; the one audit chain the two
+/// writers extend verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_replicas_share_one_chain_and_commit_ordered_cursors() {
+    const TASKS: usize = 4;
+    const SUBMITS: usize = 40;
+    let url = fresh_database().await;
+    let replicas = [
+        Arc::new(SqlStore::connect(&url).await.unwrap()),
+        Arc::new(SqlStore::connect(&url).await.unwrap()),
+    ];
+    let follower = SqlStore::connect(&url).await.unwrap();
+    let mut writers = Vec::new();
+    for (r, store) in replicas.iter().enumerate() {
+        for t in 0..TASKS {
+            let store = Arc::clone(store);
+            writers.push(tokio::spawn(async move {
+                for i in 0..SUBMITS {
+                    let id = format!("r{r}-{t}-{i}");
+                    submit(store.as_ref(), &id, "w", t0()).await;
+                }
+            }));
+        }
+    }
+    let total = replicas.len() * TASKS * SUBMITS;
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while seen.len() < total {
+        assert!(
+            Instant::now() < deadline,
+            "the follower saw {} of {total} events: a cursor was passed before its event committed",
+            seen.len()
+        );
+        let after = seen.last().copied().unwrap_or(0);
+        let page = follower.events_after("w", after, 50).await.unwrap();
+        if page.is_empty() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        seen.extend(page.iter().map(|e| e.cursor));
+    }
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "cursors in order");
+    let all = follower.events_after("w", 0, total + 10).await.unwrap();
+    assert_eq!(all.len(), total, "no event beyond those the follower saw");
+    let report = follower
+        .verify_audit(TrustStore::default(), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.entries, report.records),
+        (total as u64, total as u64)
+    );
 }

@@ -8,9 +8,11 @@
 //! - [`sql`]: the store's logic in the SQL both back ends speak, and [`SqlStore`], the one
 //!   implementation of [`Store`] over either.
 //! - [`sqlite`]: the embedded back end (WAL, one file).
+//! - [`postgres`]: the back end for several replicas on one PostgreSQL database.
 //! - [`audit`]: the audit entry format, its hash chain and the chain check.
 
 pub mod audit;
+pub mod postgres;
 pub mod sql;
 pub mod sqlite;
 
@@ -56,6 +58,11 @@ pub enum StoreError {
     /// hash recorded when they were written. Nothing damaged is served.
     #[error("store: damaged data: {0}")]
     Damaged(String),
+    /// The database cannot be reached (a PostgreSQL server restarting, the network to it
+    /// down). A write may or may not have been made: retry it (submits are idempotent, state
+    /// changes are fenced).
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
     /// The database failed; nothing of the operation was written.
     #[error("store: {0}")]
     Backend(String),
@@ -68,6 +75,7 @@ impl StoreError {
             StoreError::Full(m) => StoreError::Full(format!("{context}: {m}")),
             StoreError::Damaged(m) => StoreError::Damaged(format!("{context}: {m}")),
             StoreError::Backend(m) => StoreError::Backend(format!("{context}: {m}")),
+            StoreError::Unavailable(m) => StoreError::Unavailable(format!("{context}: {m}")),
             other => other,
         }
     }

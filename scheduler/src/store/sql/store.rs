@@ -2,10 +2,12 @@
 //! connections off the async runtime, and the [`Store`] trait over the shared SQL.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
 
+use signq_signer::cms::TrustStore;
 use time::OffsetDateTime;
 
 use super::writer::{self, JobQueue, WriteConn, WriteCx};
@@ -14,6 +16,7 @@ use crate::model::{
     Actor, Confirmation, Decision, Delegation, Event, Procedure, Reappointment, Record, RecordMeta,
     RecordState, Signer, StoredSession, Transition, Ward,
 };
+use crate::store::audit::{self, AuditVerifyError, VerifyReport};
 use crate::store::{AuditEntry, Checkpoint, Store, StoreError, WardCounts};
 
 /// Read connections of a back end, lent to one query at a time on a blocking thread.
@@ -69,6 +72,18 @@ impl SqlStore {
     /// carry many writes): compare with the number of writes to see group commit at work.
     pub fn commits(&self) -> u64 {
         self.commits.load(Ordering::Relaxed)
+    }
+
+    /// Verifies the store's audit chain, its checkpoints and every record against it, on a read
+    /// connection beside the running writer (see [`audit::verify_store`]).
+    pub async fn verify_audit(
+        &self,
+        trust: TrustStore,
+        signer_state: Option<PathBuf>,
+    ) -> Result<VerifyReport, AuditVerifyError> {
+        self.read(move |conn| Ok(audit::verify_store(conn, &trust, signer_state.as_deref())))
+            .await
+            .map_err(|e| AuditVerifyError::Db(e.to_string()))?
     }
 
     /// Runs `work` on the writer thread in the next group commit; returns once it is durable.

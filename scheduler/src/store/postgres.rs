@@ -1,0 +1,152 @@
+//! The PostgreSQL store, for provinces that run several scheduler replicas on one database.
+//!
+//! The logic is the shared SQL of [`super::sql`], as for SQLite: one writer thread per replica
+//! commits in groups, reads run on pooled connections. What differs is underneath: tokio-postgres
+//! with a deadpool pool, on a small runtime of the store's own (so the blocking SQL never waits
+//! on the caller's runtime, whatever its flavour), versioned migrations applied at start, and
+//! the audit chain's lock taken in the database by every replica's batches.
+//!
+//! # Layout
+//! - [`schema`]: the migrations.
+//! - [`conn`]: the connection as the shared SQL sees it; errors classified.
+
+mod conn;
+mod schema;
+
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio::runtime::{Handle, Runtime};
+use tokio_postgres::NoTls;
+
+use super::StoreError;
+use super::sql::Sql;
+use super::sql::store::{ReadPool, SqlStore};
+use conn::PgConn;
+
+/// Connections per replica: the writer's, readers for the API and the engine, and room for
+/// streams following their wards.
+const POOL_SIZE: usize = 16;
+
+/// How long a connection is waited for (made, or free in the pool) before the call fails as
+/// unavailable rather than hanging while the database is out of reach.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl SqlStore {
+    /// Connects to the PostgreSQL database at `url` (`postgres://user@host:port/database`),
+    /// applies the migrations it lacks, and starts the writer thread.
+    pub async fn connect(url: &str) -> Result<SqlStore, StoreError> {
+        let mut config = tokio_postgres::Config::from_str(url)
+            .map_err(|e| StoreError::Backend(format!("the store URL is not valid: {e}")))?;
+        config.connect_timeout(CONNECT_TIMEOUT);
+        if config.get_application_name().is_none() {
+            config.application_name("signq-scheduler");
+        }
+        let name = describe(&config);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("signq-postgres")
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::Backend(format!("starting the store's runtime: {e}")))?;
+        let handle = runtime.handle().clone();
+
+        let migrate = {
+            let config = config.clone();
+            handle.spawn(async move {
+                let (mut client, connection) = config
+                    .connect(NoTls)
+                    .await
+                    .map_err(|e| conn::classify("connecting to the database", &e))?;
+                tokio::spawn(connection);
+                schema::migrate(&mut client).await
+            })
+        };
+        migrate
+            .await
+            .map_err(|e| StoreError::Backend(format!("migrating the schema: {e}")))?
+            .map_err(|e| e.context(&name))?;
+
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .wait_timeout(Some(CONNECT_TIMEOUT))
+            .create_timeout(Some(CONNECT_TIMEOUT))
+            .recycle_timeout(Some(CONNECT_TIMEOUT))
+            .build()
+            .map_err(|e| StoreError::Backend(format!("making the connection pool: {e}")))?;
+        let writer = {
+            let (pool, handle) = (pool.clone(), handle.clone());
+            tokio::task::spawn_blocking(move || PgConn::take(&pool, &handle))
+                .await
+                .map_err(|e| StoreError::Backend(format!("connecting the writer: {e}")))??
+        };
+        let readers = Arc::new(Readers {
+            pool,
+            handle,
+            runtime: Mutex::new(Some(runtime)),
+        });
+        SqlStore::start(name, writer, readers)
+    }
+}
+
+/// The database's address without its password, for logs and errors.
+fn describe(config: &tokio_postgres::Config) -> String {
+    let host = match config.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
+        Some(tokio_postgres::config::Host::Unix(path)) => path.display().to_string(),
+        None => "localhost".to_owned(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    format!(
+        "postgres://{}@{host}:{port}/{}",
+        config.get_user().unwrap_or(""),
+        config.get_dbname().unwrap_or("")
+    )
+}
+
+/// Pooled read connections, and the runtime they do their I/O on.
+struct Readers {
+    pool: Pool,
+    handle: Handle,
+    /// Shut down (in the background) when the store is dropped.
+    runtime: Mutex<Option<Runtime>>,
+}
+
+impl std::fmt::Debug for Readers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Readers")
+            .field("pool", &self.pool.status())
+            .finish()
+    }
+}
+
+impl ReadPool for Readers {
+    fn with_reader(&self, work: &mut dyn FnMut(&dyn Sql)) -> Result<(), StoreError> {
+        let conn = PgConn::take(&self.pool, &self.handle)?;
+        work(&conn);
+        Ok(())
+    }
+}
+
+impl Drop for Readers {
+    fn drop(&mut self) {
+        let runtime = self
+            .runtime
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        if let Some(runtime) = runtime {
+            runtime.shutdown_background();
+        }
+    }
+}

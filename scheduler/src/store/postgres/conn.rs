@@ -1,0 +1,238 @@
+//! A PostgreSQL connection as the shared SQL sees it ([`Sql`]): statements rewritten from `?1` to
+//! `$1` and prepared once per connection, [`Value`]s bound by the column types PostgreSQL infers,
+//! rows read into values, and errors classified (a full disk, damage, a database out of reach).
+//!
+//! The shared SQL is synchronous (it runs on the writer thread and on blocking threads), so each
+//! call blocks on the store's own runtime, where tokio-postgres does the I/O.
+
+use std::error::Error;
+
+use bytes::BytesMut;
+use deadpool_postgres::{Object, Pool};
+use tokio::runtime::Handle;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+
+use crate::store::StoreError;
+use crate::store::sql::writer::WriteConn;
+use crate::store::sql::{Row, Sql, Value};
+
+/// Begins a batch and takes the advisory lock every replica's writer takes for its batch (held
+/// until the transaction ends): the audit chain has one head, and a batch reads and extends it
+/// under this lock. The key is "SIGNQ" and 1 in hex (0x5349474e51000001).
+const BEGIN_WRITE: &str = "BEGIN; SELECT pg_advisory_xact_lock(6001406380139872257)";
+
+/// Maps a tokio-postgres error to a [`StoreError`], saying what the store was doing.
+pub(super) fn classify(context: &str, e: &tokio_postgres::Error) -> StoreError {
+    let message = format!("{context}: {}", describe(e));
+    match e.code() {
+        Some(code) if *code == SqlState::DISK_FULL => {
+            crate::metrics::store_full();
+            StoreError::Full(message)
+        }
+        Some(code) if *code == SqlState::DATA_CORRUPTED || *code == SqlState::INDEX_CORRUPTED => {
+            StoreError::Damaged(message)
+        }
+        Some(code) if code.code().starts_with("08") || code.code().starts_with("57P") => {
+            StoreError::Unavailable(message)
+        }
+        Some(_) => StoreError::Backend(message),
+        // No SQLSTATE: the connection itself failed (closed, refused, timed out).
+        None => StoreError::Unavailable(message),
+    }
+}
+
+/// The server's message and detail when it sent one, the driver's otherwise.
+fn describe(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => match db.detail() {
+            Some(detail) => format!("{} ({detail})", db.message()),
+            None => db.message().to_owned(),
+        },
+        None => match e.source() {
+            Some(source) => format!("{e}: {source}"),
+            None => e.to_string(),
+        },
+    }
+}
+
+/// A pool error as a [`StoreError`]: the database could not be reached.
+pub(super) fn unreachable(context: &str, e: deadpool_postgres::PoolError) -> StoreError {
+    match e {
+        deadpool_postgres::PoolError::Backend(e) => classify(context, &e),
+        other => StoreError::Unavailable(format!("{context}: {other}")),
+    }
+}
+
+/// Rewrites SQLite's numbered parameters (`?1`) to PostgreSQL's (`$1`); quoted text is left
+/// alone.
+pub(crate) fn dollar_params(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut quoted = false;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\'' {
+            quoted = !quoted;
+        }
+        if c == '?' && !quoted && chars.peek().is_some_and(char::is_ascii_digit) {
+            out.push('$');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+impl ToSql for Value {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
+        match self {
+            Value::Null => Ok(IsNull::Yes),
+            Value::Int(v) => match *ty {
+                Type::INT8 => v.to_sql(ty, out),
+                Type::INT4 => i32::try_from(*v)?.to_sql(ty, out),
+                Type::INT2 => i16::try_from(*v)?.to_sql(ty, out),
+                Type::BOOL => (*v != 0).to_sql(ty, out),
+                _ => Err(format!("an integer cannot be bound to a {ty} parameter").into()),
+            },
+            Value::Text(v) => v.to_sql(ty, out),
+            Value::Blob(v) => v.to_sql(ty, out),
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    to_sql_checked!();
+}
+
+/// Reads a row's columns into values.
+fn row_values(row: &tokio_postgres::Row) -> Result<Row, StoreError> {
+    let bad = |idx: usize, e: tokio_postgres::Error| {
+        StoreError::Backend(format!("unreadable column {idx}: {e}"))
+    };
+    let mut values = Vec::with_capacity(row.len());
+    for (idx, column) in row.columns().iter().enumerate() {
+        let value = match *column.type_() {
+            Type::INT8 => row.try_get::<_, Option<i64>>(idx).map(|v| v.into()),
+            Type::INT4 => row
+                .try_get::<_, Option<i32>>(idx)
+                .map(|v| v.map(i64::from).into()),
+            Type::INT2 => row
+                .try_get::<_, Option<i16>>(idx)
+                .map(|v| v.map(i64::from).into()),
+            Type::BOOL => row.try_get::<_, Option<bool>>(idx).map(|v| v.into()),
+            Type::BYTEA => row.try_get::<_, Option<Vec<u8>>>(idx).map(|v| v.into()),
+            _ => row.try_get::<_, Option<String>>(idx).map(|v| v.into()),
+        }
+        .map_err(|e| bad(idx, e))?;
+        values.push(value);
+    }
+    Ok(Row(values))
+}
+
+/// A pooled PostgreSQL connection of the store, used from a blocking thread.
+pub(crate) struct PgConn {
+    /// The connection (returned to the pool when dropped).
+    client: Object,
+    /// The pool, to replace a connection that broke.
+    pool: Pool,
+    /// The store's runtime, where the connections do their I/O.
+    runtime: Handle,
+}
+
+impl std::fmt::Debug for PgConn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgConn")
+            .field("closed", &self.client.is_closed())
+            .finish()
+    }
+}
+
+impl PgConn {
+    /// A connection from `pool`, waiting on `runtime` (from a blocking thread).
+    pub(super) fn take(pool: &Pool, runtime: &Handle) -> Result<PgConn, StoreError> {
+        let client = runtime
+            .block_on(pool.get())
+            .map_err(|e| unreachable("connecting to the database", e))?;
+        Ok(PgConn {
+            client,
+            pool: pool.clone(),
+            runtime: runtime.clone(),
+        })
+    }
+
+    fn params(params: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
+        params.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
+    }
+}
+
+impl Sql for PgConn {
+    fn query(&self, context: &str, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
+        let sql = dollar_params(sql);
+        let rows = self
+            .runtime
+            .block_on(async {
+                let stmt = self.client.prepare_cached(&sql).await?;
+                self.client.query(&stmt, &Self::params(params)).await
+            })
+            .map_err(|e| classify(context, &e))?;
+        rows.iter().map(row_values).collect()
+    }
+
+    fn execute(&self, context: &str, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
+        let sql = dollar_params(sql);
+        self.runtime
+            .block_on(async {
+                let stmt = self.client.prepare_cached(&sql).await?;
+                self.client.execute(&stmt, &Self::params(params)).await
+            })
+            .map_err(|e| classify(context, &e))
+    }
+
+    fn batch(&self, context: &str, sql: &str) -> Result<(), StoreError> {
+        self.runtime
+            .block_on(self.client.batch_execute(sql))
+            .map_err(|e| classify(context, &e))
+    }
+
+    fn begin_read(&self) -> &'static str {
+        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+    }
+}
+
+impl WriteConn for PgConn {
+    fn begin_write(&self) -> &'static str {
+        BEGIN_WRITE
+    }
+
+    fn recover(&mut self) -> Result<(), StoreError> {
+        if self.client.is_closed() {
+            *self = PgConn::take(&self.pool, &self.runtime)?;
+            return Ok(());
+        }
+        self.batch("ending an abandoned transaction", "ROLLBACK")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbered_parameters_become_dollars_outside_quotes() {
+        assert_eq!(
+            dollar_params("SELECT '?1', x FROM t WHERE a = ?1 AND b = ?12 AND c LIKE 'r?%'"),
+            "SELECT '?1', x FROM t WHERE a = $1 AND b = $12 AND c LIKE 'r?%'"
+        );
+    }
+
+    #[test]
+    fn the_chain_lock_key_spells_signq() {
+        assert!(BEGIN_WRITE.contains(&0x5349_474e_5100_0001_i64.to_string()));
+    }
+}

@@ -43,8 +43,8 @@ pub struct SchedulerConfig {
     pub tls: TlsFiles,
     /// The signer service's address.
     pub signer_addr: String,
-    /// The SQLite database file.
-    pub database: std::path::PathBuf,
+    /// Where the store lives.
+    pub store: StoreLocation,
     /// Bytes per document, at most.
     pub max_document_bytes: usize,
     /// How long a lease lasts before it returns to the pool.
@@ -71,4 +71,24 @@ pub struct SchedulerConfig {
     /// Measure the director guard's slack in clock time rather than working time: only for
     /// `signq load run`, whose compressed clock the calendar cannot follow.
     pub guard_in_clock_time: bool,
+}
+
+/// Where the scheduler keeps its store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreLocation {
+    /// The embedded SQLite file: one scheduler, the default.
+    Sqlite(std::path::PathBuf),
+    /// A PostgreSQL database (`postgres://user@host:port/database`): one or several replicas.
+    Postgres(String),
+}
+
+impl StoreLocation {
+    /// `postgres://…` or `postgresql://…` is a PostgreSQL database; anything else a SQLite file.
+    pub fn parse(text: &str) -> StoreLocation {
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            StoreLocation::Postgres(text.to_string())
+        } else {
+            StoreLocation::Sqlite(text.into())
+        }
+    }
 }

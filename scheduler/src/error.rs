@@ -123,6 +123,7 @@ impl From<StoreError> for SchedError {
             StoreError::Full(m) => SchedError::StoreFull(m),
             StoreError::Damaged(m) => SchedError::DataLoss(m),
             StoreError::Unavailable(m) => SchedError::StoreUnavailable(m),
+            StoreError::NotOwner(m) => SchedError::Unavailable(m),
             StoreError::Backend(m) => SchedError::Internal(m),
         }
     }

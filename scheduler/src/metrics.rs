@@ -59,6 +59,12 @@ pub const CHECKPOINT_FAILURES: &str = "signq_scheduler_audit_checkpoint_failures
 pub const CONFIRMATIONS_WAITING: &str = "signq_scheduler_confirmations_waiting";
 /// Confirmations that ended, by outcome.
 pub const CONFIRMATIONS_ENDED: &str = "signq_scheduler_confirmations_ended_total";
+/// Per ward: 1 while this replica owns it (its balancer runs here), else 0.
+pub const WARD_OWNED: &str = "signq_scheduler_ward_owned";
+/// Takeovers of a ward whose owner stopped renewing (failovers), by the replica taking it.
+pub const WARD_TAKEOVERS: &str = "signq_scheduler_ward_takeovers_total";
+/// Writes refused because this replica no longer owned their ward (fencing).
+pub const FENCED_WRITES: &str = "signq_scheduler_fenced_writes_total";
 /// Records found at risk of being late (once each).
 pub const AT_RISK: &str = "signq_scheduler_records_at_risk_total";
 
@@ -150,6 +156,21 @@ pub fn describe() {
         "Store operations refused because the disk under the store is full."
     );
     counter!(STORE_FULL).absolute(0);
+    describe_gauge!(
+        WARD_OWNED,
+        Unit::Count,
+        "Per ward: 1 while this scheduler replica owns it (leases its records), else 0."
+    );
+    describe_counter!(
+        WARD_TAKEOVERS,
+        Unit::Count,
+        "Wards this replica took over after their owner stopped renewing (failovers)."
+    );
+    describe_counter!(
+        FENCED_WRITES,
+        Unit::Count,
+        "Writes of this replica refused because another replica took their ward over."
+    );
     describe_gauge!(
         DEPENDENCY_UP,
         Unit::Count,
@@ -268,6 +289,21 @@ pub fn signer_call(call: &'static str, outcome: &'static str, took: Option<Durat
         histogram!(SIGNER_CALL, "call" => call).record(took.as_secs_f64());
     }
     gauge!(SIGNER_CIRCUIT_OPEN).set(if open { 1.0 } else { 0.0 });
+}
+
+/// Whether this replica owns `ward`.
+pub fn ward_owned(ward: &str, owned: bool) {
+    gauge!(WARD_OWNED, "ward" => ward.to_string()).set(if owned { 1.0 } else { 0.0 });
+}
+
+/// This replica took `ward` over from a replica that stopped renewing it.
+pub fn ward_taken_over(ward: &str) {
+    counter!(WARD_TAKEOVERS, "ward" => ward.to_string()).increment(1);
+}
+
+/// A write for `ward` was refused: this replica no longer owns it.
+pub fn fenced_write(ward: &str) {
+    counter!(FENCED_WRITES, "ward" => ward.to_string()).increment(1);
 }
 
 /// A store operation failed on a full disk.

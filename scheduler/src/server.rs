@@ -14,6 +14,7 @@ use tokio::net::TcpListener;
 
 use crate::api::Api;
 use crate::config::SchedulerConfig;
+use crate::config::StoreLocation;
 use crate::engine::{Engine, EngineSettings};
 use crate::health::Dependencies;
 use crate::limits::Limiters;
@@ -84,7 +85,10 @@ pub async fn run(
         .into_iter()
         .map(|c| c.to_vec())
         .collect();
-    let store = Arc::new(SqlStore::open(&config.database)?);
+    let store = Arc::new(match &config.store {
+        StoreLocation::Sqlite(path) => SqlStore::open(path)?,
+        StoreLocation::Postgres(url) => SqlStore::connect(url).await?,
+    });
     let settings = EngineSettings {
         max_document_bytes: config.max_document_bytes,
         lease_timeout: config.lease_timeout,

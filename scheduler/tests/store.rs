@@ -2042,3 +2042,132 @@ async fn postgres_replicas_share_one_chain_and_commit_ordered_cursors() {
         (total as u64, total as u64)
     );
 }
+
+fn ward(id: &str) -> Ward {
+    Ward {
+        id: id.into(),
+        name: format!("Phường {id}"),
+        office_hours: None,
+        signature_titles: None,
+        seal: SealMode::Off,
+    }
+}
+
+/// Holds wards for `replica` until `done` says the holding is what the test waits for.
+async fn hold_until(
+    store: &SqlStore,
+    replica: &str,
+    ttl: Duration,
+    done: impl Fn(&[(String, u64)]) -> bool,
+) -> Vec<(String, u64)> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let held = store.hold_wards(replica, ttl).await.unwrap();
+        if done(&held) {
+            return held;
+        }
+        assert!(Instant::now() < deadline, "{replica} holds {held:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Two replicas share the wards; when one stops renewing, the other takes its wards over at a
+/// new epoch, and every write the former owner still makes on its own for them is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_lapsed_wards_are_taken_over_and_their_former_owner_is_fenced() {
+    let url = fresh_database().await;
+    let a = SqlStore::connect(&url).await.unwrap();
+    let b = SqlStore::connect(&url).await.unwrap();
+    for id in ["w1", "w2"] {
+        a.put_ward(ward(id), intake()).await.unwrap();
+    }
+    let ttl = Duration::from_millis(400);
+    // Alone, a holds both; once b is alive, a hands one back and b takes it.
+    let held = hold_until(&a, "a", ttl, |h| h.len() == 2).await;
+    assert_eq!(held, vec![("w1".into(), 1), ("w2".into(), 1)]);
+    b.hold_wards("b", ttl).await.unwrap();
+    hold_until(&a, "a", ttl, |h| h.len() == 1).await;
+    let b_held = hold_until(&b, "b", ttl, |h| h.len() == 1).await;
+    let (b_ward, b_epoch) = b_held[0].clone();
+    assert_eq!(b_epoch, 2, "a takeover is a new epoch");
+    let a_ward = if b_ward == "w1" { "w2" } else { "w1" };
+
+    // a leases a record of its ward, then stops renewing: b takes the ward over.
+    submit(&a, "r1", a_ward, t0()).await;
+    a.apply(lease("r1", 0, "signer"), Actor::System)
+        .await
+        .unwrap();
+    let taken = hold_until(&b, "b", ttl, |h| h.len() == 2).await;
+    assert!(taken.contains(&(a_ward.to_string(), 2)), "{taken:?}");
+
+    // The former owner's own writes are refused by the database; nothing changed.
+    let release = Transition::Release {
+        id: "r1".into(),
+        attempt: 1,
+        reason: ReleaseReason::Expired,
+    };
+    match a.apply(release.clone(), Actor::System).await {
+        Err(StoreError::NotOwner(m)) => assert!(m.contains(a_ward), "{m}"),
+        other => panic!("a former owner's release was not fenced: {other:?}"),
+    }
+    let future = OffsetDateTime::now_utc() + time::Duration::days(30);
+    assert!(matches!(
+        a.flag_at_risk(vec![(a_ward.to_string(), future)], 10).await,
+        Err(StoreError::NotOwner(_))
+    ));
+    assert_eq!(
+        a.get("r1").await.unwrap().unwrap().state,
+        RecordState::Leased
+    );
+    // The new owner's release lands.
+    b.apply(release, Actor::System).await.unwrap();
+    assert_eq!(
+        b.get("r1").await.unwrap().unwrap().state,
+        RecordState::Queued
+    );
+}
+
+/// A store one scheduler has to itself holds every ward, and fences nothing.
+#[tokio::test]
+async fn sqlite_holds_every_ward_alone() {
+    let (_dir, store) = open_sqlite();
+    store.put_ward(ward("w1"), intake()).await.unwrap();
+    let held = store
+        .hold_wards("any", Duration::from_millis(1))
+        .await
+        .unwrap();
+    assert_eq!(held, vec![("w1".to_string(), 0)]);
+    assert!(store.notices().is_none());
+}
+
+/// What one replica commits, every replica hears of: its ward, the configuration, a session's
+/// end; and only once the change is committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_notices_reach_every_replica_after_commit() {
+    use signq_scheduler::store::Notice;
+    let url = fresh_database().await;
+    let a = SqlStore::connect(&url).await.unwrap();
+    let b = SqlStore::connect(&url).await.unwrap();
+    let mut heard = b.notices().unwrap();
+    let next = async |heard: &mut tokio::sync::broadcast::Receiver<Notice>, want: Notice| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, heard.recv()).await {
+                Ok(Ok(notice)) if notice == want => return,
+                Ok(_) => {}
+                Err(_) => panic!("never heard {want:?}"),
+            }
+        }
+    };
+    a.put_ward(ward("w1"), intake()).await.unwrap();
+    next(&mut heard, Notice::Config).await;
+    let r = submit(&a, "r1", "w1", t0()).await;
+    next(&mut heard, Notice::Ward("w1".into())).await;
+    assert!(
+        b.get(&r.meta.id).await.unwrap().is_some(),
+        "heard after commit"
+    );
+    a.end_session("abc").await.unwrap();
+    next(&mut heard, Notice::SessionEnded("abc".into())).await;
+}

@@ -8,7 +8,7 @@ use clap::Args;
 use signq_kit::guard::Serving;
 use signq_kit::tls::ConnLimits;
 use signq_scheduler::balancer::{BalancerConfig, Policy};
-use signq_scheduler::config::{RateLimits, SchedulerConfig};
+use signq_scheduler::config::{RateLimits, SchedulerConfig, StoreLocation};
 use signq_scheduler::signer_link::LinkSettings;
 
 use crate::layout::DataDir;
@@ -50,9 +50,11 @@ pub struct SchedulerArgs {
     /// takes deputy-signable records nobody else can.
     #[arg(long, default_value_t = 7200.0)]
     pub director_guard_secs: f64,
-    /// The scheduler's database file (default: `scheduler/signq.db` in the data directory).
-    #[arg(long)]
-    pub database: Option<std::path::PathBuf>,
+    /// The scheduler's store: a SQLite database file (default: `scheduler/signq.db` in the data
+    /// directory), or a PostgreSQL database `postgres://user@host:port/database`, which several
+    /// scheduler replicas may share.
+    #[arg(long, alias = "database", value_name = "PATH|URL")]
+    pub store: Option<String>,
     /// Bytes per submitted document, at most.
     #[arg(long = "max-submit-bytes", id = "max_submit_bytes", default_value_t = 8 * 1024 * 1024)]
     pub max_document_bytes: usize,
@@ -110,7 +112,10 @@ impl SchedulerArgs {
         Ok(SchedulerConfig {
             tls: data.tls(&self.cert_name, self.kek_file.as_deref())?,
             signer_addr: self.signer_addr.clone(),
-            database: self.database.clone().unwrap_or_else(|| data.scheduler_db()),
+            store: match &self.store {
+                Some(text) => StoreLocation::parse(text),
+                None => StoreLocation::Sqlite(data.scheduler_db()),
+            },
             max_document_bytes: self.max_document_bytes,
             lease_timeout: seconds("--lease-timeout-secs", self.lease_timeout_secs)?,
             session_ttl: Duration::from_secs(12 * 3600),

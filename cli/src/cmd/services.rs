@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 
 use anyhow::Context;
 
+use signq_scheduler::config::StoreLocation;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -134,11 +135,13 @@ impl Services {
         }
         if let (Some(args), Some(listener)) = (&self.scheduler, bound.scheduler) {
             let config = args.config(data)?;
-            if let Some(dir) = config.database.parent() {
+            if let StoreLocation::Sqlite(path) = &config.store
+                && let Some(dir) = path.parent()
+            {
                 std::fs::create_dir_all(dir).with_context(|| {
                     format!(
                         "creating the directory of the scheduler's store {}",
-                        config.database.display()
+                        path.display()
                     )
                 })?;
             }

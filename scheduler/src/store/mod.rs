@@ -47,6 +47,11 @@ pub enum StoreError {
     /// The change does not apply to the record as it stands (said why); nothing was written.
     #[error("{0}")]
     Precondition(String),
+    /// A write the scheduler makes on its own (a lease, a release, a flag) for a ward this
+    /// replica no longer owns: another replica took the ward over (its epoch moved on), so the
+    /// database refused it. Nothing was written.
+    #[error("{0}")]
+    NotOwner(String),
     /// Too many writes are waiting; this one was shed without being written. Retry shortly.
     #[error("the store is saturated; the write was shed")]
     Overloaded,
@@ -77,6 +82,43 @@ impl StoreError {
             StoreError::Backend(m) => StoreError::Backend(format!("{context}: {m}")),
             StoreError::Unavailable(m) => StoreError::Unavailable(format!("{context}: {m}")),
             other => other,
+        }
+    }
+}
+
+/// A change that other replicas may need to hear of, announced by the store when the write that
+/// made it commits (PostgreSQL's NOTIFY), so that each replica follows what the others do.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Notice {
+    /// A ward's records changed (its event log grew) or its signers came or went.
+    Ward(String),
+    /// The configuration changed: wards, signers, procedures or delegations.
+    Config,
+    /// The session whose token has this SHA-256 (hex) ended.
+    SessionEnded(String),
+    /// Notices may have been missed (the store reconnected): look at everything again.
+    Resync,
+}
+
+impl Notice {
+    /// The notice as sent: `ward:<id>`, `config`, `session:<sha256>`, `resync`.
+    pub fn payload(&self) -> String {
+        match self {
+            Notice::Ward(id) => format!("ward:{id}"),
+            Notice::Config => "config".into(),
+            Notice::SessionEnded(hash) => format!("session:{hash}"),
+            Notice::Resync => "resync".into(),
+        }
+    }
+
+    /// Reads a payload made by [`Notice::payload`].
+    pub fn parse(payload: &str) -> Option<Notice> {
+        match payload.split_once(':') {
+            Some(("ward", id)) => Some(Notice::Ward(id.into())),
+            Some(("session", hash)) => Some(Notice::SessionEnded(hash.into())),
+            None if payload == "config" => Some(Notice::Config),
+            None if payload == "resync" => Some(Notice::Resync),
+            _ => None,
         }
     }
 }
@@ -250,4 +292,38 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Writes a heartbeat through the same path as every change: Ok while the store takes
     /// writes (health's probe).
     async fn probe(&self) -> Result<(), StoreError>;
+
+    /// Holds this replica's wards for `ttl` more, in one write under the chain's lock: renews
+    /// those it holds, takes over wards nobody holds (a new epoch each) up to its share among
+    /// the live replicas, and hands back those above its share. Returns the wards it holds, with
+    /// their epochs; from then on the scheduler's own writes for a ward (leases, releases,
+    /// flags) are refused unless this replica still holds it at that epoch. A store one
+    /// scheduler has to itself holds every ward, at epoch 0.
+    async fn hold_wards(
+        &self,
+        replica: &str,
+        ttl: std::time::Duration,
+    ) -> Result<Vec<(String, u64)>, StoreError>;
+    /// Changes committed by any replica, for a store several replicas share; `None` for a store
+    /// one scheduler has to itself.
+    fn notices(&self) -> Option<tokio::sync::broadcast::Receiver<Notice>>;
+    /// The cursor of a ward's newest event (0 when it has none).
+    async fn last_event(&self, ward: &str) -> Result<u64, StoreError>;
+    /// Says that `signer` has an open inbox on `replica` until `until` (replacing what it said
+    /// before), for the replica that owns the signer's ward; nothing for a store one scheduler
+    /// has to itself.
+    async fn put_presence(
+        &self,
+        signer: &Signer,
+        replica: &str,
+        until: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// Takes back what [`Store::put_presence`] said.
+    async fn end_presence(&self, signer: &Signer, replica: &str) -> Result<(), StoreError>;
+    /// The signers of `ward` with an open inbox on some replica now.
+    async fn present(
+        &self,
+        ward: &str,
+        now: OffsetDateTime,
+    ) -> Result<std::collections::HashSet<String>, StoreError>;
 }

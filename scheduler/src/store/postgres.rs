@@ -9,8 +9,10 @@
 //! # Layout
 //! - [`schema`]: the migrations.
 //! - [`conn`]: the connection as the shared SQL sees it; errors classified.
+//! - [`listen`]: the notices every replica's writes announce.
 
 mod conn;
+mod listen;
 mod schema;
 
 use std::str::FromStr;
@@ -23,12 +25,15 @@ use tokio_postgres::NoTls;
 
 use super::StoreError;
 use super::sql::Sql;
-use super::sql::store::{ReadPool, SqlStore};
+use super::sql::store::{ReadPool, Replication, SqlStore};
 use conn::PgConn;
 
 /// Connections per replica: the writer's, readers for the API and the engine, and room for
 /// streams following their wards.
 const POOL_SIZE: usize = 16;
+
+/// Notices a subscriber may lag behind before it misses some (and resynchronises).
+const NOTICES: usize = 4096;
 
 /// How long a connection is waited for (made, or free in the pool) before the call fails as
 /// unavailable rather than hanging while the database is out of reach.
@@ -69,6 +74,7 @@ impl SqlStore {
             .map_err(|e| StoreError::Backend(format!("migrating the schema: {e}")))?
             .map_err(|e| e.context(&name))?;
 
+        let listen_config = config.clone();
         let manager = Manager::from_config(
             config,
             NoTls,
@@ -90,12 +96,20 @@ impl SqlStore {
                 .await
                 .map_err(|e| StoreError::Backend(format!("connecting the writer: {e}")))??
         };
+        let (notices, _) = tokio::sync::broadcast::channel(NOTICES);
+        let (ready, listening) = tokio::sync::oneshot::channel();
+        handle.spawn(listen::run(listen_config, notices.clone(), ready));
+        // From here on no notice is missed: the store listens before it is used.
+        tokio::time::timeout(CONNECT_TIMEOUT, listening)
+            .await
+            .map_err(|_| StoreError::Unavailable(format!("{name}: could not listen for notices")))?
+            .map_err(|_| StoreError::Backend("the store's notices stopped".into()))?;
         let readers = Arc::new(Readers {
             pool,
             handle,
             runtime: Mutex::new(Some(runtime)),
         });
-        SqlStore::start(name, writer, readers)
+        SqlStore::start(name, writer, readers, Some(Replication::new(notices)))
     }
 }
 

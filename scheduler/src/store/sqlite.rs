@@ -33,7 +33,12 @@ impl SqlStore {
             path: path.to_owned(),
             idle: Mutex::new(Vec::new()),
         });
-        SqlStore::start(path.display().to_string(), SqliteConn(writer), readers)
+        SqlStore::start(
+            path.display().to_string(),
+            SqliteConn(writer),
+            readers,
+            None,
+        )
     }
 
     /// Runs SQLite's full integrity check on the database at `path` (read-only, beside a running

@@ -210,6 +210,17 @@ impl WriteConn for PgConn {
         BEGIN_WRITE
     }
 
+    fn publish(&self, notices: &[String]) -> Result<(), StoreError> {
+        for notice in notices {
+            self.execute(
+                "announcing a change",
+                "SELECT pg_notify('signq', ?1)",
+                &[Value::Text(notice.clone())],
+            )?;
+        }
+        Ok(())
+    }
+
     fn recover(&mut self) -> Result<(), StoreError> {
         if self.client.is_closed() {
             *self = PgConn::take(&self.pool, &self.runtime)?;

@@ -3,8 +3,8 @@
 //! The tables are the SQLite store's (see `sqlite::schema`), with PostgreSQL's types: BIGINT
 //! for unix-nanosecond times, counts and the 0/1 booleans the shared SQL writes, BYTEA for bytes,
 //! and an identity column for the watch cursor. Version numbers are the store's schema versions,
-//! shared with SQLite: this back end begins at version 9, and every later version adds its step
-//! to both. `schema_migrations` records each version applied; replicas starting together take an
+//! shared with SQLite: this back end begins at version 9 (SQLite's history before it needs no
+//! replay here), and version 10 adds what only several replicas need. `schema_migrations` records each version applied; replicas starting together take an
 //! advisory lock, so one applies what is missing and the others find it applied.
 
 use tokio_postgres::Client;
@@ -13,7 +13,7 @@ use super::conn::classify;
 use crate::store::StoreError;
 
 /// The migrations, oldest first: (version, statements).
-const MIGRATIONS: &[(i64, &str)] = &[(9, VERSION_9)];
+const MIGRATIONS: &[(i64, &str)] = &[(9, VERSION_9), (10, VERSION_10)];
 
 /// The advisory lock held while migrating ("SIGNQ" and 2).
 const MIGRATE_LOCK: i64 = 0x5349_474e_5100_0002;
@@ -204,6 +204,30 @@ CREATE TABLE sessions (
     device       TEXT NOT NULL,
     expires_at   BIGINT NOT NULL
 );
+"#;
+
+/// Version 10: several replicas. Which replica owns which ward (and at which epoch, until when),
+/// the replicas alive, and where each signer's inbox is open. A SQLite store has one scheduler
+/// and no use for them.
+const VERSION_10: &str = r#"
+CREATE TABLE ward_owners (
+    ward       TEXT PRIMARY KEY,
+    replica    TEXT NOT NULL,
+    epoch      BIGINT NOT NULL,
+    expires_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE replicas (
+    id         TEXT PRIMARY KEY,
+    expires_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE presence (
+    signer_id  TEXT NOT NULL,
+    replica    TEXT NOT NULL,
+    ward       TEXT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    PRIMARY KEY (signer_id, replica)
+);
+CREATE INDEX presence_ward ON presence (ward, expires_at);
 "#;
 
 /// Brings the database's schema up to the newest version this build knows, each version in its

@@ -12,7 +12,7 @@ use super::transition::rfc3339;
 use super::writer::WriteCx;
 use super::{Row, Sql, Value, values};
 use crate::model::{Actor, Delegation, Procedure, SealMode, Signer, SignerRole, Ward};
-use crate::store::StoreError;
+use crate::store::{Notice, StoreError};
 use signq_signer::delegation::Notation;
 
 fn unreadable(idx: usize, what: String) -> StoreError {
@@ -107,6 +107,7 @@ pub(crate) fn put_ward(
         "seal": ward.seal.as_str(),
     });
     cx.audit(actor, "ward", &format!("ward:{}", ward.id), &detail)?;
+    cx.notice(Notice::Config);
     Ok(ward)
 }
 
@@ -207,6 +208,7 @@ pub(crate) fn put_signer(
         "enrolled": old.is_none(),
     });
     cx.audit(actor, "signer", &format!("signer:{}", stored.id), &detail)?;
+    cx.notice(Notice::Config);
     Ok(stored)
 }
 
@@ -234,6 +236,7 @@ pub(crate) fn set_away(
         &format!("signer:{id}"),
         &json!({ "away": away }),
     )?;
+    cx.notice(Notice::Config);
     Ok(signer)
 }
 
@@ -257,6 +260,7 @@ pub(crate) fn set_signature_image(
     let detail = json!({ "signature_image_sha256": image.as_deref().map(sha256_hex) });
     signer.signature_image = image;
     cx.audit(actor, "signature_image", &format!("signer:{id}"), &detail)?;
+    cx.notice(Notice::Config);
     Ok(signer)
 }
 
@@ -330,6 +334,7 @@ pub(crate) fn put_procedure(
         &format!("procedure:{}", procedure.code),
         &detail,
     )?;
+    cx.notice(Notice::Config);
     Ok(procedure)
 }
 
@@ -454,6 +459,7 @@ pub(crate) fn put_delegation(
         &format!("delegation:{}", d.id),
         &detail,
     )?;
+    cx.notice(Notice::Config);
     Ok(d)
 }
 
@@ -483,6 +489,7 @@ pub(crate) fn revoke_delegation(
         &format!("delegation:{id}"),
         &json!({ "reason": reason }),
     )?;
+    cx.notice(Notice::Config);
     Ok(d)
 }
 

@@ -13,6 +13,7 @@
 //! - [`transition`]: the state machine and its fences, without a database.
 //! - [`config`]: wards, signers, procedures and delegations.
 //! - [`queries`]: record reads, events, statistics, the audit log.
+//! - [`replicas`]: ward ownership, its fence, and signers' presence (several replicas).
 //! - [`checkpoints`]: the audit chain's id and its signed checkpoints.
 //! - [`confirmations`]: batches waiting for a remote signing app's confirmation.
 //! - [`sessions`]: signers' sessions, by the hash of their token.
@@ -26,6 +27,7 @@ pub(crate) mod confirmations;
 pub mod integrity;
 pub(crate) mod queries;
 pub(crate) mod records;
+pub(crate) mod replicas;
 pub(crate) mod sessions;
 pub mod store;
 pub(crate) mod transition;

@@ -6,6 +6,7 @@ use serde_json::json;
 
 use super::codec::{db_time, limit_param, place_to_db, sha256_hex, state_values};
 use super::queries::get_record;
+use super::replicas::Fence;
 use super::transition::{Stored, advance, rfc3339};
 use super::writer::WriteCx;
 use super::{Sql, Value, values};
@@ -13,19 +14,24 @@ use crate::model::{
     Actor, Decision, EventKind, Reappointment, ReappointmentState, Record, RecordMeta, RecordState,
     Stage, Transition,
 };
-use crate::store::StoreError;
+use crate::store::{Notice, StoreError};
 
 /// Appends the watch event of `record`'s current state.
-fn append_event(cx: &WriteCx<'_>, record: &Record) -> Result<(), StoreError> {
+fn append_event(cx: &mut WriteCx<'_>, record: &Record) -> Result<(), StoreError> {
     append_event_of(cx, record, EventKind::Changed)
 }
 
 /// Appends a watch event of `kind` with `record`'s current state.
-fn append_event_of(cx: &WriteCx<'_>, record: &Record, kind: EventKind) -> Result<(), StoreError> {
+fn append_event_of(
+    cx: &mut WriteCx<'_>,
+    record: &Record,
+    kind: EventKind,
+) -> Result<(), StoreError> {
     let mut params: Vec<Value> = vec![(&record.meta.ward).into(), (&record.meta.id).into()];
     params.extend(state_values(record)?);
     params.push(db_time(cx.now, "event time")?.into());
     params.push(kind.as_str().into());
+    cx.notice(Notice::Ward(record.meta.ward.clone()));
     cx.conn.execute(
         "appending an event",
         "INSERT INTO events (ward, record_id, state, attempt, lease_signer, lease_expires_at, \
@@ -177,10 +183,14 @@ pub(crate) fn apply(
     cx: &mut WriteCx<'_>,
     transition: Transition,
     actor: &Actor,
+    fence: Option<&Fence>,
 ) -> Result<Record, StoreError> {
     let id = transition.record_id().to_owned();
     let current =
         get_record(cx.conn, &id)?.ok_or_else(|| StoreError::NotFound(format!("record {id}")))?;
+    if let Some(fence) = fence {
+        fence.check(cx.conn, &current.meta.ward)?;
+    }
     let change = advance(&current, transition, cx.now)?;
     let record = &change.record;
     // Conditional on the state and attempt the change was computed from: a writer that read
@@ -356,6 +366,7 @@ pub(crate) fn request_reappointment(
         "new_deadline": rfc3339(stored.new_deadline),
     });
     cx.audit(actor, "reappoint-request", &id, &detail)?;
+    cx.notice(Notice::Ward(record.meta.ward.clone()));
     Ok(stored)
 }
 
@@ -428,5 +439,6 @@ pub(crate) fn decide_reappointment(
         "reappoint-refuse"
     };
     cx.audit(actor, action, id, &detail)?;
+    cx.notice(Notice::Ward(record.meta.ward.clone()));
     get_record(cx.conn, id)?.ok_or_else(|| StoreError::NotFound(format!("record {id}")))
 }

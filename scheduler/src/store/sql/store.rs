@@ -3,13 +3,15 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 
 use signq_signer::cms::TrustStore;
 use time::OffsetDateTime;
+use tokio::sync::broadcast;
 
+use super::replicas::{self, Fence};
 use super::writer::{self, JobQueue, WriteConn, WriteCx};
 use super::{Sql, checkpoints, codec, config, confirmations, queries, records, sessions, values};
 use crate::model::{
@@ -17,7 +19,7 @@ use crate::model::{
     RecordState, Signer, StoredSession, Transition, Ward,
 };
 use crate::store::audit::{self, AuditVerifyError, VerifyReport};
-use crate::store::{AuditEntry, Checkpoint, Store, StoreError, WardCounts};
+use crate::store::{AuditEntry, Checkpoint, Notice, Store, StoreError, WardCounts};
 
 /// Read connections of a back end, lent to one query at a time on a blocking thread.
 pub(crate) trait ReadPool: Send + Sync + std::fmt::Debug + 'static {
@@ -39,6 +41,27 @@ pub struct SqlStore {
     commits: Arc<AtomicU64>,
     /// Read connections.
     readers: Arc<dyn ReadPool>,
+    /// For a store several replicas share: what they announce, and this replica's wards.
+    replication: Option<Replication>,
+}
+
+/// What a store several replicas share has beyond the SQL.
+#[derive(Debug)]
+pub(crate) struct Replication {
+    /// Notices of every replica's committed changes (this one's too).
+    pub(crate) notices: broadcast::Sender<Notice>,
+    /// This replica's wards and their epochs, once it holds some.
+    fence: Mutex<Option<Fence>>,
+}
+
+impl Replication {
+    /// Replication announcing on `notices`.
+    pub(crate) fn new(notices: broadcast::Sender<Notice>) -> Replication {
+        Replication {
+            notices,
+            fence: Mutex::new(None),
+        }
+    }
 }
 
 impl std::fmt::Debug for SqlStore {
@@ -56,6 +79,7 @@ impl SqlStore {
         name: String,
         writer: W,
         readers: Arc<dyn ReadPool>,
+        replication: Option<Replication>,
     ) -> Result<SqlStore, StoreError> {
         let commits = Arc::new(AtomicU64::new(0));
         let (jobs, writer) = writer::spawn(writer, Arc::clone(&commits))?;
@@ -65,7 +89,21 @@ impl SqlStore {
             writer: Some(writer),
             commits,
             readers,
+            replication,
         })
+    }
+
+    /// The fence of this replica's wards, for a write the scheduler makes on its own.
+    fn fence(&self, actor: &Actor) -> Option<Fence> {
+        if *actor != Actor::System {
+            return None;
+        }
+        let replication = self.replication.as_ref()?;
+        replication
+            .fence
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// How many transactions the writer has committed since open (each is one fsync and may
@@ -152,7 +190,8 @@ impl Store for SqlStore {
     }
 
     async fn apply(&self, transition: Transition, actor: Actor) -> Result<Record, StoreError> {
-        self.write(move |cx| records::apply(cx, transition, &actor))
+        let fence = self.fence(&actor);
+        self.write(move |cx| records::apply(cx, transition, &actor, fence.as_ref()))
             .await
     }
 
@@ -214,9 +253,13 @@ impl Store for SqlStore {
         wards: Vec<(String, OffsetDateTime)>,
         limit: usize,
     ) -> Result<Vec<Record>, StoreError> {
+        let fence = self.fence(&Actor::System);
         self.write(move |cx| {
             let mut flagged = Vec::new();
             for (ward, due_before) in &wards {
+                if let Some(fence) = &fence {
+                    fence.check(cx.conn, ward)?;
+                }
                 flagged.extend(records::flag_at_risk(cx, ward, *due_before, limit)?);
             }
             Ok(flagged)
@@ -395,7 +438,12 @@ impl Store for SqlStore {
 
     async fn end_session(&self, token_sha256: &str) -> Result<(), StoreError> {
         let key = token_sha256.to_string();
-        self.write(move |cx| sessions::end(cx.conn, &key)).await
+        self.write(move |cx| {
+            sessions::end(cx.conn, &key)?;
+            cx.notice(Notice::SessionEnded(key));
+            Ok(())
+        })
+        .await
     }
 
     async fn probe(&self) -> Result<(), StoreError> {
@@ -410,5 +458,89 @@ impl Store for SqlStore {
             Ok(())
         })
         .await
+    }
+
+    async fn hold_wards(
+        &self,
+        replica: &str,
+        ttl: std::time::Duration,
+    ) -> Result<Vec<(String, u64)>, StoreError> {
+        let Some(replication) = &self.replication else {
+            let wards = self.wards().await?;
+            return Ok(wards.into_iter().map(|w| (w.id, 0)).collect());
+        };
+        let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+        let who = replica.to_string();
+        let held = self
+            .write(move |cx| replicas::hold_wards(cx, &who, ttl_ms))
+            .await?;
+        let mut fence = replication.fence.lock().unwrap_or_else(|p| p.into_inner());
+        let fence = fence.get_or_insert_with(|| Fence {
+            replica: replica.to_string(),
+            held: Arc::new(RwLock::new(HashMap::new())),
+        });
+        *fence.held.write().unwrap_or_else(|p| p.into_inner()) = held.iter().cloned().collect();
+        Ok(held)
+    }
+
+    fn notices(&self) -> Option<broadcast::Receiver<Notice>> {
+        self.replication.as_ref().map(|r| r.notices.subscribe())
+    }
+
+    async fn last_event(&self, ward: &str) -> Result<u64, StoreError> {
+        let ward = ward.to_string();
+        self.read(move |conn| {
+            conn.query_opt(
+                "reading a ward's newest event",
+                "SELECT COALESCE(MAX(cursor), 0) FROM events WHERE ward = ?1",
+                values![ward],
+            )?
+            .map_or(Ok(0), |row| row.uint(0))
+        })
+        .await
+    }
+
+    async fn put_presence(
+        &self,
+        signer: &Signer,
+        replica: &str,
+        until: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        if self.replication.is_none() {
+            return Ok(());
+        }
+        let (id, ward, replica) = (signer.id.clone(), signer.ward.clone(), replica.to_string());
+        self.write(move |cx| {
+            replicas::put_presence(cx.conn, &id, &ward, &replica, until)?;
+            cx.notice(Notice::Ward(ward));
+            Ok(())
+        })
+        .await
+    }
+
+    async fn end_presence(&self, signer: &Signer, replica: &str) -> Result<(), StoreError> {
+        if self.replication.is_none() {
+            return Ok(());
+        }
+        let (id, ward, replica) = (signer.id.clone(), signer.ward.clone(), replica.to_string());
+        self.write(move |cx| {
+            replicas::end_presence(cx.conn, &id, &replica)?;
+            cx.notice(Notice::Ward(ward));
+            Ok(())
+        })
+        .await
+    }
+
+    async fn present(
+        &self,
+        ward: &str,
+        now: OffsetDateTime,
+    ) -> Result<std::collections::HashSet<String>, StoreError> {
+        if self.replication.is_none() {
+            return Ok(Default::default());
+        }
+        let ward = ward.to_string();
+        self.read(move |conn| replicas::present(conn, &ward, now))
+            .await
     }
 }

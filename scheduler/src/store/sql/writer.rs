@@ -25,6 +25,7 @@ use tokio::sync::oneshot;
 
 use super::Sql;
 use crate::model::Actor;
+use crate::store::Notice;
 use crate::store::StoreError;
 use crate::store::audit::{self, AuditEntry};
 
@@ -35,6 +36,10 @@ pub(crate) trait WriteConn: Sql + Send + 'static {
     /// Makes the connection usable after a failed batch: ends a transaction left open, or
     /// reconnects a connection that broke.
     fn recover(&mut self) -> Result<(), StoreError>;
+    /// Sends the batch's notices (distinct, in order) inside its transaction, so that they are
+    /// delivered when and only when it commits. Nothing to do where one process is the only
+    /// writer.
+    fn publish(&self, notices: &[String]) -> Result<(), StoreError>;
 }
 
 /// The most jobs committed together: enough to absorb any burst a ward produces, small enough
@@ -64,9 +69,17 @@ pub(crate) struct WriteCx<'a> {
     head: &'a mut ChainHead,
     /// The time of the change (one clock reading per job: the event and audit entry agree).
     pub(crate) now: OffsetDateTime,
+    /// What the batch will announce to every replica once it commits (see [`Notice`]).
+    notices: &'a mut Vec<String>,
 }
 
 impl WriteCx<'_> {
+    /// Announces `notice` to every replica when the batch commits (nothing if this job rolls
+    /// back).
+    pub(crate) fn notice(&mut self, notice: Notice) {
+        self.notices.push(notice.payload());
+    }
+
     /// Appends the audit entry of this job's change, chained to the previous one.
     pub(crate) fn audit(
         &mut self,
@@ -215,8 +228,10 @@ fn run_batch<W: WriteConn>(conn: &W, batch: &mut [Box<dyn Job>]) -> Result<(), S
     const SAVEPOINT: &str = "SAVEPOINT job";
     conn.batch("beginning the write transaction", conn.begin_write())?;
     let mut head = ChainHead::load(conn)?;
+    let mut notices = Vec::new();
     for job in batch.iter_mut() {
         let saved = head.clone();
+        let announced = notices.len();
         if let Err(e) = conn.batch("opening a savepoint", SAVEPOINT) {
             job.fail(e);
             continue;
@@ -225,6 +240,7 @@ fn run_batch<W: WriteConn>(conn: &W, batch: &mut [Box<dyn Job>]) -> Result<(), S
             conn,
             head: &mut head,
             now: OffsetDateTime::now_utc(),
+            notices: &mut notices,
         });
         if ok {
             if let Err(e) = conn.batch("releasing a savepoint", "RELEASE SAVEPOINT job") {
@@ -234,6 +250,7 @@ fn run_batch<W: WriteConn>(conn: &W, batch: &mut [Box<dyn Job>]) -> Result<(), S
             }
         } else {
             head = saved;
+            notices.truncate(announced);
             // If the rollback fails the job's writes might linger, so the whole batch is
             // abandoned rather than committed.
             conn.batch(
@@ -242,5 +259,8 @@ fn run_batch<W: WriteConn>(conn: &W, batch: &mut [Box<dyn Job>]) -> Result<(), S
             )?;
         }
     }
+    let mut seen = std::collections::HashSet::new();
+    notices.retain(|n| seen.insert(n.clone()));
+    conn.publish(&notices)?;
     conn.batch("committing", "COMMIT")
 }

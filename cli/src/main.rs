@@ -91,7 +91,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Reject(args) => cmd::inbox::reject(args, &data).await,
         Command::Sign(args) => cmd::sign::run(args, &data).await,
         Command::Verify(args) => cmd::verify::run(args, &data),
-        Command::Audit(c) => cmd::audit::run(c, &data),
+        Command::Audit(c) => cmd::audit::run(c, &data).await,
         Command::Store(c) => cmd::store::run(c, &data),
         Command::Calendar(c) => cmd::calendar::run(c, &data),
         Command::Load(c) => cmd::load::run(c, &data).await,

@@ -30,6 +30,7 @@ mod it {
     pub mod reappointment;
     pub mod remote;
     pub mod renewal;
+    pub mod replicas;
     pub mod scheduler_input;
     pub mod seal;
     pub mod secrets;

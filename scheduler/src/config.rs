@@ -71,6 +71,8 @@ pub struct SchedulerConfig {
     /// Measure the director guard's slack in clock time rather than working time: only for
     /// `signq load run`, whose compressed clock the calendar cannot follow.
     pub guard_in_clock_time: bool,
+    /// This replica's id and how long it holds a ward without renewing (a shared store only).
+    pub ownership: crate::engine::ownership::Ownership,
 }
 
 /// Where the scheduler keeps its store.

@@ -100,6 +100,7 @@ pub async fn run(
         calendar: config.calendar.clone(),
         at_risk: config.at_risk,
         guard_in_clock_time: config.guard_in_clock_time,
+        ownership: config.ownership.clone(),
     };
     let engine = Engine::start(store, signer, ca_chain, config.balancer.clone(), settings).await?;
     engine.spawn_ticker(TICK);

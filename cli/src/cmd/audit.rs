@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 
 use clap::Subcommand;
+use signq_scheduler::config::StoreLocation;
+use signq_scheduler::store::SqlStore;
 
 use crate::layout::DataDir;
 
@@ -13,9 +15,10 @@ pub enum AuditCmd {
     /// Verify the whole chain and its signed checkpoints; exits non-zero at the first broken
     /// entry.
     Verify {
-        /// The scheduler database (default: the data directory's).
-        #[arg(long)]
-        database: Option<PathBuf>,
+        /// The scheduler's store: its SQLite file (default: the data directory's) or its
+        /// PostgreSQL database (`postgres://…`), verified beside running replicas.
+        #[arg(long, alias = "store", value_name = "PATH|URL")]
+        database: Option<String>,
         /// The signing service's state database, whose memory of the last checkpoint it signed
         /// also catches deleted checkpoints (default: the data directory's, when present).
         #[arg(long)]
@@ -24,16 +27,30 @@ pub enum AuditCmd {
 }
 
 /// Runs an `audit` subcommand.
-pub fn run(cmd: AuditCmd, data: &DataDir) -> anyhow::Result<()> {
+pub async fn run(cmd: AuditCmd, data: &DataDir) -> anyhow::Result<()> {
     let AuditCmd::Verify {
         database,
         signer_state,
     } = cmd;
-    let path = database.unwrap_or_else(|| data.scheduler_db());
     let state = signer_state.or_else(|| Some(data.signer_state()).filter(|p| p.exists()));
     let trust = signq_signer::trust::load(&data.ca_cert(), Some(&data.crl()))?;
-    let report = signq_scheduler::store::audit::verify_database(&path, &trust, state.as_deref())
-        .map_err(|e| anyhow::anyhow!("audit chain BROKEN: {e}"))?;
+    let location = database.map_or_else(
+        || StoreLocation::Sqlite(data.scheduler_db()),
+        |text| StoreLocation::parse(&text),
+    );
+    let report = match location {
+        StoreLocation::Sqlite(path) => {
+            signq_scheduler::store::audit::verify_database(&path, &trust, state.as_deref())
+        }
+        StoreLocation::Postgres(url) => {
+            SqlStore::connect(&url)
+                .await
+                .map_err(|e| anyhow::anyhow!("opening the store: {e}"))?
+                .verify_audit(trust, state)
+                .await
+        }
+    }
+    .map_err(|e| anyhow::anyhow!("audit chain BROKEN: {e}"))?;
     println!("audit chain OK: {} entries", report.entries);
     println!(
         "records OK: {} records agree with the chain (state, document, signature)",

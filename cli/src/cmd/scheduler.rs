@@ -9,6 +9,7 @@ use signq_kit::guard::Serving;
 use signq_kit::tls::ConnLimits;
 use signq_scheduler::balancer::{BalancerConfig, Policy};
 use signq_scheduler::config::{RateLimits, SchedulerConfig, StoreLocation};
+use signq_scheduler::engine::ownership::Ownership;
 use signq_scheduler::signer_link::LinkSettings;
 
 use crate::layout::DataDir;
@@ -104,6 +105,15 @@ pub struct SchedulerArgs {
     /// compressed clock the ward's calendar cannot follow.
     #[arg(long, hide = true)]
     pub guard_in_clock_time: bool,
+    /// This replica's id among the replicas sharing a PostgreSQL store (default: a new one at
+    /// every start). Giving a replica the same id across restarts lets it take its wards back
+    /// at once; two running replicas must never share one.
+    #[arg(long)]
+    pub replica_id: Option<String>,
+    /// Seconds a replica holds its wards without renewing: after a replica stops, the others
+    /// take its wards over within this time.
+    #[arg(long, default_value_t = 6.0)]
+    pub ownership_ttl_secs: f64,
 }
 
 impl SchedulerArgs {
@@ -165,6 +175,18 @@ impl SchedulerArgs {
                 self.office_hours.day_length() * days
             },
             guard_in_clock_time: self.guard_in_clock_time,
+            ownership: {
+                let secs = self.ownership_ttl_secs;
+                anyhow::ensure!(
+                    secs.is_finite() && (0.3..=300.0).contains(&secs),
+                    "--ownership-ttl-secs {secs}: 0.3 to 300"
+                );
+                let default = Ownership::default();
+                Ownership {
+                    replica: self.replica_id.clone().unwrap_or(default.replica),
+                    ttl: Duration::from_secs_f64(secs),
+                }
+            },
         })
     }
 }

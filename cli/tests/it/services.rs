@@ -141,6 +141,15 @@ impl Drop for Proc {
 enum Which {
     Signer,
     Scheduler,
+    /// Scheduler replica `n` on a shared store.
+    Replica(usize),
+}
+
+/// One scheduler replica: its process while it runs, and its port (kept across restarts).
+#[derive(Default)]
+struct Replica {
+    proc: Option<Proc>,
+    port: u16,
 }
 
 /// The two services of one ward, each its own process.
@@ -156,6 +165,8 @@ pub struct Services {
     scheduler_port: u16,
     signer: Option<Proc>,
     scheduler: Option<Proc>,
+    /// Scheduler replicas on a shared (PostgreSQL) store, by number.
+    replicas: std::collections::HashMap<usize, Replica>,
     /// TLS to the signing service's health (as the scheduler) and to the scheduler's (as intake).
     signer_health: ClientTls,
     scheduler_health: ClientTls,
@@ -193,6 +204,7 @@ impl Services {
             scheduler_port: 0,
             signer: None,
             scheduler: None,
+            replicas: Default::default(),
             signer_health,
             scheduler_health,
         }
@@ -238,10 +250,73 @@ impl Services {
         self.start(Which::Scheduler, args).await
     }
 
+    /// Starts scheduler replica `n` on the shared store (on its port of its first start), as
+    /// `replica-<n>`, with `extra` options, and waits until it answers or exits.
+    pub async fn start_replica(&mut self, n: usize, extra: &[&str]) -> Started {
+        let replica = self.replicas.entry(n).or_default();
+        assert!(replica.proc.is_none(), "replica {n} is running");
+        let port = replica.port;
+        assert!(self.signer_port != 0, "start the signing service first");
+        let data = self.ward.data();
+        let mut args = vec![
+            "--data-dir".to_string(),
+            data.display().to_string(),
+            "scheduler".into(),
+            "--scheduler-listen".into(),
+            format!("127.0.0.1:{port}"),
+            "--metrics-listen".into(),
+            "127.0.0.1:0".into(),
+            "--signer-addr".into(),
+            format!("localhost:{}", self.signer_port),
+            "--store".into(),
+            self.database.display().to_string(),
+            "--replica-id".into(),
+            format!("replica-{n}"),
+        ];
+        args.extend(self.scheduler_args.iter().cloned());
+        args.extend(extra.iter().map(|s| s.to_string()));
+        self.start(Which::Replica(n), args).await
+    }
+
+    /// The address of replica `n` (once started).
+    pub fn replica_addr(&self, n: usize) -> String {
+        format!("localhost:{}", self.replicas[&n].port)
+    }
+
+    /// The metrics page of replica `n`, as it printed it.
+    pub fn replica_metrics(&self, n: usize) -> String {
+        let output = self.replicas[&n]
+            .proc
+            .as_ref()
+            .expect("replica running")
+            .output();
+        output
+            .lines()
+            .find_map(|l| l.strip_prefix("metrics on "))
+            .expect("the metrics address")
+            .to_string()
+    }
+
+    /// SIGKILL of replica `n`.
+    pub fn kill_replica(&mut self, n: usize) {
+        if let Some(p) = self.replicas.get_mut(&n).and_then(|r| r.proc.take()) {
+            tokio::task::block_in_place(|| p.kill());
+        }
+    }
+
+    /// Sends `signal` (`STOP`, `CONT`) to replica `n`.
+    pub fn signal_replica(&self, n: usize, signal: &str) {
+        self.replicas[&n]
+            .proc
+            .as_ref()
+            .expect("replica running")
+            .signal(signal);
+    }
+
     async fn start(&mut self, which: Which, args: Vec<String>) -> Started {
         let prefix = match which {
             Which::Signer => "signer listening on ",
-            Which::Scheduler => "scheduler listening on ",
+            Which::Scheduler | Which::Replica(_) => "scheduler listening on ",
         };
         // The port of a killed process is free again at once; another process may take it in
         // the meantime, rarely: try again a few times.
@@ -292,6 +367,10 @@ impl Services {
                     self.ward.scheduler = addr.clone();
                     self.scheduler_health.clone()
                 }
+                Which::Replica(n) => {
+                    self.replicas.entry(n).or_default().port = port;
+                    self.scheduler_health.clone()
+                }
             };
             loop {
                 if let Some(status) = proc.exited() {
@@ -319,6 +398,7 @@ impl Services {
         match which {
             Which::Signer => self.signer = Some(proc),
             Which::Scheduler => self.scheduler = Some(proc),
+            Which::Replica(n) => self.replicas.entry(n).or_default().proc = Some(proc),
         }
     }
 

@@ -324,6 +324,24 @@ impl Balancer {
         self.detach(id);
     }
 
+    /// The stage record `id` waits for, if the balancer holds it (queued or leased).
+    pub fn stage_of(&self, id: &str) -> Option<Stage> {
+        self.records.get(id).map(|r| r.entry.stage)
+    }
+
+    /// Forgets every record of `ward`: another scheduler replica runs the ward now.
+    pub fn forget_ward(&mut self, ward: &str) {
+        let ids: Vec<String> = self
+            .records
+            .iter()
+            .filter(|(_, r)| r.entry.ward == ward)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in ids {
+            self.detach(&id);
+        }
+    }
+
     /// The signer is ready for up to `capacity` more records: which to lease to it now, best
     /// first, at most `lease_size − leased_count(signer)`. The grants are marked leased. Never a
     /// record the signer may not sign; nothing for an unknown or away signer.

@@ -14,6 +14,9 @@ impl Engine {
     /// Has the signing service sign the chain's head, unless it is already checkpointed. Returns
     /// the sequence number checkpointed, if any.
     pub async fn checkpoint(&self) -> Result<Option<u64>, SchedError> {
+        if !self.checkpoints_here() {
+            return Ok(None);
+        }
         let _turn = self.checkpointing.lock().await;
         let (seq, hash) = self.store.audit_head().await?;
         if seq == 0 {
@@ -49,6 +52,13 @@ impl Engine {
             .await?;
         crate::metrics::checkpointed(seq);
         Ok(Some(seq))
+    }
+
+    /// Whether this replica has the chain checkpointed: one replica does, so that the signing
+    /// service sees the chain's heads in order. It is the owner of the first ward, by id.
+    fn checkpoints_here(&self) -> bool {
+        let first = self.with_directory(|d| d.wards.keys().min().cloned());
+        first.is_some_and(|ward| self.owns(&ward))
     }
 
     /// [`Engine::checkpoint`], with a failure logged and counted rather than returned (the next

@@ -46,10 +46,29 @@ impl Engine {
         Ok(())
     }
 
-    /// Starts following every confirmation kept in the store (start-up).
-    pub(super) async fn resume_confirmations(self: &Arc<Self>) -> Result<usize, SchedError> {
-        let kept = self.store.confirmations().await?;
+    /// Starts following every confirmation kept in the store for a signer of `wards` (at
+    /// start-up, or when this replica takes the wards on).
+    pub(super) async fn resume_confirmations(
+        self: &Arc<Self>,
+        wards: &std::collections::HashSet<String>,
+    ) -> Result<usize, SchedError> {
+        let kept: Vec<Confirmation> = self
+            .store
+            .confirmations()
+            .await?
+            .into_iter()
+            .filter(|c| {
+                self.with_directory(|d| {
+                    d.signers
+                        .get(&c.signer_id)
+                        .is_some_and(|s| wards.contains(&s.ward))
+                })
+            })
+            .collect();
         let n = kept.len();
+        if n > 0 {
+            tracing::info!(waiting = n, "asking after remote confirmations again");
+        }
         for confirmation in kept {
             crate::metrics::confirmation_waiting();
             self.follow(Arc::new(confirmation)).await;

@@ -22,6 +22,26 @@ pub struct Directory {
 }
 
 impl Directory {
+    /// The configuration as the store holds it.
+    pub async fn load(
+        store: &dyn crate::store::Store,
+    ) -> Result<Directory, crate::store::StoreError> {
+        let mut directory = Directory::default();
+        for w in store.wards().await? {
+            directory.wards.insert(w.id.clone(), w);
+        }
+        for s in store.signers(None).await? {
+            directory.signers.insert(s.id.clone(), s);
+        }
+        for p in store.procedures().await? {
+            directory.procedures.insert(p.code.clone(), p);
+        }
+        for d in store.delegations(None).await? {
+            directory.delegations.insert(d.id.clone(), d);
+        }
+        Ok(directory)
+    }
+
     /// The delegations of a ward.
     pub fn ward_delegations(&self, ward: &str) -> Vec<Delegation> {
         self.delegations

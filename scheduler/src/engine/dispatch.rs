@@ -15,8 +15,12 @@ use crate::error::SchedError;
 use crate::model::{Actor, Record, ReleaseReason, SignerRole, Transition};
 
 impl Engine {
-    /// Rebuilds the balancer from the store's open records (start-up).
-    pub(super) async fn recover(self: &Arc<Self>) -> Result<(), SchedError> {
+    /// Rebuilds the balancer from the store's open records of `wards` (at start-up, or when this
+    /// replica takes the wards on).
+    pub(super) async fn recover(
+        self: &Arc<Self>,
+        wards: &std::collections::HashSet<String>,
+    ) -> Result<(), SchedError> {
         let now = OffsetDateTime::now_utc();
         // A lease whose batch waits for a remote confirmation lasts as long as the confirmation.
         let mut confirming = std::collections::HashMap::new();
@@ -29,7 +33,7 @@ impl Engine {
         let mut queued = 0;
         let mut returned = 0;
         let started = Instant::now();
-        for record in open {
+        for record in open.into_iter().filter(|r| wards.contains(&r.meta.ward)) {
             let lease = record.lease.clone().map(|mut lease| {
                 if let Some(until) = confirming.get(&(record.meta.id.clone(), lease.attempt)) {
                     lease.expires_at = lease.expires_at.max(*until);
@@ -53,6 +57,7 @@ impl Engine {
                     lock(&self.leases).insert(
                         record.meta.id.clone(),
                         Held {
+                            ward: record.meta.ward.clone(),
                             signer: lease.signer_id.clone(),
                             attempt: lease.attempt,
                             expires_at: now + left,
@@ -90,6 +95,10 @@ impl Engine {
     /// takes only what deputies may not, or what the deadline guard escalates), and its clerks
     /// the records waiting for its seal (or, when the ward seals automatically, the scheduler).
     pub async fn dispatch_ward(self: &Arc<Self>, ward: &str) {
+        if !self.owns(ward) {
+            // Another replica runs the ward; it hears of what changed from the store.
+            return;
+        }
         let automatic = self.seals_automatically(ward);
         let mut signers: Vec<(SignerRole, String)> = self.with_directory(|d| {
             d.signers
@@ -101,7 +110,7 @@ impl Engine {
         });
         signers.sort_by_key(|(role, id)| (*role == SignerRole::Director, id.clone()));
         for (_, signer) in &signers {
-            if self.inboxes.online(signer) {
+            if self.signer_online(ward, signer) {
                 self.dispatch_signer(signer, usize::MAX).await;
             }
         }
@@ -116,6 +125,7 @@ impl Engine {
             )
         };
         crate::metrics::pool(ward, (depth, oldest), leased);
+        crate::metrics::ward_owned(ward, true);
         if automatic {
             self.seal_automatically(ward);
         }
@@ -130,6 +140,9 @@ impl Engine {
         let Some(s) = self.with_directory(|d| d.signers.get(signer).cloned()) else {
             return Vec::new();
         };
+        if !self.owns(&s.ward) {
+            return Vec::new();
+        }
         let now = OffsetDateTime::now_utc();
         let grants = {
             let mut balancer = lock(&self.balancer);
@@ -183,6 +196,7 @@ impl Engine {
         lock(&self.leases).insert(
             id.to_string(),
             Held {
+                ward: record.meta.ward.clone(),
                 signer: signer.to_string(),
                 attempt,
                 expires_at,
@@ -208,6 +222,7 @@ impl Engine {
 
     /// Tells the signer's inbox that `record` is leased to them (again: with what changed).
     pub(super) fn relay_leased(&self, signer: &str, record: &Record) {
+        lock(&self.relayed).insert(record.meta.id.clone(), (signer.to_string(), record.attempt));
         self.inboxes.send(
             signer,
             StreamInboxResponse {
@@ -272,6 +287,7 @@ impl Engine {
 
     /// Tells the signer's inbox that a record left it.
     pub(super) fn lease_ended(&self, signer: &str, id: &str, reason: &str) {
+        lock(&self.relayed).remove(id);
         self.inboxes.send(
             signer,
             StreamInboxResponse {
@@ -321,12 +337,36 @@ impl Engine {
         let s = self
             .with_directory(|d| d.signers.get(signer).cloned())
             .ok_or_else(|| SchedError::NotFound(format!("signer {signer:?} is not enrolled")))?;
+        // Followed from now on (when the ward is run elsewhere), so that no lease made after
+        // the snapshot below is missed.
+        self.start_following(&s.ward).await;
         let rx = self.inboxes.connect(signer);
+        self.announce(&s).await;
         let mut records = Vec::new();
-        for id in self.leased_to(signer) {
-            if let Some(r) = self.store.get(&id).await? {
-                records.push(self.inbox_record(&r, false));
+        let leased: Vec<Record> = if self.owns(&s.ward) {
+            let mut leased = Vec::new();
+            for id in self.leased_to(signer) {
+                if let Some(r) = self.store.get(&id).await? {
+                    leased.push(r);
+                }
             }
+            leased
+        } else {
+            self.store
+                .list(
+                    &s.ward,
+                    Some(crate::model::RecordState::Leased),
+                    None,
+                    usize::MAX,
+                )
+                .await?
+                .into_iter()
+                .filter(|r| r.lease.as_ref().is_some_and(|l| l.signer_id == signer))
+                .collect()
+        };
+        for r in &leased {
+            lock(&self.relayed).insert(r.meta.id.clone(), (signer.to_string(), r.attempt));
+            records.push(self.inbox_record(r, false));
         }
         records.sort_by_key(|r| r.deadline.map(|d| (d.seconds, d.nanos)));
         self.inboxes.send(
@@ -355,9 +395,7 @@ impl Engine {
                 if let Err(error) = engine.roll_day(time::OffsetDateTime::now_utc()).await {
                     tracing::warn!(%error, "could not start the new day's daily caps");
                 }
-                let wards: Vec<String> =
-                    engine.with_directory(|d| d.wards.keys().cloned().collect());
-                for ward in wards {
+                for ward in engine.owned_wards() {
                     engine.dispatch_ward(&ward).await;
                 }
                 if let Err(error) = engine.flag_at_risk(time::OffsetDateTime::now_utc()).await {

@@ -112,7 +112,9 @@ impl Engine {
         let (record, created) = self.store.submit(meta, document, actor).await?;
         if created {
             crate::metrics::submitted(&record);
-            lock(&self.balancer).enqueue(entry(&record), now);
+            if self.owns(&record.meta.ward) {
+                lock(&self.balancer).enqueue(entry(&record), now);
+            }
             self.notify(&record.meta.ward);
             self.dispatch_ward(&record.meta.ward).await;
         }

@@ -16,6 +16,8 @@
 //! - [`checkpoints`]: the audit chain's head, signed by the signing service.
 //! - [`day`]: the wards' day, when daily caps start again.
 //! - [`inboxes`]: the open inbox streams.
+//! - [`ownership`]: which wards this replica runs, when several share a store.
+//! - [`follow`]: what the other replicas did, read from the store's event log.
 
 pub mod admin;
 pub mod checkpoints;
@@ -24,8 +26,10 @@ pub mod day;
 pub mod directory;
 pub mod dispatch;
 pub mod expiry;
+pub mod follow;
 pub mod inboxes;
 pub mod intake;
+pub mod ownership;
 pub mod reappoint;
 pub mod risk;
 pub mod seal;
@@ -74,11 +78,15 @@ pub struct EngineSettings {
     /// Measure the director guard's slack in clock time rather than working time: only for
     /// `signq load run`, whose compressed clock the calendar cannot follow.
     pub guard_in_clock_time: bool,
+    /// This replica, and how long it holds a ward without renewing (when several share a store).
+    pub ownership: ownership::Ownership,
 }
 
 /// The current lease of a record, as the engine tracks it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Held {
+    /// The record's ward.
+    pub ward: String,
     /// The signer holding it.
     pub signer: String,
     /// The lease attempt (fencing token).
@@ -119,6 +127,20 @@ pub struct Engine {
     day: Mutex<time::Date>,
     /// Set when the scheduler is shutting down: open streams end at once.
     closing: tokio::sync::watch::Sender<bool>,
+    /// Whether other replicas share the store (then wards are owned, and followed).
+    replicated: bool,
+    /// The wards this replica owns, with their epochs.
+    owned: Mutex<HashMap<String, u64>>,
+    /// When this replica last renewed its wards.
+    held_at: Mutex<Option<tokio::time::Instant>>,
+    /// Followed wards, and the cursor of the last event applied from each.
+    cursors: Mutex<HashMap<String, u64>>,
+    /// Signers of owned wards with an inbox open on some replica, by ward.
+    present: Mutex<HashMap<String, HashSet<String>>>,
+    /// Signers this replica said are present (their inbox is open here).
+    announced: Mutex<HashSet<String>>,
+    /// The lease each record an inbox here was last told of: (signer, attempt).
+    relayed: Mutex<HashMap<String, (String, u32)>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -135,19 +157,8 @@ impl Engine {
         balancer: BalancerConfig,
         settings: EngineSettings,
     ) -> Result<Arc<Engine>, SchedError> {
-        let mut directory = Directory::default();
-        for w in store.wards().await? {
-            directory.wards.insert(w.id.clone(), w);
-        }
-        for s in store.signers(None).await? {
-            directory.signers.insert(s.id.clone(), s);
-        }
-        for p in store.procedures().await? {
-            directory.procedures.insert(p.code.clone(), p);
-        }
-        for d in store.delegations(None).await? {
-            directory.delegations.insert(d.id.clone(), d);
-        }
+        let directory = Directory::load(store.as_ref()).await?;
+        let replicated = store.notices().is_some();
         let (changes, _) = broadcast::channel(4096);
         let settings_offset = settings.utc_offset;
         let engine = Arc::new(Engine {
@@ -175,13 +186,26 @@ impl Engine {
             checkpointing: tokio::sync::Mutex::new(()),
             closing: tokio::sync::watch::Sender::new(false),
             day: Mutex::new(OffsetDateTime::now_utc().to_offset(settings_offset).date()),
+            replicated,
+            owned: Mutex::new(HashMap::new()),
+            held_at: Mutex::new(None),
+            cursors: Mutex::new(HashMap::new()),
+            present: Mutex::new(HashMap::new()),
+            announced: Mutex::new(HashSet::new()),
+            relayed: Mutex::new(HashMap::new()),
         });
         expiry::spawn(Arc::downgrade(&engine));
         engine.install_directory(directory).await?;
-        engine.recover().await?;
-        let waiting = engine.resume_confirmations().await?;
-        if waiting > 0 {
-            tracing::info!(waiting, "asking after remote confirmations again");
+        if replicated {
+            // The follower first, so that nothing committed while the wards are adopted is
+            // missed; then the wards this replica gets.
+            engine.spawn_follower();
+            engine.hold_wards().await?;
+            engine.spawn_ownership();
+        } else {
+            let wards = engine.owned_wards().into_iter().collect();
+            engine.recover(&wards).await?;
+            engine.resume_confirmations(&wards).await?;
         }
         Ok(engine)
     }
@@ -213,7 +237,7 @@ impl Engine {
             ward: s.ward.clone(),
             role: s.role,
             away: s.away,
-            online: self.inboxes.online(&s.id),
+            online: self.signer_online(&s.ward, &s.id),
         }
     }
 

@@ -14,8 +14,8 @@ impl Engine {
     /// Flags the open records that became at risk by `now`, each ward on its own calendar, in one
     /// write to the store; returns how many.
     pub async fn flag_at_risk(&self, now: OffsetDateTime) -> Result<usize, SchedError> {
-        let wards: Vec<String> = self.with_directory(|d| d.wards.keys().cloned().collect());
-        let limits = wards
+        let limits = self
+            .owned_wards()
             .into_iter()
             .map(|ward| {
                 let due_before = self

@@ -153,6 +153,11 @@ impl Sessions {
         Ok(Some(session))
     }
 
+    /// Forgets the session whose token hashes to `key` (another replica ended it).
+    pub fn forget(&self, key: &str) {
+        self.open().remove(key);
+    }
+
     /// Ends the session of `token`.
     pub async fn close(&self, store: &dyn Store, token: &str) -> Result<(), StoreError> {
         let key = key(token);

@@ -181,16 +181,19 @@ impl Engine {
                 self.store.get(id).await?.ok_or_else(|| {
                     SchedError::NotFound(format!("record_ids[{i}]: no record {id}"))
                 })?;
-            let held = lock(&self.leases).get(id).cloned();
+            // The store's lease decides, whichever replica runs the record's ward.
+            let held = record
+                .lease
+                .as_ref()
+                .filter(|l| l.signer_id == signer && l.attempt == record.attempt)
+                .map(|l| l.attempt);
             match (&record.state, held) {
                 _ if already_done(&record, &who) => {
                     done.insert(id.clone(), record);
                 }
-                (RecordState::Leased, Some(h))
-                    if h.signer == signer && h.attempt == record.attempt =>
-                {
+                (RecordState::Leased, Some(attempt)) => {
                     pending.push(Pending {
-                        attempt: h.attempt,
+                        attempt,
                         record,
                         signed: None,
                     });
@@ -489,20 +492,24 @@ impl Engine {
         id: &str,
         reason: String,
     ) -> Result<Record, SchedError> {
-        let held = lock(&self.leases).get(id).cloned();
-        let Some(held) = held.filter(|h| h.signer == signer) else {
-            return match self.store.get(id).await? {
-                Some(record)
-                    if record.state == RecordState::Rejected
-                        && [&record.signer_id, &record.clerk_id]
-                            .contains(&&Some(signer.to_string())) =>
-                {
-                    Ok(record)
-                }
-                Some(_) => Err(SchedError::FailedPrecondition(format!(
+        let current = self
+            .store
+            .get(id)
+            .await?
+            .ok_or_else(|| SchedError::NotFound(format!("record_id: no record {id}")))?;
+        let held = current
+            .lease
+            .as_ref()
+            .filter(|l| current.state == RecordState::Leased && l.signer_id == signer);
+        let Some(held) = held else {
+            return if current.state == RecordState::Rejected
+                && [&current.signer_id, &current.clerk_id].contains(&&Some(signer.to_string()))
+            {
+                Ok(current)
+            } else {
+                Err(SchedError::FailedPrecondition(format!(
                     "record_id: record {id} is not leased to {signer}"
-                ))),
-                None => Err(SchedError::NotFound(format!("record_id: no record {id}"))),
+                )))
             };
         };
         let _claim = self.claim(&[id.to_string()])?;

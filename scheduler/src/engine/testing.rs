@@ -253,6 +253,7 @@ pub(crate) async fn engine_over(
         calendar: signq_calendar::Calendar::default(),
         at_risk: time::Duration::hours(7) + time::Duration::minutes(30),
         guard_in_clock_time: false,
+        ownership: Default::default(),
     };
     Engine::start(
         store,

@@ -1,0 +1,512 @@
+//! Several scheduler replicas on one PostgreSQL database (the test cluster `SIGNQ_TEST_POSTGRES`
+//! names): any replica takes any call, the replica owning the ward leases its records, and when
+//! the owner dies another takes the ward over and signing goes on, nothing signed twice.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use signq_kit::tls::ClientTls;
+use signq_proto::v1::inbox_client::InboxClient;
+use signq_proto::v1::intake_client::IntakeClient;
+use signq_proto::v1::stream_inbox_response::Event;
+use signq_proto::v1::{ApproveRequest, RecordState, StreamInboxRequest};
+use tonic::transport::Channel;
+
+use super::fixture::{
+    BearerToken, DEPUTY_2, Inbox, device, http_get, intake, run, session_token, sign_in,
+    submission, submit,
+};
+use super::flow::{leased, open};
+use super::services::{Services, Started};
+
+/// A new, empty database in the test cluster; its URL.
+pub async fn fresh_database() -> String {
+    let admin = std::env::var("SIGNQ_TEST_POSTGRES").expect(
+        "SIGNQ_TEST_POSTGRES names a PostgreSQL cluster for the tests: run scripts/test, or \
+         `scripts/postgres start DIR` and export the URL it prints",
+    );
+    let (client, connection) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
+        .await
+        .expect("the test cluster");
+    tokio::spawn(connection);
+    let name = format!("replicas_{}", hex::encode(rand::random::<[u8; 8]>()));
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create database");
+    let (base, _) = admin.rsplit_once('/').expect("a database in the URL");
+    format!("{base}/{name}")
+}
+
+/// The replica owning `ward` now, as the database says (its number), if any.
+pub async fn owner(url: &str, ward: &str) -> Option<usize> {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("the store");
+    tokio::spawn(connection);
+    let row = client
+        .query_opt(
+            "SELECT replica FROM ward_owners WHERE ward = $1 AND expires_at > now()",
+            &[&ward],
+        )
+        .await
+        .expect("ward owners")?;
+    let replica: String = row.get(0);
+    replica.strip_prefix("replica-")?.parse().ok()
+}
+
+/// Waits until one of `among` owns `ward`; that replica.
+pub async fn owned_by_one_of(url: &str, ward: &str, among: &[usize]) -> usize {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(n) = owner(url, ward).await.filter(|n| among.contains(n)) {
+            return n;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no replica of {among:?} took {ward} over"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The demo ward provisioned into a fresh database, its signing service and `n` replicas with
+/// an ownership lease of `ttl`.
+pub async fn replicated(n: usize, ttl: &str) -> (String, Services) {
+    let url = fresh_database().await;
+    let mut services = Services::provision(Some(Path::new(&url)), &[], &[]);
+    assert!(matches!(services.start_signer().await, Started::Ready));
+    for i in 0..n {
+        match services
+            .start_replica(i, &["--ownership-ttl-secs", ttl])
+            .await
+        {
+            Started::Ready => {}
+            other => panic!("replica {i} did not start: {other:?}"),
+        }
+    }
+    (url, services)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn any_replica_serves_the_ward_and_another_takes_it_over_when_its_owner_dies() {
+    let (url, mut services) = replicated(2, "1.5").await;
+    let first = owned_by_one_of(&url, "cat-lai", &[0, 1]).await;
+    let other = 1 - first;
+
+    // The deputy's tablet and intake both reach the replica that does not run the ward.
+    services.ward.scheduler = services.replica_addr(other);
+    let mut inbox = sign_in(&services.ward, DEPUTY_2).await;
+    let (mut stream, held) = open(&mut inbox).await;
+    assert!(held.is_empty());
+    let mut intake = intake(&services.ward).await;
+    let record = submit(&mut intake, "HT-KS", "replicas-1").await;
+    let lease = leased(&mut stream).await;
+    assert_eq!(
+        lease.id, record.id,
+        "the owner leased it; this replica told the tablet"
+    );
+    let signed = inbox
+        .approve(ApproveRequest {
+            record_ids: vec![record.id.clone()],
+            pin: DEPUTY_2.1.into(),
+        })
+        .await
+        .expect("approve on the replica that does not run the ward")
+        .into_inner();
+    assert_eq!(signed.records[0].state, RecordState::Signed as i32);
+
+    // The owner dies: the other replica takes the ward over, and the tablet, still connected to
+    // it, gets the next record.
+    let killed = Instant::now();
+    services.kill_replica(first);
+    let record = submit(&mut intake, "HT-KS", "replicas-2").await;
+    let lease = leased(&mut stream).await;
+    let served_again = killed.elapsed();
+    assert_eq!(lease.id, record.id);
+    assert_eq!(owner(&url, "cat-lai").await, Some(other));
+    let signed = inbox
+        .approve(ApproveRequest {
+            record_ids: vec![record.id.clone()],
+            pin: DEPUTY_2.1.into(),
+        })
+        .await
+        .expect("approve after the takeover")
+        .into_inner();
+    assert_eq!(signed.records[0].state, RecordState::Signed as i32);
+    println!("the ward was served again {served_again:?} after its owner was killed");
+
+    let out = run(&services.ward, &["audit", "verify", "--store", &url], None);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("audit chain OK"), "{stdout}");
+}
+
+/// The replica addresses' clients: intake as the one-stop desk, the deputy's tablet with its
+/// session, each to a replica the caller chooses.
+struct Clients {
+    addrs: Vec<String>,
+    intake: ClientTls,
+    tablet: ClientTls,
+    token: String,
+}
+
+impl Clients {
+    async fn intake(&self, n: usize) -> Option<IntakeClient<Channel>> {
+        let channel = tokio::time::timeout(
+            Duration::from_secs(5),
+            signq_kit::tls::connect(&self.addrs[n], &self.intake),
+        )
+        .await
+        .ok()?
+        .ok()?;
+        Some(IntakeClient::new(channel))
+    }
+
+    async fn inbox(&self, n: usize) -> Option<Inbox> {
+        let channel = tokio::time::timeout(
+            Duration::from_secs(5),
+            signq_kit::tls::connect(&self.addrs[n], &self.tablet),
+        )
+        .await
+        .ok()?
+        .ok()?;
+        Some(InboxClient::with_interceptor(
+            channel,
+            BearerToken(self.token.clone()),
+        ))
+    }
+}
+
+/// Submits `key` through random replicas until one acknowledges it; the record's id.
+async fn submit_somewhere(clients: &Clients, rng: &Mutex<StdRng>, key: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        assert!(Instant::now() < deadline, "{key} was never acknowledged");
+        let n = lock(rng).random_range(0..clients.addrs.len());
+        if let Some(mut intake) = clients.intake(n).await {
+            let request = submission("HT-KS", key);
+            if let Ok(Ok(reply)) =
+                tokio::time::timeout(Duration::from_secs(10), intake.submit(request)).await
+            {
+                return reply.into_inner().record.expect("record").id;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The deputy's tablet: connected to a random replica, approving every record it holds, and
+/// moving to another replica whenever its stream or an approval fails. Returns the records
+/// whose approval was acknowledged.
+async fn sign_everything(
+    clients: Arc<Clients>,
+    rng: Arc<Mutex<StdRng>>,
+    done: Arc<AtomicBool>,
+) -> HashSet<String> {
+    let mut approved = HashSet::new();
+    while !done.load(Ordering::Relaxed) {
+        let n = lock(&rng).random_range(0..clients.addrs.len());
+        let Some(mut inbox) = clients.inbox(n).await else {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        };
+        let Ok(stream) = inbox.stream_inbox(StreamInboxRequest {}).await else {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        };
+        let mut stream = stream.into_inner();
+        loop {
+            if done.load(Ordering::Relaxed) {
+                break;
+            }
+            let event =
+                match tokio::time::timeout(Duration::from_millis(500), stream.message()).await {
+                    Err(_) => continue,
+                    Ok(Ok(Some(event))) => event.event,
+                    Ok(_) => break,
+                };
+            let ids: Vec<String> = match event {
+                Some(Event::Snapshot(s)) => s.records.into_iter().map(|r| r.id).collect(),
+                Some(Event::Leased(r)) => vec![r.id],
+                _ => Vec::new(),
+            };
+            if ids.is_empty() {
+                continue;
+            }
+            let approval = inbox.approve(ApproveRequest {
+                record_ids: ids.clone(),
+                pin: DEPUTY_2.1.into(),
+            });
+            match tokio::time::timeout(Duration::from_secs(20), approval).await {
+                Ok(Ok(_)) => approved.extend(ids),
+                // Elsewhere: the snapshot of the next stream shows what is still to sign.
+                _ => break,
+            }
+        }
+    }
+    approved
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Percentile `p` of `values` (sorted here), nearest rank.
+fn percentile(values: &mut [Duration], p: f64) -> Duration {
+    values.sort();
+    let rank = ((p / 100.0) * values.len() as f64).ceil() as usize;
+    values[rank.clamp(1, values.len()) - 1]
+}
+
+/// Three replicas under load from two intake clients and a signing deputy; one replica is killed
+/// with SIGKILL at random moments (seeded: SIGNQ_CHAOS_SEED) at least ten times, and started
+/// again. Every acknowledged submit is stored, every acknowledged approval is signed, no record
+/// is signed twice, the audit chain verifies, and the time until a killed owner's ward is run
+/// again is recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn replicas_killed_at_random_lose_nothing_and_sign_nothing_twice() {
+    const KILLS: usize = 10;
+    const PER_CLIENT: usize = 40;
+    let seed: u64 = std::env::var("SIGNQ_CHAOS_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20_261_201);
+    println!("chaos seed {seed} (SIGNQ_CHAOS_SEED)");
+    let rng = Arc::new(Mutex::new(StdRng::seed_from_u64(seed)));
+    let (url, mut services) = replicated(3, "1.5").await;
+    owned_by_one_of(&url, "cat-lai", &[0, 1, 2]).await;
+    services.ward.scheduler = services.replica_addr(0);
+    let clients = Arc::new(Clients {
+        addrs: (0..3).map(|n| services.replica_addr(n)).collect(),
+        intake: ClientTls::new(&services.ward.tls_files("mot-cua")).expect("intake tls"),
+        tablet: ClientTls::new(&services.ward.tls_files(&device(DEPUTY_2.0))).expect("tls"),
+        token: session_token(&services.ward, DEPUTY_2).await,
+    });
+
+    let done = Arc::new(AtomicBool::new(false));
+    let signer = tokio::spawn(sign_everything(clients.clone(), rng.clone(), done.clone()));
+    let mut intakes = Vec::new();
+    for client in 0..2 {
+        let (clients, rng) = (clients.clone(), rng.clone());
+        intakes.push(tokio::spawn(async move {
+            let mut ids = Vec::new();
+            for i in 0..PER_CLIENT {
+                ids.push(submit_somewhere(&clients, &rng, &format!("chaos-{client}-{i}")).await);
+                let pause = lock(&rng).random_range(20..120);
+                tokio::time::sleep(Duration::from_millis(pause)).await;
+            }
+            ids
+        }));
+    }
+
+    let mut failovers = Vec::new();
+    for _ in 0..KILLS {
+        let (pause, owner_first, back_after) = {
+            let mut rng = lock(&rng);
+            (
+                rng.random_range(300..1500),
+                rng.random_bool(0.5),
+                rng.random_range(100..1500),
+            )
+        };
+        tokio::time::sleep(Duration::from_millis(pause)).await;
+        let owner = owner(&url, "cat-lai").await;
+        let victim = match owner {
+            Some(n) if owner_first => n,
+            _ => lock(&rng).random_range(0..3),
+        };
+        let killed = Instant::now();
+        services.kill_replica(victim);
+        if owner == Some(victim) {
+            let others: Vec<usize> = (0..3).filter(|n| *n != victim).collect();
+            owned_by_one_of(&url, "cat-lai", &others).await;
+            failovers.push(killed.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(back_after)).await;
+        match services
+            .start_replica(victim, &["--ownership-ttl-secs", "1.5"])
+            .await
+        {
+            Started::Ready => {}
+            other => panic!("replica {victim} did not start again: {other:?}"),
+        }
+    }
+
+    let mut submitted = Vec::new();
+    for intake in intakes {
+        submitted.extend(intake.await.expect("intake task"));
+    }
+    // Everything acknowledged gets signed once the replicas are left alone.
+    let (db, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .expect("the store");
+    tokio::spawn(connection);
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        let unsigned: i64 = db
+            .query_one("SELECT COUNT(*) FROM records WHERE state <> 'signed'", &[])
+            .await
+            .expect("count")
+            .get(0);
+        if unsigned == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{unsigned} records never got signed"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    done.store(true, Ordering::Relaxed);
+    let approved = signer.await.expect("signer task");
+
+    let stored: HashSet<String> = db
+        .query("SELECT id FROM records WHERE state = 'signed'", &[])
+        .await
+        .expect("records")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    for id in &submitted {
+        assert!(
+            stored.contains(id),
+            "acknowledged submit {id} is not signed"
+        );
+    }
+    for id in &approved {
+        assert!(
+            stored.contains(id),
+            "acknowledged approval {id} is not signed"
+        );
+    }
+    let twice = db
+        .query(
+            "SELECT subject, COUNT(*) FROM audit WHERE action = 'sign' \
+             GROUP BY subject HAVING COUNT(*) > 1",
+            &[],
+        )
+        .await
+        .expect("sign entries");
+    assert!(twice.is_empty(), "records signed more than once: {twice:?}");
+    let out = run(&services.ward, &["audit", "verify", "--store", &url], None);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        failovers.len() >= 2,
+        "the owner was killed {} times",
+        failovers.len()
+    );
+    let (p50, max) = (
+        percentile(&mut failovers, 50.0),
+        percentile(&mut failovers, 100.0),
+    );
+    println!(
+        "{} submits, {} approvals, {KILLS} kills, {} of the owner: the ward was run again after \
+         {p50:?} at the median, {max:?} at most",
+        submitted.len(),
+        approved.len(),
+        failovers.len()
+    );
+}
+
+/// The value of the sample `name{…labels…}` on a metrics page (0 when absent).
+fn sample(page: &str, name: &str, label: &str) -> f64 {
+    page.lines()
+        .filter(|l| l.starts_with(name) && l.contains(label))
+        .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
+        .sum()
+}
+
+/// An owner stopped (SIGSTOP) for longer than its ownership loses the ward to the other replica;
+/// continued (SIGCONT), its lease timer fires late and its release is refused by the database,
+/// and the record the new owner leased again is signed once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_stopped_owners_late_writes_are_fenced_and_nothing_is_signed_twice() {
+    let url = fresh_database().await;
+    let mut services = Services::provision(Some(Path::new(&url)), &[], &[]);
+    assert!(matches!(services.start_signer().await, Started::Ready));
+    for n in 0..2 {
+        let args = ["--ownership-ttl-secs", "1", "--lease-timeout-secs", "3"];
+        assert!(matches!(
+            services.start_replica(n, &args).await,
+            Started::Ready
+        ));
+    }
+    let stopped = owned_by_one_of(&url, "cat-lai", &[0, 1]).await;
+    let other = 1 - stopped;
+    services.ward.scheduler = services.replica_addr(other);
+    let mut inbox = sign_in(&services.ward, DEPUTY_2).await;
+    let (mut stream, _) = open(&mut inbox).await;
+    let mut intake = intake(&services.ward).await;
+    let record = submit(&mut intake, "HT-KS", "stopped-owner").await;
+    let first = leased(&mut stream).await;
+    assert_eq!(first.id, record.id);
+
+    // Stopped past its ownership and past the lease: the other replica takes the ward over and,
+    // once the lease has run out, offers the record again.
+    services.signal_replica(stopped, "STOP");
+    let again = leased(&mut stream).await;
+    assert_eq!(again.id, record.id);
+    let expiry = |r: &signq_proto::v1::Record| r.lease_expires_at.map(|t| (t.seconds, t.nanos));
+    assert!(expiry(&again) > expiry(&first), "a new lease");
+    assert_eq!(owner(&url, "cat-lai").await, Some(other));
+
+    // Continued: its timer for attempt 1 fires at once, and its release is refused.
+    services.signal_replica(stopped, "CONT");
+    let page = services.replica_metrics(stopped);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while sample(
+        &http_get(&page),
+        "signq_scheduler_fenced_writes_total",
+        "cat-lai",
+    ) < 1.0
+    {
+        assert!(Instant::now() < deadline, "no late write was fenced");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let owned = sample(&http_get(&page), "signq_scheduler_ward_owned", "cat-lai");
+    assert_eq!(owned, 0.0, "the stopped replica knows it lost the ward");
+
+    let signed = inbox
+        .approve(ApproveRequest {
+            record_ids: vec![record.id.clone()],
+            pin: DEPUTY_2.1.into(),
+        })
+        .await
+        .expect("approve the second lease")
+        .into_inner();
+    assert_eq!(signed.records[0].state, RecordState::Signed as i32);
+    let (db, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .expect("the store");
+    tokio::spawn(connection);
+    let row = db
+        .query_one(
+            "SELECT COUNT(*) FILTER (WHERE action = 'sign'), \
+             COUNT(*) FILTER (WHERE action LIKE 'release:%'), \
+             (SELECT attempt FROM records WHERE id = $1) FROM audit WHERE subject = $1",
+            &[&record.id],
+        )
+        .await
+        .expect("audit");
+    let (signs, releases, attempt): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
+    assert_eq!(
+        (signs, releases, attempt),
+        (1, 1, 2),
+        "one release (the new owner's), one signature, of the second lease"
+    );
+}

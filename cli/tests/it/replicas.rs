@@ -510,3 +510,176 @@ async fn a_stopped_owners_late_writes_are_fenced_and_nothing_is_signed_twice() {
         "one release (the new owner's), one signature, of the second lease"
     );
 }
+
+/// A PostgreSQL cluster of this test's own (`scripts/postgres`), stopped when dropped.
+struct OwnCluster {
+    dir: tempfile::TempDir,
+    url: String,
+}
+
+impl OwnCluster {
+    fn script(&self, cmd: &str) -> std::process::Output {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/postgres");
+        std::process::Command::new(script)
+            .arg(cmd)
+            .arg(self.dir.path())
+            .output()
+            .expect("scripts/postgres")
+    }
+
+    fn start() -> OwnCluster {
+        let mut cluster = OwnCluster {
+            dir: tempfile::tempdir().expect("tempdir"),
+            url: String::new(),
+        };
+        let out = cluster.script("start");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        cluster.url = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        cluster
+    }
+
+    fn run(&self, cmd: &str) {
+        let out = self.script(cmd);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for OwnCluster {
+    fn drop(&mut self) {
+        let _ = self.script("stop");
+    }
+}
+
+/// PostgreSQL itself stops at once (as in a crash) in the middle of intake's load and starts
+/// again: meanwhile calls are UNAVAILABLE with RetryInfo, afterwards the replicas serve again by
+/// themselves, and every acknowledged submit is there and gets signed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_postgresql_restart_mid_load_loses_nothing_acknowledged() {
+    use tonic_types::StatusExt;
+    let cluster = OwnCluster::start();
+    let mut services = Services::provision(Some(Path::new(&cluster.url)), &[], &[]);
+    assert!(matches!(services.start_signer().await, Started::Ready));
+    for n in 0..2 {
+        let started = services
+            .start_replica(n, &["--ownership-ttl-secs", "2"])
+            .await;
+        assert!(matches!(started, Started::Ready), "{started:?}");
+    }
+    owned_by_one_of(&cluster.url, "cat-lai", &[0, 1]).await;
+    services.ward.scheduler = services.replica_addr(0);
+    let tls = ClientTls::new(&services.ward.tls_files("mot-cua")).expect("tls");
+    let addrs: Vec<String> = (0..2).map(|n| services.replica_addr(n)).collect();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let (mut acknowledged, mut retry_infos, mut others) = (Vec::new(), 0, Vec::new());
+            for i in 0.. {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let Ok(channel) = signq_kit::tls::connect(&addrs[i % 2], &tls).await else {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                };
+                let request = submission("HT-KS", &format!("pg-restart-{i}"));
+                match IntakeClient::new(channel).submit(request).await {
+                    Ok(reply) => acknowledged.push(reply.into_inner().record.expect("record").id),
+                    Err(status)
+                        if status.code() == tonic::Code::Unavailable
+                            && status.get_details_retry_info().is_some() =>
+                    {
+                        retry_infos += 1;
+                    }
+                    Err(status) => others.push(status),
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            (acknowledged, retry_infos, others)
+        })
+    };
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    cluster.run("down");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    cluster.run("up");
+    // Load goes on until submits are acknowledged again.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut intake_client = loop {
+        if let Ok(channel) = signq_kit::tls::connect(
+            &services.replica_addr(1),
+            &ClientTls::new(&services.ward.tls_files("mot-cua")).expect("tls"),
+        )
+        .await
+        {
+            let mut client = IntakeClient::new(channel);
+            if client
+                .submit(submission("HT-KS", "pg-restart-after"))
+                .await
+                .is_ok()
+            {
+                break client;
+            }
+        }
+        assert!(Instant::now() < deadline, "the replicas never served again");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    stop.store(true, Ordering::Relaxed);
+    let (acknowledged, retry_infos, others) = load.await.expect("load");
+    assert!(
+        retry_infos > 0,
+        "no call was UNAVAILABLE with RetryInfo while the database was down (others: {others:?})"
+    );
+    let last = submit(&mut intake_client, "HT-KS", "pg-restart-last").await;
+
+    // Every acknowledged submit is stored, and the ward's signer gets them all.
+    let (db, connection) = tokio_postgres::connect(&cluster.url, tokio_postgres::NoTls)
+        .await
+        .expect("the store");
+    tokio::spawn(connection);
+    let stored: HashSet<String> = db
+        .query("SELECT id FROM records", &[])
+        .await
+        .expect("records")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    for id in acknowledged.iter().chain([&last.id]) {
+        assert!(stored.contains(id), "acknowledged submit {id} was lost");
+    }
+    // And the ward is run again: its signer is leased records and signs them.
+    let mut inbox = sign_in(&services.ward, DEPUTY_2).await;
+    let (mut stream, held) = open(&mut inbox).await;
+    let first = match held.into_iter().next() {
+        Some(record) => record,
+        None => leased(&mut stream).await,
+    };
+    let signed = inbox
+        .approve(ApproveRequest {
+            record_ids: vec![first.id.clone()],
+            pin: DEPUTY_2.1.into(),
+        })
+        .await
+        .expect("approve after the restart")
+        .into_inner();
+    assert_eq!(signed.records[0].state, RecordState::Signed as i32);
+    let codes: Vec<tonic::Code> = others.iter().map(|s| s.code()).collect();
+    println!(
+        "{} submits acknowledged, {retry_infos} UNAVAILABLE with RetryInfo while PostgreSQL was \
+         down, other refusals: {codes:?}",
+        acknowledged.len()
+    );
+    assert!(
+        others.iter().all(|s| s.code() == tonic::Code::Unavailable),
+        "refusals other than UNAVAILABLE: {others:?}"
+    );
+}

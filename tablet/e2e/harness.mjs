@@ -51,6 +51,7 @@ export class Ward {
     this.dir = dir;
     this.extra = extra;
     this.child = null;
+    this.signer = "";
     this.scheduler = "";
     this.metrics = "";
     this.browsers = new Map();
@@ -85,6 +86,8 @@ export class Ward {
       lines.on("line", (line) => {
         const scheduler = line.match(/^scheduler listening on (.+)$/);
         if (scheduler) this.scheduler = scheduler[1];
+        const signer = line.match(/^signer listening on (.+)$/);
+        if (signer) this.signer = signer[1];
         const metrics = line.match(/^metrics on (.+)$/);
         if (metrics) this.metrics = metrics[1];
         if (line === "ready") resolveReady();

@@ -33,6 +33,9 @@ pub enum LoadCmd {
     /// Capacity: signers approve at once while the offered rate steps up, to find the software's
     /// own knee (throughput and p99), apart from people's.
     Capacity(CapacityArgs),
+    /// Durable submits on PostgreSQL with one and three scheduler replicas beside SQLite and a
+    /// trivial handler; the failover time when the ward's owner is killed.
+    Replicas(super::load_replicas::ReplicasArgs),
 }
 
 /// Options of `signq load capacity`.
@@ -221,12 +224,16 @@ pub async fn run(cmd: LoadCmd, data: &DataDir) -> anyhow::Result<()> {
         LoadCmd::Run(args) => run_scenario(args).await,
         LoadCmd::Yardstick(args) => yardstick(args),
         LoadCmd::Capacity(args) => capacity(args).await,
+        LoadCmd::Replicas(args) => super::load_replicas::run(args).await,
     }
 }
 
 /// Starts `signq dev` on loopback ports on `data` with `extra` options, once it is ready;
 /// returns it with the signer service's and the scheduler's addresses.
-fn start_dev(data: &DataDir, extra: &[&str]) -> anyhow::Result<(Service, String, String)> {
+pub(super) fn start_dev(
+    data: &DataDir,
+    extra: &[&str],
+) -> anyhow::Result<(Service, String, String)> {
     let mut args = child_args(data);
     args.extend(
         [
@@ -582,14 +589,14 @@ async fn remote_speed(remote: &str, credential: &str, rounds: usize) -> anyhow::
 }
 
 /// The options that point a `signq` child process at `data`'s layout.
-fn child_args(data: &DataDir) -> Vec<String> {
+pub(super) fn child_args(data: &DataDir) -> Vec<String> {
     data.args()
         .into_iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect()
 }
 
-fn command_line() -> String {
+pub(super) fn command_line() -> String {
     format!(
         "signq {}",
         std::env::args().skip(1).collect::<Vec<_>>().join(" ")

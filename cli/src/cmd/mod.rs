@@ -8,6 +8,7 @@ pub mod demo_seal;
 pub mod dev;
 pub mod inbox;
 pub mod load;
+pub mod load_replicas;
 pub mod pki;
 pub mod records;
 pub mod scheduler;

@@ -141,6 +141,28 @@ impl Bench {
         })
     }
 
+    /// A benchmark over `connections` new connections to each of `targets` (replicas behind
+    /// one address, as a load balancer spreads calls), taking turns.
+    pub async fn spread(
+        targets: &[Target],
+        connections: usize,
+        document_bytes: usize,
+    ) -> anyhow::Result<Bench> {
+        let mut each = Vec::new();
+        for target in targets {
+            each.push(target.connections(connections).await?);
+        }
+        let mut channels = Vec::new();
+        for i in 0..connections.max(1) {
+            channels.extend(each.iter().filter_map(|c| c.get(i).cloned()));
+        }
+        Ok(Bench {
+            channels: channels.into(),
+            document: vec![0x25_u8; document_bytes].into(),
+            run_id: rand_id(),
+        })
+    }
+
     /// The connections.
     pub fn channels(&self) -> usize {
         self.channels.len()

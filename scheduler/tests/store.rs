@@ -2171,3 +2171,60 @@ async fn postgres_notices_reach_every_replica_after_commit() {
     a.end_session("abc").await.unwrap();
     next(&mut heard, Notice::SessionEnded("abc".into())).await;
 }
+
+/// A write sent without waiting for its answer (here a document the database refuses, through a
+/// trigger) fails its own job alone: nothing of that record is written, and the jobs committed
+/// with it in the same batch are all there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_a_refused_pipelined_write_fails_its_job_alone() {
+    let url = fresh_database().await;
+    let store = Arc::new(SqlStore::connect(&url).await.unwrap());
+    let (admin, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    admin
+        .batch_execute(
+            "CREATE FUNCTION refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$ \
+             BEGIN IF NEW.bytes = 'boom'::bytea THEN RAISE EXCEPTION 'no boom'; END IF; \
+             RETURN NEW; END $$; \
+             CREATE TRIGGER refuse_boom BEFORE INSERT ON documents \
+             FOR EACH ROW EXECUTE FUNCTION refuse_boom();",
+        )
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let store = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            let doc = if i % 10 == 3 {
+                b"boom".to_vec()
+            } else {
+                format!("doc {i}").into_bytes()
+            };
+            let id = format!("r{i}");
+            let result = store
+                .submit(meta(&id, "w", &id, &doc, t0()), doc, intake())
+                .await;
+            (id, i % 10 == 3, result)
+        }));
+    }
+    for task in tasks {
+        let (id, boom, result) = task.await.unwrap();
+        if boom {
+            assert!(result.is_err(), "{id} was refused");
+            assert!(
+                store.get(&id).await.unwrap().is_none(),
+                "nothing of {id} was written"
+            );
+        } else {
+            assert!(result.unwrap().1, "{id} was stored");
+            assert!(store.document(&id).await.unwrap().is_some());
+        }
+    }
+    let report = store
+        .verify_audit(TrustStore::default(), None)
+        .await
+        .unwrap();
+    assert_eq!((report.entries, report.records), (36, 36));
+}

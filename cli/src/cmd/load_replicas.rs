@@ -35,6 +35,10 @@ pub struct ReplicasArgs {
     /// The most rates run per climb.
     #[arg(long, default_value_t = 12)]
     pub max_steps: usize,
+    /// The share of a rate's calls that may be shed, fail or not be sent before it counts as
+    /// past the knee (the throughput knee; 0: any refused call marks it).
+    #[arg(long, default_value_t = 0.01)]
+    pub tolerate: f64,
     /// TLS connections per scheduler replica.
     #[arg(long, default_value_t = 4)]
     pub connections: usize,
@@ -73,7 +77,7 @@ pub async fn run(args: ReplicasArgs) -> anyhow::Result<()> {
         refine: 3,
         max_steps: args.max_steps,
         knee: 0.9,
-        tolerate: 0.0,
+        tolerate: args.tolerate,
         seconds: args.seconds,
         max_outstanding: 4096,
     };
@@ -90,9 +94,13 @@ pub async fn run(args: ReplicasArgs) -> anyhow::Result<()> {
     println!("{}", super::load::command_line());
     println!(
         "open loop, {} s per rate from {:.0}/s by x2 (at most {} rates), {} TLS connections per \
-         replica, 1 KiB documents; the knee is the highest throughput with no call refused and \
-         at least 90% of the offered rate",
-        args.seconds, args.start_rate, args.max_steps, args.connections
+         replica, 1 KiB documents; the knee is the highest throughput with at least 90% of the \
+         offered rate and at most {}% of calls refused",
+        args.seconds,
+        args.start_rate,
+        args.max_steps,
+        args.connections,
+        100.0 * args.tolerate
     );
 
     let mut rows = Vec::new();

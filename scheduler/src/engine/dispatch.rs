@@ -141,6 +141,9 @@ impl Engine {
             return Vec::new();
         };
         if !self.owns(&s.ward) {
+            // The replica running the ward leases; saying the signer is here again wakes it,
+            // and its leases reach the signer's inbox stream.
+            self.announce(&s).await;
             return Vec::new();
         }
         let now = OffsetDateTime::now_utc();

@@ -88,8 +88,15 @@ impl Engine {
         for ward in &lost {
             self.abandon(ward);
         }
-        if !gained.is_empty() {
-            self.adopt(&gained).await?;
+        if !gained.is_empty()
+            && let Err(error) = self.adopt(&gained).await
+        {
+            // Not adopted: gained again at the next beat, adopted then.
+            let mut owned = lock(&self.owned);
+            for ward in &gained {
+                owned.remove(ward);
+            }
+            return Err(error);
         }
         if self.replicated {
             for ward in self.with_directory(|d| d.wards.keys().cloned().collect::<Vec<_>>()) {
@@ -118,10 +125,9 @@ impl Engine {
         Ok(())
     }
 
-    /// Lets `ward` go: its pool, leases and timers are forgotten here (the store keeps them, and
-    /// the replica that takes the ward over rebuilds them).
+    /// Lets `ward` go (no longer in `owned`): its pool, leases and timers are forgotten here (the
+    /// store keeps them, and the replica that takes the ward over rebuilds them).
     fn abandon(&self, ward: &str) {
-        lock(&self.owned).remove(ward);
         let ids: Vec<String> = lock(&self.leases)
             .iter()
             .filter(|(_, h)| h.ward == ward)
@@ -211,7 +217,9 @@ impl Engine {
                     // Most of a lease without renewal: another replica may take the wards at
                     // any moment; stop acting for them first.
                     if last.is_none_or(|at| at.elapsed() > ttl.mul_f64(0.8)) {
-                        for ward in engine.owned_wards() {
+                        let wards: Vec<String> =
+                            lock(&engine.owned).drain().map(|(w, _)| w).collect();
+                        for ward in wards {
                             engine.abandon(&ward);
                         }
                     }

@@ -371,7 +371,7 @@ pub(crate) fn insert_entry(conn: &dyn Sql, entry: &AuditEntry) -> Result<(), Sto
     let seq = i64::try_from(entry.seq)
         .map_err(|_| StoreError::Backend(format!("audit seq {} is too large", entry.seq)))?;
     let at = super::sql::codec::db_time(entry.at, "the audit entry's time")?;
-    conn.execute(
+    conn.execute_later(
         context,
         &format!("INSERT INTO audit ({AUDIT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
         values![

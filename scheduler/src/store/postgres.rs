@@ -9,10 +9,14 @@
 //! # Layout
 //! - [`schema`]: the migrations.
 //! - [`conn`]: the connection as the shared SQL sees it; errors classified.
+//! - [`link`]: pooled connections for reads, the writer's own for its round trips.
+//! - [`pipeline`]: statements sent with the next one, so a job costs few round trips.
 //! - [`listen`]: the notices every replica's writes announce.
 
 mod conn;
+mod link;
 mod listen;
+mod pipeline;
 mod schema;
 
 use std::str::FromStr;
@@ -75,6 +79,11 @@ impl SqlStore {
             .map_err(|e| e.context(&name))?;
 
         let listen_config = config.clone();
+        // The writer keeps its plans, made again now and then (see `conn`); readers have each
+        // query planned for its own parameters: a plan cached while a table was small (a new
+        // store fills from empty) would scan the whole table long after it has grown.
+        let writer_config = config.clone();
+        config.options("-c plan_cache_mode=force_custom_plan");
         let manager = Manager::from_config(
             config,
             NoTls,
@@ -91,8 +100,7 @@ impl SqlStore {
             .build()
             .map_err(|e| StoreError::Backend(format!("making the connection pool: {e}")))?;
         let writer = {
-            let (pool, handle) = (pool.clone(), handle.clone());
-            tokio::task::spawn_blocking(move || PgConn::take(&pool, &handle))
+            tokio::task::spawn_blocking(move || PgConn::writer(&writer_config))
                 .await
                 .map_err(|e| StoreError::Backend(format!("connecting the writer: {e}")))??
         };

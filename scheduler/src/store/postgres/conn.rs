@@ -3,16 +3,21 @@
 //! rows read into values, and errors classified (a full disk, damage, a database out of reach).
 //!
 //! The shared SQL is synchronous (it runs on the writer thread and on blocking threads), so each
-//! call blocks on the store's own runtime, where tokio-postgres does the I/O.
+//! call blocks on the store's own runtime, where tokio-postgres does the I/O. Statements whose
+//! answer can wait go out with the next one ([`super::pipeline`]).
 
+use std::cell::Cell;
 use std::error::Error;
+use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use deadpool_postgres::{Object, Pool};
+use deadpool_postgres::Pool;
 use tokio::runtime::Handle;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 
+use super::link::Link;
+use super::pipeline::Pipeline;
 use crate::store::StoreError;
 use crate::store::sql::writer::WriteConn;
 use crate::store::sql::{Row, Sql, Value};
@@ -21,6 +26,10 @@ use crate::store::sql::{Row, Sql, Value};
 /// until the transaction ends): the audit chain has one head, and a batch reads and extends it
 /// under this lock. The key is "SIGNQ" and 1 in hex (0x5349474e51000001).
 const BEGIN_WRITE: &str = "BEGIN; SELECT pg_advisory_xact_lock(6001406380139872257)";
+
+/// [`BEGIN_WRITE`], the cached plans dropped first (see [`REPLAN`]).
+const REPLAN_AND_BEGIN_WRITE: &str =
+    "DISCARD PLANS; BEGIN; SELECT pg_advisory_xact_lock(6001406380139872257)";
 
 /// Maps a tokio-postgres error to a [`StoreError`], saying what the store was doing.
 pub(super) fn classify(context: &str, e: &tokio_postgres::Error) -> StoreError {
@@ -135,69 +144,102 @@ fn row_values(row: &tokio_postgres::Row) -> Result<Row, StoreError> {
     Ok(Row(values))
 }
 
-/// A pooled PostgreSQL connection of the store, used from a blocking thread.
+/// How soon, then how often at most, the writer's cached plans are made again: after 1 s, 2 s,
+/// 4 s and so on up to every minute. A plan is made for a table as it is when the statement is
+/// first used; on a new store that is an empty table, for which scanning it whole is the cheapest
+/// plan, and stays the plan as the table grows (PostgreSQL makes plans again only once autovacuum
+/// analyses the table). Planning anew at every execution would cost the writer a third of its
+/// rate.
+const REPLAN: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(60));
+
+/// A PostgreSQL connection of the store, used from a blocking thread.
 pub(crate) struct PgConn {
-    /// The connection (returned to the pool when dropped).
-    client: Object,
-    /// The pool, to replace a connection that broke.
-    pool: Pool,
-    /// The store's runtime, where the connections do their I/O.
-    runtime: Handle,
+    /// The connection.
+    link: Link,
+    /// Statements waiting to go out with the next one.
+    pipeline: Pipeline,
+    /// When its cached plans were last dropped, and when they will be next.
+    planned: Cell<(Instant, Duration)>,
 }
 
 impl std::fmt::Debug for PgConn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PgConn")
-            .field("closed", &self.client.is_closed())
+            .field("closed", &self.link.client().is_closed())
             .finish()
     }
 }
 
 impl PgConn {
-    /// A connection from `pool`, waiting on `runtime` (from a blocking thread).
+    /// A reader's connection from `pool`, waiting on `runtime` (from a blocking thread).
     pub(super) fn take(pool: &Pool, runtime: &Handle) -> Result<PgConn, StoreError> {
-        let client = runtime
-            .block_on(pool.get())
-            .map_err(|e| unreachable("connecting to the database", e))?;
-        Ok(PgConn {
-            client,
-            pool: pool.clone(),
-            runtime: runtime.clone(),
-        })
+        Ok(PgConn::over(Link::pooled(pool, runtime)?))
+    }
+
+    /// The writer's connection, of its own (from a blocking thread).
+    pub(super) fn writer(config: &tokio_postgres::Config) -> Result<PgConn, StoreError> {
+        Ok(PgConn::over(Link::own(config)?))
+    }
+
+    fn over(link: Link) -> PgConn {
+        PgConn {
+            link,
+            pipeline: Pipeline::default(),
+            planned: Cell::new((Instant::now(), REPLAN.0)),
+        }
     }
 
     fn params(params: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
         params.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
+    }
+
+    /// Runs `work` on the store's runtime, after the statements waiting, in one round trip.
+    fn run<T>(
+        &self,
+        context: &str,
+        work: impl Future<Output = Result<T, tokio_postgres::Error>>,
+    ) -> Result<T, StoreError> {
+        self.link
+            .block_on(self.pipeline.flush_with(&self.link, async {
+                work.await.map_err(|e| classify(context, &e))
+            }))
     }
 }
 
 impl Sql for PgConn {
     fn query(&self, context: &str, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
         let sql = dollar_params(sql);
-        let rows = self
-            .runtime
-            .block_on(async {
-                let stmt = self.client.prepare_cached(&sql).await?;
-                self.client.query(&stmt, &Self::params(params)).await
-            })
-            .map_err(|e| classify(context, &e))?;
+        let rows = self.run(context, async {
+            let stmt = self.link.prepare(&sql).await?;
+            self.link.client().query(&stmt, &Self::params(params)).await
+        })?;
         rows.iter().map(row_values).collect()
     }
 
     fn execute(&self, context: &str, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
         let sql = dollar_params(sql);
-        self.runtime
-            .block_on(async {
-                let stmt = self.client.prepare_cached(&sql).await?;
-                self.client.execute(&stmt, &Self::params(params)).await
-            })
-            .map_err(|e| classify(context, &e))
+        self.run(context, async {
+            let stmt = self.link.prepare(&sql).await?;
+            self.link
+                .client()
+                .execute(&stmt, &Self::params(params))
+                .await
+        })
+    }
+
+    fn execute_later(&self, context: &str, sql: &str, params: &[Value]) -> Result<(), StoreError> {
+        self.pipeline.execute(context, dollar_params(sql), params);
+        Ok(())
     }
 
     fn batch(&self, context: &str, sql: &str) -> Result<(), StoreError> {
-        self.runtime
-            .block_on(self.client.batch_execute(sql))
-            .map_err(|e| classify(context, &e))
+        // The answer of a transaction's or a savepoint's beginning can wait: the next statement
+        // meets its failure anyway.
+        if sql.starts_with("SAVEPOINT ") || sql.starts_with("BEGIN") || sql.starts_with("DISCARD") {
+            self.pipeline.simple(sql);
+            return Ok(());
+        }
+        self.run(context, self.link.client().batch_execute(sql))
     }
 
     fn begin_read(&self) -> &'static str {
@@ -207,12 +249,19 @@ impl Sql for PgConn {
 
 impl WriteConn for PgConn {
     fn begin_write(&self) -> &'static str {
+        let (at, after) = self.planned.get();
+        if at.elapsed() >= after {
+            self.planned
+                .set((Instant::now(), (after * 2).min(REPLAN.1)));
+            return REPLAN_AND_BEGIN_WRITE;
+        }
         BEGIN_WRITE
     }
 
     fn publish(&self, notices: &[String]) -> Result<(), StoreError> {
+        // Sent with the COMMIT that delivers them.
         for notice in notices {
-            self.execute(
+            self.execute_later(
                 "announcing a change",
                 "SELECT pg_notify('signq', ?1)",
                 &[Value::Text(notice.clone())],
@@ -222,8 +271,9 @@ impl WriteConn for PgConn {
     }
 
     fn recover(&mut self) -> Result<(), StoreError> {
-        if self.client.is_closed() {
-            *self = PgConn::take(&self.pool, &self.runtime)?;
+        self.pipeline.clear();
+        if self.link.client().is_closed() {
+            self.link = self.link.reconnect()?;
             return Ok(());
         }
         self.batch("ending an abandoned transaction", "ROLLBACK")
@@ -244,6 +294,7 @@ mod tests {
 
     #[test]
     fn the_chain_lock_key_spells_signq() {
-        assert!(BEGIN_WRITE.contains(&0x5349_474e_5100_0001_i64.to_string()));
+        let key = 0x5349_474e_5100_0001_i64.to_string();
+        assert!(BEGIN_WRITE.contains(&key) && REPLAN_AND_BEGIN_WRITE.ends_with(BEGIN_WRITE));
     }
 }

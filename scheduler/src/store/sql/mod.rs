@@ -221,6 +221,12 @@ pub trait Sql {
     fn query(&self, context: &str, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError>;
     /// Runs a statement and returns how many rows it changed.
     fn execute(&self, context: &str, sql: &str, params: &[Value]) -> Result<u64, StoreError>;
+    /// Runs a statement whose row count nobody reads; a back end may send it with the next
+    /// statement (its error then comes with that statement's, at the latest with the end of the
+    /// job's savepoint).
+    fn execute_later(&self, context: &str, sql: &str, params: &[Value]) -> Result<(), StoreError> {
+        self.execute(context, sql, params).map(|_| ())
+    }
     /// Runs statements without parameters (transaction control).
     fn batch(&self, context: &str, sql: &str) -> Result<(), StoreError>;
     /// The statement that begins a read transaction: one consistent snapshot for several queries.

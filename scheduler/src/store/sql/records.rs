@@ -32,7 +32,7 @@ fn append_event_of(
     params.push(db_time(cx.now, "event time")?.into());
     params.push(kind.as_str().into());
     cx.notice(Notice::Ward(record.meta.ward.clone()));
-    cx.conn.execute(
+    cx.conn.execute_later(
         "appending an event",
         "INSERT INTO events (ward, record_id, state, attempt, lease_signer, lease_expires_at, \
          signer_id, delegation_id, finished_at, reason, escalated, stage, signed_at, \
@@ -51,8 +51,16 @@ pub(crate) fn submit(
     actor: &Actor,
 ) -> Result<(Record, bool), StoreError> {
     let context = "submitting a record";
-    if let Some(stored) = stored_under_key(cx.conn, &meta)? {
-        return Ok((stored, false));
+    // One look for both, each by its own unique index: a record under the idempotency key
+    // (marked 1), and a record with the new id.
+    let taken = cx.conn.query(
+        context,
+        "SELECT id, document_sha256, 1 FROM records WHERE ward = ?1 AND idempotency_key = ?2 \
+         UNION ALL SELECT id, document_sha256, 0 FROM records WHERE id = ?3",
+        values![&meta.ward, &meta.idempotency_key, &meta.id],
+    )?;
+    if let Some(keyed) = taken.iter().find(|row| row.bool(2).unwrap_or(false)) {
+        return stored(cx.conn, &meta, &keyed.text(0)?, &keyed.text(1)?).map(|r| (r, false));
     }
 
     // The scheduler computes the meta from the document; a mismatch is a bug, refused before it
@@ -67,7 +75,7 @@ pub(crate) fn submit(
             document.len()
         )));
     }
-    if exists(cx.conn, &meta.id)? {
+    if !taken.is_empty() {
         return Err(StoreError::Conflict(format!(
             "record id {} is already taken",
             meta.id
@@ -112,9 +120,11 @@ pub(crate) fn submit(
     .to_vec();
     params.extend(state_values(&record)?);
     params.push(place_to_db(m.signature_place.as_ref()).into());
-    // The idempotency key's uniqueness is the last word: a record inserted under it meanwhile
-    // (another replica's submit) leaves this insert without effect, and its record is returned.
-    let inserted = cx.conn.execute(
+    // The look above ran under the chain's lock, which every writer of every replica takes, so
+    // no record can have come under the key since. Should one have (a writer without the lock),
+    // the insert does nothing, the document's foreign key fails this job, and a retry finds the
+    // record under its key.
+    cx.conn.execute_later(
         context,
         "INSERT INTO records (id, ward, procedure_code, title, priority, deadline, submitted_at, \
          idempotency_key, document_size, document_sha256, state, attempt, lease_signer, \
@@ -124,12 +134,7 @@ pub(crate) fn submit(
          ?18, ?19, ?20, ?21, ?22, ?23) ON CONFLICT (ward, idempotency_key) DO NOTHING",
         &params,
     )?;
-    if inserted == 0 {
-        let stored = stored_under_key(cx.conn, m)?
-            .ok_or_else(|| StoreError::Backend(format!("record {}: key taken, then gone", m.id)))?;
-        return Ok((stored, false));
-    }
-    cx.conn.execute(
+    cx.conn.execute_later(
         "storing a document",
         "INSERT INTO documents (record_id, bytes) VALUES (?1, ?2)",
         values![&m.id, document],
@@ -145,37 +150,16 @@ pub(crate) fn submit(
     Ok((record, true))
 }
 
-/// The record stored under `meta`'s idempotency key, if any; the key with another document is a
-/// conflict.
-fn stored_under_key(conn: &dyn Sql, meta: &RecordMeta) -> Result<Option<Record>, StoreError> {
-    let existing = conn.query_opt(
-        "submitting a record",
-        "SELECT id, document_sha256 FROM records WHERE ward = ?1 AND idempotency_key = ?2",
-        values![&meta.ward, &meta.idempotency_key],
-    )?;
-    let Some(row) = existing else {
-        return Ok(None);
-    };
-    let (id, sha256) = (row.text(0)?, row.text(1)?);
+/// Record `id`, stored under `meta`'s idempotency key with a document hashing to `sha256`: the
+/// record again for the same document, a conflict for another.
+fn stored(conn: &dyn Sql, meta: &RecordMeta, id: &str, sha256: &str) -> Result<Record, StoreError> {
     if sha256 != meta.document_sha256 {
         return Err(StoreError::Conflict(format!(
             "idempotency_key {:?} was used for a different document in ward {}",
             meta.idempotency_key, meta.ward
         )));
     }
-    get_record(conn, &id)?
-        .map(Some)
-        .ok_or_else(|| StoreError::NotFound(format!("record {id}")))
-}
-
-/// Whether a record with this id exists.
-fn exists(conn: &dyn Sql, id: &str) -> Result<bool, StoreError> {
-    let found = conn.query_opt(
-        "looking up a record id",
-        "SELECT 1 FROM records WHERE id = ?1",
-        values![id],
-    )?;
-    Ok(found.is_some())
+    get_record(conn, id)?.ok_or_else(|| StoreError::NotFound(format!("record {id}")))
 }
 
 /// Applies a fenced transition with its event and audit entry.
@@ -219,7 +203,7 @@ pub(crate) fn apply(
             store_signature(cx.conn, &id, signature, &change.pdf_update, &record.chain)?;
         }
         Some(Stored::Seal(cms)) => {
-            cx.conn.execute(
+            cx.conn.execute_later(
                 "storing a seal",
                 "INSERT INTO seals (record_id, cms, pdf_update) VALUES (?1, ?2, ?3)",
                 values![&id, cms, &change.pdf_update],
@@ -242,19 +226,19 @@ fn store_signature(
 ) -> Result<(), StoreError> {
     let context = "storing a signature";
     let pdf_update = (!pdf_update.is_empty()).then_some(pdf_update);
-    conn.execute(
+    conn.execute_later(
         context,
         "INSERT INTO signatures (record_id, cms, pdf_update) VALUES (?1, ?2, ?3)",
         values![id, signature, pdf_update],
     )?;
     for (position, der) in chain.iter().enumerate() {
         let sha256 = sha256_hex(der);
-        conn.execute(
+        conn.execute_later(
             context,
             "INSERT INTO certificates (sha256, der) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
             values![&sha256, der],
         )?;
-        conn.execute(
+        conn.execute_later(
             context,
             "INSERT INTO record_chain (record_id, position, cert_sha256) VALUES (?1, ?2, ?3)",
             values![id, limit_param(position), sha256],

@@ -242,13 +242,17 @@ fn run_batch<W: WriteConn>(conn: &W, batch: &mut [Box<dyn Job>]) -> Result<(), S
             now: OffsetDateTime::now_utc(),
             notices: &mut notices,
         });
-        if ok {
-            if let Err(e) = conn.batch("releasing a savepoint", "RELEASE SAVEPOINT job") {
-                // RELEASE failed: the savepoint may still be open, so the batch cannot go on.
-                job.fail(e.clone());
-                return Err(e);
-            }
-        } else {
+        // The release also answers for the job's writes sent without waiting (see
+        // `Sql::execute_later`): if it fails, the job is rolled back alone.
+        let kept = ok
+            && match conn.batch("releasing a savepoint", "RELEASE SAVEPOINT job") {
+                Ok(()) => true,
+                Err(e) => {
+                    job.fail(e);
+                    false
+                }
+            };
+        if !kept {
             head = saved;
             notices.truncate(announced);
             // If the rollback fails the job's writes might linger, so the whole batch is

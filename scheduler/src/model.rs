@@ -258,6 +258,30 @@ pub struct Record {
     pub reappointment: Option<Reappointment>,
 }
 
+impl Record {
+    /// A record just submitted: queued for its person, never leased, nothing signed.
+    pub fn queued(meta: RecordMeta) -> Record {
+        Record {
+            meta,
+            state: RecordState::Queued,
+            stage: Stage::Person,
+            attempt: 0,
+            lease: None,
+            signer_id: None,
+            delegation_id: None,
+            signed_at: None,
+            clerk_id: None,
+            finished_at: None,
+            signature: None,
+            chain: Vec::new(),
+            reason: None,
+            escalated: false,
+            at_risk_at: None,
+            reappointment: None,
+        }
+    }
+}
+
 /// Where a request for a new appointment date stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReappointmentState {

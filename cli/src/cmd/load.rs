@@ -455,26 +455,17 @@ async fn sign(args: SignLoadArgs) -> anyhow::Result<()> {
     let tmp = tempfile::tempdir()?;
     let data = DataDir::within(tmp.path());
     dev::provision(&data)?;
-    let mut signer_args = child_args(&data);
-    signer_args.extend(
-        [
-            "signer",
-            "--listen",
-            "127.0.0.1:0",
-            "--metrics-listen",
-            "127.0.0.1:0",
+    let (guard, addr) = start_signer(
+        &data,
+        &[
             "--signatures-per-hour",
             "1000000000",
             "--signature-burst",
             "100000",
             "--pin-attempts-per-minute",
             "1000000",
-        ]
-        .map(String::from),
-    );
-    let prefix = "signer listening on ";
-    let guard = services::spawn(&std::env::current_exe()?, &signer_args, &[], prefix)?;
-    let addr = guard.after(prefix).unwrap_or_default().to_string();
+        ],
+    )?;
     let client = SignerClientArgs {
         addr,
         client_cert: "scheduler".into(),
@@ -589,6 +580,27 @@ async fn remote_speed(remote: &str, credential: &str, rounds: usize) -> anyhow::
 }
 
 /// The options that point a `signq` child process at `data`'s layout.
+/// Starts `signq signer` on loopback ports on `data` with `extra` options, once it listens;
+/// returns it with its address.
+pub(super) fn start_signer(data: &DataDir, extra: &[&str]) -> anyhow::Result<(Service, String)> {
+    let mut args = child_args(data);
+    args.extend(
+        [
+            "signer",
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "127.0.0.1:0",
+        ]
+        .map(String::from),
+    );
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let prefix = "signer listening on ";
+    let signer = services::spawn(&std::env::current_exe()?, &args, &[], prefix)?;
+    let addr = signer.after(prefix).unwrap_or_default().to_string();
+    Ok((signer, addr))
+}
+
 pub(super) fn child_args(data: &DataDir) -> Vec<String> {
     data.args()
         .into_iter()

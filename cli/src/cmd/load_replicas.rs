@@ -248,20 +248,7 @@ impl Cluster {
     /// and `n` replicas.
     async fn start(data: &DataDir, url: &str, n: usize, ttl: f64) -> anyhow::Result<Cluster> {
         drop(super::load::start_dev(data, &["--store", url])?);
-        let mut signer_args = super::load::child_args(data);
-        signer_args.extend(
-            [
-                "signer",
-                "--listen",
-                "127.0.0.1:0",
-                "--metrics-listen",
-                "127.0.0.1:0",
-            ]
-            .map(String::from),
-        );
-        let prefix = "signer listening on ";
-        let signer = services::spawn(&std::env::current_exe()?, &signer_args, &[], prefix)?;
-        let signer_addr = signer.after(prefix).unwrap_or_default().to_string();
+        let (signer, signer_addr) = super::load::start_signer(data, &[])?;
         let mut cluster = Cluster {
             data: data.clone(),
             url: url.to_string(),

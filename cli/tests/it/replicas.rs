@@ -43,6 +43,23 @@ pub async fn fresh_database() -> String {
     format!("{base}/{name}")
 }
 
+/// Approves record `id` as the deputy and checks it is signed; `what` names the approval.
+async fn approve_signed(inbox: &mut Inbox, id: &str, what: &str) {
+    let signed = inbox
+        .approve(ApproveRequest {
+            record_ids: vec![id.to_string()],
+            pin: DEPUTY_2.1.into(),
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{what}: {e}"))
+        .into_inner();
+    assert_eq!(
+        signed.records[0].state,
+        RecordState::Signed as i32,
+        "{what}"
+    );
+}
+
 /// The replica owning `ward` now, as the database says (its number), if any.
 pub async fn owner(url: &str, ward: &str) -> Option<usize> {
     let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
@@ -111,15 +128,12 @@ async fn any_replica_serves_the_ward_and_another_takes_it_over_when_its_owner_di
         lease.id, record.id,
         "the owner leased it; this replica told the tablet"
     );
-    let signed = inbox
-        .approve(ApproveRequest {
-            record_ids: vec![record.id.clone()],
-            pin: DEPUTY_2.1.into(),
-        })
-        .await
-        .expect("approve on the replica that does not run the ward")
-        .into_inner();
-    assert_eq!(signed.records[0].state, RecordState::Signed as i32);
+    approve_signed(
+        &mut inbox,
+        &record.id,
+        "approve on the replica that does not run the ward",
+    )
+    .await;
 
     // The owner dies: the other replica takes the ward over, and the tablet, still connected to
     // it, gets the next record.
@@ -130,15 +144,7 @@ async fn any_replica_serves_the_ward_and_another_takes_it_over_when_its_owner_di
     let served_again = killed.elapsed();
     assert_eq!(lease.id, record.id);
     assert_eq!(owner(&url, "cat-lai").await, Some(other));
-    let signed = inbox
-        .approve(ApproveRequest {
-            record_ids: vec![record.id.clone()],
-            pin: DEPUTY_2.1.into(),
-        })
-        .await
-        .expect("approve after the takeover")
-        .into_inner();
-    assert_eq!(signed.records[0].state, RecordState::Signed as i32);
+    approve_signed(&mut inbox, &record.id, "approve after the takeover").await;
     println!("the ward was served again {served_again:?} after its owner was killed");
 
     let out = run(&services.ward, &["audit", "verify", "--store", &url], None);
@@ -161,25 +167,21 @@ struct Clients {
 }
 
 impl Clients {
+    /// A channel to replica `n` with `tls`, if it answers within a few seconds.
+    async fn channel(&self, n: usize, tls: &ClientTls) -> Option<Channel> {
+        let connect = signq_kit::tls::connect(&self.addrs[n], tls);
+        tokio::time::timeout(Duration::from_secs(5), connect)
+            .await
+            .ok()?
+            .ok()
+    }
+
     async fn intake(&self, n: usize) -> Option<IntakeClient<Channel>> {
-        let channel = tokio::time::timeout(
-            Duration::from_secs(5),
-            signq_kit::tls::connect(&self.addrs[n], &self.intake),
-        )
-        .await
-        .ok()?
-        .ok()?;
-        Some(IntakeClient::new(channel))
+        Some(IntakeClient::new(self.channel(n, &self.intake).await?))
     }
 
     async fn inbox(&self, n: usize) -> Option<Inbox> {
-        let channel = tokio::time::timeout(
-            Duration::from_secs(5),
-            signq_kit::tls::connect(&self.addrs[n], &self.tablet),
-        )
-        .await
-        .ok()?
-        .ok()?;
+        let channel = self.channel(n, &self.tablet).await?;
         Some(InboxClient::with_interceptor(
             channel,
             BearerToken(self.token.clone()),
@@ -487,15 +489,7 @@ async fn a_stopped_owners_late_writes_are_fenced_and_nothing_is_signed_twice() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
-    let signed = inbox
-        .approve(ApproveRequest {
-            record_ids: vec![record.id.clone()],
-            pin: DEPUTY_2.1.into(),
-        })
-        .await
-        .expect("approve the second lease")
-        .into_inner();
-    assert_eq!(signed.records[0].state, RecordState::Signed as i32);
+    approve_signed(&mut inbox, &record.id, "approve the second lease").await;
     let (db, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
         .await
         .expect("the store");
@@ -669,15 +663,7 @@ async fn a_postgresql_restart_mid_load_loses_nothing_acknowledged() {
         Some(record) => record,
         None => leased(&mut stream).await,
     };
-    let signed = inbox
-        .approve(ApproveRequest {
-            record_ids: vec![first.id.clone()],
-            pin: DEPUTY_2.1.into(),
-        })
-        .await
-        .expect("approve after the restart")
-        .into_inner();
-    assert_eq!(signed.records[0].state, RecordState::Signed as i32);
+    approve_signed(&mut inbox, &first.id, "approve after the restart").await;
     let codes: Vec<tonic::Code> = others.iter().map(|s| s.code()).collect();
     println!(
         "{} submits acknowledged, {retry_infos} UNAVAILABLE with RetryInfo while PostgreSQL was \

@@ -232,35 +232,16 @@ impl Services {
     pub async fn start_scheduler(&mut self) -> Started {
         assert!(self.scheduler.is_none(), "the scheduler is running");
         assert!(self.signer_port != 0, "start the signing service first");
-        let data = self.ward.data();
-        let mut args = vec![
-            "--data-dir".to_string(),
-            data.display().to_string(),
-            "scheduler".into(),
-            "--scheduler-listen".into(),
-            format!("127.0.0.1:{}", self.scheduler_port),
-            "--metrics-listen".into(),
-            "127.0.0.1:0".into(),
-            "--signer-addr".into(),
-            format!("localhost:{}", self.signer_port),
-            "--database".into(),
-            self.database.display().to_string(),
-        ];
-        args.extend(self.scheduler_args.iter().cloned());
+        let args = self.scheduler_command(self.scheduler_port, &[]);
         self.start(Which::Scheduler, args).await
     }
 
-    /// Starts scheduler replica `n` on the shared store (on its port of its first start), as
-    /// `replica-<n>`, with `extra` options, and waits until it answers or exits.
-    pub async fn start_replica(&mut self, n: usize, extra: &[&str]) -> Started {
-        let replica = self.replicas.entry(n).or_default();
-        assert!(replica.proc.is_none(), "replica {n} is running");
-        let port = replica.port;
-        assert!(self.signer_port != 0, "start the signing service first");
-        let data = self.ward.data();
+    /// `signq scheduler` on `port` over the ward's store, pointed at the signing service, with
+    /// the options given at provisioning and `extra`.
+    fn scheduler_command(&self, port: u16, extra: &[&str]) -> Vec<String> {
         let mut args = vec![
             "--data-dir".to_string(),
-            data.display().to_string(),
+            self.ward.data().display().to_string(),
             "scheduler".into(),
             "--scheduler-listen".into(),
             format!("127.0.0.1:{port}"),
@@ -270,11 +251,21 @@ impl Services {
             format!("localhost:{}", self.signer_port),
             "--store".into(),
             self.database.display().to_string(),
-            "--replica-id".into(),
-            format!("replica-{n}"),
         ];
         args.extend(self.scheduler_args.iter().cloned());
         args.extend(extra.iter().map(|s| s.to_string()));
+        args
+    }
+
+    /// Starts scheduler replica `n` on the shared store (on its port of its first start), as
+    /// `replica-<n>`, with `extra` options, and waits until it answers or exits.
+    pub async fn start_replica(&mut self, n: usize, extra: &[&str]) -> Started {
+        let replica = self.replicas.entry(n).or_default();
+        assert!(replica.proc.is_none(), "replica {n} is running");
+        let port = replica.port;
+        assert!(self.signer_port != 0, "start the signing service first");
+        let id = format!("replica-{n}");
+        let args = self.scheduler_command(port, &[&["--replica-id", &id], extra].concat());
         self.start(Which::Replica(n), args).await
     }
 

@@ -12,7 +12,7 @@ use super::writer::WriteCx;
 use super::{Sql, Value, values};
 use crate::model::{
     Actor, Decision, EventKind, Reappointment, ReappointmentState, Record, RecordMeta, RecordState,
-    Stage, Transition,
+    Transition,
 };
 use crate::store::{Notice, StoreError};
 
@@ -82,24 +82,7 @@ pub(crate) fn submit(
         )));
     }
 
-    let record = Record {
-        meta,
-        state: RecordState::Queued,
-        stage: Stage::Person,
-        attempt: 0,
-        lease: None,
-        signer_id: None,
-        delegation_id: None,
-        signed_at: None,
-        clerk_id: None,
-        finished_at: None,
-        signature: None,
-        chain: Vec::new(),
-        reason: None,
-        escalated: false,
-        at_risk_at: None,
-        reappointment: None,
-    };
+    let record = Record::queued(meta);
     let m = &record.meta;
     let deadline = db_time(m.deadline, "deadline")?;
     let submitted_at = db_time(m.submitted_at, "submission time")?;

@@ -247,36 +247,19 @@ mod tests {
 
     fn queued() -> Record {
         let t = OffsetDateTime::UNIX_EPOCH;
-        Record {
-            meta: RecordMeta {
-                id: "r1".into(),
-                ward: "w".into(),
-                procedure_code: "HT-KS".into(),
-                title: "t".into(),
-                priority: Priority::Normal,
-                deadline: t,
-                submitted_at: t,
-                idempotency_key: "k".into(),
-                document_size: 1,
-                document_sha256: "00".into(),
-                signature_place: None,
-            },
-            state: RecordState::Queued,
-            stage: Stage::Person,
-            attempt: 0,
-            lease: None,
-            signer_id: None,
-            delegation_id: None,
-            signed_at: None,
-            clerk_id: None,
-            finished_at: None,
-            signature: None,
-            chain: Vec::new(),
-            reason: None,
-            escalated: false,
-            at_risk_at: None,
-            reappointment: None,
-        }
+        Record::queued(RecordMeta {
+            id: "r1".into(),
+            ward: "w".into(),
+            procedure_code: "HT-KS".into(),
+            title: "t".into(),
+            priority: Priority::Normal,
+            deadline: t,
+            submitted_at: t,
+            idempotency_key: "k".into(),
+            document_size: 1,
+            document_sha256: "00".into(),
+            signature_place: None,
+        })
     }
 
     fn lease(attempt: u32) -> Transition {

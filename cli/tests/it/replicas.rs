@@ -128,6 +128,15 @@ async fn any_replica_serves_the_ward_and_another_takes_it_over_when_its_owner_di
         lease.id, record.id,
         "the owner leased it; this replica told the tablet"
     );
+    // The tablet previews it, and signs it, on the replica that does not run the ward.
+    let document = inbox
+        .get_document(signq_proto::v1::GetDocumentRequest {
+            record_id: record.id.clone(),
+        })
+        .await
+        .expect("preview on the replica that does not run the ward")
+        .into_inner();
+    assert!(!document.record.expect("record").document.is_empty());
     approve_signed(
         &mut inbox,
         &record.id,

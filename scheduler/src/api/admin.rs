@@ -218,7 +218,7 @@ impl Admin for Api {
                 .engine
                 .set_signature_image(&req.signer_id, req.png, actor)
                 .await?;
-            let leased = self.engine.leased_to(&signer.id).len() as u32;
+            let leased = self.engine.leased_records(&signer).await?.len() as u32;
             let today = self.engine.today_start(time::OffsetDateTime::now_utc());
             let signed = self
                 .engine
@@ -256,13 +256,16 @@ impl Admin for Api {
                 .store()
                 .signed_per_signer_since(&ward, today)
                 .await?;
-            let signers = signers
-                .iter()
-                .map(|s| {
-                    let leased = self.engine.leased_to(&s.id).len() as u32;
-                    convert::signer(s, leased, signed.get(&s.id).copied().unwrap_or(0))
-                })
-                .collect();
+            let mut shown = Vec::with_capacity(signers.len());
+            for s in &signers {
+                let leased = self.engine.leased_records(s).await?.len() as u32;
+                shown.push(convert::signer(
+                    s,
+                    leased,
+                    signed.get(&s.id).copied().unwrap_or(0),
+                ));
+            }
+            let signers = shown;
             Ok(pb::ListSignersResponse { signers })
         })
         .await

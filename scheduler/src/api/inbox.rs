@@ -167,11 +167,13 @@ impl Api {
         let record = store.get(&req.record_id).await?.ok_or_else(|| {
             SchedError::NotFound(format!("record_id: no record {}", req.record_id))
         })?;
-        if !self
-            .engine
-            .leased_to(&session.signer_id)
-            .contains(&req.record_id)
-        {
+        // The store's lease decides, whichever replica runs the record's ward.
+        let leased_here = record.state == crate::model::RecordState::Leased
+            && record
+                .lease
+                .as_ref()
+                .is_some_and(|l| l.signer_id == session.signer_id);
+        if !leased_here {
             return Err(SchedError::FailedPrecondition(format!(
                 "record_id: {} is not in your inbox",
                 req.record_id

@@ -346,28 +346,7 @@ impl Engine {
         let rx = self.inboxes.connect(signer);
         self.announce(&s).await;
         let mut records = Vec::new();
-        let leased: Vec<Record> = if self.owns(&s.ward) {
-            let mut leased = Vec::new();
-            for id in self.leased_to(signer) {
-                if let Some(r) = self.store.get(&id).await? {
-                    leased.push(r);
-                }
-            }
-            leased
-        } else {
-            self.store
-                .list(
-                    &s.ward,
-                    Some(crate::model::RecordState::Leased),
-                    None,
-                    usize::MAX,
-                )
-                .await?
-                .into_iter()
-                .filter(|r| r.lease.as_ref().is_some_and(|l| l.signer_id == signer))
-                .collect()
-        };
-        for r in &leased {
+        for r in &self.leased_records(&s).await? {
             lock(&self.relayed).insert(r.meta.id.clone(), (signer.to_string(), r.attempt));
             records.push(self.inbox_record(r, false));
         }
@@ -383,6 +362,30 @@ impl Engine {
         );
         self.dispatch_ward(&s.ward).await;
         Ok(rx)
+    }
+
+    /// The records leased to `s` now: from this replica's leases when it runs the signer's ward,
+    /// from the store when another replica does.
+    pub async fn leased_records(
+        &self,
+        s: &crate::model::Signer,
+    ) -> Result<Vec<Record>, SchedError> {
+        let mut leased = Vec::new();
+        if self.owns(&s.ward) {
+            for id in self.leased_to(&s.id) {
+                if let Some(r) = self.store.get(&id).await? {
+                    leased.push(r);
+                }
+            }
+            return Ok(leased);
+        }
+        let state = Some(crate::model::RecordState::Leased);
+        for r in self.store.list(&s.ward, state, None, usize::MAX).await? {
+            if r.lease.as_ref().is_some_and(|l| l.signer_id == s.id) {
+                leased.push(r);
+            }
+        }
+        Ok(leased)
     }
 
     /// Periodically offers at-risk records to directors and refreshes the pool gauges.

@@ -319,8 +319,33 @@ impl Engine {
         Ok(updated.away)
     }
 
-    /// Returns every lease of `signer` to the pool.
+    /// Returns every lease of `signer` to the pool. Where another replica runs the signer's
+    /// ward, the signer gives them back in the store (fenced by each lease's attempt), and that
+    /// replica offers them again once it reads so.
     pub async fn release_all(self: &Arc<Self>, signer: &str, reason: ReleaseReason) {
+        let Some(s) = self.with_directory(|d| d.signers.get(signer).cloned()) else {
+            return;
+        };
+        if !self.owns(&s.ward) {
+            let leased = match self.leased_records(&s).await {
+                Ok(leased) => leased,
+                Err(error) => {
+                    tracing::warn!(%signer, %error, "could not read the signer's leases");
+                    return;
+                }
+            };
+            for record in leased {
+                let t = Transition::Release {
+                    id: record.meta.id.clone(),
+                    attempt: record.attempt,
+                    reason,
+                };
+                if let Err(error) = self.store.apply(t, Actor::Signer(signer.into())).await {
+                    tracing::debug!(record = %record.meta.id, %error, "lease already ended");
+                }
+            }
+            return;
+        }
         let held: Vec<(String, u32)> = lock(&self.leases)
             .iter()
             .filter(|(_, h)| h.signer == signer)

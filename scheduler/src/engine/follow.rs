@@ -132,9 +132,11 @@ impl Engine {
             RecordState::Leased => {}
             RecordState::Queued => {
                 let stage = lock(&self.balancer).stage_of(id);
+                // Queued at the lease's attempt or later: the lease ended (given back or signed
+                // elsewhere); an older event (the submit of a record leased since) changes nothing.
                 let moved_on = held
                     .as_ref()
-                    .is_some_and(|h| h.attempt < record.attempt || stage != Some(record.stage));
+                    .is_some_and(|h| h.attempt <= record.attempt || stage != Some(record.stage));
                 if moved_on {
                     self.forget_lease(id);
                     lock(&self.balancer).remove(id);

@@ -481,7 +481,7 @@ async fn a_stopped_owners_late_writes_are_fenced_and_nothing_is_signed_twice() {
     let mut services = Services::provision(Some(Path::new(&url)), &[], &[]);
     assert!(matches!(services.start_signer().await, Started::Ready));
     for n in 0..2 {
-        let args = ["--ownership-ttl-secs", "1", "--lease-timeout-secs", "3"];
+        let args = ["--ownership-ttl-secs", "2", "--lease-timeout-secs", "4"];
         assert!(matches!(
             services.start_replica(n, &args).await,
             Started::Ready

@@ -14,6 +14,23 @@ use super::{Engine, Held, lock};
 use crate::error::SchedError;
 use crate::model::{Actor, Record, ReleaseReason, SignerRole, Transition};
 
+/// How soon a lease the store could not end is tried again.
+const RETRY: Duration = Duration::from_secs(1);
+
+/// Whether a write was refused because the record or its ward moved on (another state, another
+/// attempt, another replica), rather than because the store failed for a moment.
+fn moved_on(error: &crate::store::StoreError) -> bool {
+    use crate::store::StoreError;
+    matches!(
+        error,
+        StoreError::Fenced { .. }
+            | StoreError::NotFound(_)
+            | StoreError::Precondition(_)
+            | StoreError::Conflict(_)
+            | StoreError::NotOwner(_)
+    )
+}
+
 impl Engine {
     /// Rebuilds the balancer from the store's open records of `wards` (at start-up, or when this
     /// replica takes the wards on).
@@ -189,8 +206,11 @@ impl Engine {
         let record = match self.store.apply(t, Actor::System).await {
             Ok(record) => record,
             Err(e) => {
-                // Cancelled (or otherwise moved on) meanwhile: forget it.
-                lock(&self.balancer).remove(id);
+                // Cancelled (or otherwise moved on) meanwhile, or its ward now run elsewhere:
+                // forget it. A store that failed for a moment leaves it to the pool.
+                if moved_on(&e) {
+                    lock(&self.balancer).remove(id);
+                }
                 return Err(e.into());
             }
         };
@@ -258,11 +278,7 @@ impl Engine {
         }
         if lock(&self.approving).contains(id) {
             // Being signed right now: look again shortly; the approval's outcome decides.
-            self.schedule_expiry(
-                id.to_string(),
-                attempt,
-                Instant::now() + Duration::from_secs(1),
-            );
+            self.schedule_expiry(id.to_string(), attempt, Instant::now() + RETRY);
             return;
         }
         let t = Transition::Release {
@@ -272,8 +288,14 @@ impl Engine {
         };
         let record = match self.store.apply(t, Actor::System).await {
             Ok(record) => record,
-            Err(error) => {
+            Err(error) if moved_on(&error) => {
                 tracing::debug!(record = %id, %error, "lease already ended");
+                return;
+            }
+            Err(error) => {
+                // The store failed for a moment: try again shortly.
+                tracing::warn!(record = %id, %error, "lease not taken back yet; retrying");
+                self.schedule_expiry(id.to_string(), attempt, Instant::now() + RETRY);
                 return;
             }
         };

@@ -111,9 +111,11 @@ impl Engine {
     /// their signers get work.
     async fn adopt(self: &Arc<Self>, wards: &HashSet<String>) -> Result<(), SchedError> {
         for ward in wards {
-            // The cursor first: anything committed after it is followed (again, harmlessly).
+            // The cursor first: anything committed after it is followed (again, harmlessly). A
+            // ward followed already (for an inbox open here) keeps its cursor, so that inbox
+            // still hears of every lease made before the takeover.
             let head = self.store.last_event(ward).await?;
-            lock(&self.cursors).insert(ward.clone(), head);
+            lock(&self.cursors).entry(ward.clone()).or_insert(head);
         }
         self.recover(wards).await?;
         self.resume_confirmations(wards).await?;

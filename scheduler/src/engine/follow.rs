@@ -183,13 +183,22 @@ impl Engine {
 
     /// Reads the configuration again (another replica changed it).
     async fn reload_directory(self: &Arc<Self>) {
-        match super::directory::Directory::load(self.store.as_ref()).await {
-            Ok(directory) => {
-                if let Err(error) = self.install_directory(directory).await {
-                    tracing::warn!(%error, "could not install the configuration");
+        // A change made here while the configuration was read would be undone by installing
+        // it: read again then (every change made here is in the store before it is here).
+        for _ in 0..5 {
+            let since = self.directory_version();
+            let installed = match super::directory::Directory::load(self.store.as_ref()).await {
+                Ok(directory) => self.install_directory(directory, Some(since)).await,
+                Err(error) => Err(error.into()),
+            };
+            match installed {
+                Ok(true) => break,
+                Ok(false) => continue,
+                Err(error) => {
+                    tracing::warn!(%error, "could not read the configuration");
+                    break;
                 }
             }
-            Err(error) => tracing::warn!(%error, "could not read the configuration"),
         }
         // Signers marked away elsewhere give their leases back here, where their ward is run.
         let away: Vec<String> = self.with_directory(|d| {

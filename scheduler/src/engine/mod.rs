@@ -129,6 +129,8 @@ pub struct Engine {
     closing: tokio::sync::watch::Sender<bool>,
     /// Whether other replicas share the store (then wards are owned, and followed).
     replicated: bool,
+    /// Changes made here to the directory (so that a reload read before one does not undo it).
+    directory_version: std::sync::atomic::AtomicU64,
     /// The wards this replica owns, with their epochs.
     owned: Mutex<HashMap<String, u64>>,
     /// When this replica last renewed its wards.
@@ -187,6 +189,7 @@ impl Engine {
             closing: tokio::sync::watch::Sender::new(false),
             day: Mutex::new(OffsetDateTime::now_utc().to_offset(settings_offset).date()),
             replicated,
+            directory_version: Default::default(),
             owned: Mutex::new(HashMap::new()),
             held_at: Mutex::new(None),
             cursors: Mutex::new(HashMap::new()),
@@ -195,7 +198,7 @@ impl Engine {
             relayed: Mutex::new(HashMap::new()),
         });
         expiry::spawn(Arc::downgrade(&engine));
-        engine.install_directory(directory).await?;
+        engine.install_directory(directory, None).await?;
         if replicated {
             // The follower first, so that nothing committed while the wards are adopted is
             // missed; then the wards this replica gets.
@@ -211,11 +214,25 @@ impl Engine {
     }
 
     /// Replaces the in-memory directory and tells the balancer.
-    async fn install_directory(&self, directory: Directory) -> Result<(), SchedError> {
+    /// With `since`, only if no change was made here since that [`Engine::directory_version`]
+    /// (a directory read before it would undo it); returns whether it was installed.
+    async fn install_directory(
+        &self,
+        directory: Directory,
+        since: Option<u64>,
+    ) -> Result<bool, SchedError> {
         let today = self.today_start(OffsetDateTime::now_utc());
         let used = self.store.signed_per_delegation_since(today).await?;
         {
-            let mut balancer = lock(&self.balancer);
+            let mut current = self.directory.write().unwrap_or_else(|p| p.into_inner());
+            if since.is_some_and(|v| v != self.directory_version()) {
+                return Ok(false);
+            }
+            *current = directory;
+        }
+        // From the directory as it is now: a change made here meanwhile is in it.
+        let mut balancer = lock(&self.balancer);
+        self.with_directory(|directory| {
             for s in directory.signers.values() {
                 balancer.upsert_signer(self.view(s));
             }
@@ -223,12 +240,17 @@ impl Engine {
                 balancer.set_delegations(id, directory.ward_delegations(id));
                 balancer.set_ward_calendar(id, self.own_calendar(ward));
             }
-            for (delegation, n) in used {
-                balancer.set_used_today(&delegation, n);
-            }
+        });
+        for (delegation, n) in used {
+            balancer.set_used_today(&delegation, n);
         }
-        *self.directory.write().unwrap_or_else(|p| p.into_inner()) = directory;
-        Ok(())
+        Ok(true)
+    }
+
+    /// How many changes this scheduler made to its directory.
+    pub(super) fn directory_version(&self) -> u64 {
+        self.directory_version
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     fn view(&self, s: &Signer) -> SignerView {
@@ -247,7 +269,10 @@ impl Engine {
     }
 
     fn update_directory(&self, f: impl FnOnce(&mut Directory)) {
-        f(&mut self.directory.write().unwrap_or_else(|p| p.into_inner()));
+        let mut directory = self.directory.write().unwrap_or_else(|p| p.into_inner());
+        f(&mut directory);
+        self.directory_version
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// The store.

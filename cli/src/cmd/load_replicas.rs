@@ -124,7 +124,11 @@ pub async fn run(args: ReplicasArgs) -> anyhow::Result<()> {
     // PostgreSQL, one then three replicas, each on a database of its own.
     let mut three = None;
     for n in [1, 3] {
-        let url = fresh_database(&args.postgres, &format!("signq_bench_{n}")).await?;
+        let url = signq_load_tests::runner::databases::fresh_database(
+            &args.postgres,
+            &format!("signq_bench_{n}"),
+        )
+        .await?;
         let cluster = Cluster::start(&data, &url, n, args.ownership_ttl_secs).await?;
         let targets: Vec<Target> = cluster
             .addrs()
@@ -213,23 +217,6 @@ fn loopback_only(url: &str) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// Makes a new database named after `prefix` on the server of `admin`; its URL.
-async fn fresh_database(admin: &str, prefix: &str) -> anyhow::Result<String> {
-    let (client, connection) = tokio_postgres::connect(admin, tokio_postgres::NoTls)
-        .await
-        .context("connecting to --postgres")?;
-    tokio::spawn(connection);
-    let name = format!("{prefix}_{}", hex::encode(rand::random::<[u8; 4]>()));
-    client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .context("creating a database")?;
-    let (base, _) = admin
-        .rsplit_once('/')
-        .context("--postgres names no database")?;
-    Ok(format!("{base}/{name}"))
 }
 
 /// A signing service and scheduler replicas on one PostgreSQL database.

@@ -24,23 +24,15 @@ use super::fixture::{
 use super::flow::{leased, open};
 use super::services::{Services, Started};
 
-/// A new, empty database in the test cluster; its URL.
+/// A new, empty database in the test cluster `SIGNQ_TEST_POSTGRES` names; its URL.
 pub async fn fresh_database() -> String {
     let admin = std::env::var("SIGNQ_TEST_POSTGRES").expect(
         "SIGNQ_TEST_POSTGRES names a PostgreSQL cluster for the tests: run scripts/test, or \
          `scripts/postgres start DIR` and export the URL it prints",
     );
-    let (client, connection) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
+    signq_load_tests::runner::databases::fresh_database(&admin, "replicas")
         .await
-        .expect("the test cluster");
-    tokio::spawn(connection);
-    let name = format!("replicas_{}", hex::encode(rand::random::<[u8; 8]>()));
-    client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .expect("create database");
-    let (base, _) = admin.rsplit_once('/').expect("a database in the URL");
-    format!("{base}/{name}")
+        .expect("a database in the test cluster")
 }
 
 /// Approves record `id` as the deputy and checks it is signed; `what` names the approval.

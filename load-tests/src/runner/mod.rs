@@ -14,9 +14,11 @@
 //! - [`agent`]: a simulated signer.
 //! - [`tracker`]: what is observed of each record.
 //! - [`clock`]: virtual time.
+//! - [`databases`]: fresh PostgreSQL databases for runs on a shared store.
 
 pub mod agent;
 pub mod clock;
+pub mod databases;
 pub mod provision;
 pub mod services;
 pub mod tracker;

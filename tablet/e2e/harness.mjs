@@ -551,6 +551,18 @@ export class SigningProvider {
   }
 }
 
+/**
+ * Waits until `condition()` resolves true, asking every 50 ms; throws naming `what` after `ms`.
+ * Never an open-ended loop: a test that timed out must not keep its file's process alive.
+ */
+export async function waitUntil(condition, what, ms = 60_000) {
+  const deadline = Date.now() + ms;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`gave up after ${ms} ms waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 export const PORTRAIT = { width: 820, height: 1180 };
 export const LANDSCAPE = { width: 1180, height: 820 };
 

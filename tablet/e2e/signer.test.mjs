@@ -5,7 +5,17 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Cable, DEPUTY_1, LANDSCAPE, PORTRAIT, Ward, screenshot, signIn, smallTargets } from "./harness.mjs";
+import {
+  Cable,
+  DEPUTY_1,
+  LANDSCAPE,
+  PORTRAIT,
+  Ward,
+  screenshot,
+  signIn,
+  smallTargets,
+  waitUntil,
+} from "./harness.mjs";
 
 const row = (page, id) => page.locator(`[data-testid="record"][data-record-id="${id}"]`);
 
@@ -16,9 +26,8 @@ async function approveAndLoseTheAnswer(page, ward, cable, ids) {
   await page.getByTestId("pin-dialog").locator('input[name="pin"]').fill(DEPUTY_1.pin);
   cable.hold();
   await page.getByTestId("pin-dialog").getByRole("button", { name: "Xác nhận" }).click();
-  for (const id of ids) {
-    while ((await ward.get(id)).state !== "SIGNED") await new Promise((r) => setTimeout(r, 50));
-  }
+  for (const id of ids)
+    await waitUntil(async () => (await ward.get(id)).state === "SIGNED", `${id} is signed`);
   cable.cut();
 }
 

@@ -7,6 +7,7 @@
 #![allow(missing_docs, unreachable_pub, clippy::all)]
 
 pub mod codec;
+pub mod reference;
 
 /// The generated `signq.v1` package.
 pub mod v1 {

@@ -9,16 +9,25 @@
 
 mod calendar_files;
 mod cmd;
+mod config_file;
 mod layout;
 
-use clap::{Parser, Subcommand};
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::layout::DataDir;
 
 /// signq: gets public records signed on time.
 #[derive(Debug, Parser)]
 #[command(name = "signq", version, about)]
-struct Cli {
+pub struct Cli {
+    /// A configuration file (TOML): top-level keys for these shared options, `[scheduler]` and
+    /// `[signer]` for those services' options (`signq config example` prints one). Flags and
+    /// environment variables override it.
+    #[arg(long, env = config_file::CONFIG_ENV, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
     #[command(flatten)]
     data: DataDir,
     #[command(subcommand)]
@@ -69,11 +78,33 @@ enum Command {
     Load(cmd::load::LoadCmd),
     /// The balancer under virtual time: scenarios, policies, what-ifs.
     Simulate(cmd::simulate::SimulateArgs),
+    /// Configuration files: check one, print an example.
+    #[command(subcommand)]
+    Config(cmd::config::ConfigCmd),
+}
+
+impl Cli {
+    /// The command line, with the configuration file's settings where no flag or environment
+    /// variable gave one. `--help`, `--version` and a bad command line exit here, as clap does.
+    fn parse_with_config() -> anyhow::Result<Cli> {
+        let argv: Vec<OsString> = std::env::args_os().collect();
+        let command = Cli::command();
+        let matches = command.clone().get_matches_from(&argv);
+        let matches = match matches.get_one::<PathBuf>("config") {
+            Some(path) => {
+                let file = config_file::ConfigFile::read(path)?;
+                let argv = file.apply(&command, &matches, argv)?;
+                command.get_matches_from(argv)
+            }
+            None => matches,
+        };
+        Cli::from_arg_matches(&matches).map_err(|e| e.exit())
+    }
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let cli = Cli::parse_with_config()?;
     signq_kit::telemetry::init_logging();
     let data = cli.data;
     let shutdown = signq_kit::shutdown::signal;
@@ -96,5 +127,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Calendar(c) => cmd::calendar::run(c, &data),
         Command::Load(c) => cmd::load::run(c, &data).await,
         Command::Simulate(args) => cmd::simulate::run(args),
+        Command::Config(c) => cmd::config::run(c),
     }
 }

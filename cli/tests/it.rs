@@ -9,6 +9,7 @@ mod it {
     pub mod auth;
     pub mod calendar;
     pub mod clock;
+    pub mod config;
     pub mod connections;
     pub mod crash;
     pub mod delegation;

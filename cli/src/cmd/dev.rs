@@ -359,7 +359,7 @@ async fn configure(addr: &str, data: &DataDir, seal: Seal) -> anyhow::Result<()>
 pub async fn run(mut args: DevArgs, data: &DataDir) -> anyhow::Result<()> {
     provision(data)?;
     if args.seal == Seal::Automatic {
-        let held = format!("{}={}", CLERK.id, clerk_pin_path(data).display());
+        let held = (CLERK.id.to_string(), clerk_pin_path(data));
         args.signer.unattended_seal.push(held);
     }
     let mut services = Services {

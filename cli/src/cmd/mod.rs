@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod calendar;
 pub mod client;
+pub mod config;
 pub mod delegation;
 pub mod demo_seal;
 pub mod dev;

@@ -45,16 +45,16 @@ pub struct SchedulerArgs {
     #[arg(long, default_value_t = 10)]
     pub lease_size: usize,
     /// Seconds a lease lasts before the record returns to the pool.
-    #[arg(long, default_value_t = 600.0)]
+    #[arg(long, default_value_t = 600.0, value_parser = seconds_between(0.001, 86_400.0))]
     pub lease_timeout_secs: f64,
     /// Slack, in seconds of working time (office hours of working days), below which the director
     /// takes deputy-signable records nobody else can.
-    #[arg(long, default_value_t = 7200.0)]
+    #[arg(long, default_value_t = 7200.0, value_parser = seconds_between(0.0, 31_536_000.0))]
     pub director_guard_secs: f64,
     /// The scheduler's store: a SQLite database file (default: `scheduler/signq.db` in the data
     /// directory), or a PostgreSQL database `postgres://user@host:port/database`, which several
     /// scheduler replicas may share.
-    #[arg(long, alias = "database", value_name = "PATH|URL")]
+    #[arg(long, alias = "database", env = "SIGNQ_STORE", value_name = "PATH|URL")]
     pub store: Option<String>,
     /// Bytes per submitted document, at most.
     #[arg(long = "max-submit-bytes", id = "max_submit_bytes", default_value_t = 8 * 1024 * 1024)]
@@ -82,11 +82,11 @@ pub struct SchedulerArgs {
     #[arg(long, default_value_t = signq_signer::service::config::DEFAULT_MAX_REQUEST_BYTES)]
     pub signer_max_request_bytes: usize,
     /// Seconds the signing service gets to sign a batch before the approval fails UNAVAILABLE.
-    #[arg(long, default_value_t = 15.0)]
+    #[arg(long, default_value_t = 15.0, value_parser = seconds_between(0.001, 3_600.0))]
     pub signer_sign_deadline_secs: f64,
     /// Seconds the signing service gets for any other call (PIN check at sign-in, checkpoint,
     /// delegation).
-    #[arg(long, default_value_t = 5.0)]
+    #[arg(long, default_value_t = 5.0, value_parser = seconds_between(0.001, 3_600.0))]
     pub signer_deadline_secs: f64,
     /// The ward's office hours, in Vietnam's time: working time (and so every deadline) is
     /// counted inside them.
@@ -99,7 +99,7 @@ pub struct SchedulerArgs {
     pub calendar_dir: Option<std::path::PathBuf>,
     /// An unsigned record with less working time than this many working days left is at risk of
     /// being late: flagged once, with an event on Watch and a metric.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_parser = number_between(0.0, 90.0))]
     pub at_risk_working_days: f64,
     /// Measure the director guard's slack in clock time: for `signq load run` only, whose
     /// compressed clock the ward's calendar cannot follow.
@@ -112,7 +112,7 @@ pub struct SchedulerArgs {
     pub replica_id: Option<String>,
     /// Seconds a replica holds its wards without renewing: after a replica stops, the others
     /// take its wards over within this time.
-    #[arg(long, default_value_t = 6.0)]
+    #[arg(long, default_value_t = 6.0, value_parser = seconds_between(0.3, 300.0))]
     pub ownership_ttl_secs: f64,
 }
 
@@ -127,12 +127,12 @@ impl SchedulerArgs {
                 None => StoreLocation::Sqlite(data.scheduler_db()),
             },
             max_document_bytes: self.max_document_bytes,
-            lease_timeout: seconds("--lease-timeout-secs", self.lease_timeout_secs)?,
+            lease_timeout: Duration::from_secs_f64(self.lease_timeout_secs),
             session_ttl: Duration::from_secs(12 * 3600),
             balancer: BalancerConfig {
                 policy: self.policy,
                 lease_size: self.lease_size,
-                director_guard: seconds("--director-guard-secs", self.director_guard_secs)?,
+                director_guard: Duration::from_secs_f64(self.director_guard_secs),
                 ..BalancerConfig::default()
             },
             limits: RateLimits {
@@ -152,11 +152,8 @@ impl SchedulerArgs {
             signer_max_request_bytes: self.signer_max_request_bytes,
             utc_offset: time::UtcOffset::from_hms(7, 0, 0).unwrap_or(time::UtcOffset::UTC),
             signer_link: LinkSettings {
-                sign: seconds(
-                    "--signer-sign-deadline-secs",
-                    self.signer_sign_deadline_secs,
-                )?,
-                other: seconds("--signer-deadline-secs", self.signer_deadline_secs)?,
+                sign: Duration::from_secs_f64(self.signer_sign_deadline_secs),
+                other: Duration::from_secs_f64(self.signer_deadline_secs),
                 ..LinkSettings::default()
             },
             calendar: crate::calendar_files::load(
@@ -166,32 +163,31 @@ impl SchedulerArgs {
                     .unwrap_or_else(|| data.calendar_dir()),
                 self.office_hours.clone(),
             )?,
-            at_risk: {
-                let days = self.at_risk_working_days;
-                anyhow::ensure!(
-                    days.is_finite() && (0.0..=90.0).contains(&days),
-                    "--at-risk-working-days {days}: 0 to 90"
-                );
-                self.office_hours.day_length() * days
-            },
+            at_risk: self.office_hours.day_length() * self.at_risk_working_days,
             guard_in_clock_time: self.guard_in_clock_time,
-            ownership: {
-                let secs = self.ownership_ttl_secs;
-                anyhow::ensure!(
-                    secs.is_finite() && (0.3..=300.0).contains(&secs),
-                    "--ownership-ttl-secs {secs}: 0.3 to 300"
-                );
-                let default = Ownership::default();
-                Ownership {
-                    replica: self.replica_id.clone().unwrap_or(default.replica),
-                    ttl: Duration::from_secs_f64(secs),
-                }
+            ownership: Ownership {
+                replica: self
+                    .replica_id
+                    .clone()
+                    .unwrap_or_else(|| Ownership::default().replica),
+                ttl: Duration::from_secs_f64(self.ownership_ttl_secs),
             },
         })
     }
 }
 
-fn seconds(flag: &str, value: f64) -> anyhow::Result<Duration> {
-    Duration::try_from_secs_f64(value)
-        .map_err(|_| anyhow::anyhow!("{flag} {value}: not a duration in seconds"))
+/// A value parser for a number from `low` to `high`: options are checked as they are parsed, so a
+/// bad value from a flag or a configuration file is refused before anything starts.
+pub fn number_between(low: f64, high: f64) -> impl Fn(&str) -> Result<f64, String> + Clone {
+    move |text| match text.trim().parse::<f64>() {
+        Ok(n) if (low..=high).contains(&n) => Ok(n),
+        Ok(n) => Err(format!("{n} is outside {low} to {high}")),
+        Err(_) => Err(format!("{text:?} is not a number")),
+    }
+}
+
+/// [`number_between`], for seconds.
+pub fn seconds_between(low: f64, high: f64) -> impl Fn(&str) -> Result<f64, String> + Clone {
+    let number = number_between(low, high);
+    move |text| number(text).map_err(|e| format!("{e} seconds"))
 }

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -80,13 +81,13 @@ pub struct SignerArgs {
     /// Hold a clerk's key for the ward's automatic seal, as `SIGNER_ID=PIN_FILE` (the file
     /// holds the PIN that unlocks it; e.g. a systemd credential): the scheduler then seals
     /// that ward's signed PDFs without a PIN. Repeat for each ward that seals automatically.
-    #[arg(long, value_name = "SIGNER_ID=PIN_FILE")]
-    pub unattended_seal: Vec<String>,
+    #[arg(long, value_name = "SIGNER_ID=PIN_FILE", value_parser = name_and_file)]
+    pub unattended_seal: Vec<(String, PathBuf)>,
     /// A remote signing provider (CSC API v2) signers' keys may be at, as `NAME=FILE`: the TOML
     /// file gives `base_uri`, `token_uri`, `client_id`, `client_secret_file` and optionally
     /// `tls_roots` and `confirmation_timeout_secs` (see docs/keys.md). Repeat for each provider.
-    #[arg(long, value_name = "NAME=FILE")]
-    pub remote_provider: Vec<String>,
+    #[arg(long, value_name = "NAME=FILE", value_parser = name_and_file)]
+    pub remote_provider: Vec<(String, PathBuf)>,
 }
 
 impl SignerArgs {
@@ -109,23 +110,18 @@ impl SignerArgs {
         config.rates.pin_attempts_per_minute = self.pin_attempts_per_minute;
         config.rates.signatures_per_hour = self.signatures_per_hour;
         config.rates.signature_burst = self.signature_burst;
-        for held in &self.unattended_seal {
-            let (signer, file) = held.split_once('=').with_context(|| {
-                format!("--unattended-seal {held}: expected SIGNER_ID=PIN_FILE")
+        for (signer, file) in &self.unattended_seal {
+            let pin = std::fs::read_to_string(file).with_context(|| {
+                format!("--unattended-seal {signer}={}: reading it", file.display())
             })?;
-            let pin = std::fs::read_to_string(file)
-                .with_context(|| format!("--unattended-seal {held}: reading {file}"))?;
             config
                 .unattended
-                .insert(signer.to_string(), pin.trim().to_string());
+                .insert(signer.clone(), pin.trim().to_string());
         }
-        for named in &self.remote_provider {
-            let (name, file) = named
-                .split_once('=')
-                .with_context(|| format!("--remote-provider {named}: expected NAME=FILE"))?;
-            let settings = ProviderSettings::from_file(std::path::Path::new(file))
-                .map_err(|e| anyhow::anyhow!("--remote-provider {named}: {e}"))?;
-            config.remote_providers.insert(name.to_string(), settings);
+        for (name, file) in &self.remote_provider {
+            let settings = ProviderSettings::from_file(file)
+                .map_err(|e| anyhow::anyhow!("--remote-provider {name}={}: {e}", file.display()))?;
+            config.remote_providers.insert(name.clone(), settings);
         }
         let published = data.published();
         if let (Some(url), Some(ca)) = (&self.tsa_url, &self.tsa_ca) {
@@ -148,5 +144,15 @@ impl SignerArgs {
             });
         }
         Ok(config)
+    }
+}
+
+/// A value parser for `NAME=FILE`.
+fn name_and_file(text: &str) -> Result<(String, PathBuf), String> {
+    match text.split_once('=') {
+        Some((name, file)) if !name.is_empty() && !file.is_empty() => {
+            Ok((name.to_string(), PathBuf::from(file)))
+        }
+        _ => Err(format!("{text:?} is not NAME=FILE")),
     }
 }

@@ -52,6 +52,9 @@ pub fn signq_at(at: Option<&str>) -> Command {
         .env_remove("SIGNQ_KEK")
         .env_remove("SIGNQ_CA_DIR")
         .env_remove("SIGNQ_SECRETS_DIR")
+        .env_remove("SIGNQ_DATA_DIR")
+        .env_remove("SIGNQ_CONFIG")
+        .env_remove("SIGNQ_STORE")
         .env_remove("CREDENTIALS_DIRECTORY")
         .env("RUST_LOG", "error")
         .env("RUST_BACKTRACE", "0");

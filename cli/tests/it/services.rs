@@ -50,10 +50,12 @@ struct Proc {
 }
 
 impl Proc {
-    /// Starts `signq <args>` and returns it with the channel of its standard output's lines.
-    fn spawn(args: &[String]) -> (Proc, mpsc::Receiver<String>) {
+    /// Starts `signq <args>` with `env` added to its environment, and returns it with the
+    /// channel of its standard output's lines.
+    fn spawn(args: &[String], env: &[(String, String)]) -> (Proc, mpsc::Receiver<String>) {
         let mut child = signq()
             .args(args)
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -134,6 +136,17 @@ impl Drop for Proc {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+fn owned(args: &[&str]) -> Vec<String> {
+    args.iter().map(|s| s.to_string()).collect()
+}
+
+fn owned_pairs(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 /// Which service.
@@ -224,7 +237,7 @@ impl Services {
             "127.0.0.1:0".into(),
         ];
         args.extend(self.signer_args.iter().cloned());
-        self.start(Which::Signer, args).await
+        self.start(Which::Signer, args, &[]).await
     }
 
     /// Starts the scheduler (on its port of the first start), pointed at the signing service's
@@ -233,7 +246,21 @@ impl Services {
         assert!(self.scheduler.is_none(), "the scheduler is running");
         assert!(self.signer_port != 0, "start the signing service first");
         let args = self.scheduler_command(self.scheduler_port, &[]);
-        self.start(Which::Scheduler, args).await
+        self.start(Which::Scheduler, args, &[]).await
+    }
+
+    /// Starts the signing service as `signq <args>` exactly (with `env` added), and waits until
+    /// it answers or exits.
+    pub async fn start_signer_as(&mut self, args: &[&str], env: &[(&str, &str)]) -> Started {
+        self.start(Which::Signer, owned(args), &owned_pairs(env))
+            .await
+    }
+
+    /// Starts the scheduler as `signq <args>` exactly (with `env` added), and waits until it
+    /// answers or exits.
+    pub async fn start_scheduler_as(&mut self, args: &[&str], env: &[(&str, &str)]) -> Started {
+        self.start(Which::Scheduler, owned(args), &owned_pairs(env))
+            .await
     }
 
     /// `signq scheduler` on `port` over the ward's store, pointed at the signing service, with
@@ -266,7 +293,7 @@ impl Services {
         assert!(self.signer_port != 0, "start the signing service first");
         let id = format!("replica-{n}");
         let args = self.scheduler_command(port, &[&["--replica-id", &id], extra].concat());
-        self.start(Which::Replica(n), args).await
+        self.start(Which::Replica(n), args, &[]).await
     }
 
     /// The address of replica `n` (once started).
@@ -304,7 +331,12 @@ impl Services {
             .signal(signal);
     }
 
-    async fn start(&mut self, which: Which, args: Vec<String>) -> Started {
+    async fn start(
+        &mut self,
+        which: Which,
+        args: Vec<String>,
+        env: &[(String, String)],
+    ) -> Started {
         let prefix = match which {
             Which::Signer => "signer listening on ",
             Which::Scheduler | Which::Replica(_) => "scheduler listening on ",
@@ -312,7 +344,7 @@ impl Services {
         // The port of a killed process is free again at once; another process may take it in
         // the meantime, rarely: try again a few times.
         for attempt in 0.. {
-            let (mut proc, lines) = tokio::task::block_in_place(|| Proc::spawn(&args));
+            let (mut proc, lines) = tokio::task::block_in_place(|| Proc::spawn(&args, env));
             let deadline = Instant::now() + START_LIMIT;
             let mut addr = None;
             while addr.is_none() && Instant::now() < deadline {

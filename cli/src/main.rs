@@ -19,9 +19,17 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::layout::DataDir;
 
+/// The version and the commit the binary was built from (`signq --version`).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("SIGNQ_COMMIT"),
+    ")"
+);
+
 /// signq: gets public records signed on time.
 #[derive(Debug, Parser)]
-#[command(name = "signq", version, about)]
+#[command(name = "signq", version = VERSION, about)]
 pub struct Cli {
     /// A configuration file (TOML): top-level keys for these shared options, `[scheduler]` and
     /// `[signer]` for those services' options (`signq config example` prints one). Flags and
@@ -81,6 +89,10 @@ enum Command {
     /// Configuration files: check one, print an example.
     #[command(subcommand)]
     Config(cmd::config::ConfigCmd),
+    /// Print the shell completion script for a shell.
+    Completions(cmd::manuals::CompletionsArgs),
+    /// Write the man pages.
+    Man(cmd::manuals::ManArgs),
 }
 
 impl Cli {
@@ -128,5 +140,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Load(c) => cmd::load::run(c, &data).await,
         Command::Simulate(args) => cmd::simulate::run(args),
         Command::Config(c) => cmd::config::run(c),
+        Command::Completions(args) => cmd::manuals::completions(args),
+        Command::Man(args) => cmd::manuals::man(args),
     }
 }

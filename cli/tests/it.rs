@@ -24,6 +24,7 @@ mod it {
     pub mod input;
     pub mod limits;
     pub mod lockout;
+    pub mod manuals;
     pub mod observability;
     pub mod openssl;
     pub mod outside_ca;

@@ -10,6 +10,7 @@ pub mod dev;
 pub mod inbox;
 pub mod load;
 pub mod load_replicas;
+pub mod manuals;
 pub mod pki;
 pub mod records;
 pub mod scheduler;

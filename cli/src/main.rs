@@ -75,6 +75,11 @@ enum Command {
     /// The audit log.
     #[command(subcommand)]
     Audit(cmd::audit::AuditCmd),
+    /// Take a consistent copy of the data directory (and a PostgreSQL store) beside the running
+    /// services.
+    Backup(cmd::backup::BackupArgs),
+    /// Put a backup back into a new data directory (and an empty PostgreSQL database).
+    Restore(cmd::backup::RestoreArgs),
     /// The databases themselves.
     #[command(subcommand)]
     Store(cmd::store::StoreCmd),
@@ -136,6 +141,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Verify(args) => cmd::verify::run(args, &data),
         Command::Audit(c) => cmd::audit::run(c, &data).await,
         Command::Store(c) => cmd::store::run(c, &data),
+        Command::Backup(args) => cmd::backup::backup(args, &data),
+        Command::Restore(args) => cmd::backup::restore(args, &data).await,
         Command::Calendar(c) => cmd::calendar::run(c, &data),
         Command::Load(c) => cmd::load::run(c, &data).await,
         Command::Simulate(args) => cmd::simulate::run(args),

@@ -7,6 +7,7 @@ mod it {
     pub mod abuse;
     pub mod audit;
     pub mod auth;
+    pub mod backup;
     pub mod calendar;
     pub mod clock;
     pub mod config;

@@ -1,6 +1,7 @@
 //! One module per `signq` subcommand.
 
 pub mod audit;
+pub mod backup;
 pub mod calendar;
 pub mod client;
 pub mod config;

@@ -11,7 +11,7 @@ use signq_scheduler::store::audit::{AUDIT_COLUMNS, AuditEntry};
 use super::fixture::{DEPUTY_2, Ward, intake, run, sign_in, submission};
 
 /// Submits and approves `n` records, then waits until a checkpoint covers the chain's head.
-async fn sign_some(ward: &Ward, n: usize) -> u64 {
+pub async fn sign_some(ward: &Ward, n: usize) -> u64 {
     let mut intake = intake(ward).await;
     let mut deputy = sign_in(ward, DEPUTY_2).await;
     for i in 0..n {

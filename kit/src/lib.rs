@@ -15,6 +15,7 @@
 
 pub mod auth;
 pub mod echo;
+pub mod expiry;
 pub mod guard;
 pub mod identity;
 pub mod keyfile;

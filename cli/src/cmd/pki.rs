@@ -189,6 +189,22 @@ pub enum PkiCmd {
     },
     /// Copy the CA certificate and the current CRL into the data directory again.
     Publish,
+    /// Renew certificates of services and intake systems before they expire (the same name,
+    /// role, wards and addresses; a new key), and the CRL before its nextUpdate. The services
+    /// take the new files without a restart.
+    Renew {
+        /// The certificates to renew, by name.
+        names: Vec<String>,
+        /// Also every service or intake certificate that expires within this many days.
+        #[arg(long, value_name = "DAYS")]
+        expiring_within: Option<u32>,
+        /// Re-sign and publish the CRL (same revocations, a fresh nextUpdate).
+        #[arg(long)]
+        crl: bool,
+        /// Validity of the renewed certificates, in days.
+        #[arg(long, default_value_t = 825)]
+        days: u32,
+    },
 }
 
 /// Runs a `pki` subcommand.
@@ -376,6 +392,41 @@ pub fn run(cmd: PkiCmd, data: &DataDir) -> anyhow::Result<()> {
                 pki.crl_path().display(),
                 data.crl().display()
             );
+        }
+        PkiCmd::Renew {
+            mut names,
+            expiring_within,
+            crl,
+            days,
+        } => {
+            anyhow::ensure!(
+                !names.is_empty() || expiring_within.is_some() || crl,
+                "name the certificates to renew, or give --expiring-within DAYS or --crl"
+            );
+            let pki = open(data)?;
+            if let Some(within) = expiring_within {
+                let by = time::OffsetDateTime::now_utc() + time::Duration::days(within.into());
+                for entry in pki.expiring(by)? {
+                    if !names.contains(&entry.name) {
+                        names.push(entry.name);
+                    }
+                }
+            }
+            for name in &names {
+                let (issued, key) = pki.renew(name, Validity::days_from_now(days))?;
+                print_issued(&issued, &publish_identity(&pki, data, &issued, &key)?);
+            }
+            if crl {
+                pki.refresh_crl()?;
+                data.published().ca_and_crl(&pki)?;
+                println!("CRL re-signed and published to {}", data.crl().display());
+            }
+            if names.is_empty() && !crl {
+                println!(
+                    "nothing expires within {} days",
+                    expiring_within.unwrap_or(0)
+                );
+            }
         }
         PkiCmd::Publish => {
             let pki = open(data)?;

@@ -9,7 +9,10 @@ use std::net::SocketAddr;
 
 use anyhow::Context;
 
+use signq_kit::expiry::Watched;
+use signq_kit::tls::TlsFiles;
 use signq_scheduler::config::StoreLocation;
+use signq_signer::service::config::TsaSettings;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -115,8 +118,21 @@ impl Services {
             recorder,
             wait(),
         )));
+        let mut watched = Vec::new();
         if let (Some(args), Some(listener)) = (&self.signer, bound.signer) {
             let config = args.config(data)?;
+            watched.extend(depends_on(&config.tls, &args.cert_name));
+            watched.push(Watched::CertificatesIn {
+                kind: "signer",
+                dir: config.keystore_dir.clone(),
+            });
+            if let Some(TsaSettings::Local { files, .. }) = &config.tsa {
+                watched.push(Watched::Certificate {
+                    name: args.tsa_cert_name.clone(),
+                    kind: "timestamping",
+                    path: files.cert.clone(),
+                });
+            }
             if let Some(dir) = config.state_path.parent() {
                 std::fs::create_dir_all(dir).with_context(|| {
                     format!(
@@ -135,6 +151,7 @@ impl Services {
         }
         if let (Some(args), Some(listener)) = (&self.scheduler, bound.scheduler) {
             let config = args.config(data)?;
+            watched.extend(depends_on(&config.tls, &args.cert_name));
             if let StoreLocation::Sqlite(path) = &config.store
                 && let Some(dir) = path.parent()
             {
@@ -152,6 +169,7 @@ impl Services {
                     .map_err(anyhow::Error::from)
             });
         }
+        signq_kit::expiry::spawn(watched);
         let stop = std::sync::Arc::new(stop);
         {
             let stop = stop.clone();
@@ -173,6 +191,24 @@ impl Services {
         }
         first_error.map_or(Ok(()), Err)
     }
+}
+
+/// What a service's TLS depends on: its own certificate, the ward CA, the CRL.
+fn depends_on(tls: &TlsFiles, name: &str) -> Vec<Watched> {
+    let mut watched = vec![
+        Watched::Certificate {
+            name: name.to_string(),
+            kind: "service",
+            path: tls.cert.clone(),
+        },
+        Watched::Certificate {
+            name: "ca".to_string(),
+            kind: "ca",
+            path: tls.ca.clone(),
+        },
+    ];
+    watched.extend(tls.crl.clone().map(Watched::Crl));
+    watched
 }
 
 async fn async_result(f: impl Future<Output = std::io::Result<()>>) -> anyhow::Result<()> {

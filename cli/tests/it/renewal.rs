@@ -105,3 +105,108 @@ async fn a_signer_key_and_a_service_certificate_are_renewed_while_everything_run
     openssl_verifies(&ward, &before.document, &before.signature, None);
     openssl_verifies(&ward, &after.document, &after.signature, None);
 }
+
+/// The value of `series` (`name{labels}`) on the ward's metrics page once it satisfies `ok`.
+async fn metric_until(ward: &Ward, series: &str, ok: impl Fn(f64) -> bool) -> f64 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    let mut last = None;
+    loop {
+        let page = super::fixture::http_get(&ward.metrics);
+        last = page
+            .lines()
+            .find_map(|l| l.strip_prefix(series)?.trim().parse::<f64>().ok())
+            .or(last);
+        if let Some(v) = last.filter(|v| ok(*v)) {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{series} never satisfied the condition (last: {last:?})"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+/// A certificate's subject alternative names, as openssl prints them.
+fn alt_names(path: &std::path::Path) -> String {
+    let out = Command::new("openssl")
+        .args([
+            "x509",
+            "-noout",
+            "-ext",
+            "subjectAltName,extendedKeyUsage,keyUsage",
+            "-in",
+        ])
+        .arg(path)
+        .output()
+        .expect("openssl x509");
+    assert!(out.status.success());
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+#[tokio::test]
+async fn expiry_is_measured_and_pki_renew_renews_what_expires_soon() {
+    let ward = Ward::start(&[]);
+    let scheduler = r#"signq_certificate_expiry_days{certificate="scheduler",kind="service"}"#;
+    let days = metric_until(&ward, scheduler, |d| d > 800.0).await;
+    assert!(days <= 825.0, "{days}");
+    metric_until(
+        &ward,
+        r#"signq_certificate_expiry_days{certificate="ca",kind="ca"}"#,
+        |d| d > 800.0,
+    )
+    .await;
+    metric_until(
+        &ward,
+        r#"signq_certificate_expiry_days{certificate="cat-lai_deputy-1",kind="signer"}"#,
+        |d| d > 300.0,
+    )
+    .await;
+    let crl = metric_until(&ward, "signq_crl_expiry_days", |d| d > 0.0).await;
+    assert!((6.0..=7.01).contains(&crl), "a fresh CRL has 7 days: {crl}");
+
+    // Renewed for 20 days: the same grants, a new serial, and the metric follows.
+    let cert = ward.path("pki/issued/scheduler.crt.pem");
+    let granted = alt_names(&cert);
+    let out = run(&ward, &["pki", "renew", "scheduler", "--days", "20"], None);
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(
+        alt_names(&cert),
+        granted,
+        "the renewal grants what the old one did"
+    );
+    metric_until(&ward, scheduler, |d| d < 20.01).await;
+    // The scheduler serves with it, from the next connection on.
+    let mut client = intake(&ward).await;
+    let _ = submit(&mut client, "CT-BS", "after-renewal").await;
+
+    // What expires within 30 days is renewed, and nothing else.
+    let out = run(
+        &ward,
+        &[
+            "pki",
+            "renew",
+            "--expiring-within",
+            "30",
+            "--days",
+            "400",
+            "--crl",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", show(&out));
+    let said = show(&out);
+    assert!(said.contains("issued scheduler"), "{said}");
+    assert!(!said.contains("issued mot-cua"), "{said}");
+    assert!(said.contains("CRL re-signed"), "{said}");
+    metric_until(&ward, scheduler, |d| d > 399.0).await;
+
+    // A signer's certificate goes with their PIN: renewed elsewhere, and said so.
+    let out = run(&ward, &["pki", "renew", DEPUTY_1.0], None);
+    assert!(!out.status.success());
+    assert!(
+        show(&out).contains("not renewed by `signq pki renew`: `signq pki signer`"),
+        "{}",
+        show(&out)
+    );
+}

@@ -98,6 +98,15 @@ pub enum PkiError {
     /// `revoke` was given a serial or name that is not in the inventory.
     #[error("no certificate with serial or name {0:?} in the inventory")]
     UnknownCertificate(String),
+    /// `renew` was asked for a certificate whose renewal needs what only another command has
+    /// (a PIN, a tablet's file, the signing service's key).
+    #[error("{name} is not renewed by `signq pki renew`: {how}")]
+    NotRenewable {
+        /// The certificate's name.
+        name: String,
+        /// What renews it.
+        how: &'static str,
+    },
     /// `revoke` was given a certificate (by serial, or a name whose certificates are all revoked)
     /// that is already revoked.
     #[error("certificate {0} is already revoked")]

@@ -32,6 +32,7 @@ mod issue;
 mod names;
 mod profiles;
 mod publish;
+mod renew;
 mod store;
 #[cfg(test)]
 mod tests;

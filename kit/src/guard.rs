@@ -190,7 +190,13 @@ where
         // The service that was polled ready handles this call; a fresh clone waits for the next.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        Box::pin(async move {
+        // One span per call, which the handler's own spans (submit, lease, approve, sign) nest in.
+        let span = tracing::info_span!(
+            "rpc",
+            service = shared.limits.service,
+            method = request.uri().path(),
+        );
+        let call = async move {
             if let Err(not_until) = shared.rate.check() {
                 let wait = not_until.wait_time_from(shared.clock.now());
                 return Ok(shared.refuse(
@@ -268,7 +274,8 @@ where
                     _activity: activity,
                 }),
             ))
-        })
+        };
+        Box::pin(tracing::Instrument::instrument(call, span))
     }
 }
 

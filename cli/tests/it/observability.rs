@@ -1,6 +1,8 @@
 //! The metrics page and gRPC health.
 
-use super::fixture::{DIRECTOR, Ward, batch, http_get as get};
+use signq_proto::v1::ApproveRequest;
+
+use super::fixture::{DEPUTY_1, DIRECTOR, Ward, batch, http_get as get, intake, sign_in, submit};
 
 #[tokio::test]
 async fn metrics_count_signatures_refusals_and_latency() {
@@ -45,4 +47,126 @@ async fn health_reports_serving() {
         reply.into_inner().status,
         tonic_health::pb::health_check_response::ServingStatus::Serving as i32
     );
+}
+
+/// The spans a service logged when they closed (with `SIGNQ_LOG_SPANS=1` and JSON logs): each
+/// as its name, its fields, and the names of the spans it was in.
+fn closed_spans(output: &str) -> Vec<(String, serde_json::Value, Vec<String>)> {
+    output
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["fields"]["message"] == "close")
+        .map(|v| {
+            let name = v["span"]["name"].as_str().unwrap_or_default().to_string();
+            let parents = v["spans"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|s| s["name"].as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            (name, v["span"].clone(), parents)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_record_is_followed_through_both_services_by_its_spans() {
+    use super::services::{Services, Started};
+    let mut services = Services::provision(None, &[], &[]);
+    let data = services.ward.data().display().to_string();
+    let store = services.database.display().to_string();
+    let env = [
+        ("SIGNQ_LOG_FORMAT", "json"),
+        ("SIGNQ_LOG_SPANS", "1"),
+        ("RUST_LOG", "info"),
+    ];
+    let started = services
+        .start_signer_as(
+            &[
+                "--data-dir",
+                &data,
+                "signer",
+                "--listen",
+                "127.0.0.1:0",
+                "--metrics-listen",
+                "127.0.0.1:0",
+            ],
+            &env,
+        )
+        .await;
+    assert!(matches!(started, Started::Ready), "{started:?}");
+    let signer = format!(
+        "localhost:{}",
+        services.ward.addr.rsplit(':').next().expect("port")
+    );
+    let started = services
+        .start_scheduler_as(
+            &[
+                "--data-dir",
+                &data,
+                "scheduler",
+                "--scheduler-listen",
+                "127.0.0.1:0",
+                "--metrics-listen",
+                "127.0.0.1:0",
+                "--signer-addr",
+                &signer,
+                "--store",
+                &store,
+            ],
+            &env,
+        )
+        .await;
+    assert!(matches!(started, Started::Ready), "{started:?}");
+
+    let mut deputy = sign_in(&services.ward, DEPUTY_1).await;
+    let (mut stream, _) = super::flow::open(&mut deputy).await;
+    let mut intake = intake(&services.ward).await;
+    let id = submit(&mut intake, "CT-BS", "followed").await.id;
+    super::flow::leased(&mut stream).await;
+    deputy
+        .approve(ApproveRequest {
+            record_ids: vec![id.clone()],
+            pin: DEPUTY_1.1.into(),
+        })
+        .await
+        .expect("approve");
+
+    // Each stage's span names the record (and its ward), inside the RPC's span, in both
+    // services' logs.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let (signer_log, scheduler_log) = services.outputs();
+        let scheduler = closed_spans(&scheduler_log);
+        let signer = closed_spans(&signer_log);
+        let names_record = |fields: &serde_json::Value| fields.to_string().contains(&id);
+        let found = |spans: &[(String, serde_json::Value, Vec<String>)], stage: &str| {
+            spans
+                .iter()
+                .any(|(name, fields, _)| name == stage && names_record(fields))
+        };
+        let submit_in_rpc = scheduler.iter().any(|(name, fields, parents)| {
+            name == "submit"
+                && names_record(fields)
+                && fields["ward"] == "cat-lai"
+                && parents.iter().any(|p| p == "rpc")
+        });
+        if submit_in_rpc
+            && found(&scheduler, "lease")
+            && found(&scheduler, "approve")
+            && found(&signer, "sign")
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the record's spans did not all show: submit in rpc {submit_in_rpc}, lease {}, approve {}, sign {}\n{scheduler_log}",
+            found(&scheduler, "lease"),
+            found(&scheduler, "approve"),
+            found(&signer, "sign"),
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }

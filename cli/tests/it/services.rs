@@ -425,6 +425,12 @@ impl Services {
         }
     }
 
+    /// What the signing service and the scheduler have printed so far.
+    pub fn outputs(&self) -> (String, String) {
+        let of = |p: &Option<Proc>| p.as_ref().map(Proc::output).unwrap_or_default();
+        (of(&self.signer), of(&self.scheduler))
+    }
+
     /// SIGKILL of the signing service.
     pub fn kill_signer(&mut self) {
         if let Some(p) = self.signer.take() {

@@ -182,6 +182,11 @@ impl Engine {
         leased
     }
 
+    #[tracing::instrument(
+        name = "lease",
+        skip(self, now),
+        fields(ward = signer.split('/').next().unwrap_or_default(), record = %id)
+    )]
     async fn lease(
         self: &Arc<Self>,
         signer: &str,

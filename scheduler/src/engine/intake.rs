@@ -50,6 +50,7 @@ fn new_record_id(now: OffsetDateTime) -> String {
 
 impl Engine {
     /// Accepts a record: durable before this returns; a repeated key returns the first record.
+    #[tracing::instrument(name = "submit", skip_all, fields(ward = %s.ward, record = tracing::field::Empty))]
     pub async fn submit(
         self: &Arc<Self>,
         s: Submission,
@@ -118,6 +119,7 @@ impl Engine {
             self.notify(&record.meta.ward);
             self.dispatch_ward(&record.meta.ward).await;
         }
+        tracing::Span::current().record("record", record.meta.id.as_str());
         Ok((record, created))
     }
 

@@ -58,6 +58,7 @@ impl Engine {
     }
 
     /// Leases and seals batches until none is left; false if a batch failed.
+    #[tracing::instrument(name = "seal", skip(self))]
     async fn seal_waiting(self: &Arc<Self>, ward: &str, clerk: &str) -> bool {
         loop {
             let leased = self.dispatch_signer(clerk, MAX_APPROVE).await;

@@ -136,6 +136,16 @@ impl Engine {
 
     /// [`approve`](Self::approve); `automatic`: the scheduler seals with a clerk's unattended
     /// key (no PIN).
+    #[tracing::instrument(
+        name = "approve",
+        skip_all,
+        fields(
+            ward = signer.split('/').next().unwrap_or_default(),
+            signer = %signer,
+            records = ?ids,
+            automatic,
+        )
+    )]
     pub(super) async fn approve_as(
         self: &Arc<Self>,
         signer: &str,

@@ -165,6 +165,15 @@ impl SignerService {
 
     /// Signs a batch; see the module's documentation for the order of the checks. A remote
     /// signer's batch is signed in two passes around their confirmation (see [`super::remote`]).
+    #[tracing::instrument(
+        name = "sign",
+        skip_all,
+        fields(
+            ward = req.signer_id.split('/').next().unwrap_or_default(),
+            signer = %req.signer_id,
+            records = ?req.documents.iter().map(|d| d.record_id.as_str()).collect::<Vec<_>>(),
+        )
+    )]
     pub(super) async fn sign_batch(&self, req: SignRequest) -> Result<Signed, SignError> {
         let now = OffsetDateTime::now_utc();
         let Authorized {

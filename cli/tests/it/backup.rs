@@ -24,6 +24,27 @@ fn said(out: &std::process::Output) -> String {
     )
 }
 
+/// `signq --data-dir DATA <args>`, run to its end.
+fn signq_on(data: &Path, args: &[&str]) -> std::process::Output {
+    signq()
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .output()
+        .expect("run signq")
+}
+
+/// `signq --data-dir DATA restore --from BACKUP [--store URL]`.
+fn restore(data: &Path, backup: &Path, store: Option<&str>) -> std::process::Output {
+    let mut args = vec!["restore", "--from", utf8(backup)];
+    args.extend(store.iter().flat_map(|url| ["--store", url]));
+    signq_on(data, &args)
+}
+
+fn utf8(path: &Path) -> &str {
+    path.to_str().expect("a UTF-8 path")
+}
+
 /// Intake systems submitting from four tasks until stopped; the ids acknowledged so far.
 struct Load {
     stop: Arc<AtomicBool>,
@@ -95,14 +116,7 @@ async fn a_backup_under_load_restores_every_acknowledged_record_and_its_chain() 
             let out_dir = out_dir.clone();
             let data = ward.data();
             tokio::task::spawn_blocking(move || {
-                signq()
-                    .arg("--data-dir")
-                    .arg(data)
-                    .arg("backup")
-                    .arg("--out")
-                    .arg(out_dir)
-                    .output()
-                    .expect("signq backup")
+                signq_on(&data, &["backup", "--out", utf8(&out_dir)])
             })
             .await
             .expect("backup task")
@@ -120,22 +134,13 @@ async fn a_backup_under_load_restores_every_acknowledged_record_and_its_chain() 
 
     // Restored into a new data directory (the secrets stay where they are).
     let restored = ward.dir.path().join("restored");
-    let out = signq()
-        .arg("--data-dir")
-        .arg(&restored)
-        .args(["restore", "--from"])
-        .arg(&backup)
-        .output()
-        .expect("signq restore");
+    let out = restore(&restored, &backup, None);
     assert!(out.status.success(), "{}", said(&out));
-    let out = signq()
-        .arg("--data-dir")
-        .arg(&restored)
-        .arg("--secrets-dir")
-        .arg(ward.secrets())
-        .args(["audit", "verify"])
-        .output()
-        .expect("signq audit verify");
+    let secrets = ward.secrets();
+    let out = signq_on(
+        &restored,
+        &["--secrets-dir", utf8(&secrets), "audit", "verify"],
+    );
     assert!(out.status.success(), "{}", said(&out));
     assert!(said(&out).contains("audit chain OK"), "{}", said(&out));
     assert!(said(&out).contains("last checkpoint"), "{}", said(&out));
@@ -151,13 +156,7 @@ async fn a_backup_under_load_restores_every_acknowledged_record_and_its_chain() 
     }
 
     // Restoring again over it, or from a damaged backup, is refused and changes nothing.
-    let out = signq()
-        .arg("--data-dir")
-        .arg(&restored)
-        .args(["restore", "--from"])
-        .arg(&backup)
-        .output()
-        .expect("signq restore");
+    let out = restore(&restored, &backup, None);
     assert!(!out.status.success());
     assert!(said(&out).contains("is not empty"), "{}", said(&out));
     let crl = backup.join("data/pki/crl.pem");
@@ -165,13 +164,7 @@ async fn a_backup_under_load_restores_every_acknowledged_record_and_its_chain() 
     bytes.push(b'\n');
     std::fs::write(&crl, bytes).expect("write");
     let elsewhere = ward.dir.path().join("restored-again");
-    let out = signq()
-        .arg("--data-dir")
-        .arg(&elsewhere)
-        .args(["restore", "--from"])
-        .arg(&backup)
-        .output()
-        .expect("signq restore");
+    let out = restore(&elsewhere, &backup, None);
     assert!(!out.status.success());
     assert!(
         said(&out).contains("data/pki/crl.pem: its contents differ from the manifest"),
@@ -225,30 +218,15 @@ async fn a_postgresql_store_is_dumped_and_restored_into_an_empty_database() {
 
     let target = super::replicas::fresh_database().await;
     let restored = services.ward.dir.path().join("pg-restored");
-    let restore = |into: &str| {
-        signq()
-            .arg("--data-dir")
-            .arg(&restored)
-            .args(["restore", "--from"])
-            .arg(&backup)
-            .args(["--store", into])
-            .output()
-            .expect("signq restore")
-    };
     // Never over a live store.
-    let out = restore(&url);
+    let out = restore(&restored, &backup, Some(&url));
     assert!(!out.status.success());
     assert!(said(&out).contains("give an empty one"), "{}", said(&out));
     assert!(!restored.exists());
-    let out = restore(&target);
+    let out = restore(&restored, &backup, Some(&target));
     assert!(out.status.success(), "{}", said(&out));
 
-    let out = signq()
-        .arg("--data-dir")
-        .arg(&restored)
-        .args(["audit", "verify", "--store", &target])
-        .output()
-        .expect("signq audit verify");
+    let out = signq_on(&restored, &["audit", "verify", "--store", &target]);
     assert!(out.status.success(), "{}", said(&out));
     assert!(said(&out).contains("audit chain OK"), "{}", said(&out));
     let store = SqlStore::connect(&target)
@@ -271,13 +249,7 @@ async fn the_previous_releases_store_restores_and_opens_with_its_records_and_cha
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/release-0.1.0");
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
-    let out = signq()
-        .arg("--data-dir")
-        .arg(&data)
-        .args(["restore", "--from"])
-        .arg(&fixture)
-        .output()
-        .expect("signq restore");
+    let out = restore(&data, &fixture, None);
     assert!(out.status.success(), "{}", said(&out));
     let db = data.join("scheduler/signq.db");
     let version = |db: &Path| -> i64 {
@@ -306,12 +278,7 @@ async fn the_previous_releases_store_restores_and_opens_with_its_records_and_cha
     drop(store);
     assert!(version(&db) >= 9);
 
-    let out = signq()
-        .arg("--data-dir")
-        .arg(&data)
-        .args(["audit", "verify"])
-        .output()
-        .expect("signq audit verify");
+    let out = signq_on(&data, &["audit", "verify"]);
     assert!(out.status.success(), "{}", said(&out));
     assert!(
         said(&out).contains("records OK: 4 records"),

@@ -1,6 +1,6 @@
 //! Certificates and CRLs that do not expire by surprise: a task reads, every few seconds, the
-//! certificates and CRLs a service depends on and exports the days each has left, so that an
-//! alert fires weeks before a handshake would fail. Files are read again each time, so a renewal
+//! certificates and CRLs a service depends on and exports the time each has left (in seconds,
+//! Prometheus's base unit), so that an alert fires weeks before a handshake would fail. Files are read again each time, so a renewal
 //! (`signq pki renew`) shows at once; a file that cannot be read is logged and its series
 //! removed, never left at its last value.
 
@@ -11,11 +11,11 @@ use std::time::Duration;
 use metrics::{Unit, describe_gauge, gauge};
 use time::OffsetDateTime;
 
-/// Days until a certificate expires, per certificate (`certificate`: its name; `kind`: service,
-/// ca, signer or timestamping).
-pub const CERTIFICATE_EXPIRY: &str = "signq_certificate_expiry_days";
-/// Days until the CRL's nextUpdate, after which peers refuse it.
-pub const CRL_EXPIRY: &str = "signq_crl_expiry_days";
+/// Seconds until a certificate expires, per certificate (`certificate`: its name; `kind`:
+/// service, ca, signer or timestamping).
+pub const CERTIFICATE_EXPIRY: &str = "signq_certificate_expiry_seconds";
+/// Seconds until the CRL's nextUpdate, after which peers refuse it.
+pub const CRL_EXPIRY: &str = "signq_crl_expiry_seconds";
 
 /// How often the files are read.
 const EVERY: Duration = Duration::from_secs(10);
@@ -43,18 +43,18 @@ pub enum Watched {
     Crl(PathBuf),
 }
 
-/// Starts the task that exports the days left of `watched` (duplicates counted once). It runs
+/// Starts the task that exports the time left of `watched` (duplicates counted once). It runs
 /// for the life of the process.
 pub fn spawn(mut watched: Vec<Watched>) {
     describe_gauge!(
         CERTIFICATE_EXPIRY,
-        Unit::Count,
-        "Days until the certificate expires (negative: expired)."
+        Unit::Seconds,
+        "Seconds until the certificate expires (negative: expired)."
     );
     describe_gauge!(
         CRL_EXPIRY,
-        Unit::Count,
-        "Days until the CRL's nextUpdate (negative: peers refuse it)."
+        Unit::Seconds,
+        "Seconds until the CRL's nextUpdate (negative: peers refuse it)."
     );
     watched.sort();
     watched.dedup();
@@ -96,7 +96,7 @@ pub fn spawn(mut watched: Vec<Watched>) {
     });
 }
 
-/// The days from `now` to the time `when` reads from the file at `path`, or `None` (logged).
+/// The seconds from `now` to the time `when` reads from the file at `path`, or `None` (logged).
 fn read(
     path: &Path,
     now: OffsetDateTime,
@@ -106,7 +106,7 @@ fn read(
         .map_err(|e| e.to_string())
         .and_then(|bytes| when(&bytes));
     match outcome {
-        Ok(at) => Some((at - now).as_seconds_f64() / 86_400.0),
+        Ok(at) => Some((at - now).as_seconds_f64()),
         Err(e) => {
             tracing::warn!(file = %path.display(), error = %e, "cannot tell when it expires");
             None

@@ -147,23 +147,27 @@ fn alt_names(path: &std::path::Path) -> String {
 #[tokio::test]
 async fn expiry_is_measured_and_pki_renew_renews_what_expires_soon() {
     let ward = Ward::start(&[]);
-    let scheduler = r#"signq_certificate_expiry_days{certificate="scheduler",kind="service"}"#;
-    let days = metric_until(&ward, scheduler, |d| d > 800.0).await;
-    assert!(days <= 825.0, "{days}");
+    const DAY: f64 = 86_400.0;
+    let scheduler = r#"signq_certificate_expiry_seconds{certificate="scheduler",kind="service"}"#;
+    let left = metric_until(&ward, scheduler, |s| s > 800.0 * DAY).await;
+    assert!(left <= 825.0 * DAY, "{left}");
     metric_until(
         &ward,
-        r#"signq_certificate_expiry_days{certificate="ca",kind="ca"}"#,
-        |d| d > 800.0,
+        r#"signq_certificate_expiry_seconds{certificate="ca",kind="ca"}"#,
+        |s| s > 800.0 * DAY,
     )
     .await;
     metric_until(
         &ward,
-        r#"signq_certificate_expiry_days{certificate="cat-lai_deputy-1",kind="signer"}"#,
-        |d| d > 300.0,
+        r#"signq_certificate_expiry_seconds{certificate="cat-lai_deputy-1",kind="signer"}"#,
+        |s| s > 300.0 * DAY,
     )
     .await;
-    let crl = metric_until(&ward, "signq_crl_expiry_days", |d| d > 0.0).await;
-    assert!((6.0..=7.01).contains(&crl), "a fresh CRL has 7 days: {crl}");
+    let crl = metric_until(&ward, "signq_crl_expiry_seconds", |s| s > 0.0).await;
+    assert!(
+        (6.0 * DAY..=7.01 * DAY).contains(&crl),
+        "a fresh CRL has 7 days: {crl} s"
+    );
 
     // Renewed for 20 days: the same grants, a new serial, and the metric follows.
     let cert = ward.path("pki/issued/scheduler.crt.pem");
@@ -175,7 +179,7 @@ async fn expiry_is_measured_and_pki_renew_renews_what_expires_soon() {
         granted,
         "the renewal grants what the old one did"
     );
-    metric_until(&ward, scheduler, |d| d < 20.01).await;
+    metric_until(&ward, scheduler, |s| s < 20.01 * DAY).await;
     // The scheduler serves with it, from the next connection on.
     let mut client = intake(&ward).await;
     let _ = submit(&mut client, "CT-BS", "after-renewal").await;
@@ -199,7 +203,7 @@ async fn expiry_is_measured_and_pki_renew_renews_what_expires_soon() {
     assert!(said.contains("issued scheduler"), "{said}");
     assert!(!said.contains("issued mot-cua"), "{said}");
     assert!(said.contains("CRL re-signed"), "{said}");
-    metric_until(&ward, scheduler, |d| d > 399.0).await;
+    metric_until(&ward, scheduler, |s| s > 399.0 * DAY).await;
 
     // A signer's certificate goes with their PIN: renewed elsewhere, and said so.
     let out = run(&ward, &["pki", "renew", DEPUTY_1.0], None);

@@ -152,8 +152,16 @@ impl DataDir {
     }
     /// A device's PKCS#12 file (certificate and key for a browser) and its password file.
     pub fn device_p12(&self, name: &str) -> (PathBuf, PathBuf) {
+        self.p12_in("devices", name)
+    }
+    /// A client's PKCS#12 file (certificate and key for an intake system's HTTP client) and its
+    /// password file.
+    pub fn client_p12(&self, name: &str) -> (PathBuf, PathBuf) {
+        self.p12_in("clients", name)
+    }
+    fn p12_in(&self, kind: &str, name: &str) -> (PathBuf, PathBuf) {
         let stem = name.replace('/', "_");
-        let dir = self.secrets_dir().join("devices");
+        let dir = self.secrets_dir().join(kind);
         (
             dir.join(format!("{stem}.p12")),
             dir.join(format!("{stem}.p12.password")),

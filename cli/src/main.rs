@@ -36,6 +36,12 @@ pub struct Cli {
     /// environment variables override it.
     #[arg(long, env = config_file::CONFIG_ENV, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Where the scheduler and the signing service export their traces: an OpenTelemetry
+    /// collector's OTLP/gRPC endpoint, such as `http://127.0.0.1:4317`. Without it (nor the
+    /// standard `OTEL_EXPORTER_OTLP_ENDPOINT`) traces are not exported; their ids are still
+    /// logged and passed from the scheduler to the signing service.
+    #[arg(long, env = "SIGNQ_OTLP_ENDPOINT", global = true, value_name = "URL")]
+    otlp_endpoint: Option<String>,
     #[command(flatten)]
     data: DataDir,
     #[command(subcommand)]
@@ -62,6 +68,9 @@ enum Command {
     Get(cmd::records::GetArgs),
     /// Ask for a new appointment date for a record that will be late (as an intake system).
     Reappoint(cmd::records::ReappointArgs),
+    /// A ward's webhooks: register, list, remove; their dead letters.
+    #[command(subcommand)]
+    Webhooks(cmd::webhooks::WebhooksCmd),
     /// A signer's inbox: list the leased records.
     Inbox(cmd::inbox::InboxArgs),
     /// Approve (sign) leased records with the PIN.
@@ -122,10 +131,35 @@ impl Cli {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse_with_config()?;
-    signq_kit::telemetry::init_logging();
-    let data = cli.data;
+    // The services export traces (as `service.name`); other commands only log.
+    let service = match cli.command {
+        Command::Scheduler(_) => Some("signq-scheduler"),
+        Command::Signer(_) => Some("signq-signer"),
+        Command::Dev(_) => Some("signq-dev"),
+        _ => None,
+    };
+    let telemetry = match service {
+        Some(service) => Some(signq_kit::telemetry::init(
+            service,
+            cli.otlp_endpoint.as_deref(),
+        )?),
+        None => {
+            signq_kit::telemetry::init_logging();
+            None
+        }
+    };
+    let result = run(cli.command, cli.data).await;
+    // After the services have drained (SIGTERM): the spans still buffered go out.
+    if let Some(telemetry) = telemetry {
+        telemetry.shutdown().await;
+    }
+    result
+}
+
+/// Runs one subcommand.
+async fn run(command: Command, data: DataDir) -> anyhow::Result<()> {
     let shutdown = signq_kit::shutdown::signal;
-    match cli.command {
+    match command {
         Command::Dev(args) => cmd::dev::run(*args, &data).await,
         Command::Scheduler(args) => args.run(&data, shutdown()).await,
         Command::Signer(args) => args.run(&data, shutdown()).await,
@@ -134,6 +168,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Submit(args) => cmd::records::submit(args, &data).await,
         Command::Get(args) => cmd::records::get(args, &data).await,
         Command::Reappoint(args) => cmd::records::reappoint(args, &data).await,
+        Command::Webhooks(c) => cmd::webhooks::run(c, &data).await,
         Command::Inbox(args) => cmd::inbox::inbox(args, &data).await,
         Command::Approve(args) => cmd::inbox::approve(args, &data).await,
         Command::Reject(args) => cmd::inbox::reject(args, &data).await,

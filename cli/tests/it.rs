@@ -23,6 +23,7 @@ mod it {
     pub mod fixture;
     pub mod flow;
     pub mod input;
+    pub mod json_http;
     pub mod limits;
     pub mod lockout;
     pub mod manuals;
@@ -41,4 +42,6 @@ mod it {
     pub mod shutdown;
     pub mod tablet;
     pub mod tokens;
+    pub mod tracing_export;
+    pub mod webhooks;
 }

@@ -92,11 +92,31 @@ pub const KEEPALIVE: (Duration, Duration) = (Duration::from_secs(30), Duration::
 /// its routes.
 pub fn server(
     guard: GuardLayer,
-) -> tonic::transport::Server<tower::layer::util::Stack<GuardLayer, tower::layer::util::Identity>> {
+) -> tonic::transport::Server<
+    tower::layer::util::Stack<
+        GuardLayer,
+        tower::layer::util::Stack<tower::layer::util::Identity, tower::layer::util::Identity>,
+    >,
+> {
+    server_behind(tower::layer::util::Identity::new(), guard)
+}
+
+/// As [`server`], with `outer` in front of the guard: e.g. [`crate::connect::ConnectLayer`],
+/// whose calls then pass the guard as the gRPC calls they become.
+pub fn server_behind<L>(
+    outer: L,
+    guard: GuardLayer,
+) -> tonic::transport::Server<
+    tower::layer::util::Stack<
+        GuardLayer,
+        tower::layer::util::Stack<L, tower::layer::util::Identity>,
+    >,
+> {
     tonic::transport::Server::builder()
         .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION)
         .http2_keepalive_interval(Some(KEEPALIVE.0))
         .http2_keepalive_timeout(Some(KEEPALIVE.1))
+        .layer(outer)
         .layer(guard)
 }
 
@@ -190,12 +210,15 @@ where
         // The service that was polled ready handles this call; a fresh clone waits for the next.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        // One span per call, which the handler's own spans (submit, lease, approve, sign) nest in.
+        // One span per call, which the handler's own spans (submit, lease, approve, sign) nest in;
+        // a caller's W3C trace context (the scheduler calling the signing service) is its parent.
         let span = tracing::info_span!(
             "rpc",
             service = shared.limits.service,
             method = request.uri().path(),
+            trace_id = tracing::field::Empty,
         );
+        crate::trace_context::adopt(&span, request.headers());
         let call = async move {
             if let Err(not_until) = shared.rate.check() {
                 let wait = not_until.wait_time_from(shared.clock.now());

@@ -8,12 +8,15 @@
 //! - [`auth`]: admitting gRPC calls by certificate role.
 //! - [`guard`]: every call's limits in one tower layer: rate, load shedding, time, size.
 //! - [`limit`]: RESOURCE_EXHAUSTED answers with a retry delay.
+//! - [`connect`]: JSON over HTTP (the Connect protocol) in front of the gRPC routes.
 //! - [`echo`]: quoting what a caller sent in a refusal, briefly.
 //! - [`metrics_http`]: the Prometheus endpoint.
-//! - [`telemetry`]: structured logs.
+//! - [`telemetry`]: structured logs, and traces exported over OTLP when asked.
+//! - [`trace_context`]: W3C trace context carried on gRPC calls from one service to the next.
 //! - [`shutdown`]: SIGTERM and Ctrl-C.
 
 pub mod auth;
+pub mod connect;
 pub mod echo;
 pub mod expiry;
 pub mod guard;
@@ -25,3 +28,4 @@ pub mod secrets;
 pub mod shutdown;
 pub mod telemetry;
 pub mod tls;
+pub mod trace_context;

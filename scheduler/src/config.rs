@@ -73,6 +73,8 @@ pub struct SchedulerConfig {
     pub guard_in_clock_time: bool,
     /// This replica's id and how long it holds a ward without renewing (a shared store only).
     pub ownership: crate::engine::ownership::Ownership,
+    /// How webhooks are delivered: attempts, backoff, time per attempt, receivers' CA bundle.
+    pub webhooks: crate::webhooks::WebhookSettings,
 }
 
 /// Where the scheduler keeps its store.

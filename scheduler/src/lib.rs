@@ -13,6 +13,7 @@
 //! - [`metrics`]: metric names and recording.
 //! - [`error`]: failures and their gRPC statuses (the one mapping).
 //! - [`signer_link`]: calls to the signing service: deadlines, circuit breaker, metrics.
+//! - [`webhooks`]: a ward's HTTPS endpoints that receive its records' events, signed.
 //! - [`config`], [`server`]: settings and running the whole.
 
 pub mod api;
@@ -28,3 +29,4 @@ pub mod model;
 pub mod server;
 pub mod signer_link;
 pub mod store;
+pub mod webhooks;

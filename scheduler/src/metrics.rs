@@ -67,6 +67,14 @@ pub const WARD_TAKEOVERS: &str = "signq_scheduler_ward_takeovers_total";
 pub const FENCED_WRITES: &str = "signq_scheduler_fenced_writes_total";
 /// Records found at risk of being late (once each).
 pub const AT_RISK: &str = "signq_scheduler_records_at_risk_total";
+/// Attempts to deliver an event to a webhook, by ward and outcome (delivered, http_error,
+/// timeout, unreachable).
+pub const WEBHOOK_DELIVERIES: &str = "signq_scheduler_webhook_deliveries_total";
+/// Per webhook: age of the oldest event of its ward neither delivered to it nor dead-lettered
+/// yet, seconds (0 when it is up to date).
+pub const WEBHOOK_LAG: &str = "signq_scheduler_webhook_delivery_lag_seconds";
+/// Per webhook: its dead letters now.
+pub const WEBHOOK_DEAD_LETTERS: &str = "signq_scheduler_webhook_dead_letters";
 
 /// Buckets for people-scale waits, in seconds: 1 s to 5 days (the longest statutory limits).
 pub const WAIT_BUCKETS: &[f64] = &[
@@ -205,6 +213,40 @@ pub fn describe() {
         Unit::Count,
         "Confirmations that ended, by outcome: signed, refused, expired, failed, moved_on."
     );
+    describe_counter!(
+        WEBHOOK_DELIVERIES,
+        Unit::Count,
+        "Attempts to deliver an event to a webhook, by ward and outcome: delivered, http_error, timeout, unreachable."
+    );
+    describe_gauge!(
+        WEBHOOK_LAG,
+        Unit::Seconds,
+        "Age of the oldest event not yet delivered to the webhook nor dead-lettered (0: up to date)."
+    );
+    describe_gauge!(
+        WEBHOOK_DEAD_LETTERS,
+        Unit::Count,
+        "Events the webhook could not deliver, and those held behind them."
+    );
+}
+
+/// An attempt to deliver to a webhook of `ward` ended with `outcome`.
+pub fn webhook_attempt(ward: &str, outcome: &'static str) {
+    counter!(WEBHOOK_DELIVERIES, "ward" => ward.to_string(), "outcome" => outcome).increment(1);
+}
+
+/// Where a webhook of `ward` stands: the age of its oldest pending event (`None`: none pending).
+pub fn webhook_lag(ward: &str, webhook: &str, oldest: Option<OffsetDateTime>) {
+    let lag = oldest
+        .map(|o| secs(o, OffsetDateTime::now_utc()))
+        .unwrap_or(0.0);
+    gauge!(WEBHOOK_LAG, "ward" => ward.to_string(), "webhook" => webhook.to_string()).set(lag);
+}
+
+/// A webhook of `ward` has `n` dead letters.
+pub fn webhook_dead_letters(ward: &str, webhook: &str, n: usize) {
+    gauge!(WEBHOOK_DEAD_LETTERS, "ward" => ward.to_string(), "webhook" => webhook.to_string())
+        .set(n as f64);
 }
 
 /// Records were found at risk of being late.

@@ -1,5 +1,6 @@
-//! Running the scheduler: mutual TLS (and gRPC-web over the same TLS port for browsers), the three
-//! services, health and reflection, the tablet app for browsers; graceful drain on shutdown.
+//! Running the scheduler: mutual TLS (and gRPC-web over the same TLS port for browsers, JSON over
+//! HTTP for intake systems), the three services, health and reflection, the tablet app for
+//! browsers; graceful drain on shutdown.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -57,6 +58,9 @@ pub enum ServerError {
     /// Reflection could not be built.
     #[error("reflection: {0}")]
     Reflection(String),
+    /// JSON over HTTP could not be set up.
+    #[error(transparent)]
+    Connect(#[from] signq_kit::connect::ConnectError),
     /// The gRPC server failed.
     #[error("gRPC server: {0}")]
     Transport(#[from] tonic::transport::Error),
@@ -101,6 +105,7 @@ pub async fn run(
         at_risk: config.at_risk,
         guard_in_clock_time: config.guard_in_clock_time,
         ownership: config.ownership.clone(),
+        webhooks: config.webhooks.clone(),
     };
     let engine = Engine::start(store, signer, ca_chain, config.balancer.clone(), settings).await?;
     engine.spawn_ticker(TICK);
@@ -168,7 +173,14 @@ pub async fn run(
             config.max_document_bytes, max_message
         ),
     });
-    let serve = guard::server(guard)
+    // Intake systems that speak JSON over HTTP reach Intake through the Connect protocol: a
+    // document travels in base64 there, a third larger than in protobuf.
+    let connect = signq_kit::connect::ConnectLayer::new(
+        signq_proto::FILE_DESCRIPTOR_SET,
+        &["signq.v1.Intake"],
+        max_message.div_ceil(3) * 4 + 64 * 1024,
+    )?;
+    let serve = guard::server_behind(connect, guard)
         .accept_http1(true)
         .add_routes(routes.into())
         .serve_with_incoming_shutdown(incoming, drain);

@@ -19,6 +19,7 @@ use signq_scheduler::model::{
 use signq_scheduler::store::SqlStore;
 use signq_scheduler::store::audit::{AuditVerifyError, verify_chain, verify_database};
 use signq_scheduler::store::{Checkpoint, Store, StoreError};
+use signq_scheduler::webhooks::{Progress, Webhook};
 use signq_signer::cms::TrustStore;
 use tempfile::TempDir;
 use time::OffsetDateTime;
@@ -117,6 +118,7 @@ contract!(
     store_transitions_and_their_fences,
     store_ward_counts,
     store_keeps_its_chain_id_head_and_checkpoints,
+    store_webhooks_keep_their_cursor_and_dead_letters,
 );
 
 /// A fresh SQLite store, for the tests of what only the SQLite store has.
@@ -2227,4 +2229,226 @@ async fn postgres_a_refused_pipelined_write_fails_its_job_alone() {
         .await
         .unwrap();
     assert_eq!((report.entries, report.records), (36, 36));
+}
+
+fn webhook(id: &str, ward: &str, url: &str) -> Webhook {
+    Webhook {
+        id: id.into(),
+        ward: ward.into(),
+        url: url.into(),
+        secret: "s".repeat(64),
+        created_at: t0(),
+        cursor: 0,
+    }
+}
+
+async fn store_webhooks_keep_their_cursor_and_dead_letters(backend: Backend) {
+    let place = backend.place().await;
+    let store = place.open().await;
+    let operator = || Actor::Operator("ops".into());
+    store.put_ward(ward("w"), operator()).await.unwrap();
+    submit(&*store, "before", "w", t0()).await;
+    let head = store.last_event("w").await.unwrap();
+
+    // Registered for the events after the newest one; again the same: a no-op; else a conflict.
+    let hook = store
+        .put_webhook(webhook("wh-1", "w", "https://a.example/"), operator())
+        .await
+        .unwrap();
+    assert_eq!(hook.cursor, head, "starts after the ward's newest event");
+    assert_eq!(
+        store
+            .put_webhook(webhook("wh-1", "w", "https://a.example/"), operator())
+            .await
+            .unwrap(),
+        hook
+    );
+    assert!(matches!(
+        store
+            .put_webhook(webhook("wh-1", "w", "https://b.example/"), operator())
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store
+            .put_webhook(webhook("wh-2", "nowhere", "https://a.example/"), operator())
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(store.webhooks(Some("w")).await.unwrap(), vec![hook.clone()]);
+    assert!(store.webhooks(Some("other")).await.unwrap().is_empty());
+
+    // Three events after it: a's submit, b's submit, a's lease.
+    submit(&*store, "a", "w", t0()).await;
+    submit(&*store, "b", "w", t0()).await;
+    store
+        .apply(lease("a", 0, "dep"), Actor::System)
+        .await
+        .unwrap();
+    let events = store.events_after("w", hook.cursor, 100).await.unwrap();
+    let c: Vec<u64> = events.iter().map(|e| e.cursor).collect();
+    assert_eq!(c.len(), 3);
+
+    // Delivered: the cursor moves forward, never back.
+    store
+        .webhook_progress(&hook, Progress::Delivered { cursor: c[0] })
+        .await
+        .unwrap();
+    store
+        .webhook_progress(&hook, Progress::Delivered { cursor: head })
+        .await
+        .unwrap();
+    let cursor = |hooks: Vec<Webhook>| hooks[0].cursor;
+    assert_eq!(cursor(store.webhooks(None).await.unwrap()), c[0]);
+
+    // b's submit exhausts its attempts: a dead letter, and the cursor moves past it.
+    store
+        .webhook_progress(
+            &hook,
+            Progress::DeadLettered {
+                cursor: c[1],
+                record_id: "b".into(),
+                attempts: 3,
+                error: "answered HTTP 500".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let dead = store.dead_letters("wh-1", 100).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].event, events[1]);
+    assert_eq!((dead[0].attempts, dead[0].redeliver), (3, false));
+    assert_eq!(dead[0].error, "answered HTTP 500");
+    assert_eq!(cursor(store.webhooks(None).await.unwrap()), c[1]);
+
+    // Asked to redeliver b's; a later event of b held behind it waits with it.
+    assert_eq!(
+        store
+            .redeliver_dead_letters("wh-1", Some(c[1]), operator())
+            .await
+            .unwrap(),
+        1
+    );
+    store
+        .apply(
+            Transition::Cancel {
+                id: "b".into(),
+                reason: "withdrawn".into(),
+            },
+            intake(),
+        )
+        .await
+        .unwrap();
+    let later = store.events_after("w", c[2], 100).await.unwrap();
+    assert_eq!(later.len(), 1);
+    store
+        .webhook_progress(&hook, Progress::Delivered { cursor: c[2] })
+        .await
+        .unwrap();
+    store
+        .webhook_progress(
+            &hook,
+            Progress::DeadLettered {
+                cursor: later[0].cursor,
+                record_id: "b".into(),
+                attempts: 0,
+                error: "held".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let dead = store.dead_letters("wh-1", 100).await.unwrap();
+    assert_eq!(
+        dead.iter()
+            .map(|d| (d.event.cursor, d.redeliver))
+            .collect::<Vec<_>>(),
+        [(c[1], true), (later[0].cursor, true)]
+    );
+
+    // The redelivery fails: the record's dead letters wait for another request, in order.
+    store
+        .webhook_progress(
+            &hook,
+            Progress::RedeliveryFailed {
+                cursor: c[1],
+                record_id: "b".into(),
+                attempts: 2,
+                error: "no answer".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let dead = store.dead_letters("wh-1", 100).await.unwrap();
+    assert!(dead.iter().all(|d| !d.redeliver));
+    assert_eq!((dead[0].attempts, dead[0].error.as_str()), (2, "no answer"));
+    assert_eq!(store.dead_letters("wh-1", 1).await.unwrap().len(), 1);
+
+    // They survive a reopen; then all go again, and one is delivered.
+    drop(store);
+    let store = place.open().await;
+    assert_eq!(cursor(store.webhooks(None).await.unwrap()), later[0].cursor);
+    assert_eq!(
+        store
+            .redeliver_dead_letters("wh-1", None, operator())
+            .await
+            .unwrap(),
+        2
+    );
+    store
+        .webhook_progress(&hook, Progress::Redelivered { cursor: c[1] })
+        .await
+        .unwrap();
+    let dead = store.dead_letters("wh-1", 100).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(
+        (dead[0].event.cursor, dead[0].redeliver),
+        (later[0].cursor, true)
+    );
+
+    // Unknown names are refused.
+    assert!(matches!(
+        store
+            .redeliver_dead_letters("wh-1", Some(c[0]), operator())
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store.dead_letters("wh-9", 10).await,
+        Err(StoreError::NotFound(_))
+    ));
+    let ghost = webhook("wh-9", "w", "https://a.example/");
+    assert!(matches!(
+        store
+            .webhook_progress(&ghost, Progress::Delivered { cursor: c[0] })
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    // Removed with its dead letters; every change by an operator is in the audit log.
+    assert_eq!(
+        store.delete_webhook("wh-1", operator()).await.unwrap().id,
+        "wh-1"
+    );
+    assert!(store.webhooks(None).await.unwrap().is_empty());
+    assert!(matches!(
+        store.delete_webhook("wh-1", operator()).await,
+        Err(StoreError::NotFound(_))
+    ));
+    let actions: Vec<String> = store
+        .audit_entries(0, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.subject == "webhook:wh-1")
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "webhook",
+            "webhook-redeliver",
+            "webhook-redeliver",
+            "webhook-remove"
+        ]
+    );
 }

@@ -21,3 +21,4 @@ pub mod signer;
 pub mod simulate;
 pub mod store;
 pub mod verify;
+pub mod webhooks;

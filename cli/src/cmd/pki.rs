@@ -83,6 +83,10 @@ pub enum PkiCmd {
         /// Validity in days.
         #[arg(long, default_value_t = 825)]
         days: u32,
+        /// Also write the certificate and key as a PKCS#12 file with a random password into the
+        /// secrets directory (`clients/<name>.p12`), for an HTTP client (Java, .NET, curl).
+        #[arg(long)]
+        p12: bool,
     },
     /// Issue a signing certificate and key for a director, deputy or clerk, installed in the
     /// signer service's keystore under the person's PIN (from SIGNQ_PIN or --pin-file); with
@@ -282,11 +286,21 @@ pub fn run(cmd: PkiCmd, data: &DataDir) -> anyhow::Result<()> {
             role,
             wards,
             days,
+            p12,
         } => {
             let pki = open(data)?;
             let (issued, key) =
                 pki.issue_client(&name, role, &wards, Validity::days_from_now(days))?;
             print_issued(&issued, &publish_identity(&pki, data, &issued, &key)?);
+            if p12 {
+                let (p12, password_file) = data.client_p12(&name);
+                write_p12(&pki, &issued, &key, &p12, &password_file)?;
+                println!(
+                    "  for an HTTP client: {} (password in {})",
+                    p12.display(),
+                    password_file.display()
+                );
+            }
         }
         PkiCmd::Signer {
             id,
@@ -764,17 +778,35 @@ pub fn enrol_device(
     };
     let (issued, key) = pki.issue_device(name, signer, &ward, validity)?;
     publish_identity(pki, data, &issued, &key)?;
-    let mut secret = [0u8; 12];
-    rand::RngCore::fill_bytes(&mut rand::rng(), &mut secret);
-    let password = Zeroizing::new(hex::encode(secret));
-    let bundle =
-        signq_signer::pki::pkcs12(name, &issued.cert_der, &key, pki.ca_cert_der(), &password)?;
     let (p12, password_file) = data.device_p12(name);
-    signq_kit::keyfile::write_private(&p12, &bundle)?;
-    signq_kit::keyfile::write_private(&password_file, password.as_bytes())?;
+    write_p12(pki, &issued, &key, &p12, &password_file)?;
     Ok(EnrolledDevice {
         serial: issued.serial,
         p12,
         password_file,
     })
+}
+
+/// Writes `issued` and its `key` with the CA certificate as a PKCS#12 file at `p12`, under a
+/// random password written to `password_file` (both readable by their owner only).
+fn write_p12(
+    pki: &Pki,
+    issued: &IssuedCert,
+    key: &[u8],
+    p12: &std::path::Path,
+    password_file: &std::path::Path,
+) -> anyhow::Result<()> {
+    let mut secret = [0u8; 12];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut secret);
+    let password = Zeroizing::new(hex::encode(secret));
+    let bundle = signq_signer::pki::pkcs12(
+        &issued.name,
+        &issued.cert_der,
+        key,
+        pki.ca_cert_der(),
+        &password,
+    )?;
+    signq_kit::keyfile::write_private(p12, &bundle)?;
+    signq_kit::keyfile::write_private(password_file, password.as_bytes())?;
+    Ok(())
 }

@@ -11,6 +11,7 @@ use signq_scheduler::balancer::{BalancerConfig, Policy};
 use signq_scheduler::config::{RateLimits, SchedulerConfig, StoreLocation};
 use signq_scheduler::engine::ownership::Ownership;
 use signq_scheduler::signer_link::LinkSettings;
+use signq_scheduler::webhooks::WebhookSettings;
 
 use crate::layout::DataDir;
 
@@ -114,6 +115,23 @@ pub struct SchedulerArgs {
     /// take its wards over within this time.
     #[arg(long, default_value_t = 6.0, value_parser = seconds_between(0.3, 300.0))]
     pub ownership_ttl_secs: f64,
+    /// The CA certificates (PEM) webhook receivers' certificates must chain to (default: the
+    /// system's CA bundle).
+    #[arg(long)]
+    pub webhook_ca_file: Option<std::path::PathBuf>,
+    /// Attempts to deliver one event to a webhook before it becomes a dead letter.
+    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub webhook_attempts: u32,
+    /// Seconds before a webhook's second attempt; each later one waits twice as long (with
+    /// jitter), up to --webhook-backoff-max-secs.
+    #[arg(long, default_value_t = 1.0, value_parser = seconds_between(0.001, 3_600.0))]
+    pub webhook_backoff_secs: f64,
+    /// The longest wait, in seconds, between two attempts to deliver to a webhook.
+    #[arg(long, default_value_t = 300.0, value_parser = seconds_between(0.001, 86_400.0))]
+    pub webhook_backoff_max_secs: f64,
+    /// Seconds one attempt to deliver to a webhook may take (connect, TLS, answer).
+    #[arg(long, default_value_t = 10.0, value_parser = seconds_between(0.001, 300.0))]
+    pub webhook_timeout_secs: f64,
 }
 
 impl SchedulerArgs {
@@ -171,6 +189,13 @@ impl SchedulerArgs {
                     .clone()
                     .unwrap_or_else(|| Ownership::default().replica),
                 ttl: Duration::from_secs_f64(self.ownership_ttl_secs),
+            },
+            webhooks: WebhookSettings {
+                attempts: self.webhook_attempts,
+                backoff_base: Duration::from_secs_f64(self.webhook_backoff_secs),
+                backoff_max: Duration::from_secs_f64(self.webhook_backoff_max_secs),
+                timeout: Duration::from_secs_f64(self.webhook_timeout_secs),
+                ca_file: self.webhook_ca_file.clone(),
             },
         })
     }

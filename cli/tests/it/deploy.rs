@@ -10,7 +10,8 @@ use std::time::Duration;
 use signq_proto::v1 as pb;
 
 use super::fixture::{
-    DEPUTY_1, DEPUTY_2, DIRECTOR, Ward, batch, http_get, intake, sign_in, submission, submit,
+    DEPUTY_1, DEPUTY_2, DIRECTOR, Ward, batch, http_get, intake, scheduler_channel, sign_in,
+    submission, submit,
 };
 use super::flow::{leased, open};
 
@@ -75,6 +76,15 @@ fn prometheus_accepts_the_config_and_the_rules() {
 async fn every_metric_named_in_deploy_is_exported() {
     let ward = Ward::start(&["--lease-timeout-secs", "1", "--submit-per-client", "3"]);
     let mut intake = intake(&ward).await;
+    // A webhook (where nothing listens): its lag and dead-letter gauges.
+    pb::admin_client::AdminClient::new(scheduler_channel(&ward, Some("operator")).await)
+        .register_webhook(pb::RegisterWebhookRequest {
+            ward: "cat-lai".into(),
+            url: "https://127.0.0.1:9/".into(),
+            secret: String::new(),
+        })
+        .await
+        .expect("register a webhook");
     // Signed (leases, signatures, waits), escalated, expired, rate-limited, wrong PINs and a lockout.
     let mut deputy = sign_in(&ward, DEPUTY_2).await;
     let (mut stream, _) = open(&mut deputy).await;

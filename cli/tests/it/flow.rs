@@ -63,6 +63,24 @@ pub async fn leased(stream: &mut tonic::Streaming<StreamInboxResponse>) -> signq
     }
 }
 
+/// Submits a CT-BS record under `key`, waits for its lease to the first deputy and approves it
+/// with the PIN; returns its id.
+pub async fn submit_and_approve(ward: &Ward, key: &str) -> String {
+    let mut deputy = sign_in(ward, DEPUTY_1).await;
+    let (mut stream, _) = open(&mut deputy).await;
+    let mut intake = intake(ward).await;
+    let id = submit(&mut intake, "CT-BS", key).await.id;
+    leased(&mut stream).await;
+    deputy
+        .approve(ApproveRequest {
+            record_ids: vec![id.clone()],
+            pin: DEPUTY_1.1.into(),
+        })
+        .await
+        .expect("approve");
+    id
+}
+
 #[tokio::test]
 async fn submit_lease_approve_verify_and_watch() {
     let ward = Ward::start(&[]);

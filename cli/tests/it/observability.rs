@@ -1,8 +1,6 @@
 //! The metrics page and gRPC health.
 
-use signq_proto::v1::ApproveRequest;
-
-use super::fixture::{DEPUTY_1, DIRECTOR, Ward, batch, http_get as get, intake, sign_in, submit};
+use super::fixture::{DIRECTOR, Ward, batch, http_get as get};
 
 #[tokio::test]
 async fn metrics_count_signatures_refusals_and_latency() {
@@ -121,18 +119,7 @@ async fn one_record_is_followed_through_both_services_by_its_spans() {
         .await;
     assert!(matches!(started, Started::Ready), "{started:?}");
 
-    let mut deputy = sign_in(&services.ward, DEPUTY_1).await;
-    let (mut stream, _) = super::flow::open(&mut deputy).await;
-    let mut intake = intake(&services.ward).await;
-    let id = submit(&mut intake, "CT-BS", "followed").await.id;
-    super::flow::leased(&mut stream).await;
-    deputy
-        .approve(ApproveRequest {
-            record_ids: vec![id.clone()],
-            pin: DEPUTY_1.1.into(),
-        })
-        .await
-        .expect("approve");
+    let id = super::flow::submit_and_approve(&services.ward, "followed").await;
 
     // Each stage's span names the record (and its ward), inside the RPC's span, in both
     // services' logs.

@@ -468,4 +468,59 @@ impl Admin for Api {
         })
         .await
     }
+    async fn register_webhook(
+        &self,
+        request: Request<pb::RegisterWebhookRequest>,
+    ) -> Result<Response<pb::RegisterWebhookResponse>, Status> {
+        self.handle(SERVICE, "RegisterWebhook", async {
+            let actor = operator(&request)?;
+            self.register_webhook_as(actor, request.into_inner()).await
+        })
+        .await
+    }
+
+    async fn list_webhooks(
+        &self,
+        request: Request<pb::ListWebhooksRequest>,
+    ) -> Result<Response<pb::ListWebhooksResponse>, Status> {
+        self.handle(SERVICE, "ListWebhooks", async {
+            operator(&request)?;
+            self.list_webhooks_checked(request.into_inner()).await
+        })
+        .await
+    }
+
+    async fn delete_webhook(
+        &self,
+        request: Request<pb::DeleteWebhookRequest>,
+    ) -> Result<Response<pb::DeleteWebhookResponse>, Status> {
+        self.handle(SERVICE, "DeleteWebhook", async {
+            let actor = operator(&request)?;
+            self.delete_webhook_as(actor, request.into_inner()).await
+        })
+        .await
+    }
+
+    async fn list_dead_letters(
+        &self,
+        request: Request<pb::ListDeadLettersRequest>,
+    ) -> Result<Response<pb::ListDeadLettersResponse>, Status> {
+        self.handle(SERVICE, "ListDeadLetters", async {
+            operator(&request)?;
+            self.list_dead_letters_checked(request.into_inner()).await
+        })
+        .await
+    }
+
+    async fn redeliver_dead_letters(
+        &self,
+        request: Request<pb::RedeliverDeadLettersRequest>,
+    ) -> Result<Response<pb::RedeliverDeadLettersResponse>, Status> {
+        self.handle(SERVICE, "RedeliverDeadLetters", async {
+            let actor = operator(&request)?;
+            self.redeliver_dead_letters_as(actor, request.into_inner())
+                .await
+        })
+        .await
+    }
 }

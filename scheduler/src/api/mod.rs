@@ -6,12 +6,14 @@
 //! - [`intake`], [`inbox`], [`admin`]: the three services.
 //! - [`convert`]: between the model and the messages.
 //! - [`fields`]: field checks shared by the services.
+//! - [`webhooks`]: the webhook calls of `Admin`.
 
 pub mod admin;
 pub mod convert;
 pub mod fields;
 pub mod inbox;
 pub mod intake;
+pub mod webhooks;
 
 use std::sync::Arc;
 

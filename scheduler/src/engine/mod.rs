@@ -18,6 +18,7 @@
 //! - [`inboxes`]: the open inbox streams.
 //! - [`ownership`]: which wards this replica runs, when several share a store.
 //! - [`follow`]: what the other replicas did, read from the store's event log.
+//! - [`webhooks`]: delivering the wards' events to their webhooks.
 
 pub mod admin;
 pub mod checkpoints;
@@ -37,6 +38,7 @@ pub mod sessions;
 pub mod signing;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod webhooks;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
@@ -80,6 +82,8 @@ pub struct EngineSettings {
     pub guard_in_clock_time: bool,
     /// This replica, and how long it holds a ward without renewing (when several share a store).
     pub ownership: ownership::Ownership,
+    /// How webhooks are delivered.
+    pub webhooks: crate::webhooks::WebhookSettings,
 }
 
 /// The current lease of a record, as the engine tracks it.
@@ -198,6 +202,7 @@ impl Engine {
             relayed: Mutex::new(HashMap::new()),
         });
         expiry::spawn(Arc::downgrade(&engine));
+        engine.spawn_webhooks()?;
         engine.install_directory(directory, None).await?;
         if replicated {
             // The follower first, so that nothing committed while the wards are adopted is

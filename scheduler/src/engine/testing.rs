@@ -254,6 +254,7 @@ pub(crate) async fn engine_over(
         at_risk: time::Duration::hours(7) + time::Duration::minutes(30),
         guard_in_clock_time: false,
         ownership: Default::default(),
+        webhooks: Default::default(),
     };
     Engine::start(
         store,

@@ -4,6 +4,9 @@
 //! rather than letting every approval and sign-in wait out its deadline. Every call is counted
 //! by outcome and timed; the breaker's state is a gauge an alert watches.
 //!
+//! Every call carries the W3C trace context of the span it is made in (`signer_call`), so that
+//! the signing service's spans join the scheduler's trace.
+//!
 //! The transport is a boxed tower service: the TLS channel in production, the signing service's
 //! own gRPC server in-process in the engine's tests (which then run under paused time).
 //!
@@ -198,9 +201,12 @@ impl SignerLink {
         let mut request = Request::new(message);
         // The service learns the deadline too (grpc-timeout) and stops work nobody waits for.
         request.set_timeout(deadline);
+        // And the trace: its `rpc` span becomes a child of this one (W3C `traceparent`).
+        let span = tracing::info_span!("signer_call", call = name);
+        signq_kit::trace_context::inject(&span, request.metadata_mut());
         let started = tokio::time::Instant::now();
         let answer = tokio::time::timeout(deadline, f(self.client.clone(), request))
-            .instrument(tracing::info_span!("signer_call", call = name))
+            .instrument(span)
             .await;
         let took = started.elapsed();
         let failed = |outcome, reason: String| {
@@ -321,6 +327,7 @@ impl SignerLink {
             service: String::new(),
         });
         request.set_timeout(self.settings.probe);
+        signq_kit::trace_context::inject(&tracing::Span::current(), request.metadata_mut());
         let mut health = self.health.clone();
         matches!(
             tokio::time::timeout(self.settings.probe, health.check(request)).await,

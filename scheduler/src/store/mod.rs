@@ -24,6 +24,7 @@ use crate::model::{
     Actor, Confirmation, Decision, Delegation, Event, Procedure, Reappointment, Record, RecordMeta,
     RecordState, Signer, StoredSession, Transition, Ward,
 };
+use crate::webhooks::{DeadLetter, Progress, Webhook};
 pub use audit::{AuditEntry, Checkpoint};
 pub use sql::store::SqlStore;
 
@@ -292,6 +293,36 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Writes a heartbeat through the same path as every change: Ok while the store takes
     /// writes (health's probe).
     async fn probe(&self) -> Result<(), StoreError>;
+
+    /// Registers a webhook for its ward's events after the newest one now (its cursor), audited;
+    /// the same id with the same ward, URL and secret again changes nothing, with others it is a
+    /// [`StoreError::Conflict`]. A ward that does not exist is [`StoreError::NotFound`].
+    async fn put_webhook(&self, webhook: Webhook, actor: Actor) -> Result<Webhook, StoreError>;
+    /// Removes a webhook and its dead letters, audited; returns it as it was.
+    async fn delete_webhook(&self, id: &str, actor: Actor) -> Result<Webhook, StoreError>;
+    /// The webhooks of one ward or all, by id, with their secrets and cursors.
+    async fn webhooks(&self, ward: Option<&str>) -> Result<Vec<Webhook>, StoreError>;
+    /// Stores what the worker of `webhook` did with one event (see [`Progress`]); a write the
+    /// scheduler makes on its own, so fenced by the ward's ownership like a lease.
+    async fn webhook_progress(
+        &self,
+        webhook: &Webhook,
+        progress: Progress,
+    ) -> Result<(), StoreError>;
+    /// A webhook's dead letters with their events, oldest event first, at most `limit`.
+    async fn dead_letters(
+        &self,
+        webhook_id: &str,
+        limit: usize,
+    ) -> Result<Vec<DeadLetter>, StoreError>;
+    /// Marks a webhook's dead letters for redelivery, audited: every dead letter of the record
+    /// of the event at `cursor`, or with `None` all; returns how many.
+    async fn redeliver_dead_letters(
+        &self,
+        webhook_id: &str,
+        cursor: Option<u64>,
+        actor: Actor,
+    ) -> Result<u64, StoreError>;
 
     /// Holds this replica's wards for `ttl` more, in one write under the chain's lock: renews
     /// those it holds, takes over wards nobody holds (a new epoch each) up to its share among

@@ -4,7 +4,7 @@
 //! for unix-nanosecond times, counts and the 0/1 booleans the shared SQL writes, BYTEA for bytes,
 //! and an identity column for the watch cursor. Version numbers are the store's schema versions,
 //! shared with SQLite: this back end begins at version 9 (SQLite's history before it needs no
-//! replay here), and version 10 adds what only several replicas need. `schema_migrations` records each version applied; replicas starting together take an
+//! replay here), version 10 adds what only several replicas need, and version 11 webhooks. `schema_migrations` records each version applied; replicas starting together take an
 //! advisory lock, so one applies what is missing and the others find it applied.
 
 use tokio_postgres::Client;
@@ -13,7 +13,7 @@ use super::conn::classify;
 use crate::store::StoreError;
 
 /// The migrations, oldest first: (version, statements).
-const MIGRATIONS: &[(i64, &str)] = &[(9, VERSION_9), (10, VERSION_10)];
+const MIGRATIONS: &[(i64, &str)] = &[(9, VERSION_9), (10, VERSION_10), (11, VERSION_11)];
 
 /// The advisory lock held while migrating ("SIGNQ" and 2).
 const MIGRATE_LOCK: i64 = 0x5349_474e_5100_0002;
@@ -228,6 +228,31 @@ CREATE TABLE presence (
     PRIMARY KEY (signer_id, replica)
 );
 CREATE INDEX presence_ward ON presence (ward, expires_at);
+"#;
+
+/// Version 11: webhooks, each with its cursor over its ward's events, and their dead letters
+/// (the SQLite store's version 11).
+const VERSION_11: &str = r#"
+CREATE TABLE webhooks (
+    id         TEXT PRIMARY KEY,
+    ward       TEXT NOT NULL,
+    url        TEXT NOT NULL,
+    secret     TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    cursor     BIGINT NOT NULL
+);
+CREATE INDEX webhooks_ward ON webhooks (ward, id);
+CREATE TABLE webhook_dead_letters (
+    webhook_id TEXT NOT NULL,
+    cursor     BIGINT NOT NULL,
+    record_id  TEXT NOT NULL,
+    attempts   BIGINT NOT NULL,
+    error      TEXT NOT NULL,
+    failed_at  BIGINT NOT NULL,
+    redeliver  BIGINT NOT NULL,
+    PRIMARY KEY (webhook_id, cursor)
+);
+CREATE INDEX webhook_dead_letters_record ON webhook_dead_letters (webhook_id, record_id, cursor);
 "#;
 
 /// Brings the database's schema up to the newest version this build knows, each version in its

@@ -17,6 +17,7 @@
 //! - [`checkpoints`]: the audit chain's id and its signed checkpoints.
 //! - [`confirmations`]: batches waiting for a remote signing app's confirmation.
 //! - [`sessions`]: signers' sessions, by the hash of their token.
+//! - [`webhooks`]: webhooks' cursors over the event log, and their dead letters.
 //! - [`integrity`]: damage found, not served: hashes on every read, records against the chain.
 //! - [`codec`]: rows to domain types and back.
 
@@ -31,6 +32,7 @@ pub(crate) mod replicas;
 pub(crate) mod sessions;
 pub mod store;
 pub(crate) mod transition;
+pub(crate) mod webhooks;
 pub(crate) mod writer;
 
 use time::OffsetDateTime;

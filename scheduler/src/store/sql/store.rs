@@ -13,13 +13,16 @@ use tokio::sync::broadcast;
 
 use super::replicas::{self, Fence};
 use super::writer::{self, JobQueue, WriteConn, WriteCx};
-use super::{Sql, checkpoints, codec, config, confirmations, queries, records, sessions, values};
+use super::{
+    Sql, checkpoints, codec, config, confirmations, queries, records, sessions, values, webhooks,
+};
 use crate::model::{
     Actor, Confirmation, Decision, Delegation, Event, Procedure, Reappointment, Record, RecordMeta,
     RecordState, Signer, StoredSession, Transition, Ward,
 };
 use crate::store::audit::{self, AuditVerifyError, VerifyReport};
 use crate::store::{AuditEntry, Checkpoint, Notice, Store, StoreError, WardCounts};
+use crate::webhooks::{DeadLetter, Progress, Webhook};
 
 /// Read connections of a back end, lent to one query at a time on a blocking thread.
 pub(crate) trait ReadPool: Send + Sync + std::fmt::Debug + 'static {
@@ -458,6 +461,60 @@ impl Store for SqlStore {
             Ok(())
         })
         .await
+    }
+
+    async fn put_webhook(&self, webhook: Webhook, actor: Actor) -> Result<Webhook, StoreError> {
+        self.write(move |cx| webhooks::put(cx, webhook, &actor))
+            .await
+    }
+
+    async fn delete_webhook(&self, id: &str, actor: Actor) -> Result<Webhook, StoreError> {
+        let id = id.to_owned();
+        self.write(move |cx| webhooks::delete(cx, &id, &actor))
+            .await
+    }
+
+    async fn webhooks(&self, ward: Option<&str>) -> Result<Vec<Webhook>, StoreError> {
+        let ward = ward.map(str::to_owned);
+        self.read(move |conn| webhooks::list(conn, ward.as_deref()))
+            .await
+    }
+
+    async fn webhook_progress(
+        &self,
+        webhook: &Webhook,
+        progress: Progress,
+    ) -> Result<(), StoreError> {
+        let fence = self.fence(&Actor::System);
+        let (id, ward) = (webhook.id.clone(), webhook.ward.clone());
+        self.write(move |cx| {
+            if let Some(fence) = &fence {
+                fence.check(cx.conn, &ward)?;
+            }
+            webhooks::progress(cx, &id, &progress)
+        })
+        .await
+    }
+
+    async fn dead_letters(
+        &self,
+        webhook_id: &str,
+        limit: usize,
+    ) -> Result<Vec<DeadLetter>, StoreError> {
+        let id = webhook_id.to_owned();
+        self.read(move |conn| webhooks::dead_letters(conn, &id, limit))
+            .await
+    }
+
+    async fn redeliver_dead_letters(
+        &self,
+        webhook_id: &str,
+        cursor: Option<u64>,
+        actor: Actor,
+    ) -> Result<u64, StoreError> {
+        let id = webhook_id.to_owned();
+        self.write(move |cx| webhooks::redeliver(cx, &id, cursor, &actor))
+            .await
     }
 
     async fn hold_wards(

@@ -16,8 +16,10 @@ use rusqlite::{Connection, OpenFlags};
 use super::conn::backend;
 use crate::store::StoreError;
 
-/// The schema version this code writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 9;
+/// The schema version this code writes (`PRAGMA user_version`). Versions are shared with the
+/// PostgreSQL store; version 10 is PostgreSQL's alone (several replicas), so SQLite goes from 9
+/// to 11 (webhooks: new tables only, made by [`SCHEMA`]).
+const SCHEMA_VERSION: i64 = 11;
 
 /// Version 3 counts time limits in working time: a limit of up to 8 clock hours was "the same
 /// day", longer ones whole days, and every one had the 15:00 cut-off.
@@ -298,6 +300,31 @@ CREATE TABLE IF NOT EXISTS sessions (
     device       TEXT NOT NULL,
     expires_at   INTEGER NOT NULL
 ) STRICT;
+
+-- Webhooks (version 11): a ward's HTTPS endpoints, each with its cursor over the ward's events
+-- (the last one delivered or dead-lettered), and the events that exhausted their attempts or
+-- wait behind one of their record that did (`attempts` 0); `redeliver` once asked to go again.
+CREATE TABLE IF NOT EXISTS webhooks (
+    id         TEXT PRIMARY KEY,
+    ward       TEXT NOT NULL,
+    url        TEXT NOT NULL,
+    secret     TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    cursor     INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS webhooks_ward ON webhooks (ward, id);
+CREATE TABLE IF NOT EXISTS webhook_dead_letters (
+    webhook_id TEXT NOT NULL,
+    cursor     INTEGER NOT NULL,
+    record_id  TEXT NOT NULL,
+    attempts   INTEGER NOT NULL,
+    error      TEXT NOT NULL,
+    failed_at  INTEGER NOT NULL,
+    redeliver  INTEGER NOT NULL,
+    PRIMARY KEY (webhook_id, cursor)
+) STRICT;
+CREATE INDEX IF NOT EXISTS webhook_dead_letters_record
+    ON webhook_dead_letters (webhook_id, record_id, cursor);
 "#;
 
 /// Opens (creating if needed) the database for the writer thread and brings its schema up.

@@ -159,6 +159,13 @@ pub struct SubmitLoadArgs {
     /// held to the server's per-address limits; more reach its limits in total).
     #[arg(long, default_value_t = 1)]
     pub slow_client_sources: usize,
+    /// Also climb durable submits sent as JSON over HTTP/1.1 (as an intake system without gRPC
+    /// calls Intake), beside the same over gRPC.
+    #[arg(long)]
+    pub json: bool,
+    /// HTTP/1.1 connections the JSON side keeps (each carries one call at a time).
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub json_connections: u16,
     /// Fresh-client connect times measured without the attack, and again during it.
     #[arg(long, default_value_t = 40)]
     pub connect_samples: usize,
@@ -339,7 +346,17 @@ async fn submit(args: SubmitLoadArgs, given: &DataDir) -> anyhow::Result<()> {
         addr: scheduler.clone(),
         tls: signq_kit::tls::ClientTls::new(&data.tls(dev::INTAKE_CERT, None)?)?,
     };
-    let bench = Bench::new(&target, args.connections, args.document_bytes).await?;
+    let mut bench = Bench::new(&target, args.connections, args.document_bytes).await?;
+    let mut calls = vec![Call::Check, Call::Submit];
+    if args.json {
+        let json = submit_bench::JsonClient::new(
+            &target,
+            args.json_connections.into(),
+            args.document_bytes,
+        )?;
+        bench = bench.with_json(json);
+        calls.push(Call::SubmitJson);
+    }
     println!("{}", command_line());
     if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
         let load: Vec<&str> = load.split_whitespace().take(3).collect();
@@ -361,7 +378,7 @@ async fn submit(args: SubmitLoadArgs, given: &DataDir) -> anyhow::Result<()> {
         100.0 * ladder.tolerate,
     );
     let mut sides = Vec::new();
-    for call in [Call::Check, Call::Submit] {
+    for call in calls {
         println!();
         println!("{}, climbing:", call.name());
         println!("{}", submit_bench::step_header());
@@ -369,10 +386,14 @@ async fn submit(args: SubmitLoadArgs, given: &DataDir) -> anyhow::Result<()> {
         sides.push(bench.find_knee(call, &ladder, &mut progress).await?);
     }
     let (check, durable) = (&sides[0], &sides[1]);
-    submit_bench::report_side(check);
-    submit_bench::report_side(durable);
+    for side in &sides {
+        submit_bench::report_side(side);
+    }
     println!();
     println!("{}", submit_bench::headline(durable, check));
+    if let Some(json) = sides.get(2) {
+        println!("{}", submit_bench::json_headline(json, durable));
+    }
 
     let Some(guard) = guard else {
         println!("memory: not measured against a scheduler this command did not start");

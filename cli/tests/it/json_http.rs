@@ -381,3 +381,40 @@ async fn buf_curl_speaks_connect_to_intake() {
     let record = super::fixture::get_record(&ward, id).await;
     assert_eq!(record.title, "Hồ sơ buf");
 }
+
+/// The load generator's JSON client (`signq load submit --json`) makes records as an intake
+/// system's HTTP/1.1 client would, and its refusals carry Connect's codes.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_benchmarks_json_client_submits_over_http1() {
+    use signq_load_tests::submit_bench::json::JsonReply;
+    use signq_load_tests::submit_bench::{JsonClient, Target};
+    let ward = Ward::start(&[]);
+    let target = Target {
+        addr: ward.scheduler.clone(),
+        tls: signq_kit::tls::ClientTls::new(&ward.tls_files("mot-cua")).expect("client tls"),
+    };
+    let json = JsonClient::new(&target, 2, 512).expect("json client");
+    assert_eq!(
+        json.submit("Khai sinh json", "bench-json-1").await,
+        JsonReply::Ok
+    );
+    let listed = intake(&ward)
+        .await
+        .list_records(signq_proto::v1::ListRecordsRequest {
+            ward: "cat-lai".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+        .into_inner();
+    assert!(
+        listed.records.iter().any(|r| r.title == "Khai sinh json"),
+        "{listed:?}"
+    );
+    // The same key for another document is refused, by its Connect code.
+    let other = JsonClient::new(&target, 1, 256).expect("json client");
+    assert_eq!(
+        other.submit("Khai sinh khác", "bench-json-1").await,
+        JsonReply::Failed("already_exists".into())
+    );
+}

@@ -34,6 +34,14 @@ impl ClientTls {
         })
     }
 
+    /// The same identity and trust for an HTTP client that chooses its own ALPN protocols
+    /// (hyper-rustls), such as an intake system calling Intake as JSON over HTTP/1.1.
+    pub fn http_config(&self) -> ClientConfig {
+        let mut config = (*self.config).clone();
+        config.alpn_protocols.clear();
+        config
+    }
+
     /// A client with an explicit identity, or none (tests of refusals use this).
     pub fn with_identity(
         trust: &Trust,

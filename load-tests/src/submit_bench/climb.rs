@@ -15,6 +15,7 @@ use tonic_health::pb::health_client::HealthClient;
 
 use crate::open_loop::{self, Outcome, RunFigures};
 
+use super::json::{JsonClient, JsonReply};
 use super::{Call, Target};
 
 /// How each side's offered rate climbs to its knee.
@@ -124,6 +125,8 @@ pub struct Bench {
     channels: Arc<[Channel]>,
     document: Arc<[u8]>,
     run_id: u64,
+    /// The HTTP/1.1 client of the JSON side, if it is measured.
+    json: Option<JsonClient>,
 }
 
 impl Bench {
@@ -138,6 +141,7 @@ impl Bench {
             channels: target.connections(connections).await?.into(),
             document: vec![0x25_u8; document_bytes].into(),
             run_id: rand_id(),
+            json: None,
         })
     }
 
@@ -160,7 +164,16 @@ impl Bench {
             channels: channels.into(),
             document: vec![0x25_u8; document_bytes].into(),
             run_id: rand_id(),
+            json: None,
         })
+    }
+
+    /// The same benchmark, able to submit as JSON over HTTP/1.1 too ([`Call::SubmitJson`]).
+    pub fn with_json(self, json: JsonClient) -> Bench {
+        Bench {
+            json: Some(json),
+            ..self
+        }
     }
 
     /// The connections.
@@ -183,8 +196,12 @@ impl Bench {
         tag: String,
         failures: Failures,
     ) -> impl Fn(u64) -> Pending + use<> {
-        let (channels, document, run_id) =
-            (self.channels.clone(), self.document.clone(), self.run_id);
+        let (channels, document, run_id, json) = (
+            self.channels.clone(),
+            self.document.clone(),
+            self.run_id,
+            self.json.clone(),
+        );
         move |i| -> Pending {
             let failures = failures.clone();
             let channel = channels[i as usize % channels.len()].clone();
@@ -204,6 +221,22 @@ impl Bench {
                     Box::pin(
                         async move { outcome(within(client.submit(request)).await, &failures) },
                     )
+                }
+                Call::SubmitJson => {
+                    let json = json.clone();
+                    let key = format!("bench-{run_id}-{tag}-{i}");
+                    Box::pin(async move {
+                        let Some(json) = json else {
+                            return json_outcome(
+                                JsonReply::Failed("no JSON client".into()),
+                                &failures,
+                            );
+                        };
+                        json_outcome(
+                            json.submit(&format!("Khai sinh {i}"), &key).await,
+                            &failures,
+                        )
+                    })
                 }
                 Call::Check => {
                     let mut client = HealthClient::new(channel);
@@ -258,6 +291,7 @@ impl Bench {
         }
         let prefix = match call {
             Call::Submit => "s",
+            Call::SubmitJson => "j",
             Call::Check => "c",
         };
         let tag = format!("{prefix}{}", steps.len());
@@ -283,6 +317,10 @@ impl Bench {
         progress: &mut dyn FnMut(&Step),
     ) -> anyhow::Result<Side> {
         ladder.validate()?;
+        anyhow::ensure!(
+            call != Call::SubmitJson || self.json.is_some(),
+            "the JSON side needs a JSON client (Bench::with_json)"
+        );
         let mut steps: Vec<Step> = Vec::new();
         let (mut good, mut bad): (Option<f64>, Option<f64>) = (None, None);
         // Climb until the knee, the maximum rate or the maximum number of steps.
@@ -365,6 +403,19 @@ fn outcome<T>(reply: Result<T, tonic::Status>, failures: &Failures) -> Outcome {
         Err(s) => {
             if let Ok(mut f) = failures.lock() {
                 *f.entry(format!("{:?}", s.code())).or_default() += 1;
+            }
+            Outcome::Failed
+        }
+    }
+}
+
+fn json_outcome(reply: JsonReply, failures: &Failures) -> Outcome {
+    match reply {
+        JsonReply::Ok => Outcome::Ok,
+        JsonReply::Shed => Outcome::Shed,
+        JsonReply::Failed(code) => {
+            if let Ok(mut f) = failures.lock() {
+                *f.entry(code).or_default() += 1;
             }
             Outcome::Failed
         }

@@ -27,19 +27,22 @@
 //!
 //! # Layout
 //! - [`climb`]: each side's ladder of offered rates to its own knee, and the calls it makes.
+//! - [`json`]: the same submit as JSON over HTTP/1.1, as an intake system without gRPC makes it.
 //! - [`pressure`]: memory under an overload and with many idle connections.
 //! - [`slow_clients`]: a fresh client's connect time during a slow-client attack.
 //! - [`report`]: the tables and the headline.
 
 pub mod climb;
+pub mod json;
 pub mod pressure;
 pub mod report;
 pub mod slow_clients;
 
 pub use climb::{Bench, Ladder, Side, Step};
+pub use json::JsonClient;
 pub use pressure::{IdleConnections, Overload, idle_connections, overload};
 pub use report::{
-    headline, report_memory, report_side, report_slow_clients, step_header, step_row,
+    headline, json_headline, report_memory, report_side, report_slow_clients, step_header, step_row,
 };
 pub use slow_clients::{SlowClients, slow_clients};
 
@@ -78,6 +81,8 @@ impl Target {
 pub enum Call {
     /// `signq.v1.Intake/Submit`: a record made durable before the reply.
     Submit,
+    /// The same as JSON over HTTP/1.1 ([`json`]).
+    SubmitJson,
     /// `grpc.health.v1.Health/Check`: the trivial baseline.
     Check,
 }
@@ -87,6 +92,7 @@ impl Call {
     pub fn name(self) -> &'static str {
         match self {
             Call::Submit => "durable submit (Intake.Submit)",
+            Call::SubmitJson => "durable submit as JSON over HTTP/1.1 (Intake/Submit)",
             Call::Check => "trivial handler (Health/Check)",
         }
     }

@@ -100,6 +100,25 @@ pub fn headline(submit: &Side, check: &Side) -> String {
     line
 }
 
+/// The JSON side against gRPC: the share of gRPC's durable-submit knee that JSON over HTTP/1.1
+/// sustains, and both p99s there.
+pub fn json_headline(json: &Side, grpc: &Side) -> String {
+    let mut line = if grpc.knee > 0.0 {
+        format!(
+            "durable submit as JSON over HTTP/1.1: knee {:.0}/s = {:.0}% of the same over gRPC ({:.0}/s)",
+            json.knee,
+            100.0 * json.knee / grpc.knee,
+            grpc.knee
+        )
+    } else {
+        "durable submit over gRPC sustained no rate: no ratio".to_string()
+    };
+    if json.knee_rate.is_none() {
+        line.push_str(" (JSON knee not reached: raise --max-rate or --max-steps)");
+    }
+    line
+}
+
 fn mib(r: Option<Resident>, f: fn(&Resident) -> f64) -> String {
     r.map(|r| format!("{:.1}", f(&r)))
         .unwrap_or_else(|| "-".into())

@@ -73,50 +73,14 @@ fn closed_spans(output: &str) -> Vec<(String, serde_json::Value, Vec<String>)> {
 async fn one_record_is_followed_through_both_services_by_its_spans() {
     use super::services::{Services, Started};
     let mut services = Services::provision(None, &[], &[]);
-    let data = services.ward.data().display().to_string();
-    let store = services.database.display().to_string();
     let env = [
         ("SIGNQ_LOG_FORMAT", "json"),
         ("SIGNQ_LOG_SPANS", "1"),
         ("RUST_LOG", "info"),
     ];
-    let started = services
-        .start_signer_as(
-            &[
-                "--data-dir",
-                &data,
-                "signer",
-                "--listen",
-                "127.0.0.1:0",
-                "--metrics-listen",
-                "127.0.0.1:0",
-            ],
-            &env,
-        )
-        .await;
+    let started = services.start_signer_with(&env).await;
     assert!(matches!(started, Started::Ready), "{started:?}");
-    let signer = format!(
-        "localhost:{}",
-        services.ward.addr.rsplit(':').next().expect("port")
-    );
-    let started = services
-        .start_scheduler_as(
-            &[
-                "--data-dir",
-                &data,
-                "scheduler",
-                "--scheduler-listen",
-                "127.0.0.1:0",
-                "--metrics-listen",
-                "127.0.0.1:0",
-                "--signer-addr",
-                &signer,
-                "--store",
-                &store,
-            ],
-            &env,
-        )
-        .await;
+    let started = services.start_scheduler_with(&[], &env).await;
     assert!(matches!(started, Started::Ready), "{started:?}");
 
     let id = super::flow::submit_and_approve(&services.ward, "followed").await;

@@ -225,6 +225,11 @@ impl Services {
 
     /// Starts the signing service (on its port of the first start) and waits until it answers.
     pub async fn start_signer(&mut self) -> Started {
+        self.start_signer_with(&[]).await
+    }
+
+    /// As [`Services::start_signer`], with `env` added to its environment.
+    pub async fn start_signer_with(&mut self, env: &[(&str, &str)]) -> Started {
         assert!(self.signer.is_none(), "the signing service is running");
         let data = self.ward.data();
         let mut args = vec![
@@ -237,16 +242,22 @@ impl Services {
             "127.0.0.1:0".into(),
         ];
         args.extend(self.signer_args.iter().cloned());
-        self.start(Which::Signer, args, &[]).await
+        self.start(Which::Signer, args, &owned_pairs(env)).await
     }
 
     /// Starts the scheduler (on its port of the first start), pointed at the signing service's
     /// port, and waits until it answers or exits.
     pub async fn start_scheduler(&mut self) -> Started {
+        self.start_scheduler_with(&[], &[]).await
+    }
+
+    /// As [`Services::start_scheduler`], with the options `extra` and `env` added to its
+    /// environment.
+    pub async fn start_scheduler_with(&mut self, extra: &[&str], env: &[(&str, &str)]) -> Started {
         assert!(self.scheduler.is_none(), "the scheduler is running");
         assert!(self.signer_port != 0, "start the signing service first");
-        let args = self.scheduler_command(self.scheduler_port, &[]);
-        self.start(Which::Scheduler, args, &[]).await
+        let args = self.scheduler_command(self.scheduler_port, extra);
+        self.start(Which::Scheduler, args, &owned_pairs(env)).await
     }
 
     /// Starts the signing service as `signq <args>` exactly (with `env` added), and waits until

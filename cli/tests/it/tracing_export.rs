@@ -107,42 +107,11 @@ async fn start(
     scheduler_env: &[(&str, &str)],
 ) -> Services {
     let mut services = Services::provision(None, &[], &[]);
-    let data = services.ward.data().display().to_string();
-    let store = services.database.display().to_string();
-    let started = services
-        .start_signer_as(
-            &[
-                "--data-dir",
-                &data,
-                "signer",
-                "--listen",
-                "127.0.0.1:0",
-                "--metrics-listen",
-                "127.0.0.1:0",
-            ],
-            signer_env,
-        )
-        .await;
+    let started = services.start_signer_with(signer_env).await;
     assert!(matches!(started, Started::Ready), "{started:?}");
-    let signer = format!(
-        "localhost:{}",
-        services.ward.addr.rsplit(':').next().expect("port")
-    );
-    let mut args = vec![
-        "--data-dir",
-        &data,
-        "scheduler",
-        "--scheduler-listen",
-        "127.0.0.1:0",
-        "--metrics-listen",
-        "127.0.0.1:0",
-        "--signer-addr",
-        &signer,
-        "--store",
-        &store,
-    ];
-    args.extend(scheduler_extra);
-    let started = services.start_scheduler_as(&args, scheduler_env).await;
+    let started = services
+        .start_scheduler_with(scheduler_extra, scheduler_env)
+        .await;
     assert!(matches!(started, Started::Ready), "{started:?}");
     services
 }

@@ -542,6 +542,130 @@ async fn a_stopped_owners_late_writes_are_fenced_and_nothing_is_signed_twice() {
     );
 }
 
+/// The session of the store that holds the audit chain's lock while idle in its transaction (a
+/// writer between two round trips of a batch), if any: its backend's pid.
+async fn idle_lock_holder(db: &tokio_postgres::Client) -> Option<i32> {
+    db.query_opt(
+        "SELECT a.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+         WHERE l.locktype = 'advisory' AND l.granted AND a.state = 'idle in transaction'",
+        &[],
+    )
+    .await
+    .expect("pg_locks")
+    .map(|row| row.get(0))
+}
+
+/// A replica frozen (SIGSTOP) in the middle of a write batch, holding the audit chain's lock
+/// that every replica's batches take, holds the others' writes only until the database ends its
+/// idle transaction: a submit through the other replica is acknowledged while it stays frozen,
+/// and once continued it reconnects and writes again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_replica_frozen_inside_a_write_does_not_hold_the_others_writes() {
+    let (url, services) = replicated(2, "2").await;
+    let (db, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .expect("the store");
+    tokio::spawn(connection);
+    let tls = ClientTls::new(&services.ward.tls_files("mot-cua")).expect("tls");
+    let frozen_addr = services.replica_addr(0);
+
+    // Submits keep replica 0's writer busy, so that a stop most likely lands inside a batch;
+    // stopped and continued until it does (the lock held by a session idle in its transaction).
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut load = Vec::new();
+    for lane in 0..8 {
+        let (stop, tls, addr) = (stop.clone(), tls.clone(), frozen_addr.clone());
+        load.push(tokio::spawn(async move {
+            let Ok(channel) = signq_kit::tls::connect(&addr, &tls).await else {
+                return;
+            };
+            let mut client = IntakeClient::new(channel);
+            for i in 0.. {
+                if stop.load(Ordering::Relaxed) {
+                    return;
+                }
+                let request = submission("HT-KS", &format!("frozen-load-{lane}-{i}"));
+                let _ = client.submit(request).await;
+            }
+        }));
+    }
+    let mut tries = 0;
+    let holder = loop {
+        tries += 1;
+        assert!(tries <= 200, "replica 0 was never stopped inside a batch");
+        services.signal_replica(0, "STOP");
+        // A statement the server was running when the replica stopped ends within moments.
+        let mut found = None;
+        for _ in 0..10 {
+            found = idle_lock_holder(&db).await;
+            if found.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        if let Some(pid) = found {
+            break pid;
+        }
+        services.signal_replica(0, "CONT");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    stop.store(true, Ordering::Relaxed);
+
+    // Frozen with the lock: the other replica's writes go through all the same.
+    let mut other = IntakeClient::new(
+        signq_kit::tls::connect(&services.replica_addr(1), &tls)
+            .await
+            .expect("replica 1"),
+    );
+    let acknowledged = tokio::time::timeout(
+        Duration::from_secs(60),
+        other.submit(submission("HT-KS", "while-frozen")),
+    )
+    .await
+    .expect("a submit through replica 1 while replica 0 is frozen holding the chain's lock")
+    .expect("submit through replica 1")
+    .into_inner()
+    .record
+    .expect("record");
+    assert_ne!(
+        idle_lock_holder(&db).await,
+        Some(holder),
+        "the frozen replica's transaction was ended"
+    );
+
+    // Continued, the frozen replica finds its connection ended, connects again and writes.
+    services.signal_replica(0, "CONT");
+    for task in load {
+        task.abort();
+    }
+    let mut thawed = IntakeClient::new(
+        signq_kit::tls::connect(&frozen_addr, &tls)
+            .await
+            .expect("replica 0"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let after = loop {
+        match thawed.submit(submission("HT-KS", "after-thaw")).await {
+            Ok(reply) => break reply.into_inner().record.expect("record"),
+            Err(status) => assert!(
+                Instant::now() < deadline,
+                "replica 0 never wrote again: {status}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let stored: i64 = db
+        .query_one(
+            "SELECT COUNT(*) FROM records WHERE id = $1 OR id = $2",
+            &[&acknowledged.id, &after.id],
+        )
+        .await
+        .expect("records")
+        .get(0);
+    assert_eq!(stored, 2, "both acknowledged submits are stored");
+    println!("replica 0 stopped inside a batch after {tries} tries");
+}
+
 /// A PostgreSQL cluster of this test's own (`scripts/postgres`), stopped when dropped.
 struct OwnCluster {
     dir: tempfile::TempDir,

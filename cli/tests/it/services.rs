@@ -45,9 +45,14 @@ pub enum Started {
 /// One running child process, its output collected as it comes.
 struct Proc {
     child: Child,
+    /// Its command line, to name it in a failing test's output.
+    args: String,
     output: Arc<Mutex<String>>,
     readers: Vec<std::thread::JoinHandle<()>>,
 }
+
+/// Lines of a process's output a failing test prints (its last ones).
+const TAIL_ON_FAILURE: usize = 200;
 
 impl Proc {
     /// Starts `signq <args>` with `env` added to its environment, and returns it with the
@@ -93,6 +98,7 @@ impl Proc {
         (
             Proc {
                 child,
+                args: args.join(" "),
                 output,
                 readers: vec![stdout_reader, stderr_reader],
             },
@@ -135,6 +141,19 @@ impl Drop for Proc {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // A failing test shows what its services said: on CI that is all there is to read.
+        if std::thread::panicking() {
+            let output = self.output();
+            let lines: Vec<&str> = output.lines().collect();
+            let tail = &lines[lines.len().saturating_sub(TAIL_ON_FAILURE)..];
+            eprintln!(
+                "--- signq {} (pid {}), its last {} lines:\n{}",
+                self.args,
+                self.child.id(),
+                tail.len(),
+                tail.join("\n")
+            );
+        }
     }
 }
 

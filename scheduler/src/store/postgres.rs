@@ -43,6 +43,15 @@ const NOTICES: usize = 4096;
 /// unavailable rather than hanging while the database is out of reach.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long a session of this store may sit idle inside a transaction before the database ends
+/// it. Every replica's writer takes the audit chain's lock for its batch and holds it until the
+/// batch commits; a replica frozen in the middle of one (stopped, swapped out, its machine gone)
+/// would otherwise hold every other replica's writes, their ward takeovers included, for as
+/// long as it stays frozen. A healthy writer is idle in its transaction only between two round
+/// trips of a batch, for milliseconds; this is well under the default ownership lease, so the
+/// wards of a frozen replica are still taken over within that lease.
+const IDLE_IN_TRANSACTION_LIMIT: Duration = Duration::from_secs(3);
+
 impl SqlStore {
     /// Connects to the PostgreSQL database at `url` (`postgres://user@host:port/database`),
     /// applies the migrations it lacks, and starts the writer thread.
@@ -53,6 +62,13 @@ impl SqlStore {
         if config.get_application_name().is_none() {
             config.application_name("signq-scheduler");
         }
+        add_option(
+            &mut config,
+            &format!(
+                "-c idle_in_transaction_session_timeout={}",
+                IDLE_IN_TRANSACTION_LIMIT.as_millis()
+            ),
+        );
         let name = describe(&config);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -83,7 +99,7 @@ impl SqlStore {
         // query planned for its own parameters: a plan cached while a table was small (a new
         // store fills from empty) would scan the whole table long after it has grown.
         let writer_config = config.clone();
-        config.options("-c plan_cache_mode=force_custom_plan");
+        add_option(&mut config, "-c plan_cache_mode=force_custom_plan");
         let manager = Manager::from_config(
             config,
             NoTls,
@@ -119,6 +135,15 @@ impl SqlStore {
         });
         SqlStore::start(name, writer, readers, Some(Replication::new(notices)))
     }
+}
+
+/// Adds a server setting to the connection's options, after any the store URL gave.
+fn add_option(config: &mut tokio_postgres::Config, option: &str) {
+    let options = match config.get_options() {
+        Some(given) if !given.is_empty() => format!("{given} {option}"),
+        _ => option.to_owned(),
+    };
+    config.options(&options);
 }
 
 /// The database's address without its password, for logs and errors.

@@ -9,6 +9,7 @@ import { CALL_TIMEOUT_MS, explain, inbox, isTransient } from "./api";
 import { ConfirmationWatch } from "./confirmations";
 import { useWords } from "./i18n";
 import { forgetInboxes, LiveInbox, useInbox } from "./live";
+import { forgetSigned, newlySigned } from "./signed";
 import { Delegations } from "./screens/Delegations";
 import { Inbox } from "./screens/Inbox";
 import { Reappointments } from "./screens/Reappointments";
@@ -37,7 +38,11 @@ function Shell(props: { session: SessionInfo }) {
   const words = useRef(t);
   words.current = t;
   const confirmations = useMemo(
-    () => new ConfirmationWatch(live, (n) => setNotice({ kind: "ok", text: words.current.signedN(n) })),
+    () =>
+      new ConfirmationWatch(live, (ids) => {
+        const fresh = newlySigned(ids);
+        if (fresh.length > 0) setNotice({ kind: "ok", text: words.current.signedN(fresh.length) });
+      }),
     [live],
   );
   useEffect(() => () => confirmations.stop(), [confirmations]);
@@ -103,6 +108,7 @@ function Shell(props: { session: SessionInfo }) {
             onClick={() => {
               forgetPending();
               forgetInboxes();
+              forgetSigned();
               void signOut();
             }}
           >

@@ -1,7 +1,9 @@
 // Approving a batch so that a dropped network never loses an approval and never signs twice.
 //
-// The batch is written down (sessionStorage) before it is sent, and sent again, unchanged, until
-// the server gives a definite answer. That is safe because the scheduler answers a repeated Approve
+// A selection larger than one call may carry goes as several calls in turn, under the one PIN,
+// and its outcome is reported as one. The batch (what is left of it) is written down
+// (sessionStorage) before it is sent, and each call is sent again, unchanged, until the server
+// gives a definite answer. That is safe because the scheduler answers a repeated Approve
 // for records it already signed for this signer with the stored signatures instead of signing
 // again, and refuses (ABORTED) while the first attempt is still in flight. The PIN stays in memory
 // only: after a reload the app asks for it again to finish the batch. For a signer whose key is at
@@ -20,6 +22,7 @@ import {
   onTokenChange,
 } from "./api";
 import type { ApproveResponse } from "./gen/signq/v1/inbox_pb";
+import type { Confirmation, Record } from "./gen/signq/v1/record_pb";
 
 const KEY = "signq.pendingApproval";
 const MAX_BACKOFF_MS = 8_000;
@@ -69,35 +72,71 @@ export function forgetPending(): void {
 }
 
 /**
- * Signs `recordIds` with one PIN. Resolves with the server's answer once it gives one: the signed
- * records, or (a remote key) the records waiting for the confirmations it names; rejects only on a
- * definite refusal (wrong PIN, records no longer leased, ...). While the network is down it keeps
- * the batch and retries, calling `onOffline` each time an attempt fails.
+ * Records one Approve call may carry: the scheduler refuses a larger batch (its limit per
+ * approval, the signing service's batch size), so a larger selection goes as several calls.
  */
-export async function approve(
-  recordIds: string[],
-  pin: string,
-  onOffline: () => void,
-): Promise<ApproveResponse> {
-  update({ pending: { recordIds, since: Date.now() }, running: true, retrying: false });
-  const session = currentToken();
-  let backoff = 1_000;
-  for (;;) {
+export const MAX_PER_CALL = 100;
+
+/** What an approval came to, over all its calls. */
+export type Approved = {
+  /** The records as the server answered them: signed, or waiting for a confirmation. */
+  records: Record[];
+  /** The confirmations a remote key waits for. */
+  confirmations: Confirmation[];
+  /** A refusal of a later part of the batch, after the parts before it were answered. */
+  refused?: unknown;
+};
+
+/**
+ * Signs `recordIds` with one PIN, in parts of at most {@link MAX_PER_CALL} records. Resolves once
+ * every part has a definite answer: the signed records, or (a remote key) the records waiting for
+ * the confirmations it names; a refusal of a later part comes back as `refused` beside what the
+ * parts before it did. Rejects only on a definite refusal of the first part (wrong PIN, records
+ * no longer leased, ...). While the network is down it keeps the rest of the batch and retries,
+ * calling `onOffline` each time an attempt fails.
+ */
+export async function approve(recordIds: string[], pin: string, onOffline: () => void): Promise<Approved> {
+  const approved: Approved = { records: [], confirmations: [] };
+  let rest = recordIds;
+  update({ pending: { recordIds: rest, since: Date.now() }, running: true, retrying: false });
+  while (rest.length > 0) {
+    const part = rest.slice(0, MAX_PER_CALL);
     try {
-      if (currentToken() !== session) throw new ConnectError("the session ended", Code.Unauthenticated);
-      const response = await inbox.approve({ recordIds, pin }, { timeoutMs: CALL_TIMEOUT_MS });
-      update({ pending: null, running: false, retrying: false });
-      return response;
+      const answer = await approvePart(part, pin, onOffline);
+      approved.records.push(...answer.records);
+      approved.confirmations.push(...answer.confirmations);
     } catch (e) {
       if (isSessionEnded(e)) {
         // An earlier attempt may have signed: keep the batch, to finish after signing in again.
         update({ running: false, retrying: false });
         throw e;
       }
-      if (!isTransient(e)) {
-        update({ pending: null, running: false, retrying: false });
-        throw e;
-      }
+      update({ pending: null, running: false, retrying: false });
+      if (rest === recordIds) throw e;
+      return { ...approved, refused: e };
+    }
+    rest = rest.slice(part.length);
+    // A reload from here on finishes only what is left.
+    update({ pending: rest.length > 0 ? { recordIds: rest, since: Date.now() } : null, retrying: false });
+  }
+  update({ running: false });
+  return approved;
+}
+
+/** Sends one part until the server gives a definite answer (see {@link approve}). */
+async function approvePart(
+  recordIds: string[],
+  pin: string,
+  onOffline: () => void,
+): Promise<ApproveResponse> {
+  const session = currentToken();
+  let backoff = 1_000;
+  for (;;) {
+    try {
+      if (currentToken() !== session) throw new ConnectError("the session ended", Code.Unauthenticated);
+      return await inbox.approve({ recordIds, pin }, { timeoutMs: CALL_TIMEOUT_MS });
+    } catch (e) {
+      if (isSessionEnded(e) || !isTransient(e)) throw e;
       onOffline();
       update({ retrying: true });
       await new Promise<void>((resolve) => {

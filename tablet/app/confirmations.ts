@@ -66,7 +66,8 @@ type Followed = {
   expiresAt: number;
   /** Its records whose fate is not known yet. */
   open: Set<string>;
-  signed: number;
+  /** Its records signed so far. */
+  signed: string[];
   unconfirmed: number;
 };
 
@@ -77,10 +78,10 @@ export class ConfirmationWatch {
   private readonly listeners = new Set<() => void>();
   private readonly unsubscribe: () => void;
 
-  /** Follows the batches of `live`; `onSigned` is told how many records a confirmed batch signed. */
+  /** Follows the batches of `live`; `onSigned` is told which records a confirmed batch signed. */
   constructor(
     live: LiveInbox,
-    private readonly onSigned: (count: number) => void,
+    private readonly onSigned: (recordIds: string[]) => void,
   ) {
     this.observe(live.snapshot.records);
     this.unsubscribe = live.onEvent(this.handle);
@@ -144,7 +145,7 @@ export class ConfirmationWatch {
       if (!c) continue;
       let f = this.followed.get(c.id);
       if (!f) {
-        f = { code: c.code, expiresAt: millis(c.expiresAt), open: new Set(), signed: 0, unconfirmed: 0 };
+        f = { code: c.code, expiresAt: millis(c.expiresAt), open: new Set(), signed: [], unconfirmed: 0 };
         this.followed.set(c.id, f);
         // A new batch waits: what was said about earlier ones is old news.
         if (this.notices.length > 0) this.setNotices([]);
@@ -157,7 +158,7 @@ export class ConfirmationWatch {
   private close(recordId: string, reason: string | null): void {
     for (const [id, f] of this.followed) {
       if (!f.open.delete(recordId)) continue;
-      if (reason === "signed") f.signed++;
+      if (reason === "signed") f.signed.push(recordId);
       else if (reason === "unconfirmed") f.unconfirmed++;
       this.settle(id, f);
     }
@@ -167,7 +168,7 @@ export class ConfirmationWatch {
   private settle(id: string, f: Followed): void {
     if (f.open.size > 0) return;
     this.followed.delete(id);
-    if (f.signed > 0) this.onSigned(f.signed);
+    if (f.signed.length > 0) this.onSigned(f.signed);
     if (f.unconfirmed > 0) {
       const timedOut = Date.now() >= f.expiresAt - CLOCK_SLACK_MS;
       this.setNotices([...this.notices, { id, code: f.code, count: f.unconfirmed, timedOut }]);

@@ -10,7 +10,8 @@ import { base64Decode, base64Encode } from "@bufbuild/protobuf/wire";
 import { useSyncExternalStore } from "preact/compat";
 import { inbox, isSessionEnded } from "./api";
 import { InboxSnapshotSchema } from "./gen/signq/v1/inbox_pb";
-import { RecordState, type Record } from "./gen/signq/v1/record_pb";
+import { RecordStage, RecordState, type Record } from "./gen/signq/v1/record_pb";
+import { isKnownSigned } from "./signed";
 
 export type Connection = "connecting" | "online" | "offline";
 
@@ -109,18 +110,22 @@ export class LiveInbox {
   }
 
   /**
-   * Takes the server's answer about records still in the inbox (LEASED, now waiting for a
-   * confirmation) as their newest state, before the stream repeats it. Records no longer in the
-   * inbox are left out: the stream said they left after the answer was made.
+   * Takes the server's answer about records of the inbox as their newest state, before the
+   * stream repeats it (the stream may be down for a while): records still leased (now waiting
+   * for a confirmation) are updated, records signed leave the inbox at once. Records no longer in
+   * the inbox are left out: the stream said they left after the answer was made.
    */
   merge(records: Record[]): void {
     const present = new Set(this.state.records.map((r) => r.id));
-    const fresh = records.filter((r) => present.has(r.id) && r.state === RecordState.LEASED);
-    if (fresh.length === 0) return;
-    const ids = new Set(fresh.map((r) => r.id));
-    const kept = this.state.records.filter((r) => !ids.has(r.id));
+    const answered = records.filter((r) => present.has(r.id));
+    const fresh = answered.filter((r) => r.state === RecordState.LEASED);
+    const signed = answered.filter((r) => isSigned(r)).map((r) => r.id);
+    if (fresh.length === 0 && signed.length === 0) return;
+    const gone = new Set([...fresh.map((r) => r.id), ...signed]);
+    const kept = this.state.records.filter((r) => !gone.has(r.id));
     this.update({ records: [...kept, ...fresh].sort(deadlineOrder) });
-    this.emit({ kind: "merged", records: fresh });
+    if (fresh.length > 0) this.emit({ kind: "merged", records: fresh });
+    for (const recordId of signed) this.emit({ kind: "ended", recordId, reason: "signed" });
   }
 
   private emit(e: InboxEvent): void {
@@ -170,12 +175,14 @@ export class LiveInbox {
           const e = event.event;
           if (e.case === "snapshot") {
             this.update({
-              records: [...e.value.records].sort(deadlineOrder),
+              records: e.value.records.filter((r) => !isKnownSigned(r.id)).sort(deadlineOrder),
               away: e.value.away,
               connection: "online",
             });
             this.emit({ kind: "snapshot", records: e.value.records });
           } else if (e.case === "leased") {
+            // A lease made just before this tablet learnt of the signature, sent late.
+            if (isKnownSigned(e.value.id)) continue;
             const records = this.state.records.filter((r) => r.id !== e.value.id);
             this.update({ records: [...records, e.value].sort(deadlineOrder) });
             this.emit({ kind: "leased", record: e.value });
@@ -206,6 +213,11 @@ export class LiveInbox {
       if (!this.stopped) this.update({ connection: "connecting" });
     }
   }
+}
+
+/** Whether the signer's part of `record` is done: signed, or signed and waiting for the seal. */
+export function isSigned(record: Record): boolean {
+  return record.state === RecordState.SIGNED || record.stage === RecordStage.SEAL;
 }
 
 /** The inbox state, re-rendering the caller on every change. */

@@ -285,3 +285,105 @@ test(
       assert.match(await ward.signq("audit", "verify"), /audit chain OK/);
     }),
 );
+
+/** Collects, from now on, every success notice that appears on `page`: a function reading them. */
+async function countSuccessNotices(page) {
+  await page.evaluate(() => {
+    window.__successNotices = [];
+    const seen = new Set();
+    new MutationObserver(() => {
+      for (const el of document.querySelectorAll('[data-testid="toast-ok"]')) {
+        if (seen.has(el.dataset.notice)) continue;
+        seen.add(el.dataset.notice);
+        window.__successNotices.push(el.firstChild?.textContent ?? "");
+      }
+    }).observe(document.body, { subtree: true, childList: true });
+  });
+  return () => page.evaluate(() => window.__successNotices);
+}
+
+test(
+  "signed rows leave the list as soon as the answer says so, even with the inbox stream down, and the success is said once",
+  { timeout: 180_000 },
+  async () => {
+    const ward = await Ward.start(["--lease-size", "20"]);
+    try {
+      const { page } = await ward.tablet(LANDSCAPE);
+      await signIn(page, ward, DEPUTY_1);
+      const ids = await submitAndSee(ward, page, 3, "CT-BS", (i) => `Bản sao sổ hộ khẩu số ${i}`, "known");
+      // From here the inbox stream cannot reach the scheduler (the open one is dropped as when
+      // the browser loses the network, and every new one fails): only the approval's answer
+      // tells the tablet what was signed.
+      await page.route("**/signq.v1.Inbox/StreamInbox", (route) => route.abort());
+      await page.evaluate(() => window.dispatchEvent(new Event("offline")));
+      const notices = await countSuccessNotices(page);
+
+      await page.getByTestId("select-all").check();
+      await page.getByTestId("approve-selected").click();
+      await page.getByTestId("pin-dialog").locator('input[name="pin"]').fill(DEPUTY_1.pin);
+      await page.getByTestId("pin-dialog").getByRole("button", { name: "Xác nhận" }).click();
+      await page.getByTestId("toast-ok").getByText("Đã ký 3 hồ sơ.").waitFor();
+      for (const id of ids) await row(page, id).waitFor({ state: "detached", timeout: 5_000 });
+      assert.equal(await page.getByTestId("select-all").isDisabled(), true, "nothing left to select");
+      assert.deepEqual(await notices(), ["Đã ký 3 hồ sơ."], "said once");
+
+      // A reload while the stream is still down shows the kept inbox: without them.
+      await page.reload();
+      await page.getByTestId("inbox-empty").waitFor();
+      for (const id of ids) assert.equal(await row(page, id).count(), 0, `${id} is not shown again`);
+
+      // The stream back: the same inbox, and no second "signed".
+      const again = await countSuccessNotices(page);
+      await page.unroute("**/signq.v1.Inbox/StreamInbox");
+      await page.evaluate(() => window.dispatchEvent(new Event("online")));
+      await page.getByTestId("offline-banner").waitFor({ state: "detached", timeout: 30_000 });
+      const more = await ward.submit("CT-BS", "Bản sao sổ hộ khẩu số 4", "known-4");
+      await row(page, more).waitFor();
+      assert.deepEqual(await again(), [], "nothing is said signed a second time");
+      for (const id of ids) {
+        const record = await ward.get(id);
+        assert.equal(record.state, "SIGNED");
+      }
+      assert.equal(await ward.counter("signq_signer_signatures_total"), 3, "each signed once");
+    } finally {
+      await ward.stop();
+    }
+  },
+);
+
+test(
+  "a selection larger than one call accepts is signed in parts under one PIN and reported as one",
+  { timeout: 300_000 },
+  async () => {
+    const n = 105;
+    const ward = await Ward.start(["--lease-size", String(n)]);
+    try {
+      const { page } = await ward.tablet(PORTRAIT);
+      await signIn(page, ward, DEPUTY_1);
+      const ids = [];
+      // Eight submits at a time: a one-stop desk's morning batch.
+      for (let i = 0; i < n; i += 8) {
+        const lane = [];
+        for (let j = i + 1; j <= Math.min(i + 8, n); j++)
+          lane.push(ward.submit("CT-BS", `Bản sao văn bằng số ${j} - Nguyễn Thị Thu Hà`, `large-${j}`));
+        ids.push(...(await Promise.all(lane)));
+      }
+      await waitUntil(async () => (await page.getByTestId("record").count()) === n, `${n} records on screen`);
+      const notices = await countSuccessNotices(page);
+
+      await page.getByTestId("select-all").check();
+      await page.getByTestId("approve-selected").click();
+      const pin = page.getByTestId("pin-dialog");
+      await pin.locator('input[name="pin"]').fill(DEPUTY_1.pin);
+      await pin.getByRole("button", { name: "Xác nhận" }).click();
+      await page.getByTestId("toast-ok").getByText(`Đã ký ${n} hồ sơ.`).waitFor({ timeout: 120_000 });
+      await page.getByTestId("inbox-empty").waitFor();
+      assert.equal(await page.getByTestId("toast-error").count(), 0, "no refusal");
+      assert.deepEqual(await notices(), [`Đã ký ${n} hồ sơ.`], "one outcome, said once");
+      assert.equal(await ward.counter("signq_signer_signatures_total"), n, "each signed once");
+      for (const id of [ids[0], ids[99], ids[n - 1]]) assert.equal((await ward.get(id)).state, "SIGNED");
+    } finally {
+      await ward.stop();
+    }
+  },
+);

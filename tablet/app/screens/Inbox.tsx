@@ -9,9 +9,10 @@ import { CALL_TIMEOUT_MS, explain, inbox, isTransient } from "../api";
 import { type ConfirmationWatch, useUnconfirmed, waitingBatches, waitingCode } from "../confirmations";
 import { useProcedures } from "../catalogue";
 import { useNow } from "../format";
-import { RecordStage, RecordState, type Record } from "../gen/signq/v1/record_pb";
+import type { Record } from "../gen/signq/v1/record_pb";
 import { useWords } from "../i18n";
-import type { InboxState, LiveInbox } from "../live";
+import { isSigned, type InboxState, type LiveInbox } from "../live";
+import { newlySigned } from "../signed";
 import type { Notice } from "../ui/Toast";
 import { PinDialog } from "./PinDialog";
 import { Preview } from "./Preview";
@@ -80,15 +81,16 @@ export function Inbox(props: {
       }).then(
         (answer) => {
           handOver();
-          // A remote key: the records wait for the person's confirmation in the signing app (the
-          // waiting panel), and nothing is signed yet.
+          // Signed (or signed by this person and now waiting for the ward's seal): announced once,
+          // however often the same batch was answered.
+          const fresh = newlySigned(answer.records.filter(isSigned).map((r) => r.id));
+          // Signed records leave the inbox now; a remote key's records wait for the person's
+          // confirmation in the signing app (the waiting panel), and nothing is signed yet.
           live.merge(answer.records);
-          // Signed, or signed by this person and now waiting for the ward's seal.
-          const signed = answer.records.filter(
-            (r) => r.state === RecordState.SIGNED || r.stage === RecordStage.SEAL,
-          ).length;
-          if (signed > 0 || answer.confirmations.length === 0)
-            notify({ kind: "ok", text: t.signedN(signed) });
+          // A later part refused: what was signed, then why the rest was not.
+          if (answer.refused !== undefined)
+            notify({ kind: "error", text: `${t.signedN(fresh.length)} ${explain(t, answer.refused)}` });
+          else if (fresh.length > 0) notify({ kind: "ok", text: t.signedN(fresh.length) });
           setSelected((s) => new Set([...s].filter((id) => !recordIds.includes(id))));
         },
         (e: unknown) => {

@@ -15,7 +15,7 @@ import { Inbox } from "./screens/Inbox";
 import { Reappointments } from "./screens/Reappointments";
 import { SignIn } from "./screens/SignIn";
 import { Ward } from "./screens/Ward";
-import { sessionEnded, signOut, useSession, type SessionInfo } from "./session";
+import { pageTitle, sessionEnded, signOut, useSession, type SessionInfo } from "./session";
 import { OfflineBanner } from "./ui/Banner";
 import { LanguageSwitch } from "./ui/LanguageSwitch";
 import { Toast, type Notice } from "./ui/Toast";
@@ -46,6 +46,9 @@ function Shell(props: { session: SessionInfo }) {
     [live],
   );
   useEffect(() => () => confirmations.stop(), [confirmations]);
+  useEffect(() => {
+    document.title = pageTitle(session.wardName);
+  }, [session.wardName]);
   const [tab, setTab] = useState<Tab>(() => tabFromHash(session.director));
   useEffect(() => {
     history.replaceState(null, "", `#${tab}`);
@@ -80,7 +83,8 @@ function Shell(props: { session: SessionInfo }) {
         <div class="who" data-testid="who">
           <strong>{session.displayName}</strong>
           <span class="muted">
-            {session.director ? t.director : session.clerk ? t.clerk : t.deputy} · {session.ward}
+            {session.director ? t.director : session.clerk ? t.clerk : t.deputy} ·{" "}
+            <span data-testid="ward-name">{session.wardName ?? session.ward}</span>
           </span>
         </div>
         <nav class="tabs" aria-label={t.appName}>

@@ -36,7 +36,7 @@ const vi = {
   pullMore: "Nhận thêm hồ sơ",
   selectAll: "Chọn tất cả",
   selected: (n: number) => `Đã chọn ${n}`,
-  approveSelected: (n: number) => `Ký ${n} hồ sơ`,
+  approveSelected: (n: number) => (n === 0 ? "Chọn hồ sơ để ký" : `Ký ${n} hồ sơ`),
   approveOne: "Ký hồ sơ này",
   reject: "Trả lại",
   submitted: "Tiếp nhận",
@@ -168,7 +168,8 @@ const en: Words = {
   pullMore: "Get more records",
   selectAll: "Select all",
   selected: (n) => `${n} selected`,
-  approveSelected: (n) => `Sign ${n} records`,
+  approveSelected: (n) =>
+    n === 0 ? "Select records to sign" : n === 1 ? "Sign 1 record" : `Sign ${n} records`,
   approveOne: "Sign this record",
   reject: "Return",
   submitted: "Received",
@@ -269,7 +270,7 @@ const KEY = "signq.lang";
 const sealVi: Partial<Words> = {
   tabInbox: "Hồ sơ chờ đóng dấu",
   empty: "Không có hồ sơ nào chờ đóng dấu.",
-  approveSelected: (n: number) => `Đóng dấu ${n} hồ sơ`,
+  approveSelected: (n: number) => (n === 0 ? "Chọn hồ sơ để đóng dấu" : `Đóng dấu ${n} hồ sơ`),
   approveOne: "Đóng dấu hồ sơ này",
   pinTitle: (n: number) => `Đóng dấu ${n} hồ sơ bằng mã PIN`,
   signing: "Đang đóng dấu…",
@@ -278,7 +279,8 @@ const sealVi: Partial<Words> = {
 const sealEn: Partial<Words> = {
   tabInbox: "To seal",
   empty: "Nothing is waiting for the seal.",
-  approveSelected: (n: number) => `Seal ${n} records`,
+  approveSelected: (n: number) =>
+    n === 0 ? "Select records to seal" : n === 1 ? "Seal 1 record" : `Seal ${n} records`,
   approveOne: "Seal this record",
   pinTitle: (n: number) => `Seal ${n} records with your PIN`,
   signing: "Sealing…",

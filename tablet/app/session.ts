@@ -12,6 +12,8 @@ export type SessionInfo = {
   signerId: string;
   displayName: string;
   ward: string;
+  /** The ward's name as people say it ("Phường Cát Lái"); older sessions may lack it. */
+  wardName?: string;
   director: boolean;
   /** A clerk (văn thư): the inbox holds records waiting for the ward's seal. */
   clerk: boolean;
@@ -46,8 +48,11 @@ export async function whoseDevice(): Promise<GetDeviceResponse> {
   return inbox.getDevice({}, { timeoutMs: CALL_TIMEOUT_MS });
 }
 
-/** Opens a session for this device's signer with their PIN (checked by the signer service). */
-export async function signIn(pin: string): Promise<void> {
+/**
+ * Opens a session for this device's signer with their PIN (checked by the signer service);
+ * `wardName` is the ward's name as the device answer gave it.
+ */
+export async function signIn(pin: string, wardName: string): Promise<void> {
   const reply = await inbox.openSession({ signerId: "", pin }, { timeoutMs: CALL_TIMEOUT_MS });
   const s = reply.session;
   if (!s) throw new Error("OpenSession answered without a session");
@@ -56,6 +61,7 @@ export async function signIn(pin: string): Promise<void> {
     signerId: s.signerId,
     displayName: s.displayName,
     ward: s.ward,
+    wardName: wardName || undefined,
     director: s.role === SignerRole.DIRECTOR,
     clerk: s.role === SignerRole.CLERK,
   });
@@ -80,6 +86,11 @@ whenSessionEnds(sessionEnded);
 function subscribe(l: () => void): () => void {
   listeners.add(l);
   return () => listeners.delete(l);
+}
+
+/** The page's title: the product, and the ward once known. */
+export function pageTitle(wardName: string | undefined): string {
+  return wardName ? `signq · ${wardName}` : "signq";
 }
 
 /** The current session, re-rendering the caller when it changes. */

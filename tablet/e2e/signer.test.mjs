@@ -387,3 +387,104 @@ test(
     }
   },
 );
+
+test(
+  "what a newcomer meets: the PIN field focused, the ward by name, instructions instead of zero, a preview that takes focus and closes with Escape, a destructive return",
+  { timeout: 180_000 },
+  async () => {
+    const ward = await Ward.start(["--lease-size", "20"]);
+    try {
+      const { page } = await ward.tablet(LANDSCAPE);
+      await page.goto(ward.url);
+      await page.getByTestId("device").getByText(DEPUTY_1.name).waitFor();
+      // Sign in: type at once; the page names the product and the ward.
+      await waitUntil(
+        () => page.evaluate(() => document.activeElement?.getAttribute("name") === "pin"),
+        "the PIN field has the focus",
+      );
+      assert.equal(await page.title(), "signq · Phường Cát Lái");
+      await page.keyboard.type(DEPUTY_1.pin);
+      await page.keyboard.press("Enter");
+      await page.getByTestId("who").getByText(DEPUTY_1.name).waitFor();
+      assert.equal(await page.getByTestId("ward-name").innerText(), "Phường Cát Lái");
+      assert.equal(await page.title(), "signq · Phường Cát Lái");
+
+      const long =
+        "Bản sao trích lục khai sinh và giấy xác nhận tình trạng hôn nhân của Nguyễn Hoàng Phương Thảo " +
+        "kèm theo hợp đồng ủy quyền số 1234/2026/HĐUQ-CCPT-TP.HCM-QUẬN7-PHƯỜNGTÂNTHUẬNĐÔNG";
+      const ids = [
+        await ward.submit("CT-BS", long, "newcomer-1"),
+        await ward.submit("CT-BS", "Bản sao giấy khai sinh số 2", "newcomer-2"),
+      ];
+      for (const id of ids) await row(page, id).waitFor();
+
+      // Nothing selected: the button says what to do, not "Ký 0 hồ sơ".
+      const sign = page.getByTestId("approve-selected");
+      assert.equal(await sign.innerText(), "Chọn hồ sơ để ký");
+      assert.equal(await sign.isDisabled(), true);
+      // One of two selected: "Chọn tất cả" shows a partial selection; one record is no batch.
+      await row(page, ids[1]).locator('input[type="checkbox"]').check();
+      const all = page.getByTestId("select-all");
+      assert.equal(
+        await all.evaluate((el) => el.indeterminate),
+        true,
+        "select-all shows a partial selection",
+      );
+      assert.equal(await all.isChecked(), false);
+      await sign.click();
+      const pin = page.getByTestId("pin-dialog");
+      await pin.waitFor();
+      assert.equal(
+        await pin.getByText("Một lần nhập PIN cho cả lô.").count(),
+        0,
+        "no batch hint for one record",
+      );
+      await pin.getByRole("button", { name: "Hủy" }).click();
+      await all.check();
+      assert.equal(await all.evaluate((el) => el.indeterminate), false);
+      await sign.click();
+      await pin.getByText("Một lần nhập PIN cho cả lô.").waitFor();
+      await pin.getByRole("button", { name: "Hủy" }).click();
+      await all.uncheck();
+
+      // The preview of the long title: focus moves into it, "Đóng" stays whole, Escape closes.
+      await row(page, ids[0]).locator(".record-body").click();
+      const preview = page.getByTestId("preview");
+      await page.locator('[data-testid="preview-pages"][data-pages="1"]').waitFor();
+      await waitUntil(
+        () => preview.evaluate((el) => el.contains(document.activeElement)),
+        "the focus is inside the preview",
+      );
+      const close = preview.getByRole("button", { name: "Đóng" });
+      const [box, area] = [await close.boundingBox(), await preview.boundingBox()];
+      assert.ok(box.x >= area.x && box.x + box.width <= area.x + area.width + 0.5, "Đóng inside the preview");
+      assert.equal(await close.evaluate((el) => el.scrollWidth <= el.clientWidth), true, "Đóng not clipped");
+      await screenshot(page, "preview-long-title-landscape");
+      await page.keyboard.press("Escape");
+      await preview.waitFor({ state: "detached" });
+
+      // Returning a record: the confirmation looks destructive, and the "reason needed" error goes
+      // away once a reason is typed.
+      await row(page, ids[1]).locator(".record-body").click();
+      await preview.getByRole("button", { name: "Trả lại" }).click();
+      const reason = page.getByTestId("reason-dialog");
+      const confirm = reason.getByRole("button", { name: "Trả lại" });
+      assert.match((await confirm.getAttribute("class")) ?? "", /\bdanger\b/);
+      await reason.locator("textarea").fill("   ");
+      await confirm.click();
+      await reason.getByTestId("dialog-error").waitFor();
+      await reason.locator("textarea").fill("Thiếu bản chính để đối chiếu.");
+      assert.equal(
+        await reason.getByTestId("dialog-error").count(),
+        0,
+        "the error cleared as the reason was typed",
+      );
+      // Escape in the dialog closes the dialog, not the preview under it.
+      await page.keyboard.press("Escape");
+      await reason.waitFor({ state: "detached" });
+      assert.equal(await preview.count(), 1);
+    } finally {
+      await ward.stop();
+    }
+  },
+);

@@ -55,6 +55,7 @@ export function Inbox(props: {
   const pendingIds = new Set(approval.pending?.recordIds ?? []);
   const selectable = state.records.filter((r) => !pendingIds.has(r.id) && !r.confirmation);
   const allSelected = selectable.length > 0 && selectable.every((r) => selected.has(r.id));
+  const someSelected = !allSelected && selectable.some((r) => selected.has(r.id));
 
   function toggle(id: string) {
     setSelected((s) => {
@@ -164,6 +165,8 @@ export function Inbox(props: {
             <input
               type="checkbox"
               checked={allSelected}
+              indeterminate={someSelected}
+              aria-checked={someSelected ? "mixed" : allSelected}
               disabled={selectable.length === 0}
               data-testid="select-all"
               onChange={() => setSelected(allSelected ? new Set() : new Set(selectable.map((r) => r.id)))}

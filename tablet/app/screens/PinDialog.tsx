@@ -27,7 +27,7 @@ export function PinDialog(props: {
         return problem;
       }}
     >
-      <p class="muted">{t.pinHint}</p>
+      {props.count > 1 && <p class="muted">{t.pinHint}</p>}
       <PinField value={pin} onInput={setPin} />
     </FormDialog>
   );

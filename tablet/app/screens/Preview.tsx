@@ -25,8 +25,22 @@ export function Preview(props: {
 }) {
   const { t } = useWords();
   const pages = useRef<HTMLDivElement>(null);
+  const heading = useRef<HTMLHeadingElement>(null);
+  const close = useRef(props.onClose);
+  close.current = props.onClose;
   const [status, setStatus] = useState<Status>({ kind: "loading" });
   const id = props.record.id;
+
+  // Focus moves into the preview as it opens (a screen reader reads its title next), and Escape
+  // closes it unless a dialog above it takes the Escape.
+  useEffect(() => heading.current?.focus(), [id]);
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === "Escape" && !document.querySelector("dialog[open]")) close.current();
+    };
+    document.addEventListener("keydown", onKey);
+    return () => document.removeEventListener("keydown", onKey);
+  }, []);
 
   useEffect(() => {
     let cancelled = false;
@@ -75,7 +89,9 @@ export function Preview(props: {
   return (
     <section class="preview" aria-label={t.preview} data-testid="preview">
       <header class="preview-head">
-        <h2>{props.title}</h2>
+        <h2 ref={heading} tabIndex={-1} data-testid="preview-title">
+          {props.title}
+        </h2>
         <button type="button" onClick={props.onClose}>
           {t.closePreview}
         </button>

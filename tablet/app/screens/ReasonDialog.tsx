@@ -22,6 +22,7 @@ export function ReasonDialog(props: {
       title={props.heading ?? t.rejectTitle}
       submitLabel={props.submitLabel ?? t.reject}
       testId="reason-dialog"
+      destructive
       onCancel={props.onCancel}
       onSubmit={() => {
         const text = reason.trim();

@@ -5,7 +5,7 @@ import { useEffect, useState } from "preact/hooks";
 import { Code, ConnectError, explain, isTransient } from "../api";
 import type { GetDeviceResponse } from "../gen/signq/v1/inbox_pb";
 import { useWords } from "../i18n";
-import { signIn, whoseDevice } from "../session";
+import { pageTitle, signIn, whoseDevice } from "../session";
 import { LanguageSwitch } from "../ui/LanguageSwitch";
 import { PinField } from "../ui/PinField";
 
@@ -29,13 +29,17 @@ export function SignIn() {
       live = false;
     };
   }, []);
+  const wardName = device.kind === "known" ? device.device.wardName : undefined;
+  useEffect(() => {
+    document.title = pageTitle(wardName);
+  }, [wardName]);
 
   async function submit(e: Event) {
     e.preventDefault();
     setBusy(true);
     setError(null);
     try {
-      await signIn(pin);
+      await signIn(pin, device.kind === "known" ? device.device.wardName : "");
     } catch (err) {
       setError(explain(t, err));
     } finally {

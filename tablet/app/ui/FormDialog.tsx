@@ -11,6 +11,8 @@ export function FormDialog(props: {
   submitLabel: string;
   busyLabel?: string;
   testId?: string;
+  /** The action cannot be undone (returning a record, revoking): its button says so. */
+  destructive?: boolean;
   children: ComponentChildren;
   onCancel: () => void;
   /** Resolves with an error to show, or null when done (the dialog then closes). */
@@ -32,7 +34,8 @@ export function FormDialog(props: {
 
   return (
     <Dialog title={props.title} onCancel={props.onCancel} testId={props.testId}>
-      <form onSubmit={submit}>
+      {/* A refusal is about what was entered: typing again clears it. */}
+      <form onSubmit={submit} onInput={() => setError(null)}>
         {props.children}
         {error && (
           <p class="error" role="alert" data-testid="dialog-error">
@@ -43,7 +46,7 @@ export function FormDialog(props: {
           <button type="button" onClick={props.onCancel}>
             {t.cancel}
           </button>
-          <button type="submit" class="primary" disabled={busy}>
+          <button type="submit" class={props.destructive ? "danger" : "primary"} disabled={busy}>
             {busy ? (props.busyLabel ?? props.submitLabel) : props.submitLabel}
           </button>
         </div>

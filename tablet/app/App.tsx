@@ -49,6 +49,7 @@ function Shell(props: { session: SessionInfo }) {
   useEffect(() => {
     document.title = pageTitle(session.wardName);
   }, [session.wardName]);
+  const header = useTopHeight();
   const [tab, setTab] = useState<Tab>(() => tabFromHash(session.director));
   useEffect(() => {
     history.replaceState(null, "", `#${tab}`);
@@ -77,7 +78,7 @@ function Shell(props: { session: SessionInfo }) {
 
   return (
     <div class="shell">
-      <header class="top">
+      <header class="top" ref={header}>
         {/* The page's title for screen readers; the header shows whose tablet it is instead. */}
         <h1 class="visually-hidden">{t.appName}</h1>
         <div class="who" data-testid="who">
@@ -139,4 +140,25 @@ function Shell(props: { session: SessionInfo }) {
 function tabFromHash(director: boolean): Tab {
   const h = location.hash.slice(1);
   return director && (h === "ward" || h === "delegations" || h === "reappointments") ? h : "inbox";
+}
+
+/**
+ * Keeps the CSS variable `--top-height` at the header's real height, which the sticky toolbar and
+ * the preview beside the list are laid out from: the header wraps to a second row when the
+ * buttons of a director's tablet do not fit in one.
+ */
+function useTopHeight() {
+  const header = useRef<HTMLElement>(null);
+  useEffect(() => {
+    const el = header.current;
+    if (!el) return;
+    const root = document.documentElement.style;
+    const observer = new ResizeObserver(() => root.setProperty("--top-height", `${el.offsetHeight}px`));
+    observer.observe(el);
+    return () => {
+      observer.disconnect();
+      root.removeProperty("--top-height");
+    };
+  }, []);
+  return header;
 }

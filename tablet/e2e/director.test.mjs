@@ -130,3 +130,89 @@ test(
     }
   },
 );
+
+/**
+ * What the header hides or pushes out on the page as it is now: content under the sticky header,
+ * the preview's buttons below the screen, a page wider than the screen.
+ */
+async function layoutProblems(page, where) {
+  const problems = await page.evaluate(() => {
+    const out = [];
+    const header = document.querySelector("header.top").getBoundingClientRect();
+    const below = (sel) => {
+      const el = document.querySelector(sel);
+      if (!el || el.getClientRects().length === 0) return;
+      const r = el.getBoundingClientRect();
+      // In portrait the preview covers the whole screen, the header included, on purpose.
+      const covering = [el, el.closest(".preview")].some(
+        (e) => e && getComputedStyle(e).position === "fixed",
+      );
+      if (!covering && r.top < header.bottom - 0.5)
+        out.push(`${sel} starts under the header (${r.top} < ${header.bottom})`);
+      if (r.bottom > innerHeight + 0.5)
+        out.push(`${sel} ends below the screen (${r.bottom} > ${innerHeight})`);
+    };
+    below(".inbox .toolbar");
+    below(".preview-head");
+    below(".preview-actions");
+    if (document.documentElement.scrollWidth > innerWidth)
+      out.push(`wider than the screen (${document.documentElement.scrollWidth})`);
+    return out;
+  });
+  return problems.map((p) => `${where}: ${p}`);
+}
+
+test(
+  "the director's screens in both orientations: nothing under the header, no button off screen",
+  { timeout: 180_000 },
+  async () => {
+    const ward = await Ward.start(["--lease-size", "20"]);
+    try {
+      const { page } = await ward.tablet(LANDSCAPE, DIRECTOR);
+      const ids = [];
+      for (let i = 1; i <= 14; i++)
+        ids.push(
+          await ward.submit(
+            "DD-BD",
+            `Đăng ký biến động đất đai - thửa ${100 + i}, tờ bản đồ số 7`,
+            `layout-${i}`,
+          ),
+        );
+      await signIn(page, ward, DIRECTOR);
+      for (const id of ids) await page.locator(`[data-testid="record"][data-record-id="${id}"]`).waitFor();
+      const headerHeight = () => page.locator("header.top").evaluate((el) => el.offsetHeight);
+      // The director's header (four tabs, away, two languages, sign out) takes two rows here.
+      assert.ok((await headerHeight()) > 100, `the director's header wraps (${await headerHeight()} px)`);
+
+      const problems = [];
+      const last = page.locator(`[data-testid="record"][data-record-id="${ids.at(-1)}"]`);
+      for (const viewport of [LANDSCAPE, PORTRAIT]) {
+        const name = viewport === LANDSCAPE ? "landscape" : "portrait";
+        await page.setViewportSize(viewport);
+        await page.getByTestId("tab-inbox").click();
+        problems.push(...(await layoutProblems(page, `inbox (${name})`)));
+        // A preview opened at the bottom of a scrolled list.
+        await last.scrollIntoViewIfNeeded();
+        await last.locator(".record-body").click();
+        await page.locator('[data-testid="preview-pages"][data-pages="1"]').waitFor();
+        await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+        problems.push(...(await layoutProblems(page, `preview, list scrolled (${name})`)));
+        for (const button of ["Trả lại", "Ký hồ sơ này"]) {
+          const target = page.getByTestId("preview").getByRole("button", { name: button });
+          const box = await target.boundingBox();
+          if (box.y + box.height > viewport.height) problems.push(`${name}: "${button}" below the screen`);
+        }
+        if (viewport === LANDSCAPE) await screenshot(page, "director-preview-landscape");
+        await page.keyboard.press("Escape");
+        for (const tab of ["ward", "delegations", "reappointments"]) {
+          await page.getByTestId(`tab-${tab}`).click();
+          await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+          problems.push(...(await layoutProblems(page, `${tab} (${name})`)));
+        }
+      }
+      assert.deepEqual(problems, []);
+    } finally {
+      await ward.stop();
+    }
+  },
+);

@@ -8,6 +8,7 @@
 //! - [`auth`]: admitting gRPC calls by certificate role.
 //! - [`guard`]: every call's limits in one tower layer: rate, load shedding, time, size.
 //! - [`limit`]: RESOURCE_EXHAUSTED answers with a retry delay.
+//! - [`reason`]: why a call was refused, as a reason code clients word their messages from.
 //! - [`connect`]: JSON over HTTP (the Connect protocol) in front of the gRPC routes.
 //! - [`echo`]: quoting what a caller sent in a refusal, briefly.
 //! - [`metrics_http`]: the Prometheus endpoint.
@@ -24,6 +25,7 @@ pub mod identity;
 pub mod keyfile;
 pub mod limit;
 pub mod metrics_http;
+pub mod reason;
 pub mod secrets;
 pub mod shutdown;
 pub mod telemetry;

@@ -1,5 +1,6 @@
 //! Every way a scheduler call can fail, and the one mapping from those failures to gRPC statuses.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use tonic::{Code, Status};
@@ -129,41 +130,86 @@ impl From<StoreError> for SchedError {
     }
 }
 
+impl SchedError {
+    /// The stable reason code of the refusal (ErrorInfo's `reason`), which clients word their
+    /// own message from; a refusal the signing service made keeps the reason it gave.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            SchedError::InvalidArgument { .. } => "INVALID_FIELD",
+            SchedError::NotFound(_) => "NOT_FOUND",
+            SchedError::PermissionDenied(_) => "NOT_PERMITTED",
+            SchedError::Unauthenticated(_) => "NOT_SIGNED_IN",
+            SchedError::FailedPrecondition(_) => "NOT_IN_THIS_STATE",
+            SchedError::Aborted(_) => "IN_PROGRESS",
+            SchedError::RateLimited { .. } => "RATE_LIMITED",
+            SchedError::AlreadyExists(_) => "ALREADY_EXISTS",
+            SchedError::Unavailable(_) => "UNAVAILABLE",
+            SchedError::SignerUnavailable { .. } => "SIGNING_SERVICE_UNAVAILABLE",
+            SchedError::Signer(_) => "SIGNING_SERVICE_REFUSED",
+            SchedError::StoreFull(_) => "STORE_FULL",
+            SchedError::StoreUnavailable(_) => "STORE_UNAVAILABLE",
+            SchedError::DataLoss(_) => "DATA_DAMAGED",
+            SchedError::Internal(_) => "INTERNAL",
+        }
+    }
+
+    /// Facts beside the reason: the field a malformed request named.
+    fn reason_metadata(&self) -> HashMap<String, String> {
+        match self {
+            SchedError::InvalidArgument { field, .. } => {
+                HashMap::from([("field".to_owned(), field.clone())])
+            }
+            _ => HashMap::new(),
+        }
+    }
+}
+
 impl From<SchedError> for Status {
     fn from(error: SchedError) -> Status {
-        let message = error.to_string();
-        match error {
-            SchedError::InvalidArgument { field, reason } => Status::with_error_details(
-                Code::InvalidArgument,
-                message,
-                ErrorDetails::with_bad_request_violation(field, reason),
-            ),
-            SchedError::NotFound(_) => Status::not_found(message),
-            SchedError::PermissionDenied(_) => Status::permission_denied(message),
-            SchedError::Unauthenticated(_) => Status::unauthenticated(message),
-            SchedError::FailedPrecondition(_) => Status::failed_precondition(message),
-            SchedError::Aborted(_) => Status::aborted(message),
-            SchedError::RateLimited { what, retry_after } => {
-                signq_kit::limit::exhausted(&what, retry_after)
-            }
-            SchedError::AlreadyExists(_) => Status::already_exists(message),
-            SchedError::Unavailable(_) => Status::unavailable(message),
-            SchedError::SignerUnavailable { retry_after, .. } => {
-                signq_kit::limit::unavailable(&message, retry_after)
-            }
-            // The signing service's details (RetryInfo of a lockout, BadRequest of a field) reach
-            // the caller intact.
-            SchedError::Signer(status) => Status::with_details(
-                status.code(),
-                format!("signer service: {}", status.message()),
-                status.details().to_vec().into(),
-            ),
-            SchedError::StoreFull(_) => signq_kit::limit::unavailable(&message, STORE_FULL_RETRY),
-            SchedError::StoreUnavailable(_) => {
-                signq_kit::limit::unavailable(&message, STORE_UNAVAILABLE_RETRY)
-            }
-            SchedError::DataLoss(_) => Status::data_loss(message),
-            SchedError::Internal(_) => Status::internal(message),
+        let (reason, metadata) = (error.reason(), error.reason_metadata());
+        signq_kit::reason::with_reason(
+            status_of(error),
+            signq_kit::reason::SCHEDULER,
+            reason,
+            metadata,
+        )
+    }
+}
+
+/// The status code, message and details of `error` (its reason is added by the caller).
+fn status_of(error: SchedError) -> Status {
+    let message = error.to_string();
+    match error {
+        SchedError::InvalidArgument { field, reason } => Status::with_error_details(
+            Code::InvalidArgument,
+            message,
+            ErrorDetails::with_bad_request_violation(field, reason),
+        ),
+        SchedError::NotFound(_) => Status::not_found(message),
+        SchedError::PermissionDenied(_) => Status::permission_denied(message),
+        SchedError::Unauthenticated(_) => Status::unauthenticated(message),
+        SchedError::FailedPrecondition(_) => Status::failed_precondition(message),
+        SchedError::Aborted(_) => Status::aborted(message),
+        SchedError::RateLimited { what, retry_after } => {
+            signq_kit::limit::exhausted(&what, retry_after)
         }
+        SchedError::AlreadyExists(_) => Status::already_exists(message),
+        SchedError::Unavailable(_) => Status::unavailable(message),
+        SchedError::SignerUnavailable { retry_after, .. } => {
+            signq_kit::limit::unavailable(&message, retry_after)
+        }
+        // The signing service's details (RetryInfo of a lockout, BadRequest of a field) reach
+        // the caller intact.
+        SchedError::Signer(status) => Status::with_details(
+            status.code(),
+            format!("signer service: {}", status.message()),
+            status.details().to_vec().into(),
+        ),
+        SchedError::StoreFull(_) => signq_kit::limit::unavailable(&message, STORE_FULL_RETRY),
+        SchedError::StoreUnavailable(_) => {
+            signq_kit::limit::unavailable(&message, STORE_UNAVAILABLE_RETRY)
+        }
+        SchedError::DataLoss(_) => Status::data_loss(message),
+        SchedError::Internal(_) => Status::internal(message),
     }
 }

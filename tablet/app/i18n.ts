@@ -80,8 +80,33 @@ const vi = {
   wrongPin: "Mã PIN không đúng.",
   wrongPinLeft: (n: number) => `Mã PIN không đúng. Còn ${n} lần thử trước khi khóa.`,
   keyLocked: "Khóa ký đã bị khóa vì nhập sai PIN nhiều lần. Hãy thử lại sau.",
+  keyLockedUntil: (until: string) =>
+    `Khóa ký đã bị khóa đến ${until} vì nhập sai PIN nhiều lần. Nếu cần ký gấp, hãy gọi cán bộ công nghệ thông tin của phường.`,
   tooMany: "Quá nhiều yêu cầu; hãy đợi một lát rồi thử lại.",
   sessionEnded: "Phiên làm việc đã hết. Hãy đăng nhập lại.",
+  tokenLocked:
+    "Token ký số đã khóa mã PIN. Hãy mang token đến cán bộ công nghệ thông tin của phường để mở khóa.",
+  keyUnavailable:
+    "Không đọc được khóa ký (token chưa cắm hoặc bị rút ra). Hãy cắm lại token rồi ký lại; chưa có hồ sơ nào được ký.",
+  certificateUnusable:
+    "Chứng thư số của bạn không còn dùng để ký được (hết hạn hoặc bị thu hồi). Hãy báo cán bộ công nghệ thông tin của phường.",
+  delegationEnded:
+    "Ủy quyền ký loại hồ sơ này của bạn không còn hiệu lực. Hồ sơ sẽ về lại hàng đợi; hãy báo Giám đốc nếu cần.",
+  delegationOutOfScope:
+    "Hồ sơ này nằm ngoài phạm vi bạn được ủy quyền ký. Hồ sơ sẽ được chuyển cho người có thẩm quyền.",
+  delegationDailyCap:
+    "Hôm nay bạn đã ký đủ số hồ sơ được ủy quyền. Các hồ sơ còn lại sẽ được chuyển cho người khác.",
+  serviceUnavailable:
+    "Hệ thống ký số tạm thời chưa phục vụ được; chưa có hồ sơ nào được ký. Hãy thử lại sau ít phút.",
+  notInThisState:
+    "Hồ sơ không còn ở trạng thái này (đã được ký, trả lại hoặc chuyển cho người khác). Danh sách đã được cập nhật.",
+  notFound: "Không tìm thấy hồ sơ hoặc người ký này; có thể hồ sơ đã được chuyển đi. Hãy tải lại trang.",
+  notPermitted: "Bạn không có quyền làm việc này. Nếu cần, hãy báo Giám đốc.",
+  alreadyDone: "Việc này đã được thực hiện trước đó.",
+  invalidInput: "Thông tin nhập chưa hợp lệ. Hãy kiểm tra lại rồi gửi lại.",
+  unconfirmed: "Lô ký chưa được xác nhận trong ứng dụng ký số, nên chưa có hồ sơ nào được ký. Hãy ký lại.",
+  systemError: (code: string) =>
+    `Hệ thống gặp lỗi; không có hồ sơ nào bị ký hai lần. Hãy báo cán bộ công nghệ thông tin của phường (mã lỗi ${code}).`,
   minutes: "phút",
   hours: "giờ",
   days: "ngày",
@@ -212,8 +237,32 @@ const en: Words = {
   wrongPin: "Wrong PIN.",
   wrongPinLeft: (n) => `Wrong PIN. ${n} attempt(s) left before the key locks.`,
   keyLocked: "Your signing key is locked after too many wrong PINs. Try again later.",
+  keyLockedUntil: (until) =>
+    `Your signing key is locked until ${until} after too many wrong PINs. If a signature cannot wait, call the ward's IT officer.`,
   tooMany: "Too many requests; wait a moment and try again.",
   sessionEnded: "Your session ended. Please sign in again.",
+  tokenLocked: "Your signing token has locked its PIN. Take the token to the ward's IT officer to unlock it.",
+  keyUnavailable:
+    "Your signing key cannot be read (the token is not plugged in, or was pulled out). Plug it in and sign again; nothing was signed.",
+  certificateUnusable:
+    "Your signing certificate can no longer sign (expired or revoked). Tell the ward's IT officer.",
+  delegationEnded:
+    "Your delegation to sign this kind of record is no longer valid. The record goes back to the queue; tell the director if needed.",
+  delegationOutOfScope:
+    "This record is outside what you are delegated to sign. It will go to someone who may sign it.",
+  delegationDailyCap:
+    "You have signed as many records today as your delegation allows. The rest will go to others.",
+  serviceUnavailable:
+    "The signing system cannot serve for the moment; nothing was signed. Try again in a few minutes.",
+  notInThisState:
+    "The record is no longer in that state (signed, returned or given to someone else). The list is up to date.",
+  notFound: "That record or signer was not found; it may have moved. Reload the page.",
+  notPermitted: "You may not do this. If it is needed, tell the director.",
+  alreadyDone: "This was done already.",
+  invalidInput: "Something entered is not valid. Check it and send again.",
+  unconfirmed: "The batch was not confirmed in the signing app, so nothing was signed. Sign again.",
+  systemError: (code) =>
+    `The system failed; no record was signed twice. Tell the ward's IT officer (error code ${code}).`,
   minutes: "min",
   hours: "h",
   days: "d",

@@ -488,3 +488,36 @@ test(
     }
   },
 );
+
+test(
+  "refusals in the person's words: wrong PINs count down, and the lockout says until when and whom to call",
+  { timeout: 180_000 },
+  async () => {
+    const ward = await Ward.start(["--lease-size", "20"]);
+    try {
+      const { page } = await ward.tablet(PORTRAIT);
+      await signIn(page, ward, DEPUTY_1);
+      const [id] = await submitAndSee(ward, page, 1, "CT-BS", () => "Bản sao bằng tốt nghiệp", "locked");
+      await row(page, id).locator('input[type="checkbox"]').check();
+      await page.getByTestId("approve-selected").click();
+      const pin = page.getByTestId("pin-dialog");
+      const error = pin.getByTestId("dialog-error");
+      for (const left of [4, 3, 2, 1]) {
+        await pin.locator('input[name="pin"]').fill("000000");
+        await pin.getByRole("button", { name: "Xác nhận" }).click();
+        await error.getByText(`Mã PIN không đúng. Còn ${left} lần thử trước khi khóa.`).waitFor();
+      }
+      await pin.locator('input[name="pin"]').fill("000000");
+      await pin.getByRole("button", { name: "Xác nhận" }).click();
+      await error.getByText("Khóa ký đã bị khóa đến").waitFor();
+      const said = await error.innerText();
+      assert.match(said, /đến \d{2}:\d{2}/, "until when");
+      assert.match(said, /gọi cán bộ công nghệ thông tin của phường/, "whom to call");
+      assert.doesNotMatch(said, /locked|signer|PIN for|attempt/i, "no developer English");
+      await screenshot(page, "locked-portrait");
+      assert.equal((await ward.get(id)).state, "LEASED", "nothing signed");
+    } finally {
+      await ward.stop();
+    }
+  },
+);

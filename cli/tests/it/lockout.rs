@@ -7,6 +7,15 @@ use tonic::Code;
 
 use super::fixture::{DIRECTOR, Ward, batch};
 
+/// The reason code of a refusal's ErrorInfo and the facts beside it.
+fn error_info(status: &tonic::Status) -> (String, std::collections::HashMap<String, String>) {
+    use tonic_types::StatusExt;
+    let details = status.get_error_details();
+    let info = details.error_info().expect("an ErrorInfo detail");
+    assert_eq!(info.domain, signq_kit::reason::SIGNER);
+    (info.reason.clone(), info.metadata.clone())
+}
+
 #[tokio::test]
 async fn five_wrong_pins_lock_the_key_across_a_restart_until_the_lock_ends() {
     // A short lock so the test can wait it out; the window still spans the whole test.
@@ -23,6 +32,10 @@ async fn five_wrong_pins_lock_the_key_across_a_restart_until_the_lock_ends() {
             "{}",
             status.message()
         );
+        // For programs (the tablet words its own message): the reason and the attempts left.
+        let (reason, facts) = error_info(&status);
+        assert_eq!(reason, "WRONG_PIN");
+        assert_eq!(facts.get("attempts_left"), Some(&left.to_string()));
     }
     let status = client
         .sign(wrong("000000"))
@@ -34,6 +47,11 @@ async fn five_wrong_pins_lock_the_key_across_a_restart_until_the_lock_ends() {
         "{}",
         status.message()
     );
+    let (reason, facts) = error_info(&status);
+    assert_eq!(reason, "LOCKED");
+    let until = facts.get("until").expect("until when the key is locked");
+    time::OffsetDateTime::parse(until, &time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|e| panic!("until {until:?}: {e}"));
     let status = client
         .sign(batch(DIRECTOR, "DD-BD", 1, Vec::new()))
         .await

@@ -25,6 +25,21 @@ fn invalid(status: &tonic::Status, field: &str, case: &str) {
         .get_details_bad_request()
         .unwrap_or_else(|| panic!("{case}: BadRequest details"));
     assert_eq!(bad.field_violations[0].field, field, "{case}");
+    // And for programs that word their own message: the reason code, naming the field too.
+    let details = status.get_error_details();
+    let info = details
+        .error_info()
+        .unwrap_or_else(|| panic!("{case}: ErrorInfo details"));
+    assert_eq!(
+        (info.reason.as_str(), info.domain.as_str()),
+        ("INVALID_FIELD", signq_kit::reason::SCHEDULER),
+        "{case}"
+    );
+    assert_eq!(
+        info.metadata.get("field").map(String::as_str),
+        Some(field),
+        "{case}"
+    );
 }
 
 #[tokio::test]
@@ -114,6 +129,10 @@ async fn every_bad_field_is_named() {
         .expect_err("a ward the certificate does not name");
     assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
     assert!(status.message().contains("cat-lai"), "{}", status.message());
+    assert_eq!(
+        signq_kit::reason::reason_of(&status).as_deref(),
+        Some("NOT_PERMITTED")
+    );
 
     let status = intake
         .get_record(pb::GetRecordRequest {

@@ -1,5 +1,6 @@
 //! Every way a Sign call can fail, and the one mapping from those failures to gRPC statuses.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use time::OffsetDateTime;
@@ -160,52 +161,93 @@ const KEY_RETRY: Duration = Duration::from_secs(5);
 /// When to retry after the timestamp authority failed.
 const TIMESTAMP_RETRY: Duration = Duration::from_secs(5);
 
+impl SignError {
+    /// Facts beside the reason that a client words its message from: how many PIN attempts are
+    /// left, until when the key is locked (RFC 3339), whose key.
+    fn reason_metadata(&self) -> HashMap<String, String> {
+        match self {
+            SignError::WrongPin {
+                signer,
+                attempts_left,
+            } => HashMap::from([
+                ("signer".to_owned(), signer.clone()),
+                ("attempts_left".to_owned(), attempts_left.to_string()),
+            ]),
+            SignError::Locked { signer, until } => HashMap::from([
+                ("signer".to_owned(), signer.clone()),
+                ("until".to_owned(), rfc3339(*until)),
+            ]),
+            SignError::UnknownSigner(signer)
+            | SignError::CertificateUnusable { signer, .. }
+            | SignError::KeyUnavailable { signer, .. }
+            | SignError::TokenLocked { signer }
+            | SignError::Provider { signer, .. } => {
+                HashMap::from([("signer".to_owned(), signer.clone())])
+            }
+            _ => HashMap::new(),
+        }
+    }
+}
+
 impl From<SignError> for Status {
     fn from(error: SignError) -> Status {
-        let message = error.to_string();
-        match error {
-            SignError::InvalidArgument { field, reason } => Status::with_error_details(
+        // The reason is the metric label's, in the upper case ErrorInfo reasons are written in.
+        let reason = error.reason().to_ascii_uppercase();
+        let metadata = error.reason_metadata();
+        signq_kit::reason::with_reason(
+            status_of(error),
+            signq_kit::reason::SIGNER,
+            &reason,
+            metadata,
+        )
+    }
+}
+
+/// The status code, message and details of `error` (its reason is added by the caller).
+fn status_of(error: SignError) -> Status {
+    let message = error.to_string();
+    match error {
+        SignError::InvalidArgument { field, reason } => Status::with_error_details(
+            Code::InvalidArgument,
+            message,
+            ErrorDetails::with_bad_request_violation(field, reason),
+        ),
+        SignError::Delegation(DelegationError::Malformed(_) | DelegationError::Invalid(_)) => {
+            Status::with_error_details(
                 Code::InvalidArgument,
-                message,
-                ErrorDetails::with_bad_request_violation(field, reason),
-            ),
-            SignError::Delegation(DelegationError::Malformed(_) | DelegationError::Invalid(_)) => {
-                Status::with_error_details(
-                    Code::InvalidArgument,
-                    format!("delegation: {message}"),
-                    ErrorDetails::with_bad_request_violation("delegation", message.clone()),
-                )
-            }
-            SignError::UnknownSigner(_) | SignError::NotFound(_) => Status::not_found(message),
-            SignError::WrongPin { .. } => Status::unauthenticated(message),
-            SignError::Locked { until, .. } => {
-                let wait = (until - OffsetDateTime::now_utc())
-                    .try_into()
-                    .unwrap_or(Duration::ZERO);
-                Status::with_error_details(
-                    Code::PermissionDenied,
-                    message,
-                    ErrorDetails::with_retry_info(Some(wait)),
-                )
-            }
-            SignError::RateLimited { what, retry_after } => {
-                signq_kit::limit::exhausted(what, retry_after)
-            }
-            SignError::Delegation(_)
-            | SignError::Refused(_)
-            | SignError::CertificateUnusable { .. } => Status::permission_denied(message),
-            SignError::Checkpoint(_) | SignError::Contradicts(_) => {
-                Status::failed_precondition(message)
-            }
-            SignError::StateFull(_) => signq_kit::limit::unavailable(&message, STATE_FULL_RETRY),
-            SignError::StateDamaged(_) => Status::data_loss(message),
-            SignError::Timestamps(_) => signq_kit::limit::unavailable(&message, TIMESTAMP_RETRY),
-            SignError::KeyUnavailable { .. } => signq_kit::limit::unavailable(&message, KEY_RETRY),
-            SignError::TokenLocked { .. }
-            | SignError::RemoteKey(_)
-            | SignError::Unconfirmed { .. } => Status::failed_precondition(message),
-            SignError::Provider { .. } => signq_kit::limit::unavailable(&message, KEY_RETRY),
-            SignError::Internal(_) => Status::internal(message),
+                format!("delegation: {message}"),
+                ErrorDetails::with_bad_request_violation("delegation", message.clone()),
+            )
         }
+        SignError::UnknownSigner(_) | SignError::NotFound(_) => Status::not_found(message),
+        SignError::WrongPin { .. } => Status::unauthenticated(message),
+        SignError::Locked { until, .. } => {
+            let wait = (until - OffsetDateTime::now_utc())
+                .try_into()
+                .unwrap_or(Duration::ZERO);
+            Status::with_error_details(
+                Code::PermissionDenied,
+                message,
+                ErrorDetails::with_retry_info(Some(wait)),
+            )
+        }
+        SignError::RateLimited { what, retry_after } => {
+            signq_kit::limit::exhausted(what, retry_after)
+        }
+        SignError::Delegation(_)
+        | SignError::Refused(_)
+        | SignError::CertificateUnusable { .. } => Status::permission_denied(message),
+        SignError::Checkpoint(_) | SignError::Contradicts(_) => {
+            Status::failed_precondition(message)
+        }
+        SignError::StateFull(_) => signq_kit::limit::unavailable(&message, STATE_FULL_RETRY),
+        SignError::StateDamaged(_) => Status::data_loss(message),
+        SignError::Timestamps(_) => signq_kit::limit::unavailable(&message, TIMESTAMP_RETRY),
+        SignError::KeyUnavailable { .. } => signq_kit::limit::unavailable(&message, KEY_RETRY),
+        SignError::TokenLocked { .. } | SignError::RemoteKey(_) | SignError::Unconfirmed { .. } => {
+            Status::failed_precondition(message)
+        }
+        SignError::Provider { .. } => signq_kit::limit::unavailable(&message, KEY_RETRY),
+        SignError::Internal(_) => Status::internal(message),
     }
 }

@@ -114,7 +114,7 @@ export function countdown(ms: number): string {
 
 /** A number of seconds as a short duration ("45 s", "12 min", "3.5 h"). */
 export function shortDuration(t: Words, secs: number): string {
-  if (secs < 60) return `${Math.round(secs)} s`;
+  if (secs < 60) return `${Math.round(secs)} ${t.seconds}`;
   if (secs < 3600) return `${Math.round(secs / 60)} ${t.minutes}`;
   if (secs < 86_400) return `${(secs / 3600).toFixed(1)} ${t.hours}`;
   return `${(secs / 86_400).toFixed(1)} ${t.days}`;

@@ -5,7 +5,15 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { DIRECTOR, PORTRAIT, Ward, screenshot, signIn, smallTargets } from "./harness.mjs";
+import {
+  accessibilityViolations,
+  DIRECTOR,
+  PORTRAIT,
+  Ward,
+  screenshot,
+  signIn,
+  smallTargets,
+} from "./harness.mjs";
 
 const CLERK = { id: "cat-lai/clerk", pin: "864200", name: "Ủy ban nhân dân Phường Cát Lái" };
 
@@ -39,6 +47,7 @@ test("the clerk seals what the director signed, with one PIN", { timeout: 180_00
     await row.locator('input[type="checkbox"]').check();
     assert.match(await page.getByTestId("approve-selected").innerText(), /Đóng dấu 1 hồ sơ/);
     await screenshot(page, "clerk-inbox");
+    assert.deepEqual(await accessibilityViolations(page), [], "clerk-inbox");
     await page.getByTestId("approve-selected").click();
     assert.match(await page.getByTestId("pin-dialog").innerText(), /Đóng dấu 1 hồ sơ bằng mã PIN/);
     await page.getByTestId("pin-dialog").locator('input[name="pin"]').fill(CLERK.pin);

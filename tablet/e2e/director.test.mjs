@@ -4,7 +4,28 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { DIRECTOR, LANDSCAPE, PORTRAIT, Ward, screenshot, signIn, smallTargets } from "./harness.mjs";
+import {
+  accessibilityViolations,
+  DIRECTOR,
+  LANDSCAPE,
+  PORTRAIT,
+  Ward,
+  screenshot,
+  signIn,
+  smallTargets,
+  waitUntil,
+} from "./harness.mjs";
+
+/** The smallest text of the ward's charts as drawn on screen, in CSS pixels. */
+function smallestChartText(page) {
+  return page.evaluate(() =>
+    Math.min(
+      ...[...document.querySelectorAll(".chart svg text")].map(
+        (t) => parseFloat(getComputedStyle(t).fontSize) * (t.getScreenCTM()?.a ?? 0),
+      ),
+    ),
+  );
+}
 
 test("the director sees the ward and creates and revokes a delegation", { timeout: 180_000 }, async () => {
   const ward = await Ward.start();
@@ -39,11 +60,20 @@ test("the director sees the ward and creates and revokes a delegation", { timeou
     // The director signed the only signed record: a share of 100%, on time.
     assert.match(await page.getByTestId("director-share").innerText(), /100/);
     assert.match(await page.getByTestId("on-time").innerText(), /100/);
+    // Words for a director, not an engineer: no percentile names, no bare units.
+    const waits = await page.getByTestId("chart-wait").innerText();
+    assert.match(waits, /Một nửa số hồ sơ chờ ít hơn/);
+    assert.match(waits, /99 trên 100 hồ sơ chờ ít hơn/);
+    assert.doesNotMatch(await page.getByTestId("ward").innerText(), /\bp(50|90|99)\b|\d s\b/);
+    assert.ok((await smallestChartText(page)) >= 15.9, "chart labels of 16 px (landscape)");
     assert.deepEqual(await smallTargets(page), [], "touch targets on the ward (landscape)");
     await screenshot(page, "ward-landscape");
+    assert.deepEqual(await accessibilityViolations(page), [], "ward-landscape");
     await page.setViewportSize(PORTRAIT);
+    await waitUntil(async () => (await smallestChartText(page)) >= 15.9, "chart labels of 16 px (portrait)");
     assert.deepEqual(await smallTargets(page), [], "touch targets on the ward (portrait)");
     await screenshot(page, "ward-portrait");
+    assert.deepEqual(await accessibilityViolations(page), [], "ward-portrait");
 
     // Delegations: the two `signq dev` made, then a new one signed with the director's PIN.
     await page.getByTestId("tab-delegations").click();
@@ -56,6 +86,7 @@ test("the director sees the ward and creates and revokes a delegation", { timeou
     await form.locator('input[name="cap"]').fill("20");
     assert.deepEqual(await smallTargets(page), [], "touch targets on delegations (portrait)");
     await screenshot(page, "delegations-portrait");
+    assert.deepEqual(await accessibilityViolations(page), [], "delegations-portrait");
     await form.getByRole("button", { name: "Ký ủy quyền bằng PIN" }).click();
     const pin = page.getByTestId("pin-dialog");
     await pin.locator('input[name="pin"]').fill(DIRECTOR.pin);
@@ -70,6 +101,7 @@ test("the director sees the ward and creates and revokes a delegation", { timeou
     await page.setViewportSize(LANDSCAPE);
     await page.evaluate(() => window.scrollTo(0, 0));
     await screenshot(page, "delegations-landscape");
+    assert.deepEqual(await accessibilityViolations(page), [], "delegations-landscape");
     await created.getByRole("button", { name: "Thu hồi" }).click();
     const reason = page.getByTestId("reason-dialog");
     await reason.locator("textarea").fill("Phó giám đốc chuyển công tác.");
@@ -104,6 +136,7 @@ test(
       assert.match(await item(late).innerText(), /Chờ kết quả đo đạc lại thửa đất/);
       assert.deepEqual(await smallTargets(page), [], "touch targets on new dates (portrait)");
       await screenshot(page, "reappointments-portrait");
+      assert.deepEqual(await accessibilityViolations(page), [], "reappointments-portrait");
 
       // Approved with the PIN: the apology is signed, the record has its new date.
       await item(late).getByRole("button", { name: "Duyệt và ký phiếu xin lỗi" }).click();
@@ -132,10 +165,12 @@ test(
 );
 
 /**
- * What the header hides or pushes out on the page as it is now: content under the sticky header,
- * the preview's buttons below the screen, a page wider than the screen.
+ * What the header hides or pushes out on the page as it is now (content under the sticky header,
+ * the preview's buttons below the screen, a page wider than the screen) and the serious or
+ * critical accessibility violations axe-core finds on it.
  */
 async function layoutProblems(page, where) {
+  const accessibility = (await accessibilityViolations(page)).map((v) => `${where}: ${v}`);
   const problems = await page.evaluate(() => {
     const out = [];
     const header = document.querySelector("header.top").getBoundingClientRect();
@@ -159,7 +194,7 @@ async function layoutProblems(page, where) {
       out.push(`wider than the screen (${document.documentElement.scrollWidth})`);
     return out;
   });
-  return problems.map((p) => `${where}: ${p}`);
+  return [...problems.map((p) => `${where}: ${p}`), ...accessibility];
 }
 
 test(

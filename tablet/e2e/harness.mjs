@@ -12,12 +12,15 @@ import { createServer, connect } from "node:net";
 import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { createRequire } from "node:module";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { chromium } from "playwright-core";
 
 const run = promisify(execFile);
+/** axe-core, the accessibility rules engine, injected into pages to judge them. */
+const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, "../..");
 
@@ -614,6 +617,30 @@ export async function signIn(page, ward, who, url = ward.url) {
   await page.locator('input[name="pin"]').fill(who.pin);
   await page.locator('form[data-testid="sign-in"] button[type="submit"]').click();
   await page.getByTestId("who").getByText(who.name).waitFor();
+}
+
+/**
+ * The serious and critical accessibility violations axe-core finds on the page as it is now (WCAG
+ * 2.1 A and AA and axe's best practices), as "rule: element, element".
+ */
+export async function accessibilityViolations(page) {
+  // Evaluated through the debugging protocol, so the app's Content-Security-Policy (no inline
+  // scripts) does not stand in the way.
+  if (!(await page.evaluate(() => "axe" in window))) await page.evaluate(AXE);
+  const violations = await page.evaluate(async () => {
+    const result = await window.axe.run(document, {
+      runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] },
+      resultTypes: ["violations"],
+    });
+    return result.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      nodes: v.nodes.map((n) => n.target.join(" ")),
+    }));
+  });
+  return violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id}: ${v.nodes.join(", ")}`);
 }
 
 /** Saves a screenshot under SCREENSHOTS and returns its path. */

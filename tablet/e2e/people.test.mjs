@@ -3,7 +3,16 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { DEPUTY_1, LANDSCAPE, PORTRAIT, Ward, screenshot, signIn, smallTargets } from "./harness.mjs";
+import {
+  accessibilityViolations,
+  DEPUTY_1,
+  LANDSCAPE,
+  PORTRAIT,
+  Ward,
+  screenshot,
+  signIn,
+  smallTargets,
+} from "./harness.mjs";
 
 test("Vietnamese by default, English on request, away and back", { timeout: 120_000 }, async () => {
   const ward = await Ward.start();
@@ -14,6 +23,7 @@ test("Vietnamese by default, English on request, away and back", { timeout: 120_
     assert.equal(await page.evaluate(() => document.documentElement.lang), "vi");
     assert.deepEqual(await smallTargets(page), [], "touch targets on sign in (portrait)");
     await screenshot(page, "sign-in-portrait");
+    assert.deepEqual(await accessibilityViolations(page), [], "sign-in-portrait");
 
     // The tablet knows whose it is; a wrong PIN is refused with the reason; nothing else happens.
     await page.getByTestId("device").getByText(DEPUTY_1.name).waitFor();
@@ -27,6 +37,7 @@ test("Vietnamese by default, English on request, away and back", { timeout: 120_
     await page.setViewportSize(LANDSCAPE);
     assert.deepEqual(await smallTargets(page), [], "touch targets on sign in (landscape)");
     await screenshot(page, "sign-in-landscape-en");
+    assert.deepEqual(await accessibilityViolations(page), [], "sign-in-landscape-en");
     await page.reload();
     await page.getByRole("heading", { name: "Sign in to sign" }).waitFor();
     assert.equal(await page.evaluate(() => document.documentElement.lang), "en");
@@ -39,6 +50,7 @@ test("Vietnamese by default, English on request, away and back", { timeout: 120_
     await page.getByTestId("away").click();
     await page.getByText("You are away: new records are not given to you.").waitFor();
     await screenshot(page, "away-landscape-en");
+    assert.deepEqual(await accessibilityViolations(page), [], "away-landscape-en");
     await page.getByTestId("away").click();
     await page.getByText("You are away").waitFor({ state: "detached" });
 
@@ -66,6 +78,7 @@ test(
       await page.getByTestId("device-error").getByText("chưa được cấp chứng thư thiết bị").waitFor();
       assert.equal(await page.locator('input[name="pin"]').count(), 0, "no PIN is asked for");
       await screenshot(page, "not-enrolled-portrait");
+      assert.deepEqual(await accessibilityViolations(page), [], "not-enrolled-portrait");
       await context.close();
     } finally {
       await ward.stop();

@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
+  accessibilityViolations,
   LANDSCAPE,
   PORTRAIT,
   REMOTE_DIRECTOR,
@@ -131,9 +132,11 @@ test(
       await page.getByTestId("preview").getByRole("button", { name: "Đóng" }).click();
       assert.deepEqual(await smallTargets(page), [], "touch targets with the waiting panel (portrait)");
       await screenshot(page, "remote-waiting-portrait");
+      assert.deepEqual(await accessibilityViolations(page), [], "remote-waiting-portrait");
       await page.setViewportSize(LANDSCAPE);
       assert.deepEqual(await smallTargets(page), [], "touch targets with the waiting panel (landscape)");
       await screenshot(page, "remote-waiting-landscape");
+      assert.deepEqual(await accessibilityViolations(page), [], "remote-waiting-landscape");
 
       // A reload: the panel comes back from the inbox, with the same code and time.
       await page.reload();
@@ -182,6 +185,7 @@ test(
       await row(page, id).getByTestId("waiting-badge").getByText(`Awaiting confirmation ${code}`).waitFor();
       assert.deepEqual(await smallTargets(page), [], "touch targets with the waiting panel (English)");
       await screenshot(page, "remote-waiting-landscape-en");
+      assert.deepEqual(await accessibilityViolations(page), [], "remote-waiting-landscape-en");
       const asked = await provider.waitForPending();
       assert.ok(asked.description?.includes(code));
 
@@ -199,6 +203,7 @@ test(
       assert.equal((await ward.get(id)).state, "LEASED");
       assert.deepEqual(await smallTargets(page), [], "touch targets with the notice");
       await screenshot(page, "remote-unconfirmed-landscape-en");
+      assert.deepEqual(await accessibilityViolations(page), [], "remote-unconfirmed-landscape-en");
       // The same in Vietnamese.
       await page.getByTestId("lang-vi").click();
       await ended.getByText(`Hết thời gian xác nhận mã ${code}; hồ sơ đã trở lại hàng đợi.`).waitFor();

@@ -9,7 +9,16 @@ import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { test } from "node:test";
-import { Cable, DEPUTY_1, PORTRAIT, SIGNQ, Ward, screenshot, signIn } from "./harness.mjs";
+import {
+  accessibilityViolations,
+  Cable,
+  DEPUTY_1,
+  PORTRAIT,
+  SIGNQ,
+  Ward,
+  screenshot,
+  signIn,
+} from "./harness.mjs";
 
 const row = (page, id) => page.locator(`[data-testid="record"][data-record-id="${id}"]`);
 
@@ -91,6 +100,7 @@ test(
       await page.getByTestId("pin-dialog").getByRole("button", { name: "Xác nhận" }).click();
       await page.getByTestId("toast-ok").getByText("Đã ký 2 hồ sơ.").waitFor({ timeout: 60_000 });
       await screenshot(page, "signed-on-after-a-replica-died-portrait");
+      assert.deepEqual(await accessibilityViolations(page), [], "signed-on-after-a-replica-died-portrait");
       for (const id of [first, next]) assert.equal((await ward.verify(id)).signer, DEPUTY_1.id);
       assert.match(await ward.signq("audit", "verify", "--store", store), /audit chain OK/);
     } finally {

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
+  accessibilityViolations,
   Cable,
   DEPUTY_1,
   LANDSCAPE,
@@ -87,12 +88,14 @@ test(
       assert.equal(shown.length, 12);
       assert.deepEqual(await smallTargets(page), [], "touch targets on a full inbox (portrait)");
       await screenshot(page, "inbox-portrait");
+      assert.deepEqual(await accessibilityViolations(page), [], "inbox-portrait");
 
       // The document, drawn inline.
       const reject = ids[11];
       await row(page, reject).locator(".record-body").click();
       await page.locator('[data-testid="preview-pages"][data-pages="1"]').waitFor();
       await screenshot(page, "preview-portrait");
+      assert.deepEqual(await accessibilityViolations(page), [], "preview-portrait");
 
       // Return one with a reason; intake sees it rejected.
       await page.getByTestId("preview").getByRole("button", { name: "Trả lại" }).click();
@@ -109,6 +112,7 @@ test(
       const pin = page.getByTestId("pin-dialog");
       await pin.locator('input[name="pin"]').fill("000000");
       await screenshot(page, "pin-portrait");
+      assert.deepEqual(await accessibilityViolations(page), [], "pin-portrait");
       await pin.getByRole("button", { name: "Xác nhận" }).click();
       // A wrong PIN is refused in the server's words, and nothing is signed.
       await pin
@@ -145,12 +149,14 @@ test(
       assert.match(await late.innerText(), /quá hạn .* làm việc/);
       assert.equal(await late.evaluate((el) => getComputedStyle(el).color), "rgb(179, 38, 30)");
       await screenshot(page, "overdue-portrait");
+      assert.deepEqual(await accessibilityViolations(page), [], "overdue-portrait");
 
       await page.setViewportSize(LANDSCAPE);
       await row(page, left).locator(".record-body").click();
       await page.locator('[data-testid="preview-pages"][data-pages="1"]').waitFor();
       assert.deepEqual(await smallTargets(page), [], "touch targets with the preview (landscape)");
       await screenshot(page, "preview-landscape");
+      assert.deepEqual(await accessibilityViolations(page), [], "preview-landscape");
       await context.close();
     } finally {
       await ward.stop();
@@ -174,6 +180,7 @@ test(
       await banner.getByText("Mất kết nối mạng").waitFor();
       await banner.getByText("Đang chờ xác nhận ký 3 hồ sơ").waitFor();
       await screenshot(page, "offline-landscape");
+      assert.deepEqual(await accessibilityViolations(page), [], "offline-landscape");
       // Nothing is lost: the records stay on screen while the answer is unknown, and retries keep
       // failing while the cable is out.
       await new Promise((r) => setTimeout(r, 2_000));
@@ -232,7 +239,9 @@ test(
       assert.match(await row(page, ids[0]).innerText(), /Chứng thực hợp đồng, giao dịch/);
       await page.getByTestId("interrupted").getByText("Lần ký 2 hồ sơ trước chưa được xác nhận").waitFor();
       await screenshot(page, "interrupted-landscape");
+      assert.deepEqual(await accessibilityViolations(page), [], "interrupted-landscape");
       await screenshot(page, "offline-reload-landscape");
+      assert.deepEqual(await accessibilityViolations(page), [], "offline-reload-landscape");
 
       // Back online: the server's snapshot no longer holds them; the PIN finishes the batch, which
       // gets the signatures already made.
@@ -278,6 +287,7 @@ test(
         "still signed in",
       );
       await screenshot(page, "resumed-after-restart-portrait");
+      assert.deepEqual(await accessibilityViolations(page), [], "resumed-after-restart-portrait");
 
       // The restarted signer service signed nothing: the batch got the signatures made before.
       assert.equal(await ward.counter("signq_signer_signatures_total"), 0);
@@ -403,6 +413,7 @@ test(
         "the PIN field has the focus",
       );
       assert.equal(await page.title(), "signq · Phường Cát Lái");
+      assert.deepEqual(await accessibilityViolations(page), [], "sign-in");
       await page.keyboard.type(DEPUTY_1.pin);
       await page.keyboard.press("Enter");
       await page.getByTestId("who").getByText(DEPUTY_1.name).waitFor();
@@ -444,6 +455,7 @@ test(
       assert.equal(await all.evaluate((el) => el.indeterminate), false);
       await sign.click();
       await pin.getByText("Một lần nhập PIN cho cả lô.").waitFor();
+      assert.deepEqual(await accessibilityViolations(page), [], "the PIN dialog");
       await pin.getByRole("button", { name: "Hủy" }).click();
       await all.uncheck();
 
@@ -460,6 +472,7 @@ test(
       assert.ok(box.x >= area.x && box.x + box.width <= area.x + area.width + 0.5, "Đóng inside the preview");
       assert.equal(await close.evaluate((el) => el.scrollWidth <= el.clientWidth), true, "Đóng not clipped");
       await screenshot(page, "preview-long-title-landscape");
+      assert.deepEqual(await accessibilityViolations(page), [], "preview-long-title-landscape");
       await page.keyboard.press("Escape");
       await preview.waitFor({ state: "detached" });
 
@@ -473,6 +486,7 @@ test(
       await reason.locator("textarea").fill("   ");
       await confirm.click();
       await reason.getByTestId("dialog-error").waitFor();
+      assert.deepEqual(await accessibilityViolations(page), [], "the reason dialog with its error");
       await reason.locator("textarea").fill("Thiếu bản chính để đối chiếu.");
       assert.equal(
         await reason.getByTestId("dialog-error").count(),
@@ -515,6 +529,7 @@ test(
       assert.match(said, /gọi cán bộ công nghệ thông tin của phường/, "whom to call");
       assert.doesNotMatch(said, /locked|signer|PIN for|attempt/i, "no developer English");
       await screenshot(page, "locked-portrait");
+      assert.deepEqual(await accessibilityViolations(page), [], "locked-portrait");
       assert.equal((await ward.get(id)).state, "LEASED", "nothing signed");
     } finally {
       await ward.stop();

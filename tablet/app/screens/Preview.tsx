@@ -102,9 +102,13 @@ export function Preview(props: {
           {status.text}
         </p>
       )}
+      {/* Scrolled by keyboard too: it takes the focus (after the title) like any scrolling region. */}
       <div
         class="pages"
         ref={pages}
+        role="region"
+        aria-label={t.documentPages}
+        tabIndex={0}
         data-testid="preview-pages"
         data-pages={status.kind === "pages" ? status.count : 0}
       />

@@ -116,7 +116,7 @@ export function Ward(props: { session: SessionInfo; onOffline: () => void }) {
           <BarChart
             title={t.waitPercentiles}
             testId="chart-wait"
-            categories={["p50", "p90", "p99"]}
+            categories={[t.waitHalf, t.waitNine, t.waitNinetyNine]}
             series={[
               {
                 label: t.waitPercentiles,

@@ -1,6 +1,11 @@
 // Small SVG charts for the director's ward screen: horizontal grouped bars (readable labels on a
-// tablet in either orientation), a line over time, and a ratio meter. They scale with the viewBox
-// and carry their numbers as text, so nothing depends on colour alone.
+// tablet in either orientation), a line over time, and a ratio meter. Each chart is drawn at the
+// width it has on screen (one unit of its viewBox is one CSS pixel), so its labels are as large as
+// the stylesheet says (16 px) whatever the orientation; numbers are text, so nothing depends on
+// colour alone.
+
+import type { RefObject } from "preact";
+import { useEffect, useRef, useState } from "preact/hooks";
 
 const COLORS = ["#1d5fa8", "#e08a00", "#2e7d32", "#b3261e", "#6a4c93"];
 
@@ -17,14 +22,14 @@ export function BarChart(props: {
   const { categories, series } = props;
   const format = props.format ?? ((v: number) => String(v));
   const max = Math.max(1, ...series.flatMap((s) => s.values));
-  const barH = 22;
-  const labelH = 22;
+  const barH = 24;
+  const labelH = 24;
   const rowH = labelH + series.length * barH + 10;
-  const width = 600;
-  const valueW = 80;
+  const [figure, width] = useDrawnWidth();
+  const valueW = 110;
   const height = categories.length * rowH;
   return (
-    <figure class="chart" data-testid={props.testId}>
+    <figure class="chart" data-testid={props.testId} ref={figure}>
       <figcaption>{props.title}</figcaption>
       {series.length > 1 && <Legend series={series.map((s) => s.label)} />}
       <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label={props.title}>
@@ -59,21 +64,21 @@ export function BarChart(props: {
 
 /** Values over time (e.g. the backlog sampled while the screen is open). */
 export function LineChart(props: { title: string; times: string[]; series: Series[]; testId?: string }) {
-  const width = 600;
+  const [figure, width] = useDrawnWidth();
   const height = 220;
-  const pad = { left: 40, right: 10, top: 10, bottom: 28 };
+  const pad = { left: 44, right: 10, top: 12, bottom: 30 };
   const n = props.times.length;
   const max = Math.max(1, ...props.series.flatMap((s) => s.values));
   const x = (i: number) => pad.left + (n <= 1 ? 0 : ((width - pad.left - pad.right) * i) / (n - 1));
   const y = (v: number) => height - pad.bottom - ((height - pad.top - pad.bottom) * v) / max;
   return (
-    <figure class="chart" data-testid={props.testId}>
+    <figure class="chart" data-testid={props.testId} ref={figure}>
       <figcaption>{props.title}</figcaption>
       <Legend series={props.series.map((s) => s.label)} />
       <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label={props.title}>
         <line x1={pad.left} y1={y(0)} x2={width - pad.right} y2={y(0)} class="axis" />
         <line x1={pad.left} y1={pad.top} x2={pad.left} y2={y(0)} class="axis" />
-        <text x={pad.left - 6} y={pad.top + 10} class="chart-tick" text-anchor="end">
+        <text x={pad.left - 6} y={pad.top + 12} class="chart-tick" text-anchor="end">
           {max}
         </text>
         <text x={pad.left - 6} y={y(0)} class="chart-tick" text-anchor="end">
@@ -126,6 +131,24 @@ export function Meter(props: {
       </div>
     </figure>
   );
+}
+
+/** The width a figure draws its chart at (600 until measured), followed as the screen turns. */
+function useDrawnWidth(): [RefObject<HTMLElement | null>, number] {
+  const figure = useRef<HTMLElement>(null);
+  const [width, setWidth] = useState(600);
+  useEffect(() => {
+    const el = figure.current;
+    if (!el) return;
+    // The figure's content box: the width its svg is drawn at.
+    const observer = new ResizeObserver(([entry]) => {
+      const drawn = Math.round(entry?.contentRect.width ?? 0);
+      if (drawn > 0) setWidth(drawn);
+    });
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, []);
+  return [figure, width];
 }
 
 function Legend(props: { series: string[] }) {

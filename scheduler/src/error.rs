@@ -133,7 +133,7 @@ impl From<StoreError> for SchedError {
 impl SchedError {
     /// The stable reason code of the refusal (ErrorInfo's `reason`), which clients word their
     /// own message from; a refusal the signing service made keeps the reason it gave.
-    pub fn reason(&self) -> &'static str {
+    fn reason(&self) -> &'static str {
         match self {
             SchedError::InvalidArgument { .. } => "INVALID_FIELD",
             SchedError::NotFound(_) => "NOT_FOUND",

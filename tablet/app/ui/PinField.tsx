@@ -8,6 +8,9 @@ import { useWords } from "../i18n";
 export function PinField(props: { value: string; onInput: (pin: string) => void; signIn?: boolean }) {
   const { t } = useWords();
   const input = useRef<HTMLInputElement>(null);
+  // Both ways on purpose: the effect focuses the field on a page (sign-in, where it appears once
+  // the device is known), and `autoFocus` is what a dialog's showModal(), which runs after this
+  // effect, gives the focus to.
   useEffect(() => input.current?.focus(), []);
   return (
     <label>

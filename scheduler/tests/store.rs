@@ -62,6 +62,43 @@ impl Place {
             Place::Postgres(url) => SqlStore::connect(url).await.unwrap(),
         })
     }
+
+    /// Runs statements on the database itself, behind the store's back (as an older release
+    /// left it, or an operator).
+    async fn execute(&self, sql: &str) {
+        match self {
+            Place::Sqlite(dir) => rusqlite::Connection::open(dir.path().join("signq.db"))
+                .unwrap()
+                .execute_batch(sql)
+                .unwrap(),
+            Place::Postgres(url) => postgres_client(url).await.batch_execute(sql).await.unwrap(),
+        }
+    }
+
+    /// The one integer a query of the database itself returns.
+    async fn integer(&self, sql: &str) -> i64 {
+        match self {
+            Place::Sqlite(dir) => rusqlite::Connection::open(dir.path().join("signq.db"))
+                .unwrap()
+                .query_row(sql, [], |row| row.get(0))
+                .unwrap(),
+            Place::Postgres(url) => postgres_client(url)
+                .await
+                .query_one(sql, &[])
+                .await
+                .unwrap()
+                .get(0),
+        }
+    }
+}
+
+/// A plain client of a test database.
+async fn postgres_client(url: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
 }
 
 /// A new, empty database in the test cluster that `SIGNQ_TEST_POSTGRES` names (the test command
@@ -117,6 +154,8 @@ contract!(
     store_submit_then_get_list_and_document,
     store_transitions_and_their_fences,
     store_ward_counts,
+    store_backlog_counts_the_records_waiting_at_each_instant,
+    store_a_version_11_store_gains_the_version_12_indexes_and_keeps_its_records,
     store_keeps_its_chain_id_head_and_checkpoints,
     store_webhooks_keep_their_cursor_and_dead_letters,
 );
@@ -863,6 +902,152 @@ async fn store_ward_counts(backend: Backend) {
     assert_eq!(
         store.ward_counts("nowhere").await.unwrap(),
         Default::default()
+    );
+}
+
+/// A ward's backlog at given instants: each record counts from its submission up to, not at, its
+/// finish (signed, rejected, cancelled); other wards' records and records submitted after the
+/// last instant are not counted; the counts come in the order the instants were given.
+async fn store_backlog_counts_the_records_waiting_at_each_instant(backend: Backend) {
+    let (_place, store) = backend.open().await;
+    let store = store.as_ref();
+    let now = OffsetDateTime::now_utc();
+    let base = now - time::Duration::hours(10);
+    let hours = |h: i64| base + time::Duration::hours(h);
+    submit(store, "old", "w", hours(-30)).await;
+    submit(store, "a", "w", hours(0)).await;
+    submit(store, "b", "w", hours(2)).await;
+    submit(store, "c", "w", hours(4)).await;
+    submit(store, "d", "w", hours(6)).await;
+    submit(store, "e", "w", hours(8)).await;
+    submit(store, "later", "w", now + time::Duration::hours(1)).await;
+    submit(store, "elsewhere", "w2", hours(-1)).await;
+    // Finished in this order, each at the store's clock: old, a (signed), b (rejected),
+    // c (cancelled); e is leased, still waiting.
+    lease_and_sign(store, "old", 0, "dir", None).await;
+    let fa = lease_and_sign(store, "a", 0, "dir", None)
+        .await
+        .finished_at
+        .unwrap();
+    store
+        .apply(lease("b", 0, "dep"), Actor::System)
+        .await
+        .unwrap();
+    let reject = Transition::Reject {
+        id: "b".into(),
+        attempt: 1,
+        signer_id: "dep".into(),
+        reason: "thiếu giấy tờ".into(),
+    };
+    store.apply(reject, signer_actor("dep")).await.unwrap();
+    let cancel = Transition::Cancel {
+        id: "c".into(),
+        reason: "withdrawn".into(),
+    };
+    let fc = store
+        .apply(cancel, intake())
+        .await
+        .unwrap()
+        .finished_at
+        .unwrap();
+    store
+        .apply(lease("e", 0, "dep"), Actor::System)
+        .await
+        .unwrap();
+
+    let instants = vec![
+        hours(-1),                     // old
+        hours(0),                      // old, a (submitted at that very instant)
+        hours(5),                      // old, a, b, c
+        hours(7),                      // + d
+        hours(9),                      // + e
+        fa,                            // a finished at that very instant, old before: b c d e
+        fc,                            // b and c finished: d e
+        fc + time::Duration::hours(2), // + later
+    ];
+    assert_eq!(
+        store.backlog_at("w", instants.clone()).await.unwrap(),
+        [1, 2, 4, 5, 6, 4, 2, 3]
+    );
+    // A window after every finish reads only the open records; any order of instants.
+    let after = vec![
+        fc + time::Duration::hours(2),
+        fc + time::Duration::nanoseconds(1),
+    ];
+    assert_eq!(store.backlog_at("w", after).await.unwrap(), [3, 2]);
+    assert_eq!(
+        store.backlog_at("w2", instants.clone()).await.unwrap(),
+        [1; 8]
+    );
+    assert_eq!(store.backlog_at("nowhere", instants).await.unwrap(), [0; 8]);
+    assert!(store.backlog_at("w", Vec::new()).await.unwrap().is_empty());
+}
+
+/// A store at schema version 11, as the release before version 12's indexes left it, opens at
+/// version 12 with the indexes made (records by ward and finishing time, for the backlog; by
+/// signer and signing time and by clerk and finishing time, for "signed today"), and every record
+/// (and its signature) as it was.
+async fn store_a_version_11_store_gains_the_version_12_indexes_and_keeps_its_records(
+    backend: Backend,
+) {
+    let place = backend.place().await;
+    let (index, version, back_to_11) = match backend {
+        Backend::Sqlite => (
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'records' \
+             AND name IN ('records_ward_finished', 'records_signer_signed', \
+             'records_clerk_finished')",
+            "PRAGMA user_version",
+            "DROP INDEX records_ward_finished; DROP INDEX records_signer_signed; \
+             DROP INDEX records_clerk_finished; PRAGMA user_version = 11;",
+        ),
+        Backend::Postgres => (
+            "SELECT COUNT(*) FROM pg_indexes WHERE tablename = 'records' AND indexname IN \
+             ('records_ward_finished', 'records_signer_signed', 'records_clerk_finished')",
+            "SELECT MAX(version) FROM schema_migrations",
+            "DROP INDEX records_ward_finished; DROP INDEX records_signer_signed; \
+             DROP INDEX records_clerk_finished; DELETE FROM schema_migrations WHERE version = 12;",
+        ),
+    };
+    {
+        let store = place.open().await;
+        submit(&*store, "signed", "w", t0()).await;
+        submit(&*store, "waiting", "w", t0()).await;
+        lease_and_sign(&*store, "signed", 0, "dir", None).await;
+    }
+    place.execute(back_to_11).await;
+    assert_eq!(
+        (place.integer(version).await, place.integer(index).await),
+        (11, 0),
+        "the store is at version 11, without the indexes"
+    );
+
+    let store = place.open().await;
+    assert_eq!(
+        (place.integer(version).await, place.integer(index).await),
+        (12, 3),
+        "opening brought it to version 12, with the indexes"
+    );
+    let signed = store.get("signed").await.unwrap().unwrap();
+    assert_eq!(signed.state, RecordState::Signed);
+    assert_eq!(signed.signature, Some(b"cms of signed".to_vec()));
+    let waiting = store.get("waiting").await.unwrap().unwrap();
+    assert_eq!(waiting.state, RecordState::Queued);
+    let at = vec![t0(), OffsetDateTime::now_utc() + time::Duration::hours(1)];
+    assert_eq!(store.backlog_at("w", at).await.unwrap(), [2, 1]);
+    let today = store
+        .signed_by_since("w", "dir", t0() - time::Duration::days(1), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        today.iter().map(|r| r.meta.id.as_str()).collect::<Vec<_>>(),
+        ["signed"]
+    );
+    drop(store);
+    // Opening again changes nothing more.
+    place.open().await;
+    assert_eq!(
+        (place.integer(version).await, place.integer(index).await),
+        (12, 3)
     );
 }
 

@@ -9,10 +9,12 @@ import { CALL_TIMEOUT_MS, explain, inbox, isTransient } from "./api";
 import { ConfirmationWatch } from "./confirmations";
 import { useWords } from "./i18n";
 import { forgetInboxes, LiveInbox, useInbox } from "./live";
+import { useProgress } from "./progress";
 import { forgetSigned, newlySigned } from "./signed";
 import { Delegations } from "./screens/Delegations";
 import { Inbox } from "./screens/Inbox";
 import { Reappointments } from "./screens/Reappointments";
+import { SignedToday } from "./screens/SignedToday";
 import { SignIn } from "./screens/SignIn";
 import { Ward } from "./screens/Ward";
 import { pageTitle, sessionEnded, signOut, useSession, type SessionInfo } from "./session";
@@ -20,7 +22,7 @@ import { OfflineBanner } from "./ui/Banner";
 import { LanguageSwitch } from "./ui/LanguageSwitch";
 import { Toast, type Notice } from "./ui/Toast";
 
-type Tab = "inbox" | "ward" | "delegations" | "reappointments";
+type Tab = "inbox" | "signed" | "ward" | "delegations" | "reappointments";
 
 export function App() {
   const session = useSession();
@@ -34,6 +36,7 @@ function Shell(props: { session: SessionInfo }) {
   const live = useMemo(() => new LiveInbox(session.signerId, sessionEnded), [session.token]);
   useEffect(() => () => live.stop(), [live]);
   const state = useInbox(live);
+  const progress = useProgress(state.records.map((r) => r.id).join(","));
   // The words when a batch is signed, in the language chosen by then.
   const words = useRef(t);
   words.current = t;
@@ -70,11 +73,15 @@ function Shell(props: { session: SessionInfo }) {
   const tabs: [Tab, string][] = session.director
     ? [
         ["inbox", t.tabInbox],
+        ["signed", t.tabSigned],
         ["ward", t.tabWard],
         ["delegations", t.tabDelegations],
         ["reappointments", t.tabReappointments],
       ]
-    : [["inbox", t.tabInbox]];
+    : [
+        ["inbox", t.tabInbox],
+        ["signed", t.tabSigned],
+      ];
 
   return (
     <div class="shell">
@@ -99,6 +106,9 @@ function Shell(props: { session: SessionInfo }) {
             >
               {label}
               {id === "inbox" && <span class="count">{state.records.length}</span>}
+              {id === "signed" && progress.progress && (
+                <span class="count">{progress.progress.signedToday.length}</span>
+              )}
             </button>
           ))}
         </nav>
@@ -123,8 +133,15 @@ function Shell(props: { session: SessionInfo }) {
       </header>
       <OfflineBanner connection={state.connection} onRetry={live.reconnectNow} />
       {tab === "inbox" && (
-        <Inbox live={live} state={state} confirmations={confirmations} notify={setNotice} />
+        <Inbox
+          live={live}
+          state={state}
+          progress={progress}
+          confirmations={confirmations}
+          notify={setNotice}
+        />
       )}
+      {tab === "signed" && <SignedToday records={progress.progress?.signedToday ?? []} onOffline={offline} />}
       {tab === "ward" && session.director && <Ward session={session} onOffline={offline} />}
       {tab === "delegations" && session.director && (
         <Delegations session={session} notify={setNotice} onOffline={offline} />
@@ -139,6 +156,7 @@ function Shell(props: { session: SessionInfo }) {
 
 function tabFromHash(director: boolean): Tab {
   const h = location.hash.slice(1);
+  if (h === "signed") return h;
   return director && (h === "ward" || h === "delegations" || h === "reappointments") ? h : "inbox";
 }
 

@@ -31,6 +31,7 @@ const formats = {
   },
   date: { day: "2-digit", month: "2-digit", year: "numeric" },
   clock: { hour: "2-digit", minute: "2-digit", second: "2-digit" },
+  hourMinute: { hour: "2-digit", minute: "2-digit" },
 } satisfies Record<string, Intl.DateTimeFormatOptions>;
 
 // Building a formatter costs far more than using one, and a list re-renders often: keep them.
@@ -64,6 +65,11 @@ export function date(lang: Lang, ms: number): string {
 /** A clock time in ward time, e.g. "14:05:09". */
 export function clock(lang: Lang, ms: number): string {
   return format(lang, "clock", ms);
+}
+
+/** A time of day in ward time, hours and minutes, e.g. "14:05". */
+export function hourMinute(lang: Lang, ms: number): string {
+  return format(lang, "hourMinute", ms);
 }
 
 /** The calendar date (YYYY-MM-DD) in ward time, for date inputs. */

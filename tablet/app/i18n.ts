@@ -34,6 +34,28 @@ const vi = {
   finish: "Hoàn tất",
   empty: "Không có hồ sơ nào chờ bạn ký.",
   pullMore: "Nhận thêm hồ sơ",
+  waitingMore: (n: number, held: number, size: number) =>
+    n === 0
+      ? "Không còn hồ sơ nào khác chờ bạn."
+      : held >= size
+        ? `Còn ${n} hồ sơ nữa chờ bạn. Mỗi lần bạn giữ tối đa ${size} hồ sơ; ký xong, hồ sơ tiếp theo tự đến.`
+        : `Còn ${n} hồ sơ nữa chờ bạn.`,
+  pulled: (n: number) => `Đã nhận thêm ${n} hồ sơ.`,
+  pulledNone: "Không có hồ sơ nào khác đang chờ bạn.",
+  pulledFull: (size: number) =>
+    `Bạn đang giữ ${size} hồ sơ, mức tối đa mỗi lần. Ký hoặc trả lại bớt để nhận thêm.`,
+  pulledSoon: (n: number) => `Còn ${n} hồ sơ chờ bạn; chúng sẽ đến trong giây lát.`,
+  tabSigned: "Đã ký hôm nay",
+  signedTodayEmpty: "Hôm nay bạn chưa ký hồ sơ nào.",
+  signedAt: (at: string) => `Ký lúc ${at}`,
+  verify: "Kiểm tra chữ ký",
+  verifying: "Đang kiểm tra chữ ký…",
+  verified: (who: string, at: string, issuer: string) =>
+    `Chữ ký hợp lệ: ${who} ký lúc ${at}, bằng chứng thư do ${issuer} cấp. Văn bản không bị thay đổi sau khi ký.`,
+  notVerified: (why: string) => `Chữ ký KHÔNG hợp lệ: ${why}`,
+  changedDocument: "văn bản đã bị thay đổi sau khi ký.",
+  untrustedCertificate: "chứng thư ký không do cơ quan cấp chứng thư của phường cấp, hoặc đã hết hạn.",
+  unreadableSignature: "không đọc được chữ ký.",
   selectAll: "Chọn tất cả",
   selected: (n: number) => `Đã chọn ${n}`,
   approveSelected: (n: number) => (n === 0 ? "Chọn hồ sơ để ký" : `Ký ${n} hồ sơ`),
@@ -129,8 +151,16 @@ const vi = {
   waitHalf: "Một nửa số hồ sơ chờ ít hơn",
   waitNine: "9 trên 10 hồ sơ chờ ít hơn",
   waitNinetyNine: "99 trên 100 hồ sơ chờ ít hơn",
-  backlogOverTime: "Hồ sơ tồn theo thời gian",
+  backlogOverTime: "Hồ sơ chờ ký trong 24 giờ qua",
+  wardWaiting: "Hồ sơ chờ ký",
   updatedAt: (t: string) => `Cập nhật ${t}`,
+  wardStuckTitle: "Người ký bị khóa hoặc vắng mặt đang giữ hồ sơ",
+  wardStuckHint:
+    "Chưa ai khác ký được các hồ sơ này cho đến khi chúng về hàng chờ. Hãy liên hệ người ký, hoặc cán bộ công nghệ thông tin của phường nếu khóa ký bị khóa.",
+  wardLockedUntil: (at: string) => `Khóa đến ${at}`,
+  wardAway: "Vắng",
+  wardDue: (at: string) => `hạn ${at}`,
+  wardBackAt: (at: string) => `về hàng chờ lúc ${at}`,
   none: "—",
   // Director: delegations.
   delegations: "Các ủy quyền",
@@ -196,6 +226,28 @@ const en: Words = {
   finish: "Finish",
   empty: "Nothing is waiting for your signature.",
   pullMore: "Get more records",
+  waitingMore: (n, held, size) =>
+    n === 0
+      ? "Nothing else is waiting for you."
+      : held >= size
+        ? `${n} more records are waiting for you. You hold at most ${size} at a time; sign these and the next come by themselves.`
+        : `${n} more records are waiting for you.`,
+  pulled: (n) => `Got ${n} more records.`,
+  pulledNone: "Nothing else is waiting for you.",
+  pulledFull: (size) => `You hold ${size} records, the most at a time. Sign or return some to get more.`,
+  pulledSoon: (n) => `${n} records are waiting for you; they will arrive in a moment.`,
+  tabSigned: "Signed today",
+  signedTodayEmpty: "You have not signed anything today.",
+  signedAt: (at) => `Signed at ${at}`,
+  verify: "Check the signature",
+  verifying: "Checking the signature…",
+  verified: (who, at, issuer) =>
+    `The signature is valid: signed by ${who} at ${at}, with a certificate issued by ${issuer}. The document has not changed since.`,
+  notVerified: (why) => `The signature is NOT valid: ${why}`,
+  changedDocument: "the document was changed after it was signed.",
+  untrustedCertificate:
+    "the signing certificate was not issued by the ward's certificate authority, or has expired.",
+  unreadableSignature: "the signature cannot be read.",
   selectAll: "Select all",
   selected: (n) => `${n} selected`,
   approveSelected: (n) =>
@@ -289,8 +341,16 @@ const en: Words = {
   waitHalf: "Half of the records waited less than",
   waitNine: "9 in 10 records waited less than",
   waitNinetyNine: "99 in 100 records waited less than",
-  backlogOverTime: "Backlog over time",
+  backlogOverTime: "Records waiting to be signed, last 24 hours",
+  wardWaiting: "Records waiting to be signed",
   updatedAt: (t) => `Updated ${t}`,
+  wardStuckTitle: "Locked or away signers holding records",
+  wardStuckHint:
+    "No one else can sign these records until they go back to the queue. Contact the signer, or the ward's IT officer if their signing key is locked.",
+  wardLockedUntil: (at) => `Locked until ${at}`,
+  wardAway: "Away",
+  wardDue: (at) => `due ${at}`,
+  wardBackAt: (at) => `back in the queue at ${at}`,
   none: "—",
   delegations: "Delegations",
   newDelegation: "New delegation",
@@ -334,6 +394,9 @@ const sealVi: Partial<Words> = {
   pinTitle: (n: number) => `Đóng dấu ${n} hồ sơ bằng mã PIN`,
   signing: "Đang đóng dấu…",
   signedN: (n: number) => `Đã đóng dấu ${n} hồ sơ.`,
+  tabSigned: "Đã đóng dấu hôm nay",
+  signedTodayEmpty: "Hôm nay bạn chưa đóng dấu hồ sơ nào.",
+  signedAt: (at: string) => `Đóng dấu lúc ${at}`,
 };
 const sealEn: Partial<Words> = {
   tabInbox: "To seal",
@@ -344,6 +407,9 @@ const sealEn: Partial<Words> = {
   pinTitle: (n: number) => `Seal ${n} records with your PIN`,
   signing: "Sealing…",
   signedN: (n: number) => `Sealed ${n} records.`,
+  tabSigned: "Sealed today",
+  signedTodayEmpty: "You have not sealed anything today.",
+  signedAt: (at: string) => `Sealed at ${at}`,
 };
 
 const dictionaries: Record<Lang, Words> = { vi, en };

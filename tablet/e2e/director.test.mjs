@@ -1,11 +1,13 @@
 // The director on the tablet, end to end against `signq dev`: signs what only a director may,
-// watches the ward (pool, each signer's load, director's share, on time, waits), and creates a
-// delegation with the PIN, then revokes it.
+// watches the ward (pool, each signer's load, director's share, on time, waits, the backlog of the
+// last day, who is locked out with records), and creates a delegation with the PIN, then revokes
+// it.
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
   accessibilityViolations,
+  DEPUTY_1,
   DIRECTOR,
   LANDSCAPE,
   PORTRAIT,
@@ -246,6 +248,134 @@ test(
         }
       }
       assert.deepEqual(problems, []);
+    } finally {
+      await ward.stop();
+    }
+  },
+);
+
+/**
+ * How the ward screen on `page` may write any minute from `from` to `to` (milliseconds) in ward
+ * time: `kind` "time" ("14:05") or "day" (with the date), formatted by the page's own browser.
+ */
+function wardMinutes(page, from, to, kind) {
+  return page.evaluate(
+    ([from, to, kind]) => {
+      const format = new Intl.DateTimeFormat("vi-VN", {
+        timeZone: "Asia/Ho_Chi_Minh",
+        hour12: false,
+        ...(kind === "day" ? { day: "2-digit", month: "2-digit" } : {}),
+        hour: "2-digit",
+        minute: "2-digit",
+      });
+      const said = [];
+      for (let t = from - 60_000; t <= to + 60_000; t += 30_000) said.push(format.format(t));
+      return said;
+    },
+    [from, to, kind],
+  );
+}
+
+test(
+  "the ward screen draws the last day's backlog from the store and lists a locked signer with the records they hold",
+  { timeout: 240_000 },
+  async () => {
+    const started = Date.now();
+    const hour = 3_600_000;
+    // Three hours ago by the ward's clock, two land records arrived...
+    const ward = await Ward.start([], { at: new Date(started - 3 * hour) });
+    try {
+      const land = await ward.submit("DD-BD", "Đăng ký biến động đất đai - thửa 12, tờ 4", "history-1");
+      await ward.submit("DD-BD", "Đăng ký biến động đất đai - thửa 13, tờ 4", "history-2");
+      // ...and an hour later the director signed the first, long before this screen opened.
+      await ward.killAndRestart({ at: new Date(started - 2 * hour) });
+      const asDirector = { env: { SIGNQ_PIN: DIRECTOR.pin } };
+      await ward.signq(asDirector, "inbox", "@addr", "--signer", DIRECTOR.id);
+      await ward.signq(asDirector, "approve", "@addr", "--signer", DIRECTOR.id, land);
+      await ward.killAndRestart({ at: null });
+
+      // Now two certified copies are leased to deputy 1, whose key five wrong PINs then lock.
+      const titles = ["Bản sao giấy khai sinh - Nguyễn Văn An", "Bản sao giấy khai sinh - Trần Thị Bình"];
+      const copies = [
+        await ward.submit("CT-BS", titles[0], "held-1"),
+        await ward.submit("CT-BS", titles[1], "held-2"),
+      ];
+      const deputy = await ward.tablet(LANDSCAPE, DEPUTY_1);
+      await signIn(deputy.page, ward, DEPUTY_1);
+      for (const id of copies)
+        await deputy.page.locator(`[data-testid="record"][data-record-id="${id}"]`).waitFor();
+      const lockedFrom = Date.now();
+      for (let i = 0; i < 5; i++) {
+        await assert.rejects(
+          ward.signq({ env: { SIGNQ_PIN: "000000" } }, "inbox", "@addr", "--signer", DEPUTY_1.id),
+          "a wrong PIN",
+        );
+      }
+      const lockedBy = Date.now();
+
+      const { page } = await ward.tablet(LANDSCAPE, DIRECTOR);
+      await signIn(page, ward, DIRECTOR);
+      const opened = Date.now();
+      await page.getByTestId("tab-ward").click();
+
+      // (a) The line is the store's last 24 hours, there from the first answer: nothing before the
+      // land records, both waiting for the hour before one was signed, the other alone since, and
+      // now the copies too.
+      const line = page.getByTestId("chart-backlog").locator("polyline");
+      await waitUntil(
+        async () => ((await line.getAttribute("data-values")) ?? "").split(",").length === 97,
+        "the backlog line has the scheduler's 97 points",
+      );
+      const seen = Date.now();
+      const values = (await line.getAttribute("data-values")).split(",").map(Number);
+      assert.deepEqual(values, [...Array(84).fill(0), ...Array(4).fill(2), ...Array(8).fill(1), 3]);
+      // The axis: from 24 hours ago to now, in ward time (its ticks: the top, 0, first, last).
+      const [, , first, last] = await page
+        .getByTestId("chart-backlog")
+        .locator("text.chart-tick")
+        .allTextContents();
+      assert.ok(
+        (await wardMinutes(page, opened - 24 * hour, seen - 24 * hour, "day")).includes(first),
+        `starts: ${first}`,
+      );
+      assert.ok((await wardMinutes(page, opened, seen, "day")).includes(last), `ends: ${last}`);
+
+      // (b) Under the signers chart: deputy 1, locked until when (ward time), and what waits on them.
+      const stuck = page.locator('[data-testid="stuck-signer"][data-signer-id="cat-lai/deputy-1"]');
+      await stuck.waitFor();
+      const said = await stuck.innerText();
+      assert.match(said, /Lê Văn Phúc \(Phó giám đốc\)/);
+      const until = await wardMinutes(page, lockedFrom + 15 * 60_000, lockedBy + 15 * 60_000, "time");
+      assert.ok(
+        until.some((u) => said.includes(`Khóa đến ${u}`)),
+        `locked for 15 minutes from ${new Date(lockedFrom).toISOString()}: ${said}`,
+      );
+      for (const title of titles) assert.ok(said.includes(title), `${title} in ${said}`);
+      assert.equal(await stuck.getByTestId("stuck-record").count(), 2);
+      assert.match(said, /hạn .*\d{2}\/\d{2}\/\d{4}/);
+      assert.doesNotMatch(said, /cat-lai|deputy|R0[0-9a-f]{6}|locked/i, "no ids, no English");
+      assert.equal(
+        await page.locator('[data-testid="stuck-signer"]').count(),
+        1,
+        "only the locked deputy is listed",
+      );
+      const chart = await page.getByTestId("chart-signers").boundingBox();
+      const list = await page.getByTestId("stuck-signers").boundingBox();
+      assert.ok(list.y >= chart.y + chart.height, "the list is under the signers chart");
+      await page.getByTestId("stuck-signers").evaluate((el) => el.scrollIntoView({ block: "center" }));
+      assert.deepEqual(await smallTargets(page), [], "touch targets on the ward with a locked signer");
+      await screenshot(page, "ward-locked-signer-landscape");
+      assert.deepEqual(await accessibilityViolations(page), [], "ward-locked-signer-landscape");
+
+      // In English, the same facts in English words.
+      await page.getByTestId("lang-en").click();
+      await stuck.getByText(/Locked until \d\d:\d\d/).waitFor();
+      assert.match(await stuck.innerText(), /Lê Văn Phúc \(Deputy\)/);
+      assert.match(
+        await page.getByTestId("chart-backlog").innerText(),
+        /Records waiting to be signed, last 24 hours/,
+      );
+      await deputy.context.close();
     } finally {
       await ward.stop();
     }

@@ -37,6 +37,18 @@ export const DEVICE_POLICY = "/etc/chromium/policies/managed/signq-tablet-e2e.js
 /** Where the screenshots go (listed in the closing note of the tablet issue). */
 export const SCREENSHOTS = process.env.SCREENSHOT_DIR ?? join(root, "target/tablet-screenshots");
 
+/**
+ * libfaketime for multi-threaded programs, as Debian's `faketime` package installs it (the test
+ * command does): what starts signq's wall clock at a given time (see `Ward.killAndRestart`).
+ */
+function libfaketime() {
+  const found = ["/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib"]
+    .map((dir) => join(dir, "faketime/libfaketimeMT.so.1"))
+    .find((path) => existsSync(path));
+  if (!found) throw new Error("libfaketime is not installed (the test command installs Debian's faketime)");
+  return found;
+}
+
 export const DEPUTY_1 = { id: "cat-lai/deputy-1", pin: "135790", name: "Lê Văn Phúc" };
 export const DIRECTOR = { id: "cat-lai/director", pin: "246810", name: "Trần Thị Hồng Nhung" };
 /** A director whose key is at a remote signing provider (registered by `Ward.enrolRemoteSigner`). */
@@ -44,8 +56,10 @@ export const REMOTE_DIRECTOR = { id: "cat-lai/director-3", pin: "135246", name: 
 
 /** A demo ward (`signq dev`) in a fresh directory, on ephemeral loopback ports. */
 export class Ward {
-  static async start(extra = []) {
+  /** Starts `signq dev` with `extra` options, its wall clock starting at `at` (a Date) if given. */
+  static async start(extra = [], { at = null } = {}) {
     const ward = new Ward(mkdtempSync(join(tmpdir(), "signq-e2e-")), extra);
+    ward.clock = at;
     await ward.spawn();
     return ward;
   }
@@ -53,6 +67,8 @@ export class Ward {
   constructor(dir, extra) {
     this.dir = dir;
     this.extra = extra;
+    /** Where signq's wall clock starts (libfaketime; the monotonic clock stays real), or null. */
+    this.clock = null;
     this.child = null;
     this.signer = "";
     this.scheduler = "";
@@ -79,7 +95,7 @@ export class Ward {
       ],
       {
         stdio: ["ignore", "pipe", "inherit"],
-        env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? "warn" },
+        env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? "warn", ...this.fakeClock() },
       },
     );
     this.child = child;
@@ -98,11 +114,27 @@ export class Ward {
     });
   }
 
-  /** Kills signq with SIGKILL and starts it again on the same data (on new ports). */
-  async killAndRestart() {
+  /**
+   * Kills signq with SIGKILL and starts it again on the same data (on new ports); with `{ at }`,
+   * its wall clock starts at that Date (null: the real clock again), else it stays as it was.
+   */
+  async killAndRestart({ at } = {}) {
     this.child.kill("SIGKILL");
     if (this.child.exitCode === null && this.child.signalCode === null) await once(this.child, "exit");
+    if (at !== undefined) this.clock = at;
     await this.spawn();
+  }
+
+  /** The environment that starts signq's wall clock at `this.clock`, as libfaketime reads it. */
+  fakeClock() {
+    if (!this.clock) return {};
+    const at = this.clock.toISOString().slice(0, 19).replace("T", " ");
+    return {
+      LD_PRELOAD: libfaketime(),
+      FAKETIME: `@${at}`,
+      FAKETIME_DONT_FAKE_MONOTONIC: "1",
+      TZ: "UTC",
+    };
   }
 
   /**

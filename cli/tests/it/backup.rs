@@ -270,6 +270,7 @@ async fn the_previous_releases_store_restores_and_opens_with_its_records_and_cha
     let records = store.open_records().await.expect("open records");
     assert_eq!(records.len(), 2, "two records were still waiting");
     let mut signed = 0;
+    let mut first = None::<time::OffsetDateTime>;
     for id in [
         "R01a232004b35df34312d380e",
         "R01a2320053300b4b281d1125",
@@ -278,10 +279,34 @@ async fn the_previous_releases_store_restores_and_opens_with_its_records_and_cha
     ] {
         let record = store.get(id).await.expect("get").expect("the record");
         signed += usize::from(record.signature.is_some());
+        let submitted = record.meta.submitted_at;
+        first = Some(first.map_or(submitted, |f| f.min(submitted)));
     }
     assert_eq!(signed, 2, "two records keep their signatures");
+    // Its ward's backlog over time is counted from those records (through the index version 12
+    // made), from before the first one was submitted until now.
+    let first = first.expect("the first record");
+    let at = vec![
+        first - time::Duration::seconds(1),
+        time::OffsetDateTime::now_utc(),
+    ];
+    assert_eq!(
+        store.backlog_at("cat-lai", at).await.expect("backlog"),
+        [0, 2],
+        "nothing waited before the first submit; the two unsigned records wait now"
+    );
     drop(store);
-    assert!(version(&db) >= 9);
+    assert!(version(&db) >= 12, "migrated to this build's schema");
+    let index: i64 = rusqlite::Connection::open(&db)
+        .expect("open")
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' \
+             AND name = 'records_ward_finished'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("the schema");
+    assert_eq!(index, 1, "the backlog's index (version 12) was made");
 
     let out = signq_on(&data, &["audit", "verify"]);
     assert!(out.status.success(), "{}", said(&out));

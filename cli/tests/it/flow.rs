@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use signq_proto::v1::stream_inbox_response::Event;
 use signq_proto::v1::{
-    ApproveRequest, GetRecordRequest, RecordState, SetAwayRequest, StreamInboxRequest,
-    StreamInboxResponse, WatchRecordsRequest,
+    ApproveRequest, GetDocumentRequest, GetProgressRequest, GetRecordRequest, RecordState,
+    SetAwayRequest, StreamInboxRequest, StreamInboxResponse, WatchRecordsRequest,
 };
 use tonic::Code;
 
@@ -162,6 +162,53 @@ async fn submit_lease_approve_verify_and_watch() {
     assert_eq!((stats.signed, stats.queued, stats.leased), (1, 0, 0));
     assert_eq!((stats.on_time_ratio, stats.director_share), (1.0, 0.0));
     assert!(stats.wait_p50.is_some());
+
+    // The deputy finds it among what they signed today, and fetches it again to check its
+    // signature; nobody else may fetch it from their inbox.
+    let progress = deputy
+        .get_progress(GetProgressRequest {})
+        .await
+        .expect("progress")
+        .into_inner();
+    let today: Vec<&str> = progress
+        .signed_today
+        .iter()
+        .map(|r| r.id.as_str())
+        .collect();
+    assert_eq!(today, [record.id.as_str()]);
+    assert_eq!(progress.signed_today[0].signature, got.signature);
+    let mine = deputy
+        .get_document(GetDocumentRequest {
+            record_id: record.id.clone(),
+        })
+        .await
+        .expect("the signer's own signed record")
+        .into_inner()
+        .record
+        .expect("record");
+    assert_eq!(mine.certificate_chain.len(), 2);
+    super::fixture::openssl_verifies(&ward, &mine.document, &mine.signature, None);
+    let mut director = sign_in(&ward, DIRECTOR).await;
+    let refused = director
+        .get_document(GetDocumentRequest {
+            record_id: record.id.clone(),
+        })
+        .await
+        .expect_err("another signer's record");
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    assert_eq!(
+        refused.message(),
+        format!(
+            "record_id: {} is neither in your inbox nor signed by you",
+            record.id
+        )
+    );
+    let theirs = director
+        .get_progress(GetProgressRequest {})
+        .await
+        .expect("the director's progress")
+        .into_inner();
+    assert!(theirs.signed_today.is_empty());
 
     // A retried approve returns the stored signature; it never signs again.
     let again = deputy

@@ -1,11 +1,15 @@
 //! Five wrong PINs lock the key; the lock survives a restart; the right PIN works after the lock.
+//! The director's ward screen sees a locked-out signer, until when, and the records they hold.
 
 use std::time::Duration;
 
-use signq_proto::v1::GetSignerKeyRequest;
+use signq_proto::v1::admin_client::AdminClient;
+use signq_proto::v1::{ApproveRequest, GetSignerKeyRequest, ListSignersRequest, SignerInfo};
 use tonic::Code;
 
-use super::fixture::{DIRECTOR, Ward, batch};
+use super::fixture::{DEPUTY_1, DIRECTOR, Ward, batch, intake, scheduler_channel, sign_in, submit};
+use super::flow::{leased, open};
+use super::services::{Services, Started};
 
 /// The reason code of a refusal's ErrorInfo and the facts beside it.
 fn error_info(status: &tonic::Status) -> (String, std::collections::HashMap<String, String>) {
@@ -134,5 +138,113 @@ async fn fifty_concurrent_wrong_pins_count_as_exactly_five() {
     assert_eq!(
         failures, 5.0,
         "exactly five wrong PINs were tried against the key"
+    );
+}
+
+/// The ward's signers as the operator's ListSigners gives them.
+async fn list_signers(ward: &Ward) -> Vec<SignerInfo> {
+    AdminClient::new(scheduler_channel(ward, Some("operator")).await)
+        .list_signers(ListSignersRequest {
+            ward: "cat-lai".into(),
+        })
+        .await
+        .expect("ListSigners")
+        .into_inner()
+        .signers
+}
+
+/// A deputy holding two records locks their key with five wrong PINs: ListSigners says until
+/// when (as the signing service does) and which records they hold, soonest due first, with
+/// their titles, deadlines and lease ends. With the signing service gone it still answers, the
+/// records without the lock, and the scheduler warns why.
+#[tokio::test(flavor = "multi_thread")]
+async fn list_signers_shows_a_locked_signer_and_the_records_they_hold() {
+    let mut services = Services::provision(None, &[], &[]);
+    let started = services.start_signer().await;
+    assert!(matches!(started, Started::Ready), "{started:?}");
+    let started = services
+        .start_scheduler_with(&[], &[("RUST_LOG", "warn")])
+        .await;
+    assert!(matches!(started, Started::Ready), "{started:?}");
+    let ward = &services.ward;
+
+    let mut deputy = sign_in(ward, DEPUTY_1).await;
+    let (mut stream, _) = open(&mut deputy).await;
+    let mut intake = intake(ward).await;
+    let mut ids = Vec::new();
+    for key in ["held-1", "held-2"] {
+        ids.push(submit(&mut intake, "CT-BS", key).await.id);
+    }
+    let mut given = vec![leased(&mut stream).await.id, leased(&mut stream).await.id];
+    given.sort();
+    ids.sort();
+    assert_eq!(given, ids, "both records are leased to the deputy");
+    for _ in 0..5 {
+        let status = deputy
+            .approve(ApproveRequest {
+                record_ids: ids.clone(),
+                pin: "000000".into(),
+            })
+            .await
+            .expect_err("a wrong PIN");
+        assert!(
+            matches!(
+                status.code(),
+                Code::Unauthenticated | Code::PermissionDenied
+            ),
+            "{status:?}"
+        );
+    }
+
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let signers = list_signers(ward).await;
+    let info = |id: &str| {
+        signers
+            .iter()
+            .find(|s| s.signer_id == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("{id} is listed: {signers:?}"))
+    };
+    let locked = info(DEPUTY_1.0);
+    let until = locked.locked_until.expect("the deputy's key is locked");
+    assert!(
+        until.seconds > now + 14 * 60 && until.seconds <= now + 16 * 60,
+        "locked for the default 15 minutes: {until:?} (now {now})"
+    );
+    assert_eq!(locked.leased, 2);
+    let mut held: Vec<_> = locked.held.iter().map(|h| h.record_id.clone()).collect();
+    let order: Vec<_> = locked
+        .held
+        .iter()
+        .map(|h| (h.deadline.expect("a deadline").seconds, h.record_id.clone()))
+        .collect();
+    assert!(order.is_sorted(), "soonest due first: {order:?}");
+    held.sort();
+    assert_eq!(held, ids);
+    for h in &locked.held {
+        assert!(h.title.starts_with("Hồ sơ held-"), "{h:?}");
+        let lease_end = h.lease_expires_at.expect("the lease's end").seconds;
+        assert!(lease_end > now, "{h:?}");
+    }
+    let director = info(DIRECTOR.0);
+    assert_eq!(
+        director.locked_until, None,
+        "the director's key is not locked"
+    );
+    assert!(director.held.is_empty());
+
+    // The signing service gone: the records still, the lock unknown, and a warning.
+    services.kill_signer();
+    let signers = list_signers(&services.ward).await;
+    let deputy = signers
+        .iter()
+        .find(|s| s.signer_id == DEPUTY_1.0)
+        .expect("the deputy is listed");
+    assert_eq!(deputy.locked_until, None);
+    assert_eq!(deputy.held.len(), 2);
+    let (_, scheduler_log) = services.outputs();
+    assert!(
+        scheduler_log.contains("listing signers without their keys' locks"),
+        "{scheduler_log}"
     );
 }

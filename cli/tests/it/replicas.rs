@@ -14,7 +14,7 @@ use signq_kit::tls::ClientTls;
 use signq_proto::v1::inbox_client::InboxClient;
 use signq_proto::v1::intake_client::IntakeClient;
 use signq_proto::v1::stream_inbox_response::Event;
-use signq_proto::v1::{ApproveRequest, RecordState, StreamInboxRequest};
+use signq_proto::v1::{ApproveRequest, GetProgressRequest, RecordState, StreamInboxRequest};
 use tonic::transport::Channel;
 
 use super::fixture::{
@@ -135,6 +135,61 @@ async fn any_replica_serves_the_ward_and_another_takes_it_over_when_its_owner_di
         "approve on the replica that does not run the ward",
     )
     .await;
+
+    // How many more records wait for the deputy is the same answer on either replica: the
+    // owner's balancer, or the store read by the same rules on the other.
+    let more: Vec<String> = {
+        let mut ids = Vec::new();
+        for i in 0..12 {
+            ids.push(
+                submit(&mut intake, "HT-KS", &format!("replicas-more-{i}"))
+                    .await
+                    .id,
+            );
+        }
+        ids
+    };
+    let mut held = HashSet::new();
+    while held.len() < 10 {
+        held.insert(leased(&mut stream).await.id);
+    }
+    let on_owner = {
+        let owner_addr = services.replica_addr(first);
+        let other_addr = std::mem::replace(&mut services.ward.scheduler, owner_addr);
+        let tablet = sign_in(&services.ward, DEPUTY_2).await;
+        services.ward.scheduler = other_addr;
+        tablet
+    };
+    for (mut tablet, which) in [
+        (inbox.clone(), "the other replica"),
+        (on_owner, "the owner"),
+    ] {
+        let progress = tablet
+            .get_progress(GetProgressRequest {})
+            .await
+            .unwrap_or_else(|e| panic!("progress on {which}: {e}"))
+            .into_inner();
+        assert_eq!((progress.waiting, progress.lease_size), (2, 10), "{which}");
+        let signed: Vec<&str> = progress
+            .signed_today
+            .iter()
+            .map(|r| r.id.as_str())
+            .collect();
+        assert_eq!(signed, [record.id.as_str()], "{which}: signed today");
+        assert!(!progress.signed_today[0].signature.is_empty(), "{which}");
+    }
+    inbox
+        .approve(ApproveRequest {
+            record_ids: held.iter().cloned().collect(),
+            pin: DEPUTY_2.1.into(),
+        })
+        .await
+        .expect("approve the ten held");
+    for _ in 0..2 {
+        let id = leased(&mut stream).await.id;
+        assert!(more.contains(&id) && !held.contains(&id), "{id}");
+        approve_signed(&mut inbox, &id, "approve one of the last two").await;
+    }
 
     // Signing out on the replica that does not run the ward gives the signer's records back at
     // once, not when their leases run out.

@@ -6,7 +6,8 @@
 use std::time::Duration;
 
 use signq_proto::v1::{
-    ApproveRequest, RecordStage, RecordState, SetSignatureImageRequest, WatchRecordsRequest,
+    ApproveRequest, GetProgressRequest, RecordStage, RecordState, SetSignatureImageRequest,
+    WatchRecordsRequest,
 };
 
 use super::fixture::{
@@ -159,6 +160,23 @@ async fn a_pdf_the_deputy_signed_waits_for_the_clerks_seal_and_is_done_once_seal
         assert!(r.finished_at.is_some() && r.signed_at.is_some());
     }
     judge_sealed(&ward, &mut intake, &ids[0]).await;
+    // Today's work: the deputy signed four (a PDF counts from its own signature, not the seal),
+    // the clerk sealed three.
+    for (tablet, want) in [(&mut deputy, all.clone()), (&mut clerk, ids.clone())] {
+        let mut today: Vec<String> = tablet
+            .get_progress(GetProgressRequest {})
+            .await
+            .expect("progress")
+            .into_inner()
+            .signed_today
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        today.sort();
+        let mut want = want;
+        want.sort();
+        assert_eq!(today, want);
+    }
 
     // The watcher saw each stage of the first record as its own change.
     let mut seen = Vec::new();

@@ -98,8 +98,10 @@ impl Api {
                 nanos: ((secs.fract()) * 1e9) as i32,
             })
         };
+        let now = time::OffsetDateTime::now_utc();
+        let backlog_history = self.backlog_history(ward, now).await?;
         let oldest = counts.oldest_queued.map(|o| {
-            let age = (time::OffsetDateTime::now_utc() - o).whole_seconds().max(0);
+            let age = (now - o).whole_seconds().max(0);
             prost_types::Duration {
                 seconds: age,
                 nanos: 0,
@@ -119,6 +121,7 @@ impl Api {
             wait_p50: pct(0.5),
             wait_p90: pct(0.9),
             wait_p99: pct(0.99),
+            backlog_history,
         })
     }
 }
@@ -256,14 +259,18 @@ impl Admin for Api {
                 .store()
                 .signed_per_signer_since(&ward, today)
                 .await?;
+            let mut locks = self.locks(&ward).await;
             let mut shown = Vec::with_capacity(signers.len());
             for s in &signers {
-                let leased = self.engine.leased_records(s).await?.len() as u32;
-                shown.push(convert::signer(
+                let held = self.held(s).await?;
+                let mut info = convert::signer(
                     s,
-                    leased,
+                    held.len() as u32,
                     signed.get(&s.id).copied().unwrap_or(0),
-                ));
+                );
+                info.locked_until = locks.remove(&s.id);
+                info.held = held;
+                shown.push(info);
             }
             let signers = shown;
             Ok(pb::ListSignersResponse { signers })

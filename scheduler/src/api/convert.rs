@@ -309,5 +309,17 @@ pub fn signer(s: &Signer, leased: u32, signed_today: u32) -> pb::SignerInfo {
         leased,
         signed_today,
         has_signature_image: s.signature_image.is_some(),
+        locked_until: None,
+        held: Vec::new(),
+    }
+}
+
+/// A record a signer holds, as the ward screen lists it.
+pub fn held(r: &Record) -> pb::HeldRecord {
+    pb::HeldRecord {
+        record_id: r.meta.id.clone(),
+        title: r.meta.title.clone(),
+        deadline: Some(ts(r.meta.deadline)),
+        lease_expires_at: r.lease.as_ref().map(|l| ts(l.expires_at)),
     }
 }

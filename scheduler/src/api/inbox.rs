@@ -168,18 +168,19 @@ impl Api {
             SchedError::NotFound(format!("record_id: no record {}", req.record_id))
         })?;
         // The store's lease decides, whichever replica runs the record's ward.
+        let me = session.signer_id.as_str();
         let leased_here = record.state == crate::model::RecordState::Leased
-            && record
-                .lease
-                .as_ref()
-                .is_some_and(|l| l.signer_id == session.signer_id);
-        if !leased_here {
+            && record.lease.as_ref().is_some_and(|l| l.signer_id == me);
+        let signed_by_me = (record.signed_at.is_some() && record.signer_id.as_deref() == Some(me))
+            || (record.state == crate::model::RecordState::Signed
+                && record.clerk_id.as_deref() == Some(me));
+        if !leased_here && !signed_by_me {
             return Err(SchedError::FailedPrecondition(format!(
-                "record_id: {} is not in your inbox",
+                "record_id: {} is neither in your inbox nor signed by you",
                 req.record_id
             )));
         }
-        let mut out = convert::record(&record, false);
+        let mut out = convert::record(&record, signed_by_me);
         out.document = store.document(&req.record_id).await?.unwrap_or_default();
         // A clerk sees what they seal: the PDF as its person signed it.
         if let Some(update) = store.pdf_update(&req.record_id).await? {
@@ -299,6 +300,26 @@ impl Inbox for Api {
     ) -> Result<Response<pb::GetDocumentResponse>, Status> {
         self.handle(SERVICE, "GetDocument", self.get_document_checked(request))
             .await
+    }
+
+    async fn get_progress(
+        &self,
+        request: Request<pb::GetProgressRequest>,
+    ) -> Result<Response<pb::GetProgressResponse>, Status> {
+        self.handle(SERVICE, "GetProgress", async {
+            let session = self.session(&request).await?;
+            let progress = self.engine.progress(&session.signer_id).await?;
+            Ok(pb::GetProgressResponse {
+                waiting: u32::try_from(progress.waiting).unwrap_or(u32::MAX),
+                lease_size: u32::try_from(progress.lease_size).unwrap_or(u32::MAX),
+                signed_today: progress
+                    .signed_today
+                    .iter()
+                    .map(|r| convert::record(r, true))
+                    .collect(),
+            })
+        })
+        .await
     }
 
     async fn list_reappointments(

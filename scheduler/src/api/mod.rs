@@ -7,12 +7,15 @@
 //! - [`convert`]: between the model and the messages.
 //! - [`fields`]: field checks shared by the services.
 //! - [`webhooks`]: the webhook calls of `Admin`.
+//! - [`ward`]: what the director's ward screen asks of `Admin`: the backlog over the last day,
+//!   signers' locks and the records they hold.
 
 pub mod admin;
 pub mod convert;
 pub mod fields;
 pub mod inbox;
 pub mod intake;
+pub mod ward;
 pub mod webhooks;
 
 use std::sync::Arc;

@@ -444,4 +444,25 @@ impl Balancer {
     pub fn queued_for(&self, signer: &str) -> usize {
         self.signers.get(signer).map_or(0, |s| s.queue.len())
     }
+
+    /// Records of the signer's ward, not leased, that could go to the signer now (see
+    /// [`eligible_signers`](Self::eligible_signers)): what more would reach their inbox as it
+    /// frees up. Under late binding a director counts only what deputies may not sign or the
+    /// deadline guard would hand over, so "more wait for you" never promises a deputy's work.
+    pub fn waiting_for(&self, signer: &str, now: OffsetDateTime) -> usize {
+        let Some(ward) = self.signers.get(signer).and_then(|s| s.view.as_ref()) else {
+            return 0;
+        };
+        self.records
+            .iter()
+            .filter(|(_, r)| r.entry.ward == ward.ward)
+            .filter(|(id, _)| self.eligible_signers(id, now).iter().any(|s| s == signer))
+            .count()
+    }
+
+    /// A balancer with this one's configuration and calendars and nothing else: to be filled
+    /// from the store, for a ward another replica runs.
+    pub fn empty_like(&self) -> Balancer {
+        Balancer::new(self.config.clone(), self.slack.clone())
+    }
 }

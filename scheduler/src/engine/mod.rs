@@ -17,6 +17,7 @@
 //! - [`day`]: the wards' day, when daily caps start again.
 //! - [`inboxes`]: the open inbox streams.
 //! - [`ownership`]: which wards this replica runs, when several share a store.
+//! - [`progress`]: how a signer's work stands: what more waits for them, what they signed today.
 //! - [`follow`]: what the other replicas did, read from the store's event log.
 //! - [`webhooks`]: delivering the wards' events to their webhooks.
 
@@ -31,6 +32,7 @@ pub mod follow;
 pub mod inboxes;
 pub mod intake;
 pub mod ownership;
+pub mod progress;
 pub mod reappoint;
 pub mod risk;
 pub mod seal;

@@ -302,6 +302,17 @@ impl SignerLink {
         .await
     }
 
+    /// Every signer key the service holds, with until when each is locked after wrong PINs.
+    pub async fn list_signer_keys(&self) -> Result<pb::ListSignerKeysResponse, SchedError> {
+        self.call(
+            "ListSignerKeys",
+            self.settings.other,
+            pb::ListSignerKeysRequest {},
+            |mut c, r| Box::pin(async move { c.list_signer_keys(r).await }),
+        )
+        .await
+    }
+
     /// Signs an audit checkpoint.
     pub async fn sign_checkpoint(
         &self,

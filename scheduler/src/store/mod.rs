@@ -217,8 +217,26 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         ward: &str,
         since: OffsetDateTime,
     ) -> Result<HashMap<String, u32>, StoreError>;
+    /// What `signer` of `ward` signed (or, a clerk, sealed) at or after `since`, newest first,
+    /// at most `limit`, each with its signature and chain (the tablet's "signed today").
+    async fn signed_by_since(
+        &self,
+        ward: &str,
+        signer: &str,
+        since: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<Record>, StoreError>;
     /// A ward's counts for statistics.
     async fn ward_counts(&self, ward: &str) -> Result<WardCounts, StoreError>;
+    /// How many of `ward`'s records were waiting for a signature at each of `instants`:
+    /// submitted at or before it and not finished (signed, rejected, cancelled) at or before it.
+    /// One count per instant, in the order given; reads only the records open at some point
+    /// between the earliest and the latest instant.
+    async fn backlog_at(
+        &self,
+        ward: &str,
+        instants: Vec<OffsetDateTime>,
+    ) -> Result<Vec<u32>, StoreError>;
 
     /// Adds a ward or renames it.
     async fn put_ward(&self, ward: Ward, actor: Actor) -> Result<Ward, StoreError>;

@@ -12,6 +12,7 @@ import { useNow } from "../format";
 import type { Record } from "../gen/signq/v1/record_pb";
 import { useWords } from "../i18n";
 import { isSigned, type InboxState, type LiveInbox } from "../live";
+import type { Progress } from "../progress";
 import { newlySigned } from "../signed";
 import type { Notice } from "../ui/Toast";
 import { PinDialog } from "./PinDialog";
@@ -26,10 +27,11 @@ type Dialog = { kind: "pin"; ids: string[] } | { kind: "reject"; record: Record 
 export function Inbox(props: {
   live: LiveInbox;
   state: InboxState;
+  progress: Progress;
   confirmations: ConfirmationWatch;
   notify: (n: Notice) => void;
 }) {
-  const { live, state, confirmations, notify } = props;
+  const { live, state, progress, confirmations, notify } = props;
   const { t } = useWords();
   const now = useNow();
   const procedures = useProcedures();
@@ -123,12 +125,21 @@ export function Inbox(props: {
   }
 
   async function pullMore() {
+    let got;
     try {
-      await inbox.pullNext({ max: 0 }, { timeoutMs: CALL_TIMEOUT_MS });
+      got = (await inbox.pullNext({ max: 0 }, { timeoutMs: CALL_TIMEOUT_MS })).records.length;
     } catch (e) {
       if (isTransient(e)) live.markOffline();
       else notify({ kind: "error", text: explain(t, e) });
+      return;
     }
+    // Say what "get more" did: how many came, or why none did.
+    const now = await progress.refresh();
+    if (got > 0) notify({ kind: "ok", text: t.pulled(got) });
+    else if (!now || now.waiting === 0) notify({ kind: "ok", text: t.pulledNone });
+    else if (live.snapshot.records.length >= now.leaseSize)
+      notify({ kind: "ok", text: t.pulledFull(now.leaseSize) });
+    else notify({ kind: "ok", text: t.pulledSoon(now.waiting) });
   }
 
   const interrupted = approval.pending && !approval.running ? approval.pending : null;
@@ -190,6 +201,11 @@ export function Inbox(props: {
             {t.approveSelected(selected.size)}
           </button>
         </div>
+        {progress.progress && !state.away && (
+          <p class="waiting-more" data-testid="waiting-more" data-waiting={progress.progress.waiting}>
+            {t.waitingMore(progress.progress.waiting, state.records.length, progress.progress.leaseSize)}
+          </p>
+        )}
         {state.records.length === 0 ? (
           <p class="empty" data-testid="inbox-empty">
             {t.empty}

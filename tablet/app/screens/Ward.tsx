@@ -1,27 +1,25 @@
-// The director's view of the ward: the pool by state, each signer's load, the director's share,
-// the on-time rate, wait percentiles, and the backlog sampled while the screen is open.
+// The director's view of the ward: the pool by state, each signer's load and who among them is
+// locked out or away while holding records, the director's share, the on-time rate, wait
+// percentiles, and the backlog over the last 24 hours as the scheduler counts it from its store
+// (so the line is whole as soon as the screen opens), every time in ward time.
 
 import { useEffect, useState } from "preact/hooks";
 import { admin, CALL_TIMEOUT_MS, explain, isTransient } from "../api";
-import { clock, percent, seconds, shortDuration } from "../format";
+import { clock, dateTime, millis, percent, seconds, shortDuration } from "../format";
 import type { SignerInfo, Statistics } from "../gen/signq/v1/admin_pb";
 import { SignerRole } from "../gen/signq/v1/delegation_pb";
 import { useWords } from "../i18n";
 import type { SessionInfo } from "../session";
 import { BarChart, LineChart, Meter } from "../ui/Charts";
+import { StuckSigners } from "./StuckSigners";
 
 const REFRESH_MS = 10_000;
-/** Samples kept for the backlog line: an hour at one every 10 s. */
-const HISTORY = 360;
-
-type Sample = { at: number; queued: number; leased: number };
 
 export function Ward(props: { session: SessionInfo; onOffline: () => void }) {
   const { t, lang } = useWords();
   const ward = props.session.ward;
   const [stats, setStats] = useState<Statistics | null>(null);
   const [signers, setSigners] = useState<SignerInfo[]>([]);
-  const [history, setHistory] = useState<Sample[]>([]);
   const [updated, setUpdated] = useState<number | null>(null);
   const [error, setError] = useState<string | null>(null);
 
@@ -34,12 +32,9 @@ export function Ward(props: { session: SessionInfo; onOffline: () => void }) {
           admin.listSigners({ ward }, { timeoutMs: CALL_TIMEOUT_MS }),
         ]);
         if (!live || !reply.statistics) return;
-        const s = reply.statistics;
-        const at = Date.now();
-        setStats(s);
+        setStats(reply.statistics);
         setSigners(l.signers);
-        setHistory((h) => [...h, { at, queued: s.queued, leased: s.leased }].slice(-HISTORY));
-        setUpdated(at);
+        setUpdated(Date.now());
         setError(null);
       } catch (e) {
         if (!live) return;
@@ -57,6 +52,7 @@ export function Ward(props: { session: SessionInfo; onOffline: () => void }) {
 
   const roleName = (s: SignerInfo) =>
     s.role === SignerRole.DIRECTOR ? t.director : s.role === SignerRole.CLERK ? t.clerk : t.deputy;
+  const history = stats?.backlogHistory ?? [];
   return (
     <main class="ward" data-testid="ward">
       <p class="muted">{updated ? t.updatedAt(clock(lang, updated)) : t.connecting}</p>
@@ -112,6 +108,7 @@ export function Ward(props: { session: SessionInfo; onOffline: () => void }) {
             { label: t.signedToday, values: signers.map((s) => s.signedToday) },
           ]}
         />
+        <StuckSigners signers={signers} now={updated ?? 0} roleName={roleName} />
         {stats && (
           <BarChart
             title={t.waitPercentiles}
@@ -129,11 +126,8 @@ export function Ward(props: { session: SessionInfo; onOffline: () => void }) {
         <LineChart
           title={t.backlogOverTime}
           testId="chart-backlog"
-          times={history.map((s) => clock(lang, s.at))}
-          series={[
-            { label: t.queued, values: history.map((s) => s.queued) },
-            { label: t.leased, values: history.map((s) => s.leased) },
-          ]}
+          times={history.map((p) => dateTime(lang, millis(p.at)))}
+          series={[{ label: t.wardWaiting, values: history.map((p) => p.waiting) }]}
         />
       </div>
     </main>

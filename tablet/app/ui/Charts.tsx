@@ -62,7 +62,7 @@ export function BarChart(props: {
   );
 }
 
-/** Values over time (e.g. the backlog sampled while the screen is open). */
+/** Values over time (e.g. the ward's backlog over the last day). */
 export function LineChart(props: { title: string; times: string[]; series: Series[]; testId?: string }) {
   const [figure, width] = useDrawnWidth();
   const height = 220;
@@ -101,6 +101,8 @@ export function LineChart(props: { title: string; times: string[]; series: Serie
             stroke={COLORS[i % COLORS.length]}
             stroke-width={3}
             points={s.values.map((v, j) => `${x(j)},${y(v)}`).join(" ")}
+            data-series={s.label}
+            data-values={s.values.join(",")}
           />
         ))}
       </svg>

@@ -558,3 +558,31 @@ fn nothing_changes_over_a_weekend() {
     );
     assert_eq!(clock.at_risk("w", datetime!(2025-07-06 18:01 +7)), ["mon"]);
 }
+
+#[test]
+fn waiting_for_counts_what_could_still_reach_each_signer() {
+    let mut b = ward_w(config(Policy::LateBinding));
+    b.set_delegations("w", vec![delegation("g1", "w", "w/d1", &["A"], 0)]);
+    let now = t0();
+    for i in 0..3 {
+        b.enqueue(entry(&format!("a{i}"), "w", "A", now + hours(48), now), now);
+    }
+    for i in 0..2 {
+        b.enqueue(entry(&format!("x{i}"), "w", "X", now + hours(48), now), now);
+    }
+    let waiting = |b: &Balancer| ["w/dir", "w/d1", "w/d2"].map(|s| b.waiting_for(s, now));
+    // The director is not promised the deputy's records; d2 may sign nothing.
+    assert_eq!(waiting(&b), [2, 3, 0]);
+    assert_eq!(b.take("w/d1", 2, now).len(), 2);
+    assert_eq!(waiting(&b), [2, 1, 0], "leased records no longer wait");
+    b.upsert_signer(SignerView {
+        away: true,
+        ..view("w/d1", "w", SignerRole::Deputy)
+    });
+    assert_eq!(
+        b.waiting_for("w/d1", now),
+        0,
+        "nothing waits for a signer who is away"
+    );
+    assert_eq!(b.waiting_for("nobody", now), 0);
+}

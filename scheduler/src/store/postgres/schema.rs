@@ -4,8 +4,10 @@
 //! for unix-nanosecond times, counts and the 0/1 booleans the shared SQL writes, BYTEA for bytes,
 //! and an identity column for the watch cursor. Version numbers are the store's schema versions,
 //! shared with SQLite: this back end begins at version 9 (SQLite's history before it needs no
-//! replay here), version 10 adds what only several replicas need, and version 11 webhooks. `schema_migrations` records each version applied; replicas starting together take an
-//! advisory lock, so one applies what is missing and the others find it applied.
+//! replay here), version 10 adds what only several replicas need, version 11 webhooks, and
+//! version 12 indexes for a ward's backlog over time and a signer's signatures of the day. `schema_migrations` records each version
+//! applied; replicas starting together take an advisory lock, so one applies what is missing and
+//! the others find it applied.
 
 use tokio_postgres::Client;
 
@@ -13,7 +15,12 @@ use super::conn::classify;
 use crate::store::StoreError;
 
 /// The migrations, oldest first: (version, statements).
-const MIGRATIONS: &[(i64, &str)] = &[(9, VERSION_9), (10, VERSION_10), (11, VERSION_11)];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (9, VERSION_9),
+    (10, VERSION_10),
+    (11, VERSION_11),
+    (12, VERSION_12),
+];
 
 /// The advisory lock held while migrating ("SIGNQ" and 2).
 const MIGRATE_LOCK: i64 = 0x5349_474e_5100_0002;
@@ -253,6 +260,16 @@ CREATE TABLE webhook_dead_letters (
     PRIMARY KEY (webhook_id, cursor)
 );
 CREATE INDEX webhook_dead_letters_record ON webhook_dead_letters (webhook_id, record_id, cursor);
+"#;
+
+/// Version 12: a ward's records by when they finished, open ones (NULL) included, with their
+/// submission times: the records open at some point of a window, for the backlog over time,
+/// read from the index alone; and what a signer signed, or a clerk sealed, since a time, for the
+/// tablet's "signed today" (the SQLite store's version 12).
+const VERSION_12: &str = r#"
+CREATE INDEX records_ward_finished ON records (ward, finished_at, submitted_at);
+CREATE INDEX records_signer_signed ON records (signer_id, signed_at);
+CREATE INDEX records_clerk_finished ON records (clerk_id, finished_at) WHERE clerk_id IS NOT NULL;
 "#;
 
 /// Brings the database's schema up to the newest version this build knows, each version in its

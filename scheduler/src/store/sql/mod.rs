@@ -13,6 +13,7 @@
 //! - [`transition`]: the state machine and its fences, without a database.
 //! - [`config`]: wards, signers, procedures and delegations.
 //! - [`queries`]: record reads, events, statistics, the audit log.
+//! - [`backlog`]: a ward's backlog at each of a series of instants.
 //! - [`replicas`]: ward ownership, its fence, and signers' presence (several replicas).
 //! - [`checkpoints`]: the audit chain's id and its signed checkpoints.
 //! - [`confirmations`]: batches waiting for a remote signing app's confirmation.
@@ -21,6 +22,7 @@
 //! - [`integrity`]: damage found, not served: hashes on every read, records against the chain.
 //! - [`codec`]: rows to domain types and back.
 
+pub(crate) mod backlog;
 pub(crate) mod checkpoints;
 pub(crate) mod codec;
 pub(crate) mod config;

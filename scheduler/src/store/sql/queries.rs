@@ -165,6 +165,28 @@ pub(crate) fn pending_reappointments(
     )
 }
 
+/// What `signer` of `ward` signed (a director or deputy) or sealed (a clerk) at or after
+/// `since`, newest first, at most `limit`.
+pub(crate) fn signed_by_since(
+    conn: &dyn Sql,
+    ward: &str,
+    signer: &str,
+    since: OffsetDateTime,
+    limit: usize,
+) -> Result<Vec<Record>, StoreError> {
+    let since = db_time(since, "since")?;
+    let tail = "WHERE r.ward = ?1 AND ((r.signer_id = ?2 AND r.signed_at >= ?3) \
+                OR (r.clerk_id = ?2 AND r.state = 'signed' AND r.finished_at >= ?3)) \
+                ORDER BY CASE WHEN r.clerk_id = ?2 THEN r.finished_at ELSE r.signed_at END DESC, \
+                r.id LIMIT ?4";
+    records(
+        conn,
+        tail,
+        values![ward, signer, since, limit_param(limit)],
+        "reading a signer's signatures",
+    )
+}
+
 /// A ward's events after `cursor`, oldest first.
 pub(crate) fn events_after(
     conn: &dyn Sql,

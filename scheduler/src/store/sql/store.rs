@@ -245,6 +245,18 @@ impl Store for SqlStore {
             .await
     }
 
+    async fn signed_by_since(
+        &self,
+        ward: &str,
+        signer: &str,
+        since: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<Record>, StoreError> {
+        let (ward, signer) = (ward.to_owned(), signer.to_owned());
+        self.read(move |conn| queries::signed_by_since(conn, &ward, &signer, since, limit))
+            .await
+    }
+
     async fn pending_reappointments(&self, ward: &str) -> Result<Vec<Record>, StoreError> {
         let ward = ward.to_owned();
         self.read(move |conn| queries::pending_reappointments(conn, &ward))
@@ -306,6 +318,16 @@ impl Store for SqlStore {
     async fn ward_counts(&self, ward: &str) -> Result<WardCounts, StoreError> {
         let ward = ward.to_owned();
         self.read(move |conn| queries::ward_counts(conn, &ward))
+            .await
+    }
+
+    async fn backlog_at(
+        &self,
+        ward: &str,
+        instants: Vec<OffsetDateTime>,
+    ) -> Result<Vec<u32>, StoreError> {
+        let ward = ward.to_owned();
+        self.read(move |conn| super::backlog::backlog_at(conn, &ward, &instants))
             .await
     }
 

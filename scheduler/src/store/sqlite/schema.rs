@@ -18,8 +18,10 @@ use crate::store::StoreError;
 
 /// The schema version this code writes (`PRAGMA user_version`). Versions are shared with the
 /// PostgreSQL store; version 10 is PostgreSQL's alone (several replicas), so SQLite goes from 9
-/// to 11 (webhooks: new tables only, made by [`SCHEMA`]).
-const SCHEMA_VERSION: i64 = 11;
+/// to 11 (webhooks: new tables only, made by [`SCHEMA`]) and 12 (indexes of records by when they
+/// finished, for a ward's backlog over time, and by who signed them when, for "signed today":
+/// also made by [`SCHEMA`]).
+const SCHEMA_VERSION: i64 = 12;
 
 /// Version 3 counts time limits in working time: a limit of up to 8 clock hours was "the same
 /// day", longer ones whole days, and every one had the 15:00 cut-off.
@@ -135,6 +137,13 @@ CREATE INDEX IF NOT EXISTS records_ward_state ON records (ward, state, submitted
 CREATE INDEX IF NOT EXISTS records_open ON records (state) WHERE state IN ('queued', 'leased');
 CREATE INDEX IF NOT EXISTS records_delegation_signed ON records (signed_at)
     WHERE delegation_id IS NOT NULL;
+-- A ward's records by when they finished (version 12), open ones (NULL) first: the records open
+-- at some point of a window, with their submission times, for the backlog over time.
+CREATE INDEX IF NOT EXISTS records_ward_finished ON records (ward, finished_at, submitted_at);
+-- What a signer signed, or a clerk sealed, since a time (version 12): the tablet's "signed today".
+CREATE INDEX IF NOT EXISTS records_signer_signed ON records (signer_id, signed_at);
+CREATE INDEX IF NOT EXISTS records_clerk_finished ON records (clerk_id, finished_at)
+    WHERE clerk_id IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS documents (
     record_id TEXT PRIMARY KEY REFERENCES records (id),

@@ -135,8 +135,8 @@ export function Inbox(props: {
     }
     // Say what "get more" did: how many came, or why none did.
     const now = await progress.refresh();
-    if (got > 0) notify({ kind: "ok", text: t.pulled(got) });
-    else if (!now || now.waiting === 0) notify({ kind: "ok", text: t.pulledNone });
+    if (got > 0 || now === null) notify({ kind: "ok", text: t.pulled(got) });
+    else if (now.waiting === 0) notify({ kind: "ok", text: t.pulledNone });
     else if (live.snapshot.records.length >= now.leaseSize)
       notify({ kind: "ok", text: t.pulledFull(now.leaseSize) });
     else notify({ kind: "ok", text: t.pulledSoon(now.waiting) });

@@ -7,6 +7,8 @@ import { CALL_TIMEOUT_MS, inbox, isSessionEnded } from "./api";
 import type { GetProgressResponse } from "./gen/signq/v1/inbox_pb";
 
 const REFRESH_MS = 15_000;
+/** How long the inbox stays unchanged before its change is followed by a new answer. */
+const SETTLE_MS = 300;
 
 export type Progress = {
   /** The last answer, or null before the first (or while the network is away). */
@@ -38,8 +40,10 @@ export function useProgress(inboxKey: string): Progress {
       clearInterval(timer);
     };
   }, [refresh]);
+  // Leases arrive one event at a time: ask once the inbox has settled, not once per event.
   useEffect(() => {
-    void refresh();
+    const timer = setTimeout(refresh, SETTLE_MS);
+    return () => clearTimeout(timer);
   }, [inboxKey, refresh]);
   return { progress, refresh };
 }

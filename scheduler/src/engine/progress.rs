@@ -16,10 +16,10 @@ use crate::error::SchedError;
 use crate::model::{Record, Signer};
 
 /// Records of "signed today" given at most (a day's work is about a hundred).
-pub const SIGNED_TODAY_LIMIT: usize = 500;
+const SIGNED_TODAY_LIMIT: usize = 500;
 
 /// A signer's work as their inbox shows it.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Progress {
     /// Records not leased to anyone that could come to the signer now.
     pub waiting: usize,

@@ -5,9 +5,9 @@
 //! and an identity column for the watch cursor. Version numbers are the store's schema versions,
 //! shared with SQLite: this back end begins at version 9 (SQLite's history before it needs no
 //! replay here), version 10 adds what only several replicas need, version 11 webhooks, and
-//! version 12 indexes for a ward's backlog over time and a signer's signatures of the day. `schema_migrations` records each version
-//! applied; replicas starting together take an advisory lock, so one applies what is missing and
-//! the others find it applied.
+//! version 12 indexes for a ward's backlog over time and a signer's signatures of the day.
+//! `schema_migrations` records each version applied; replicas starting together take an advisory
+//! lock, so one applies what is missing and the others find it applied.
 
 use tokio_postgres::Client;
 
